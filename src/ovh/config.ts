@@ -1,0 +1,164 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { z } from 'zod';
+
+// node-ovh's own table of named endpoints, so the names we accept never drift from the library's.
+const nodeOvhEndpoints = createRequire(import.meta.url)('@ovhcloud/node-ovh/lib/endpoints.js') as Readonly<
+  Record<string, { host: string }>
+>;
+
+export const OVH_ENDPOINT_NAMES: readonly string[] = Object.keys(nodeOvhEndpoints);
+
+/** Where and how to reach the OVH API, resolved from env. Never combined with node-ovh's `endpoint`. */
+export interface OvhConnectionConfig {
+  /** The name given in OVH_ENDPOINT (`ovh-eu`) or the URL as written. */
+  endpoint: string;
+  host: string;
+  port: number;
+  basePath: string;
+  appKey: string;
+  appSecret: string;
+  consumerKey: string;
+  /** Extra CA certificate (PEM) trusted for this endpoint only. */
+  caPem: string | undefined;
+}
+
+export interface OvhClientTuning {
+  timeoutMs: number;
+  requestsPerMinute: number;
+  burst: number;
+  maxRetries: number;
+}
+
+export interface OvhConfig {
+  connection: OvhConnectionConfig;
+  tuning: OvhClientTuning;
+}
+
+// Header-safe credential: node-ovh puts these in HTTP headers, and Node throws (then crashes the
+// process from inside node-ovh) on characters a header cannot carry.
+const credential = (name: string) =>
+  z
+    .string({ error: `${name} is required` })
+    .min(1, `${name} is required`)
+    .max(256, `${name} is longer than 256 characters`)
+    .regex(/^[\x21-\x7e]+$/, `${name} must be printable ASCII without spaces`);
+
+const positiveInt = (name: string, fallback: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value.trim() === '') return fallback;
+      const parsed = Number(value);
+      if (!Number.isInteger(parsed) || parsed < 1 || parsed > max) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be a whole number from 1 to ${max}, got "${value}"` });
+        return z.NEVER;
+      }
+      return parsed;
+    });
+
+const EndpointSchema = z
+  .string({ error: 'OVH_ENDPOINT is required' })
+  .min(1, 'OVH_ENDPOINT is required')
+  .transform((value, ctx) => {
+    const named = nodeOvhEndpoints[value];
+    if (named !== undefined) return { endpoint: value, host: named.host, port: 443, basePath: '/1.0' };
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.addIssue({
+        code: 'custom',
+        message: `OVH_ENDPOINT must be one of ${OVH_ENDPOINT_NAMES.join(', ')} or an https://host[:port]/1.0 URL, got "${value}"`,
+      });
+      return z.NEVER;
+    }
+    const basePath = url.pathname.replace(/\/+$/, '');
+    if (url.protocol !== 'https:' || basePath !== '/1.0' || url.search !== '' || url.hash !== '' || url.username) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `OVH_ENDPOINT URL must look like https://host[:port]/1.0 (node-ovh speaks HTTPS only), got "${value}"`,
+      });
+      return z.NEVER;
+    }
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    return { endpoint: value, host, port: url.port === '' ? 443 : Number(url.port), basePath };
+  });
+
+const OvhEnvSchema = z.object({
+  OVH_ENDPOINT: EndpointSchema,
+  OVH_APP_KEY: credential('OVH_APP_KEY'),
+  OVH_APP_SECRET: credential('OVH_APP_SECRET'),
+  OVH_CONSUMER_KEY: credential('OVH_CONSUMER_KEY'),
+  OVH_CA_FILE: z.string().optional(),
+  OVH_TIMEOUT_MS: positiveInt('OVH_TIMEOUT_MS', 15_000, 300_000),
+  OVH_REQUESTS_PER_MINUTE: positiveInt('OVH_REQUESTS_PER_MINUTE', 60, 6_000),
+  OVH_REQUEST_BURST: positiveInt('OVH_REQUEST_BURST', 10, 1_000),
+  OVH_MAX_RETRIES: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value.trim() === '') return 3;
+      const parsed = Number(value);
+      if (!Number.isInteger(parsed) || parsed < 0 || parsed > 10) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `OVH_MAX_RETRIES must be a whole number from 0 to 10, got "${value}"`,
+        });
+        return z.NEVER;
+      }
+      return parsed;
+    }),
+});
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.problems = problems;
+  }
+}
+
+/** Parses the OVH_* variables; every problem names its variable. Reads OVH_CA_FILE if set. */
+export function parseOvhConfig(env: Readonly<Record<string, string | undefined>>): OvhConfig {
+  const result = OvhEnvSchema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((issue) => issue.message));
+  }
+  const parsed = result.data;
+  let caPem: string | undefined;
+  if (parsed.OVH_CA_FILE !== undefined && parsed.OVH_CA_FILE !== '') {
+    caPem = readCaFile(parsed.OVH_CA_FILE);
+  }
+  return {
+    connection: {
+      ...parsed.OVH_ENDPOINT,
+      appKey: parsed.OVH_APP_KEY,
+      appSecret: parsed.OVH_APP_SECRET,
+      consumerKey: parsed.OVH_CONSUMER_KEY,
+      caPem,
+    },
+    tuning: {
+      timeoutMs: parsed.OVH_TIMEOUT_MS,
+      requestsPerMinute: parsed.OVH_REQUESTS_PER_MINUTE,
+      burst: parsed.OVH_REQUEST_BURST,
+      maxRetries: parsed.OVH_MAX_RETRIES,
+    },
+  };
+}
+
+function readCaFile(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigError([`OVH_CA_FILE cannot be read (${code}): ${path}`]);
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new ConfigError([`OVH_CA_FILE is not a PEM certificate: ${path}`]);
+  }
+  return text;
+}

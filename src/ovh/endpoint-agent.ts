@@ -1,0 +1,75 @@
+import https from 'node:https';
+import type { Duplex } from 'node:stream';
+import { rootCertificates, type TLSSocket } from 'node:tls';
+
+/**
+ * node-ovh calls `https.request()` without an agent and offers no `ca`, `agent` or proxy option,
+ * so the only seam is `https.globalAgent`. This agent changes nothing for other hosts; for a
+ * registered OVH endpoint it adds the endpoint's extra CA (never disabling verification) and an
+ * idle timeout that destroys stalled sockets node-ovh would otherwise keep forever.
+ */
+interface EndpointSettings {
+  ca: string[] | undefined;
+  idleTimeoutMs: number;
+}
+
+class OvhEndpointAgent extends https.Agent {
+  readonly endpoints = new Map<string, EndpointSettings>();
+
+  override createConnection(
+    options: https.RequestOptions,
+    callback?: (err: Error | null, stream: Duplex) => void,
+  ): Duplex | null | undefined {
+    const settings = this.endpoints.get(endpointKey(options.host ?? options.hostname ?? '', options.port));
+    if (settings === undefined) return super.createConnection(options, callback);
+    const withCa = settings.ca === undefined ? options : { ...options, ca: settings.ca };
+    const socket = super.createConnection(withCa, callback) as TLSSocket | null | undefined;
+    if (socket) {
+      socket.setTimeout(settings.idleTimeoutMs);
+      // `on`, not `once`: keep-alive sockets are reused, and the agent re-arms the timeout on reuse.
+      socket.on('timeout', () => socket.destroy(new Error('OVH API connection idle timeout')));
+    }
+    return socket;
+  }
+}
+
+function endpointKey(host: string, port: number | string | null | undefined): string {
+  return `${host}:${port ?? 443}`;
+}
+
+function sharedAgent(): OvhEndpointAgent {
+  if (!(https.globalAgent instanceof OvhEndpointAgent)) {
+    // Same defaults as Node 20's own global agent, so other HTTPS users see no difference.
+    https.globalAgent = new OvhEndpointAgent({ keepAlive: true, scheduling: 'lifo', timeout: 5_000 });
+  }
+  return https.globalAgent as OvhEndpointAgent;
+}
+
+// The agent re-applies `options.timeout` to a socket each time it returns to the pool, so it must be
+// at least every endpoint's idle timeout or a reused socket would be cut short mid-request.
+function syncAgentTimeout(agent: OvhEndpointAgent): void {
+  let timeout = 5_000;
+  for (const settings of agent.endpoints.values()) timeout = Math.max(timeout, settings.idleTimeoutMs);
+  agent.options.timeout = timeout;
+}
+
+/** Registers an OVH endpoint; returns a function that unregisters it. */
+export function registerOvhEndpoint(options: {
+  host: string;
+  port: number;
+  caPem: string | undefined;
+  idleTimeoutMs: number;
+}): () => void {
+  const agent = sharedAgent();
+  const key = endpointKey(options.host, options.port);
+  const settings: EndpointSettings = {
+    ca: options.caPem === undefined ? undefined : [...rootCertificates, options.caPem],
+    idleTimeoutMs: options.idleTimeoutMs,
+  };
+  agent.endpoints.set(key, settings);
+  syncAgentTimeout(agent);
+  return () => {
+    if (agent.endpoints.get(key) === settings) agent.endpoints.delete(key);
+    syncAgentTimeout(agent);
+  };
+}

@@ -1,0 +1,45 @@
+import type { Logger } from 'pino';
+import { type Clock, systemClock } from '../shared/clock.js';
+import { NashaClient } from './client.js';
+import type { OvhConfig } from './config.js';
+import { TaskTracker, type TaskTrackerOptions } from './task-tracker.js';
+import { type OvhAttemptEvent, OvhTransport } from './transport.js';
+
+export { NASHA_ROUTES, NashaClient, type TaskFilter } from './client.js';
+export { ConfigError, type OvhConfig, parseOvhConfig } from './config.js';
+export { OvhApiError, type OvhErrorKind } from './errors.js';
+export * from './models.js';
+export { type TaskResult, TaskTracker } from './task-tracker.js';
+export { type OvhAttemptEvent, OvhTransport } from './transport.js';
+
+export interface NashaApi {
+  client: NashaClient;
+  tracker: TaskTracker;
+  transport: OvhTransport;
+}
+
+/** Wires transport → client → task tracker for one OVH consumer key. */
+export function createNashaApi(options: {
+  config: OvhConfig;
+  clock?: Clock;
+  logger?: Logger;
+  onAttempt?: (event: OvhAttemptEvent) => void;
+  tracker?: Omit<TaskTrackerOptions, 'client' | 'clock' | 'logger'>;
+}): NashaApi {
+  const clock = options.clock ?? systemClock;
+  const transport = new OvhTransport({
+    connection: options.config.connection,
+    tuning: options.config.tuning,
+    clock,
+    ...(options.logger && { logger: options.logger }),
+    ...(options.onAttempt && { onAttempt: options.onAttempt }),
+  });
+  const client = new NashaClient(transport);
+  const tracker = new TaskTracker({
+    client,
+    clock,
+    ...(options.logger && { logger: options.logger }),
+    ...options.tracker,
+  });
+  return { client, tracker, transport };
+}

@@ -1,0 +1,337 @@
+import { getSystemErrorName } from 'node:util';
+import createNodeOvh, { type OvhCallbackError, type OvhClient } from '@ovhcloud/node-ovh';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { type Clock, systemClock } from '../shared/clock.js';
+import { RequestBudget } from './budget.js';
+import type { OvhClientTuning, OvhConnectionConfig } from './config.js';
+import { registerOvhEndpoint } from './endpoint-agent.js';
+import { OvhApiError, type OvhErrorKind } from './errors.js';
+import { buildPath } from './path.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'DELETE';
+type ParamValue = string | number | boolean;
+type Params = Readonly<Record<string, ParamValue | null | undefined>>;
+
+/** One finished HTTP attempt, for logs and metrics. */
+export interface OvhAttemptEvent {
+  method: HttpMethod;
+  /** The route template, e.g. `/dedicated/nasha/{serviceName}/task`: low-cardinality, no user data. */
+  route: string;
+  /** HTTP status, or the error kind when there was no HTTP answer. */
+  outcome: number | OvhErrorKind;
+  durationMs: number;
+  attempt: number;
+}
+
+export interface OvhTransportOptions {
+  connection: OvhConnectionConfig;
+  tuning: OvhClientTuning;
+  /** Drives the request budget and retry back-off (not the network timeout, which is real time). */
+  clock?: Clock;
+  /** Shared by every client of one consumer key; created from `tuning` when omitted. */
+  budget?: RequestBudget;
+  /** In [0, 1); jitter source. */
+  random?: () => number;
+  logger?: Logger;
+  onAttempt?: (event: OvhAttemptEvent) => void;
+  retryBaseDelayMs?: number;
+  retryMaxDelayMs?: number;
+}
+
+export interface OvhCallOptions<T> {
+  method: HttpMethod;
+  /** Route template with `{name}` placeholders filled from `segments`. */
+  route: string;
+  segments?: Readonly<Record<string, unknown>>;
+  /** Query parameters (GET/DELETE) or JSON body fields (POST). Null/undefined values are dropped. */
+  params?: Params;
+  schema: z.ZodType<T>;
+}
+
+type RawResult = { ok: true; value: unknown; status?: never } | { ok: false; error: OvhApiError };
+
+const AUTH_TIME_ROUTE = '/auth/time';
+const ServerTimeSchema = z.number().int().positive();
+
+/**
+ * The only code that talks to node-ovh. It shields the bot from node-ovh's defects: inputs are
+ * validated and encoded before any request, `params` is never null, every attempt has a deadline,
+ * errors become `OvhApiError`, the clock is synced once up front (single flight) and re-synced on
+ * "Query out of time", GETs are retried with back-off, and every attempt spends the shared budget.
+ */
+export class OvhTransport {
+  private readonly ovh: OvhClient;
+  private readonly clock: Clock;
+  private readonly budget: RequestBudget;
+  private readonly random: () => number;
+  private readonly tuning: OvhClientTuning;
+  private readonly logger: Logger | undefined;
+  private readonly onAttempt: ((event: OvhAttemptEvent) => void) | undefined;
+  private readonly retryBaseDelayMs: number;
+  private readonly retryMaxDelayMs: number;
+  private readonly unregisterEndpoint: () => void;
+  private syncing: Promise<void> | undefined;
+
+  constructor(options: OvhTransportOptions) {
+    const { connection, tuning } = options;
+    this.tuning = tuning;
+    this.clock = options.clock ?? systemClock;
+    this.budget =
+      options.budget ??
+      new RequestBudget({ requestsPerMinute: tuning.requestsPerMinute, burst: tuning.burst, clock: this.clock });
+    this.random = options.random ?? Math.random;
+    this.logger = options.logger;
+    this.onAttempt = options.onAttempt;
+    this.retryBaseDelayMs = options.retryBaseDelayMs ?? 500;
+    this.retryMaxDelayMs = options.retryMaxDelayMs ?? 8_000;
+    this.unregisterEndpoint = registerOvhEndpoint({
+      host: connection.host,
+      port: connection.port,
+      caPem: connection.caPem,
+      idleTimeoutMs: tuning.timeoutMs + 5_000,
+    });
+    // host/port/basePath only: node-ovh's `endpoint` would silently override `host`.
+    this.ovh = createNodeOvh({
+      appKey: connection.appKey,
+      appSecret: connection.appSecret,
+      consumerKey: connection.consumerKey,
+      host: connection.host,
+      port: connection.port,
+      basePath: connection.basePath,
+      // No node-ovh `timeout`: it adds a socket listener per request, which leaks on keep-alive
+      // sockets. Our deadline (send) decides, and the endpoint agent destroys idle sockets.
+    });
+  }
+
+  /** The shared request budget (for metrics and for callers that plan bursts). */
+  get requestBudget(): RequestBudget {
+    return this.budget;
+  }
+
+  /** Stops trusting this endpoint's extra CA. In-flight calls still settle. */
+  close(): void {
+    this.unregisterEndpoint();
+  }
+
+  async call<T>(options: OvhCallOptions<T>): Promise<T> {
+    const operation = `${options.method} ${options.route}`;
+    const path = buildPath(options.route, options.segments ?? {});
+    const params = cleanParams(options.params, operation);
+    await this.ensureClockSynced();
+    let resynced = false;
+    let retries = 0;
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.attempt(options.method, options.route, path, params, attempt);
+      if (result.ok) return parseResponse(options.schema, result.value, operation, attempt);
+      const error = withAttempts(result.error, attempt);
+      if (error.kind === 'clock' && !resynced) {
+        // The request was refused by OVH's auth layer and never executed, so resending is safe.
+        resynced = true;
+        this.logger?.warn({ operation }, 'OVH says our clock is off: re-syncing with /auth/time and retrying once');
+        await this.syncClock();
+        continue;
+      }
+      if (options.method === 'GET' && isRetryable(error) && retries < this.tuning.maxRetries) {
+        const delay = this.backoff(retries);
+        retries++;
+        this.logger?.warn(
+          { operation, kind: error.kind, status: error.httpStatus, attempt, delayMs: delay },
+          'OVH GET failed, retrying',
+        );
+        await this.clock.sleep(delay);
+        continue;
+      }
+      throw error;
+    }
+  }
+
+  private ensureClockSynced(): Promise<void> {
+    if (this.ovh.apiTimeDiff !== null) return Promise.resolve();
+    return this.syncClock();
+  }
+
+  /** One /auth/time call shared by every caller waiting on it. */
+  private syncClock(): Promise<void> {
+    if (this.syncing === undefined) {
+      this.syncing = this.fetchServerTime().finally(() => {
+        this.syncing = undefined;
+      });
+    }
+    return this.syncing;
+  }
+
+  private async fetchServerTime(): Promise<void> {
+    const operation = `GET ${AUTH_TIME_ROUTE}`;
+    let retries = 0;
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.attempt('GET', AUTH_TIME_ROUTE, AUTH_TIME_ROUTE, {}, attempt);
+      if (result.ok) {
+        const serverTime = parseResponse(ServerTimeSchema, result.value, operation, attempt);
+        // node-ovh stamps requests with its own Date.now(), so the delta is against the real clock.
+        this.ovh.apiTimeDiff = serverTime - Math.round(Date.now() / 1000);
+        return;
+      }
+      const error = withAttempts(result.error, attempt);
+      if (isRetryable(error) && retries < this.tuning.maxRetries) {
+        await this.clock.sleep(this.backoff(retries));
+        retries++;
+        continue;
+      }
+      throw error;
+    }
+  }
+
+  private async attempt(
+    method: HttpMethod,
+    route: string,
+    path: string,
+    params: Record<string, ParamValue>,
+    attempt: number,
+  ): Promise<RawResult> {
+    await this.budget.take();
+    const started = performance.now();
+    const result = await this.send(method, route, path, params);
+    const durationMs = performance.now() - started;
+    const outcome = result.ok ? 200 : (result.error.httpStatus ?? result.error.kind);
+    this.onAttempt?.({ method, route, outcome, durationMs, attempt });
+    this.logger?.debug({ method, route, outcome, durationMs: Math.round(durationMs), attempt }, 'OVH request');
+    return result;
+  }
+
+  /** One node-ovh request with a hard deadline; never rejects, never hangs. */
+  private send(
+    method: HttpMethod,
+    route: string,
+    path: string,
+    params: Readonly<Record<string, ParamValue>>,
+  ): Promise<RawResult> {
+    const operation = `${method} ${route}`;
+    return new Promise<RawResult>((resolve) => {
+      const timer = setTimeout(() => {
+        resolve({
+          ok: false,
+          error: new OvhApiError({
+            kind: 'timeout',
+            operation,
+            ovhMessage: `no answer within ${this.tuning.timeoutMs} ms`,
+          }),
+        });
+      }, this.tuning.timeoutMs);
+      const settle = (result: RawResult): void => {
+        clearTimeout(timer);
+        resolve(result);
+      };
+      try {
+        // A fresh copy each time: node-ovh deletes keys from the object it is given.
+        this.ovh
+          .request(method, path, { ...params }, (error, response) => {
+            settle(
+              error === null
+                ? { ok: true, value: response }
+                : { ok: false, error: classify(error, response, operation) },
+            );
+          })
+          // node-ovh's request() is async: a throw inside it (bad header, bad path) rejects here.
+          .catch((thrown: unknown) => settle({ ok: false, error: classify(toError(thrown), undefined, operation) }));
+      } catch (thrown) {
+        settle({ ok: false, error: classify(toError(thrown), undefined, operation) });
+      }
+    });
+  }
+
+  /** Exponential back-off with "equal jitter": half fixed, half random. */
+  private backoff(retry: number): number {
+    const ceiling = Math.min(this.retryMaxDelayMs, this.retryBaseDelayMs * 2 ** retry);
+    return Math.round(ceiling / 2 + this.random() * (ceiling / 2));
+  }
+}
+
+function cleanParams(params: Params | undefined, operation: string): Record<string, ParamValue> {
+  const clean: Record<string, ParamValue> = {};
+  for (const [key, value] of Object.entries(params ?? {})) {
+    if (value === null || value === undefined) continue;
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      throw new OvhApiError({ kind: 'input', operation, ovhMessage: `${key} is not a finite number` });
+    }
+    clean[key] = value;
+  }
+  return clean;
+}
+
+function parseResponse<T>(schema: z.ZodType<T>, value: unknown, operation: string, attempts: number): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const first = parsed.error.issues[0];
+  const where = first && first.path.length > 0 ? ` at ${first.path.join('.')}` : '';
+  throw new OvhApiError({
+    kind: 'parse',
+    operation,
+    ovhMessage: `response does not match OVH's model${where}: ${first?.message ?? 'invalid'}`,
+    attempts,
+  });
+}
+
+function withAttempts(error: OvhApiError, attempts: number): OvhApiError {
+  return new OvhApiError({
+    kind: error.kind,
+    operation: error.operation,
+    httpStatus: error.httpStatus,
+    ovhMessage: error.ovhMessage,
+    cause: error.cause,
+    attempts,
+  });
+}
+
+function isRetryable(error: OvhApiError): boolean {
+  switch (error.kind) {
+    case 'network':
+      return true;
+    case 'parse':
+      // node-ovh reports any non-JSON answer this way; in practice a proxy's HTML 502/503/408 page.
+      return error.ovhMessage === NON_JSON_MESSAGE;
+    case 'http':
+      return error.httpStatus === 429 || (error.httpStatus !== undefined && error.httpStatus >= 500);
+    default:
+      return false;
+  }
+}
+
+const NON_JSON_MESSAGE = 'OVH answered with a body that is not JSON (often a proxy error page)';
+
+function toError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new Error(String(thrown));
+}
+
+/** Maps whatever node-ovh produced to an OvhApiError (see ovh-api.md §4.4 for the shapes). */
+export function classify(error: OvhCallbackError, response: unknown, operation: string): OvhApiError {
+  if (typeof error === 'number') {
+    if (error >= 100) {
+      const ovhMessage = typeof response === 'string' ? response : undefined;
+      const kind: OvhErrorKind = error === 400 && ovhMessage === 'Query out of time' ? 'clock' : 'http';
+      return new OvhApiError({ kind, operation, httpStatus: error, ovhMessage });
+    }
+    // A negative errno from the socket (e.g. -111 for ECONNREFUSED).
+    return new OvhApiError({ kind: 'network', operation, ovhMessage: errnoName(error) });
+  }
+  if (typeof error === 'string') {
+    if (error.includes('Unable to parse JSON')) {
+      return new OvhApiError({ kind: 'parse', operation, ovhMessage: NON_JSON_MESSAGE });
+    }
+    return new OvhApiError({ kind: 'network', operation, ovhMessage: error });
+  }
+  if (error instanceof Error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const ovhMessage = code !== undefined ? `${code}: ${error.message}` : error.message;
+    return new OvhApiError({ kind: 'network', operation, ovhMessage, cause: error });
+  }
+  return new OvhApiError({ kind: 'network', operation, ovhMessage: 'unknown failure inside node-ovh' });
+}
+
+function errnoName(errno: number): string {
+  try {
+    return getSystemErrorName(errno);
+  } catch {
+    return `errno ${errno}`;
+  }
+}

@@ -1,0 +1,31 @@
+import { readFileSync } from 'node:fs';
+import { Ajv } from 'ajv';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+const schemaPath = new URL('../fixtures/slack-manifest.schema.1.0.0.json', import.meta.url);
+const manifestPath = new URL('../../manifest.yml', import.meta.url);
+
+describe('manifest.yml', () => {
+  const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
+  const validate = ajv.compile(JSON.parse(readFileSync(schemaPath, 'utf8')) as object);
+  const manifest = parse(readFileSync(manifestPath, 'utf8')) as Record<string, unknown>;
+
+  it("is valid against Slack's published manifest schema 1.0.0", () => {
+    const valid = validate(manifest);
+    expect(validate.errors ?? []).toEqual([]);
+    expect(valid).toBe(true);
+  });
+
+  it('declares the /nasha command with a usage hint', () => {
+    const features = manifest['features'] as { slash_commands: Array<{ command: string; usage_hint?: string }> };
+    const nasha = features.slash_commands.find((c) => c.command === '/nasha');
+    expect(nasha?.usage_hint).toMatch(/snapshot/);
+  });
+
+  it('is rejected by the schema when broken (the check can fail)', () => {
+    expect(validate({ display_information: { name: 'x' }, features: { slash_commands: [{ command: 'nasha' }] } })).toBe(
+      false,
+    );
+  });
+});

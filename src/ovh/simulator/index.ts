@@ -1,0 +1,33 @@
+export { type OvhErrorBody, SimulatorApiError } from './api-error.js';
+export {
+  type AccessRule,
+  type ConsumerKeySpec,
+  FULL_NASHA_ACCESS,
+  ovhSignature,
+  SANDBOX_CREDENTIALS,
+  type SimulatorCredentials,
+} from './auth.js';
+export { generateLoopbackCertificate, type LoopbackCertificate } from './cert.js';
+export { loadSimulatorConfig, parseSimulatorConfig, type SimulatorConfig } from './config-file.js';
+export { type Fault, type FaultRule, FaultRuleSchema } from './faults.js';
+export { defaultSeed, parseSeed, SeedSchema, type SimulatorSeed } from './seed.js';
+export {
+  BASE_PATH,
+  type RequestLogEntry,
+  type Simulator,
+  type SimulatorOptions,
+  startSimulator,
+} from './server.js';
+export {
+  DEFAULT_LIMITS,
+  DEFAULT_TASK_TIMINGS,
+  FIRST_TASK_ID,
+  type SimCustomSnapshot,
+  type SimPartition,
+  type SimStorage,
+  type SimTask,
+  type SimulatorLimits,
+  SimulatorState,
+  type TaskOutcomeRule,
+  type TaskTimings,
+} from './state.js';

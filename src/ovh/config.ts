@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { z } from 'zod';
+import { ConfigError } from '../shared/config-error.js';
+
+export { ConfigError };
 
 // node-ovh's own table of named endpoints, so the names we accept never drift from the library's.
 const nodeOvhEndpoints = createRequire(import.meta.url)('@ovhcloud/node-ovh/lib/endpoints.js') as Readonly<
@@ -111,15 +114,6 @@ const OvhEnvSchema = z.object({
       return parsed;
     }),
 });
-
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  readonly problems: readonly string[];
-  constructor(problems: readonly string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.problems = problems;
-  }
-}
 
 /** Parses the OVH_* variables; every problem names its variable. Reads OVH_CA_FILE if set. */
 export function parseOvhConfig(env: Readonly<Record<string, string | undefined>>): OvhConfig {

@@ -1,0 +1,570 @@
+/**
+ * The bot's YAML configuration (NASHA_CONFIG): who may do what, where, and the channels the bot reports to.
+ *
+ * The file uses snake_case keys; the parsed {@link BotConfig} uses camelCase. Every problem becomes one line
+ * `file:line: key.path: what is wrong — how to fix it`, and all problems are reported at once.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Document } from 'yaml';
+import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+import type { Role, Target } from '../core/model.js';
+import { ROLES } from '../core/model.js';
+import { ConfigError } from '../shared/config-error.js';
+
+export { ConfigError };
+
+/** Environment variable naming the config file. */
+export const CONFIG_ENV_VAR = 'NASHA_CONFIG';
+
+/** A channel cap: the strongest role usable in a channel, or `none` (the bot refuses everything there). */
+export type CapRole = Role | 'none';
+export const CAP_ROLES: readonly CapRole[] = [...ROLES, 'none'];
+
+export interface GrantConfig {
+  role: Role;
+  /** Slack user IDs (U…/W…). */
+  users: readonly string[];
+  /** Slack user group IDs (S…). */
+  groups: readonly string[];
+  /** Target globs: `service`, `service/partition`, `*` = any run of characters except `/`. Never empty. */
+  scope: readonly string[];
+}
+
+export interface ChannelCapConfig {
+  /** Slack channel ID (C…/G…). */
+  id: string;
+  maxRole: CapRole;
+}
+
+/** Everything the policy needs; the rest of the config does not affect decisions. */
+export interface AccessConfig {
+  /** In file order; a grant's index is its position in `grants` (shown as `grants[i]`). */
+  grants: readonly GrantConfig[];
+  /** Unique ids. */
+  channels: readonly ChannelCapConfig[];
+  /** Cap for channels not in `channels` (and for requests without a channel); `admin` = no cap. */
+  unlistedChannels: CapRole;
+}
+
+export interface QuickSnapshotConfig {
+  /** As written, e.g. `7d`. */
+  defaultExpiration: string | undefined;
+  defaultExpirationMs: number | undefined;
+  responderGroups: readonly string[];
+}
+
+export interface BotConfig {
+  /** `version` from the file (default 1); bump it to invalidate pending approvals. */
+  version: number;
+  /**
+   * `<version>:<12 hex of sha256>` of the normalized config (comments, formatting and key order do not
+   * count). Approvals are bound to it so a config change invalidates them.
+   */
+  configVersion: string;
+  audit: { channel: string };
+  approvals: { channel: string } | undefined;
+  access: AccessConfig;
+  /** Named lists of concrete partitions, e.g. `payments` → zpool-1/db, zpool-2/uploads. */
+  targetGroups: ReadonlyMap<string, readonly Target[]>;
+  quickSnapshot: QuickSnapshotConfig | undefined;
+  /** Problems that do not stop the bot but the operator should see at startup. */
+  warnings: readonly string[];
+}
+
+export const USER_ID_RE = /^[UW][A-Z0-9]{2,}$/;
+export const GROUP_ID_RE = /^S[A-Z0-9]{2,}$/;
+export const CHANNEL_ID_RE = /^[CG][A-Z0-9]{2,}$/;
+/** `service` or `service/partition`; each part letters, digits, `-_.:` and `*` globs. */
+export const SCOPE_PATTERN_RE = /^[A-Za-z0-9_.:*-]+(?:\/[A-Za-z0-9_.:*-]+)?$/;
+const TARGET_RE = /^[A-Za-z0-9_.:-]+\/[A-Za-z0-9_.:-]+$/;
+const TARGET_GROUP_NAME_RE = /^[a-z0-9][a-z0-9_-]*$/;
+const DURATION_RE = /^([1-9][0-9]{0,5})([mhdw])$/;
+const DURATION_UNIT_MS: Readonly<Record<string, number>> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+const FIND_CHANNEL_ID =
+  'open the channel in Slack, click its name at the top: the ID (C…) is at the bottom of the About tab';
+const FIND_USER_ID = "open the person's profile in Slack, ⋮ More → Copy member ID";
+const FIND_GROUP_ID = 'open People → User groups in Slack and pick the group: the ID (S…) is in the page URL';
+
+// ---- messages ---------------------------------------------------------------------------------------------------
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'an empty value';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return typeof value;
+}
+
+function editDistance(a: string, b: string): number {
+  const previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = previous[0] ?? 0;
+    previous[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = previous[j] ?? 0;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      previous[j] = Math.min(above + 1, (previous[j - 1] ?? 0) + 1, diagonal + cost);
+      diagonal = above;
+    }
+  }
+  return previous[b.length] ?? 0;
+}
+
+/** ` — did you mean "x"?` for a near miss (case and `-`/`_` slips included), else ''. */
+export function didYouMean(input: string, options: readonly string[]): string {
+  const folded = input.toLowerCase().replace(/-/g, '_');
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const option of options) {
+    const distance = editDistance(folded, option.toLowerCase());
+    if (distance < bestDistance) {
+      best = option;
+      bestDistance = distance;
+    }
+  }
+  const limit = Math.max(1, Math.min(3, Math.floor(input.length / 3)));
+  return best !== undefined && bestDistance <= limit ? ` — did you mean "${best}"?` : '';
+}
+
+/** Error function for a value of the wrong type or a missing one. */
+const expected =
+  (what: string, whenMissing = `is required: ${what}`) =>
+  (issue: { input?: unknown }) =>
+    issue.input === undefined ? whenMissing : `must be ${what} (got ${describeValue(issue.input)})`;
+
+function oneOf(options: readonly string[], input: unknown, whenMissing: string): string {
+  if (input === undefined) return whenMissing;
+  const hint = typeof input === 'string' ? didYouMean(input, options) : '';
+  return `must be one of ${options.join(', ')} (got ${describeValue(input)})${hint}`;
+}
+
+/**
+ * A strict mapping whose unknown-key message has one line per key, in `issue.keys` order; the formatter
+ * splits it so each unknown key gets its own path and line number.
+ */
+function strictMapping<Shape extends z.ZodRawShape>(shape: Shape, what: string, whenMissing?: string) {
+  const allowed = Object.keys(shape);
+  const missing = whenMissing ?? `is required: ${what}`;
+  return z.strictObject(shape, {
+    error: (issue) => {
+      if (issue.code === 'unrecognized_keys') {
+        return issue.keys
+          .map((key) => `unknown key "${key}"${didYouMean(key, allowed)} (allowed here: ${allowed.join(', ')})`)
+          .join('\n');
+      }
+      return issue.input === undefined ? missing : `must be ${what} (got ${describeValue(issue.input)})`;
+    },
+  });
+}
+
+function channelIdProblem(value: string): string {
+  if (value.startsWith('#') || /[a-z]/.test(value)) {
+    return `must be a Slack channel ID like C0123ABCD, not a channel name (got "${value}"): ${FIND_CHANNEL_ID}`;
+  }
+  if (/^D[A-Z0-9]{2,}$/.test(value)) return `must be a channel ID (C… or G…), not a direct message (got "${value}")`;
+  return `must be a Slack channel ID: C or G then capital letters and digits, like C0123ABCD (got "${value}"): ${FIND_CHANNEL_ID}`;
+}
+
+function userIdProblem(value: string): string {
+  if (value.includes('@') || /[a-z\s]/.test(value)) {
+    return `must be a Slack user ID like U0123ABCD, never a name or email (got "${value}"): ${FIND_USER_ID}`;
+  }
+  return `must be a Slack user ID: U or W then capital letters and digits, like U0123ABCD (got "${value}"): ${FIND_USER_ID}`;
+}
+
+function groupIdProblem(value: string): string {
+  if (value.startsWith('@') || /[a-z\s]/.test(value)) {
+    return `must be a Slack user group ID like S0123ABCD, not a group handle or name (got "${value}"): ${FIND_GROUP_ID}`;
+  }
+  return `must be a Slack user group ID: S then capital letters and digits, like S0123ABCD (got "${value}"): ${FIND_GROUP_ID}`;
+}
+
+const slackId = (what: string, re: RegExp, problem: (value: string) => string, whenMissing?: string) =>
+  z.string({ error: expected(what, whenMissing) }).superRefine((value, ctx) => {
+    if (!re.test(value)) ctx.addIssue({ code: 'custom', message: problem(value) });
+  });
+
+// ---- schema -----------------------------------------------------------------------------------------------------
+
+const ChannelId = (purpose: string) =>
+  slackId(`a Slack channel ID like C0123ABCD`, CHANNEL_ID_RE, channelIdProblem, `is required: ${purpose}`);
+const UserId = slackId('a Slack user ID like U0123ABCD', USER_ID_RE, userIdProblem);
+const GroupId = slackId('a Slack user group ID like S0123ABCD', GROUP_ID_RE, groupIdProblem);
+
+const RoleSchema = z.enum(ROLES, {
+  error: (issue) => oneOf(ROLES, issue.input, `is required: one of ${ROLES.join(', ')}`),
+});
+const CapRoleSchema = (whenMissing: string) =>
+  z.enum([...ROLES, 'none'], { error: (issue) => oneOf(CAP_ROLES, issue.input, whenMissing) });
+
+const ScopePattern = z
+  .string({ error: expected('a target pattern like "zpool-123/data", "zpool-123" or "*"') })
+  .superRefine((value, ctx) => {
+    if (!SCOPE_PATTERN_RE.test(value)) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          `must be "service", "service/partition" or "*" using letters, digits, - _ . : and * globs, ` +
+          `with at most one "/" (got ${JSON.stringify(value)})`,
+      });
+    }
+  });
+
+const idList = <T extends z.ZodType>(item: T, what: string) =>
+  z.array(item, { error: expected(`a list of ${what}, e.g. [${what.includes('group') ? 'S0123ABCD' : 'U0123ABCD'}]`) });
+
+const GrantSchema = strictMapping(
+  {
+    role: RoleSchema,
+    users: idList(UserId, 'Slack user IDs').optional(),
+    groups: idList(GroupId, 'Slack user group IDs').optional(),
+    scope: z
+      .array(ScopePattern, {
+        error: expected(
+          'a list of target patterns, e.g. ["zpool-123/*"]',
+          'is required: the targets this grant covers, e.g. scope: ["zpool-123/*"] (use ["*"] for everything)',
+        ),
+      })
+      .min(1, 'must list at least one target pattern, e.g. ["zpool-123/*"] (use ["*"] for everything)'),
+  },
+  'a mapping with role, users and/or groups, and scope',
+);
+
+const ChannelCapSchema = strictMapping(
+  {
+    id: ChannelId('the Slack channel ID (C…) this cap applies to'),
+    max_role: CapRoleSchema(`is required: the strongest role usable in this channel (${CAP_ROLES.join(', ')})`),
+  },
+  'a mapping with id and max_role',
+);
+
+const TargetSchema = z.string({ error: expected('a partition like "zpool-123/data"') }).superRefine((value, ctx) => {
+  if (!TARGET_RE.test(value)) {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        `must be one concrete partition "service/partition" without wildcards (got ${JSON.stringify(value)}): ` +
+        'incident snapshots act on exactly the partitions listed',
+    });
+  }
+});
+
+const DurationSchema = z
+  .string({ error: expected('a duration like "12h", "7d" or "2w"') })
+  .superRefine((value, ctx) => {
+    if (!DURATION_RE.test(value)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be a whole number then m, h, d or w, like "12h" or "7d" (got ${JSON.stringify(value)})`,
+      });
+    }
+  });
+
+const BotConfigFileSchema = strictMapping(
+  {
+    version: z
+      .number({ error: expected('a whole number, 1 or more') })
+      .int('must be a whole number, 1 or more')
+      .min(1, 'must be a whole number, 1 or more')
+      .optional(),
+    audit: strictMapping(
+      { channel: ChannelId('the Slack channel ID (C…) where the bot posts its audit trail') },
+      'a mapping with channel',
+      'is required: add "audit: {channel: C0123ABCD}", the channel where the bot posts its audit trail',
+    ),
+    approvals: strictMapping(
+      { channel: ChannelId('the Slack channel ID (C…) where approval requests are posted') },
+      'a mapping with channel',
+    ).optional(),
+    grants: z
+      .array(GrantSchema, { error: expected('a list of grants (role, users/groups, scope)') })
+      .nullable()
+      .optional(),
+    channels: z
+      .array(ChannelCapSchema, { error: expected('a list of channel caps ({id, max_role})') })
+      .nullable()
+      .optional(),
+    unlisted_channels: CapRoleSchema(`is required: ${CAP_ROLES.join(', ')}`).optional(),
+    target_groups: z
+      .record(
+        z.string().regex(TARGET_GROUP_NAME_RE, 'group names use lowercase letters, digits, - and _'),
+        z.array(TargetSchema, { error: expected('a list of partitions like ["zpool-123/data"]') }).min(1, {
+          error: 'must list at least one partition like "zpool-123/data"',
+        }),
+        { error: expected('a mapping of group name to partitions, e.g. payments: ["zpool-1/db"]') },
+      )
+      .optional(),
+    quick_snapshot: strictMapping(
+      {
+        default_expiration: DurationSchema.optional(),
+        responder_groups: idList(GroupId, 'Slack user group IDs').optional(),
+      },
+      'a mapping with default_expiration and/or responder_groups',
+    ).optional(),
+  },
+  'a mapping of settings (audit, grants, channels, …)',
+);
+
+type BotConfigFile = z.infer<typeof BotConfigFileSchema>;
+
+// ---- locating problems in the YAML ------------------------------------------------------------------------------
+
+type PathKey = string | number;
+
+function formatPath(path: readonly PathKey[]): string {
+  let out = '';
+  for (const key of path) out += typeof key === 'number' ? `[${key}]` : `${out === '' ? '' : '.'}${key}`;
+  return out === '' ? '(top level)' : out;
+}
+
+/** 1-based line of the deepest node on `path` that exists (a missing key points at its parent). */
+function lineOf(doc: Document, lines: LineCounter, path: readonly PathKey[], unknownKey?: string): number | undefined {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const prefix = path.slice(0, depth);
+    const node = prefix.length === 0 ? doc.contents : doc.getIn(prefix, true);
+    if (unknownKey !== undefined && depth === path.length && isMap(node)) {
+      const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === unknownKey);
+      const keyRange = pair !== undefined && isScalar(pair.key) ? pair.key.range : undefined;
+      if (keyRange) return lines.linePos(keyRange[0]).line;
+    }
+    const range = (node as { range?: [number, number, number] | null } | null | undefined)?.range;
+    if (range) return lines.linePos(range[0]).line;
+  }
+  return undefined;
+}
+
+interface Problem {
+  line: number | undefined;
+  text: string;
+}
+
+function problem(
+  fileName: string,
+  doc: Document,
+  lines: LineCounter,
+  path: readonly PathKey[],
+  message: string,
+  unknownKey?: string,
+): Problem {
+  const line = lineOf(doc, lines, path, unknownKey);
+  const where = line === undefined ? fileName : `${fileName}:${line}`;
+  const fullPath = unknownKey === undefined ? path : [...path, unknownKey];
+  return { line, text: `${where}: ${formatPath(fullPath)}: ${message}` };
+}
+
+function toPath(path: readonly PropertyKey[]): PathKey[] {
+  return path.map((key) => (typeof key === 'number' ? key : String(key)));
+}
+
+// Relations between fields, checked on the raw data so they are reported together with shape errors.
+function relationProblems(raw: unknown): { path: PathKey[]; message: string }[] {
+  const out: { path: PathKey[]; message: string }[] = [];
+  const root = asRecord(raw);
+  if (root === undefined) return out;
+
+  const auditChannel = asRecord(root['audit'])?.['channel'];
+  const approvalsChannel = asRecord(root['approvals'])?.['channel'];
+  if (typeof auditChannel === 'string' && auditChannel === approvalsChannel) {
+    out.push({
+      path: ['approvals', 'channel'],
+      message:
+        `must differ from audit.channel (both are ${auditChannel}): ` +
+        'give approval requests their own channel so they are not buried in the audit trail',
+    });
+  }
+
+  const grants = root['grants'];
+  if (Array.isArray(grants)) {
+    grants.forEach((grant, index) => {
+      const entry = asRecord(grant);
+      if (entry === undefined) return;
+      const isEmpty = (value: unknown) =>
+        value === undefined || value === null || (Array.isArray(value) && !value.length);
+      if (isEmpty(entry['users']) && isEmpty(entry['groups'])) {
+        out.push({
+          path: ['grants', index],
+          message: 'grants nobody: add users: [U0123ABCD] and/or groups: [S0123ABCD]',
+        });
+      }
+    });
+  }
+
+  const channels = root['channels'];
+  if (Array.isArray(channels)) {
+    const firstIndex = new Map<string, number>();
+    channels.forEach((channel, index) => {
+      const id = asRecord(channel)?.['id'];
+      if (typeof id !== 'string') return;
+      const first = firstIndex.get(id);
+      if (first === undefined) firstIndex.set(id, index);
+      else {
+        out.push({
+          path: ['channels', index, 'id'],
+          message: `duplicate channel ${id} (already capped at channels[${first}]): keep one entry per channel`,
+        });
+      }
+    });
+  }
+  return out;
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}
+
+// ---- normalized result ------------------------------------------------------------------------------------------
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value instanceof Map) return canonicalJson(Object.fromEntries(value));
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function toTarget(text: string): Target {
+  const slash = text.indexOf('/');
+  return { service: text.slice(0, slash), partition: text.slice(slash + 1) };
+}
+
+function durationMs(text: string): number | undefined {
+  const match = DURATION_RE.exec(text);
+  const unit = match?.[2];
+  return match && unit !== undefined ? Number(match[1]) * (DURATION_UNIT_MS[unit] ?? 0) : undefined;
+}
+
+function build(file: BotConfigFile, fileName: string): BotConfig {
+  const version = file.version ?? 1;
+  const grants: GrantConfig[] = (file.grants ?? []).map((grant) => ({
+    role: grant.role,
+    users: grant.users ?? [],
+    groups: grant.groups ?? [],
+    scope: grant.scope,
+  }));
+  const access: AccessConfig = {
+    grants,
+    channels: (file.channels ?? []).map((channel) => ({ id: channel.id, maxRole: channel.max_role })),
+    unlistedChannels: file.unlisted_channels ?? 'admin',
+  };
+  const targetGroups = new Map<string, readonly Target[]>(
+    Object.entries(file.target_groups ?? {})
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([name, targets]) => [name, targets.map(toTarget)]),
+  );
+  const quick = file.quick_snapshot;
+  const quickSnapshot: QuickSnapshotConfig | undefined =
+    quick === undefined
+      ? undefined
+      : {
+          defaultExpiration: quick.default_expiration,
+          defaultExpirationMs:
+            quick.default_expiration === undefined ? undefined : durationMs(quick.default_expiration),
+          responderGroups: quick.responder_groups ?? [],
+        };
+  const audit = { channel: file.audit.channel };
+  const approvals = file.approvals === undefined ? undefined : { channel: file.approvals.channel };
+
+  const warnings: string[] = [];
+  if (grants.length === 0) {
+    warnings.push(
+      `${fileName}: grants: no grants, so every request will be denied; ` +
+        'add one, e.g. "- {role: admin, users: [U0123ABCD], scope: [\'*\']}"',
+    );
+  }
+  if (access.unlistedChannels === 'none' && !access.channels.some((c) => c.maxRole !== 'none')) {
+    warnings.push(
+      `${fileName}: unlisted_channels is none and no channel in channels allows anything, ` +
+        'so the bot will refuse every request; list the channels it should work in',
+    );
+  }
+
+  const normalized = { version, audit, approvals, access, targetGroups, quickSnapshot };
+  const hash = createHash('sha256').update(canonicalJson(normalized)).digest('hex').slice(0, 12);
+  return { ...normalized, configVersion: `${version}:${hash}`, warnings };
+}
+
+// ---- entry points -----------------------------------------------------------------------------------------------
+
+/**
+ * Parses and validates the YAML text of the config. `fileName` only labels the messages.
+ * @throws ConfigError listing every problem, one line each, sorted by line.
+ */
+export function parseBotConfig(text: string, fileName: string): BotConfig {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((error) => {
+        const line = lines.linePos(error.pos[0]).line;
+        return `${fileName}:${line}: not valid YAML: ${error.message.split('\n')[0] ?? error.code}`;
+      }),
+    );
+  }
+  const raw: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
+
+  const problems: Problem[] = [];
+  const result = BotConfigFileSchema.safeParse(raw);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const path = toPath(issue.path);
+      if (issue.code === 'unrecognized_keys') {
+        const messages = issue.message.split('\n');
+        issue.keys.forEach((key, index) => {
+          problems.push(problem(fileName, doc, lines, path, messages[index] ?? 'unknown key', key));
+        });
+      } else if (issue.code === 'invalid_key') {
+        const name = path[path.length - 1];
+        problems.push(
+          problem(
+            fileName,
+            doc,
+            lines,
+            path,
+            `group name ${JSON.stringify(name)} must use lowercase letters, digits, - and _ (start with a letter or digit)`,
+          ),
+        );
+      } else {
+        problems.push(problem(fileName, doc, lines, path, issue.message));
+      }
+    }
+  }
+  for (const relation of relationProblems(raw)) {
+    problems.push(problem(fileName, doc, lines, relation.path, relation.message));
+  }
+  if (problems.length > 0 || !result.success) {
+    const sorted = problems
+      .map((p, order) => ({ ...p, order }))
+      .sort((a, b) => (a.line ?? Number.MAX_SAFE_INTEGER) - (b.line ?? Number.MAX_SAFE_INTEGER) || a.order - b.order);
+    throw new ConfigError(sorted.map((p) => p.text));
+  }
+  return build(result.data, fileName);
+}
+
+/**
+ * Reads the config file synchronously (startup only).
+ * @throws ConfigError when the file is missing or unreadable, naming NASHA_CONFIG and the path.
+ */
+export function loadBotConfig(path: string): BotConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    const reason = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`;
+    throw new ConfigError([
+      `${CONFIG_ENV_VAR}: the config file ${path} ${reason}; set ${CONFIG_ENV_VAR} to the path of your nasha.yml`,
+    ]);
+  }
+  return parseBotConfig(text, path);
+}

@@ -46,6 +46,7 @@ export class TaskTracker {
   private readonly maxIntervalMs: number;
   private readonly backoffFactor: number;
   private readonly defaultTimeoutMs: number;
+  private stopped = false;
 
   constructor(options: TaskTrackerOptions) {
     this.client = options.client;
@@ -55,6 +56,15 @@ export class TaskTracker {
     this.maxIntervalMs = options.maxIntervalMs ?? 10_000;
     this.backoffFactor = options.backoffFactor ?? 1.5;
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? 10 * 60_000;
+  }
+
+  /**
+   * Stops polling (shutdown). Pending waits never settle: the tasks stay unfinished in the
+   * journal and the next start follows them again, rather than recording a false outcome.
+   */
+  stop(): void {
+    this.stopped = true;
+    this.services.clear();
   }
 
   /** Tasks currently followed, all services together. */
@@ -78,6 +88,7 @@ export class TaskTracker {
     options: { timeoutMs?: number; lastStatus?: TaskStatus } = {},
   ): Promise<TaskResult> {
     return new Promise((resolve) => {
+      if (this.stopped) return;
       let tasks = this.services.get(serviceName);
       const startLoop = tasks === undefined;
       if (tasks === undefined) {
@@ -104,7 +115,9 @@ export class TaskTracker {
     try {
       while (tasks.size > 0) {
         await this.clock.sleep(interval);
+        if (this.stopped) return;
         await this.round(serviceName, tasks);
+        if (this.stopped) return;
         this.expire(tasks);
         interval = Math.min(this.maxIntervalMs, Math.round(interval * this.backoffFactor));
       }
@@ -115,7 +128,7 @@ export class TaskTracker {
         settle(tasks, taskId, tracked, { outcome: 'lost', taskId, reason: 'task tracking failed unexpectedly' });
       }
     } finally {
-      this.services.delete(serviceName);
+      if (this.services.get(serviceName) === tasks) this.services.delete(serviceName);
     }
   }
 

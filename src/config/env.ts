@@ -1,0 +1,107 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { type OvhConfig, parseOvhConfig } from '../ovh/config.js';
+import { ConfigError } from '../shared/config-error.js';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface SlackEnv {
+  mode: 'socket' | 'http';
+  botToken: string;
+  signingSecret: string | undefined;
+  appToken: string | undefined;
+  /** Web API base URL (GovSlack, local testing); Slack's own when undefined. */
+  apiUrl: string | undefined;
+}
+
+export interface AppEnv {
+  slack: SlackEnv;
+  ovh: OvhConfig;
+  /** HTTP mode: Slack requests and /healthz. */
+  port: number;
+  host: string;
+  configPath: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  logLevel: string;
+}
+
+const optional = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const SlackEnvSchema = z.object({
+  SLACK_BOT_TOKEN: z
+    .string({ error: 'SLACK_BOT_TOKEN is required (the xoxb- token from "OAuth & Permissions")' })
+    .regex(/^xoxb-[\x21-\x7e]+$/, 'SLACK_BOT_TOKEN must be a bot token starting with xoxb-'),
+  SLACK_APP_TOKEN: optional.pipe(
+    z
+      .string()
+      .regex(/^xapp-[\x21-\x7e]+$/, 'SLACK_APP_TOKEN must be an app-level token starting with xapp-')
+      .optional(),
+  ),
+  SLACK_SIGNING_SECRET: optional.pipe(
+    z
+      .string()
+      .regex(/^[\x21-\x7e]+$/, 'SLACK_SIGNING_SECRET is malformed')
+      .optional(),
+  ),
+  SLACK_API_URL: optional.pipe(
+    z.url({ error: 'SLACK_API_URL must be a URL such as https://slack.com/api/' }).optional(),
+  ),
+  PORT: optional.transform((value, ctx) => {
+    if (value === undefined) return 3000;
+    const port = Number(value);
+    if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+      ctx.addIssue({ code: 'custom', message: `PORT must be a whole number from 0 to 65535, got "${value}"` });
+      return z.NEVER;
+    }
+    return port;
+  }),
+  HOST: optional.pipe(z.string().default('0.0.0.0')),
+  NASHA_CONFIG: optional.pipe(z.string().default('nasha.yml')),
+  NASHA_DATA_DIR: optional.pipe(z.string().default('data')),
+  DATABASE_URL: optional.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// URL (leave it unset for the embedded database)')
+      .optional(),
+  ),
+  LOG_LEVEL: optional.pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+});
+
+/** Reads every variable the bot uses; all problems are reported together, each naming its variable. */
+export function parseAppEnv(env: Env): AppEnv {
+  const problems: string[] = [];
+  const slack = SlackEnvSchema.safeParse(env);
+  if (!slack.success) problems.push(...slack.error.issues.map((i) => i.message));
+  let ovh: OvhConfig | undefined;
+  try {
+    ovh = parseOvhConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) problems.push(...error.problems);
+    else throw error;
+  }
+  if (slack.success && slack.data.SLACK_APP_TOKEN === undefined && slack.data.SLACK_SIGNING_SECRET === undefined) {
+    problems.push('SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN to use Socket Mode)');
+  }
+  if (!slack.success || ovh === undefined || problems.length > 0) throw new ConfigError(problems);
+  const s = slack.data;
+  return {
+    slack: {
+      mode: s.SLACK_APP_TOKEN === undefined ? 'http' : 'socket',
+      botToken: s.SLACK_BOT_TOKEN,
+      signingSecret: s.SLACK_SIGNING_SECRET,
+      appToken: s.SLACK_APP_TOKEN,
+      apiUrl: s.SLACK_API_URL,
+    },
+    ovh,
+    port: s.PORT,
+    host: s.HOST,
+    configPath: resolve(s.NASHA_CONFIG),
+    dataDir: resolve(s.NASHA_DATA_DIR),
+    databaseUrl: s.DATABASE_URL,
+    logLevel: s.LOG_LEVEL,
+  };
+}

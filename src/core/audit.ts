@@ -1,0 +1,553 @@
+/**
+ * The audit trail: every change (and every denied or failed one) becomes a durable record first, then a
+ * Slack message delivered by an outbox that survives outages and restarts. No Slack or database imports:
+ * the store implements `AuditRepository`, the Slack layer implements `AuditPublisher`.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { Clock } from '../shared/clock.js';
+import type { Actor, Target } from './model.js';
+
+/** Every outcome an audit record can show. Later features (approvals, timeouts) add theirs here. */
+export const AUDIT_OUTCOMES = ['started', 'succeeded', 'failed', 'denied'] as const;
+export const AuditOutcomeSchema = z.enum(AUDIT_OUTCOMES);
+export type AuditOutcome = z.infer<typeof AuditOutcomeSchema>;
+
+/** Every audited action. Later features add 'approval.*' and 'quick' here. */
+export const AUDIT_ACTIONS = ['schedule.add', 'schedule.remove', 'snapshot.create', 'snapshot.delete'] as const;
+export const AuditActionSchema = z.enum(AUDIT_ACTIONS);
+export type AuditAction = z.infer<typeof AuditActionSchema>;
+
+/** One audit message as it currently reads. `version` grows by one with each change. */
+export interface AuditRecord {
+  id: string;
+  version: number;
+  createdAt: number;
+  updatedAt: number;
+  actorUserId: string;
+  /** Where the request came from; null for surfaces without a channel. */
+  channelId: string | null;
+  action: AuditAction;
+  target: Target;
+  /** Snapshot name or frequency. */
+  subject: string | null;
+  outcome: AuditOutcome;
+  taskId: number | null;
+  /** OVH's message or the denial reason. */
+  detail: string | null;
+  /** The Slack channel the message goes to. */
+  auditChannel: string;
+}
+
+/** A record together with the outbox's delivery state. */
+export interface AuditDelivery {
+  record: AuditRecord;
+  slackTs: string | null;
+  deliveredVersion: number;
+  attempts: number;
+  nextAttemptAt: number;
+  lastError: string | null;
+}
+
+export interface AuditInput {
+  actor: Actor;
+  action: AuditAction;
+  target: Target;
+  subject?: string | undefined;
+  outcome: AuditOutcome;
+  taskId?: number | undefined;
+  detail?: string | undefined;
+  /** Overrides the trail's default audit channel. */
+  auditChannel?: string | undefined;
+}
+
+/** Fields left undefined keep their value; null clears a nullable one. */
+export interface AuditPatch {
+  outcome?: AuditOutcome | undefined;
+  taskId?: number | null | undefined;
+  detail?: string | null | undefined;
+}
+
+const slackId = z.string().trim().min(1).max(64);
+const text = z.string().min(1).max(10_000);
+
+const AuditInputSchema = z.object({
+  actor: z.object({ userId: slackId, channelId: slackId.optional() }),
+  action: AuditActionSchema,
+  target: z.object({ service: z.string().min(1).max(256), partition: z.string().min(1).max(256).optional() }),
+  subject: z.string().min(1).max(1_000).optional(),
+  outcome: AuditOutcomeSchema,
+  taskId: z.number().int().nonnegative().optional(),
+  detail: text.optional(),
+  auditChannel: slackId.optional(),
+});
+
+const AuditPatchSchema = z.object({
+  outcome: AuditOutcomeSchema.optional(),
+  taskId: z.number().int().nonnegative().nullable().optional(),
+  detail: text.nullable().optional(),
+});
+
+/** Persistence the trail and the outbox need; `src/store/audit-store.ts` implements it over Kysely. */
+export interface AuditRepository {
+  /** Inserts version 1 and its history row atomically; due for delivery at once. */
+  insert(record: AuditRecord): Promise<void>;
+  /** Applies the patch as version+1 with its history row atomically; undefined if the id is unknown. */
+  update(id: string, patch: AuditPatch, now: number): Promise<AuditRecord | undefined>;
+  get(id: string): Promise<AuditDelivery | undefined>;
+  /** Channels that have at least one undelivered row due at `now` (leased or not). */
+  dueChannels(now: number): Promise<string[]>;
+  /** The oldest undelivered row of a channel that is due at `now`, with its lease. */
+  headOfChannel(channel: string, now: number): Promise<{ id: string; leaseUntil: number | null } | undefined>;
+  /**
+   * Compare-and-set lease: succeeds only if the row is still undelivered, due, and not leased by anyone
+   * (or the lease expired). Throws `AuditRecordInvalidError` if the claimed row cannot be read.
+   */
+  claim(id: string, owner: string, now: number, leaseUntil: number): Promise<AuditDelivery | undefined>;
+  /** Saves the Slack ts (if none yet) and raises delivered_version to `version`; releases our lease. */
+  markDelivered(id: string, owner: string, version: number, slackTs: string): Promise<void>;
+  /** attempts+1, last_error, next_attempt_at; releases our lease. No-op if the lease is someone else's. */
+  markFailed(id: string, owner: string, failure: { error: string; nextAttemptAt: number }): Promise<void>;
+  /**
+   * The earliest instant after `now` when an undelivered row becomes due or another owner's lease on it
+   * expires (the caller hears about its own deliveries directly).
+   */
+  nextWakeAt(now: number, owner: string): Promise<number | undefined>;
+  pending(): Promise<{ count: number; oldestUpdatedAt: number | undefined }>;
+}
+
+/** A stored row this code cannot read (e.g. an outcome written by a newer release). */
+export class AuditRecordInvalidError extends Error {
+  override readonly name = 'AuditRecordInvalidError';
+  readonly auditId: string;
+  constructor(auditId: string, problem: string) {
+    super(`audit record ${auditId} cannot be read: ${problem}`);
+    this.auditId = auditId;
+  }
+}
+
+/** Thrown by publishers. `permanent` for errors a retry cannot fix soon (channel_not_found, not_in_channel). */
+export class AuditDeliveryError extends Error {
+  override readonly name = 'AuditDeliveryError';
+  readonly retryAfterMs: number | undefined;
+  readonly permanent: boolean;
+  constructor(
+    message: string,
+    options: { retryAfterMs?: number | undefined; permanent?: boolean | undefined; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.retryAfterMs = options.retryAfterMs;
+    this.permanent = options.permanent ?? false;
+  }
+}
+
+/** Sends audit messages; the Slack layer implements it. Throws `AuditDeliveryError` on failure. */
+export interface AuditPublisher {
+  post(channel: string, record: AuditRecord): Promise<{ ts: string }>;
+  update(channel: string, ts: string, record: AuditRecord): Promise<void>;
+}
+
+export interface AuditTrailOptions {
+  repo: AuditRepository;
+  clock: Clock;
+  /** The audit channel from the configuration. */
+  auditChannel: string;
+  /** Woken after each write so delivery starts at once (usually the AuditOutbox). */
+  outbox?: { poke(): void } | undefined;
+}
+
+/** Writes audit records. A record is durable when `record`/`update` resolve; delivery follows. */
+export class AuditTrail {
+  private readonly repo: AuditRepository;
+  private readonly clock: Clock;
+  private readonly auditChannel: string;
+  private readonly outbox: { poke(): void } | undefined;
+
+  constructor(options: AuditTrailOptions) {
+    this.repo = options.repo;
+    this.clock = options.clock;
+    this.auditChannel = slackId.parse(options.auditChannel);
+    this.outbox = options.outbox;
+  }
+
+  async record(input: AuditInput): Promise<AuditRecord> {
+    const parsed = AuditInputSchema.parse(input);
+    const now = this.clock.now();
+    const record: AuditRecord = {
+      id: randomUUID(),
+      version: 1,
+      createdAt: now,
+      updatedAt: now,
+      actorUserId: parsed.actor.userId,
+      channelId: parsed.actor.channelId ?? null,
+      action: parsed.action,
+      target:
+        parsed.target.partition === undefined
+          ? { service: parsed.target.service }
+          : { service: parsed.target.service, partition: parsed.target.partition },
+      subject: parsed.subject ?? null,
+      outcome: parsed.outcome,
+      taskId: parsed.taskId ?? null,
+      detail: parsed.detail ?? null,
+      auditChannel: parsed.auditChannel ?? this.auditChannel,
+    };
+    await this.repo.insert(record);
+    this.outbox?.poke();
+    return record;
+  }
+
+  async update(id: string, patch: AuditPatch): Promise<AuditRecord> {
+    const parsed = AuditPatchSchema.parse(patch);
+    const clean: AuditPatch = {};
+    if (parsed.outcome !== undefined) clean.outcome = parsed.outcome;
+    if (parsed.taskId !== undefined) clean.taskId = parsed.taskId;
+    if (parsed.detail !== undefined) clean.detail = parsed.detail;
+    const record = await this.repo.update(id, clean, this.clock.now());
+    if (record === undefined) throw new Error(`unknown audit record ${id}`);
+    this.outbox?.poke();
+    return record;
+  }
+}
+
+export interface AuditOutboxOptions {
+  repo: AuditRepository;
+  publisher: AuditPublisher;
+  clock: Clock;
+  logger?: Logger | undefined;
+  /** Slack allows about one message per second per channel. */
+  minIntervalPerChannelMs?: number;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** Back-off after a permanent error: the row is kept, retried rarely, and an operator can fix the cause. */
+  permanentRetryMs?: number;
+  /** Must exceed the publisher's own request timeout, or another replica may deliver the row again. */
+  leaseMs?: number;
+  /** Identifies this process in leases; unique per outbox. */
+  owner?: string;
+  /**
+   * With nothing due, look at the table again this often anyway: rows another replica wrote and could not
+   * deliver (it crashed) are not announced to us. `Infinity` turns it off (one process, or tests).
+   */
+  idlePollMs?: number;
+}
+
+type IdleWaiter = (wakeAt: number | undefined) => void;
+
+/**
+ * Delivers audit records to Slack: posts version 1, edits the message for later versions, retries with
+ * back-off (honouring Retry-After), paces each channel, and never drops a row. Leases make it safe to run
+ * one outbox per replica over a shared database.
+ *
+ * Duplicate window: if the process dies after Slack accepted a post but before its ts was committed, the
+ * row is still undelivered without a ts and the next run posts it again. Within one process the ts is kept
+ * in memory first, so a failed save leads to an edit, not a second post.
+ */
+export class AuditOutbox {
+  readonly owner: string;
+  private readonly repo: AuditRepository;
+  private readonly publisher: AuditPublisher;
+  private readonly clock: Clock;
+  private readonly logger: Logger | undefined;
+  private readonly minIntervalMs: number;
+  private readonly retryBaseMs: number;
+  private readonly retryMaxMs: number;
+  private readonly permanentRetryMs: number;
+  private readonly leaseMs: number;
+  private readonly idlePollMs: number;
+
+  private running = false;
+  private generation = 0;
+  private loop: Promise<void> | undefined;
+  private poked = false;
+  private wakeUp: (() => void) | undefined;
+  private timerAt: number | undefined;
+  /** One delivery in flight per channel, keyed by channel. */
+  private readonly inFlight = new Map<string, Promise<void>>();
+  /** Earliest next send per channel (pacing, or a pause after a transient failure). */
+  private readonly channelNotBefore = new Map<string, number>();
+  /** Slack ts of messages posted but not yet saved, so a failed save never causes a second post. */
+  private readonly unsavedTs = new Map<string, string>();
+  /** Records whose permanent failure was already logged as an error. */
+  private readonly reported = new Set<string>();
+  private readonly idleWaiters = new Set<IdleWaiter>();
+  /** Ends of our own leases left behind when a delivery's result could not be written: wake then. */
+  private strandedLeases: number[] = [];
+  /** Flushes in progress, and whether the loop runs only for them. */
+  private flushes = 0;
+  private startedForFlush = false;
+
+  constructor(options: AuditOutboxOptions) {
+    this.repo = options.repo;
+    this.publisher = options.publisher;
+    this.clock = options.clock;
+    this.logger = options.logger;
+    this.minIntervalMs = options.minIntervalPerChannelMs ?? 1_000;
+    this.retryBaseMs = options.retryBaseMs ?? 2_000;
+    this.retryMaxMs = options.retryMaxMs ?? 5 * 60_000;
+    this.permanentRetryMs = options.permanentRetryMs ?? 60 * 60_000;
+    this.leaseMs = options.leaseMs ?? 30_000;
+    this.owner = options.owner ?? randomUUID();
+    this.idlePollMs = options.idlePollMs ?? 30_000;
+  }
+
+  start(): void {
+    this.startedForFlush = false; // the caller owns the loop now; a flush must not stop it
+    if (this.running) return;
+    this.running = true;
+    const generation = ++this.generation;
+    const previous = this.loop;
+    this.loop = (async () => {
+      await previous;
+      await this.run(generation);
+    })();
+  }
+
+  /** Stops the loop and waits for deliveries in flight (they finish and release their lease). */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.poke();
+    await this.loop;
+    await Promise.allSettled([...this.inFlight.values()]);
+  }
+
+  /** Wakes the loop now (after a write). */
+  poke(): void {
+    this.poked = true;
+    const wake = this.wakeUp;
+    this.wakeUp = undefined;
+    wake?.();
+  }
+
+  /**
+   * Delivers everything that can be delivered within `timeoutMs` (runs the loop meanwhile if it is
+   * stopped), returning early once the next attempt would fall after the deadline. True if nothing is left
+   * undelivered.
+   */
+  async flush(timeoutMs: number): Promise<boolean> {
+    if (!this.running) {
+      this.start();
+      this.startedForFlush = true;
+    }
+    this.flushes += 1;
+    const deadline = this.clock.now() + timeoutMs;
+    try {
+      await new Promise<void>((resolve) => {
+        // The deadline is clock time, checked whenever the loop goes idle. Not a clock sleep: an
+        // auto-advancing test clock would jump to it while a query waits on the network. The wall-clock
+        // timer only backs that up for a delivery that never returns, and never holds the process open.
+        const backstop = setTimeout(() => settle(), Math.max(0, timeoutMs));
+        backstop.unref();
+        const waiter: IdleWaiter = (wakeAt) => {
+          if (wakeAt === undefined || wakeAt > deadline || this.clock.now() >= deadline) settle();
+        };
+        const settle = () => {
+          clearTimeout(backstop);
+          this.idleWaiters.delete(waiter);
+          resolve();
+        };
+        this.idleWaiters.add(waiter);
+        this.poke();
+      });
+      return (await this.repo.pending()).count === 0;
+    } catch (error) {
+      this.logger?.error({ err: error }, 'audit outbox: flush could not read the outbox');
+      return false;
+    } finally {
+      this.flushes -= 1;
+      if (this.flushes === 0 && this.startedForFlush) {
+        this.startedForFlush = false;
+        await this.stop();
+      }
+    }
+  }
+
+  /** Records with an undelivered version. */
+  async depth(): Promise<number> {
+    return (await this.repo.pending()).count;
+  }
+
+  /** How long the oldest undelivered change has waited (0 when none). */
+  async oldestPendingAgeMs(): Promise<number> {
+    const { oldestUpdatedAt } = await this.repo.pending();
+    return oldestUpdatedAt === undefined ? 0 : Math.max(0, this.clock.now() - oldestUpdatedAt);
+  }
+
+  private async run(generation: number): Promise<void> {
+    const active = () => this.running && this.generation === generation;
+    while (active()) {
+      this.poked = false;
+      let wakeAt: number | undefined;
+      try {
+        wakeAt = await this.tick(active);
+      } catch (error) {
+        this.logger?.error({ err: error }, 'audit outbox: database error, retrying');
+        wakeAt = this.clock.now() + this.retryBaseMs;
+      }
+      if (!active()) break;
+      if (this.poked) continue;
+      if (this.inFlight.size === 0) for (const waiter of [...this.idleWaiters]) waiter(wakeAt);
+      const poll = Number.isFinite(this.idlePollMs) ? this.clock.now() + this.idlePollMs : undefined;
+      await this.sleepUntil(earliest(wakeAt, poll));
+    }
+  }
+
+  /** Starts what can be sent now; returns when to look again (undefined: only when poked). */
+  private async tick(active: () => boolean): Promise<number | undefined> {
+    const now = this.clock.now();
+    for (const [channel, at] of this.channelNotBefore) if (at <= now) this.channelNotBefore.delete(channel);
+
+    let wakeAt: number | undefined;
+    for (const channel of await this.repo.dueChannels(now)) {
+      if (!active()) break;
+      if (this.inFlight.has(channel)) continue; // its completion pokes the loop
+      const notBefore = this.channelNotBefore.get(channel);
+      if (notBefore !== undefined) {
+        wakeAt = earliest(wakeAt, notBefore);
+        continue;
+      }
+      const head = await this.repo.headOfChannel(channel, now);
+      // Someone holds the oldest row: leave the channel to it (keeps order and pacing); nextWakeAt
+      // covers another owner's lease expiry, strandedLeases our own.
+      if (head === undefined || (head.leaseUntil !== null && head.leaseUntil > now)) continue;
+      await this.claimAndSend(head.id, channel);
+    }
+    this.strandedLeases = this.strandedLeases.filter((until) => until > now);
+    for (const until of this.strandedLeases) wakeAt = earliest(wakeAt, until);
+    return earliest(wakeAt, await this.repo.nextWakeAt(now, this.owner));
+  }
+
+  private async claimAndSend(id: string, channel: string): Promise<void> {
+    const claimedAt = this.clock.now();
+    let delivery: AuditDelivery | undefined;
+    try {
+      delivery = await this.repo.claim(id, this.owner, claimedAt, claimedAt + this.leaseMs);
+    } catch (error) {
+      if (!(error instanceof AuditRecordInvalidError)) throw error;
+      this.reportPermanent(id, error.message);
+      try {
+        await this.repo.markFailed(id, this.owner, {
+          error: error.message,
+          nextAttemptAt: claimedAt + this.permanentRetryMs,
+        });
+      } catch (writeError) {
+        this.strandedLeases.push(claimedAt + this.leaseMs);
+        throw writeError;
+      }
+      return;
+    }
+    if (delivery === undefined) return; // lost the race to another outbox
+    this.channelNotBefore.set(channel, claimedAt + this.minIntervalMs);
+    const sending = this.send(delivery)
+      .catch((error: unknown) => {
+        // The row keeps our lease; it comes back when the lease expires.
+        this.strandedLeases.push(claimedAt + this.leaseMs);
+        this.logger?.error({ err: error, auditId: id }, 'audit outbox: could not record a delivery attempt');
+      })
+      .finally(() => {
+        this.inFlight.delete(channel);
+        this.poke();
+      });
+    this.inFlight.set(channel, sending);
+  }
+
+  private async send(delivery: AuditDelivery): Promise<void> {
+    const { record } = delivery;
+    const channel = record.auditChannel;
+    let ts = delivery.slackTs ?? this.unsavedTs.get(record.id);
+    try {
+      if (ts === undefined) {
+        ts = (await this.publisher.post(channel, record)).ts;
+        // Remembered before anything else can fail, so the next attempt edits this message.
+        this.unsavedTs.set(record.id, ts);
+      } else {
+        await this.publisher.update(channel, ts, record);
+      }
+    } catch (error) {
+      await this.failed(delivery, error);
+      return;
+    }
+    try {
+      await this.repo.markDelivered(record.id, this.owner, record.version, ts);
+    } catch (error) {
+      this.logger?.error({ err: error, auditId: record.id }, 'audit outbox: delivered but could not save it');
+      // Retried like a transient Slack failure (if this write fails too, the lease expiry brings it back).
+      const retry = this.scheduleRetry(delivery, error);
+      await this.repo.markFailed(record.id, this.owner, { error: retry.reason, nextAttemptAt: retry.at });
+      return;
+    }
+    this.unsavedTs.delete(record.id);
+    this.reported.delete(record.id);
+    this.logger?.debug({ auditId: record.id, version: record.version, ts }, 'audit message delivered');
+  }
+
+  private async failed(delivery: AuditDelivery, error: unknown): Promise<void> {
+    const { record } = delivery;
+    const retry = this.scheduleRetry(delivery, error);
+    if (retry.permanent) {
+      this.reportPermanent(record.id, retry.reason);
+    } else {
+      const log = { err: error, auditId: record.id, attempts: delivery.attempts + 1, retryInMs: retry.inMs };
+      if (!(error instanceof AuditDeliveryError)) this.logger?.error(log, 'audit outbox: unexpected publisher error');
+      else if (delivery.attempts === 0) this.logger?.warn(log, 'audit message not delivered yet, will retry');
+      else this.logger?.debug(log, 'audit message still not delivered');
+    }
+    await this.repo.markFailed(record.id, this.owner, { error: retry.reason, nextAttemptAt: retry.at });
+  }
+
+  /** When to try again: long after a permanent error, else max(Retry-After, exponential back-off). */
+  private scheduleRetry(
+    delivery: AuditDelivery,
+    error: unknown,
+  ): { at: number; inMs: number; permanent: boolean; reason: string } {
+    const now = this.clock.now();
+    const reason = (error instanceof Error ? error.message : String(error)).slice(0, 2_000);
+    if (error instanceof AuditDeliveryError && error.permanent) {
+      return { at: now + this.permanentRetryMs, inMs: this.permanentRetryMs, permanent: true, reason };
+    }
+    const attempts = delivery.attempts + 1;
+    const backoff = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** Math.min(attempts - 1, 30));
+    const retryAfter = error instanceof AuditDeliveryError ? (error.retryAfterMs ?? 0) : 0;
+    const inMs = Math.max(retryAfter, backoff);
+    // Slack is rate limiting or down for this channel: its other rows wait too (and keep their order).
+    const channel = delivery.record.auditChannel;
+    this.channelNotBefore.set(channel, Math.max(this.channelNotBefore.get(channel) ?? 0, now + inMs));
+    return { at: now + inMs, inMs, permanent: false, reason };
+  }
+
+  private reportPermanent(id: string, reason: string): void {
+    if (this.reported.has(id)) return;
+    this.reported.add(id);
+    this.logger?.error(
+      { auditId: id, error: reason, retryInMs: this.permanentRetryMs },
+      'audit message cannot be delivered; kept and retried rarely until the cause is fixed',
+    );
+  }
+
+  private sleepUntil(wakeAt: number | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.poked || !this.running) {
+        resolve();
+        return;
+      }
+      this.wakeUp = resolve;
+      if (wakeAt !== undefined) this.armTimer(wakeAt);
+    });
+  }
+
+  /** At most one clock sleep per wake-up time: Clock.sleep cannot be cancelled, so do not pile them up. */
+  private armTimer(at: number): void {
+    if (this.timerAt !== undefined && this.timerAt <= at) return;
+    this.timerAt = at;
+    void this.clock.sleep(at - this.clock.now()).then(() => {
+      if (this.timerAt === at) this.timerAt = undefined;
+      this.poke();
+    });
+  }
+}
+
+function earliest(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.min(a, b);
+}

@@ -1,0 +1,533 @@
+import type { Logger } from 'pino';
+import type { NashaClient } from '../ovh/client.js';
+import { OvhApiError } from '../ovh/errors.js';
+import type { CustomSnapshot, Partition, SnapshotType, Storage, Task } from '../ovh/models.js';
+import type { TaskResult, TaskTracker } from '../ovh/task-tracker.js';
+import type { Clock } from '../shared/clock.js';
+import { NashaError } from './errors.js';
+import { type Actor, formatTarget, type Target } from './model.js';
+import { checkSnapshotName } from './naming.js';
+import type { AccessPolicy, AuditSink, ChangeAction, JournalEntry, JsonValue, TaskJournalPort } from './ports.js';
+import { didYouMean, suggest } from './suggest.js';
+
+/** At most this many custom snapshots per partition (OVH FAQ and control panel). */
+export const MAX_CUSTOM_SNAPSHOTS = 10;
+/** Partitions shown per page where each costs OVH requests. */
+export const PARTITIONS_PER_PAGE = 10;
+export const LIST_PARTITIONS_PER_PAGE = 5;
+/** How long a change's OVH task is followed. */
+export const TASK_DEADLINE_MS = 10 * 60_000;
+
+export interface PartitionTarget {
+  service: string;
+  partition: string;
+}
+
+export type ChangeRequest =
+  | { action: 'schedule.add'; target: PartitionTarget; type: SnapshotType }
+  | { action: 'schedule.remove'; target: PartitionTarget; type: SnapshotType }
+  | { action: 'snapshot.create'; target: PartitionTarget; name: string; expiration?: string | undefined }
+  | { action: 'snapshot.delete'; target: PartitionTarget; name: string };
+
+export type ChangeResult =
+  | { outcome: 'succeeded'; taskId: number }
+  | { outcome: 'failed'; taskId: number; detail: string };
+
+export interface ChangeStarted {
+  auditId: string;
+  task: Task;
+  /** Settles when OVH's task ends (never rejects). */
+  done: Promise<ChangeResult>;
+}
+
+export interface Page<T> {
+  items: T[];
+  page: number;
+  pageCount: number;
+  total: number;
+}
+
+export interface PartitionSnapshots {
+  service: string;
+  partition: string;
+  schedule: SnapshotType[];
+  custom: CustomSnapshot[];
+}
+
+export interface SnapshotServiceDeps {
+  client: NashaClient;
+  tracker: TaskTracker;
+  policy: AccessPolicy;
+  audit: AuditSink;
+  journal: TaskJournalPort;
+  clock: Clock;
+  logger?: Logger;
+}
+
+/**
+ * What the bot does, independent of Slack: every read and change on NAS-HA snapshots, with the
+ * permission check first, the audit record before the OVH write, and the task followed after.
+ */
+export class SnapshotService {
+  constructor(private readonly deps: SnapshotServiceDeps) {}
+
+  // ---------------------------------------------------------------- reads
+
+  async services(actor: Actor): Promise<Storage[]> {
+    const names = await this.ovh(() => this.deps.client.listServices(), 'list services');
+    const visible = await this.visibleServices(actor, names);
+    return Promise.all(visible.map((name) => this.ovh(() => this.deps.client.getService(name), `read ${name}`)));
+  }
+
+  async partitions(actor: Actor, service: string, page = 1): Promise<Page<Partition>> {
+    const names = await this.readablePartitions(actor, service);
+    const slice = paginate(names, page, PARTITIONS_PER_PAGE);
+    const items = await Promise.all(
+      slice.items.map((p) => this.ovh(() => this.deps.client.getPartition(service, p), `read ${service}/${p}`)),
+    );
+    return { ...slice, items };
+  }
+
+  /** Frequencies and custom snapshots (with expirations) of one partition, or a page of a service's. */
+  async snapshots(actor: Actor, target: Target, page = 1): Promise<Page<PartitionSnapshots>> {
+    if (target.partition !== undefined) {
+      await this.requireRead(actor, target);
+      const one = await this.partitionSnapshots(target.service, target.partition);
+      return { items: [one], page: 1, pageCount: 1, total: 1 };
+    }
+    const names = await this.readablePartitions(actor, target.service);
+    const slice = paginate(names, page, LIST_PARTITIONS_PER_PAGE);
+    const items = await Promise.all(slice.items.map((p) => this.partitionSnapshots(target.service, p)));
+    return { ...slice, items };
+  }
+
+  async scheduleShow(actor: Actor, target: PartitionTarget, type: SnapshotType): Promise<{ enabled: SnapshotType[] }> {
+    await this.requireRead(actor, target);
+    const enabled = await this.enabledTypes(target);
+    if (!enabled.includes(type)) {
+      throw new NashaError(
+        'not_found',
+        `\`${type}\` is not enabled on \`${formatTarget(target)}\` (enabled: ${listOrNone(enabled)}).`,
+      );
+    }
+    return { enabled };
+  }
+
+  async showSnapshot(actor: Actor, target: PartitionTarget, name: string): Promise<CustomSnapshot> {
+    await this.requireRead(actor, target);
+    try {
+      return await this.deps.client.getCustomSnapshot(target.service, target.partition, name);
+    } catch (error) {
+      if (error instanceof OvhApiError && error.isNotFound) throw await this.snapshotNotFound(target, name, error);
+      throw toNashaError(error, `read snapshot \`${name}\``);
+    }
+  }
+
+  /** Names for option menus: services the user can see. */
+  async serviceNames(actor: Actor): Promise<string[]> {
+    return this.visibleServices(actor, await this.ovh(() => this.deps.client.listServices(), 'list services'));
+  }
+
+  /** Names for option menus: partitions of a service the user can read. */
+  async partitionNames(actor: Actor, service: string): Promise<string[]> {
+    return this.readablePartitions(actor, service);
+  }
+
+  /** Custom snapshot names of a partition (for menus and suggestions). */
+  async snapshotNames(actor: Actor, target: PartitionTarget): Promise<string[]> {
+    await this.requireRead(actor, target);
+    return this.ovh(() => this.deps.client.listCustomSnapshots(target.service, target.partition), 'list snapshots');
+  }
+
+  async enabledFrequencies(actor: Actor, target: PartitionTarget): Promise<SnapshotType[]> {
+    await this.requireRead(actor, target);
+    return this.enabledTypes(target);
+  }
+
+  // ---------------------------------------------------------------- changes
+
+  /**
+   * Runs one change: permission, pre-checks against the live API (clear errors instead of OVH's
+   * terse ones), an audit record written before the OVH call, the call, then the task followed.
+   * `reply` is kept with the task so the result can be reported after a restart.
+   */
+  async change(actor: Actor, request: ChangeRequest, reply: JsonValue = null): Promise<ChangeStarted> {
+    const { target } = request;
+    const subject = request.action.startsWith('schedule.')
+      ? (request as { type: string }).type
+      : (request as { name: string }).name;
+    const auditBase = { actor, action: request.action, target, subject };
+    const decision = await this.deps.policy.decide(actor, request.action, target);
+    if (!decision.allowed) {
+      await this.deps.audit.record({ ...auditBase, outcome: 'denied', detail: plain(decision.summary) });
+      throw new NashaError('denied', capitalize(decision.summary));
+    }
+    const audit = await this.deps.audit.record({ ...auditBase, outcome: 'started' });
+    let task: Task;
+    try {
+      await this.precheck(request);
+      task = await this.write(request);
+    } catch (error) {
+      const failure = error instanceof NashaError ? error : toNashaError(error, describeChange(request));
+      await this.deps.audit.update(audit.id, { outcome: 'failed', detail: plain(failure.message) });
+      throw failure;
+    }
+    await this.deps.audit.update(audit.id, { taskId: task.taskId });
+    await this.deps.journal.add({
+      service: target.service,
+      taskId: task.taskId,
+      auditId: audit.id,
+      kind: request.action,
+      reply,
+      deadlineAt: this.deps.clock.now() + TASK_DEADLINE_MS,
+    });
+    const done = this.follow(target.service, task.taskId, audit.id, TASK_DEADLINE_MS, task);
+    return { auditId: audit.id, task, done };
+  }
+
+  /**
+   * After a restart: follows every task that was still running, updates its audit record, and
+   * hands each result with its stored reply to `onResult`.
+   */
+  async resume(onResult: (entry: JournalEntry, result: ChangeResult) => Promise<void>): Promise<number> {
+    const entries = await this.deps.journal.unfinished();
+    for (const entry of entries) {
+      const remaining = Math.max(1_000, entry.deadlineAt - this.deps.clock.now());
+      void this.follow(entry.service, entry.taskId, entry.auditId, remaining).then((result) =>
+        onResult(entry, result).catch((error: unknown) =>
+          this.deps.logger?.error({ err: error, taskId: entry.taskId }, 'reporting a resumed task failed'),
+        ),
+      );
+    }
+    return entries.length;
+  }
+
+  private async follow(
+    service: string,
+    taskId: number,
+    auditId: string | null,
+    timeoutMs: number,
+    task?: Task,
+  ): Promise<ChangeResult> {
+    const tracked = task
+      ? await this.deps.tracker.track(service, task, { timeoutMs })
+      : await this.deps.tracker.wait(service, taskId, { timeoutMs });
+    const result = toChangeResult(tracked);
+    try {
+      if (auditId !== null) {
+        await this.deps.audit.update(auditId, {
+          outcome: result.outcome,
+          detail: result.outcome === 'failed' ? result.detail : null,
+        });
+      }
+      await this.deps.journal.finish(service, taskId, tracked.outcome);
+    } catch (error) {
+      // The journal keeps the task unfinished, so a restart will report it again.
+      this.deps.logger?.error({ err: error, taskId }, 'recording a task result failed');
+    }
+    return result;
+  }
+
+  private async precheck(request: ChangeRequest): Promise<void> {
+    const { target } = request;
+    switch (request.action) {
+      case 'schedule.add': {
+        const enabled = await this.enabledTypes(target);
+        if (enabled.includes(request.type)) {
+          throw new NashaError('conflict', `\`${request.type}\` is already enabled on \`${formatTarget(target)}\`.`);
+        }
+        return;
+      }
+      case 'schedule.remove': {
+        const enabled = await this.enabledTypes(target);
+        if (!enabled.includes(request.type)) {
+          throw new NashaError(
+            'not_found',
+            `\`${request.type}\` is not enabled on \`${formatTarget(target)}\` (enabled: ${listOrNone(enabled)}).`,
+          );
+        }
+        return;
+      }
+      case 'snapshot.create': {
+        checkSnapshotName(request.name);
+        const names = await this.customNames(target);
+        if (names.includes(request.name)) {
+          throw new NashaError(
+            'conflict',
+            `\`${formatTarget(target)}\` already has a snapshot named \`${request.name}\`.`,
+          );
+        }
+        if (names.length >= MAX_CUSTOM_SNAPSHOTS) {
+          throw new NashaError(
+            'limit_reached',
+            `\`${target.partition}\` has ${names.length}/${MAX_CUSTOM_SNAPSHOTS} custom snapshots — delete one first (\`/nasha snapshot list ${formatTarget(target)}\`).`,
+          );
+        }
+        return;
+      }
+      case 'snapshot.delete': {
+        const names = await this.customNames(target);
+        if (!names.includes(request.name)) {
+          throw new NashaError(
+            'not_found',
+            `\`${formatTarget(target)}\` has no custom snapshot named \`${request.name}\`.${didYouMean(suggest(request.name, names))}`,
+            { suggestions: suggest(request.name, names) },
+          );
+        }
+        return;
+      }
+    }
+  }
+
+  private write(request: ChangeRequest): Promise<Task> {
+    const { service, partition } = request.target;
+    const client = this.deps.client;
+    switch (request.action) {
+      case 'schedule.add':
+        return client.addSnapshotType(service, partition, request.type);
+      case 'schedule.remove':
+        return client.removeSnapshotType(service, partition, request.type);
+      case 'snapshot.create':
+        return client.createCustomSnapshot(service, partition, {
+          name: request.name,
+          ...(request.expiration !== undefined && { expiration: request.expiration }),
+        });
+      case 'snapshot.delete':
+        return client.deleteCustomSnapshot(service, partition, request.name);
+    }
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private async requireRead(actor: Actor, target: Target): Promise<void> {
+    const decision = await this.deps.policy.decide(actor, 'read', target);
+    if (!decision.allowed) throw new NashaError('denied', capitalize(decision.summary));
+  }
+
+  private async visibleServices(actor: Actor, names: readonly string[]): Promise<string[]> {
+    const checks = await Promise.all(names.map((name) => this.deps.policy.canSeeService(actor, name)));
+    return names.filter((_name, index) => checks[index]);
+  }
+
+  private async readablePartitions(actor: Actor, service: string): Promise<string[]> {
+    if (!(await this.deps.policy.canSeeService(actor, service))) {
+      throw new NashaError('denied', `You have no access to \`${service}\`.`);
+    }
+    let names: string[];
+    try {
+      names = await this.deps.client.listPartitions(service);
+    } catch (error) {
+      if (error instanceof OvhApiError && error.isNotFound) throw await this.serviceNotFound(actor, service);
+      throw toNashaError(error, `list the partitions of \`${service}\``);
+    }
+    return (await this.deps.policy.filterReadable(actor, service, names)).sort(naturalCompare);
+  }
+
+  private async partitionSnapshots(service: string, partition: string): Promise<PartitionSnapshots> {
+    const target = { service, partition };
+    const [schedule, names] = await Promise.all([this.enabledTypes(target), this.customNames(target)]);
+    const custom = await Promise.all(
+      names.map((name) =>
+        this.deps.client
+          .getCustomSnapshot(service, partition, name)
+          // Deleted or expired between the two calls: drop it rather than fail the listing.
+          .catch((error: unknown) =>
+            error instanceof OvhApiError && error.isNotFound ? undefined : Promise.reject(error),
+          ),
+      ),
+    ).catch((error: unknown) =>
+      Promise.reject(toNashaError(error, `read the snapshots of \`${formatTarget(target)}\``)),
+    );
+    return {
+      service,
+      partition,
+      schedule: sortTypes(schedule),
+      custom: custom.filter((c): c is CustomSnapshot => c !== undefined).sort((a, b) => a.name.localeCompare(b.name)),
+    };
+  }
+
+  private async enabledTypes(target: PartitionTarget): Promise<SnapshotType[]> {
+    try {
+      return await this.deps.client.listSnapshotTypes(target.service, target.partition);
+    } catch (error) {
+      throw await this.notFoundOr(error, target, `read the frequencies of \`${formatTarget(target)}\``);
+    }
+  }
+
+  private async customNames(target: PartitionTarget): Promise<string[]> {
+    try {
+      return await this.deps.client.listCustomSnapshots(target.service, target.partition);
+    } catch (error) {
+      throw await this.notFoundOr(error, target, `list the snapshots of \`${formatTarget(target)}\``);
+    }
+  }
+
+  /** A 404 on a partition route means the service or the partition is unknown: say which, with suggestions. */
+  private async notFoundOr(error: unknown, target: PartitionTarget, what: string): Promise<NashaError> {
+    if (!(error instanceof OvhApiError && error.isNotFound)) return toNashaError(error, what);
+    const partitions = await this.deps.client.listPartitions(target.service).catch(() => undefined);
+    if (partitions === undefined) {
+      return this.serviceNotFound(undefined, target.service);
+    }
+    const suggestions = suggest(target.partition, partitions);
+    return new NashaError(
+      'not_found',
+      `\`${target.service}\` has no partition \`${target.partition}\`.${didYouMean(suggestions)}`,
+      { suggestions },
+    );
+  }
+
+  private async serviceNotFound(actor: Actor | undefined, service: string): Promise<NashaError> {
+    const names = await this.deps.client.listServices().catch(() => [] as string[]);
+    const visible = actor === undefined ? names : await this.visibleServices(actor, names);
+    const suggestions = suggest(service, visible);
+    return new NashaError('not_found', `There is no NAS-HA service \`${service}\`.${didYouMean(suggestions)}`, {
+      suggestions,
+    });
+  }
+
+  private async snapshotNotFound(target: PartitionTarget, name: string, cause: OvhApiError): Promise<NashaError> {
+    const names = await this.customNames(target).catch(() => undefined);
+    if (names === undefined) return toNashaError(cause, `read snapshot \`${name}\``);
+    const suggestions = suggest(name, names);
+    return new NashaError(
+      'not_found',
+      `\`${formatTarget(target)}\` has no custom snapshot named \`${name}\`.${didYouMean(suggestions)}`,
+      { suggestions },
+    );
+  }
+
+  private async ovh<T>(call: () => Promise<T>, what: string): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw toNashaError(error, what);
+    }
+  }
+}
+
+/** Maps an OVH failure to what the user should read. */
+export function toNashaError(error: unknown, what: string): NashaError {
+  if (error instanceof NashaError) return error;
+  if (error instanceof OvhApiError) {
+    switch (error.kind) {
+      case 'http':
+        if (error.httpStatus === 404)
+          return new NashaError(
+            'not_found',
+            `OVH could not find it while trying to ${what}: ${error.ovhMessage ?? 'not found'}.`,
+            { cause: error },
+          );
+        if (error.httpStatus === 429 || (error.httpStatus ?? 0) >= 500) {
+          return new NashaError(
+            'ovh_unavailable',
+            `OVH is not answering properly (HTTP ${error.httpStatus}) — could not ${what}. Try again in a minute.`,
+            { cause: error },
+          );
+        }
+        return new NashaError(
+          'ovh_refused',
+          `OVH refused to ${what}: ${error.ovhMessage ?? `HTTP ${error.httpStatus}`}.`,
+          { cause: error },
+        );
+      case 'input':
+        return new NashaError('invalid_input', `Cannot ${what}: ${error.ovhMessage ?? 'invalid input'}.`, {
+          cause: error,
+        });
+      case 'timeout':
+        return new NashaError('ovh_unavailable', `OVH did not answer in time — could not ${what}.`, { cause: error });
+      case 'clock':
+        return new NashaError('ovh_unavailable', `OVH rejected the request time (clock skew) — could not ${what}.`, {
+          cause: error,
+        });
+      case 'network':
+        return new NashaError(
+          'ovh_unavailable',
+          `Cannot reach OVH (${error.ovhMessage ?? 'network error'}) — could not ${what}.`,
+          { cause: error },
+        );
+      case 'parse':
+        return new NashaError('ovh_unavailable', `OVH sent an unexpected answer — could not ${what}.`, {
+          cause: error,
+        });
+    }
+  }
+  return new NashaError('ovh_unavailable', `Something went wrong while trying to ${what}.`, { cause: error });
+}
+
+function toChangeResult(result: TaskResult): ChangeResult {
+  switch (result.outcome) {
+    case 'done':
+      return { outcome: 'succeeded', taskId: result.taskId };
+    case 'failed':
+      return {
+        outcome: 'failed',
+        taskId: result.taskId,
+        detail: `OVH task ended in ${result.status}${result.details ? `: ${result.details}` : ''}`,
+      };
+    case 'timeout':
+      return {
+        outcome: 'failed',
+        taskId: result.taskId,
+        detail: `OVH task still ${result.lastStatus ?? 'unknown'} after the deadline${result.lastError ? ` (${result.lastError})` : ''}; check it later`,
+      };
+    case 'lost':
+      return { outcome: 'failed', taskId: result.taskId, detail: `OVH no longer knows the task: ${result.reason}` };
+  }
+}
+
+export function describeChange(request: ChangeRequest): string {
+  const where = `\`${formatTarget(request.target)}\``;
+  switch (request.action) {
+    case 'schedule.add':
+      return `enable \`${request.type}\` snapshots on ${where}`;
+    case 'schedule.remove':
+      return `disable \`${request.type}\` snapshots on ${where}`;
+    case 'snapshot.create':
+      return `create snapshot \`${request.name}\` on ${where}`;
+    case 'snapshot.delete':
+      return `delete snapshot \`${request.name}\` on ${where}`;
+  }
+}
+
+export const CHANGE_ACTIONS: readonly ChangeAction[] = [
+  'schedule.add',
+  'schedule.remove',
+  'snapshot.create',
+  'snapshot.delete',
+];
+
+const TYPE_ORDER: readonly SnapshotType[] = ['hour-1', 'hour-6', 'day-1', 'day-2', 'day-3', 'day-7'];
+export function sortTypes(types: readonly SnapshotType[]): SnapshotType[] {
+  return [...types].sort((a, b) => TYPE_ORDER.indexOf(a) - TYPE_ORDER.indexOf(b));
+}
+
+function paginate<T>(items: readonly T[], page: number, size: number): Page<T> {
+  const pageCount = Math.max(1, Math.ceil(items.length / size));
+  const current = Math.min(Math.max(1, Math.floor(page) || 1), pageCount);
+  return { items: items.slice((current - 1) * size, current * size), page: current, pageCount, total: items.length };
+}
+
+function naturalCompare(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
+}
+
+function listOrNone(types: readonly SnapshotType[]): string {
+  return types.length === 0
+    ? 'none'
+    : sortTypes(types)
+        .map((t) => `\`${t}\``)
+        .join(', ');
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** Audit details are plain text: strip mrkdwn backticks and Slack escapes. */
+function plain(text: string): string {
+  return text
+    .replace(/`/g, '')
+    .replace(/<!subteam\^([A-Z0-9]+)(\|[^>]*)?>/g, 'group $1')
+    .slice(0, 1_000);
+}

@@ -1,0 +1,61 @@
+import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import { z } from 'zod';
+import { partitionsMessage, snapshotsMessage } from '../blocks/replies.js';
+import { toErrorMessage } from '../commands/run-command.js';
+import type { SlackDeps } from '../deps.js';
+import { ChannelIdSchema, UserIdSchema } from '../payloads.js';
+
+const PageValueSchema = z.object({
+  view: z.enum(['partitions', 'list']),
+  service: z.string().min(1).max(128),
+  page: z.number().int().min(1).max(10_000),
+});
+
+const PageClickSchema = z.object({
+  user: z.object({ id: UserIdSchema }),
+  channel: z.object({ id: ChannelIdSchema }).optional(),
+  actions: z.array(z.object({ value: z.string() })).min(1),
+});
+
+/**
+ * Previous/Next on a long listing. The button only says which page to show; who may see it is
+ * decided again for the clicking user, in the channel of the message.
+ */
+export function createPageButton(deps: SlackDeps) {
+  return async ({
+    ack,
+    body,
+    respond,
+  }: AllMiddlewareArgs & SlackActionMiddlewareArgs<BlockButtonAction>): Promise<void> => {
+    await ack();
+    const click = PageClickSchema.safeParse(body);
+    let value: z.infer<typeof PageValueSchema> | undefined;
+    try {
+      value = click.success ? PageValueSchema.parse(JSON.parse(click.data.actions[0]?.value ?? '')) : undefined;
+    } catch {
+      value = undefined;
+    }
+    if (!click.success || value === undefined) {
+      deps.logger.warn('malformed page button payload');
+      return;
+    }
+    const actor = { userId: click.data.user.id, channelId: click.data.channel?.id };
+    try {
+      const message =
+        value.view === 'partitions'
+          ? partitionsMessage(value.service, await deps.service.partitions(actor, value.service, value.page))
+          : snapshotsMessage(
+              value.service,
+              await deps.service.snapshots(actor, { service: value.service }, value.page),
+              deps.clock.now(),
+            );
+      await respond({ replace_original: true, response_type: 'ephemeral', ...message });
+    } catch (error) {
+      await respond({
+        replace_original: true,
+        response_type: 'ephemeral',
+        ...toErrorMessage(deps, error, { userId: actor.userId }),
+      }).catch((e: unknown) => deps.logger.warn({ err: e }, 'could not deliver an error reply'));
+    }
+  };
+}

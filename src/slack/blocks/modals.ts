@@ -1,0 +1,228 @@
+import type { types } from '@slack/bolt';
+import { type ChangeResult, sortTypes } from '../../core/snapshot-service.js';
+import { SNAPSHOT_TYPES, type SnapshotType } from '../../ovh/models.js';
+import { type Block, context, escapeMrkdwn, LIMITS, plainText, section, truncate } from './limits.js';
+import { frequencyLabel } from './replies.js';
+
+/** Pure builders for the `/nasha snapshot` modals. */
+
+export const MODAL = {
+  main: 'nasha_modal_main',
+  create: 'nasha_modal_create',
+  schedule: 'nasha_modal_schedule',
+  delete: 'nasha_modal_delete',
+  result: 'nasha_modal_result',
+} as const;
+
+export const FIELD = {
+  service: 'service',
+  partition: 'partition',
+  action: 'action',
+  name: 'name',
+  expiration: 'expiration',
+  frequencies: 'frequencies',
+  snapshot: 'snapshot',
+} as const;
+
+export const MODAL_ACTIONS = ['list', 'create', 'schedule', 'delete'] as const;
+export type ModalAction = (typeof MODAL_ACTIONS)[number];
+
+const ACTION_LABEL: Readonly<Record<ModalAction, string>> = {
+  list: 'List snapshots',
+  create: 'Create a snapshot',
+  schedule: 'Edit automatic frequencies',
+  delete: 'Delete a snapshot',
+};
+
+function modal(
+  callbackId: string,
+  title: string,
+  blocks: Block[],
+  privateMetadata: string,
+  submit?: string,
+): types.ModalView {
+  return {
+    type: 'modal',
+    callback_id: callbackId,
+    title: plainText(title, LIMITS.modalTitle),
+    ...(submit !== undefined && { submit: plainText(submit, LIMITS.modalButton) }),
+    close: plainText(submit === undefined ? 'Close' : 'Cancel', LIMITS.modalButton),
+    private_metadata: privateMetadata,
+    blocks: blocks.slice(0, LIMITS.modalBlocks),
+  };
+}
+
+/**
+ * Service → partition (options loaded from the API, type-ahead) → action. `partitionBlockId`
+ * changes when the service changes, which makes Slack drop a partition of the previous service.
+ */
+export function mainModal(
+  privateMetadata: string,
+  partitionBlockId: string = FIELD.partition,
+  service?: string,
+): types.ModalView {
+  const serviceSelect: types.ExternalSelect = {
+    type: 'external_select',
+    action_id: FIELD.service,
+    placeholder: plainText('Choose a service', 150),
+    min_query_length: 0,
+    ...(service !== undefined && { initial_option: { text: plainText(service, LIMITS.optionText), value: service } }),
+  };
+  return modal(
+    MODAL.main,
+    'NAS-HA snapshots',
+    [
+      {
+        type: 'input',
+        block_id: FIELD.service,
+        dispatch_action: true,
+        label: plainText('Service', 2000),
+        element: serviceSelect,
+      },
+      {
+        type: 'input',
+        block_id: partitionBlockId,
+        label: plainText('Partition', 2000),
+        element: {
+          type: 'external_select',
+          action_id: FIELD.partition,
+          placeholder: plainText(service === undefined ? 'Choose a service first' : 'Type to search', 150),
+          min_query_length: 0,
+        },
+      },
+      {
+        type: 'input',
+        block_id: FIELD.action,
+        label: plainText('Action', 2000),
+        element: {
+          type: 'static_select',
+          action_id: FIELD.action,
+          initial_option: option('list', ACTION_LABEL.list),
+          options: MODAL_ACTIONS.map((a) => option(a, ACTION_LABEL[a])),
+        },
+      },
+    ],
+    privateMetadata,
+    'Next',
+  );
+}
+
+export function createModal(
+  privateMetadata: string,
+  target: string,
+  defaultName: string,
+  partitionCount: number | undefined,
+): types.ModalView {
+  return modal(
+    MODAL.create,
+    'Create a snapshot',
+    [
+      section(
+        `Custom snapshot of \`${escapeMrkdwn(target)}\`${partitionCount === undefined ? '' : ` (${partitionCount}/10 used)`}.`,
+      ),
+      {
+        type: 'input',
+        block_id: FIELD.name,
+        label: plainText('Name', 2000),
+        element: { type: 'plain_text_input', action_id: FIELD.name, initial_value: defaultName, max_length: 100 },
+        hint: plainText('Letters, digits, . _ : - (max 100)', 2000),
+      },
+      {
+        type: 'input',
+        block_id: FIELD.expiration,
+        optional: true,
+        label: plainText('Expires on (UTC midnight)', 2000),
+        element: { type: 'datepicker', action_id: FIELD.expiration },
+        hint: plainText('Leave empty to keep the snapshot until deleted.', 2000),
+      },
+    ],
+    privateMetadata,
+    'Create',
+  );
+}
+
+/** The six frequencies as checkboxes, like OVH's control panel; submitting applies the difference. */
+export function scheduleModal(
+  privateMetadata: string,
+  target: string,
+  enabled: readonly SnapshotType[],
+): types.ModalView {
+  const options = sortTypes(SNAPSHOT_TYPES).map((t) => option(t, frequencyLabel(t)));
+  const initial = options.filter((o) => enabled.includes(o.value as SnapshotType));
+  return modal(
+    MODAL.schedule,
+    'Snapshot frequencies',
+    [
+      section(`Automatic snapshots of \`${escapeMrkdwn(target)}\`. Each frequency keeps its latest snapshot.`),
+      {
+        type: 'input',
+        block_id: FIELD.frequencies,
+        optional: true,
+        label: plainText('Frequencies', 2000),
+        element: {
+          type: 'checkboxes',
+          action_id: FIELD.frequencies,
+          options,
+          ...(initial.length > 0 && { initial_options: initial }),
+        },
+      },
+    ],
+    privateMetadata,
+    'Apply',
+  );
+}
+
+export function deleteModal(privateMetadata: string, target: string, names: readonly string[]): types.ModalView {
+  if (names.length === 0) {
+    return modal(
+      MODAL.result,
+      'Delete a snapshot',
+      [section(`\`${escapeMrkdwn(target)}\` has no custom snapshot.`)],
+      privateMetadata,
+    );
+  }
+  return modal(
+    MODAL.delete,
+    'Delete a snapshot',
+    [
+      section(`Delete a custom snapshot of \`${escapeMrkdwn(target)}\`. This cannot be undone.`),
+      {
+        type: 'input',
+        block_id: FIELD.snapshot,
+        label: plainText('Snapshot', 2000),
+        element: {
+          type: 'static_select',
+          action_id: FIELD.snapshot,
+          options: names.slice(0, LIMITS.options).map((n) => option(n, n)),
+        },
+      },
+    ],
+    privateMetadata,
+    'Delete',
+  );
+}
+
+/** A read-only modal showing a result (listing, progress, outcome). */
+export function resultModal(privateMetadata: string, title: string, blocks: Block[]): types.ModalView {
+  return modal(MODAL.result, title, blocks, privateMetadata);
+}
+
+export function progressBlocks(
+  lines: ReadonlyArray<{ description: string; state: 'running' | ChangeResult }>,
+): Block[] {
+  return lines.map(({ description, state }) => {
+    if (state === 'running')
+      return section(`:arrows_counterclockwise: ${description} — submitted, following the OVH task…`);
+    if (state.outcome === 'succeeded')
+      return section(`:white_check_mark: ${description} — done (task \`${state.taskId}\`).`);
+    return section(`:x: ${description} — failed (task \`${state.taskId}\`): ${escapeMrkdwn(state.detail)}`);
+  });
+}
+
+export function noteBlock(text: string): Block {
+  return context(text);
+}
+
+export function option(value: string, label: string): types.PlainTextOption {
+  return { text: plainText(label, LIMITS.optionText), value: truncate(value, LIMITS.optionValue) };
+}

@@ -1,0 +1,71 @@
+import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
+import type { SlackMessage } from '../blocks/limits.js';
+import { mainModal } from '../blocks/modals.js';
+import { errorMessage, workingMessage } from '../blocks/replies.js';
+import type { SlackDeps } from '../deps.js';
+import { SlashCommandSchema } from '../payloads.js';
+import { parseCommand } from './parse.js';
+import { describeCommand, type Reply, runCommand } from './run-command.js';
+
+/** `/nasha …`: acks at once (Slack's 3 s), then does the work and rewrites the reply. */
+export function createNashaCommand(deps: SlackDeps) {
+  return async ({ command, ack, respond, client }: AllMiddlewareArgs & SlackCommandMiddlewareArgs): Promise<void> => {
+    const payload = SlashCommandSchema.safeParse(command);
+    if (!payload.success) {
+      deps.logger.warn(
+        { issues: payload.error.issues.map((i) => i.path.join('.')) },
+        'malformed slash command payload',
+      );
+      await ack({ response_type: 'ephemeral', text: 'This request looked malformed and was ignored.' });
+      return;
+    }
+    const {
+      user_id: userId,
+      channel_id: channelId,
+      text,
+      trigger_id: triggerId,
+      response_url: responseUrl,
+    } = payload.data;
+    const actor = { userId, channelId };
+    const parsed = parseCommand(text);
+    deps.logger.info({ userId, channelId, command: parsed.kind }, 'slash command');
+
+    if (parsed.kind === 'error') {
+      await ack({ response_type: 'ephemeral', ...errorMessage({ code: 'invalid_input', message: parsed.message }) });
+      return;
+    }
+    if (parsed.kind === 'modal') {
+      await ack();
+      const metadata = deps.metadata.encode({ u: userId, c: channelId });
+      await client.views.open({ trigger_id: triggerId, view: mainModal(metadata) }).catch((error: unknown) => {
+        deps.logger.warn({ err: error }, 'views.open failed');
+        return respond({
+          response_type: 'ephemeral',
+          text: 'Could not open the form; try again, or use `/nasha help`.',
+        });
+      });
+      return;
+    }
+    await ack({ response_type: 'ephemeral', ...workingMessage(describeCommand(parsed)) });
+    await runCommand(deps, actor, parsed, responseUrlReply(deps, respond, responseUrl));
+  };
+}
+
+/** Rewrites the ephemeral reply through the response_url (5 uses in 30 min: we use at most 3). */
+export function responseUrlReply(
+  deps: SlackDeps,
+  respond: SlackCommandMiddlewareArgs['respond'],
+  responseUrl: string,
+): Reply {
+  return {
+    resumeToken: { responseUrl },
+    replace: async (message: SlackMessage) => {
+      try {
+        await respond({ replace_original: true, response_type: 'ephemeral', ...message });
+      } catch (error) {
+        // An expired response_url must not hide the result: the audit channel still has it.
+        deps.logger.warn({ err: error }, 'could not update the reply through response_url');
+      }
+    },
+  };
+}

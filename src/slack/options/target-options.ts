@@ -1,0 +1,62 @@
+import type { AllMiddlewareArgs, SlackOptionsMiddlewareArgs } from '@slack/bolt';
+import { z } from 'zod';
+import { LIMITS } from '../blocks/limits.js';
+import { FIELD, option } from '../blocks/modals.js';
+import type { SlackDeps } from '../deps.js';
+import { stateValue } from '../payloads.js';
+import { modalContext } from '../views/modal-context.js';
+
+/** Slack waits 3 s for the options; answer with what we have a little before. */
+const OPTIONS_DEADLINE_MS = 2_500;
+
+const QuerySchema = z.object({ value: z.string().max(200).default('') });
+
+type OptionsArgs = AllMiddlewareArgs & SlackOptionsMiddlewareArgs<'block_suggestion'>;
+
+/** Services the clicking user can see, filtered by what they type (type-ahead), at most 100. */
+export function createServiceOptions(deps: SlackDeps) {
+  return async ({ ack, body }: OptionsArgs): Promise<void> => {
+    const context = modalContext(deps, body);
+    if (context === undefined) return ack({ options: [] });
+    const query = QuerySchema.parse(body).value.toLowerCase();
+    const names = await withinDeadline(deps, deps.service.serviceNames(context.actor));
+    return ack({ options: toOptions(names, query) });
+  };
+}
+
+/** Partitions of the service chosen in the same form, that the user can read. */
+export function createPartitionOptions(deps: SlackDeps) {
+  return async ({ ack, body }: OptionsArgs): Promise<void> => {
+    const context = modalContext(deps, body);
+    const service = context === undefined ? undefined : stateValue(context.state, FIELD.service, FIELD.service);
+    if (context === undefined || service === undefined) return ack({ options: [] });
+    const query = QuerySchema.parse(body).value.toLowerCase();
+    const names = await withinDeadline(deps, deps.service.partitionNames(context.actor, service));
+    return ack({ options: toOptions(names, query) });
+  };
+}
+
+function toOptions(names: readonly string[] | undefined, query: string) {
+  if (names === undefined) return [option('-', 'OVH is slow to answer — type again')];
+  const matching = names.filter((n) => n.toLowerCase().includes(query));
+  const shown = matching.slice(0, LIMITS.options).map((n) => option(n, n));
+  if (matching.length > LIMITS.options) {
+    shown[LIMITS.options - 1] = option('-', `${matching.length - (LIMITS.options - 1)} more: type to filter`);
+  }
+  return shown;
+}
+
+async function withinDeadline<T>(deps: SlackDeps, work: Promise<T>): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), OPTIONS_DEADLINE_MS);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } catch (error) {
+    deps.logger.info({ err: error }, 'could not load options');
+    return [] as T;
+  } finally {
+    clearTimeout(timer);
+  }
+}

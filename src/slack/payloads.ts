@@ -1,0 +1,52 @@
+import { z } from 'zod';
+
+/**
+ * zod parsers for the parts of Slack payloads the bot uses. Bolt has verified the signature; these
+ * make sure the fields have the shape we rely on before anything acts on them.
+ */
+export const UserIdSchema = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'not a Slack user ID');
+export const ChannelIdSchema = z.string().regex(/^[CDG][A-Z0-9]{2,}$/, 'not a Slack channel ID');
+
+export const SlashCommandSchema = z.object({
+  user_id: UserIdSchema,
+  channel_id: ChannelIdSchema,
+  text: z.string().max(4_000).default(''),
+  trigger_id: z.string().min(1),
+  response_url: z.url(),
+});
+export type SlashCommandPayload = z.infer<typeof SlashCommandSchema>;
+
+/** Any interaction (block_actions, view_submission, block_suggestion): who clicked. */
+export const InteractionUserSchema = z.object({ user: z.object({ id: UserIdSchema }) });
+
+const SelectedOption = z.object({ value: z.string() });
+
+/** `view.state.values` entries the bot reads, keyed by block then action id. */
+export const StateValueSchema = z.object({
+  type: z.string(),
+  value: z.string().nullable().optional(),
+  selected_option: SelectedOption.nullable().optional(),
+  selected_options: z.array(SelectedOption).optional(),
+  selected_date: z.string().nullable().optional(),
+});
+export const ViewStateSchema = z.record(z.string(), z.record(z.string(), StateValueSchema));
+export type ViewState = z.infer<typeof ViewStateSchema>;
+
+/** The value of `block_id.action_id` in a view state, whatever the element type. */
+export function stateValue(state: ViewState, blockId: string, actionId: string): string | undefined {
+  const entry = state[blockId]?.[actionId];
+  if (entry === undefined) return undefined;
+  return entry.selected_option?.value ?? entry.value ?? entry.selected_date ?? undefined;
+}
+
+/** The block whose id starts with `prefix` (blocks whose id changes to reset their input). */
+export function stateValueByPrefix(state: ViewState, prefix: string, actionId: string): string | undefined {
+  for (const [blockId, actions] of Object.entries(state)) {
+    if (blockId.startsWith(prefix) && actions[actionId] !== undefined) return stateValue(state, blockId, actionId);
+  }
+  return undefined;
+}
+
+export function stateOptions(state: ViewState, blockId: string, actionId: string): string[] {
+  return state[blockId]?.[actionId]?.selected_options?.map((o) => o.value) ?? [];
+}

@@ -1,0 +1,26 @@
+import type { App } from '@slack/bolt';
+import { createModalServiceSelect } from './actions/modal-service-select.js';
+import { createPageButton } from './actions/page-button.js';
+import { FIELD, MODAL } from './blocks/modals.js';
+import { PAGE_ACTION } from './blocks/replies.js';
+import { createNashaCommand } from './commands/nasha-command.js';
+import type { SlackDeps } from './deps.js';
+import { createPartitionOptions, createServiceOptions } from './options/target-options.js';
+import { createCreateSubmission, createDeleteSubmission, createScheduleSubmission } from './views/change-forms.js';
+import { createMainModalSubmission } from './views/main-modal.js';
+
+/** Every Slack entry point of the bot; each listener re-checks permissions for the verified user. */
+export function registerListeners(app: App, deps: SlackDeps): void {
+  app.command('/nasha', createNashaCommand(deps));
+
+  app.action(new RegExp(`^${PAGE_ACTION}_`), createPageButton(deps));
+  app.action({ type: 'block_actions', action_id: FIELD.service }, createModalServiceSelect(deps));
+
+  app.options({ type: 'block_suggestion', action_id: FIELD.service }, createServiceOptions(deps));
+  app.options({ type: 'block_suggestion', action_id: FIELD.partition }, createPartitionOptions(deps));
+
+  app.view(MODAL.main, createMainModalSubmission(deps));
+  app.view(MODAL.create, createCreateSubmission(deps));
+  app.view(MODAL.schedule, createScheduleSubmission(deps));
+  app.view(MODAL.delete, createDeleteSubmission(deps));
+}

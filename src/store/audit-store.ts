@@ -1,0 +1,253 @@
+/**
+ * `AuditRepository` over Kysely (SQLite or PostgreSQL). Every outbox transition is a single UPDATE guarded
+ * by its WHERE clause, so concurrent outboxes (replicas) need no locks beyond the row's own.
+ */
+import { type Kysely, type Selectable, sql } from 'kysely';
+import {
+  AuditActionSchema,
+  type AuditDelivery,
+  AuditOutcomeSchema,
+  type AuditPatch,
+  type AuditRecord,
+  AuditRecordInvalidError,
+  type AuditRepository,
+} from '../core/audit.js';
+import type { AuditHistoryTable, AuditRecordsTable, DatabaseSchema } from './schema.js';
+
+type Row = Selectable<AuditRecordsTable>;
+
+/** Row is undelivered: some version newer than the one Slack shows. */
+const undelivered = sql<boolean>`delivered_version < version`;
+/** When a row can next be claimed: its retry time, or later if another owner holds a lease on it. */
+function claimableAt(owner: string) {
+  return sql<number>`case when lease_until > next_attempt_at and lease_owner <> ${owner} then lease_until else next_attempt_at end`;
+}
+
+export class AuditStore implements AuditRepository {
+  constructor(private readonly db: Kysely<DatabaseSchema>) {}
+
+  async insert(record: AuditRecord): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('audit_records')
+        .values({
+          ...content(record),
+          id: record.id,
+          created_at: record.createdAt,
+          updated_at: record.updatedAt,
+          version: record.version,
+          slack_ts: null,
+          delivered_version: 0,
+          attempts: 0,
+          next_attempt_at: record.updatedAt,
+          last_error: null,
+          lease_owner: null,
+          lease_until: null,
+        })
+        .execute();
+      await trx.insertInto('audit_history').values(historyRow(record)).execute();
+    });
+  }
+
+  async update(id: string, patch: AuditPatch, now: number): Promise<AuditRecord | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      // Write first (no read-then-write): takes the row lock at once, so concurrent updates serialise
+      // and each gets its own version.
+      const row = await trx
+        .updateTable('audit_records')
+        .set((eb) => ({
+          version: eb('version', '+', 1),
+          updated_at: now,
+          ...(patch.outcome === undefined ? {} : { outcome: patch.outcome }),
+          ...(patch.taskId === undefined ? {} : { task_id: patch.taskId }),
+          ...(patch.detail === undefined ? {} : { detail: patch.detail }),
+        }))
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirst();
+      if (row === undefined) return undefined;
+      const record = toRecord(row);
+      await trx.insertInto('audit_history').values(historyRow(record)).execute();
+      return record;
+    });
+  }
+
+  async get(id: string): Promise<AuditDelivery | undefined> {
+    const row = await this.db.selectFrom('audit_records').selectAll().where('id', '=', id).executeTakeFirst();
+    return row === undefined ? undefined : toDelivery(row);
+  }
+
+  async dueChannels(now: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('audit_records')
+      .select('audit_channel')
+      .distinct()
+      .where(undelivered)
+      .where('next_attempt_at', '<=', now)
+      .execute();
+    return rows.map((row) => row.audit_channel);
+  }
+
+  async headOfChannel(channel: string, now: number): Promise<{ id: string; leaseUntil: number | null } | undefined> {
+    const row = await this.db
+      .selectFrom('audit_records')
+      .select(['id', 'lease_until'])
+      .where('audit_channel', '=', channel)
+      .where(undelivered)
+      .where('next_attempt_at', '<=', now)
+      .orderBy('created_at')
+      // Same millisecond: creation order is the global seq of the record's first history row.
+      .orderBy((eb) =>
+        eb
+          .selectFrom('audit_history')
+          .select('audit_history.seq')
+          .whereRef('audit_history.audit_id', '=', 'audit_records.id')
+          .where('audit_history.version', '=', 1),
+      )
+      .limit(1)
+      .executeTakeFirst();
+    return row === undefined ? undefined : { id: row.id, leaseUntil: row.lease_until };
+  }
+
+  async claim(id: string, owner: string, now: number, leaseUntil: number): Promise<AuditDelivery | undefined> {
+    const row = await this.db
+      .updateTable('audit_records')
+      .set({ lease_owner: owner, lease_until: leaseUntil })
+      .where('id', '=', id)
+      .where(undelivered)
+      .where('next_attempt_at', '<=', now)
+      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
+      .returningAll()
+      .executeTakeFirst();
+    return row === undefined ? undefined : toDelivery(row);
+  }
+
+  async markDelivered(id: string, owner: string, version: number, slackTs: string): Promise<void> {
+    // Every right-hand side sees the row as it was before this UPDATE, in both dialects.
+    await this.db
+      .updateTable('audit_records')
+      .set((eb) => ({
+        delivered_version: eb
+          .case()
+          .when('delivered_version', '<', version)
+          .then(version)
+          .else(eb.ref('delivered_version'))
+          .end(),
+        slack_ts: eb.fn.coalesce('slack_ts', eb.val(slackTs)),
+        attempts: 0,
+        last_error: null,
+        lease_owner: eb.case().when('lease_owner', '=', owner).then(null).else(eb.ref('lease_owner')).end(),
+        lease_until: eb.case().when('lease_owner', '=', owner).then(null).else(eb.ref('lease_until')).end(),
+      }))
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async markFailed(id: string, owner: string, failure: { error: string; nextAttemptAt: number }): Promise<void> {
+    await this.db
+      .updateTable('audit_records')
+      .set((eb) => ({
+        attempts: eb('attempts', '+', 1),
+        last_error: failure.error,
+        next_attempt_at: failure.nextAttemptAt,
+        lease_owner: null,
+        lease_until: null,
+      }))
+      .where('id', '=', id)
+      .where('lease_owner', '=', owner)
+      .execute();
+  }
+
+  async nextWakeAt(now: number, owner: string): Promise<number | undefined> {
+    const at = claimableAt(owner);
+    const row = await this.db
+      .selectFrom('audit_records')
+      .select((eb) => eb.fn.min<number | null>(at).as('at'))
+      .where(undelivered)
+      .where(at, '>', now)
+      .executeTakeFirst();
+    return row?.at ?? undefined;
+  }
+
+  async pending(): Promise<{ count: number; oldestUpdatedAt: number | undefined }> {
+    const row = await this.db
+      .selectFrom('audit_records')
+      .select((eb) => [eb.fn.countAll<number>().as('count'), eb.fn.min<number | null>('updated_at').as('oldest')])
+      .where(undelivered)
+      .executeTakeFirstOrThrow();
+    return { count: Number(row.count), oldestUpdatedAt: row.oldest ?? undefined };
+  }
+
+  /** Every stored version of a record, oldest first, with its global sequence number. */
+  async history(id: string): Promise<Array<{ seq: number; record: AuditRecord }>> {
+    const rows = await this.db
+      .selectFrom('audit_history')
+      .selectAll()
+      .where('audit_id', '=', id)
+      .orderBy('seq')
+      .execute();
+    const createdAt = rows[0]?.recorded_at ?? 0;
+    return rows.map((row) => ({
+      seq: row.seq,
+      record: toRecord({ ...row, id: row.audit_id, created_at: createdAt, updated_at: row.recorded_at }),
+    }));
+  }
+}
+
+/** The columns an audit record's content maps to (shared by the record and its history rows). */
+function content(record: AuditRecord) {
+  return {
+    actor_user_id: record.actorUserId,
+    channel_id: record.channelId,
+    action: record.action,
+    target_service: record.target.service,
+    target_partition: record.target.partition ?? null,
+    subject: record.subject,
+    outcome: record.outcome,
+    task_id: record.taskId,
+    detail: record.detail,
+    audit_channel: record.auditChannel,
+  };
+}
+
+function historyRow(record: AuditRecord): Omit<Selectable<AuditHistoryTable>, 'seq'> {
+  return { ...content(record), audit_id: record.id, version: record.version, recorded_at: record.updatedAt };
+}
+
+type ContentRow = Pick<Row, 'id' | 'created_at' | 'updated_at' | 'version' | keyof ReturnType<typeof content>>;
+
+function toRecord(row: ContentRow): AuditRecord {
+  const action = AuditActionSchema.safeParse(row.action);
+  if (!action.success) throw new AuditRecordInvalidError(row.id, `unknown action ${JSON.stringify(row.action)}`);
+  const outcome = AuditOutcomeSchema.safeParse(row.outcome);
+  if (!outcome.success) throw new AuditRecordInvalidError(row.id, `unknown outcome ${JSON.stringify(row.outcome)}`);
+  return {
+    id: row.id,
+    version: row.version,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    actorUserId: row.actor_user_id,
+    channelId: row.channel_id,
+    action: action.data,
+    target:
+      row.target_partition === null
+        ? { service: row.target_service }
+        : { service: row.target_service, partition: row.target_partition },
+    subject: row.subject,
+    outcome: outcome.data,
+    taskId: row.task_id,
+    detail: row.detail,
+    auditChannel: row.audit_channel,
+  };
+}
+
+function toDelivery(row: Row): AuditDelivery {
+  return {
+    record: toRecord(row),
+    slackTs: row.slack_ts,
+    deliveredVersion: row.delivered_version,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    lastError: row.last_error,
+  };
+}

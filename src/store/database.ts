@@ -1,0 +1,156 @@
+/**
+ * Opens the bot's database: an embedded SQLite file (no setup) or PostgreSQL (replicas sharing state), behind
+ * one Kysely code path. Migrations are applied before the handle is returned.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type BetterSqlite3 from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import type { CustomTypesConfig } from 'pg';
+import type { Logger } from 'pino';
+import { ConfigError } from '../shared/config-error.js';
+import { type DialectName, migrationProvider } from './migrations.js';
+import type { DatabaseSchema } from './schema.js';
+
+export type { DialectName } from './migrations.js';
+
+export type DatabaseOptions = { dataDir: string } | { databaseUrl: string };
+
+export interface Database {
+  readonly db: Kysely<DatabaseSchema>;
+  readonly dialect: DialectName;
+  /** Closes the file or drains the pool. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** The SQLite file inside the data directory. */
+export const SQLITE_FILE_NAME = 'nasha.db';
+
+/** How long a SQLite statement waits for another connection's write lock before failing with SQLITE_BUSY. */
+const SQLITE_BUSY_TIMEOUT_MS = 5_000;
+
+export async function openDatabase(options: DatabaseOptions, logger?: Logger): Promise<Database> {
+  return 'databaseUrl' in options ? openPostgres(options.databaseUrl, logger) : openSqlite(options.dataDir, logger);
+}
+
+async function openSqlite(dataDir: string, logger: Logger | undefined): Promise<Database> {
+  const file = join(dataDir, SQLITE_FILE_NAME);
+  let sqlite: BetterSqlite3.Database;
+  try {
+    await mkdir(dataDir, { recursive: true });
+    // Loaded lazily so a PostgreSQL deployment never needs the native module.
+    const { default: SQLite } = await import('better-sqlite3');
+    sqlite = new SQLite(file);
+  } catch (error) {
+    throw new ConfigError([`NASHA_DATA_DIR: cannot open ${file} (${message(error)}); use a writable directory`]);
+  }
+  try {
+    // busy_timeout first, so switching to WAL waits for another process instead of failing.
+    sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+    const mode = sqlite.pragma('journal_mode = WAL', { simple: true });
+    if (mode !== 'wal') logger?.warn({ file, mode }, 'SQLite could not switch to WAL mode (network filesystem?)');
+    // FULL: a committed audit record survives a power loss, not only a process crash. Our write rate is tiny.
+    sqlite.pragma('synchronous = FULL');
+    sqlite.pragma('foreign_keys = ON');
+  } catch (error) {
+    sqlite.close();
+    throw error;
+  }
+  const db = new Kysely<DatabaseSchema>({ dialect: new SqliteDialect({ database: sqlite }) });
+  // Kysely runs SQLite migrations outside a transaction; one IMMEDIATE transaction around the whole run
+  // makes them atomic and serialises two processes starting on the same file.
+  await migrate(db, 'sqlite', logger, {
+    begin: () => sqlite.exec('BEGIN IMMEDIATE'),
+    commit: () => sqlite.exec('COMMIT'),
+    rollback: () => {
+      if (sqlite.inTransaction) sqlite.exec('ROLLBACK');
+    },
+  });
+  logger?.info({ file }, 'SQLite database ready');
+  return handle(db, 'sqlite');
+}
+
+async function openPostgres(databaseUrl: string, logger: Logger | undefined): Promise<Database> {
+  let url: URL;
+  try {
+    url = new URL(databaseUrl);
+  } catch {
+    throw new ConfigError(['DATABASE_URL: not a URL; expected postgres://user:password@host:5432/database']);
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError([`DATABASE_URL: unsupported scheme ${url.protocol}; expected postgres:// or postgresql://`]);
+  }
+  const { Pool, types } = await import('pg');
+  const int8 = types.builtins.INT8;
+  // Per pool, not pg's global parser registry: epoch-ms and task-id columns are bigint and must read back
+  // as numbers, like SQLite's, without changing other pg users in the process.
+  const typeParsers: CustomTypesConfig = {
+    getTypeParser: (id, format) => (id === int8 ? parseInt8 : types.getTypeParser(id, format)),
+  };
+  const pool = new Pool({
+    connectionString: databaseUrl,
+    max: 10,
+    types: typeParsers,
+    application_name: 'nasha-bot',
+    // pg waits forever for a connection by default; fail startup (and queries) visibly instead.
+    connectionTimeoutMillis: 10_000,
+  });
+  // Without a listener, an idle client's network error would crash the process.
+  pool.on('error', (error) => logger?.error({ err: error }, 'idle PostgreSQL connection failed'));
+  const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) });
+  // Kysely wraps PostgreSQL migrations in a transaction under an advisory lock, so replicas can start together.
+  await migrate(db, 'postgres', logger);
+  logger?.info({ host: url.host, database: url.pathname.slice(1) }, 'PostgreSQL database ready');
+  return handle(db, 'postgres');
+}
+
+function parseInt8(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed)) throw new RangeError(`bigint ${value} does not fit a JavaScript number`);
+  return parsed;
+}
+
+interface OuterTransaction {
+  begin(): void;
+  commit(): void;
+  rollback(): void;
+}
+
+async function migrate(
+  db: Kysely<DatabaseSchema>,
+  dialect: DialectName,
+  logger: Logger | undefined,
+  transaction?: OuterTransaction,
+): Promise<void> {
+  const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
+  try {
+    transaction?.begin();
+    const { error, results } = await migrator.migrateToLatest();
+    for (const result of results ?? []) {
+      if (result.status === 'Success') logger?.info({ migration: result.migrationName }, 'applied migration');
+      else if (result.status === 'Error') logger?.error({ migration: result.migrationName }, 'migration failed');
+    }
+    if (error !== undefined) throw new Error(`database migration failed: ${message(error)}`, { cause: error });
+    transaction?.commit();
+  } catch (error) {
+    transaction?.rollback();
+    await db.destroy();
+    throw error;
+  }
+}
+
+function handle(db: Kysely<DatabaseSchema>, dialect: DialectName): Database {
+  let closing: Promise<void> | undefined;
+  return {
+    db,
+    dialect,
+    close: () => {
+      closing ??= db.destroy();
+      return closing;
+    },
+  };
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,103 @@
+/**
+ * Versioned schema migrations, applied at startup by Kysely's Migrator. They live in code (not files) so the
+ * build needs no asset copying. Names sort in order: add `0002_…` after `0001_…`; never edit an applied one.
+ * One migration serves both dialects through Kysely's schema builder; the only branch is the identity column.
+ */
+import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+function migrations(dialect: DialectName): Record<string, Migration> {
+  return {
+    '0001_audit_outbox_and_task_journal': {
+      // `ifNotExists` everywhere: PostgreSQL runs this in a transaction, and SQLite does too (see database.ts),
+      // but a re-run after a half-applied attempt must still succeed.
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .createTable('audit_records')
+          .ifNotExists()
+          .addColumn('id', 'text', (c) => c.primaryKey().notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addColumn('actor_user_id', 'text', (c) => c.notNull())
+          .addColumn('channel_id', 'text')
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('target_service', 'text', (c) => c.notNull())
+          .addColumn('target_partition', 'text')
+          .addColumn('subject', 'text')
+          .addColumn('outcome', 'text', (c) => c.notNull())
+          .addColumn('task_id', 'bigint')
+          .addColumn('detail', 'text')
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('audit_channel', 'text', (c) => c.notNull())
+          .addColumn('slack_ts', 'text')
+          .addColumn('delivered_version', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_error', 'text')
+          .addColumn('lease_owner', 'text')
+          .addColumn('lease_until', 'bigint')
+          .execute();
+        // The outbox only ever scans undelivered rows; a partial index keeps that cheap however long the
+        // history grows.
+        await db.schema
+          .createIndex('audit_records_pending')
+          .ifNotExists()
+          .on('audit_records')
+          .columns(['next_attempt_at', 'created_at'])
+          .where(sql<boolean>`delivered_version < version`)
+          .execute();
+
+        await db.schema
+          .createTable('audit_history')
+          .ifNotExists()
+          .addColumn('seq', dialect === 'sqlite' ? 'integer' : 'bigint', (c) =>
+            // SQLite: AUTOINCREMENT never reuses a seq, which a hash chain relies on.
+            dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey().generatedAlwaysAsIdentity(),
+          )
+          .addColumn('audit_id', 'text', (c) => c.notNull())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('recorded_at', 'bigint', (c) => c.notNull())
+          .addColumn('actor_user_id', 'text', (c) => c.notNull())
+          .addColumn('channel_id', 'text')
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('target_service', 'text', (c) => c.notNull())
+          .addColumn('target_partition', 'text')
+          .addColumn('subject', 'text')
+          .addColumn('outcome', 'text', (c) => c.notNull())
+          .addColumn('task_id', 'bigint')
+          .addColumn('detail', 'text')
+          .addColumn('audit_channel', 'text', (c) => c.notNull())
+          .addUniqueConstraint('audit_history_audit_version', ['audit_id', 'version'])
+          .execute();
+
+        await db.schema
+          .createTable('tracked_tasks')
+          .ifNotExists()
+          .addColumn('service', 'text', (c) => c.notNull())
+          .addColumn('task_id', 'bigint', (c) => c.notNull())
+          .addColumn('audit_id', 'text')
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('reply', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('deadline_at', 'bigint', (c) => c.notNull())
+          .addColumn('finished_at', 'bigint')
+          .addColumn('outcome', 'text')
+          .addPrimaryKeyConstraint('tracked_tasks_pk', ['service', 'task_id'])
+          .execute();
+        await db.schema
+          .createIndex('tracked_tasks_unfinished')
+          .ifNotExists()
+          .on('tracked_tasks')
+          .column('created_at')
+          .where(sql<boolean>`finished_at is null`)
+          .execute();
+      },
+    },
+  };
+}
+
+/** The in-code migration list for one dialect. */
+export function migrationProvider(dialect: DialectName): MigrationProvider {
+  return { getMigrations: async () => migrations(dialect) };
+}

@@ -1,0 +1,117 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { type Logger, pino } from 'pino';
+import {
+  type AuditInput,
+  AuditOutbox,
+  type AuditOutboxOptions,
+  type AuditPublisher,
+  type AuditRecord,
+  AuditTrail,
+} from '../../../src/core/audit.js';
+import { type Clock, ManualClock } from '../../../src/shared/clock.js';
+import { AuditStore } from '../../../src/store/audit-store.js';
+import type { Database } from '../../../src/store/database.js';
+import { openTestDatabase, resetTestDatabase } from '../../store/test-database.js';
+
+export const T0 = Date.UTC(2026, 10, 28, 9, 0, 0);
+export const AUDIT_CHANNEL = 'CAUDIT0001';
+
+export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'nasha-audit-'));
+  await resetTestDatabase();
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export interface PublisherCall {
+  kind: 'post' | 'update';
+  channel: string;
+  id: string;
+  version: number;
+  ts: string;
+  at: number;
+  ok: boolean;
+}
+
+/** Records every call with its clock time; `failWith` decides per call whether Slack "fails". */
+export class FakePublisher implements AuditPublisher {
+  readonly calls: PublisherCall[] = [];
+  failWith: ((call: Omit<PublisherCall, 'ok' | 'ts'>) => Error | undefined) | undefined;
+  private nextTs = 1;
+
+  constructor(private readonly clock: Clock) {}
+
+  get delivered(): PublisherCall[] {
+    return this.calls.filter((call) => call.ok);
+  }
+
+  async post(channel: string, record: AuditRecord): Promise<{ ts: string }> {
+    const ts = `1700000000.${String(this.nextTs).padStart(6, '0')}`;
+    this.attempt('post', channel, ts, record);
+    this.nextTs += 1;
+    return { ts };
+  }
+
+  async update(channel: string, ts: string, record: AuditRecord): Promise<void> {
+    this.attempt('update', channel, ts, record);
+  }
+
+  private attempt(kind: 'post' | 'update', channel: string, ts: string, record: AuditRecord): void {
+    const call = { kind, channel, id: record.id, version: record.version, at: this.clock.now() };
+    const error = this.failWith?.(call);
+    this.calls.push({ ...call, ts, ok: error === undefined });
+    if (error !== undefined) throw error;
+  }
+}
+
+/** A pino logger whose lines land in `lines` (parsed). */
+export function captureLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, stream), lines };
+}
+
+export interface AuditHarness {
+  database: Database;
+  repo: AuditStore;
+  clock: ManualClock;
+  publisher: FakePublisher;
+  outbox: AuditOutbox;
+  trail: AuditTrail;
+}
+
+/** Database + store + trail + outbox over one ManualClock (auto-advancing unless told otherwise). */
+export async function auditHarness(
+  dir: string,
+  options: {
+    clock?: ManualClock;
+    publisher?: FakePublisher;
+    outbox?: Partial<Omit<AuditOutboxOptions, 'repo' | 'publisher' | 'clock'>>;
+  } = {},
+): Promise<AuditHarness> {
+  const database = await openTestDatabase(dir);
+  const repo = new AuditStore(database.db);
+  const clock = options.clock ?? new ManualClock(T0, { autoAdvance: true });
+  const publisher = options.publisher ?? new FakePublisher(clock);
+  const outbox = new AuditOutbox({ repo, publisher, clock, idlePollMs: Number.POSITIVE_INFINITY, ...options.outbox });
+  const trail = new AuditTrail({ repo, clock, auditChannel: AUDIT_CHANNEL, outbox });
+  return { database, repo, clock, publisher, outbox, trail };
+}
+
+export function input(overrides: Partial<AuditInput> = {}): AuditInput {
+  return {
+    actor: { userId: 'U0ALICE01', channelId: 'C0OPS0001' },
+    action: 'snapshot.create',
+    target: { service: 'zpool-123456', partition: 'backups' },
+    subject: 'before-upgrade',
+    outcome: 'started',
+    ...overrides,
+  };
+}

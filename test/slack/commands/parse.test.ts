@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { parseCommand } from '../../../src/slack/commands/parse.js';
+
+describe('parseCommand', () => {
+  it.each([
+    ['', { kind: 'modal' }],
+    ['snapshot', { kind: 'modal' }],
+    ['help', { kind: 'help' }],
+    ['snapshot help', { kind: 'help' }],
+    ['snapshot services', { kind: 'services' }],
+    ['services', { kind: 'services' }],
+    ['snapshot partitions zpool-1', { kind: 'partitions', service: 'zpool-1' }],
+    ['snapshot list zpool-1', { kind: 'list', target: { service: 'zpool-1' } }],
+    ['snapshot list zpool-1/data', { kind: 'list', target: { service: 'zpool-1', partition: 'data' } }],
+    ['snapshot list zpool-1 data', { kind: 'list', target: { service: 'zpool-1', partition: 'data' } }],
+    ['  snapshot   LIST   zpool-1/data  ', { kind: 'list', target: { service: 'zpool-1', partition: 'data' } }],
+    [
+      'snapshot schedule add zpool-1/data day-7',
+      { kind: 'schedule', op: 'add', target: { service: 'zpool-1', partition: 'data' }, type: 'day-7' },
+    ],
+    [
+      'snapshot schedule remove zpool-1 data HOUR-6',
+      { kind: 'schedule', op: 'remove', target: { service: 'zpool-1', partition: 'data' }, type: 'hour-6' },
+    ],
+    [
+      'snapshot schedule show zpool-1/data day-1',
+      { kind: 'schedule', op: 'show', target: { service: 'zpool-1', partition: 'data' }, type: 'day-1' },
+    ],
+    [
+      'snapshot create zpool-1/data',
+      { kind: 'create', target: { service: 'zpool-1', partition: 'data' }, name: undefined, expires: undefined },
+    ],
+    [
+      'snapshot create zpool-1/data pre-up --expires 7d',
+      { kind: 'create', target: { service: 'zpool-1', partition: 'data' }, name: 'pre-up', expires: '7d' },
+    ],
+    [
+      'snapshot create zpool-1 data --expires=2026-12-01 pre-up',
+      { kind: 'create', target: { service: 'zpool-1', partition: 'data' }, name: 'pre-up', expires: '2026-12-01' },
+    ],
+    [
+      'snapshot show zpool-1/data/snap-a',
+      { kind: 'show', target: { service: 'zpool-1', partition: 'data' }, name: 'snap-a' },
+    ],
+    [
+      'snapshot delete zpool-1/data snap-a',
+      { kind: 'delete', target: { service: 'zpool-1', partition: 'data' }, name: 'snap-a' },
+    ],
+    [
+      'snapshot delete zpool-1 data snap-a',
+      { kind: 'delete', target: { service: 'zpool-1', partition: 'data' }, name: 'snap-a' },
+    ],
+    [
+      'can-i delete zpool-1/data',
+      {
+        kind: 'can-i',
+        action: 'snapshot.delete',
+        target: { service: 'zpool-1', partition: 'data' },
+        userId: undefined,
+      },
+    ],
+    [
+      'can-i create zpool-1/data <@U0123ABC|bob>',
+      {
+        kind: 'can-i',
+        action: 'snapshot.create',
+        target: { service: 'zpool-1', partition: 'data' },
+        userId: 'U0123ABC',
+      },
+    ],
+    ['can-i list zpool-1', { kind: 'can-i', action: 'read', target: { service: 'zpool-1' }, userId: undefined }],
+  ])('%s', (text, expected) => {
+    expect(parseCommand(text)).toEqual(expected);
+  });
+
+  it.each([
+    ['snapshot lst zpool-1', /Unknown command `lst`\. Did you mean `list`/],
+    ['snapshot schedule add zpool-1/data day7', /`day7` is not a snapshot frequency\. Did you mean `day-7`/],
+    ['snapshot schedule add zpool-1/data', /Which frequency\?/],
+    ['snapshot schedule zpool-1/data day-1', /Usage: `\/nasha snapshot schedule add\|remove\|show/],
+    ['snapshot schedule add zpool-1 day-1', /The partition is missing/],
+    ['snapshot partitions', /Usage: `\/nasha snapshot partitions <service>`/],
+    ['snapshot delete zpool-1/data', /Usage: `\/nasha snapshot delete <service>\/<partition>\/<name>`/],
+    ['snapshot create zpool-1/data --expires', /`--expires` needs a value/],
+    ['snapshot create zpool-1/data --force', /Unknown option `--force`/],
+    ['snapshot list zpool-1//data', /is not a valid `service\/partition`/],
+    ['snapshot list a/b/c/d', /too many `\/`/],
+    ['snapshot list zpool-1/data extra words', /Unexpected `extra words`/],
+    ['can-i destroy zpool-1/data', /`destroy` is not an action/],
+    ['can-i delete zpool-1/data @bob', /Mention the user/],
+  ])('%s → a clear error', (text, message) => {
+    const parsed = parseCommand(text);
+    expect(parsed.kind).toBe('error');
+    expect(parsed.kind === 'error' && parsed.message).toMatch(message);
+  });
+
+  it('refuses huge input without parsing it', () => {
+    expect(parseCommand(`list ${'x'.repeat(5_000)}`)).toMatchObject({
+      kind: 'error',
+      message: expect.stringMatching(/too long/),
+    });
+  });
+});

@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import type { AppEnv } from '../../src/config/env.js';
+import { type BotOverrides, type RunningBot, startBot } from '../../src/main.js';
+import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/ovh/simulator/index.js';
+import { ManualClock } from '../../src/shared/clock.js';
+import { FakeSlack, type RecordedCall } from './fake-slack.js';
+import { simulatorConfig } from './ovh-harness.js';
+import { interactivityBody, postSigned, type SignedResponse, slashCommandBody } from './slack-requests.js';
+
+export const SIGNING_SECRET = 'test-signing-secret-0123456789';
+export const BOT_TOKEN = 'xoxb-test-bot-token-0123456789';
+export const AUDIT_CHANNEL = 'C0AUDIT';
+
+/** Users of the test config, by role. */
+export const USERS = {
+  admin: 'U0ADMIN',
+  approver: 'U0APPROVER',
+  operator: 'U0OPER', // operator through the S0SRE user group
+  viewer: 'U0VIEW',
+  scoped: 'U0SCOPED', // operator on zpool-204117 only
+  nobody: 'U0NOBODY',
+} as const;
+
+export const CHANNELS = { ops: 'C0OPS', general: 'C0GENERAL', incident: 'C0INCIDENT' } as const;
+
+export const TEST_CONFIG = `
+version: 1
+audit:
+  channel: ${AUDIT_CHANNEL}
+grants:
+  - role: admin
+    users: [${USERS.admin}]
+    scope: ["*"]
+  - role: approver
+    users: [${USERS.approver}]
+    scope: ["*"]
+  - role: operator
+    groups: [S0SRE]
+    scope: ["*"]
+  - role: viewer
+    users: [${USERS.viewer}]
+    scope: ["*"]
+  - role: operator
+    users: [${USERS.scoped}]
+    scope: ["zpool-204117/*"]
+channels:
+  - id: ${CHANNELS.general}
+    max_role: viewer
+`;
+
+export interface BotHarness {
+  slack: FakeSlack;
+  sim: Simulator;
+  clock: ManualClock;
+  bot: RunningBot;
+  url: string;
+  dataDir: string;
+  logLines: string[];
+  env: AppEnv;
+  /** Sends `/nasha <text>` signed as Slack does; returns the ack and the id of its response_url. */
+  command(text: string, options?: { user?: string; channel?: string }): Promise<{ ack: SignedResponse; id: string }>;
+  /** Sends an interactivity payload (block_actions, view_submission, block_suggestion). */
+  interact(payload: object): Promise<SignedResponse>;
+  /** Waits until the reply of a command satisfies `predicate`; returns all replies so far. */
+  replies(id: string, predicate: (texts: string[]) => boolean): Promise<string[]>;
+  auditMessages(): RecordedCall[];
+  restart(overrides?: BotOverrides): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface BotHarnessOptions {
+  config?: string;
+  sim?: SimulatorOptions;
+  overrides?: BotOverrides;
+}
+
+/**
+ * The real bot (Bolt HTTP receiver on loopback, real composition root) with a fake Slack Web API
+ * and the NAS-HA simulator behind node-ovh. One ManualClock (auto-advancing) drives the bot and
+ * the simulator's tasks, so task polling and audit pacing run in virtual time.
+ */
+export async function startBotHarness(options: BotHarnessOptions = {}): Promise<BotHarness> {
+  const slack = new FakeSlack();
+  await slack.start();
+  slack.groups.set('S0SRE', [USERS.operator]);
+  const clock = new ManualClock(Date.UTC(2026, 10, 28, 9, 0, 0), { autoAdvance: true });
+  const sim = await startSimulator({ clock, ...options.sim });
+  const dir = mkdtempSync(join(tmpdir(), 'nasha-e2e-'));
+  const configPath = join(dir, 'nasha.yml');
+  writeFileSync(configPath, options.config ?? TEST_CONFIG);
+  const dataDir = join(dir, 'data');
+  const logLines: string[] = [];
+  const env: AppEnv = {
+    slack: {
+      mode: 'http',
+      botToken: BOT_TOKEN,
+      signingSecret: SIGNING_SECRET,
+      appToken: undefined,
+      apiUrl: slack.apiUrl,
+    },
+    ovh: simulatorConfig(sim),
+    port: 0,
+    host: '127.0.0.1',
+    configPath,
+    dataDir,
+    databaseUrl: undefined,
+    logLevel: 'debug',
+  };
+  const baseOverrides = (extra: BotOverrides = {}): BotOverrides => ({
+    clock,
+    logger: pino(
+      { level: 'debug' },
+      new Writable({
+        write(chunk, _encoding, callback) {
+          logLines.push(String(chunk));
+          callback();
+        },
+      }),
+    ),
+    botIdentity: { botId: 'BBOT', botUserId: 'UBOT' },
+    slackRetries: 0,
+    outbox: { idlePollMs: Number.POSITIVE_INFINITY },
+    ...options.overrides,
+    ...extra,
+  });
+  let bot = await startBot(env, baseOverrides());
+  const harness: BotHarness = {
+    slack,
+    sim,
+    clock,
+    get bot() {
+      return bot;
+    },
+    get url() {
+      return `http://127.0.0.1:${bot.port}/slack/events`;
+    },
+    dataDir,
+    logLines,
+    env,
+    async command(text, { user = USERS.admin, channel = CHANNELS.ops } = {}) {
+      const id = randomUUID();
+      const body = slashCommandBody({ text, user_id: user, channel_id: channel, response_url: slack.responseUrl(id) });
+      const ack = await postSigned(harness.url, SIGNING_SECRET, body);
+      return { ack, id };
+    },
+    interact: (payload) => postSigned(harness.url, SIGNING_SECRET, interactivityBody(payload)),
+    async replies(id, predicate) {
+      const texts = () => slack.replies(id).map((r) => String(r['text'] ?? ''));
+      await slack.waitFor(() => predicate(texts()), `a reply on ${id} (so far: ${JSON.stringify(texts())})`);
+      return texts();
+    },
+    auditMessages: () =>
+      slack.calls.filter(
+        (c) => (c.method === 'chat.postMessage' || c.method === 'chat.update') && c.args['channel'] === AUDIT_CHANNEL,
+      ),
+    async restart(extra) {
+      await bot.stop();
+      bot = await startBot(env, baseOverrides(extra));
+    },
+    async close() {
+      await bot.stop();
+      await sim.close();
+      await slack.stop();
+    },
+  };
+  return harness;
+}
+
+/** Every text of a message (fallback + blocks), for assertions. */
+export function messageText(message: Record<string, unknown>): string {
+  return `${String(message['text'] ?? '')}\n${JSON.stringify(message['blocks'] ?? [])}`;
+}

@@ -83,7 +83,8 @@ export function parseAppEnv(env: Env): AppEnv {
     if (error instanceof ConfigError) problems.push(...error.problems);
     else throw error;
   }
-  if (slack.success && slack.data.SLACK_APP_TOKEN === undefined && slack.data.SLACK_SIGNING_SECRET === undefined) {
+  const given = (name: string) => (env[name] ?? '').trim() !== '';
+  if (!given('SLACK_APP_TOKEN') && !given('SLACK_SIGNING_SECRET')) {
     problems.push('SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN to use Socket Mode)');
   }
   if (!slack.success || ovh === undefined || problems.length > 0) throw new ConfigError(problems);

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger as BoltLogger, LogLevel } from '@slack/bolt';
 import { type Logger, type LoggerOptions, pino } from 'pino';
 
@@ -25,11 +26,15 @@ export const REDACTED_PATHS = [
   '*.trigger_id',
 ];
 
+/** The request being served; every log line written while serving it carries its id. */
+export const requestContext = new AsyncLocalStorage<{ requestId: string }>();
+
 export function createLogger(options: { level: string; destination?: NodeJS.WritableStream }): Logger {
   const config: LoggerOptions = {
     level: options.level,
     base: { app: 'nasha-bot' },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    mixin: () => requestContext.getStore() ?? {},
   };
   return options.destination === undefined ? pino(config) : pino(config, options.destination as never);
 }

@@ -12,6 +12,7 @@ import type { SlackEnv } from '../config/env.js';
 import { createBoltLogger } from '../shared/logger.js';
 import type { SlackDeps } from './deps.js';
 import { registerListeners } from './register-listeners.js';
+import { createRequestLogMiddleware } from './request-log.js';
 
 export interface SlackAppOptions {
   slack: SlackEnv;
@@ -86,6 +87,7 @@ export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): Slack
             processEventErrorHandler: answerMalformed,
           }),
         });
+  app.use(createRequestLogMiddleware(options.logger));
   registerListeners(app, deps);
   app.error(async (error) => {
     options.logger.error({ err: error }, 'unhandled error in a Slack listener');

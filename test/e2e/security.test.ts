@@ -142,6 +142,23 @@ describe('request verification and hostile payloads', () => {
     for (const path of reached) expect(path).not.toMatch(/\/\.\.(\/|$)/);
   });
 
+  it('logs one line per request with a correlation id shared by the OVH calls it made', async () => {
+    const { id } = await h.command('snapshot partitions zpool-204117', { user: USERS.viewer });
+    await h.replies(id, (t) => t.length > 0);
+    const lines = h.logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const request = lines.findLast(
+      (l) => l['msg'] === 'slack request' && l['command'] === 'snapshot partitions zpool-204117',
+    );
+    expect(request).toMatchObject({
+      kind: 'command',
+      userId: USERS.viewer,
+      channelId: CHANNELS.ops,
+      requestId: expect.any(String),
+    });
+    const ovh = lines.filter((l) => l['msg'] === 'OVH request' && l['requestId'] === request?.['requestId']);
+    expect(ovh.map((l) => l['route'])).toContain('/dedicated/nasha/{serviceName}/partition/{partitionName}');
+  });
+
   it('secrets never appear in logs or in anything sent to Slack', async () => {
     const secrets = [SIGNING_SECRET, BOT_TOKEN, h.env.ovh.connection.appSecret, h.env.ovh.connection.consumerKey];
     // What the bot *says* to Slack (the token itself legitimately authenticates each call).

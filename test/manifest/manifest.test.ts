@@ -23,6 +23,13 @@ describe('manifest.yml', () => {
     expect(nasha?.usage_hint).toMatch(/snapshot/);
   });
 
+  it('asks for the fewest bot scopes that work, with interactivity on', () => {
+    const oauth = manifest['oauth_config'] as { scopes: { bot: string[] } };
+    expect(oauth.scopes.bot.sort()).toEqual(['chat:write', 'commands', 'usergroups:read']);
+    const settings = manifest['settings'] as { interactivity: { is_enabled: boolean } };
+    expect(settings.interactivity.is_enabled).toBe(true);
+  });
+
   it('is rejected by the schema when broken (the check can fail)', () => {
     expect(validate({ display_information: { name: 'x' }, features: { slash_commands: [{ command: 'nasha' }] } })).toBe(
       false,

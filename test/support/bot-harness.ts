@@ -3,11 +3,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import type { AppEnv } from '../../src/config/env.js';
 import { type BotOverrides, type RunningBot, startBot } from '../../src/main.js';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/ovh/simulator/index.js';
 import { ManualClock } from '../../src/shared/clock.js';
+import { createLogger } from '../../src/shared/logger.js';
 import { FakeSlack, type RecordedCall } from './fake-slack.js';
 import { simulatorConfig } from './ovh-harness.js';
 import { interactivityBody, postSigned, type SignedResponse, slashCommandBody } from './slack-requests.js';
@@ -113,15 +113,15 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
   };
   const baseOverrides = (extra: BotOverrides = {}): BotOverrides => ({
     clock,
-    logger: pino(
-      { level: 'debug' },
-      new Writable({
+    logger: createLogger({
+      level: 'debug',
+      destination: new Writable({
         write(chunk, _encoding, callback) {
           logLines.push(String(chunk));
           callback();
         },
       }),
-    ),
+    }),
     botIdentity: { botId: 'BBOT', botUserId: 'UBOT' },
     slackRetries: 0,
     outbox: { idlePollMs: Number.POSITIVE_INFINITY },

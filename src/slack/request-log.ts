@@ -1,0 +1,46 @@
+import { randomUUID } from 'node:crypto';
+import type { AnyMiddlewareArgs, Middleware } from '@slack/bolt';
+import type { Logger } from 'pino';
+import { requestContext } from '../shared/logger.js';
+
+/**
+ * One log line per Slack request, with a correlation id that every log line written while serving
+ * it carries too (OVH calls included, through the logger's AsyncLocalStorage mixin).
+ */
+export function createRequestLogMiddleware(logger: Logger): Middleware<AnyMiddlewareArgs> {
+  return async ({ body, next }) => {
+    const requestId = randomUUID().slice(0, 12);
+    const started = performance.now();
+    await requestContext.run({ requestId }, async () => {
+      const summary = describe(body);
+      try {
+        await next();
+        logger.info({ ...summary, durationMs: Math.round(performance.now() - started) }, 'slack request');
+      } catch (error) {
+        logger.error(
+          { ...summary, err: error, durationMs: Math.round(performance.now() - started) },
+          'slack request failed',
+        );
+        throw error;
+      }
+    });
+  };
+}
+
+function describe(body: unknown): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null) return {};
+  const b = body as Record<string, unknown>;
+  const user = (b['user'] as { id?: unknown } | undefined)?.id ?? b['user_id'];
+  const view = b['view'] as { callback_id?: unknown } | undefined;
+  const actions = b['actions'] as Array<{ action_id?: unknown }> | undefined;
+  return {
+    kind: b['command'] !== undefined ? 'command' : b['type'],
+    userId: typeof user === 'string' ? user : undefined,
+    channelId:
+      typeof b['channel_id'] === 'string' ? b['channel_id'] : (b['channel'] as { id?: unknown } | undefined)?.id,
+    // The command's first words only: arguments may be long, but say what was asked.
+    command: typeof b['text'] === 'string' ? b['text'].split(/\s+/).slice(0, 3).join(' ').slice(0, 60) : undefined,
+    callbackId: view?.callback_id,
+    actionId: actions?.[0]?.action_id ?? b['action_id'],
+  };
+}

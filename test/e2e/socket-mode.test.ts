@@ -1,0 +1,111 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type WebSocket, WebSocketServer } from 'ws';
+import type { AppEnv } from '../../src/config/env.js';
+import { type RunningBot, startBot } from '../../src/main.js';
+import { type Simulator, startSimulator } from '../../src/ovh/simulator/index.js';
+import { ManualClock } from '../../src/shared/clock.js';
+import { createLogger } from '../../src/shared/logger.js';
+import { BOT_TOKEN, TEST_CONFIG, USERS } from '../support/bot-harness.js';
+import { FakeSlack } from '../support/fake-slack.js';
+import { simulatorConfig } from '../support/ovh-harness.js';
+
+let slack: FakeSlack;
+let sim: Simulator;
+let wss: WebSocketServer;
+let bot: RunningBot;
+const sockets: WebSocket[] = [];
+const received: Array<Record<string, unknown>> = [];
+
+beforeAll(async () => {
+  slack = new FakeSlack();
+  await slack.start();
+  wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+  const wsUrl = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/link`;
+  slack.on('apps.connections.open', () => ({ body: { ok: true, url: wsUrl } }));
+  wss.on('connection', (socket) => {
+    sockets.push(socket);
+    socket.on('message', (data) => received.push(JSON.parse(String(data)) as Record<string, unknown>));
+    socket.send(
+      JSON.stringify({
+        type: 'hello',
+        num_connections: 1,
+        connection_info: { app_id: 'A1' },
+        debug_info: { host: 'local' },
+      }),
+    );
+  });
+  const clock = new ManualClock(Date.UTC(2026, 10, 28, 9), { autoAdvance: true });
+  sim = await startSimulator({ clock });
+  const dir = mkdtempSync(join(tmpdir(), 'nasha-socket-'));
+  writeFileSync(join(dir, 'nasha.yml'), TEST_CONFIG);
+  const env: AppEnv = {
+    slack: {
+      mode: 'socket',
+      botToken: BOT_TOKEN,
+      signingSecret: undefined,
+      appToken: 'xapp-1-test-app-token',
+      apiUrl: slack.apiUrl,
+    },
+    ovh: simulatorConfig(sim),
+    port: 0,
+    host: '127.0.0.1',
+    configPath: join(dir, 'nasha.yml'),
+    dataDir: join(dir, 'data'),
+    databaseUrl: undefined,
+    logLevel: 'silent',
+  };
+  bot = await startBot(env, {
+    clock,
+    logger: createLogger({ level: 'silent' }),
+    botIdentity: { botId: 'BBOT', botUserId: 'UBOT' },
+    slackRetries: 0,
+    outbox: { idlePollMs: Number.POSITIVE_INFINITY },
+  });
+});
+
+afterAll(async () => {
+  await bot?.stop();
+  for (const socket of sockets) socket.terminate();
+  await new Promise<void>((resolve) => wss.close(() => resolve()));
+  await sim?.close();
+  await slack?.stop();
+});
+
+describe('Socket Mode (SLACK_APP_TOKEN set): no public URL, same listeners', () => {
+  it('connects with the app token, acks a slash command envelope, and answers through response_url', async () => {
+    await slack.waitFor(() => sockets.length > 0, 'the bot to open the WebSocket');
+    const open = slack.callsTo('apps.connections.open')[0];
+    expect(open?.authorization).toBe('Bearer xapp-1-test-app-token');
+    sockets[0]?.send(
+      JSON.stringify({
+        envelope_id: 'env-1',
+        type: 'slash_commands',
+        accepts_response_payload: true,
+        payload: {
+          token: 'legacy',
+          team_id: 'T1',
+          team_domain: 'acme',
+          channel_id: 'C0OPS',
+          channel_name: 'ops',
+          user_id: USERS.viewer,
+          user_name: 'v',
+          command: '/nasha',
+          text: 'snapshot list zpool-128310/data',
+          api_app_id: 'A1',
+          is_enterprise_install: 'false',
+          response_url: slack.responseUrl('socket'),
+          trigger_id: '1.2.3',
+        },
+      }),
+    );
+    await slack.waitFor(() => received.some((m) => m['envelope_id'] === 'env-1'), 'the envelope ack');
+    expect(JSON.stringify(received.find((m) => m['envelope_id'] === 'env-1'))).toContain('Working on');
+    await slack.waitFor(() => slack.replies('socket').length > 0, 'the reply');
+    expect(JSON.stringify(slack.replies('socket')[0])).toContain('snap-data-pre-upgrade');
+  });
+});

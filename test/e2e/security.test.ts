@@ -145,6 +145,11 @@ describe('request verification and hostile payloads', () => {
   it('logs one line per request with a correlation id shared by the OVH calls it made', async () => {
     const { id } = await h.command('snapshot partitions zpool-204117', { user: USERS.viewer });
     await h.replies(id, (t) => t.length > 0);
+    // The request line is written when the listener returns, just after its last reply.
+    await h.slack.waitFor(
+      () => h.logLines.some((l) => l.includes('"command":"snapshot partitions zpool-204117"')),
+      'the request log line',
+    );
     const lines = h.logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
     const request = lines.findLast(
       (l) => l['msg'] === 'slack request' && l['command'] === 'snapshot partitions zpool-204117',

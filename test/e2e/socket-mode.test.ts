@@ -4,14 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
-import type { AppEnv } from '../../src/config/env.js';
 import { type RunningBot, startBot } from '../../src/main.js';
 import { type Simulator, startSimulator } from '../../src/ovh/simulator/index.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import { createLogger } from '../../src/shared/logger.js';
-import { BOT_TOKEN, TEST_CONFIG, USERS } from '../support/bot-harness.js';
+import { TEST_CONFIG, testEnv, USERS } from '../support/bot-harness.js';
 import { FakeSlack } from '../support/fake-slack.js';
-import { simulatorConfig } from '../support/ovh-harness.js';
 
 let slack: FakeSlack;
 let sim: Simulator;
@@ -43,22 +41,7 @@ beforeAll(async () => {
   sim = await startSimulator({ clock });
   const dir = mkdtempSync(join(tmpdir(), 'nasha-socket-'));
   writeFileSync(join(dir, 'nasha.yml'), TEST_CONFIG);
-  const env: AppEnv = {
-    slack: {
-      mode: 'socket',
-      botToken: BOT_TOKEN,
-      signingSecret: undefined,
-      appToken: 'xapp-1-test-app-token',
-      apiUrl: slack.apiUrl,
-    },
-    ovh: simulatorConfig(sim),
-    port: 0,
-    host: '127.0.0.1',
-    configPath: join(dir, 'nasha.yml'),
-    dataDir: join(dir, 'data'),
-    databaseUrl: undefined,
-    logLevel: 'silent',
-  };
+  const env = testEnv({ slack, sim, dir, appToken: 'xapp-1-test-app-token' });
   bot = await startBot(env, {
     clock,
     logger: createLogger({ level: 'silent' }),

@@ -7,9 +7,8 @@ import type { AppEnv } from '../../src/config/env.js';
 import { SlackAuthError, startBot } from '../../src/main.js';
 import { type Simulator, startSimulator } from '../../src/ovh/simulator/index.js';
 import { createLogger } from '../../src/shared/logger.js';
-import { BOT_TOKEN, SIGNING_SECRET, TEST_CONFIG } from '../support/bot-harness.js';
+import { BOT_TOKEN, SIGNING_SECRET, TEST_CONFIG, testEnv } from '../support/bot-harness.js';
 import { FakeSlack } from '../support/fake-slack.js';
-import { simulatorConfig } from '../support/ovh-harness.js';
 
 let slack: FakeSlack;
 let sim: Simulator;
@@ -28,24 +27,7 @@ afterAll(async () => {
   await slack?.stop();
 });
 
-function env(): AppEnv {
-  return {
-    slack: {
-      mode: 'http',
-      botToken: BOT_TOKEN,
-      signingSecret: SIGNING_SECRET,
-      appToken: undefined,
-      apiUrl: slack.apiUrl,
-    },
-    ovh: simulatorConfig(sim),
-    port: 0,
-    host: '127.0.0.1',
-    configPath: join(dir, 'nasha.yml'),
-    dataDir: join(dir, 'data'),
-    databaseUrl: undefined,
-    logLevel: 'silent',
-  };
-}
+const env = (): AppEnv => testEnv({ slack, sim, dir });
 
 function processEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return {

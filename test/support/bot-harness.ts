@@ -91,26 +91,9 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
   const clock = new ManualClock(Date.UTC(2026, 10, 28, 9, 0, 0), { autoAdvance: true });
   const sim = await startSimulator({ clock, ...options.sim });
   const dir = mkdtempSync(join(tmpdir(), 'nasha-e2e-'));
-  const configPath = join(dir, 'nasha.yml');
-  writeFileSync(configPath, options.config ?? TEST_CONFIG);
-  const dataDir = join(dir, 'data');
+  writeFileSync(join(dir, 'nasha.yml'), options.config ?? TEST_CONFIG);
   const logLines: string[] = [];
-  const env: AppEnv = {
-    slack: {
-      mode: 'http',
-      botToken: BOT_TOKEN,
-      signingSecret: SIGNING_SECRET,
-      appToken: undefined,
-      apiUrl: slack.apiUrl,
-    },
-    ovh: simulatorConfig(sim),
-    port: 0,
-    host: '127.0.0.1',
-    configPath,
-    dataDir,
-    databaseUrl: undefined,
-    logLevel: 'debug',
-  };
+  const env = testEnv({ slack, sim, dir, logLevel: 'debug' });
   const baseOverrides = (extra: BotOverrides = {}): BotOverrides => ({
     clock,
     logger: createLogger({
@@ -139,7 +122,7 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
     get url() {
       return `http://127.0.0.1:${bot.port}/slack/events`;
     },
-    dataDir,
+    dataDir: env.dataDir,
     logLines,
     env,
     async command(text, { user = USERS.admin, channel = CHANNELS.ops } = {}) {
@@ -169,6 +152,35 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
     },
   };
   return harness;
+}
+
+/**
+ * The bot's environment for a test: the fake Slack, the simulator (trusted through its CA for that
+ * endpoint only), and `<dir>/nasha.yml`, `<dir>/data`. HTTP mode unless an app token is given.
+ */
+export function testEnv(options: {
+  slack: FakeSlack;
+  sim: Simulator;
+  dir: string;
+  appToken?: string;
+  logLevel?: string;
+}): AppEnv {
+  return {
+    slack: {
+      mode: options.appToken === undefined ? 'http' : 'socket',
+      botToken: BOT_TOKEN,
+      signingSecret: options.appToken === undefined ? SIGNING_SECRET : undefined,
+      appToken: options.appToken,
+      apiUrl: options.slack.apiUrl,
+    },
+    ovh: simulatorConfig(options.sim),
+    port: 0,
+    host: '127.0.0.1',
+    configPath: join(options.dir, 'nasha.yml'),
+    dataDir: join(options.dir, 'data'),
+    databaseUrl: undefined,
+    logLevel: options.logLevel ?? 'silent',
+  };
 }
 
 /** Every text of a message (fallback + blocks), for assertions. */

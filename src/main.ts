@@ -3,6 +3,7 @@ import { webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
 import { loadBotConfig } from './config/bot-config.js';
 import { type AppEnv, parseAppEnv } from './config/env.js';
+import { ApprovalService } from './core/approvals.js';
 import { AuditOutbox, AuditTrail } from './core/audit.js';
 import { CachedGroupDirectory } from './core/groups.js';
 import { Policy } from './core/policy.js';
@@ -13,10 +14,12 @@ import { type Clock, systemClock } from './shared/clock.js';
 import { ConfigError } from './shared/config-error.js';
 import { createBoltLogger, createLogger } from './shared/logger.js';
 import { createSlackApp } from './slack/app.js';
+import { createSlackApprovalCards } from './slack/approval-cards.js';
 import { createSlackAuditPublisher } from './slack/audit-publisher.js';
 import { createGroupMemberFetcher } from './slack/group-members.js';
 import { createMetadataCodec } from './slack/metadata.js';
 import { createResumeReporter } from './slack/resume-reply.js';
+import { ApprovalStore } from './store/approval-store.js';
 import { AuditStore } from './store/audit-store.js';
 import { openDatabase } from './store/database.js';
 import { TaskJournal } from './store/task-journal.js';
@@ -32,12 +35,15 @@ export interface BotOverrides {
   tracker?: Omit<TaskTrackerOptions, 'client' | 'clock' | 'logger'>;
   /** Outbox tuning for tests (pacing, idle polling). */
   outbox?: { minIntervalPerChannelMs?: number; retryBaseMs?: number; idlePollMs?: number };
+  /** How often the approvals sweeper looks even with nothing due. */
+  approvalSweepMs?: number;
 }
 
 export interface RunningBot {
   /** Bound HTTP port (HTTP mode). */
   port: number | undefined;
   service: SnapshotService;
+  approvals: ApprovalService;
   outbox: AuditOutbox;
   /** Stops taking requests, flushes the audit outbox (bounded), closes everything. */
   stop(): Promise<void>;
@@ -98,6 +104,19 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     clock,
     logger,
   });
+  const approvals = new ApprovalService({
+    repo: new ApprovalStore(database.db),
+    service,
+    policy,
+    audit,
+    cards: createSlackApprovalCards(web),
+    rules: config.approvals.rules,
+    configVersion: config.configVersion,
+    approvalsChannel: config.approvals.channel,
+    clock,
+    logger: logger.child({ component: 'approvals' }),
+    ...(overrides.approvalSweepMs !== undefined && { sweepIntervalMs: overrides.approvalSweepMs }),
+  });
 
   const slackApp = createSlackApp(
     {
@@ -110,6 +129,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     },
     {
       service,
+      approvals,
       policy,
       metadata: createMetadataCodec(env.slack.signingSecret ?? env.slack.botToken, () => clock.now()),
       clock,
@@ -117,6 +137,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     },
   );
   const closeAll = async () => {
+    await approvals.stop();
     api.tracker.stop();
     await outbox.stop();
     api.transport.close();
@@ -129,7 +150,13 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     throw new SlackAuthError(error);
   }
   outbox.start();
-  const resumed = await service.resume(createResumeReporter(logger));
+  const reportToUser = createResumeReporter(logger);
+  const resumed = await service.resume(async (entry, result) => {
+    const approvalId = approvalIdOf(entry.reply);
+    if (approvalId !== undefined) await approvals.onResumedResult(approvalId, result);
+    else await reportToUser(entry, result);
+  });
+  approvals.start();
   if (resumed > 0) logger.info({ tasks: resumed }, 'following OVH tasks left unfinished by the previous run');
   const port = await slackApp.start();
   logger.info({ mode: env.slack.mode, port, ovh: env.ovh.connection.endpoint }, 'nasha-bot is ready');
@@ -138,6 +165,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
   return {
     port,
     service,
+    approvals,
     outbox,
     stop() {
       stopping ??= (async () => {
@@ -149,6 +177,13 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
       return stopping;
     },
   };
+}
+
+/** Tasks started by an approved request carry its id in their journal entry. */
+function approvalIdOf(reply: unknown): string | undefined {
+  if (typeof reply !== 'object' || reply === null || !('approvalId' in reply)) return undefined;
+  const id = (reply as { approvalId: unknown }).approvalId;
+  return typeof id === 'string' ? id : undefined;
 }
 
 /** Slack refused the bot token (auth.test failed) or could not be reached at startup. */

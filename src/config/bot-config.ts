@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { Document } from 'yaml';
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import type { Role, Target } from '../core/model.js';
+import type { Action, Role, Target } from '../core/model.js';
 import { ROLES } from '../core/model.js';
 import { ConfigError } from '../shared/config-error.js';
 
@@ -55,6 +55,47 @@ export interface QuickSnapshotConfig {
   responderGroups: readonly string[];
 }
 
+/** The changes whose need for approval is configurable (`approvals.rules`). */
+export const APPROVAL_OPERATIONS = [
+  'snapshot.delete',
+  'schedule.remove',
+  'snapshot.create',
+  'schedule.add',
+] as const satisfies readonly Action[];
+export type ApprovalOperation = (typeof APPROVAL_OPERATIONS)[number];
+
+/** How one operation is approved; defaults are filled in, so every field is always set. */
+export interface ApprovalRule {
+  /** False: the operation runs directly (with its usual role); true: it runs only once approved. */
+  required: boolean;
+  /** Distinct approvers needed, 1..5. */
+  quorum: number;
+  /** Slack user group IDs (S…); empty = any approver (or admin) on the target. */
+  approverGroups: readonly string[];
+  /** How long a request may wait for its quorum, 5 min .. 7 days. */
+  ttlMs: number;
+}
+
+export interface ApprovalsConfig {
+  /** Slack channel ID where requests are posted; undefined only when no rule is `required`. */
+  channel: string | undefined;
+  rules: Readonly<Record<ApprovalOperation, ApprovalRule>>;
+}
+
+const HOUR_MS = 3_600_000;
+
+/** Destructive changes need one approval by default; creating and adding do not. */
+export const DEFAULT_APPROVAL_RULES: Readonly<Record<ApprovalOperation, ApprovalRule>> = {
+  'snapshot.delete': { required: true, quorum: 1, approverGroups: [], ttlMs: 4 * HOUR_MS },
+  'schedule.remove': { required: true, quorum: 1, approverGroups: [], ttlMs: 4 * HOUR_MS },
+  'snapshot.create': { required: false, quorum: 1, approverGroups: [], ttlMs: 4 * HOUR_MS },
+  'schedule.add': { required: false, quorum: 1, approverGroups: [], ttlMs: 4 * HOUR_MS },
+};
+
+export const APPROVAL_QUORUM_MAX = 5;
+export const APPROVAL_TTL_MIN_MS = 5 * 60_000;
+export const APPROVAL_TTL_MAX_MS = 7 * 24 * HOUR_MS;
+
 export interface BotConfig {
   /** `version` from the file (default 1); bump it to invalidate pending approvals. */
   version: number;
@@ -64,7 +105,7 @@ export interface BotConfig {
    */
   configVersion: string;
   audit: { channel: string };
-  approvals: { channel: string } | undefined;
+  approvals: ApprovalsConfig;
   access: AccessConfig;
   /** Named lists of concrete partitions, e.g. `payments` → zpool-1/db, zpool-2/uploads. */
   targetGroups: ReadonlyMap<string, readonly Target[]>;
@@ -82,6 +123,7 @@ const TARGET_RE = /^[A-Za-z0-9_.:-]+\/[A-Za-z0-9_.:-]+$/;
 const TARGET_GROUP_NAME_RE = /^[a-z0-9][a-z0-9_-]*$/;
 const DURATION_RE = /^([1-9][0-9]{0,5})([mhdw])$/;
 const DURATION_UNIT_MS: Readonly<Record<string, number>> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const TTL_RE = /^([1-9][0-9]{0,5})([mhd])$/;
 
 const FIND_CHANNEL_ID =
   'open the channel in Slack, click its name at the top: the ID (C…) is at the bottom of the About tab';
@@ -147,14 +189,19 @@ function oneOf(options: readonly string[], input: unknown, whenMissing: string):
  * A strict mapping whose unknown-key message has one line per key, in `issue.keys` order; the formatter
  * splits it so each unknown key gets its own path and line number.
  */
-function strictMapping<Shape extends z.ZodRawShape>(shape: Shape, what: string, whenMissing?: string) {
+function strictMapping<Shape extends z.ZodRawShape>(
+  shape: Shape,
+  what: string,
+  whenMissing?: string,
+  suggest: (key: string, allowed: readonly string[]) => string = didYouMean,
+) {
   const allowed = Object.keys(shape);
   const missing = whenMissing ?? `is required: ${what}`;
   return z.strictObject(shape, {
     error: (issue) => {
       if (issue.code === 'unrecognized_keys') {
         return issue.keys
-          .map((key) => `unknown key "${key}"${didYouMean(key, allowed)} (allowed here: ${allowed.join(', ')})`)
+          .map((key) => `unknown key "${key}"${suggest(key, allowed)} (allowed here: ${allowed.join(', ')})`)
           .join('\n');
       }
       return issue.input === undefined ? missing : `must be ${what} (got ${describeValue(issue.input)})`;
@@ -265,6 +312,76 @@ const DurationSchema = z
     }
   });
 
+// Verbs people use for the same change: "snapshot.remove" means snapshot.delete, "schedule.delete" schedule.remove.
+const OPERATION_VERB_SYNONYMS: Readonly<Record<string, string>> = { remove: 'delete', add: 'create' };
+
+/** Did-you-mean for an operation key: near spellings first, then `delete` or `snapshot.remove` style slips. */
+function suggestOperation(key: string, operations: readonly string[]): string {
+  const near = didYouMean(key, operations);
+  if (near !== '') return near;
+  const parts = key.toLowerCase().split(/[._\s-]+/);
+  const verb = parts[parts.length - 1] ?? '';
+  const noun = parts.length > 1 ? parts[0]?.replace(/s$/, '') : undefined;
+  const canonicalVerb = (v: string) => OPERATION_VERB_SYNONYMS[v] ?? v;
+  const fits = (exactVerb: boolean) =>
+    operations.filter((operation) => {
+      const [opNoun = '', opVerb = ''] = operation.split('.');
+      const verbFits = exactVerb ? opVerb === verb : canonicalVerb(opVerb) === canonicalVerb(verb);
+      return verbFits && (noun === undefined || opNoun === noun);
+    });
+  const exact = fits(true);
+  const candidates = exact.length > 0 ? exact : fits(false);
+  return candidates.length === 1 ? ` — did you mean "${candidates[0]}"?` : '';
+}
+
+const Quorum = z
+  .number({ error: expected(`a whole number from 1 to ${APPROVAL_QUORUM_MAX}`) })
+  .superRefine((value, ctx) => {
+    if (!Number.isInteger(value) || value < 1 || value > APPROVAL_QUORUM_MAX) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be a whole number from 1 to ${APPROVAL_QUORUM_MAX}: the number of different people who must approve (got ${value})`,
+      });
+    }
+  });
+
+const TtlSchema = z.string({ error: expected('a duration like "30m", "4h" or "2d"') }).superRefine((value, ctx) => {
+  const ms = ttlMs(value);
+  if (ms === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be a whole number then m, h or d, like "30m", "4h" or "2d" (got ${JSON.stringify(value)})`,
+    });
+  } else if (ms < APPROVAL_TTL_MIN_MS || ms > APPROVAL_TTL_MAX_MS) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be from 5m to 7d: how long a request may wait for its approvals (got ${JSON.stringify(value)})`,
+    });
+  }
+});
+
+const ApprovalRuleSchema = strictMapping(
+  {
+    required: z.boolean({ error: expected('true or false') }).optional(),
+    quorum: Quorum.optional(),
+    approver_groups: idList(GroupId, 'Slack user group IDs').optional(),
+    ttl: TtlSchema.optional(),
+  },
+  'a mapping with required, quorum, approver_groups and/or ttl, e.g. {required: false}',
+);
+
+const ApprovalRulesSchema = strictMapping(
+  {
+    'snapshot.delete': ApprovalRuleSchema.optional(),
+    'schedule.remove': ApprovalRuleSchema.optional(),
+    'snapshot.create': ApprovalRuleSchema.optional(),
+    'schedule.add': ApprovalRuleSchema.optional(),
+  } satisfies Record<ApprovalOperation, unknown>,
+  `a mapping of operation (${APPROVAL_OPERATIONS.join(', ')}) to its rule`,
+  undefined,
+  suggestOperation,
+);
+
 const BotConfigFileSchema = strictMapping(
   {
     version: z
@@ -278,9 +395,14 @@ const BotConfigFileSchema = strictMapping(
       'is required: add "audit: {channel: C0123ABCD}", the channel where the bot posts its audit trail',
     ),
     approvals: strictMapping(
-      { channel: ChannelId('the Slack channel ID (C…) where approval requests are posted') },
-      'a mapping with channel',
-    ).optional(),
+      {
+        channel: ChannelId('the Slack channel ID (C…) where approval requests are posted').optional(),
+        rules: ApprovalRulesSchema.nullable().optional(),
+      },
+      'a mapping with channel and/or rules',
+    )
+      .nullable()
+      .optional(),
     grants: z
       .array(GrantSchema, { error: expected('a list of grants (role, users/groups, scope)') })
       .nullable()
@@ -368,7 +490,8 @@ function relationProblems(raw: unknown): { path: PathKey[]; message: string }[] 
   if (root === undefined) return out;
 
   const auditChannel = asRecord(root['audit'])?.['channel'];
-  const approvalsChannel = asRecord(root['approvals'])?.['channel'];
+  const approvals = asRecord(root['approvals']);
+  const approvalsChannel = approvals?.['channel'];
   if (typeof auditChannel === 'string' && auditChannel === approvalsChannel) {
     out.push({
       path: ['approvals', 'channel'],
@@ -376,6 +499,32 @@ function relationProblems(raw: unknown): { path: PathKey[]; message: string }[] 
         `must differ from audit.channel (both are ${auditChannel}): ` +
         'give approval requests their own channel so they are not buried in the audit trail',
     });
+  }
+  // A malformed approvals section is reported by the schema; only a well-formed or missing one is checked here.
+  const isAbsent = (value: unknown) => value === undefined || value === null;
+  const rawRules = approvals?.['rules'];
+  const wellFormed =
+    (isAbsent(root['approvals']) || approvals !== undefined) &&
+    (isAbsent(rawRules) || asRecord(rawRules) !== undefined);
+  if (wellFormed) {
+    const needing = APPROVAL_OPERATIONS.filter((operation) => {
+      const required = asRecord(asRecord(rawRules)?.[operation])?.['required'];
+      return typeof required === 'boolean' ? required : DEFAULT_APPROVAL_RULES[operation].required;
+    });
+    if (needing.length > 0 && approvalsChannel === undefined) {
+      const turnOff = needing.map((operation) => `approvals.rules.${operation}.required: false`).join(' and ');
+      out.push({
+        path: ['approvals', 'channel'],
+        message:
+          `required because ${listAnd(needing)} ${needing.length === 1 ? 'needs' : 'need'} approval ` +
+          `(set approvals.channel to a channel ID like C0123ABCD, where approval requests are posted; ` +
+          `or turn approvals off with ${turnOff})`,
+      });
+    }
+    if (needing.length > 0 && typeof approvalsChannel === 'string') {
+      const capProblem = approvalsChannelCapProblem(root, approvalsChannel);
+      if (capProblem !== undefined) out.push({ path: ['approvals', 'channel'], message: capProblem });
+    }
   }
 
   const grants = root['grants'];
@@ -413,6 +562,25 @@ function relationProblems(raw: unknown): { path: PathKey[]; message: string }[] 
   return out;
 }
 
+function listAnd(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
+
+/** Approve buttons are clicked in the approvals channel, so its cap must leave room for approver. */
+function approvalsChannelCapProblem(root: Record<string, unknown>, channel: string): string | undefined {
+  const channels = Array.isArray(root['channels']) ? root['channels'] : [];
+  const index = channels.findIndex((entry) => asRecord(entry)?.['id'] === channel);
+  const listed = index === -1 ? undefined : asRecord(channels[index])?.['max_role'];
+  const cap = index === -1 ? (root['unlisted_channels'] ?? 'admin') : listed;
+  if (typeof cap !== 'string' || !CAP_ROLES.includes(cap as CapRole)) return undefined;
+  if (cap === 'approver' || cap === 'admin') return undefined;
+  const fix =
+    index === -1
+      ? `unlisted_channels caps it to ${cap}; list it in channels with max_role: approver`
+      : `channels[${index}] caps it to ${cap}; raise that max_role to approver`;
+  return `nobody could approve in ${channel}: approving needs approver, but ${fix}`;
+}
+
 function asRecord(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
     ? (value as Record<string, unknown>)
@@ -436,6 +604,12 @@ function canonicalJson(value: unknown): string {
 function toTarget(text: string): Target {
   const slash = text.indexOf('/');
   return { service: text.slice(0, slash), partition: text.slice(slash + 1) };
+}
+
+function ttlMs(text: string): number | undefined {
+  const match = TTL_RE.exec(text);
+  const unit = match?.[2];
+  return match && unit !== undefined ? Number(match[1]) * (DURATION_UNIT_MS[unit] ?? 0) : undefined;
 }
 
 function durationMs(text: string): number | undefined {
@@ -473,7 +647,28 @@ function build(file: BotConfigFile, fileName: string): BotConfig {
           responderGroups: quick.responder_groups ?? [],
         };
   const audit = { channel: file.audit.channel };
-  const approvals = file.approvals === undefined ? undefined : { channel: file.approvals.channel };
+  const rules = file.approvals?.rules;
+  const rule = (operation: ApprovalOperation): ApprovalRule => {
+    const given = rules?.[operation];
+    const fallback = DEFAULT_APPROVAL_RULES[operation];
+    const ttl = given?.ttl === undefined ? undefined : ttlMs(given.ttl);
+    return {
+      required: given?.required ?? fallback.required,
+      quorum: given?.quorum ?? fallback.quorum,
+      approverGroups:
+        given?.approver_groups === undefined ? fallback.approverGroups : [...new Set(given.approver_groups)],
+      ttlMs: ttl ?? fallback.ttlMs,
+    };
+  };
+  const approvals: ApprovalsConfig = {
+    channel: file.approvals?.channel,
+    rules: {
+      'snapshot.delete': rule('snapshot.delete'),
+      'schedule.remove': rule('schedule.remove'),
+      'snapshot.create': rule('snapshot.create'),
+      'schedule.add': rule('schedule.add'),
+    },
+  };
 
   const warnings: string[] = [];
   if (grants.length === 0) {

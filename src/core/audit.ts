@@ -10,12 +10,29 @@ import type { Clock } from '../shared/clock.js';
 import type { Actor, Target } from './model.js';
 
 /** Every outcome an audit record can show. Later features (approvals, timeouts) add theirs here. */
-export const AUDIT_OUTCOMES = ['started', 'succeeded', 'failed', 'denied'] as const;
+export const AUDIT_OUTCOMES = [
+  'started',
+  'succeeded',
+  'failed',
+  'denied',
+  'requested',
+  'approved',
+  'rejected',
+  'expired',
+  'cancelled',
+  'invalidated',
+] as const;
 export const AuditOutcomeSchema = z.enum(AUDIT_OUTCOMES);
 export type AuditOutcome = z.infer<typeof AuditOutcomeSchema>;
 
 /** Every audited action. Later features add 'approval.*' and 'quick' here. */
-export const AUDIT_ACTIONS = ['schedule.add', 'schedule.remove', 'snapshot.create', 'snapshot.delete'] as const;
+export const AUDIT_ACTIONS = [
+  'schedule.add',
+  'schedule.remove',
+  'snapshot.create',
+  'snapshot.delete',
+  'approval.decide',
+] as const;
 export const AuditActionSchema = z.enum(AUDIT_ACTIONS);
 export type AuditAction = z.infer<typeof AuditActionSchema>;
 

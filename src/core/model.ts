@@ -34,13 +34,27 @@ export const ACTIONS = [
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
-/** The role each action needs on its target. Destructive changes need admin until approvals exist. */
+/** The role each action needs on its target to run it directly, without an approval. */
 export const ACTION_ROLE: Readonly<Record<Action, Role>> = {
   read: 'viewer',
   'snapshot.create': 'operator',
   'schedule.add': 'operator',
   'snapshot.delete': 'admin',
   'schedule.remove': 'admin',
+  'approval.decide': 'approver',
+};
+
+/**
+ * The role needed to *request* an action that runs only once approved (`Policy.decide(…, { via: 'approval' })`):
+ * operator for every change, since an approver vouches for it before it runs. Reading and deciding on an
+ * approval are never themselves approved, so they keep their ACTION_ROLE.
+ */
+export const REQUEST_ROLE: Readonly<Record<Action, Role>> = {
+  read: 'viewer',
+  'snapshot.create': 'operator',
+  'schedule.add': 'operator',
+  'snapshot.delete': 'operator',
+  'schedule.remove': 'operator',
   'approval.decide': 'approver',
 };
 

@@ -8,7 +8,7 @@
 import type { AccessConfig, CapRole } from '../config/bot-config.js';
 import type { GroupDirectory, GroupResolutionProblem } from './groups.js';
 import type { Action, Actor, Role, Target } from './model.js';
-import { ACTION_ROLE, formatTarget, maxRole, minRole, roleRank } from './model.js';
+import { ACTION_ROLE, formatTarget, maxRole, minRole, REQUEST_ROLE, roleRank } from './model.js';
 
 /** How the user holds a grant: listed in `users`, or a member of one of its `groups`. */
 export type GrantVia = { kind: 'user' } | { kind: 'group'; groupId: string };
@@ -30,6 +30,22 @@ export interface CapMatch {
   listed: boolean;
 }
 
+export interface DecideOptions {
+  /**
+   * `'approval'`: may the actor *request* the action, to run only once approved (needs REQUEST_ROLE)?
+   * Unset: may the actor run it directly (needs ACTION_ROLE)? The caller picks from the approval rules.
+   */
+  via?: 'approval' | undefined;
+}
+
+/** The approver group restriction of an operation, as checked by {@link Policy.canApprove}. */
+export interface ApproverGroupCheck {
+  /** The groups approvals are limited to (never empty). */
+  groups: readonly string[];
+  /** The first of them the actor is in; undefined when in none (or its members could not be resolved). */
+  memberOf: string | undefined;
+}
+
 export interface Decision {
   allowed: boolean;
   action: Action;
@@ -49,6 +65,8 @@ export interface Decision {
   explanation: readonly string[];
   /** Groups whose membership could not be resolved for this decision (their grants were not applied). */
   groupErrors: readonly string[];
+  /** Set by `canApprove` when the operation limits its approvers to user groups. */
+  approverGroups?: ApproverGroupCheck;
 }
 
 interface CompiledPattern {
@@ -135,6 +153,11 @@ function viaText(via: GrantVia): string {
   return via.kind === 'user' ? 'a direct grant' : groupMention(via.groupId);
 }
 
+/** `a`, `a or b`, `a, b or c`. */
+function listOr(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
+}
+
 function minutes(ms: number): string {
   const m = Math.round(ms / 60_000);
   return m < 1 ? 'under a minute' : `${m} min`;
@@ -159,8 +182,9 @@ export class Policy {
     this.groups = groups;
   }
 
-  async decide(actor: Actor, action: Action, target: Target): Promise<Decision> {
-    const required = ACTION_ROLE[action];
+  async decide(actor: Actor, action: Action, target: Target, options: DecideOptions = {}): Promise<Decision> {
+    const direct = ACTION_ROLE[action];
+    const required = options.via === 'approval' ? REQUEST_ROLE[action] : direct;
     const touching = this.grants.filter((grant) => grant.patterns.some((p) => p.service.test(target.service)));
     const statuses = await this.resolveGroups(actor.userId, touching);
     const holdings = touching.map((grant) => ({ grant, via: this.viaFor(actor.userId, grant, statuses) }));
@@ -214,7 +238,9 @@ export class Policy {
     }
 
     const explanation = [
-      `${code(action)} on ${where} needs ${bold(required)}`,
+      required === direct
+        ? `${code(action)} on ${where} needs ${bold(required)}`
+        : `${code(action)} on ${where} needs ${bold(required)} to request it, to run once approved (${bold(direct)} to run it directly)`,
       ...this.explainGrants(actor.userId, target, statuses),
       this.explainCap(cap, actor.channelId),
       `result: ${allowed ? '*allowed*' : '*denied*'}: ${summary}`,
@@ -236,8 +262,76 @@ export class Policy {
   }
 
   /** What `/nasha can-i` renders: the same decision, with its `explanation`. */
-  explainFor(actor: Actor, action: Action, target: Target): Promise<Decision> {
-    return this.decide(actor, action, target);
+  explainFor(actor: Actor, action: Action, target: Target, options: DecideOptions = {}): Promise<Decision> {
+    return this.decide(actor, action, target, options);
+  }
+
+  /**
+   * Whether the actor may approve a request on `target` now: *approver* (or admin) there after the cap of
+   * `actor.channelId`, and, when `approverGroups` is not empty, membership of one of them, resolved like grant
+   * groups (a group that cannot be resolved counts as not joined). Call it at every click: nothing is cached here.
+   * Self-approval and counting each person once are the caller's to enforce.
+   */
+  async canApprove(actor: Actor, target: Target, approverGroups: readonly string[]): Promise<Decision> {
+    const groups = [...new Set(approverGroups)];
+    const [role, statuses] = await Promise.all([
+      this.decide(actor, 'approval.decide', target),
+      this.resolveGroupIds(actor.userId, groups),
+    ]);
+    if (groups.length === 0) return role;
+
+    const memberOf = groups.find((id) => statuses.get(id)?.member === true);
+    const allowed = role.allowed && memberOf !== undefined;
+    const limited = `approvals of this operation are limited to members of ${listOr(groups.map(groupMention))}`;
+    // A failed lookup only matters when it could have made the actor a member.
+    const unresolved =
+      memberOf === undefined ? groups.filter((id) => statuses.get(id)?.problem?.state === 'unresolved') : [];
+    const retry =
+      unresolved.length > 0
+        ? `; could not check your membership of ${unresolved.map(groupMention).join(', ')} right now, try again in a minute`
+        : '';
+
+    let summary: string;
+    let groupLine: string;
+    if (memberOf !== undefined) {
+      summary = allowed ? `${role.summary}, and you are in ${groupMention(memberOf)}` : role.summary;
+      const problem = statuses.get(memberOf)?.problem;
+      const stale =
+        problem?.state === 'stale' && problem.staleForMs !== undefined
+          ? `; membership from a copy ${minutes(problem.staleForMs)} old, refreshing it failed (${problem.error})`
+          : '';
+      groupLine = `approver groups: ${limited}: you are in ${groupMention(memberOf)}${stale}`;
+    } else {
+      summary = role.allowed ? `${limited}${retry}` : `${role.summary}; also, ${limited}${retry}`;
+      const notIn = groups.filter((id) => !unresolved.includes(id));
+      const parts = [
+        ...(notIn.length > 0 ? [`you are not in ${notIn.map(groupMention).join(', ')}`] : []),
+        ...unresolved.map(
+          (id) =>
+            `could not resolve group ${groupMention(id)} (${statuses.get(id)?.problem?.error ?? 'unknown error'})`,
+        ),
+      ];
+      groupLine = `approver groups: ${limited}: ${parts.join('; ')}`;
+    }
+
+    return {
+      ...role,
+      allowed,
+      summary,
+      explanation: [
+        ...role.explanation.slice(0, -1),
+        groupLine,
+        `result: ${allowed ? '*allowed*' : '*denied*'}: ${summary}`,
+      ],
+      groupErrors: [
+        ...role.groupErrors,
+        ...unresolved.map(
+          (id) =>
+            `could not resolve group ${groupMention(id)} (${statuses.get(id)?.problem?.error ?? 'unknown error'}), so its members cannot approve right now`,
+        ),
+      ],
+      approverGroups: { groups, memberOf },
+    };
   }
 
   /** Viewer on at least one partition of the service (some held grant's service glob matches), after the cap. */
@@ -273,12 +367,14 @@ export class Policy {
   }
 
   /** Membership of the groups of these grants, all fetched in parallel; grants listing the user need none. */
-  private async resolveGroups(
-    userId: string,
-    grants: readonly CompiledGrant[],
-  ): Promise<ReadonlyMap<string, GroupStatus>> {
+  private resolveGroups(userId: string, grants: readonly CompiledGrant[]): Promise<ReadonlyMap<string, GroupStatus>> {
     const ids = new Set<string>();
     for (const grant of grants) if (!grant.users.has(userId)) for (const id of grant.groups) ids.add(id);
+    return this.resolveGroupIds(userId, ids);
+  }
+
+  /** Membership of these groups, all fetched in parallel; a directory that rejects means not a member. */
+  private async resolveGroupIds(userId: string, ids: Iterable<string>): Promise<ReadonlyMap<string, GroupStatus>> {
     const entries = await Promise.all(
       [...ids].map(async (groupId): Promise<[string, GroupStatus]> => {
         try {

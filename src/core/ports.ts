@@ -18,11 +18,21 @@ export interface AccessPolicy {
 }
 
 export type ChangeAction = 'schedule.add' | 'schedule.remove' | 'snapshot.create' | 'snapshot.delete';
-export type AuditOutcome = 'started' | 'succeeded' | 'failed' | 'denied';
+export type AuditOutcome =
+  | 'started'
+  | 'succeeded'
+  | 'failed'
+  | 'denied'
+  | 'requested'
+  | 'approved'
+  | 'rejected'
+  | 'expired'
+  | 'cancelled'
+  | 'invalidated';
 
 export interface AuditInput {
   actor: Actor;
-  action: ChangeAction;
+  action: ChangeAction | 'approval.decide';
   target: Target;
   subject?: string | undefined;
   outcome: AuditOutcome;

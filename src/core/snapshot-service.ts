@@ -47,6 +47,12 @@ export interface Page<T> {
   total: number;
 }
 
+export interface Inspection {
+  enabled: SnapshotType[];
+  custom: string[];
+  snapshot: CustomSnapshot | undefined;
+}
+
 export interface PartitionSnapshots {
   service: string;
   partition: string;
@@ -144,6 +150,40 @@ export class SnapshotService {
     return this.enabledTypes(target);
   }
 
+  /**
+   * Live facts about what a destructive change would touch (for approval previews and the
+   * re-validation before execution). No permission check: callers decide who may see it.
+   */
+  async inspect(request: ChangeRequest): Promise<Inspection> {
+    const target = request.target;
+    const [enabled, custom] = await Promise.all([this.enabledTypes(target), this.customNames(target)]);
+    if (request.action === 'snapshot.delete' || request.action === 'snapshot.create') {
+      if (request.action === 'snapshot.delete' && !custom.includes(request.name)) {
+        const suggestions = suggest(request.name, custom);
+        throw new NashaError(
+          'not_found',
+          `\`${formatTarget(target)}\` has no custom snapshot named \`${request.name}\`.${didYouMean(suggestions)}`,
+          { suggestions },
+        );
+      }
+      const snapshot =
+        request.action === 'snapshot.delete'
+          ? await this.ovh(
+              () => this.deps.client.getCustomSnapshot(target.service, target.partition, request.name),
+              `read snapshot \`${request.name}\``,
+            )
+          : undefined;
+      return { enabled: sortTypes(enabled), custom, snapshot };
+    }
+    if (request.action === 'schedule.remove' && !enabled.includes(request.type)) {
+      throw new NashaError(
+        'not_found',
+        `\`${request.type}\` is not enabled on \`${formatTarget(target)}\` (enabled: ${listOrNone(enabled)}).`,
+      );
+    }
+    return { enabled: sortTypes(enabled), custom, snapshot: undefined };
+  }
+
   // ---------------------------------------------------------------- changes
 
   /**
@@ -151,18 +191,30 @@ export class SnapshotService {
    * terse ones), an audit record written before the OVH call, the call, then the task followed.
    * `reply` is kept with the task so the result can be reported after a restart.
    */
-  async change(actor: Actor, request: ChangeRequest, reply: JsonValue = null): Promise<ChangeStarted> {
+  async change(
+    actor: Actor,
+    request: ChangeRequest,
+    reply: JsonValue = null,
+    options: { approvedAuditId?: string } = {},
+  ): Promise<ChangeStarted> {
     const { target } = request;
     const subject = request.action.startsWith('schedule.')
       ? (request as { type: string }).type
       : (request as { name: string }).name;
     const auditBase = { actor, action: request.action, target, subject };
-    const decision = await this.deps.policy.decide(actor, request.action, target);
-    if (!decision.allowed) {
-      await this.deps.audit.record({ ...auditBase, outcome: 'denied', detail: plain(decision.summary) });
-      throw new NashaError('denied', capitalize(decision.summary));
+    let audit: { id: string };
+    if (options.approvedAuditId !== undefined) {
+      // Authorized by an approval that the approvals service has just re-validated.
+      audit = { id: options.approvedAuditId };
+      await this.deps.audit.update(audit.id, { outcome: 'started' });
+    } else {
+      const decision = await this.deps.policy.decide(actor, request.action, target);
+      if (!decision.allowed) {
+        await this.deps.audit.record({ ...auditBase, outcome: 'denied', detail: plain(decision.summary) });
+        throw new NashaError('denied', capitalize(decision.summary));
+      }
+      audit = await this.deps.audit.record({ ...auditBase, outcome: 'started' });
     }
-    const audit = await this.deps.audit.record({ ...auditBase, outcome: 'started' });
     let task: Task;
     try {
       await this.precheck(request);
@@ -215,9 +267,10 @@ export class SnapshotService {
     const result = toChangeResult(tracked);
     try {
       if (auditId !== null) {
+        // On success the detail stays as it was (e.g. who approved it).
         await this.deps.audit.update(auditId, {
           outcome: result.outcome,
-          detail: result.outcome === 'failed' ? result.detail : null,
+          ...(result.outcome === 'failed' && { detail: result.detail }),
         });
       }
       await this.deps.journal.finish(service, taskId, tracked.outcome);

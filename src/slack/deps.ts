@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { ApprovalService } from '../core/approvals.js';
 import type { Action, Actor, Role, Target } from '../core/model.js';
 import type { SnapshotService } from '../core/snapshot-service.js';
 import type { Clock } from '../shared/clock.js';
@@ -10,6 +11,7 @@ export interface PolicyView {
     actor: Actor,
     action: Action,
     target: Target,
+    options?: { via?: 'approval' },
   ): Promise<{ allowed: boolean; summary: string; explanation: readonly string[] }>;
   bestRoleAnywhere(actor: Actor): Promise<Role | undefined>;
 }
@@ -17,6 +19,7 @@ export interface PolicyView {
 /** Everything the listeners need, passed in by the composition root. */
 export interface SlackDeps {
   service: SnapshotService;
+  approvals: ApprovalService;
   policy: PolicyView;
   metadata: MetadataCodec;
   clock: Clock;

@@ -13,6 +13,11 @@ const MetadataSchema = z.object({
   c: z.string().nullable(),
   s: z.string().optional(),
   p: z.string().optional(),
+  /** Approval request id (reject form). */
+  r: z.string().optional(),
+  /** A change waiting for its reason: action and subject (snapshot name or frequency). */
+  k: z.string().optional(),
+  n: z.string().optional(),
   /** Issued at (ms). */
   t: z.number(),
 });

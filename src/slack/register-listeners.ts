@@ -1,11 +1,14 @@
 import type { App } from '@slack/bolt';
+import { createApproveButton, createCancelButton, createRejectButton } from './actions/approval-buttons.js';
 import { createModalServiceSelect } from './actions/modal-service-select.js';
 import { createPageButton } from './actions/page-button.js';
+import { APPROVAL_ACTION } from './blocks/approval-card.js';
 import { FIELD, MODAL } from './blocks/modals.js';
 import { PAGE_ACTION } from './blocks/replies.js';
 import { createNashaCommand } from './commands/nasha-command.js';
 import type { SlackDeps } from './deps.js';
 import { createPartitionOptions, createServiceOptions } from './options/target-options.js';
+import { createReasonSubmission, createRejectSubmission } from './views/approval-forms.js';
 import { createCreateSubmission, createDeleteSubmission, createScheduleSubmission } from './views/change-forms.js';
 import { createMainModalSubmission } from './views/main-modal.js';
 
@@ -23,4 +26,10 @@ export function registerListeners(app: App, deps: SlackDeps): void {
   app.view(MODAL.create, createCreateSubmission(deps));
   app.view(MODAL.schedule, createScheduleSubmission(deps));
   app.view(MODAL.delete, createDeleteSubmission(deps));
+
+  app.action(APPROVAL_ACTION.approve, createApproveButton(deps));
+  app.action(APPROVAL_ACTION.reject, createRejectButton(deps));
+  app.action(APPROVAL_ACTION.cancel, createCancelButton(deps));
+  app.view(MODAL.reason, createReasonSubmission(deps));
+  app.view(MODAL.reject, createRejectSubmission(deps));
 }

@@ -94,6 +94,51 @@ function migrations(dialect: DialectName): Record<string, Migration> {
           .execute();
       },
     },
+    '0002_approval_requests': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .createTable('approval_requests')
+          .ifNotExists()
+          .addColumn('id', 'text', (c) => c.primaryKey().notNull())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('target_service', 'text', (c) => c.notNull())
+          .addColumn('target_partition', 'text', (c) => c.notNull())
+          .addColumn('subject', 'text', (c) => c.notNull())
+          .addColumn('requester_user_id', 'text', (c) => c.notNull())
+          .addColumn('requester_channel_id', 'text')
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('preview', 'text', (c) => c.notNull())
+          .addColumn('content_hash', 'text', (c) => c.notNull())
+          .addColumn('config_version', 'text', (c) => c.notNull())
+          .addColumn('quorum', 'integer', (c) => c.notNull())
+          .addColumn('approver_groups', 'text', (c) => c.notNull())
+          .addColumn('approvals', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('decided_by', 'text')
+          .addColumn('decision_reason', 'text')
+          .addColumn('task_id', 'bigint')
+          .addColumn('outcome_detail', 'text')
+          .addColumn('audit_id', 'text')
+          .addColumn('reply', 'text', (c) => c.notNull())
+          .addColumn('card_channel', 'text', (c) => c.notNull())
+          .addColumn('card_ts', 'text')
+          .addColumn('card_version', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('card_lease_until', 'bigint')
+          .execute();
+        // The sweeper looks only at open requests (pending expiry, executions to resume).
+        await db.schema
+          .createIndex('approval_requests_open')
+          .ifNotExists()
+          .on('approval_requests')
+          .column('expires_at')
+          .where(sql<boolean>`state in ('pending', 'approved', 'executing')`)
+          .execute();
+      },
+    },
   };
 }
 

@@ -67,8 +67,49 @@ export interface TrackedTasksTable {
   outcome: string | null;
 }
 
+/** A destructive change waiting for (or after) a second person's decision. `version` is the CAS token. */
+export interface ApprovalRequestsTable {
+  id: string;
+  version: number;
+  state: string;
+  action: string;
+  target_service: string;
+  target_partition: string;
+  /** Snapshot name or frequency. */
+  subject: string;
+  requester_user_id: string;
+  requester_channel_id: string | null;
+  reason: string;
+  /** JSON: the impact preview shown on the card. */
+  preview: string;
+  content_hash: string;
+  config_version: string;
+  quorum: number;
+  /** JSON array of Slack user group ids; empty = any approver on the target. */
+  approver_groups: string;
+  /** JSON array of { userId, at }. */
+  approvals: string;
+  created_at: number;
+  updated_at: number;
+  expires_at: number;
+  decided_by: string | null;
+  decision_reason: string | null;
+  task_id: number | null;
+  outcome_detail: string | null;
+  audit_id: string | null;
+  /** JSON, opaque: where to tell the requester. */
+  reply: string;
+  card_channel: string;
+  card_ts: string | null;
+  /** The request version the card shows. */
+  card_version: number;
+  /** Lease for the first post of a card, so two replicas never post it twice. */
+  card_lease_until: number | null;
+}
+
 export interface DatabaseSchema {
   audit_records: AuditRecordsTable;
   audit_history: AuditHistoryTable;
   tracked_tasks: TrackedTasksTable;
+  approval_requests: ApprovalRequestsTable;
 }

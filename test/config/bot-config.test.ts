@@ -2,7 +2,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadBotConfig, parseBotConfig } from '../../src/config/bot-config.js';
+import {
+  APPROVAL_OPERATIONS,
+  ConfigError,
+  DEFAULT_APPROVAL_RULES,
+  loadBotConfig,
+  parseBotConfig,
+} from '../../src/config/bot-config.js';
 
 const EXAMPLE = `version: 1                       # bumps invalidate pending approvals
 audit:
@@ -41,14 +47,25 @@ function problems(text: string): readonly string[] {
   throw new Error('expected a ConfigError');
 }
 
-const MINIMAL = 'audit:\n  channel: C0AUDIT01\n';
+// Two lines, like a bare audit section, so line numbers in the expectations stay readable.
+const MINIMAL = 'audit: {channel: C0AUDIT01}\napprovals: {channel: C0APPROV01}\n';
+const AUDIT_ONLY = 'audit:\n  channel: C0AUDIT01\n';
+/** MINIMAL with `approvals.rules` set to this flow mapping (still two lines). */
+const withRules = (rules: string) => `audit: {channel: C0AUDIT01}\napprovals: {channel: C0APPROV01, rules: ${rules}}\n`;
+
+const HOUR = 3_600_000;
+/** What the harness config of the e2e tests (no approvals section, leading blank line) runs into. */
+const MISSING_CHANNEL =
+  'approvals.channel: required because snapshot.delete and schedule.remove need approval ' +
+  '(set approvals.channel to a channel ID like C0123ABCD, where approval requests are posted; ' +
+  'or turn approvals off with approvals.rules.snapshot.delete.required: false and approvals.rules.schedule.remove.required: false)';
 
 describe('parseBotConfig: valid files', () => {
   it('parses the documented example into camelCase fields with defaults', () => {
     const config = parseBotConfig(EXAMPLE, 'nasha.yml');
     expect(config.version).toBe(1);
     expect(config.audit).toEqual({ channel: 'C0AUDIT01' });
-    expect(config.approvals).toEqual({ channel: 'C0APPROV01' });
+    expect(config.approvals).toEqual({ channel: 'C0APPROV01', rules: DEFAULT_APPROVAL_RULES });
     expect(config.access).toEqual({
       grants: [
         { role: 'admin', users: ['U012ADMIN'], groups: [], scope: ['*'] },
@@ -84,7 +101,15 @@ describe('parseBotConfig: valid files', () => {
       'x.yml',
     );
     expect(config.version).toBe(1);
-    expect(config.approvals).toBeUndefined();
+    expect(config.approvals).toEqual({
+      channel: 'C0APPROV01',
+      rules: {
+        'snapshot.delete': { required: true, quorum: 1, approverGroups: [], ttlMs: 4 * HOUR },
+        'schedule.remove': { required: true, quorum: 1, approverGroups: [], ttlMs: 4 * HOUR },
+        'snapshot.create': { required: false, quorum: 1, approverGroups: [], ttlMs: 4 * HOUR },
+        'schedule.add': { required: false, quorum: 1, approverGroups: [], ttlMs: 4 * HOUR },
+      },
+    });
     expect(config.access.channels).toEqual([]);
     expect(config.access.unlistedChannels).toBe('admin');
     expect(config.targetGroups.size).toBe(0);
@@ -116,7 +141,8 @@ describe('parseBotConfig: valid files', () => {
   });
 
   it('warns when unlisted_channels is none and no listed channel allows anything', () => {
-    const text = `${MINIMAL}grants: [{role: admin, users: [U1ADMIN], scope: ["*"]}]\nunlisted_channels: none\n`;
+    // Approvals off: with them on, the unlisted approvals channel would be an error of its own (nobody could approve).
+    const text = `${AUDIT_ONLY}approvals: {rules: {snapshot.delete: {required: false}, schedule.remove: {required: false}}}\ngrants: [{role: admin, users: [U1ADMIN], scope: ["*"]}]\nunlisted_channels: none\n`;
     expect(parseBotConfig(text, 'nasha.yml').warnings).toEqual([
       expect.stringContaining('unlisted_channels is none and no channel in channels allows anything'),
     ]);
@@ -154,13 +180,15 @@ describe('parseBotConfig: every problem names its key, its line and the fix', ()
   });
 
   it('rejects a channel name instead of an ID and says how to find the ID', () => {
-    const [line, ...rest] = problems('audit:\n  channel: "#ops-audit"\n');
+    const [line, ...rest] = problems('audit:\n  channel: "#ops-audit"\napprovals: {channel: C0APPROV01}\n');
     expect(rest).toEqual([]);
     expect(line).toBe(
       'nasha.yml:2: audit.channel: must be a Slack channel ID like C0123ABCD, not a channel name (got "#ops-audit"): ' +
         'open the channel in Slack, click its name at the top: the ID (C…) is at the bottom of the About tab',
     );
-    expect(problems('audit:\n  channel: ops-audit\n')[0]).toContain('not a channel name (got "ops-audit")');
+    expect(problems('audit:\n  channel: ops-audit\napprovals: {channel: C0APPROV01}\n')[0]).toContain(
+      'not a channel name (got "ops-audit")',
+    );
   });
 
   it('rejects names and emails where user or group IDs belong', () => {
@@ -209,15 +237,15 @@ describe('parseBotConfig: every problem names its key, its line and the fix', ()
   });
 
   it('rejects an approvals channel equal to the audit channel', () => {
-    expect(problems(`${MINIMAL}approvals:\n  channel: C0AUDIT01\n`)).toEqual([
+    expect(problems(`${AUDIT_ONLY}approvals:\n  channel: C0AUDIT01\n`)).toEqual([
       'nasha.yml:4: approvals.channel: must differ from audit.channel (both are C0AUDIT01): give approval requests their own channel so they are not buried in the audit trail',
     ]);
   });
 
   it('requires the audit channel, even in an empty file', () => {
     const expected = 'is required: add "audit: {channel: C0123ABCD}", the channel where the bot posts its audit trail';
-    expect(problems('')).toEqual([`nasha.yml: audit: ${expected}`]);
-    expect(problems('grants: []\n')).toEqual([`nasha.yml:1: audit: ${expected}`]);
+    expect(problems('')).toEqual([`nasha.yml: audit: ${expected}`, `nasha.yml: ${MISSING_CHANNEL}`]);
+    expect(problems('approvals: {channel: C0APPROV01}\ngrants: []\n')).toEqual([`nasha.yml:1: audit: ${expected}`]);
   });
 
   it('rejects wrong value types with what was expected and what was found', () => {
@@ -249,7 +277,7 @@ describe('parseBotConfig: every problem names its key, its line and the fix', ()
   });
 
   it('reports every problem at once, sorted by line', () => {
-    const text = `audit:\n  channel: "#audit"\ngrants:\n  - role: boss\n    scope: []\nchannels:\n  - {id: C0A1, max_role: none}\n  - {id: C0A1, max_role: none}\n`;
+    const text = `audit:\n  channel: "#audit"\ngrants:\n  - role: boss\n    scope: []\nchannels:\n  - {id: C0A1, max_role: none}\n  - {id: C0A1, max_role: none}\napprovals: {channel: C0APPROV01}\n`;
     const found = problems(text);
     expect(found.map((line) => line.split(': ')[0])).toEqual([
       'nasha.yml:2',
@@ -259,6 +287,167 @@ describe('parseBotConfig: every problem names its key, its line and the fix', ()
       'nasha.yml:8',
     ]);
     expect(found.join('\n')).toContain('grants[0]: grants nobody');
+  });
+});
+
+describe('parseBotConfig: approvals', () => {
+  const RULES = `audit: {channel: C0AUDIT01}
+approvals:
+  channel: C0APPROV01
+  rules:
+    snapshot.delete:  { required: true,  quorum: 1, approver_groups: [S0STORAGE], ttl: 4h }
+    schedule.remove:  { required: true,  quorum: 2, ttl: 30m }
+    snapshot.create:  { required: false }
+    schedule.add:     { required: false }
+`;
+
+  it('parses rules per operation, filling every key left out with its default', () => {
+    const config = parseBotConfig(RULES, 'nasha.yml');
+    expect(config.approvals).toEqual({
+      channel: 'C0APPROV01',
+      rules: {
+        'snapshot.delete': { required: true, quorum: 1, approverGroups: ['S0STORAGE'], ttlMs: 4 * HOUR },
+        'schedule.remove': { required: true, quorum: 2, approverGroups: [], ttlMs: 30 * 60_000 },
+        'snapshot.create': { required: false, quorum: 1, approverGroups: [], ttlMs: 4 * HOUR },
+        'schedule.add': { required: false, quorum: 1, approverGroups: [], ttlMs: 4 * HOUR },
+      },
+    });
+    const partial = parseBotConfig(withRules('{schedule.add: {required: true, ttl: 2d}}'), 'nasha.yml');
+    expect(partial.approvals.rules['schedule.add']).toEqual({
+      required: true,
+      quorum: 1,
+      approverGroups: [],
+      ttlMs: 48 * HOUR,
+    });
+    expect(partial.approvals.rules['snapshot.delete']).toEqual(DEFAULT_APPROVAL_RULES['snapshot.delete']);
+  });
+
+  it('defaults: deleting and removing need one approver within 4 h; creating and adding need none', () => {
+    expect(APPROVAL_OPERATIONS.filter((op) => DEFAULT_APPROVAL_RULES[op].required)).toEqual([
+      'snapshot.delete',
+      'schedule.remove',
+    ]);
+    for (const op of APPROVAL_OPERATIONS) {
+      expect(DEFAULT_APPROVAL_RULES[op]).toMatchObject({ quorum: 1, approverGroups: [], ttlMs: 4 * HOUR });
+    }
+    expect(parseBotConfig(withRules(''), 'nasha.yml').approvals.rules).toEqual(DEFAULT_APPROVAL_RULES);
+  });
+
+  it('accepts ttl from 5m to 7d in minutes, hours or days, and removes duplicate groups', () => {
+    const ttl = (value: string) =>
+      parseBotConfig(
+        `${AUDIT_ONLY}approvals:\n  channel: C0APPROV01\n  rules:\n    snapshot.delete: {ttl: ${value}, approver_groups: [S0A, S0A, S0B]}\n`,
+        'nasha.yml',
+      ).approvals.rules['snapshot.delete'];
+    expect(ttl('5m').ttlMs).toBe(5 * 60_000);
+    expect(ttl('168h').ttlMs).toBe(7 * 24 * HOUR);
+    expect(ttl('7d').ttlMs).toBe(7 * 24 * HOUR);
+    expect(ttl('1d').approverGroups).toEqual(['S0A', 'S0B']);
+  });
+
+  it('needs no channel when no operation requires approval', () => {
+    const off = `${AUDIT_ONLY}approvals:\n  rules:\n    snapshot.delete: {required: false}\n    schedule.remove: {required: false}\n`;
+    const config = parseBotConfig(off, 'nasha.yml');
+    expect(config.approvals.channel).toBeUndefined();
+    expect(APPROVAL_OPERATIONS.some((op) => config.approvals.rules[op].required)).toBe(false);
+  });
+
+  it('requires the channel as soon as an operation requires approval, saying which and how to turn it off', () => {
+    // The e2e harness config: a leading blank line, no approvals section.
+    expect(problems(`\nversion: 1\n${AUDIT_ONLY}grants: []\n`)).toEqual([`nasha.yml:2: ${MISSING_CHANNEL}`]);
+    expect(problems(`${AUDIT_ONLY}approvals:\n`)).toEqual([`nasha.yml:3: ${MISSING_CHANNEL}`]);
+    const one = `${AUDIT_ONLY}approvals:\n  rules:\n    snapshot.delete: {required: false}\n    snapshot.create: {quorum: 2}\n`;
+    expect(problems(one)).toEqual([
+      'nasha.yml:4: approvals.channel: required because schedule.remove needs approval ' +
+        '(set approvals.channel to a channel ID like C0123ABCD, where approval requests are posted; ' +
+        'or turn approvals off with approvals.rules.schedule.remove.required: false)',
+    ]);
+    const added = `${AUDIT_ONLY}approvals:\n  rules:\n    schedule.add: {required: true}\n`;
+    expect(problems(added)[0]).toContain(
+      'required because snapshot.delete, schedule.remove and schedule.add need approval',
+    );
+  });
+
+  it('rejects unknown operations with a did-you-mean', () => {
+    const text = withRules(
+      '{snapshot_delete: {}, delete: {}, snapshot.remove: {}, schedule.delete: {}, snapshot.add: {}, approval.decide: {}}',
+    );
+    const allowed = '(allowed here: snapshot.delete, schedule.remove, snapshot.create, schedule.add)';
+    expect(problems(text)).toEqual([
+      `nasha.yml:2: approvals.rules.snapshot_delete: unknown key "snapshot_delete" — did you mean "snapshot.delete"? ${allowed}`,
+      `nasha.yml:2: approvals.rules.delete: unknown key "delete" — did you mean "snapshot.delete"? ${allowed}`,
+      `nasha.yml:2: approvals.rules.snapshot.remove: unknown key "snapshot.remove" — did you mean "snapshot.delete"? ${allowed}`,
+      `nasha.yml:2: approvals.rules.schedule.delete: unknown key "schedule.delete" — did you mean "schedule.remove"? ${allowed}`,
+      `nasha.yml:2: approvals.rules.snapshot.add: unknown key "snapshot.add" — did you mean "snapshot.create"? ${allowed}`,
+      `nasha.yml:2: approvals.rules.approval.decide: unknown key "approval.decide" ${allowed}`,
+    ]);
+    expect(problems(`${AUDIT_ONLY}approvals: {channel: C0APPROV01, rule: {}}\n`)).toEqual([
+      'nasha.yml:3: approvals.rule: unknown key "rule" — did you mean "rules"? (allowed here: channel, rules)',
+    ]);
+  });
+
+  it('rejects bad rule values, one line each', () => {
+    const text = `${AUDIT_ONLY}approvals:
+  channel: C0APPROV01
+  rules:
+    snapshot.delete:
+      required: yes
+      quorum: 0
+      approver_groups: ["@storage"]
+      ttl: 2w
+    schedule.remove: {quorum: 6, ttl: 4m}
+    snapshot.create: {quorum: 1.5, ttl: 8d, approvers: [S0A]}
+    schedule.add: {ttl: 30}
+`;
+    expect(problems(text)).toEqual([
+      'nasha.yml:7: approvals.rules.snapshot.delete.required: must be true or false (got "yes")',
+      'nasha.yml:8: approvals.rules.snapshot.delete.quorum: must be a whole number from 1 to 5: the number of different people who must approve (got 0)',
+      'nasha.yml:9: approvals.rules.snapshot.delete.approver_groups[0]: must be a Slack user group ID like S0123ABCD, not a group handle or name (got "@storage"): open People → User groups in Slack and pick the group: the ID (S…) is in the page URL',
+      'nasha.yml:10: approvals.rules.snapshot.delete.ttl: must be a whole number then m, h or d, like "30m", "4h" or "2d" (got "2w")',
+      'nasha.yml:11: approvals.rules.schedule.remove.quorum: must be a whole number from 1 to 5: the number of different people who must approve (got 6)',
+      'nasha.yml:11: approvals.rules.schedule.remove.ttl: must be from 5m to 7d: how long a request may wait for its approvals (got "4m")',
+      'nasha.yml:12: approvals.rules.snapshot.create.quorum: must be a whole number from 1 to 5: the number of different people who must approve (got 1.5)',
+      'nasha.yml:12: approvals.rules.snapshot.create.ttl: must be from 5m to 7d: how long a request may wait for its approvals (got "8d")',
+      'nasha.yml:12: approvals.rules.snapshot.create.approvers: unknown key "approvers" (allowed here: required, quorum, approver_groups, ttl)',
+      'nasha.yml:13: approvals.rules.schedule.add.ttl: must be a duration like "30m", "4h" or "2d" (got 30)',
+    ]);
+    expect(problems(`${AUDIT_ONLY}approvals: [C0APPROV01]\n`)).toEqual([
+      'nasha.yml:3: approvals: must be a mapping with channel and/or rules (got a list)',
+    ]);
+    expect(problems(`${AUDIT_ONLY}approvals:\n  channel: C0APPROV01\n  rules:\n    snapshot.delete:\n`)).toEqual([
+      'nasha.yml:6: approvals.rules.snapshot.delete: must be a mapping with required, quorum, approver_groups and/or ttl, e.g. {required: false} (got an empty value)',
+    ]);
+  });
+
+  it('rejects an approvals channel whose cap leaves nobody able to approve', () => {
+    const listed = `${MINIMAL}channels:\n  - {id: C0GENERAL, max_role: admin}\n  - {id: C0APPROV01, max_role: operator}\n`;
+    expect(problems(listed)).toEqual([
+      'nasha.yml:2: approvals.channel: nobody could approve in C0APPROV01: approving needs approver, but channels[1] caps it to operator; raise that max_role to approver',
+    ]);
+    expect(problems(`${MINIMAL}unlisted_channels: viewer\n`)).toEqual([
+      'nasha.yml:2: approvals.channel: nobody could approve in C0APPROV01: approving needs approver, but unlisted_channels caps it to viewer; list it in channels with max_role: approver',
+    ]);
+    const approverCap = parseBotConfig(
+      `${MINIMAL}unlisted_channels: none\nchannels: [{id: C0APPROV01, max_role: approver}]\ngrants: [{role: admin, users: [U1ADMIN], scope: ["*"]}]\n`,
+      'nasha.yml',
+    );
+    expect(approverCap.warnings).toEqual([]);
+  });
+
+  it('covers the approval rules in configVersion, defaults written out or not', () => {
+    const base = parseBotConfig(MINIMAL, 'nasha.yml').configVersion;
+    const spelledOut = withRules('{snapshot.delete: {required: true, quorum: 1, ttl: 240m}}');
+    expect(parseBotConfig(spelledOut, 'nasha.yml').configVersion).toBe(base);
+    for (const change of [
+      '{schedule.remove: {quorum: 2}}',
+      '{snapshot.delete: {ttl: 1h}}',
+      '{schedule.add: {required: true}}',
+    ]) {
+      const text = withRules(change);
+      expect(parseBotConfig(text, 'nasha.yml').configVersion, change).not.toBe(base);
+    }
+    const grouped = withRules('{snapshot.delete: {approver_groups: [S0STORAGE]}}');
+    expect(parseBotConfig(grouped, 'nasha.yml').configVersion).not.toBe(base);
   });
 });
 

@@ -5,7 +5,14 @@ describe('nasha.example.yml', () => {
   it('is a valid configuration (the README example cannot rot)', () => {
     const config = loadBotConfig(new URL('../../nasha.example.yml', import.meta.url).pathname);
     expect(config.audit.channel).toBe('C0123AUDIT');
-    expect(config.access.grants.map((g) => g.role)).toEqual(['admin', 'operator', 'viewer']);
+    expect(config.access.grants.map((g) => g.role)).toEqual(['admin', 'approver', 'operator', 'viewer']);
+    expect(config.approvals.channel).toBe('C0123APPROVE');
+    expect(config.approvals.rules).toEqual({
+      'snapshot.delete': { required: true, quorum: 1, approverGroups: ['S0123STORAGE'], ttlMs: 4 * 3_600_000 },
+      'schedule.remove': { required: true, quorum: 2, approverGroups: [], ttlMs: 30 * 60_000 },
+      'snapshot.create': { required: false, quorum: 1, approverGroups: [], ttlMs: 4 * 3_600_000 },
+      'schedule.add': { required: false, quorum: 1, approverGroups: [], ttlMs: 4 * 3_600_000 },
+    });
     expect(config.warnings).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@ import { parseBotConfig } from '../../src/config/bot-config.js';
 import type { GroupDirectory } from '../../src/core/groups.js';
 import { CachedGroupDirectory } from '../../src/core/groups.js';
 import type { Actor } from '../../src/core/model.js';
+import { ACTION_ROLE, REQUEST_ROLE } from '../../src/core/model.js';
 import { Policy, scopeCovers } from '../../src/core/policy.js';
 import { ManualClock } from '../../src/shared/clock.js';
 
@@ -72,7 +73,10 @@ describe('scope patterns', () => {
 
 describe('Policy.decide', () => {
   it('denies everything when there are no grants', async () => {
-    const config = parseBotConfig('audit: {channel: C0AUDIT01}\ngrants: []\n', 'nasha.yml');
+    const config = parseBotConfig(
+      'audit: {channel: C0AUDIT01}\napprovals: {channel: C0APPROV01}\ngrants: []\n',
+      'nasha.yml',
+    );
     expect(config.warnings).toHaveLength(1);
     const policy = new Policy(config.access, staticGroups({}).directory);
     const decision = await policy.decide(inChannel(ALICE), 'read', { service: 'zpool-1', partition: 'data' });
@@ -373,6 +377,220 @@ describe('Policy.decide', () => {
     expect(await policy.canSeeService(alice, 'zpool-1')).toBe(true);
     expect(await policy.canSeeService(alice, 'zpool-3')).toBe(false);
     expect(await policy.canSeeService(inChannel(BOB), 'zpool-1')).toBe(false);
+  });
+});
+
+describe('Policy.decide via approval', () => {
+  const target = { service: 'zpool-1', partition: 'data' };
+  const policy = new Policy(
+    access({
+      grants: [
+        { role: 'operator', users: [], groups: ['S0SRE'], scope: ['zpool-1/*'] },
+        { role: 'viewer', users: [BOB], groups: [], scope: ['*'] },
+      ],
+      channels: [{ id: 'C0GENERAL', maxRole: 'viewer' }],
+    }),
+    staticGroups({ S0SRE: [ALICE] }).directory,
+  );
+
+  it('lets an operator request a delete or a schedule removal that runs only once approved', async () => {
+    for (const action of ['snapshot.delete', 'schedule.remove'] as const) {
+      const request = await policy.decide(inChannel(ALICE), action, target, { via: 'approval' });
+      expect(request).toMatchObject({ allowed: true, required: 'operator', effectiveRole: 'operator' });
+      expect(request.summary).toBe('you have *operator* on `zpool-1/data` via <!subteam^S0SRE>');
+      expect(request.explanation[0]).toBe(
+        `\`${action}\` on \`zpool-1/data\` needs *operator* to request it, to run once approved (*admin* to run it directly)`,
+      );
+
+      const direct = await policy.decide(inChannel(ALICE), action, target);
+      expect(direct).toMatchObject({ allowed: false, required: 'admin' });
+      expect(direct.summary).toBe('you need *admin* on `zpool-1/data` (you have *operator* via <!subteam^S0SRE>)');
+      expect(direct.explanation[0]).toBe(`\`${action}\` on \`zpool-1/data\` needs *admin*`);
+    }
+  });
+
+  it('still needs operator and the channel cap to request', async () => {
+    const viewer = await policy.decide(inChannel(BOB), 'snapshot.delete', target, { via: 'approval' });
+    expect(viewer.allowed).toBe(false);
+    expect(viewer.summary).toBe('you need *operator* on `zpool-1/data` (you have *viewer* via a direct grant)');
+    const capped = await policy.decide(inChannel(ALICE, 'C0GENERAL'), 'schedule.remove', target, { via: 'approval' });
+    expect(capped.allowed).toBe(false);
+    expect(capped.summary).toBe(
+      'you need *operator* on `zpool-1/data`: this channel allows at most *viewer* (channel cap)',
+    );
+    const elsewhere = await policy.decide(
+      inChannel(ALICE),
+      'snapshot.delete',
+      { service: 'zpool-2', partition: 'x' },
+      {
+        via: 'approval',
+      },
+    );
+    expect(elsewhere.allowed).toBe(false);
+  });
+
+  it('changes nothing for actions whose request role is their role', async () => {
+    for (const action of ['snapshot.create', 'schedule.add', 'read', 'approval.decide'] as const) {
+      const viaApproval = await policy.decide(inChannel(ALICE), action, target, { via: 'approval' });
+      const direct = await policy.decide(inChannel(ALICE), action, target);
+      expect(viaApproval, action).toEqual(direct);
+    }
+    expect(REQUEST_ROLE['approval.decide']).toBe(ACTION_ROLE['approval.decide']);
+  });
+
+  it('explainFor passes the option through for /nasha can-i', async () => {
+    const explained = await policy.explainFor(inChannel(ALICE), 'snapshot.delete', target, { via: 'approval' });
+    expect(explained.allowed).toBe(true);
+    expect(explained.explanation.at(-1)).toBe(
+      'result: *allowed*: you have *operator* on `zpool-1/data` via <!subteam^S0SRE>',
+    );
+  });
+});
+
+describe('Policy.canApprove', () => {
+  const CAROL = 'U0CAROL';
+  const DAVE = 'U0DAVE';
+  const target = { service: 'zpool-1', partition: 'data' };
+  const grants: AccessConfig['grants'] = [
+    { role: 'approver', users: [ALICE], groups: [], scope: ['zpool-1/*'] },
+    { role: 'approver', users: [], groups: ['S0LEADS'], scope: ['zpool-1'] },
+    { role: 'admin', users: [DAVE], groups: [], scope: ['*'] },
+    { role: 'operator', users: [], groups: ['S0SRE'], scope: ['*'] },
+  ];
+  const members = { S0LEADS: [CAROL], S0SRE: [ALICE, BOB, CAROL], S0STORAGE: [CAROL, DAVE], S0DBA: [ALICE] };
+
+  function policyWith(partial: Partial<AccessConfig> = {}, directory = staticGroups(members).directory) {
+    return new Policy(access({ grants, ...partial }), directory);
+  }
+
+  it('allows approver or admin on the target, through a user or a group grant', async () => {
+    const policy = policyWith();
+    const alice = await policy.canApprove(inChannel(ALICE), target, []);
+    expect(alice).toMatchObject({ allowed: true, action: 'approval.decide', required: 'approver' });
+    expect(alice.summary).toBe('you have *approver* on `zpool-1/data` via a direct grant');
+    expect(alice.approverGroups).toBeUndefined();
+    const carol = await policy.canApprove(inChannel(CAROL), target, []);
+    expect(carol.summary).toBe('you have *approver* on `zpool-1/data` via <!subteam^S0LEADS>');
+    expect((await policy.canApprove(inChannel(DAVE), target, [])).effectiveRole).toBe('admin');
+  });
+
+  it('denies an operator or someone without a grant on the target, saying what is missing', async () => {
+    const policy = policyWith();
+    const bob = await policy.canApprove(inChannel(BOB), target, []);
+    expect(bob.allowed).toBe(false);
+    expect(bob.summary).toBe('you need *approver* on `zpool-1/data` (you have *operator* via <!subteam^S0SRE>)');
+    const aliceElsewhere = await policy.canApprove(inChannel(ALICE), { service: 'zpool-2', partition: 'data' }, []);
+    expect(aliceElsewhere.summary).toBe(
+      'you need *approver* on `zpool-2/data` (you have *operator* via <!subteam^S0SRE>)',
+    );
+  });
+
+  it('with approver groups, allows only approvers who are members of one of them', async () => {
+    const policy = policyWith();
+    const carol = await policy.canApprove(inChannel(CAROL), target, ['S0STORAGE']);
+    expect(carol).toMatchObject({
+      allowed: true,
+      approverGroups: { groups: ['S0STORAGE'], memberOf: 'S0STORAGE' },
+    });
+    expect(carol.summary).toBe(
+      'you have *approver* on `zpool-1/data` via <!subteam^S0LEADS>, and you are in <!subteam^S0STORAGE>',
+    );
+    expect(carol.explanation.slice(-2)).toEqual([
+      'approver groups: approvals of this operation are limited to members of <!subteam^S0STORAGE>: you are in <!subteam^S0STORAGE>',
+      'result: *allowed*: you have *approver* on `zpool-1/data` via <!subteam^S0LEADS>, and you are in <!subteam^S0STORAGE>',
+    ]);
+
+    const alice = await policy.canApprove(inChannel(ALICE), target, ['S0STORAGE']);
+    expect(alice).toMatchObject({
+      allowed: false,
+      effectiveRole: 'approver',
+      approverGroups: { groups: ['S0STORAGE'], memberOf: undefined },
+    });
+    expect(alice.summary).toBe('approvals of this operation are limited to members of <!subteam^S0STORAGE>');
+    expect(alice.explanation.slice(-2)).toEqual([
+      'approver groups: approvals of this operation are limited to members of <!subteam^S0STORAGE>: you are not in <!subteam^S0STORAGE>',
+      'result: *denied*: approvals of this operation are limited to members of <!subteam^S0STORAGE>',
+    ]);
+
+    // Any one of the listed groups is enough; duplicates count once.
+    const either = await policy.canApprove(inChannel(ALICE), target, ['S0STORAGE', 'S0DBA', 'S0STORAGE']);
+    expect(either).toMatchObject({
+      allowed: true,
+      approverGroups: { groups: ['S0STORAGE', 'S0DBA'], memberOf: 'S0DBA' },
+    });
+    const neither = await policy.canApprove(inChannel(CAROL), target, ['S0DBA', 'S0OTHER', 'S0NONE']);
+    expect(neither.summary).toBe(
+      'approvals of this operation are limited to members of <!subteam^S0DBA>, <!subteam^S0OTHER> or <!subteam^S0NONE>',
+    );
+  });
+
+  it('a group membership never replaces the approver role', async () => {
+    const bob = await policyWith().canApprove(inChannel(BOB), target, ['S0SRE']);
+    expect(bob).toMatchObject({ allowed: false, approverGroups: { groups: ['S0SRE'], memberOf: 'S0SRE' } });
+    expect(bob.summary).toBe('you need *approver* on `zpool-1/data` (you have *operator* via <!subteam^S0SRE>)');
+    const outsider = await policyWith().canApprove(inChannel(BOB), target, ['S0STORAGE']);
+    expect(outsider.summary).toBe(
+      'you need *approver* on `zpool-1/data` (you have *operator* via <!subteam^S0SRE>); ' +
+        'also, approvals of this operation are limited to members of <!subteam^S0STORAGE>',
+    );
+  });
+
+  it('applies the cap of the channel the click came from', async () => {
+    const policy = policyWith({
+      channels: [
+        { id: 'C0APPROV01', maxRole: 'approver' },
+        { id: 'C0INCIDENT', maxRole: 'operator' },
+      ],
+      unlistedChannels: 'none',
+    });
+    expect((await policy.canApprove(inChannel(DAVE, 'C0APPROV01'), target, ['S0STORAGE'])).allowed).toBe(true);
+    const incident = await policy.canApprove(inChannel(DAVE, 'C0INCIDENT'), target, ['S0STORAGE']);
+    expect(incident).toMatchObject({ allowed: false, userRole: 'admin', effectiveRole: 'operator' });
+    expect(incident.summary).toBe(
+      'you need *approver* on `zpool-1/data`: this channel allows at most *operator* (channel cap); try <#C0APPROV01>',
+    );
+    const noChannel = await policy.canApprove({ userId: DAVE, channelId: undefined }, target, []);
+    expect(noChannel.allowed).toBe(false);
+  });
+
+  it('denies while an approver group cannot be resolved, and says to retry', async () => {
+    const directory: GroupDirectory = {
+      membersOf: (groupId) =>
+        groupId === 'S0STORAGE' ? Promise.reject(new Error('ratelimited')) : Promise.resolve(new Set<string>()),
+    };
+    const decision = await policyWith({}, directory).canApprove(inChannel(ALICE), target, ['S0STORAGE']);
+    expect(decision.allowed).toBe(false);
+    expect(decision.summary).toBe(
+      'approvals of this operation are limited to members of <!subteam^S0STORAGE>; ' +
+        'could not check your membership of <!subteam^S0STORAGE> right now, try again in a minute',
+    );
+    expect(decision.groupErrors).toEqual([
+      'could not resolve group <!subteam^S0STORAGE> (ratelimited), so its members cannot approve right now',
+    ]);
+    expect(decision.explanation.at(-2)).toBe(
+      'approver groups: approvals of this operation are limited to members of <!subteam^S0STORAGE>: ' +
+        'could not resolve group <!subteam^S0STORAGE> (ratelimited)',
+    );
+  });
+
+  it('re-resolves grants and groups at every call: leaving a group takes effect once its cache expires', async () => {
+    const clock = new ManualClock();
+    const current: Record<string, string[]> = { S0LEADS: [CAROL], S0STORAGE: [CAROL], S0SRE: [CAROL] };
+    const directory = new CachedGroupDirectory(async (groupId) => current[groupId] ?? [], { clock, ttlMs: 60_000 });
+    const policy = policyWith({}, directory);
+    expect((await policy.canApprove(inChannel(CAROL), target, ['S0STORAGE'])).allowed).toBe(true);
+
+    current['S0STORAGE'] = [];
+    clock.advance(60_000);
+    const left = await policy.canApprove(inChannel(CAROL), target, ['S0STORAGE']);
+    expect(left.summary).toBe('approvals of this operation are limited to members of <!subteam^S0STORAGE>');
+
+    current['S0STORAGE'] = [CAROL];
+    current['S0LEADS'] = [];
+    clock.advance(60_000);
+    const demoted = await policy.canApprove(inChannel(CAROL), target, ['S0STORAGE']);
+    expect(demoted.allowed).toBe(false);
+    expect(demoted.summary).toBe('you need *approver* on `zpool-1/data` (you have *operator* via <!subteam^S0SRE>)');
   });
 });
 

@@ -1,5 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { AUDIT_CHANNEL, type BotHarness, startBotHarness, USERS } from '../support/bot-harness.js';
+import {
+  AUDIT_CHANNEL,
+  type BotHarness,
+  startBotHarness,
+  TEST_CONFIG_NO_APPROVALS,
+  USERS,
+} from '../support/bot-harness.js';
 
 let h: BotHarness;
 afterEach(async () => {
@@ -11,7 +17,7 @@ const auditTexts = () => h.auditMessages().map((m) => `${m.method} ${JSON.string
 
 describe('audit: a message in the audit channel after every change, durable', () => {
   it('posts when a change starts and rewrites the same message when the OVH task ends', async () => {
-    h = await startBotHarness();
+    h = await startBotHarness({ config: TEST_CONFIG_NO_APPROVALS });
     const { id } = await h.command('snapshot schedule add zpool-128310/logs day-2', { user: USERS.admin });
     await h.replies(id, final);
     await h.slack.waitFor(() => auditTexts().some((t) => /Succeeded/.test(t)), 'the final audit update');
@@ -31,7 +37,7 @@ describe('audit: a message in the audit channel after every change, durable', ()
   });
 
   it('loses nothing during a Slack outage: retries until Slack is back, honouring Retry-After', async () => {
-    h = await startBotHarness();
+    h = await startBotHarness({ config: TEST_CONFIG_NO_APPROVALS });
     let failures = 0;
     let successes = 0;
     const delivered: string[] = [];
@@ -69,7 +75,7 @@ describe('audit: a message in the audit channel after every change, durable', ()
   });
 
   it('survives a restart: undelivered records go out from the next process', async () => {
-    h = await startBotHarness();
+    h = await startBotHarness({ config: TEST_CONFIG_NO_APPROVALS });
     h.slack.on('chat.postMessage', () => ({ status: 500, body: { ok: false, error: 'internal_error' } }));
     const { id } = await h.command('snapshot create zpool-128310/logs before-restart');
     await h.replies(id, final);
@@ -101,7 +107,7 @@ describe('audit: a message in the audit channel after every change, durable', ()
   });
 
   it('audits denied and failed changes too', async () => {
-    h = await startBotHarness();
+    h = await startBotHarness({ config: TEST_CONFIG_NO_APPROVALS });
     const denied = await h.command('snapshot delete zpool-128310/data/snap-data-pre-upgrade', { user: USERS.viewer });
     await h.replies(denied.id, (t) => t.length > 0);
     const failed = await h.command('snapshot create zpool-128310/backups full-partition');

@@ -1,10 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BotHarness, CHANNELS, messageText, startBotHarness, USERS } from '../support/bot-harness.js';
+import {
+  type BotHarness,
+  CHANNELS,
+  messageText,
+  startBotHarness,
+  TEST_CONFIG_NO_APPROVALS,
+  USERS,
+} from '../support/bot-harness.js';
 import { buttonClick } from '../support/slack-payloads.js';
 
 let h: BotHarness;
 beforeAll(async () => {
-  h = await startBotHarness();
+  h = await startBotHarness({ config: TEST_CONFIG_NO_APPROVALS });
 });
 afterAll(async () => {
   await h?.close();

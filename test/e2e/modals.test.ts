@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BotHarness, startBotHarness, USERS } from '../support/bot-harness.js';
+import { type BotHarness, startBotHarness, TEST_CONFIG_NO_APPROVALS, USERS } from '../support/bot-harness.js';
 import {
   blockSuggestion,
   checkboxes,
@@ -13,7 +13,7 @@ import {
 
 let h: BotHarness;
 beforeAll(async () => {
-  h = await startBotHarness();
+  h = await startBotHarness({ config: TEST_CONFIG_NO_APPROVALS });
 });
 afterAll(async () => {
   await h?.close();

@@ -5,6 +5,7 @@ import {
   CHANNELS,
   SIGNING_SECRET,
   startBotHarness,
+  TEST_CONFIG_NO_APPROVALS,
   USERS,
 } from '../support/bot-harness.js';
 import { buttonClick, viewSubmission } from '../support/slack-payloads.js';
@@ -12,7 +13,7 @@ import { interactivityBody, postSigned, slackSignature, slashCommandBody } from 
 
 let h: BotHarness;
 beforeAll(async () => {
-  h = await startBotHarness();
+  h = await startBotHarness({ config: TEST_CONFIG_NO_APPROVALS });
 });
 afterAll(async () => {
   await h?.close();

@@ -23,22 +23,26 @@ export const USERS = {
   operator: 'U0OPER', // operator through the S0SRE user group
   viewer: 'U0VIEW',
   scoped: 'U0SCOPED', // operator on zpool-204117 only
+  approver2: 'U0APPROVER2',
+  scopedApprover: 'U0APPRSCOPE', // approver on zpool-204117 only
   nobody: 'U0NOBODY',
 } as const;
 
 export const CHANNELS = { ops: 'C0OPS', general: 'C0GENERAL', incident: 'C0INCIDENT' } as const;
 
-export const TEST_CONFIG = `
-version: 1
-audit:
-  channel: ${AUDIT_CHANNEL}
-grants:
+export const APPROVALS_CHANNEL = 'C0APPROVALS';
+
+/** Grants shared by the test configurations. */
+const TEST_GRANTS = `grants:
   - role: admin
     users: [${USERS.admin}]
     scope: ["*"]
   - role: approver
-    users: [${USERS.approver}]
+    users: [${USERS.approver}, ${USERS.approver2}]
     scope: ["*"]
+  - role: approver
+    users: [${USERS.scopedApprover}]
+    scope: ["zpool-204117/*"]
   - role: operator
     groups: [S0SRE]
     scope: ["*"]
@@ -52,6 +56,26 @@ channels:
   - id: ${CHANNELS.general}
     max_role: viewer
 `;
+
+/** Approvals on (the defaults: delete and schedule remove need one approver). */
+export const TEST_CONFIG = `
+version: 1
+audit:
+  channel: ${AUDIT_CHANNEL}
+approvals:
+  channel: ${APPROVALS_CHANNEL}
+${TEST_GRANTS}`;
+
+/** Approvals off: destructive changes run directly for admins (as before approvals existed). */
+export const TEST_CONFIG_NO_APPROVALS = `
+version: 1
+audit:
+  channel: ${AUDIT_CHANNEL}
+approvals:
+  rules:
+    snapshot.delete: { required: false }
+    schedule.remove: { required: false }
+${TEST_GRANTS}`;
 
 export interface BotHarness {
   slack: FakeSlack;
@@ -75,6 +99,8 @@ export interface BotHarness {
 
 export interface BotHarnessOptions {
   config?: string;
+  /** false: virtual time moves only through harness.clock.advance() (tests of expiry). */
+  autoAdvance?: boolean;
   sim?: SimulatorOptions;
   overrides?: BotOverrides;
 }
@@ -88,7 +114,7 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
   const slack = new FakeSlack();
   await slack.start();
   slack.groups.set('S0SRE', [USERS.operator]);
-  const clock = new ManualClock(Date.UTC(2026, 10, 28, 9, 0, 0), { autoAdvance: true });
+  const clock = new ManualClock(Date.UTC(2026, 10, 28, 9, 0, 0), { autoAdvance: options.autoAdvance ?? true });
   const sim = await startSimulator({ clock, ...options.sim });
   const dir = mkdtempSync(join(tmpdir(), 'nasha-e2e-'));
   writeFileSync(join(dir, 'nasha.yml'), options.config ?? TEST_CONFIG);

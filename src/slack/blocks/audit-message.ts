@@ -23,6 +23,12 @@ const OUTCOME_LOOK: Readonly<Record<AuditOutcome, { emoji: string; label: string
   succeeded: { emoji: ':white_check_mark:', label: 'Succeeded' },
   failed: { emoji: ':x:', label: 'Failed' },
   denied: { emoji: ':no_entry:', label: 'Denied' },
+  requested: { emoji: ':raising_hand:', label: 'Approval requested' },
+  approved: { emoji: ':ballot_box_with_check:', label: 'Approved' },
+  rejected: { emoji: ':no_entry_sign:', label: 'Rejected' },
+  expired: { emoji: ':hourglass:', label: 'Expired' },
+  cancelled: { emoji: ':leftwards_arrow_with_hook:', label: 'Cancelled' },
+  invalidated: { emoji: ':warning:', label: 'Invalidated: target changed, not executed' },
 };
 
 const ACTION_LABEL: Readonly<Record<AuditAction, string>> = {
@@ -30,6 +36,7 @@ const ACTION_LABEL: Readonly<Record<AuditAction, string>> = {
   'schedule.remove': 'Remove snapshot schedule',
   'snapshot.create': 'Create snapshot',
   'snapshot.delete': 'Delete snapshot',
+  'approval.decide': 'Approval decision',
 };
 
 export function auditMessage(record: AuditRecord): { text: string; blocks: types.KnownBlock[] } {

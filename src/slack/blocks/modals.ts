@@ -12,6 +12,8 @@ export const MODAL = {
   schedule: 'nasha_modal_schedule',
   delete: 'nasha_modal_delete',
   result: 'nasha_modal_result',
+  reason: 'nasha_modal_reason',
+  reject: 'nasha_modal_reject',
 } as const;
 
 export const FIELD = {
@@ -22,6 +24,7 @@ export const FIELD = {
   expiration: 'expiration',
   frequencies: 'frequencies',
   snapshot: 'snapshot',
+  reason: 'reason',
 } as const;
 
 export const MODAL_ACTIONS = ['list', 'create', 'schedule', 'delete'] as const;
@@ -146,6 +149,7 @@ export function scheduleModal(
   privateMetadata: string,
   target: string,
   enabled: readonly SnapshotType[],
+  removalsNeedApproval = false,
 ): types.ModalView {
   const options = sortTypes(SNAPSHOT_TYPES).map((t) => option(t, frequencyLabel(t)));
   const initial = options.filter((o) => enabled.includes(o.value as SnapshotType));
@@ -166,13 +170,29 @@ export function scheduleModal(
           ...(initial.length > 0 && { initial_options: initial }),
         },
       },
+      ...(removalsNeedApproval
+        ? [
+            {
+              ...reasonInput(
+                'Reason (for removals)',
+                'Removing a frequency needs a second person: the approvers read this.',
+              ),
+              optional: true,
+            },
+          ]
+        : []),
     ],
     privateMetadata,
     'Apply',
   );
 }
 
-export function deleteModal(privateMetadata: string, target: string, names: readonly string[]): types.ModalView {
+export function deleteModal(
+  privateMetadata: string,
+  target: string,
+  names: readonly string[],
+  needsApproval = false,
+): types.ModalView {
   if (names.length === 0) {
     return modal(
       MODAL.result,
@@ -196,9 +216,10 @@ export function deleteModal(privateMetadata: string, target: string, names: read
           options: names.slice(0, LIMITS.options).map((n) => option(n, n)),
         },
       },
+      ...(needsApproval ? [reasonInput('Reason', 'Deleting needs a second person: the approvers read this.')] : []),
     ],
     privateMetadata,
-    'Delete',
+    needsApproval ? 'Request approval' : 'Delete',
   );
 }
 
@@ -225,4 +246,41 @@ export function noteBlock(text: string): Block {
 
 export function option(value: string, label: string): types.PlainTextOption {
   return { text: plainText(label, LIMITS.optionText), value: truncate(value, LIMITS.optionValue) };
+}
+
+function reasonInput(label: string, hint: string): types.InputBlock {
+  return {
+    type: 'input',
+    block_id: FIELD.reason,
+    label: plainText(label, 2000),
+    element: { type: 'plain_text_input', action_id: FIELD.reason, multiline: true, min_length: 3, max_length: 1000 },
+    hint: plainText(hint, 2000),
+  };
+}
+
+/** Asks why, before a change that needs a second person is put to the approvers. */
+export function reasonModal(privateMetadata: string, description: string): types.ModalView {
+  return modal(
+    MODAL.reason,
+    'Request approval',
+    [
+      section(`${description} needs a second person's approval.`),
+      reasonInput('Reason', 'The approvers read this on the approval card.'),
+    ],
+    privateMetadata,
+    'Request',
+  );
+}
+
+export function rejectModal(privateMetadata: string, requestId: string): types.ModalView {
+  return modal(
+    MODAL.reject,
+    'Reject request',
+    [
+      section(`Reject approval request #${escapeMrkdwn(requestId)}.`),
+      reasonInput('Why?', 'The requester gets this in a DM.'),
+    ],
+    privateMetadata,
+    'Reject',
+  );
 }

@@ -1,6 +1,6 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { SlackMessage } from '../blocks/limits.js';
-import { mainModal } from '../blocks/modals.js';
+import { mainModal, reasonModal } from '../blocks/modals.js';
 import { errorMessage, workingMessage } from '../blocks/replies.js';
 import type { SlackDeps } from '../deps.js';
 import { SlashCommandSchema } from '../payloads.js';
@@ -44,6 +44,35 @@ export function createNashaCommand(deps: SlackDeps) {
           text: 'Could not open the form; try again, or use `/nasha help`.',
         });
       });
+      return;
+    }
+    const needsReason =
+      (parsed.kind === 'delete' || (parsed.kind === 'schedule' && parsed.op === 'remove')) &&
+      parsed.reason === undefined;
+    if (
+      needsReason &&
+      deps.approvals.ruleFor(parsed.kind === 'delete' ? 'snapshot.delete' : 'schedule.remove') !== undefined
+    ) {
+      // A second person must approve: ask why first, in a form (trigger_id is only valid for 3 s).
+      await ack();
+      const change =
+        parsed.kind === 'delete' ? { k: 'snapshot.delete', n: parsed.name } : { k: 'schedule.remove', n: parsed.type };
+      const metadata = deps.metadata.encode({
+        u: userId,
+        c: channelId,
+        s: parsed.target.service,
+        p: parsed.target.partition,
+        ...change,
+      });
+      await client.views
+        .open({ trigger_id: triggerId, view: reasonModal(metadata, describeCommand(parsed)) })
+        .catch((error: unknown) => {
+          deps.logger.warn({ err: error }, 'views.open failed');
+          return respond({
+            response_type: 'ephemeral',
+            text: 'Could not open the form: add `--reason <why>` to the command instead.',
+          });
+        });
       return;
     }
     await ack({ response_type: 'ephemeral', ...workingMessage(describeCommand(parsed)) });

@@ -10,9 +10,16 @@ export type ParsedCommand =
   | { kind: 'services' }
   | { kind: 'partitions'; service: string }
   | { kind: 'list'; target: Target }
-  | { kind: 'schedule'; op: 'add' | 'remove' | 'show'; target: PartitionTarget; type: SnapshotType }
+  | {
+      kind: 'schedule';
+      op: 'add' | 'remove' | 'show';
+      target: PartitionTarget;
+      type: SnapshotType;
+      reason: string | undefined;
+    }
   | { kind: 'create'; target: PartitionTarget; name: string | undefined; expires: string | undefined }
-  | { kind: 'show' | 'delete'; target: PartitionTarget; name: string }
+  | { kind: 'show'; target: PartitionTarget; name: string }
+  | { kind: 'delete'; target: PartitionTarget; name: string; reason: string | undefined }
   | { kind: 'can-i'; action: Action; target: Target; userId: string | undefined }
   | { kind: 'error'; message: string };
 
@@ -44,7 +51,17 @@ const MAX_TEXT = 2_000;
 
 export function parseCommand(rawText: string): ParsedCommand {
   if (rawText.length > MAX_TEXT) return error(`That command is too long (${rawText.length} characters).`);
-  const words = rawText
+  // `--reason` takes the rest of the line (approvals), quotes optional.
+  const reasonAt = rawText.search(/(^|\s)--reason(\s|=|$)/);
+  const reasonText =
+    reasonAt < 0
+      ? undefined
+      : rawText
+          .slice(reasonAt)
+          .replace(/^\s*--reason=?\s*/, '')
+          .trim()
+          .replace(/^["“'](.*)["”']$/s, '$1');
+  const words = (reasonAt < 0 ? rawText : rawText.slice(0, reasonAt))
     .trim()
     .split(/\s+/)
     .filter((w) => w !== '');
@@ -72,7 +89,7 @@ export function parseCommand(rawText: string): ParsedCommand {
       return { kind: 'list', target: target.target };
     }
     case 'schedule':
-      return parseSchedule(rest);
+      return withReason(parseSchedule(rest), reasonText);
     case 'create':
       return parseCreate(rest);
     case 'show':
@@ -85,7 +102,11 @@ export function parseCommand(rawText: string): ParsedCommand {
           typeof target === 'string' ? target : undefined,
         );
       }
-      return { kind: sub, target: target.target as PartitionTarget, name: target.name };
+      if (sub === 'show')
+        return reasonText === undefined
+          ? { kind: 'show', target: target.target as PartitionTarget, name: target.name }
+          : error('`--reason` goes with `delete` and `schedule remove`.');
+      return { kind: 'delete', target: target.target as PartitionTarget, name: target.name, reason: reasonText };
     }
     case 'can-i':
     case 'cani':
@@ -113,7 +134,13 @@ function parseSchedule(words: string[]): ParsedCommand {
   if (extra.length > 0) return error(`Unexpected \`${extra.join(' ')}\` after the frequency.`);
   const type = parseSnapshotType(typeWord);
   if (typeof type !== 'string' || !(SNAPSHOT_TYPES as readonly string[]).includes(type)) return type as ParsedCommand;
-  return { kind: 'schedule', op: lower, target: target.target as PartitionTarget, type };
+  return { kind: 'schedule', op: lower, target: target.target as PartitionTarget, type, reason: undefined };
+}
+
+function withReason(command: ParsedCommand, reason: string | undefined): ParsedCommand {
+  if (reason === undefined || command.kind === 'error') return command;
+  if (command.kind === 'schedule' && command.op === 'remove') return { ...command, reason };
+  return error('`--reason` goes with `delete` and `schedule remove`.');
 }
 
 export function parseSnapshotType(word: string): SnapshotType | ParsedCommand {

@@ -4,6 +4,7 @@ import { type Actor, formatTarget } from '../../core/model.js';
 import { defaultSnapshotName, parseExpiration } from '../../core/naming.js';
 import type { JsonValue } from '../../core/ports.js';
 import { type ChangeRequest, type ChangeStarted, describeChange } from '../../core/snapshot-service.js';
+import { approvalPendingMessage } from '../blocks/approval-card.js';
 import type { SlackMessage } from '../blocks/limits.js';
 import {
   canIMessage,
@@ -104,7 +105,7 @@ async function execute(deps: SlackDeps, actor: Actor, command: ParsedCommand, re
         const { enabled } = await service.scheduleShow(actor, command.target, command.type);
         return reply.replace(scheduleShowMessage(formatTarget(command.target), command.type, enabled));
       }
-      return runChange(
+      return runOrRequest(
         deps,
         actor,
         {
@@ -112,6 +113,7 @@ async function execute(deps: SlackDeps, actor: Actor, command: ParsedCommand, re
           target: command.target,
           type: command.type,
         },
+        command.reason,
         reply,
       );
     case 'create': {
@@ -120,8 +122,33 @@ async function execute(deps: SlackDeps, actor: Actor, command: ParsedCommand, re
       return runChange(deps, actor, { action: 'snapshot.create', target: command.target, name, expiration }, reply);
     }
     case 'delete':
-      return runChange(deps, actor, { action: 'snapshot.delete', target: command.target, name: command.name }, reply);
+      return runOrRequest(
+        deps,
+        actor,
+        { action: 'snapshot.delete', target: command.target, name: command.name },
+        command.reason,
+        reply,
+      );
   }
+}
+
+/** Changes that need a second person become approval requests; the others run at once. */
+async function runOrRequest(
+  deps: SlackDeps,
+  actor: Actor,
+  request: ChangeRequest,
+  reason: string | undefined,
+  reply: Reply,
+): Promise<void> {
+  if (deps.approvals.ruleFor(request.action) === undefined) return runChange(deps, actor, request, reply);
+  if (reason === undefined) {
+    throw new NashaError(
+      'invalid_input',
+      'This change needs approval: add `--reason <why>` (or run it without arguments in the form).',
+    );
+  }
+  const pending = await deps.approvals.request(actor, request, reason, reply.resumeToken);
+  return reply.replace(approvalPendingMessage(pending));
 }
 
 /** Submits a change, shows "submitted", then rewrites the reply when OVH's task ends. */

@@ -4,7 +4,8 @@ import { formatTarget } from '../../core/model.js';
 import { checkSnapshotName, parseExpiration } from '../../core/naming.js';
 import type { ChangeRequest, PartitionTarget } from '../../core/snapshot-service.js';
 import { SNAPSHOT_TYPES, type SnapshotType } from '../../ovh/models.js';
-import { context as contextBlock } from '../blocks/limits.js';
+import { approvalPendingMessage } from '../blocks/approval-card.js';
+import { type Block, context as contextBlock } from '../blocks/limits.js';
 import { FIELD, resultModal } from '../blocks/modals.js';
 import { toErrorMessage } from '../commands/run-command.js';
 import type { SlackDeps } from '../deps.js';
@@ -122,8 +123,57 @@ export function createDeleteSubmission(deps: SlackDeps) {
       });
       return;
     }
-    await submitChanges(deps, args, ctx, target, [{ action: 'snapshot.delete', target, name }]);
+    const request: ChangeRequest = { action: 'snapshot.delete', target, name };
+    if (deps.approvals.ruleFor('snapshot.delete') === undefined) {
+      await submitChanges(deps, args, ctx, target, [request]);
+      return;
+    }
+    const reason = (stateValue(ctx.state, FIELD.reason, FIELD.reason) ?? '').trim();
+    if (reason.length < 3) {
+      await args.ack({
+        response_action: 'errors',
+        errors: { [FIELD.reason]: 'Give a reason: the approvers read it.' },
+      });
+      return;
+    }
+    await requestApprovals(deps, args, ctx, target, [request], reason);
   };
+}
+
+/** Files approval requests from a form and shows "pending approval #id" for each. */
+async function requestApprovals(
+  deps: SlackDeps,
+  args: ViewArgs,
+  ctx: ModalContext,
+  target: PartitionTarget,
+  requests: ChangeRequest[],
+  reason: string,
+  alsoRun: ChangeRequest[] = [],
+): Promise<void> {
+  const metadata = deps.metadata.encode({
+    u: ctx.actor.userId,
+    c: ctx.actor.channelId ?? null,
+    s: target.service,
+    p: target.partition,
+  });
+  const title = 'NAS-HA snapshots';
+  await args.ack({
+    response_action: 'update',
+    view: resultModal(metadata, title, [contextBlock(':hourglass_flowing_sand: Preparing…')]),
+  });
+  const blocks: Block[] = [];
+  for (const request of requests) {
+    try {
+      blocks.push(...approvalPendingMessage(await deps.approvals.request(ctx.actor, request, reason)).blocks);
+    } catch (error) {
+      blocks.push(...toErrorMessage(deps, error, { userId: ctx.actor.userId }).blocks);
+    }
+  }
+  await args.client.views
+    .update({ view_id: ctx.viewId, view: resultModal(metadata, title, blocks) })
+    .catch((error: unknown) => deps.logger.debug({ err: error }, 'views.update failed (modal closed?)'));
+  if (alsoRun.length > 0)
+    await runModalChanges(deps, args.client, ctx.actor, ctx.viewId, metadata, title, alsoRun, blocks);
 }
 
 function plain(error: unknown, deps?: SlackDeps): string {

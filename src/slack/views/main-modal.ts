@@ -52,7 +52,8 @@ export function createMainModalSubmission(deps: SlackDeps) {
 
     // Permission first (no OVH call): a refusal is shown on the form itself.
     const needed = action === 'create' ? 'snapshot.create' : action === 'delete' ? 'snapshot.delete' : 'read';
-    const decision = await deps.policy.decide(ctx.actor, needed, target);
+    const viaApproval = needed === 'snapshot.delete' && deps.approvals.ruleFor(needed) !== undefined;
+    const decision = await deps.policy.decide(ctx.actor, needed, target, viaApproval ? { via: 'approval' } : {});
     if (!decision.allowed) {
       await ack({ response_action: 'errors', errors: { [FIELD.action]: plainSummary(decision.summary) } });
       return;
@@ -74,9 +75,11 @@ export function createMainModalSubmission(deps: SlackDeps) {
         const page = await deps.service.snapshots(ctx.actor, target);
         view = resultModal(metadata, 'NAS-HA snapshots', snapshotsMessage(service, page, deps.clock.now()).blocks);
       } else if (action === 'schedule') {
-        view = scheduleModal(metadata, label, await deps.service.enabledFrequencies(ctx.actor, target));
+        const removals = deps.approvals.ruleFor('schedule.remove') !== undefined;
+        view = scheduleModal(metadata, label, await deps.service.enabledFrequencies(ctx.actor, target), removals);
       } else {
-        view = deleteModal(metadata, label, await deps.service.snapshotNames(ctx.actor, target));
+        const approval = deps.approvals.ruleFor('snapshot.delete') !== undefined;
+        view = deleteModal(metadata, label, await deps.service.snapshotNames(ctx.actor, target), approval);
       }
     } catch (error) {
       view = resultModal(

@@ -22,9 +22,11 @@ export async function runModalChanges(
   metadata: string,
   title: string,
   requests: readonly ChangeRequest[],
+  /** Shown above the progress lines (e.g. pending approvals filed from the same form). */
+  preamble: readonly Block[] = [],
 ): Promise<void> {
   const lines: Line[] = requests.map((r) => ({ description: describeChange(r), state: 'running' }));
-  const render = () => resultModal(metadata, title, renderLines(lines));
+  const render = () => resultModal(metadata, title, [...preamble, ...renderLines(lines)]);
   const show = (view: types.ModalView) =>
     client.views.update({ view_id: viewId, view }).then(
       () => undefined,

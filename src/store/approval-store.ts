@@ -1,0 +1,201 @@
+import { type Kysely, type Selectable, sql } from 'kysely';
+import { z } from 'zod';
+import {
+  APPROVAL_STATES,
+  type ApprovalPatch,
+  type ApprovalRepository,
+  type ApprovalRequest,
+  type ImpactPreview,
+  OPEN_STATES,
+} from '../core/approvals.js';
+import type { ChangeRequest } from '../core/snapshot-service.js';
+import { SNAPSHOT_TYPES } from '../ovh/models.js';
+import type { ApprovalRequestsTable, DatabaseSchema } from './schema.js';
+
+type Row = Selectable<ApprovalRequestsTable>;
+
+const SnapshotTypeSchema = z.enum(SNAPSHOT_TYPES);
+const PreviewSchema: z.ZodType<ImpactPreview> = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('snapshot'),
+    name: z.string(),
+    expiration: z.string().nullable(),
+    customLeft: z.number(),
+    enabled: z.array(SnapshotTypeSchema),
+  }),
+  z.object({
+    kind: z.literal('frequency'),
+    type: SnapshotTypeSchema,
+    remaining: z.array(SnapshotTypeSchema),
+    reachBeforeMs: z.number().nullable(),
+    reachAfterMs: z.number().nullable(),
+    customCount: z.number(),
+  }),
+]);
+const VotesSchema = z.array(z.object({ userId: z.string(), at: z.number() }));
+const GroupsSchema = z.array(z.string());
+const JsonSchema = z.json();
+
+/** Approval requests over Kysely (SQLite or PostgreSQL); every state change is a conditional UPDATE. */
+export class ApprovalStore implements ApprovalRepository {
+  constructor(private readonly db: Kysely<DatabaseSchema>) {}
+
+  async insert(request: ApprovalRequest): Promise<void> {
+    await this.db
+      .insertInto('approval_requests')
+      .values({
+        id: request.id,
+        version: request.version,
+        state: request.state,
+        action: request.change.action,
+        target_service: request.change.target.service,
+        target_partition: request.change.target.partition,
+        subject: subjectOf(request.change),
+        requester_user_id: request.requester.userId,
+        requester_channel_id: request.requester.channelId,
+        reason: request.reason,
+        preview: JSON.stringify(request.preview),
+        content_hash: request.contentHash,
+        config_version: request.configVersion,
+        quorum: request.quorum,
+        approver_groups: JSON.stringify(request.approverGroups),
+        approvals: JSON.stringify(request.approvals),
+        created_at: request.createdAt,
+        updated_at: request.updatedAt,
+        expires_at: request.expiresAt,
+        decided_by: request.decidedBy,
+        decision_reason: request.decisionReason,
+        task_id: request.taskId,
+        outcome_detail: request.outcomeDetail,
+        audit_id: request.auditId,
+        reply: JSON.stringify(request.reply),
+        card_channel: request.card.channel,
+        card_ts: request.card.ts,
+        card_version: request.card.version,
+        card_lease_until: null,
+      })
+      .execute();
+  }
+
+  async get(id: string): Promise<ApprovalRequest | undefined> {
+    const row = await this.db.selectFrom('approval_requests').selectAll().where('id', '=', id).executeTakeFirst();
+    return row === undefined ? undefined : toRequest(row);
+  }
+
+  async update(
+    id: string,
+    expectedVersion: number,
+    patch: ApprovalPatch,
+    now: number,
+  ): Promise<ApprovalRequest | undefined> {
+    const result = await this.db
+      .updateTable('approval_requests')
+      .set({
+        version: expectedVersion + 1,
+        updated_at: now,
+        ...(patch.state !== undefined && { state: patch.state }),
+        ...(patch.approvals !== undefined && { approvals: JSON.stringify(patch.approvals) }),
+        ...(patch.decidedBy !== undefined && { decided_by: patch.decidedBy }),
+        ...(patch.decisionReason !== undefined && { decision_reason: patch.decisionReason }),
+        ...(patch.taskId !== undefined && { task_id: patch.taskId }),
+        ...(patch.outcomeDetail !== undefined && { outcome_detail: patch.outcomeDetail }),
+        ...(patch.auditId !== undefined && { audit_id: patch.auditId }),
+      })
+      .where('id', '=', id)
+      .where('version', '=', expectedVersion)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) !== 1) return undefined;
+    return this.get(id);
+  }
+
+  async open(): Promise<ApprovalRequest[]> {
+    const rows = await this.db
+      .selectFrom('approval_requests')
+      .selectAll()
+      .where('state', 'in', [...OPEN_STATES])
+      .orderBy('expires_at')
+      .execute();
+    return rows.map(toRequest);
+  }
+
+  async staleCards(): Promise<ApprovalRequest[]> {
+    const rows = await this.db
+      .selectFrom('approval_requests')
+      .selectAll()
+      .where(sql<boolean>`card_version < version`)
+      .orderBy('updated_at')
+      .limit(100)
+      .execute();
+    return rows.map(toRequest);
+  }
+
+  async claimCardPost(id: string, now: number, leaseUntil: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('approval_requests')
+      .set({ card_lease_until: leaseUntil })
+      .where('id', '=', id)
+      .where('card_ts', 'is', null)
+      .where((eb) => eb.or([eb('card_lease_until', 'is', null), eb('card_lease_until', '<=', now)]))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async cardDelivered(id: string, ts: string, version: number): Promise<void> {
+    await this.db
+      .updateTable('approval_requests')
+      .set((eb) => ({
+        card_ts: eb.fn.coalesce('card_ts', eb.val(ts)),
+        card_version: sql<number>`case when card_version < ${version} then ${version} else card_version end`,
+        card_lease_until: null,
+      }))
+      .where('id', '=', id)
+      .execute();
+  }
+}
+
+function subjectOf(change: ChangeRequest): string {
+  return change.action === 'schedule.add' || change.action === 'schedule.remove' ? change.type : change.name;
+}
+
+function toChange(row: Row): ChangeRequest {
+  const target = { service: row.target_service, partition: row.target_partition };
+  switch (row.action) {
+    case 'snapshot.delete':
+      return { action: 'snapshot.delete', target, name: row.subject };
+    case 'snapshot.create':
+      return { action: 'snapshot.create', target, name: row.subject };
+    case 'schedule.remove':
+      return { action: 'schedule.remove', target, type: SnapshotTypeSchema.parse(row.subject) };
+    case 'schedule.add':
+      return { action: 'schedule.add', target, type: SnapshotTypeSchema.parse(row.subject) };
+    default:
+      throw new Error(`approval ${row.id}: unknown action ${row.action}`);
+  }
+}
+
+function toRequest(row: Row): ApprovalRequest {
+  return {
+    id: row.id,
+    version: row.version,
+    state: z.enum(APPROVAL_STATES).parse(row.state),
+    change: toChange(row),
+    requester: { userId: row.requester_user_id, channelId: row.requester_channel_id },
+    reason: row.reason,
+    preview: PreviewSchema.parse(JSON.parse(row.preview)),
+    contentHash: row.content_hash,
+    configVersion: row.config_version,
+    quorum: row.quorum,
+    approverGroups: GroupsSchema.parse(JSON.parse(row.approver_groups)),
+    approvals: VotesSchema.parse(JSON.parse(row.approvals)),
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    expiresAt: Number(row.expires_at),
+    decidedBy: row.decided_by,
+    decisionReason: row.decision_reason,
+    taskId: row.task_id === null ? null : Number(row.task_id),
+    outcomeDetail: row.outcome_detail,
+    auditId: row.audit_id,
+    reply: JsonSchema.parse(JSON.parse(row.reply)),
+    card: { channel: row.card_channel, ts: row.card_ts, version: row.card_version },
+  };
+}

@@ -7,6 +7,7 @@ import { ApprovalService } from './core/approvals.js';
 import { AuditOutbox, AuditTrail } from './core/audit.js';
 import { CachedGroupDirectory } from './core/groups.js';
 import { Policy } from './core/policy.js';
+import { QuickSnapshotService } from './core/quick-snapshots.js';
 import { SnapshotService } from './core/snapshot-service.js';
 import { createNashaApi } from './ovh/index.js';
 import type { TaskTrackerOptions } from './ovh/task-tracker.js';
@@ -22,6 +23,7 @@ import { createResumeReporter } from './slack/resume-reply.js';
 import { ApprovalStore } from './store/approval-store.js';
 import { AuditStore } from './store/audit-store.js';
 import { openDatabase } from './store/database.js';
+import { QuickStore } from './store/quick-store.js';
 import { TaskJournal } from './store/task-journal.js';
 
 /** What tests and the sandbox may replace; production uses the defaults. */
@@ -118,6 +120,22 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     ...(overrides.approvalSweepMs !== undefined && { sweepIntervalMs: overrides.approvalSweepMs }),
   });
 
+  const quick = new QuickSnapshotService({
+    client: api.client,
+    tracker: api.tracker,
+    policy,
+    groups,
+    audit,
+    memory: new QuickStore(database.db),
+    settings: {
+      targetGroups: config.targetGroups,
+      defaultExpirationMs: config.quickSnapshot?.defaultExpirationMs,
+      responderGroups: config.quickSnapshot?.responderGroups ?? [],
+    },
+    clock,
+    logger: logger.child({ component: 'quick' }),
+  });
+
   const slackApp = createSlackApp(
     {
       slack: env.slack,
@@ -130,6 +148,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     {
       service,
       approvals,
+      quick,
       policy,
       metadata: createMetadataCodec(env.slack.signingSecret ?? env.slack.botToken, () => clock.now()),
       clock,

@@ -129,7 +129,10 @@ export interface ApprovalServiceDeps {
   approvalsChannel: string | undefined;
   clock: Clock;
   logger?: Logger;
-  /** How often the sweeper looks even with nothing due (other replicas' requests). */
+  /**
+   * How often the sweeper looks even with nothing due (other replicas' requests). Infinity: no timed
+   * wake-ups at all, only after local changes (for tests that fast-forward a shared virtual clock).
+   */
   sweepIntervalMs?: number;
 }
 
@@ -386,11 +389,14 @@ export class ApprovalService {
         this.deps.logger?.error({ err: error }, 'approval sweep failed');
       }
       if (!this.running) break;
-      const now = this.deps.clock.now();
-      const wakeAt = Math.min(next ?? Number.POSITIVE_INFINITY, now + interval);
       await new Promise<void>((resolve) => {
         this.wake = resolve;
-        void this.deps.clock.sleep(Math.max(0, wakeAt - now)).then(resolve);
+        // An infinite interval means "only when kicked" (tests that fast-forward a shared clock).
+        if (Number.isFinite(interval)) {
+          const now = this.deps.clock.now();
+          const wakeAt = Math.min(next ?? Number.POSITIVE_INFINITY, now + interval);
+          void this.deps.clock.sleep(Math.max(0, wakeAt - now)).then(resolve);
+        }
       });
       this.wake = undefined;
     }

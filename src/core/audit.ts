@@ -32,6 +32,7 @@ export const AUDIT_ACTIONS = [
   'snapshot.create',
   'snapshot.delete',
   'approval.decide',
+  'snapshot.quick',
 ] as const;
 export const AuditActionSchema = z.enum(AUDIT_ACTIONS);
 export type AuditAction = z.infer<typeof AuditActionSchema>;

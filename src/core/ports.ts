@@ -32,7 +32,7 @@ export type AuditOutcome =
 
 export interface AuditInput {
   actor: Actor;
-  action: ChangeAction | 'approval.decide';
+  action: ChangeAction | 'approval.decide' | 'snapshot.quick';
   target: Target;
   subject?: string | undefined;
   outcome: AuditOutcome;

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ApprovalService } from '../core/approvals.js';
 import type { Action, Actor, Role, Target } from '../core/model.js';
+import type { QuickSnapshotService } from '../core/quick-snapshots.js';
 import type { SnapshotService } from '../core/snapshot-service.js';
 import type { Clock } from '../shared/clock.js';
 import type { MetadataCodec } from './metadata.js';
@@ -20,6 +21,7 @@ export interface PolicyView {
 export interface SlackDeps {
   service: SnapshotService;
   approvals: ApprovalService;
+  quick: QuickSnapshotService;
   policy: PolicyView;
   metadata: MetadataCodec;
   clock: Clock;

@@ -2,15 +2,19 @@ import type { App } from '@slack/bolt';
 import { createApproveButton, createCancelButton, createRejectButton } from './actions/approval-buttons.js';
 import { createModalServiceSelect } from './actions/modal-service-select.js';
 import { createPageButton } from './actions/page-button.js';
+import { createDeleteOldestButton } from './actions/quick-delete-oldest.js';
 import { APPROVAL_ACTION } from './blocks/approval-card.js';
 import { FIELD, MODAL } from './blocks/modals.js';
+import { QUICK_ACTION, QUICK_MODAL, QUICK_SHORTCUT } from './blocks/quick-summary.js';
 import { PAGE_ACTION } from './blocks/replies.js';
 import { createNashaCommand } from './commands/nasha-command.js';
 import type { SlackDeps } from './deps.js';
 import { createPartitionOptions, createServiceOptions } from './options/target-options.js';
+import { createQuickGlobalShortcut, createQuickMessageShortcut } from './shortcuts/quick-snapshot.js';
 import { createReasonSubmission, createRejectSubmission } from './views/approval-forms.js';
 import { createCreateSubmission, createDeleteSubmission, createScheduleSubmission } from './views/change-forms.js';
 import { createMainModalSubmission } from './views/main-modal.js';
+import { createQuickFormSubmission } from './views/quick-form.js';
 
 /** Every Slack entry point of the bot; each listener re-checks permissions for the verified user. */
 export function registerListeners(app: App, deps: SlackDeps): void {
@@ -32,4 +36,9 @@ export function registerListeners(app: App, deps: SlackDeps): void {
   app.action(APPROVAL_ACTION.cancel, createCancelButton(deps));
   app.view(MODAL.reason, createReasonSubmission(deps));
   app.view(MODAL.reject, createRejectSubmission(deps));
+
+  app.shortcut(QUICK_SHORTCUT.message, createQuickMessageShortcut(deps));
+  app.shortcut(QUICK_SHORTCUT.global, createQuickGlobalShortcut(deps));
+  app.view(QUICK_MODAL, createQuickFormSubmission(deps));
+  app.action(QUICK_ACTION.deleteOldest, createDeleteOldestButton(deps));
 }

@@ -139,6 +139,30 @@ function migrations(dialect: DialectName): Record<string, Migration> {
           .execute();
       },
     },
+    '0003_quick_snapshots': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // OVH keeps only a name and an expiration per custom snapshot: the bot records when it made one,
+        // to list a full partition's snapshots oldest first.
+        await db.schema
+          .createTable('snapshot_records')
+          .ifNotExists()
+          .addColumn('service', 'text', (c) => c.notNull())
+          .addColumn('partition', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('snapshot_records_pk', ['service', 'partition', 'name'])
+          .execute();
+        // The last quick-snapshot target per channel (or per user for the global shortcut).
+        await db.schema
+          .createTable('quick_targets')
+          .ifNotExists()
+          .addColumn('scope', 'text', (c) => c.primaryKey().notNull())
+          .addColumn('target', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

@@ -107,9 +107,27 @@ export interface ApprovalRequestsTable {
   card_lease_until: number | null;
 }
 
+/** When the bot made a custom snapshot (OVH does not say). */
+export interface SnapshotRecordsTable {
+  service: string;
+  partition: string;
+  name: string;
+  created_at: number;
+  created_by: string;
+}
+
+/** The last quick-snapshot target used in a channel (`channel:C…`) or by a user (`user:U…`). */
+export interface QuickTargetsTable {
+  scope: string;
+  target: string;
+  updated_at: number;
+}
+
 export interface DatabaseSchema {
   audit_records: AuditRecordsTable;
   audit_history: AuditHistoryTable;
   tracked_tasks: TrackedTasksTable;
   approval_requests: ApprovalRequestsTable;
+  snapshot_records: SnapshotRecordsTable;
+  quick_targets: QuickTargetsTable;
 }

@@ -59,7 +59,11 @@ describe('openDatabase (SQLite)', () => {
     const second = await openDatabase({ dataDir: dir });
     try {
       const applied = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(second.db);
-      expect(applied.rows.map((r) => r.name)).toEqual(['0001_audit_outbox_and_task_journal', '0002_approval_requests']);
+      expect(applied.rows.map((r) => r.name)).toEqual([
+        '0001_audit_outbox_and_task_journal',
+        '0002_approval_requests',
+        '0003_quick_snapshots',
+      ]);
       const rows = await second.db.selectFrom('tracked_tasks').selectAll().execute();
       expect(rows).toHaveLength(1);
     } finally {

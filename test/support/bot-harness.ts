@@ -25,6 +25,7 @@ export const USERS = {
   scoped: 'U0SCOPED', // operator on zpool-204117 only
   approver2: 'U0APPROVER2',
   scopedApprover: 'U0APPRSCOPE', // approver on zpool-204117 only
+  responder: 'U0RESPOND', // no grant, but in the incident responders group
   nobody: 'U0NOBODY',
 } as const;
 
@@ -55,6 +56,11 @@ const TEST_GRANTS = `grants:
 channels:
   - id: ${CHANNELS.general}
     max_role: viewer
+target_groups:
+  payments: ["zpool-128310/data", "zpool-204117/db"]
+quick_snapshot:
+  default_expiration: 7d
+  responder_groups: [S0RESP]
 `;
 
 /** Approvals on (the defaults: delete and schedule remove need one approver). */
@@ -114,6 +120,7 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
   const slack = new FakeSlack();
   await slack.start();
   slack.groups.set('S0SRE', [USERS.operator]);
+  slack.groups.set('S0RESP', [USERS.responder]);
   const clock = new ManualClock(Date.UTC(2026, 10, 28, 9, 0, 0), { autoAdvance: options.autoAdvance ?? true });
   const sim = await startSimulator({ clock, ...options.sim });
   const dir = mkdtempSync(join(tmpdir(), 'nasha-e2e-'));
@@ -134,6 +141,8 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
     botIdentity: { botId: 'BBOT', botUserId: 'UBOT' },
     slackRetries: 0,
     outbox: { idlePollMs: Number.POSITIVE_INFINITY },
+    // With an auto-advancing clock, a timed background loop would fast-forward time for everyone.
+    ...(options.autoAdvance !== false && { approvalSweepMs: Number.POSITIVE_INFINITY }),
     ...options.overrides,
     ...extra,
   });

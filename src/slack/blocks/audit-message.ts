@@ -37,6 +37,7 @@ const ACTION_LABEL: Readonly<Record<AuditAction, string>> = {
   'snapshot.create': 'Create snapshot',
   'snapshot.delete': 'Delete snapshot',
   'approval.decide': 'Approval decision',
+  'snapshot.quick': 'Quick snapshots',
 };
 
 export function auditMessage(record: AuditRecord): { text: string; blocks: types.KnownBlock[] } {

@@ -5,6 +5,7 @@ import { errorMessage, workingMessage } from '../blocks/replies.js';
 import type { SlackDeps } from '../deps.js';
 import { SlashCommandSchema } from '../payloads.js';
 import { parseCommand } from './parse.js';
+import { runQuickCommand } from './quick-command.js';
 import { describeCommand, type Reply, runCommand } from './run-command.js';
 
 /** `/nasha …`: acks at once (Slack's 3 s), then does the work and rewrites the reply. */
@@ -76,7 +77,12 @@ export function createNashaCommand(deps: SlackDeps) {
       return;
     }
     await ack({ response_type: 'ephemeral', ...workingMessage(describeCommand(parsed)) });
-    await runCommand(deps, actor, parsed, responseUrlReply(deps, respond, responseUrl));
+    const reply = responseUrlReply(deps, respond, responseUrl);
+    if (parsed.kind === 'quick') {
+      await runQuickCommand(deps, client, actor, parsed, reply);
+      return;
+    }
+    await runCommand(deps, actor, parsed, reply);
   };
 }
 

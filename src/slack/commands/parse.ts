@@ -21,6 +21,7 @@ export type ParsedCommand =
   | { kind: 'show'; target: PartitionTarget; name: string }
   | { kind: 'delete'; target: PartitionTarget; name: string; reason: string | undefined }
   | { kind: 'can-i'; action: Action; target: Target; userId: string | undefined }
+  | { kind: 'quick'; spec: string; label: string | undefined; expires: string | undefined; reason: string | undefined }
   | { kind: 'error'; message: string };
 
 export const SUBCOMMANDS = [
@@ -69,6 +70,9 @@ export function parseCommand(rawText: string): ParsedCommand {
   const [first, ...rest] = words;
   if (first === undefined) return { kind: 'modal' };
   const sub = first.toLowerCase();
+  if (reasonText !== undefined && !['delete', 'schedule', 'quick', 'show'].includes(sub)) {
+    return error('`--reason` goes with `delete`, `schedule remove` and `quick`.');
+  }
   switch (sub) {
     case 'help':
     case '?':
@@ -105,12 +109,14 @@ export function parseCommand(rawText: string): ParsedCommand {
       if (sub === 'show')
         return reasonText === undefined
           ? { kind: 'show', target: target.target as PartitionTarget, name: target.name }
-          : error('`--reason` goes with `delete` and `schedule remove`.');
+          : error('`--reason` goes with `delete`, `schedule remove` and `quick`.');
       return { kind: 'delete', target: target.target as PartitionTarget, name: target.name, reason: reasonText };
     }
     case 'can-i':
     case 'cani':
       return parseCanI(rest);
+    case 'quick':
+      return parseQuick(rest, reasonText);
     default: {
       const close = suggest(sub, SUBCOMMANDS, 2);
       return error(`Unknown command \`${first.slice(0, 40)}\`.${didYouMean(close)} Try \`/nasha help\`.`);
@@ -138,9 +144,10 @@ function parseSchedule(words: string[]): ParsedCommand {
 }
 
 function withReason(command: ParsedCommand, reason: string | undefined): ParsedCommand {
+  if (command.kind === 'quick') return command;
   if (reason === undefined || command.kind === 'error') return command;
   if (command.kind === 'schedule' && command.op === 'remove') return { ...command, reason };
-  return error('`--reason` goes with `delete` and `schedule remove`.');
+  return error('`--reason` goes with `delete`, `schedule remove` and `quick`.');
 }
 
 export function parseSnapshotType(word: string): SnapshotType | ParsedCommand {
@@ -176,6 +183,35 @@ function parseCreate(words: string[]): ParsedCommand {
     return usage('create <service>/<partition> [<name>] [--expires <7d|12h|ISO date>]', example, target);
   if (target.extra.length > 0) return error(`Unexpected \`${target.extra.join(' ')}\` after the name.`);
   return { kind: 'create', target: target.target as PartitionTarget, name: target.name, expires };
+}
+
+function parseQuick(words: string[], reason: string | undefined): ParsedCommand {
+  let expires: string | undefined;
+  const positional: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i] ?? '';
+    if (word === '--expires' || word === '-e') {
+      const value = words[i + 1];
+      if (value === undefined) return error('`--expires` needs a value: `7d`, `12h` or an ISO 8601 date.');
+      expires = value;
+      i++;
+    } else if (word.startsWith('--expires=')) {
+      expires = word.slice('--expires='.length);
+    } else if (word.startsWith('--')) {
+      return error(`Unknown option \`${word.slice(0, 40)}\` (\`--expires\`, \`--reason\`).`);
+    } else {
+      positional.push(word);
+    }
+  }
+  const [spec, label, ...extra] = positional;
+  if (spec === undefined) {
+    return usage(
+      'quick <service>[/<partition>]|<group> [<label>] [--expires 7d] [--reason <why>]',
+      'quick zpool-128310 inc-2041',
+    );
+  }
+  if (extra.length > 0) return error(`Unexpected \`${extra.join(' ')}\`: the label is one word (e.g. \`inc-2041\`).`);
+  return { kind: 'quick', spec, label, expires, reason };
 }
 
 function parseCanI(words: string[]): ParsedCommand {

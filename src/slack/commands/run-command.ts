@@ -47,6 +47,8 @@ export function describeCommand(command: ParsedCommand): string {
       return `\`${command.kind} ${formatTarget(command.target)}/${command.name}\``;
     case 'can-i':
       return 'the permission check';
+    case 'quick':
+      return `quick snapshots of \`${command.spec}\``;
     default:
       return 'your request';
   }
@@ -85,7 +87,8 @@ async function execute(deps: SlackDeps, actor: Actor, command: ParsedCommand, re
     case 'error':
       return reply.replace(errorMessage({ code: 'invalid_input', message: command.message }));
     case 'modal':
-      return;
+    case 'quick':
+      return; // handled by their listeners (they need the Slack client)
     case 'services':
       return reply.replace(servicesMessage(await service.services(actor)));
     case 'partitions':

@@ -1,0 +1,372 @@
+import type { Logger } from 'pino';
+import type { NashaClient } from '../ovh/client.js';
+import { OvhApiError } from '../ovh/errors.js';
+import type { TaskTracker } from '../ovh/task-tracker.js';
+import type { Clock } from '../shared/clock.js';
+import { NashaError } from './errors.js';
+import type { GroupDirectory } from './groups.js';
+import { type Actor, formatTarget, type Target } from './model.js';
+import { MAX_EXPIRATION_MS, parseExpiration } from './naming.js';
+import type { AccessPolicy, AuditSink } from './ports.js';
+import { MAX_CUSTOM_SNAPSHOTS, type PartitionTarget, toNashaError } from './snapshot-service.js';
+import { didYouMean, suggest } from './suggest.js';
+
+/** What the bot remembers for quick snapshots (OVH keeps no creation time). */
+export interface QuickSnapshotMemory {
+  recordCreated(service: string, partition: string, name: string, at: number, by: string): Promise<void>;
+  createdAt(service: string, partition: string, names: readonly string[]): Promise<Map<string, number>>;
+  lastTarget(scope: string): Promise<string | undefined>;
+  rememberTarget(scope: string, target: string, at: number): Promise<void>;
+}
+
+export interface ExistingSnapshot {
+  name: string;
+  expiration: string | null;
+  /** When the bot made it, if it did. */
+  createdAt: number | null;
+}
+
+export type QuickItemState =
+  | { status: 'queued' }
+  | { status: 'creating'; taskId: number | null }
+  | { status: 'done'; taskId: number | null; existed: boolean }
+  | { status: 'failed'; reason: string; taskId: number | null }
+  | { status: 'full'; snapshots: ExistingSnapshot[] }
+  | { status: 'denied'; reason: string };
+
+export interface QuickItem {
+  target: PartitionTarget;
+  name: string;
+  state: QuickItemState;
+}
+
+export interface QuickRun {
+  spec: string;
+  label: string;
+  requester: string;
+  reason: string | null;
+  expiration: string | null;
+  items: QuickItem[];
+  startedAt: number;
+  finishedAt: number | null;
+}
+
+export interface QuickSnapshotSettings {
+  targetGroups: ReadonlyMap<string, readonly Target[]>;
+  defaultExpirationMs: number | undefined;
+  /** Members of these Slack user groups may take quick snapshots anywhere (incident responders). */
+  responderGroups: readonly string[];
+}
+
+export interface QuickSnapshotDeps {
+  client: NashaClient;
+  tracker: TaskTracker;
+  policy: AccessPolicy;
+  groups: GroupDirectory;
+  audit: AuditSink;
+  memory: QuickSnapshotMemory;
+  settings: QuickSnapshotSettings;
+  clock: Clock;
+  logger?: Logger;
+  /** Partitions worked on at once; the OVH request budget paces them anyway. */
+  concurrency?: number;
+}
+
+const DEFAULT_LABEL = 'incident';
+const MAX_TARGETS = 500;
+
+/**
+ * Incident snapshots in one go: every partition of a target (one partition, a service, or a named
+ * group) in parallel, with deterministic names so a retry or a double click in the same minute
+ * makes no duplicate, and one live summary. Nothing is ever deleted automatically.
+ */
+export class QuickSnapshotService {
+  private readonly deps: QuickSnapshotDeps;
+
+  constructor(deps: QuickSnapshotDeps) {
+    this.deps = deps;
+  }
+
+  /** The last target used in a scope (`channel:C…` or `user:U…`), to prefill forms. */
+  lastTarget(scope: string): Promise<string | undefined> {
+    return this.deps.memory.lastTarget(scope);
+  }
+
+  /** Resolves the target, names and permissions; nothing is sent to OVH yet. */
+  async plan(
+    actor: Actor,
+    spec: string,
+    options: { label?: string | undefined; expires?: string | undefined; reason?: string | undefined },
+  ): Promise<QuickRun> {
+    const now = this.deps.clock.now();
+    const targets = await this.resolve(spec.trim());
+    const label = sanitizeLabel(options.label ?? DEFAULT_LABEL);
+    const expiration =
+      options.expires !== undefined
+        ? parseExpiration(options.expires, now)
+        : this.deps.settings.defaultExpirationMs !== undefined
+          ? new Date(now + Math.min(this.deps.settings.defaultExpirationMs, MAX_EXPIRATION_MS))
+              .toISOString()
+              .replace('.000Z', 'Z')
+          : null;
+    const responder = await this.isResponder(actor.userId);
+    const items: QuickItem[] = await Promise.all(
+      targets.map(async (target) => {
+        const name = quickSnapshotName(label, target.partition, now);
+        if (responder) return { target, name, state: { status: 'queued' } };
+        const decision = await this.deps.policy.decide(actor, 'snapshot.create', target);
+        return {
+          target,
+          name,
+          state: decision.allowed ? { status: 'queued' } : { status: 'denied', reason: decision.summary },
+        };
+      }),
+    );
+    return {
+      spec: spec.trim(),
+      label,
+      requester: actor.userId,
+      reason: options.reason?.trim() ? options.reason.trim().slice(0, 500) : null,
+      expiration,
+      items,
+      startedAt: now,
+      finishedAt: null,
+    };
+  }
+
+  /**
+   * Takes the snapshots, reporting every state change through `onProgress`, and writes one audit
+   * record for the whole run. If nothing is allowed, refuses (audited) before touching OVH.
+   */
+  async execute(
+    actor: Actor,
+    run: QuickRun,
+    scope: string | undefined,
+    onProgress: (run: QuickRun) => void,
+  ): Promise<QuickRun> {
+    const allowed = run.items.filter((i) => i.state.status === 'queued');
+    const auditBase = { actor, action: 'snapshot.quick' as const, target: { service: run.spec }, subject: run.label };
+    if (allowed.length === 0) {
+      const why = run.items.find((i) => i.state.status === 'denied');
+      const summary = why?.state.status === 'denied' ? why.state.reason : 'no partition to snapshot';
+      await this.deps.audit.record({ ...auditBase, outcome: 'denied', detail: plain(summary) });
+      throw new NashaError('denied', capitalize(summary));
+    }
+    if (scope !== undefined) await this.deps.memory.rememberTarget(scope, run.spec, run.startedAt);
+    const audit = await this.deps.audit.record({ ...auditBase, outcome: 'started', detail: auditDetail(run) });
+    onProgress(run);
+    await pool(allowed, this.deps.concurrency ?? 8, async (item) => {
+      await this.takeOne(run, item, () => onProgress(run));
+    });
+    run.finishedAt = this.deps.clock.now();
+    const ok = run.items.every((i) => i.state.status === 'done');
+    await this.deps.audit.update(audit.id, { outcome: ok ? 'succeeded' : 'failed', detail: auditDetail(run) });
+    onProgress(run);
+    return run;
+  }
+
+  private async takeOne(run: QuickRun, item: QuickItem, changed: () => void): Promise<void> {
+    const { service, partition } = item.target;
+    item.state = { status: 'creating', taskId: null };
+    changed();
+    try {
+      const task = await this.deps.client.createCustomSnapshot(service, partition, {
+        name: item.name,
+        ...(run.expiration !== null && { expiration: run.expiration }),
+      });
+      await this.deps.memory
+        .recordCreated(service, partition, item.name, this.deps.clock.now(), run.requester)
+        .catch((error: unknown) => this.deps.logger?.warn({ err: error }, 'could not record a snapshot creation time'));
+      item.state = { status: 'creating', taskId: task.taskId };
+      changed();
+      const result = await this.deps.tracker.track(service, task);
+      item.state =
+        result.outcome === 'done'
+          ? { status: 'done', taskId: task.taskId, existed: false }
+          : {
+              status: 'failed',
+              taskId: task.taskId,
+              reason:
+                result.outcome === 'failed'
+                  ? `OVH task ended in ${result.status}${result.details ? `: ${result.details}` : ''}`
+                  : result.outcome === 'timeout'
+                    ? `OVH task still ${result.lastStatus ?? 'running'} after the deadline`
+                    : `OVH lost the task: ${result.reason}`,
+            };
+    } catch (error) {
+      item.state = await this.classifyFailure(item, error);
+    }
+    changed();
+  }
+
+  /** 409: taken already (a retry in the same minute) → done. 400 at 10/10 → full, with what is there. */
+  private async classifyFailure(item: QuickItem, error: unknown): Promise<QuickItemState> {
+    const { service, partition } = item.target;
+    if (error instanceof OvhApiError && error.kind === 'http' && error.httpStatus === 409) {
+      return { status: 'done', taskId: null, existed: true };
+    }
+    if (error instanceof OvhApiError && error.kind === 'http' && error.httpStatus === 400) {
+      const names = await this.deps.client.listCustomSnapshots(service, partition).catch(() => undefined);
+      if (names?.includes(item.name)) return { status: 'done', taskId: null, existed: true };
+      if (names !== undefined && names.length >= MAX_CUSTOM_SNAPSHOTS) {
+        return { status: 'full', snapshots: await this.oldestFirst(item.target, names) };
+      }
+    }
+    return {
+      status: 'failed',
+      reason: toNashaError(error, `snapshot \`${formatTarget(item.target)}\``).message,
+      taskId: null,
+    };
+  }
+
+  /** OVH gives only name and expiration: order by the time the bot recorded, then expiration, then name. */
+  private async oldestFirst(target: PartitionTarget, names: readonly string[]): Promise<ExistingSnapshot[]> {
+    const [created, details] = await Promise.all([
+      this.deps.memory.createdAt(target.service, target.partition, names).catch(() => new Map<string, number>()),
+      Promise.all(
+        names.map((name) =>
+          this.deps.client
+            .getCustomSnapshot(target.service, target.partition, name)
+            .then((s) => s.expiration)
+            .catch(() => null),
+        ),
+      ),
+    ]);
+    const snapshots = names.map((name, i) => ({
+      name,
+      expiration: details[i] ?? null,
+      createdAt: created.get(name) ?? null,
+    }));
+    return snapshots.sort(compareOldest);
+  }
+
+  private async resolve(spec: string): Promise<PartitionTarget[]> {
+    if (spec === '')
+      throw new NashaError('invalid_input', 'Which target? A `service/partition`, a `service`, or a group name.');
+    const group = this.deps.settings.targetGroups.get(spec);
+    if (group !== undefined) {
+      return group.filter((t): t is PartitionTarget => t.partition !== undefined);
+    }
+    const [service = '', partition, extra] = spec.split('/');
+    if (extra !== undefined || service === '' || partition === '') {
+      throw new NashaError(
+        'invalid_input',
+        `\`${spec.slice(0, 80)}\` is not a target: use \`service/partition\`, \`service\` or a group name.`,
+      );
+    }
+    if (partition !== undefined) return [{ service, partition }];
+    let partitions: string[];
+    try {
+      partitions = await this.deps.client.listPartitions(service);
+    } catch (error) {
+      if (error instanceof OvhApiError && error.isNotFound) {
+        const candidates = [
+          ...(await this.deps.client.listServices().catch(() => [])),
+          ...this.deps.settings.targetGroups.keys(),
+        ];
+        const suggestions = suggest(service, candidates);
+        throw new NashaError(
+          'not_found',
+          `\`${service}\` is neither a NAS-HA service nor a group.${didYouMean(suggestions)}`,
+          { suggestions },
+        );
+      }
+      throw toNashaError(error, `list the partitions of \`${service}\``);
+    }
+    if (partitions.length === 0) throw new NashaError('not_found', `\`${service}\` has no partition.`);
+    return partitions
+      .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+      .slice(0, MAX_TARGETS)
+      .map((p) => ({ service, partition: p }));
+  }
+
+  private async isResponder(userId: string): Promise<boolean> {
+    for (const group of this.deps.settings.responderGroups) {
+      const members = await this.deps.groups.membersOf(group).catch(() => new Set<string>());
+      if (members.has(userId)) return true;
+    }
+    return false;
+  }
+}
+
+/** `<label>-<partition>-<UTC yyyymmddThhmm>`, in OVH's allowed characters: the same within a minute. */
+export function quickSnapshotName(label: string, partition: string, now: number): string {
+  const stamp = new Date(now).toISOString().slice(0, 16).replace(/[-:]/g, '');
+  const safePartition = partition.replace(/[^A-Za-z0-9._-]/g, '-');
+  const room = 100 - safePartition.length - stamp.length - 2;
+  return `${label.slice(0, Math.max(1, room))}-${safePartition}-${stamp}`;
+}
+
+/** Lowercase letters, digits and dashes; e.g. a channel name `#inc-2041-db-outage` → `inc-2041-db-outage`. */
+export function sanitizeLabel(text: string): string {
+  const label = text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40)
+    .replace(/-+$/g, '');
+  return label === '' ? DEFAULT_LABEL : label;
+}
+
+export function compareOldest(a: ExistingSnapshot, b: ExistingSnapshot): number {
+  if (a.createdAt !== null && b.createdAt !== null && a.createdAt !== b.createdAt) return a.createdAt - b.createdAt;
+  if (a.createdAt !== null && b.createdAt === null) return -1;
+  if (a.createdAt === null && b.createdAt !== null) return 1;
+  const ea = a.expiration === null ? Number.POSITIVE_INFINITY : Date.parse(a.expiration);
+  const eb = b.expiration === null ? Number.POSITIVE_INFINITY : Date.parse(b.expiration);
+  if (ea !== eb) return ea - eb;
+  return a.name.localeCompare(b.name);
+}
+
+function auditDetail(run: QuickRun): string {
+  const by = (status: QuickItemState['status']) => run.items.filter((i) => i.state.status === status);
+  const parts = [
+    `label ${run.label}`,
+    run.reason === null ? undefined : `reason: ${run.reason}`,
+    run.expiration === null ? 'no expiration' : `expires ${run.expiration}`,
+    `taken: ${
+      by('done')
+        .map((i) => `${formatTarget(i.target)}/${i.name}`)
+        .join(', ') || 'none yet'
+    }`,
+    by('failed').length > 0
+      ? `failed: ${by('failed')
+          .map((i) => formatTarget(i.target))
+          .join(', ')}`
+      : undefined,
+    by('full').length > 0
+      ? `full (10/10): ${by('full')
+          .map((i) => formatTarget(i.target))
+          .join(', ')}`
+      : undefined,
+    by('denied').length > 0
+      ? `denied: ${by('denied')
+          .map((i) => formatTarget(i.target))
+          .join(', ')}`
+      : undefined,
+  ];
+  return parts
+    .filter((p) => p !== undefined)
+    .join('; ')
+    .slice(0, 9_000);
+}
+
+/** Runs `work` over `items` with at most `limit` at once. */
+async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      if (item !== undefined) await work(item);
+    }
+  });
+  await Promise.all(workers);
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function plain(text: string): string {
+  return text.replace(/[`*]/g, '').slice(0, 1_000);
+}

@@ -1,14 +1,18 @@
 import { pathToFileURL } from 'node:url';
 import { webApi } from '@slack/bolt';
+import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { loadBotConfig } from './config/bot-config.js';
 import { type AppEnv, parseAppEnv } from './config/env.js';
+import { incompleteCredentialsMessage, selectRunMode } from './config/mode.js';
 import { ApprovalService } from './core/approvals.js';
 import { AuditOutbox, AuditTrail } from './core/audit.js';
 import { CachedGroupDirectory } from './core/groups.js';
 import { Policy } from './core/policy.js';
 import { QuickSnapshotService } from './core/quick-snapshots.js';
 import { SnapshotService } from './core/snapshot-service.js';
+import { type CheckResult, opsRoutes, Readiness } from './ops/health.js';
+import { BotMetrics } from './ops/metrics.js';
 import { createNashaApi } from './ovh/index.js';
 import type { TaskTrackerOptions } from './ovh/task-tracker.js';
 import { type Clock, systemClock } from './shared/clock.js';
@@ -39,6 +43,8 @@ export interface BotOverrides {
   outbox?: { minIntervalPerChannelMs?: number; retryBaseMs?: number; idlePollMs?: number };
   /** How often the approvals sweeper looks even with nothing due. */
   approvalSweepMs?: number;
+  /** Socket Mode heartbeat timeout (tests use a short one). */
+  socketPingTimeoutMs?: number;
 }
 
 export interface RunningBot {
@@ -47,6 +53,8 @@ export interface RunningBot {
   service: SnapshotService;
   approvals: ApprovalService;
   outbox: AuditOutbox;
+  readiness: Readiness;
+  metrics: BotMetrics;
   /** Stops taking requests, flushes the audit outbox (bounded), closes everything. */
   stop(): Promise<void>;
 }
@@ -65,10 +73,12 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     env.databaseUrl !== undefined ? { databaseUrl: env.databaseUrl } : { dataDir: env.dataDir },
     logger,
   );
+  const metrics = new BotMetrics();
   const api = createNashaApi({
     config: env.ovh,
     clock,
     logger: logger.child({ component: 'ovh' }),
+    onAttempt: (event) => metrics.ovhAttempt(event),
     ...(overrides.tracker && { tracker: overrides.tracker }),
   });
 
@@ -106,8 +116,9 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     clock,
     logger,
   });
+  const approvalRepo = new ApprovalStore(database.db);
   const approvals = new ApprovalService({
-    repo: new ApprovalStore(database.db),
+    repo: approvalRepo,
     service,
     policy,
     audit,
@@ -136,12 +147,41 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     logger: logger.child({ component: 'quick' }),
   });
 
+  let slackRequestsInFlight = 0;
+  // Late-bound: readiness asks the Slack app (built just below) whether Slack can reach us.
+  let slackConnection = (): CheckResult => ({ ok: false, detail: 'starting' });
+  const readiness = new Readiness(
+    {
+      database: async () => {
+        await sql`select 1`.execute(database.db);
+      },
+      ovh: async () => {
+        await api.client.listServices();
+      },
+      slack: () => slackConnection(),
+    },
+    clock,
+  );
+  metrics.bind({
+    approvalsPending: async () => (await approvalRepo.open()).filter((r) => r.state === 'pending').length,
+    auditOutboxDepth: () => outbox.depth(),
+    auditOutboxOldestMs: () => outbox.oldestPendingAgeMs(),
+    ovhBudgetTokens: () => api.transport.requestBudget.available(),
+  });
+
   const slackApp = createSlackApp(
     {
       slack: env.slack,
       logger,
       port: env.port,
       host: env.host,
+      healthPort: env.healthPort ?? 3001,
+      routes: opsRoutes(readiness, metrics),
+      onRequest: (delta) => {
+        slackRequestsInFlight += delta;
+      },
+      onResult: (kind, name, result) => metrics.slackRequest(kind, name, result),
+      ...(overrides.socketPingTimeoutMs !== undefined && { socketPingTimeoutMs: overrides.socketPingTimeoutMs }),
       ...(overrides.botIdentity && overrides.botIdentity),
       ...(overrides.slackRetries !== undefined && { retryConfig: { retries: overrides.slackRetries } }),
     },
@@ -162,6 +202,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     api.transport.close();
     await database.close();
   };
+  slackConnection = () => slackApp.connection();
   try {
     await slackApp.init();
   } catch (error) {
@@ -186,11 +227,17 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     service,
     approvals,
     outbox,
+    readiness,
+    metrics,
     stop() {
       stopping ??= (async () => {
+        // 1. No new work. 2. Changes already sent to OVH get their task journaled (tracking resumes at
+        // the next start). 3. The audit outbox gets a bounded chance to deliver. 4. Close.
         await slackApp.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the Slack app failed'));
+        if (!(await service.drained(10_000))) logger.warn('an OVH write was still in flight at shutdown');
         const flushed = await outbox.flush(5_000).catch(() => false);
         if (!flushed) logger.warn('some audit records are still undelivered; they will go out on next start');
+        logger.info({ slackRequestsInFlight }, 'stopped');
         await closeAll();
       })();
       return stopping;
@@ -225,6 +272,16 @@ export class SlackAuthError extends Error {
 }
 
 async function main(): Promise<void> {
+  // No credential at all: the sandbox. Some but not all: refuse, never fall back to the sandbox.
+  const mode = selectRunMode(process.env);
+  if (mode.kind === 'incomplete') {
+    process.stderr.write(`${incompleteCredentialsMessage(mode)}\n`);
+    process.exit(2);
+  }
+  if (mode.kind === 'sandbox') {
+    const { runSandboxCli } = await import('./sandbox/index.js');
+    process.exit(await runSandboxCli(process.env));
+  }
   let env: AppEnv;
   try {
     env = parseAppEnv(process.env);

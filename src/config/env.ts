@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { type OvhConfig, parseOvhConfig } from '../ovh/config.js';
@@ -17,8 +18,10 @@ export interface SlackEnv {
 export interface AppEnv {
   slack: SlackEnv;
   ovh: OvhConfig;
-  /** HTTP mode: Slack requests and /healthz. */
+  /** HTTP mode: Slack requests and /healthz, /readyz, /metrics. */
   port: number;
+  /** Socket Mode: where /healthz, /readyz and /metrics are served (default 3001). */
+  healthPort?: number | undefined;
   host: string;
   configPath: string;
   dataDir: string;
@@ -30,6 +33,18 @@ const optional = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+function portVariable(name: string, fallback: number) {
+  return optional.transform((value, ctx) => {
+    if (value === undefined) return fallback;
+    const port = Number(value);
+    if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+      ctx.addIssue({ code: 'custom', message: `${name} must be a whole number from 0 to 65535, got "${value}"` });
+      return z.NEVER;
+    }
+    return port;
+  });
+}
 
 const SlackEnvSchema = z.object({
   SLACK_BOT_TOKEN: z
@@ -50,16 +65,9 @@ const SlackEnvSchema = z.object({
   SLACK_API_URL: optional.pipe(
     z.url({ error: 'SLACK_API_URL must be a URL such as https://slack.com/api/' }).optional(),
   ),
-  PORT: optional.transform((value, ctx) => {
-    if (value === undefined) return 3000;
-    const port = Number(value);
-    if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-      ctx.addIssue({ code: 'custom', message: `PORT must be a whole number from 0 to 65535, got "${value}"` });
-      return z.NEVER;
-    }
-    return port;
-  }),
+  PORT: portVariable('PORT', 3000),
   HOST: optional.pipe(z.string().default('0.0.0.0')),
+  HEALTH_PORT: portVariable('HEALTH_PORT', 3001),
   NASHA_CONFIG: optional.pipe(z.string().default('nasha.yml')),
   NASHA_DATA_DIR: optional.pipe(z.string().default('data')),
   DATABASE_URL: optional.pipe(
@@ -71,9 +79,43 @@ const SlackEnvSchema = z.object({
   LOG_LEVEL: optional.pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
 });
 
-/** Reads every variable the bot uses; all problems are reported together, each naming its variable. */
-export function parseAppEnv(env: Env): AppEnv {
+/** Every secret can be given as VAR or as VAR_FILE (a path, e.g. a mounted Kubernetes or Docker secret). */
+export const SECRET_VARIABLES = [
+  'SLACK_BOT_TOKEN',
+  'SLACK_APP_TOKEN',
+  'SLACK_SIGNING_SECRET',
+  'OVH_APP_KEY',
+  'OVH_APP_SECRET',
+  'OVH_CONSUMER_KEY',
+  'DATABASE_URL',
+] as const;
+
+/**
+ * Replaces each `VAR_FILE` by `VAR` with the file's content (one trailing newline removed).
+ * Setting both is an error: which one wins would be a guess.
+ */
+export function withSecretFiles(env: Env): { env: Env; problems: string[] } {
+  const resolved: Record<string, string | undefined> = { ...env };
   const problems: string[] = [];
+  for (const name of SECRET_VARIABLES) {
+    const file = env[`${name}_FILE`]?.trim();
+    if (file === undefined || file === '') continue;
+    if ((env[name] ?? '').trim() !== '') {
+      problems.push(`${name} and ${name}_FILE are both set: keep only one`);
+      continue;
+    }
+    try {
+      resolved[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      problems.push(`${name}_FILE cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}): ${file}`);
+    }
+  }
+  return { env: resolved, problems };
+}
+
+/** Reads every variable the bot uses; all problems are reported together, each naming its variable. */
+export function parseAppEnv(rawEnv: Env): AppEnv {
+  const { env, problems } = withSecretFiles(rawEnv);
   const slack = SlackEnvSchema.safeParse(env);
   if (!slack.success) problems.push(...slack.error.issues.map((i) => i.message));
   let ovh: OvhConfig | undefined;
@@ -99,6 +141,7 @@ export function parseAppEnv(env: Env): AppEnv {
     },
     ovh,
     port: s.PORT,
+    healthPort: s.HEALTH_PORT,
     host: s.HOST,
     configPath: resolve(s.NASHA_CONFIG),
     dataDir: resolve(s.NASHA_DATA_DIR),

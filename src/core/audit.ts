@@ -56,6 +56,19 @@ export interface AuditRecord {
   detail: string | null;
   /** The Slack channel the message goes to. */
   auditChannel: string;
+  /**
+   * Tamper evidence: the audit-chain hash of this version's history row (`npm run audit:verify` checks the
+   * chain). The message shows its first digits so a reader can cross-check. Null if stored without one.
+   */
+  hash: string | null;
+}
+
+/** Hex digits of an audit hash shown to people: enough to cross-check, short enough to read aloud. */
+export const AUDIT_SHORT_HASH_LENGTH = 10;
+
+/** The short form of an audit-chain hash, as audit messages and `npm run audit:verify` show it. */
+export function shortAuditHash(hash: string): string {
+  return hash.slice(0, AUDIT_SHORT_HASH_LENGTH);
 }
 
 /** A record together with the outbox's delivery state. */
@@ -109,9 +122,15 @@ const AuditPatchSchema = z.object({
 
 /** Persistence the trail and the outbox need; `src/store/audit-store.ts` implements it over Kysely. */
 export interface AuditRepository {
-  /** Inserts version 1 and its history row atomically; due for delivery at once. */
-  insert(record: AuditRecord): Promise<void>;
-  /** Applies the patch as version+1 with its history row atomically; undefined if the id is unknown. */
+  /**
+   * Inserts version 1 and its history row (appended to the audit chain) atomically; due for delivery at once.
+   * Returns the record as stored, with its hash.
+   */
+  insert(record: Omit<AuditRecord, 'hash'>): Promise<AuditRecord>;
+  /**
+   * Applies the patch as version+1 with its history row (appended to the chain) atomically; undefined if the
+   * id is unknown.
+   */
   update(id: string, patch: AuditPatch, now: number): Promise<AuditRecord | undefined>;
   get(id: string): Promise<AuditDelivery | undefined>;
   /** Channels that have at least one undelivered row due at `now` (leased or not). */
@@ -192,7 +211,7 @@ export class AuditTrail {
   async record(input: AuditInput): Promise<AuditRecord> {
     const parsed = AuditInputSchema.parse(input);
     const now = this.clock.now();
-    const record: AuditRecord = {
+    const record: Omit<AuditRecord, 'hash'> = {
       id: randomUUID(),
       version: 1,
       createdAt: now,
@@ -210,9 +229,9 @@ export class AuditTrail {
       detail: parsed.detail ?? null,
       auditChannel: parsed.auditChannel ?? this.auditChannel,
     };
-    await this.repo.insert(record);
+    const stored = await this.repo.insert(record);
     this.outbox?.poke();
-    return record;
+    return stored;
   }
 
   async update(id: string, patch: AuditPatch): Promise<AuditRecord> {

@@ -75,7 +75,23 @@ export interface SnapshotServiceDeps {
  * permission check first, the audit record before the OVH write, and the task followed after.
  */
 export class SnapshotService {
+  /** OVH writes between "audit written" and "task journaled": shutdown waits for these. */
+  private writesInFlight = 0;
+
   constructor(private readonly deps: SnapshotServiceDeps) {}
+
+  /**
+   * Resolves true once no change is between its audit record and its journal entry (so a restart
+   * can finish everything), or false after `timeoutMs`. Task tracking itself is not waited for.
+   */
+  async drained(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.writesInFlight > 0) {
+      if (Date.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return true;
+  }
 
   // ---------------------------------------------------------------- reads
 
@@ -216,23 +232,28 @@ export class SnapshotService {
       audit = await this.deps.audit.record({ ...auditBase, outcome: 'started' });
     }
     let task: Task;
+    this.writesInFlight++;
     try {
-      await this.precheck(request);
-      task = await this.write(request);
-    } catch (error) {
-      const failure = error instanceof NashaError ? error : toNashaError(error, describeChange(request));
-      await this.deps.audit.update(audit.id, { outcome: 'failed', detail: plain(failure.message) });
-      throw failure;
+      try {
+        await this.precheck(request);
+        task = await this.write(request);
+      } catch (error) {
+        const failure = error instanceof NashaError ? error : toNashaError(error, describeChange(request));
+        await this.deps.audit.update(audit.id, { outcome: 'failed', detail: plain(failure.message) });
+        throw failure;
+      }
+      await this.deps.audit.update(audit.id, { taskId: task.taskId });
+      await this.deps.journal.add({
+        service: target.service,
+        taskId: task.taskId,
+        auditId: audit.id,
+        kind: request.action,
+        reply,
+        deadlineAt: this.deps.clock.now() + TASK_DEADLINE_MS,
+      });
+    } finally {
+      this.writesInFlight--;
     }
-    await this.deps.audit.update(audit.id, { taskId: task.taskId });
-    await this.deps.journal.add({
-      service: target.service,
-      taskId: task.taskId,
-      auditId: audit.id,
-      kind: request.action,
-      reply,
-      deadlineAt: this.deps.clock.now() + TASK_DEADLINE_MS,
-    });
     const done = this.follow(target.service, task.taskId, audit.id, TASK_DEADLINE_MS, task);
     return { auditId: audit.id, task, done };
   }

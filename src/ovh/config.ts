@@ -89,13 +89,22 @@ const EndpointSchema = z
     return { endpoint: value, host, port: url.port === '' ? 443 : Number(url.port), basePath };
   });
 
-const OvhEnvSchema = z.object({
+/** The application alone (no consumer key yet): what `npm run ovh:credentials` needs. */
+const application = {
   OVH_ENDPOINT: EndpointSchema,
   OVH_APP_KEY: credential('OVH_APP_KEY'),
   OVH_APP_SECRET: credential('OVH_APP_SECRET'),
+};
+const caFile = z.string().optional();
+const timeoutMs = positiveInt('OVH_TIMEOUT_MS', 15_000, 300_000);
+
+const OvhApplicationEnvSchema = z.object({ ...application, OVH_CA_FILE: caFile, OVH_TIMEOUT_MS: timeoutMs });
+
+const OvhEnvSchema = z.object({
+  ...application,
   OVH_CONSUMER_KEY: credential('OVH_CONSUMER_KEY'),
-  OVH_CA_FILE: z.string().optional(),
-  OVH_TIMEOUT_MS: positiveInt('OVH_TIMEOUT_MS', 15_000, 300_000),
+  OVH_CA_FILE: caFile,
+  OVH_TIMEOUT_MS: timeoutMs,
   OVH_REQUESTS_PER_MINUTE: positiveInt('OVH_REQUESTS_PER_MINUTE', 60, 6_000),
   OVH_REQUEST_BURST: positiveInt('OVH_REQUEST_BURST', 10, 1_000),
   OVH_MAX_RETRIES: z
@@ -140,6 +149,28 @@ export function parseOvhConfig(env: Readonly<Record<string, string | undefined>>
       burst: parsed.OVH_REQUEST_BURST,
       maxRetries: parsed.OVH_MAX_RETRIES,
     },
+  };
+}
+
+/** An OVH application's endpoint and keys, before it has a consumer key. */
+export interface OvhApplicationConfig {
+  connection: Omit<OvhConnectionConfig, 'consumerKey'>;
+  timeoutMs: number;
+}
+
+/** Parses OVH_ENDPOINT, OVH_APP_KEY, OVH_APP_SECRET (and OVH_CA_FILE, OVH_TIMEOUT_MS); every problem names its variable. */
+export function parseOvhApplicationConfig(env: Readonly<Record<string, string | undefined>>): OvhApplicationConfig {
+  const result = OvhApplicationEnvSchema.safeParse(env);
+  if (!result.success) throw new ConfigError(result.error.issues.map((issue) => issue.message));
+  const parsed = result.data;
+  return {
+    connection: {
+      ...parsed.OVH_ENDPOINT,
+      appKey: parsed.OVH_APP_KEY,
+      appSecret: parsed.OVH_APP_SECRET,
+      caPem: parsed.OVH_CA_FILE === undefined || parsed.OVH_CA_FILE === '' ? undefined : readCaFile(parsed.OVH_CA_FILE),
+    },
+    timeoutMs: parsed.OVH_TIMEOUT_MS,
   };
 }
 

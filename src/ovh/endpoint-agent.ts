@@ -1,6 +1,6 @@
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
-import { rootCertificates, type TLSSocket } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext, type TLSSocket } from 'node:tls';
 
 /**
  * node-ovh calls `https.request()` without an agent and offers no `ca`, `agent` or proxy option,
@@ -9,7 +9,12 @@ import { rootCertificates, type TLSSocket } from 'node:tls';
  * idle timeout that destroys stalled sockets node-ovh would otherwise keep forever.
  */
 interface EndpointSettings {
-  ca: string[] | undefined;
+  /**
+   * The extra CA as a secure context built once per endpoint: passing `ca` to every connection made Node
+   * parse the ~145 bundled root certificates again for each new TLS socket (~50 ms of CPU each, see
+   * bench/RESULTS.md). A CA that does not load stays `ca`, so it fails per request as before.
+   */
+  tls: { secureContext: SecureContext } | { ca: string[] } | undefined;
   idleTimeoutMs: number;
 }
 
@@ -22,7 +27,7 @@ class OvhEndpointAgent extends https.Agent {
   ): Duplex | null | undefined {
     const settings = this.endpoints.get(endpointKey(options.host ?? options.hostname ?? '', options.port));
     if (settings === undefined) return super.createConnection(options, callback);
-    const withCa = settings.ca === undefined ? options : { ...options, ca: settings.ca };
+    const withCa = settings.tls === undefined ? options : { ...options, ...settings.tls };
     const socket = super.createConnection(withCa, callback) as TLSSocket | null | undefined;
     if (socket) {
       socket.setTimeout(settings.idleTimeoutMs);
@@ -53,6 +58,14 @@ function syncAgentTimeout(agent: OvhEndpointAgent): void {
   agent.options.timeout = timeout;
 }
 
+function tlsWithCa(ca: string[]): EndpointSettings['tls'] {
+  try {
+    return { secureContext: createSecureContext({ ca }) };
+  } catch {
+    return { ca };
+  }
+}
+
 /** Registers an OVH endpoint; returns a function that unregisters it. */
 export function registerOvhEndpoint(options: {
   host: string;
@@ -63,7 +76,7 @@ export function registerOvhEndpoint(options: {
   const agent = sharedAgent();
   const key = endpointKey(options.host, options.port);
   const settings: EndpointSettings = {
-    ca: options.caPem === undefined ? undefined : [...rootCertificates, options.caPem],
+    tls: options.caPem === undefined ? undefined : tlsWithCa([...rootCertificates, options.caPem]),
     idleTimeoutMs: options.idleTimeoutMs,
   };
   agent.endpoints.set(key, settings);

@@ -3,6 +3,7 @@ import createNodeOvh, { type OvhCallbackError, type OvhClient } from '@ovhcloud/
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { type Clock, systemClock } from '../shared/clock.js';
+import type { OvhAccessRule } from './access-rules.js';
 import { RequestBudget } from './budget.js';
 import type { OvhClientTuning, OvhConnectionConfig } from './config.js';
 import { registerOvhEndpoint } from './endpoint-agent.js';
@@ -206,44 +207,101 @@ export class OvhTransport {
     path: string,
     params: Readonly<Record<string, ParamValue>>,
   ): Promise<RawResult> {
-    const operation = `${method} ${route}`;
-    return new Promise<RawResult>((resolve) => {
-      const timer = setTimeout(() => {
-        resolve({
-          ok: false,
-          error: new OvhApiError({
-            kind: 'timeout',
-            operation,
-            ovhMessage: `no answer within ${this.tuning.timeoutMs} ms`,
-          }),
-        });
-      }, this.tuning.timeoutMs);
-      const settle = (result: RawResult): void => {
-        clearTimeout(timer);
-        resolve(result);
-      };
-      try {
-        // A fresh copy each time: node-ovh deletes keys from the object it is given.
-        this.ovh
-          .request(method, path, { ...params }, (error, response) => {
-            settle(
-              error === null
-                ? { ok: true, value: response }
-                : { ok: false, error: classify(error, response, operation) },
-            );
-          })
-          // node-ovh's request() is async: a throw inside it (bad header, bad path) rejects here.
-          .catch((thrown: unknown) => settle({ ok: false, error: classify(toError(thrown), undefined, operation) }));
-      } catch (thrown) {
-        settle({ ok: false, error: classify(toError(thrown), undefined, operation) });
-      }
-    });
+    return sendWithDeadline(this.ovh, method, path, params, `${method} ${route}`, this.tuning.timeoutMs);
   }
 
   /** Exponential back-off with "equal jitter": half fixed, half random. */
   private backoff(retry: number): number {
     const ceiling = Math.min(this.retryMaxDelayMs, this.retryBaseDelayMs * 2 ** retry);
     return Math.round(ceiling / 2 + this.random() * (ceiling / 2));
+  }
+}
+
+/** One node-ovh request with a hard deadline; never rejects, never hangs. */
+function sendWithDeadline(
+  ovh: OvhClient,
+  method: HttpMethod,
+  path: string,
+  params: Readonly<Record<string, unknown>>,
+  operation: string,
+  timeoutMs: number,
+): Promise<RawResult> {
+  return new Promise<RawResult>((resolve) => {
+    const timer = setTimeout(() => {
+      resolve({
+        ok: false,
+        error: new OvhApiError({ kind: 'timeout', operation, ovhMessage: `no answer within ${timeoutMs} ms` }),
+      });
+    }, timeoutMs);
+    const settle = (result: RawResult): void => {
+      clearTimeout(timer);
+      resolve(result);
+    };
+    try {
+      // A fresh copy each time: node-ovh deletes keys from the object it is given.
+      ovh
+        .request(method, path, { ...params }, (error, response) => {
+          settle(
+            error === null ? { ok: true, value: response } : { ok: false, error: classify(error, response, operation) },
+          );
+        })
+        // node-ovh's request() is async: a throw inside it (bad header, bad path) rejects here.
+        .catch((thrown: unknown) => settle({ ok: false, error: classify(toError(thrown), undefined, operation) }));
+    } catch (thrown) {
+      settle({ ok: false, error: classify(toError(thrown), undefined, operation) });
+    }
+  });
+}
+
+/** OVH's answer to a credential request: where the account owner validates it, and the new key. */
+export interface ConsumerKeyRequest {
+  validationUrl: string;
+  consumerKey: string;
+  state: string;
+}
+
+const ConsumerKeyRequestSchema = z.object({
+  validationUrl: z.url(),
+  consumerKey: z.string().regex(/^[\x21-\x7e]{1,256}$/),
+  state: z.string(),
+});
+
+/**
+ * POST /auth/credential: asks OVH for a new consumer key limited to `accessRules`. Only the
+ * application key is sent (node-ovh never signs /auth calls), so no clock sync is needed.
+ */
+export async function requestConsumerKey(options: {
+  connection: Omit<OvhConnectionConfig, 'consumerKey'>;
+  timeoutMs: number;
+  accessRules: readonly OvhAccessRule[];
+  redirection?: string | undefined;
+}): Promise<ConsumerKeyRequest> {
+  const { connection } = options;
+  const operation = 'POST /auth/credential';
+  const unregister = registerOvhEndpoint({
+    host: connection.host,
+    port: connection.port,
+    caPem: connection.caPem,
+    idleTimeoutMs: options.timeoutMs + 5_000,
+  });
+  try {
+    const ovh = createNodeOvh({
+      appKey: connection.appKey,
+      appSecret: connection.appSecret,
+      host: connection.host,
+      port: connection.port,
+      basePath: connection.basePath,
+    });
+    ovh.apiTimeDiff = 0;
+    const params = {
+      accessRules: options.accessRules.map((rule) => ({ method: rule.method, path: rule.path })),
+      ...(options.redirection !== undefined && { redirection: options.redirection }),
+    };
+    const result = await sendWithDeadline(ovh, 'POST', '/auth/credential', params, operation, options.timeoutMs);
+    if (!result.ok) throw result.error;
+    return parseResponse(ConsumerKeyRequestSchema, result.value, operation, 1);
+  } finally {
+    unregister();
   }
 }
 

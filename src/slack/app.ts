@@ -1,10 +1,12 @@
 import type { Server } from 'node:http';
 import {
   App,
+  type CustomRoute,
   ErrorCode,
   HTTPReceiver,
   LogLevel,
   type ReceiverProcessEventErrorHandlerArgs,
+  SocketModeReceiver,
   type webApi,
 } from '@slack/bolt';
 import type { Logger } from 'pino';
@@ -25,6 +27,16 @@ export interface SlackAppOptions {
   botUserId?: string;
   /** WebClient retries; tests use { retries: 0 }. */
   retryConfig?: webApi.RetryOptions;
+  /** /healthz, /readyz, /metrics: on PORT in HTTP mode, on the health port in Socket Mode. */
+  routes: CustomRoute[];
+  /** Socket Mode: where the routes are served. */
+  healthPort: number;
+  /** Socket Mode heartbeat: a pong must come within this, a server ping within 6× this. */
+  socketPingTimeoutMs?: number;
+  /** Slack requests being handled now, for graceful shutdown. */
+  onRequest?: (delta: 1 | -1) => void;
+  /** Each finished Slack request, for metrics. */
+  onResult?: (kind: string, name: string, result: 'ok' | 'error') => void;
 }
 
 export interface SlackApp {
@@ -34,6 +46,8 @@ export interface SlackApp {
   /** Starts receiving; in HTTP mode returns the bound port. */
   start(): Promise<number | undefined>;
   stop(): Promise<void>;
+  /** Whether Slack can reach us: HTTP mode once started; Socket Mode while the socket is connected and alive. */
+  connection(): { ok: boolean; detail: string };
 }
 
 /**
@@ -43,16 +57,6 @@ export interface SlackApp {
  */
 export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): SlackApp {
   const { slack } = options;
-  const healthz = {
-    path: '/healthz',
-    method: ['GET'],
-    handler: (
-      _req: unknown,
-      res: { writeHead(status: number, headers: Record<string, string>): { end(body: string): void } },
-    ) => {
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
-    },
-  };
   const boltLogger = createBoltLogger(options.logger.child({ component: 'slack' }));
   const common = {
     token: slack.botToken,
@@ -68,26 +72,59 @@ export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): Slack
     ...(options.botId !== undefined &&
       options.botUserId !== undefined && { botId: options.botId, botUserId: options.botUserId }),
   };
-  const app =
+  // The Socket Mode client pings Slack and expects a pong (and Slack's pings) in time; when the
+  // link goes silent it drops it and reconnects. We track its state for /readyz.
+  const socketState = { connected: false, since: 0, detail: 'not connected yet' };
+  const pingTimeout = options.socketPingTimeoutMs ?? 5_000;
+  const socketReceiver =
     slack.mode === 'socket'
+      ? new SocketModeReceiver({
+          appToken: slack.appToken ?? '',
+          logger: boltLogger,
+          logLevel: LogLevel.INFO,
+          clientPingTimeout: pingTimeout,
+          serverPingTimeout: pingTimeout * 6,
+          autoReconnectEnabled: true,
+          customRoutes: options.routes,
+          // The receiver's own client (apps.connections.open) must use the same Web API URL.
+          installerOptions: {
+            port: options.healthPort,
+            clientOptions: { ...(slack.apiUrl !== undefined && { slackApiUrl: slack.apiUrl }) },
+          },
+        })
+      : undefined;
+  if (socketReceiver !== undefined) {
+    const client = socketReceiver.client;
+    client.on('connected', () =>
+      Object.assign(socketState, { connected: true, since: Date.now(), detail: 'connected' }),
+    );
+    for (const event of ['disconnected', 'reconnecting', 'disconnecting'] as const) {
+      client.on(event, () => {
+        if (socketState.connected) options.logger.warn({ event }, 'Slack Socket Mode connection lost');
+        Object.assign(socketState, { connected: false, since: Date.now(), detail: event });
+      });
+    }
+  }
+  let httpStarted = false;
+  const app =
+    slack.mode === 'socket' && socketReceiver !== undefined
       ? new App({
           ...common,
           socketMode: true,
           appToken: slack.appToken ?? '',
-          customRoutes: [healthz],
-          installerOptions: { port: options.port },
+          receiver: socketReceiver,
         })
       : new App({
           ...common,
           receiver: new HTTPReceiver({
             signingSecret: slack.signingSecret ?? '',
-            customRoutes: [healthz],
+            customRoutes: options.routes,
             logger: boltLogger,
             logLevel: LogLevel.INFO,
             processEventErrorHandler: answerMalformed,
           }),
         });
-  app.use(createRequestLogMiddleware(options.logger));
+  app.use(createRequestLogMiddleware(options.logger, options.onRequest, options.onResult));
   registerListeners(app, deps);
   app.error(async (error) => {
     options.logger.error({ err: error }, 'unhandled error in a Slack listener');
@@ -101,10 +138,16 @@ export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): Slack
         return undefined;
       }
       const server = (await app.start({ port: options.port, host: options.host })) as Server;
+      httpStarted = true;
       const address = server.address();
       return typeof address === 'object' && address !== null ? address.port : options.port;
     },
     stop: () => app.stop().then(() => undefined),
+    connection() {
+      if (slack.mode === 'http')
+        return { ok: httpStarted, detail: httpStarted ? 'HTTP receiver listening' : 'not started' };
+      return { ok: socketState.connected, detail: `Socket Mode ${socketState.detail}` };
+    },
   };
 }
 

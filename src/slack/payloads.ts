@@ -50,3 +50,25 @@ export function stateValueByPrefix(state: ViewState, prefix: string, actionId: s
 export function stateOptions(state: ViewState, blockId: string, actionId: string): string[] {
   return state[blockId]?.[actionId]?.selected_options?.map((o) => o.value) ?? [];
 }
+
+/**
+ * A button click: the clicking user (from the signed payload), the channel if any, and the button's
+ * JSON value parsed with `valueSchema` — which only ever says *what*, never who may.
+ */
+export function parseJsonButton<T>(body: unknown, valueSchema: z.ZodType<T>) {
+  const click = ButtonClickSchema.safeParse(body);
+  if (!click.success) return undefined;
+  let value: T;
+  try {
+    value = valueSchema.parse(JSON.parse(click.data.actions[0]?.value ?? ''));
+  } catch {
+    return undefined;
+  }
+  return { actor: { userId: click.data.user.id, channelId: click.data.channel?.id }, value };
+}
+
+const ButtonClickSchema = z.object({
+  user: z.object({ id: UserIdSchema }),
+  channel: z.object({ id: ChannelIdSchema }).optional(),
+  actions: z.array(z.object({ value: z.string().max(2_000) })).min(1),
+});

@@ -7,8 +7,13 @@ import { requestContext } from '../shared/logger.js';
  * One log line per Slack request, with a correlation id that every log line written while serving
  * it carries too (OVH calls included, through the logger's AsyncLocalStorage mixin).
  */
-export function createRequestLogMiddleware(logger: Logger): Middleware<AnyMiddlewareArgs> {
+export function createRequestLogMiddleware(
+  logger: Logger,
+  onRequest?: (delta: 1 | -1) => void,
+  onResult?: (kind: string, name: string, result: 'ok' | 'error') => void,
+): Middleware<AnyMiddlewareArgs> {
   return async ({ body, next }) => {
+    onRequest?.(1);
     const requestId = randomUUID().slice(0, 12);
     const started = performance.now();
     await requestContext.run({ requestId }, async () => {
@@ -16,6 +21,7 @@ export function createRequestLogMiddleware(logger: Logger): Middleware<AnyMiddle
       try {
         await next();
         logger.info({ ...summary, durationMs: Math.round(performance.now() - started) }, 'slack request');
+        onResult?.(String(summary['kind'] ?? 'unknown'), metricName(summary), 'ok');
       } catch (error) {
         logger.error(
           { ...summary, err: error, durationMs: Math.round(performance.now() - started) },
@@ -25,6 +31,17 @@ export function createRequestLogMiddleware(logger: Logger): Middleware<AnyMiddle
       }
     });
   };
+}
+
+/** A low-cardinality name for metrics: the subcommand, callback or action id — never user input. */
+function metricName(summary: Record<string, unknown>): string {
+  const command = typeof summary['command'] === 'string' ? summary['command'].split(' ') : [];
+  const sub = command[0] === 'snapshot' ? command[1] : command[0];
+  const known = /^(help|services|partitions|list|schedule|create|show|delete|quick|can-i)$/;
+  if (summary['kind'] === 'command')
+    return sub !== undefined && known.test(sub) ? sub : sub === undefined ? 'modal' : 'other';
+  const id = summary['callbackId'] ?? summary['actionId'];
+  return typeof id === 'string' && /^nasha_[a-z_]+$|^(service|partition)$/.test(id) ? id : 'other';
 }
 
 function describe(body: unknown): Record<string, unknown> {

@@ -1,8 +1,9 @@
 /**
  * `AuditRepository` over Kysely (SQLite or PostgreSQL). Every outbox transition is a single UPDATE guarded
- * by its WHERE clause, so concurrent outboxes (replicas) need no locks beyond the row's own.
+ * by its WHERE clause, so concurrent outboxes (replicas) need no locks beyond the row's own. Writes of a
+ * version also append to the audit hash chain (audit-chain.ts), under the chain lock.
  */
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type ExpressionBuilder, type Kysely, type Selectable, sql } from 'kysely';
 import {
   AuditActionSchema,
   type AuditDelivery,
@@ -12,7 +13,9 @@ import {
   AuditRecordInvalidError,
   type AuditRepository,
 } from '../core/audit.js';
-import type { AuditHistoryTable, AuditRecordsTable, DatabaseSchema } from './schema.js';
+import { appendToChain, type ChainContent, chainTransaction, dialectOf, storableText } from './audit-chain.js';
+import type { DialectName } from './migrations.js';
+import type { AuditRecordsTable, DatabaseSchema } from './schema.js';
 
 type Row = Selectable<AuditRecordsTable>;
 
@@ -23,11 +26,30 @@ function claimableAt(owner: string) {
   return sql<number>`case when lease_until > next_attempt_at and lease_owner <> ${owner} then lease_until else next_attempt_at end`;
 }
 
-export class AuditStore implements AuditRepository {
-  constructor(private readonly db: Kysely<DatabaseSchema>) {}
+/** The chain hash of the record's current version (its history row). */
+function currentHash(eb: ExpressionBuilder<DatabaseSchema, 'audit_records'>) {
+  return eb
+    .selectFrom('audit_history')
+    .select('audit_history.hash')
+    .whereRef('audit_history.audit_id', '=', 'audit_records.id')
+    .whereRef('audit_history.version', '=', 'audit_records.version')
+    .as('hash');
+}
 
-  async insert(record: AuditRecord): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+export class AuditStore implements AuditRepository {
+  private readonly dialect: DialectName;
+
+  /** `dialect` picks how appends to the chain are serialised; found from `db` when not given. */
+  constructor(
+    private readonly db: Kysely<DatabaseSchema>,
+    dialect?: DialectName,
+  ) {
+    this.dialect = dialect ?? dialectOf(db);
+  }
+
+  async insert(input: Omit<AuditRecord, 'hash'>): Promise<AuditRecord> {
+    const record = storable(input);
+    return chainTransaction(this.db, this.dialect, async (trx) => {
       await trx
         .insertInto('audit_records')
         .values({
@@ -45,14 +67,15 @@ export class AuditStore implements AuditRepository {
           lease_until: null,
         })
         .execute();
-      await trx.insertInto('audit_history').values(historyRow(record)).execute();
+      const hash = await appendToChain(trx, historyRow(record));
+      return { ...record, hash };
     });
   }
 
   async update(id: string, patch: AuditPatch, now: number): Promise<AuditRecord | undefined> {
-    return this.db.transaction().execute(async (trx) => {
+    return chainTransaction(this.db, this.dialect, async (trx) => {
       // Write first (no read-then-write): takes the row lock at once, so concurrent updates serialise
-      // and each gets its own version.
+      // and each gets its own version. (The chain lock is already held: it is always taken first.)
       const row = await trx
         .updateTable('audit_records')
         .set((eb) => ({
@@ -60,20 +83,25 @@ export class AuditStore implements AuditRepository {
           updated_at: now,
           ...(patch.outcome === undefined ? {} : { outcome: patch.outcome }),
           ...(patch.taskId === undefined ? {} : { task_id: patch.taskId }),
-          ...(patch.detail === undefined ? {} : { detail: patch.detail }),
+          ...(patch.detail === undefined ? {} : { detail: patch.detail === null ? null : storableText(patch.detail) }),
         }))
         .where('id', '=', id)
         .returningAll()
         .executeTakeFirst();
       if (row === undefined) return undefined;
-      const record = toRecord(row);
-      await trx.insertInto('audit_history').values(historyRow(record)).execute();
-      return record;
+      const record = toRecord({ ...row, hash: null });
+      const hash = await appendToChain(trx, historyRow(record));
+      return { ...record, hash };
     });
   }
 
   async get(id: string): Promise<AuditDelivery | undefined> {
-    const row = await this.db.selectFrom('audit_records').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('audit_records')
+      .selectAll()
+      .select(currentHash)
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row === undefined ? undefined : toDelivery(row);
   }
 
@@ -118,6 +146,7 @@ export class AuditStore implements AuditRepository {
       .where('next_attempt_at', '<=', now)
       .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
       .returningAll()
+      .returning(currentHash)
       .executeTakeFirst();
     return row === undefined ? undefined : toDelivery(row);
   }
@@ -194,8 +223,26 @@ export class AuditStore implements AuditRepository {
   }
 }
 
+/** The record with its text as the database will return it (see `storableText`). */
+function storable(record: Omit<AuditRecord, 'hash'>): Omit<AuditRecord, 'hash'> {
+  const nullable = (value: string | null) => (value === null ? null : storableText(value));
+  return {
+    ...record,
+    id: storableText(record.id),
+    actorUserId: storableText(record.actorUserId),
+    channelId: nullable(record.channelId),
+    target:
+      record.target.partition === undefined
+        ? { service: storableText(record.target.service) }
+        : { service: storableText(record.target.service), partition: storableText(record.target.partition) },
+    subject: nullable(record.subject),
+    detail: nullable(record.detail),
+    auditChannel: storableText(record.auditChannel),
+  };
+}
+
 /** The columns an audit record's content maps to (shared by the record and its history rows). */
-function content(record: AuditRecord) {
+function content(record: Omit<AuditRecord, 'hash'>) {
   return {
     actor_user_id: record.actorUserId,
     channel_id: record.channelId,
@@ -210,11 +257,13 @@ function content(record: AuditRecord) {
   };
 }
 
-function historyRow(record: AuditRecord): Omit<Selectable<AuditHistoryTable>, 'seq'> {
+function historyRow(record: Omit<AuditRecord, 'hash'>): ChainContent {
   return { ...content(record), audit_id: record.id, version: record.version, recorded_at: record.updatedAt };
 }
 
-type ContentRow = Pick<Row, 'id' | 'created_at' | 'updated_at' | 'version' | keyof ReturnType<typeof content>>;
+type ContentRow = Pick<Row, 'id' | 'created_at' | 'updated_at' | 'version' | keyof ReturnType<typeof content>> & {
+  hash: string | null;
+};
 
 function toRecord(row: ContentRow): AuditRecord {
   const action = AuditActionSchema.safeParse(row.action);
@@ -238,10 +287,11 @@ function toRecord(row: ContentRow): AuditRecord {
     taskId: row.task_id,
     detail: row.detail,
     auditChannel: row.audit_channel,
+    hash: row.hash,
   };
 }
 
-function toDelivery(row: Row): AuditDelivery {
+function toDelivery(row: Row & { hash: string | null }): AuditDelivery {
   return {
     record: toRecord(row),
     slackTs: row.slack_ts,

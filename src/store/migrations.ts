@@ -4,6 +4,7 @@
  * One migration serves both dialects through Kysely's schema builder; the only branch is the identity column.
  */
 import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
+import { auditChainHash, type ChainContent, GENESIS_HASH } from './audit-chain.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -161,6 +162,40 @@ function migrations(dialect: DialectName): Record<string, Migration> {
           .addColumn('target', 'text', (c) => c.notNull())
           .addColumn('updated_at', 'bigint', (c) => c.notNull())
           .execute();
+      },
+    },
+    '0004_audit_chain': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // Nullable: a release without the chain may still be writing during a rolling upgrade; its rows are
+        // reported by `npm run audit:verify` instead of failing the audit write.
+        await db.schema.alterTable('audit_history').addColumn('prev_hash', 'text').execute();
+        await db.schema.alterTable('audit_history').addColumn('hash', 'text').execute();
+        // The rows written before the chain existed are linked now, in seq order, so the chain starts complete.
+        // This runs in the migration's transaction (see database.ts): no other writer appends meanwhile.
+        type Row = ChainContent & { seq: number; prev_hash: string | null; hash: string | null };
+        const history = db.withTables<{ audit_history: Row }>();
+        let prevHash = GENESIS_HASH;
+        let after = Number.MIN_SAFE_INTEGER;
+        for (;;) {
+          const batch = await history
+            .selectFrom('audit_history')
+            .selectAll()
+            .where('seq', '>', after)
+            .orderBy('seq')
+            .limit(500)
+            .execute();
+          for (const { seq, prev_hash: _prev, hash: _hash, ...content } of batch) {
+            const hash = auditChainHash(content, prevHash);
+            await history
+              .updateTable('audit_history')
+              .set({ prev_hash: prevHash, hash })
+              .where('seq', '=', seq)
+              .execute();
+            prevHash = hash;
+            after = seq;
+          }
+          if (batch.length < 500) break;
+        }
       },
     },
   };

@@ -51,6 +51,10 @@ export interface AuditHistoryTable {
   task_id: number | null;
   detail: string | null;
   audit_channel: string;
+  /** Hash chain (src/store/audit-chain.ts): the previous row's hash, 64 zeros for the first row. */
+  prev_hash: string | null;
+  /** sha256 of this row's content and prev_hash; null only for rows written outside the chain. */
+  hash: string | null;
 }
 
 /** OVH tasks the bot still follows, so tracking resumes after a restart. */

@@ -18,7 +18,8 @@ declare module '@ovhcloud/node-ovh' {
     request(
       method: string,
       path: string,
-      params: Record<string, string | number | boolean>,
+      /** Query parameters (GET, DELETE) or the JSON body (POST, PUT: nested values allowed). */
+      params: Record<string, unknown>,
       callback: (error: OvhCallbackError, response: unknown) => void,
     ): Promise<void>;
   }

@@ -112,16 +112,19 @@ describe('startup', () => {
     }
   }, 30_000);
 
-  it('the process exits 2 naming every missing or malformed variable', async () => {
-    const result = await run({ OVH_ENDPOINT: 'http://nope/1.0', PORT: 'eighty' }, [
-      'SLACK_SIGNING_SECRET',
-      'OVH_APP_KEY',
-    ]);
+  it('the process exits 2 naming every missing credential (never falling back to the sandbox)', async () => {
+    const result = await run({}, ['SLACK_SIGNING_SECRET', 'OVH_APP_KEY']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('OVH_APP_KEY is required');
+    expect(result.stderr).toContain('OVH_APP_KEY');
+    expect(result.stderr).toContain('SLACK_SIGNING_SECRET');
+  }, 30_000);
+
+  it('the process exits 2 naming every malformed variable', async () => {
+    const result = await run({ OVH_ENDPOINT: 'http://nope/1.0', PORT: 'eighty', OVH_APP_SECRET: 'has space' });
+    expect(result.code).toBe(2);
     expect(result.stderr).toContain('OVH_ENDPOINT URL must look like https://host[:port]/1.0');
     expect(result.stderr).toContain('PORT must be a whole number');
-    expect(result.stderr).toContain('SLACK_SIGNING_SECRET is required in HTTP mode');
+    expect(result.stderr).toContain('OVH_APP_SECRET must be printable ASCII without spaces');
   }, 30_000);
 
   it('the process exits 2 on a bad config file, naming the key', async () => {

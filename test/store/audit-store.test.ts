@@ -27,6 +27,7 @@ function record(id: string, overrides: Partial<AuditRecord> = {}): AuditRecord {
     taskId: null,
     detail: null,
     auditChannel: 'CAUDIT0001',
+    hash: null,
     ...overrides,
   };
 }

@@ -63,6 +63,7 @@ describe('openDatabase (SQLite)', () => {
         '0001_audit_outbox_and_task_journal',
         '0002_approval_requests',
         '0003_quick_snapshots',
+        '0004_audit_chain',
       ]);
       const rows = await second.db.selectFrom('tracked_tasks').selectAll().execute();
       expect(rows).toHaveLength(1);

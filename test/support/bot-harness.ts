@@ -184,6 +184,8 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
       await bot.stop();
       await sim.close();
       await slack.stop();
+      // Every end-to-end test doubles as a leak check: known secrets never reach a log line or Slack.
+      assertNoSecretLeak(env, logLines, slack);
     },
   };
   return harness;
@@ -199,6 +201,7 @@ export function testEnv(options: {
   dir: string;
   appToken?: string;
   logLevel?: string;
+  healthPort?: number;
 }): AppEnv {
   return {
     slack: {
@@ -210,12 +213,31 @@ export function testEnv(options: {
     },
     ovh: simulatorConfig(options.sim),
     port: 0,
+    healthPort: options.healthPort ?? 0,
     host: '127.0.0.1',
     configPath: join(options.dir, 'nasha.yml'),
     dataDir: join(options.dir, 'data'),
     databaseUrl: undefined,
     logLevel: options.logLevel ?? 'silent',
   };
+}
+
+/** Throws if any secret of `env` appears in a log line or in what the bot sent to Slack. */
+export function assertNoSecretLeak(env: AppEnv, logLines: readonly string[], slack: FakeSlack): void {
+  const secrets = [
+    env.slack.botToken,
+    env.slack.signingSecret,
+    env.slack.appToken,
+    env.ovh.connection.appSecret,
+    env.ovh.connection.consumerKey,
+  ].filter((s): s is string => s !== undefined && s.length >= 8);
+  // The token legitimately authenticates each Web API call; everything else the bot *says* is checked.
+  const said = JSON.stringify(slack.calls.map(({ args: { token: _token, ...rest } }) => rest));
+  const logs = logLines.join('');
+  for (const secret of secrets) {
+    if (logs.includes(secret)) throw new Error("a secret appeared in the bot's logs");
+    if (said.includes(secret)) throw new Error('a secret appeared in a message sent to Slack');
+  }
 }
 
 /** Every text of a message (fallback + blocks), for assertions. */

@@ -1,6 +1,11 @@
 import type { OvhClientTuning, OvhConfig } from '../../src/ovh/config.js';
 import { createNashaApi, type NashaApi } from '../../src/ovh/index.js';
-import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/ovh/simulator/index.js';
+import {
+  type Simulator,
+  type SimulatorOptions,
+  simulatorConnection,
+  startSimulator,
+} from '../../src/ovh/simulator/index.js';
 import type { TaskTrackerOptions } from '../../src/ovh/task-tracker.js';
 import { ManualClock } from '../../src/shared/clock.js';
 
@@ -19,16 +24,7 @@ export const FAST_TUNING: OvhClientTuning = { timeoutMs: 5_000, requestsPerMinut
 /** OVH config pointing at a running simulator, trusting its CA for that endpoint only. */
 export function simulatorConfig(sim: Simulator, tuning: Partial<OvhClientTuning> = {}): OvhConfig {
   return {
-    connection: {
-      endpoint: sim.baseUrl,
-      host: sim.host,
-      port: sim.port,
-      basePath: '/1.0',
-      appKey: sim.credentials.appKey,
-      appSecret: sim.credentials.appSecret,
-      consumerKey: sim.credentials.consumerKey,
-      caPem: sim.caCertPem,
-    },
+    connection: simulatorConnection(sim),
     tuning: { ...FAST_TUNING, ...tuning },
   };
 }

@@ -1,6 +1,14 @@
+import {
+  blockSuggestionPayload,
+  messageButtonClick,
+  type ViewPayloadInput,
+  viewSelectAction,
+  viewSubmissionPayload,
+} from '../../src/sandbox/payloads.js';
+
 /** Interactivity payloads shaped as Slack sends them (see ../shared/reference/slack-bolt.md §4.3). */
 
-const TEAM = { id: 'T1', domain: 'acme' };
+const user = (id: string) => ({ id, name: 'u' });
 
 export function buttonClick(options: {
   user: string;
@@ -10,30 +18,16 @@ export function buttonClick(options: {
   responseUrl: string;
   blockId?: string;
 }): object {
-  return {
-    type: 'block_actions',
-    user: { id: options.user, username: 'u', name: 'u', team_id: 'T1' },
-    api_app_id: 'A1',
-    token: 'legacy',
-    trigger_id: '1337.42.abc',
-    team: TEAM,
-    enterprise: null,
-    is_enterprise_install: false,
-    container: { type: 'message', message_ts: '1700000000.000100', channel_id: options.channel, is_ephemeral: true },
+  return messageButtonClick({
+    user: user(options.user),
     channel: { id: options.channel, name: 'ops' },
-    state: { values: {} },
-    response_url: options.responseUrl,
-    actions: [
-      {
-        type: 'button',
-        action_id: options.actionId,
-        block_id: options.blockId ?? 'b1',
-        text: { type: 'plain_text', text: 'x' },
-        value: options.value,
-        action_ts: '1700000001.000200',
-      },
-    ],
-  };
+    messageTs: '1700000000.000100',
+    isEphemeral: true,
+    button: { actionId: options.actionId, blockId: options.blockId ?? 'b1', value: options.value, text: 'x' },
+    responseUrl: options.responseUrl,
+    triggerId: '1337.42.abc',
+    actionTs: '1700000001.000200',
+  });
 }
 
 export interface ViewLike {
@@ -43,79 +37,24 @@ export interface ViewLike {
   state?: Record<string, Record<string, object>>;
 }
 
-function viewOf(view: ViewLike) {
-  return {
-    id: view.id ?? 'V1',
-    team_id: 'T1',
-    type: 'modal',
-    callback_id: view.callback_id,
-    private_metadata: view.private_metadata,
-    title: { type: 'plain_text', text: 'x' },
-    blocks: [],
-    state: { values: view.state ?? {} },
-    hash: 'h1',
-    root_view_id: view.id ?? 'V1',
-    previous_view_id: null,
-    app_id: 'A1',
-    external_id: '',
-    bot_id: 'BBOT',
-  };
+const input = (view: ViewLike): ViewPayloadInput => ({ ...view, id: view.id ?? 'V1' });
+
+export function viewSubmission(userId: string, view: ViewLike): object {
+  return viewSubmissionPayload(user(userId), input(view), '1337.43.abc');
 }
 
-export function viewSubmission(user: string, view: ViewLike): object {
-  return {
-    type: 'view_submission',
-    team: TEAM,
-    user: { id: user, username: 'u', name: 'u', team_id: 'T1' },
-    api_app_id: 'A1',
-    token: 'legacy',
-    trigger_id: '1337.43.abc',
-    is_enterprise_install: false,
-    enterprise: null,
-    response_urls: [],
-    view: viewOf(view),
-  };
+export function blockSuggestion(userId: string, actionId: string, value: string, view: ViewLike): object {
+  return blockSuggestionPayload(user(userId), input(view), { actionId, blockId: actionId }, value);
 }
 
-export function blockSuggestion(user: string, actionId: string, value: string, view: ViewLike): object {
-  return {
-    type: 'block_suggestion',
-    user: { id: user, username: 'u', name: 'u', team_id: 'T1' },
-    container: { type: 'view', view_id: view.id ?? 'V1' },
-    api_app_id: 'A1',
-    token: 'legacy',
-    action_id: actionId,
-    block_id: actionId,
-    value,
-    team: TEAM,
-    enterprise: null,
-    is_enterprise_install: false,
-    view: viewOf(view),
-  };
-}
-
-export function viewAction(user: string, actionId: string, selected: string, view: ViewLike): object {
-  return {
-    type: 'block_actions',
-    user: { id: user, username: 'u', name: 'u', team_id: 'T1' },
-    api_app_id: 'A1',
-    token: 'legacy',
-    trigger_id: '1337.44.abc',
-    team: TEAM,
-    enterprise: null,
-    is_enterprise_install: false,
-    container: { type: 'view', view_id: view.id ?? 'V1' },
-    view: viewOf(view),
-    actions: [
-      {
-        type: 'external_select',
-        action_id: actionId,
-        block_id: actionId,
-        selected_option: { text: { type: 'plain_text', text: selected }, value: selected },
-        action_ts: '1700000001.000300',
-      },
-    ],
-  };
+export function viewAction(userId: string, actionId: string, selected: string, view: ViewLike): object {
+  return viewSelectAction(
+    user(userId),
+    input(view),
+    { type: 'external_select', actionId, blockId: actionId, selected: { text: selected, value: selected } },
+    '1337.44.abc',
+    '1700000001.000300',
+  );
 }
 
 /** State entries as Slack puts them in view.state.values. */

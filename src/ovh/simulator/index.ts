@@ -9,6 +9,7 @@ export {
 } from './auth.js';
 export { generateLoopbackCertificate, type LoopbackCertificate } from './cert.js';
 export { loadSimulatorConfig, parseSimulatorConfig, type SimulatorConfig } from './config-file.js';
+export { simulatorConnection } from './connection.js';
 export { type Fault, type FaultRule, FaultRuleSchema } from './faults.js';
 export { defaultSeed, parseSeed, SeedSchema, type SimulatorSeed } from './seed.js';
 export {

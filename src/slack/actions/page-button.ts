@@ -3,18 +3,12 @@ import { z } from 'zod';
 import { partitionsMessage, snapshotsMessage } from '../blocks/replies.js';
 import { toErrorMessage } from '../commands/run-command.js';
 import type { SlackDeps } from '../deps.js';
-import { ChannelIdSchema, UserIdSchema } from '../payloads.js';
+import { parseJsonButton } from '../payloads.js';
 
 const PageValueSchema = z.object({
   view: z.enum(['partitions', 'list']),
   service: z.string().min(1).max(128),
   page: z.number().int().min(1).max(10_000),
-});
-
-const PageClickSchema = z.object({
-  user: z.object({ id: UserIdSchema }),
-  channel: z.object({ id: ChannelIdSchema }).optional(),
-  actions: z.array(z.object({ value: z.string() })).min(1),
 });
 
 /**
@@ -28,18 +22,12 @@ export function createPageButton(deps: SlackDeps) {
     respond,
   }: AllMiddlewareArgs & SlackActionMiddlewareArgs<BlockButtonAction>): Promise<void> => {
     await ack();
-    const click = PageClickSchema.safeParse(body);
-    let value: z.infer<typeof PageValueSchema> | undefined;
-    try {
-      value = click.success ? PageValueSchema.parse(JSON.parse(click.data.actions[0]?.value ?? '')) : undefined;
-    } catch {
-      value = undefined;
-    }
-    if (!click.success || value === undefined) {
+    const click = parseJsonButton(body, PageValueSchema);
+    if (click === undefined) {
       deps.logger.warn('malformed page button payload');
       return;
     }
-    const actor = { userId: click.data.user.id, channelId: click.data.channel?.id };
+    const { actor, value } = click;
     try {
       const message =
         value.view === 'partitions'

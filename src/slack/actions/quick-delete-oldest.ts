@@ -5,13 +5,8 @@ import { approvalPendingMessage } from '../blocks/approval-card.js';
 import { changeFinishedMessage } from '../blocks/replies.js';
 import { toErrorMessage } from '../commands/run-command.js';
 import type { SlackDeps } from '../deps.js';
-import { ChannelIdSchema, UserIdSchema } from '../payloads.js';
+import { parseJsonButton } from '../payloads.js';
 
-const ClickSchema = z.object({
-  user: z.object({ id: UserIdSchema }),
-  channel: z.object({ id: ChannelIdSchema }).optional(),
-  actions: z.array(z.object({ value: z.string().max(2_000) })).min(1),
-});
 const ValueSchema = z.object({
   s: z.string().min(1),
   p: z.string().min(1),
@@ -30,18 +25,12 @@ export function createDeleteOldestButton(deps: SlackDeps) {
     respond,
   }: AllMiddlewareArgs & SlackActionMiddlewareArgs<BlockButtonAction>): Promise<void> => {
     await ack();
-    const click = ClickSchema.safeParse(body);
-    let value: z.infer<typeof ValueSchema> | undefined;
-    try {
-      value = click.success ? ValueSchema.parse(JSON.parse(click.data.actions[0]?.value ?? '')) : undefined;
-    } catch {
-      value = undefined;
-    }
-    if (!click.success || value === undefined) {
+    const click = parseJsonButton(body, ValueSchema);
+    if (click === undefined) {
       deps.logger.warn('malformed delete-oldest payload');
       return;
     }
-    const actor = { userId: click.data.user.id, channelId: click.data.channel?.id };
+    const { actor, value } = click;
     const change = {
       action: 'snapshot.delete' as const,
       target: { service: value.s, partition: value.p },

@@ -4,7 +4,7 @@
  * and an audit message must always go out.
  */
 import type { types } from '@slack/bolt';
-import type { AuditAction, AuditOutcome, AuditRecord } from '../../core/audit.js';
+import { type AuditAction, type AuditOutcome, type AuditRecord, shortAuditHash } from '../../core/audit.js';
 import { formatTarget } from '../../core/model.js';
 
 /** Slack's documented limits that this message could reach. */
@@ -76,14 +76,19 @@ export function auditMessage(record: AuditRecord): { text: string; blocks: types
   if (record.detail !== null) {
     blocks.push({
       type: 'section',
-      text: { type: 'mrkdwn', text: cut(`*Detail*\n${escapeMrkdwn(record.detail)}`, SLACK_LIMITS.sectionText) },
+      text: {
+        type: 'mrkdwn',
+        text: cut(`*Detail*\n${withMentions(escapeMrkdwn(record.detail))}`, SLACK_LIMITS.sectionText),
+      },
     });
   }
   const times = [`Created ${when(record.createdAt)}`];
   if (record.updatedAt !== record.createdAt) times.push(`Updated ${when(record.updatedAt)}`);
+  // The short chain hash lets a reader cross-check this message with `npm run audit:verify`.
+  const chain = record.hash === null ? '' : ` · hash ${code(shortAuditHash(record.hash))}`;
   blocks.push({
     type: 'context',
-    elements: [...times, `Audit ${code(record.id)} v${record.version}`]
+    elements: [...times, `Audit ${code(record.id)} v${record.version}${chain}`]
       .slice(0, SLACK_LIMITS.contextElements)
       .map((text) => ({ type: 'mrkdwn', text: cut(text, SLACK_LIMITS.contextText) })),
   });
@@ -132,4 +137,9 @@ export function cut(text: string, max: number): string {
   const open = kept.lastIndexOf('<');
   if (open >= 0 && open > kept.lastIndexOf('>')) kept = kept.slice(0, open);
   return `${kept}…`;
+}
+
+/** Details are escaped, but user mentions the bot wrote itself (`<@U…>`, a valid id only) stay mentions. */
+function withMentions(escaped: string): string {
+  return escaped.replace(/&lt;@([UW][A-Z0-9]{2,})&gt;/g, '<@$1>');
 }

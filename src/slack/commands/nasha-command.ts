@@ -77,6 +77,9 @@ export function createNashaCommand(deps: SlackDeps) {
       return;
     }
     await ack({ response_type: 'ephemeral', ...workingMessage(describeCommand(parsed)) });
+    // Let acks of commands that have already arrived go out before this one's work starts: when many
+    // arrive together, their acks would otherwise wait behind it (3× the p99 ack at 32; bench/RESULTS.md).
+    await new Promise((resolve) => setImmediate(resolve));
     const reply = responseUrlReply(deps, respond, responseUrl);
     if (parsed.kind === 'quick') {
       await runQuickCommand(deps, client, actor, parsed, reply);

@@ -159,7 +159,11 @@ export function parseSnapshotType(word: string): SnapshotType | ParsedCommand {
   );
 }
 
-function parseCreate(words: string[]): ParsedCommand {
+/** Splits `--expires <v>` / `--expires=<v>` out of the words; any other `--option` is an error. */
+function takeExpires(
+  words: readonly string[],
+  known: string,
+): { expires: string | undefined; positional: string[] } | ParsedCommand {
   let expires: string | undefined;
   const positional: string[] = [];
   for (let i = 0; i < words.length; i++) {
@@ -172,11 +176,18 @@ function parseCreate(words: string[]): ParsedCommand {
     } else if (word.startsWith('--expires=')) {
       expires = word.slice('--expires='.length);
     } else if (word.startsWith('--')) {
-      return error(`Unknown option \`${word.slice(0, 40)}\` (only \`--expires\`).`);
+      return error(`Unknown option \`${word.slice(0, 40)}\` (${known}).`);
     } else {
       positional.push(word);
     }
   }
+  return { expires, positional };
+}
+
+function parseCreate(words: string[]): ParsedCommand {
+  const options = takeExpires(words, 'only `--expires`');
+  if ('kind' in options) return options;
+  const { expires, positional } = options;
   const target = parseTarget(positional, { allowServiceOnly: false, wantName: true });
   const example = 'create zpool-128310/data before-upgrade --expires 7d';
   if (typeof target === 'string')
@@ -186,23 +197,9 @@ function parseCreate(words: string[]): ParsedCommand {
 }
 
 function parseQuick(words: string[], reason: string | undefined): ParsedCommand {
-  let expires: string | undefined;
-  const positional: string[] = [];
-  for (let i = 0; i < words.length; i++) {
-    const word = words[i] ?? '';
-    if (word === '--expires' || word === '-e') {
-      const value = words[i + 1];
-      if (value === undefined) return error('`--expires` needs a value: `7d`, `12h` or an ISO 8601 date.');
-      expires = value;
-      i++;
-    } else if (word.startsWith('--expires=')) {
-      expires = word.slice('--expires='.length);
-    } else if (word.startsWith('--')) {
-      return error(`Unknown option \`${word.slice(0, 40)}\` (\`--expires\`, \`--reason\`).`);
-    } else {
-      positional.push(word);
-    }
-  }
+  const options = takeExpires(words, '`--expires`, `--reason`');
+  if ('kind' in options) return options;
+  const { expires, positional } = options;
   const [spec, label, ...extra] = positional;
   if (spec === undefined) {
     return usage(

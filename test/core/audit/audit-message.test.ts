@@ -20,6 +20,7 @@ function record(overrides: Partial<AuditRecord> = {}): AuditRecord {
     taskId: 4242,
     detail: null,
     auditChannel: 'CAUDIT0001',
+    hash: 'a3f09c1d2e7b44c1e0ffa9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8',
     ...overrides,
   };
 }
@@ -64,6 +65,18 @@ describe('auditMessage', () => {
     expect(message.text).toBe(
       ':hourglass_flowing_sand: Create snapshot on zpool-123456/backups by <@U0ALICE01>: Started (OVH task 4242)',
     );
+  });
+
+  it('shows the short chain hash beside the audit id, so a reader can cross-check with audit:verify', () => {
+    const context = texts(auditMessage(record()).blocks).at(-1)?.text;
+    expect(context).toBe('Audit `9b2f6c1e-1111-4c1e-9a51-0123456789ab` v2 · hash `a3f09c1d2e`');
+    // A record stored without a hash (written outside the chain) shows none rather than a fake one.
+    const unhashed = texts(auditMessage(record({ hash: null })).blocks).at(-1)?.text;
+    expect(unhashed).toBe('Audit `9b2f6c1e-1111-4c1e-9a51-0123456789ab` v2');
+    // Never markup, whatever the column holds.
+    const hostile = texts(auditMessage(record({ hash: '<!channel>`x' })).blocks).at(-1)?.text;
+    expect(hostile).toContain('hash `&lt;!channel&gt;`');
+    expect(hostile).not.toContain('<!channel>');
   });
 
   it('renders every outcome and every action', () => {

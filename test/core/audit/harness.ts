@@ -14,7 +14,8 @@ import {
 import { type Clock, ManualClock } from '../../../src/shared/clock.js';
 import { AuditStore } from '../../../src/store/audit-store.js';
 import type { Database } from '../../../src/store/database.js';
-import { openTestDatabase, resetTestDatabase } from '../../store/test-database.js';
+import { openDatabase } from '../../../src/store/database.js';
+import { resetTestDatabase } from '../../store/test-database.js';
 
 export const T0 = Date.UTC(2026, 10, 28, 9, 0, 0);
 export const AUDIT_CHANNEL = 'CAUDIT0001';
@@ -96,7 +97,10 @@ export async function auditHarness(
     outbox?: Partial<Omit<AuditOutboxOptions, 'repo' | 'publisher' | 'clock'>>;
   } = {},
 ): Promise<AuditHarness> {
-  const database = await openTestDatabase(dir);
+  // Always SQLite here: these tests fast-forward an auto-advancing virtual clock, and with a networked
+  // database the clock jumps while queries are in flight (leases "expire" mid-query). The same store
+  // code runs on PostgreSQL in test/store (CAS, leases) and in the two-process replica test.
+  const database = await openDatabase({ dataDir: dir });
   const repo = new AuditStore(database.db);
   const clock = options.clock ?? new ManualClock(T0, { autoAdvance: true });
   const publisher = options.publisher ?? new FakePublisher(clock);

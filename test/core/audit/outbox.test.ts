@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuditDeliveryError, AuditOutbox, type AuditRepository } from '../../../src/core/audit.js';
 import { ManualClock } from '../../../src/shared/clock.js';
 import { AuditStore } from '../../../src/store/audit-store.js';
-import { openTestDatabase } from '../../store/test-database.js';
+import { openDatabase } from '../../../src/store/database.js';
 import {
   AUDIT_CHANNEL,
   type AuditHarness,
@@ -388,7 +388,7 @@ describe('AuditOutbox', () => {
   it('a second database opened on the same directory sees the same rows', async () => {
     const h = await harness();
     const record = await h.trail.record(input());
-    const again = await openTestDatabase(dir);
+    const again = await openDatabase({ dataDir: dir });
     try {
       expect((await new AuditStore(again.db).get(record.id))?.record).toEqual(record);
     } finally {

@@ -35,6 +35,7 @@ describe('AuditTrail', () => {
       taskId: 12,
       detail: null,
       auditChannel: AUDIT_CHANNEL,
+      hash: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
     expect(await h.repo.get(record.id)).toEqual({
       record,

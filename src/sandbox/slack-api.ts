@@ -1,0 +1,219 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A loopback stand-in for Slack's Web API and for `response_url` targets: the sandbox's Slack, and
+ * the tests' fake Slack. It answers the methods the bot calls the way Slack does, records every
+ * call, and tells listeners (the sandbox console) what the bot said.
+ */
+
+export interface RecordedCall {
+  method: string;
+  args: Record<string, unknown>;
+  authorization: string | undefined;
+}
+
+/** A call and Slack's answer to it (a `response_url` post is answered `{ ok: true }`). */
+export interface AnsweredCall extends RecordedCall {
+  answer: Readonly<Record<string, unknown>>;
+}
+
+export interface HandlerResult {
+  status?: number;
+  headers?: Record<string, string>;
+  body: object;
+}
+export type MethodHandler = (args: Record<string, unknown>) => HandlerResult;
+export type CallListener = (call: AnsweredCall) => void;
+
+export interface LocalSlackApiOptions {
+  /** When set, Web API calls must carry this token (as Slack checks): others get `invalid_auth`. */
+  botToken?: string;
+  /** What auth.test answers. */
+  identity?: { botId: string; botUserId: string; teamId: string };
+  /** Methods without a handler: `{ ok: true }` (lenient, tests) or Slack's `unknown_method`. */
+  unknownMethods?: 'ok' | 'error';
+}
+
+/** Form-encoded Web API arguments that Slack expects as JSON strings. */
+const JSON_FIELDS = new Set(['blocks', 'attachments', 'view', 'metadata']);
+export const RESPONSE_URL_PATH = '/response-url/';
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseArgs(contentType: string | undefined, raw: string): Record<string, unknown> {
+  if (raw === '') return {};
+  if (contentType?.startsWith('application/json')) return asRecord(JSON.parse(raw));
+  const args: Record<string, unknown> = {};
+  for (const [key, value] of new URLSearchParams(raw)) args[key] = JSON_FIELDS.has(key) ? JSON.parse(value) : value;
+  return args;
+}
+
+function asRecord(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+export class LocalSlackApi {
+  readonly calls: RecordedCall[] = [];
+  /** Slack user group id → member user ids (for usergroups.users.list). */
+  readonly groups = new Map<string, string[]>();
+  private readonly handlers = new Map<string, MethodHandler>();
+  private readonly listeners = new Set<CallListener>();
+  private readonly options: LocalSlackApiOptions;
+  private server: Server | undefined;
+  private tsCounter = 1_700_000_000_000_100;
+  private viewCounter = 1;
+
+  constructor(options: LocalSlackApiOptions = {}) {
+    this.options = options;
+    const identity = options.identity ?? { botId: 'BBOT', botUserId: 'UBOT', teamId: 'T1' };
+    this.handlers.set('auth.test', () => ({
+      body: {
+        ok: true,
+        user_id: identity.botUserId,
+        bot_id: identity.botId,
+        team_id: identity.teamId,
+        url: 'https://acme.slack.com/',
+      },
+    }));
+    this.handlers.set('chat.postMessage', (a) => ({ body: { ok: true, channel: a['channel'], ts: this.nextTs() } }));
+    this.handlers.set('chat.update', (a) => ({ body: { ok: true, channel: a['channel'], ts: a['ts'] } }));
+    this.handlers.set('chat.postEphemeral', () => ({ body: { ok: true, message_ts: this.nextTs() } }));
+    this.handlers.set('chat.getPermalink', (a) => ({
+      body: {
+        ok: true,
+        channel: a['channel'],
+        permalink: `${this.baseUrl}/archives/${String(a['channel'])}/p${String(a['message_ts']).replace('.', '')}`,
+      },
+    }));
+    this.handlers.set('views.open', (a) => ({
+      body: { ok: true, view: { id: this.nextViewId(), hash: 'h1', ...asRecord(a['view']) } },
+    }));
+    this.handlers.set('views.update', (a) => ({
+      body: { ok: true, view: { id: a['view_id'], hash: 'h2', ...asRecord(a['view']) } },
+    }));
+    this.handlers.set('views.push', (a) => ({
+      body: { ok: true, view: { id: this.nextViewId(), ...asRecord(a['view']) } },
+    }));
+    this.handlers.set('conversations.open', (a) => ({ body: { ok: true, channel: { id: `D${String(a['users'])}` } } }));
+    this.handlers.set('usergroups.users.list', (a) => ({
+      body: { ok: true, users: this.groups.get(String(a['usergroup'])) ?? [] },
+    }));
+  }
+
+  /** Replaces how one method answers (tests: failures, rate limits). */
+  on(method: string, handler: MethodHandler): void {
+    this.handlers.set(method, handler);
+  }
+
+  /** Called after every answered call; returns the unsubscribe function. */
+  subscribe(listener: CallListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async start(port = 0): Promise<void> {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch(() => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ ok: false, error: 'internal_error' }));
+      });
+    });
+    await new Promise<void>((resolve) => this.server?.listen(port, '127.0.0.1', resolve));
+  }
+
+  get baseUrl(): string {
+    const address = this.server?.address() as AddressInfo | undefined;
+    if (address === undefined) throw new Error('the local Slack API is not started');
+    return `http://127.0.0.1:${address.port}`;
+  }
+
+  /** For clientOptions.slackApiUrl / SLACK_API_URL. */
+  get apiUrl(): string {
+    return `${this.baseUrl}/api/`;
+  }
+
+  responseUrl(id: string): string {
+    return `${this.baseUrl}${RESPONSE_URL_PATH}${id}`;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server === undefined ? resolve() : this.server.close(() => resolve())));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const raw = await readBody(req);
+    if (path.startsWith(RESPONSE_URL_PATH)) {
+      let body: Record<string, unknown>;
+      try {
+        body = asRecord(JSON.parse(raw));
+      } catch {
+        res.writeHead(400).end('invalid_payload');
+        return;
+      }
+      this.record({ method: 'response_url', args: { ...body, url: path }, authorization: undefined }, { ok: true });
+      res.writeHead(200).end('ok');
+      return;
+    }
+    const method = path.replace(/^\/api\//, '');
+    let args: Record<string, unknown>;
+    try {
+      args = parseArgs(req.headers['content-type'], raw);
+    } catch {
+      this.reply(res, { body: { ok: false, error: 'invalid_arguments' } });
+      return;
+    }
+    const authorization = req.headers.authorization;
+    const call: RecordedCall = { method, args, authorization };
+    const result = this.authError(authorization, args) ?? this.answer(method, args);
+    this.record(call, asRecord(result.body));
+    this.reply(res, result);
+  }
+
+  private authError(authorization: string | undefined, args: Record<string, unknown>): HandlerResult | undefined {
+    const expected = this.options.botToken;
+    if (expected === undefined) return undefined;
+    const token = authorization?.replace(/^Bearer\s+/i, '') ?? (typeof args['token'] === 'string' ? args['token'] : '');
+    if (token === '') return { body: { ok: false, error: 'not_authed' } };
+    return token === expected ? undefined : { body: { ok: false, error: 'invalid_auth' } };
+  }
+
+  private answer(method: string, args: Record<string, unknown>): HandlerResult {
+    const handler = this.handlers.get(method);
+    if (handler !== undefined) return handler(args);
+    return this.options.unknownMethods === 'error'
+      ? { body: { ok: false, error: 'unknown_method' } }
+      : { body: { ok: true } };
+  }
+
+  private record(call: RecordedCall, answer: Record<string, unknown>): void {
+    this.calls.push(call);
+    for (const listener of this.listeners) {
+      try {
+        listener({ ...call, answer });
+      } catch {
+        // A listener's bug must not turn into a Slack error for the bot.
+      }
+    }
+  }
+
+  private reply(res: ServerResponse, { status = 200, headers = {}, body }: HandlerResult): void {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
+  }
+
+  private nextTs(): string {
+    this.tsCounter += 100;
+    const text = String(this.tsCounter);
+    return `${text.slice(0, 10)}.${text.slice(10)}`;
+  }
+
+  private nextViewId(): string {
+    return `V${this.viewCounter++}`;
+  }
+}

@@ -1,0 +1,109 @@
+import type { NameDirectory } from './render.js';
+
+/**
+ * The sandbox's pretend Slack workspace: a few people in different roles and groups, the channels
+ * they talk in, and the bot configuration that gives them those roles. Every feature can be tried
+ * by switching between them.
+ */
+
+export interface SandboxUser {
+  id: string;
+  name: string;
+  /** What this person may do, for the banner and `/users`. */
+  role: string;
+}
+
+export interface SandboxChannel {
+  id: string;
+  name: string;
+  about: string;
+}
+
+export interface SandboxGroup {
+  id: string;
+  handle: string;
+  members: readonly string[];
+}
+
+export interface SandboxWorkspace {
+  users: readonly SandboxUser[];
+  channels: readonly SandboxChannel[];
+  groups: readonly SandboxGroup[];
+  auditChannel: string;
+  approvalsChannel: string;
+  /** The bot configuration (NASHA_CONFIG) matching these people and channels. */
+  config: string;
+}
+
+const USERS: readonly SandboxUser[] = [
+  { id: 'U0ALICE', name: 'alice', role: 'admin everywhere' },
+  { id: 'U0BOB', name: 'bob', role: 'approver everywhere: decides approval requests' },
+  { id: 'U0CAROL', name: 'carol', role: 'operator everywhere, through the @sre group' },
+  { id: 'U0DAVE', name: 'dave', role: 'viewer everywhere, but on call (@oncall): may take incident snapshots' },
+  { id: 'U0ERIN', name: 'erin', role: 'operator on zpool-204117 (staging) only' },
+];
+
+const CHANNELS: readonly SandboxChannel[] = [
+  { id: 'C0OPS', name: 'ops', about: 'where the team works (no cap)' },
+  { id: 'C0GENERAL', name: 'general', about: 'capped at viewer: read-only for everyone' },
+  { id: 'C0INCIDENT', name: 'incident', about: 'capped at operator' },
+  { id: 'C0AUDIT', name: 'audit', about: 'the audit trail (the bot posts there)' },
+  { id: 'C0APPROVALS', name: 'approvals', about: 'approval requests (the bot posts there)' },
+];
+
+const GROUPS: readonly SandboxGroup[] = [
+  { id: 'S0SRE', handle: 'sre', members: ['U0CAROL'] },
+  { id: 'S0ONCALL', handle: 'oncall', members: ['U0DAVE'] },
+];
+
+const CONFIG = `# The sandbox's bot configuration (same format as nasha.example.yml).
+version: 1
+audit:
+  channel: C0AUDIT
+approvals:
+  channel: C0APPROVALS           # delete and schedule remove need a second person (the defaults)
+grants:
+  - role: admin
+    users: [U0ALICE]
+    scope: ["*"]
+  - role: approver
+    users: [U0BOB]
+    scope: ["*"]
+  - role: operator
+    groups: [S0SRE]
+    scope: ["*"]
+  - role: viewer
+    users: [U0DAVE]
+    scope: ["*"]
+  - role: operator
+    users: [U0ERIN]
+    scope: ["zpool-204117/*"]
+channels:
+  - id: C0GENERAL
+    max_role: viewer
+  - id: C0INCIDENT
+    max_role: operator
+target_groups:                   # for incident quick snapshots: /nasha snapshot quick payments inc-1
+  payments: ["zpool-128310/data", "zpool-204117/db"]
+quick_snapshot:
+  default_expiration: 7d
+  responder_groups: [S0ONCALL]   # may take quick snapshots anywhere, even without a grant
+`;
+
+export const SANDBOX_WORKSPACE: SandboxWorkspace = {
+  users: USERS,
+  channels: CHANNELS,
+  groups: GROUPS,
+  auditChannel: 'C0AUDIT',
+  approvalsChannel: 'C0APPROVALS',
+  config: CONFIG,
+};
+
+/** Names for ids, as Slack's client shows mentions. */
+export function workspaceNames(workspace: SandboxWorkspace): NameDirectory {
+  return {
+    user: (id) => workspace.users.find((u) => u.id === id)?.name,
+    channel: (id) => workspace.channels.find((c) => c.id === id)?.name,
+    group: (id) => workspace.groups.find((g) => g.id === id)?.handle,
+  };
+}

@@ -1,0 +1,219 @@
+import { PassThrough, Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Sandbox, startSandbox } from '../../src/sandbox/index.js';
+import { ManualClock } from '../../src/shared/clock.js';
+
+/**
+ * The sandbox as a newcomer uses it, driven through its console with piped input: the real bot,
+ * the local Slack API and the simulator, on a virtual clock so OVH tasks and audit pacing take no
+ * real time. Each step waits for what the console prints, never for a fixed delay.
+ */
+
+class Transcript extends Writable {
+  text = '';
+  private readonly waiters = new Set<() => void>();
+
+  override _write(chunk: unknown, _encoding: BufferEncoding, callback: () => void): void {
+    this.text += String(chunk);
+    for (const waiter of this.waiters) waiter();
+    callback();
+  }
+
+  /** Resolves with the match once `pattern` appears after `from`. */
+  until(pattern: RegExp | string, from: number, timeoutMs = 10_000): Promise<RegExpExecArray> {
+    const regex = typeof pattern === 'string' ? new RegExp(pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : pattern;
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const match = regex.exec(this.text.slice(from));
+        if (match === null) return false;
+        finish();
+        resolve(match);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        finish();
+        reject(new Error(`timed out waiting for ${regex}; output since:\n${this.text.slice(from)}`));
+      }, timeoutMs);
+      const finish = () => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+}
+
+let sandbox: Sandbox | undefined;
+afterEach(async () => {
+  await sandbox?.stop();
+  sandbox = undefined;
+});
+
+async function start() {
+  const input = new PassThrough();
+  const output = new Transcript();
+  const clock = new ManualClock(Date.UTC(2026, 10, 28, 9, 0, 0), { autoAdvance: true });
+  sandbox = await startSandbox({
+    input,
+    output,
+    terminal: false,
+    color: false,
+    overrides: { clock, slackRetries: 0 },
+  });
+  const running = sandbox.console.run();
+  let mark = output.text.length;
+  return {
+    output,
+    running,
+    /** Types a line; later waits look at what follows it. */
+    say(line: string) {
+      mark = output.text.length;
+      input.write(`${line}\n`);
+    },
+    see: (pattern: RegExp | string) => output.until(pattern, mark),
+    end() {
+      input.end();
+    },
+  };
+}
+
+describe('the sandbox console', () => {
+  it('list, create with expiration, delete asked by alice and approved by bob, with audit lines', async () => {
+    const c = await start();
+    expect(c.output.text).toContain('nothing real is touched');
+
+    c.say('/nasha snapshot list zpool-128310/data');
+    await c.see('@alice only │ • `snap-data-pre-upgrade` — kept until deleted');
+
+    c.say('/nasha snapshot create zpool-128310/data before-upgrade --expires 7d');
+    await c.see('@alice only │ ✅ Done: create snapshot `before-upgrade` on `zpool-128310/data`.');
+    await c.see(/#audit │ \(edited\) ✅ Create snapshot on `zpool-128310\/data`: Succeeded/);
+
+    c.say('/nasha snapshot list zpool-128310/data');
+    await c.see(/@alice only │ • `before-upgrade` — expires 2026-12-05 \d\d:\d\d UTC/);
+
+    // Approvals are on: the delete asks why (a modal, filled as a form), then waits for someone else.
+    c.say('/nasha snapshot delete zpool-128310/data/before-upgrade');
+    await c.see('┌ Request approval — a form for @alice');
+    c.say('');
+    await c.see('│   ✗ This field is required.');
+    c.say('free space before the upgrade');
+    c.say('y');
+    const [, id] = await c.see(/pending approval #([A-Z0-9]{6})/);
+    const [, approve] = await c.see(/#approvals │ \[(\d+)\] Approve {3}\[\d+\] Reject… {3}\[\d+\] Cancel request/);
+    await c.see('#approvals │ Reason');
+
+    c.say(approve ?? '');
+    await c.see('Approve this change?');
+    c.say('y');
+    await c.see(`@alice only │ ⛔ You cannot approve your own request`);
+
+    c.say('/as bob');
+    await c.see('You are now bob');
+    c.say(approve ?? '');
+    await c.see('Approve this change?');
+    c.say('n');
+    await c.see('Back: nothing was sent.');
+    c.say(approve ?? '');
+    c.say('y');
+    await c.see(`@bob only │ You approved #${id}; running it now.`);
+    await c.see(/#approvals │ ✅ Approved → done by @bob · OVH task `\d+`/);
+    await c.see(
+      `DM @alice │ Your request #${id} (delete snapshot \`before-upgrade\` on \`zpool-128310/data\`): ✅ Approved → done`,
+    );
+    await c.see(/#audit │ \(edited\) ✅ Delete snapshot on `zpool-128310\/data`: Succeeded/);
+
+    const deletes = sandbox?.sim.requests.filter((r) => r.method === 'DELETE' && r.path.endsWith('/before-upgrade'));
+    expect(deletes?.map((r) => r.status)).toEqual([200]);
+    // The old buttons went with the card's edit.
+    c.say(approve ?? '');
+    await c.see(`There is no button [${approve}]`);
+
+    c.say('/quit');
+    expect(await c.running).toBe(0);
+  });
+
+  it('the form: options loaded as Slack loads them, the partition menu reset by the service, inline errors', async () => {
+    const c = await start();
+    c.say('/as carol');
+    c.say('/nasha snapshot');
+    await c.see('┌ NAS-HA snapshots — a form for @carol');
+    await c.see('│     2. zpool-204117');
+    c.say('1');
+    // Choosing the service makes the bot rebuild the form; the partitions are then those of that service.
+    await c.see('│     2. data');
+    c.say('log');
+    await c.see(/│ {5}1\. logs\n/);
+    c.say('1');
+    await c.see('│     2. Create a snapshot');
+    c.say('2');
+    c.say('y');
+    await c.see('┌ Create a snapshot — a form for @carol');
+    await c.see('│ Custom snapshot of `zpool-128310/logs`.');
+    c.say('bad name!');
+    c.say('2020-02-30');
+    await c.see('│   ✗ Type a date as YYYY-MM-DD');
+    c.say('2020-01-01');
+    c.say('y');
+    await c.see(/│ {3}✗ Name: .*not a valid snapshot name/);
+    await c.see(/│ {3}✗ Expires on \(UTC midnight\): .*past/);
+    c.say('from-console');
+    c.say('2026-12-31');
+    c.say('');
+    await c.see(/✅ create snapshot `from-console` on `zpool-128310\/logs` — done \(task `\d+`\)/);
+    await c.see(/#audit │ \(edited\) ✅ Create snapshot on `zpool-128310\/logs`: Succeeded/);
+
+    // dave may only read: the form refuses the change inline, on the action field.
+    c.say('/as dave');
+    c.say('/nasha snapshot');
+    await c.see('┌ NAS-HA snapshots — a form for @dave');
+    c.say('1');
+    await c.see('│     1. backups');
+    c.say('1');
+    await c.see('│     2. Create a snapshot');
+    c.say('2');
+    c.say('y');
+    await c.see(/│ {3}✗ Action: .*operator/);
+    c.say('/cancel');
+    await c.see('└ Cancel: the form was closed.');
+    c.end();
+    expect(await c.running).toBe(0);
+  });
+
+  it('incidents: a responder takes snapshots from a message shortcut; the summary is updated in the channel', async () => {
+    const c = await start();
+    c.say('/as dave');
+    c.say('/in incident');
+    c.say('the payments database is corrupting rows!');
+    await c.see('#incident │ dave: the payments database is corrupting rows!');
+    c.say('/shortcut');
+    await c.see(/1\. Snapshot now \(on the channel's last message\)/);
+    c.say('/shortcut 1');
+    await c.see('┌ Snapshot now — a form for @dave');
+    c.say('payments');
+    c.say('inc-42');
+    c.say('');
+    c.say('');
+    c.say('y');
+    await c.see('#incident │ ━━ Taking quick snapshots — inc-42 ━━');
+    await c.see(/#incident │ \(edited\) ━━ Quick snapshots — inc-42 ━━/);
+    await c.see('#incident │ 2/2 done');
+    await c.see(/#incident │ ✅ `zpool-128310\/data` — `inc-42-data-\d{8}T\d{4}`/);
+    await c.see(/Incident message: http:\/\/127\.0\.0\.1:\d+\/archives\/C0INCIDENT\/p\d+/);
+    await c.see(/#audit │ .*Quick snapshots on `payments`/);
+    c.end();
+    expect(await c.running).toBe(0);
+  });
+
+  it('scripts: /wait fails the run when the text never comes; unknown input is explained', async () => {
+    const input = new PassThrough();
+    input.end('hello\n/frobnicate\n/wait this never appears\n');
+    const output = new Transcript();
+    sandbox = await startSandbox({ input, output, terminal: false, color: false, waitTimeoutMs: 50 });
+    expect(await sandbox.console.run()).toBe(1);
+    expect(output.text).toContain('#ops │ alice: hello\n(The bot does not read messages: its command is /nasha');
+    expect(output.text).toContain('/frobnicate is not a command here');
+    expect(output.text).toContain('⚠ /wait: "this never appears" did not appear within 0.05 s.');
+  });
+});

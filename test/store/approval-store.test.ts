@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import type { ApprovalRequest } from '../../src/core/approvals.js';
+import { ApprovalStore } from '../../src/store/approval-store.js';
+import { openDatabase } from '../../src/store/database.js';
+import { forEachBackend } from './test-database.js';
+
+function request(id: string, now = 1_000): ApprovalRequest {
+  return {
+    id,
+    version: 1,
+    state: 'pending',
+    change: { action: 'snapshot.delete', target: { service: 'zpool-1', partition: 'data' }, name: 'snap-a' },
+    requester: { userId: 'U0REQ', channelId: 'C0OPS' },
+    reason: 'cleanup',
+    preview: { kind: 'snapshot', name: 'snap-a', expiration: null, customLeft: 1, enabled: ['hour-1'] },
+    contentHash: 'h',
+    configVersion: '1:abc',
+    quorum: 1,
+    approverGroups: ['S0STORAGE'],
+    approvals: [],
+    createdAt: now,
+    updatedAt: now,
+    expiresAt: now + 3_600_000,
+    decidedBy: null,
+    decisionReason: null,
+    taskId: null,
+    outcomeDetail: null,
+    auditId: null,
+    reply: { responseUrl: 'http://127.0.0.1/x' },
+    card: { channel: 'C0APPROVALS', ts: null, version: 0 },
+  };
+}
+
+describe('approval requests in the database', () => {
+  forEachBackend((backend) => {
+    it('round-trips a request and applies a transition only from the version it names', async () => {
+      const database = await openDatabase(await backend.open());
+      const store = new ApprovalStore(database.db);
+      await store.insert(request('AAAAAA'));
+      expect(await store.get('AAAAAA')).toEqual(request('AAAAAA'));
+      const moved = await store.update(
+        'AAAAAA',
+        1,
+        { approvals: [{ userId: 'U0A', at: 5 }], state: 'approved', decidedBy: 'U0A' },
+        2_000,
+      );
+      expect(moved).toMatchObject({
+        version: 2,
+        state: 'approved',
+        approvals: [{ userId: 'U0A', at: 5 }],
+        updatedAt: 2_000,
+      });
+      expect(await store.update('AAAAAA', 1, { state: 'rejected' }, 3_000)).toBeUndefined();
+      expect((await store.get('AAAAAA'))?.state).toBe('approved');
+      expect((await store.open()).map((r) => r.id)).toEqual(['AAAAAA']);
+      await database.close();
+    });
+
+    it('50 concurrent transitions from one version: exactly one wins, across two connections (replicas)', async () => {
+      const options = await backend.open();
+      const [a, b] = await Promise.all([openDatabase(options), openDatabase(options)]);
+      const stores = [new ApprovalStore(a.db), new ApprovalStore(b.db)];
+      await stores[0]?.insert(request('BBBBBB'));
+      const attempts = Array.from({ length: 50 }, (_, i) =>
+        stores[i % 2]?.update('BBBBBB', 1, { state: 'executing', decidedBy: `U${i}` }, 10 + i),
+      );
+      const winners = (await Promise.all(attempts)).filter((r) => r !== undefined);
+      expect(winners).toHaveLength(1);
+      expect((await stores[1]?.get('BBBBBB'))?.version).toBe(2);
+      await Promise.all([a.close(), b.close()]);
+    });
+
+    it('leases the first post of a card to one caller, and never lowers the version a card shows', async () => {
+      const options = await backend.open();
+      const [a, b] = await Promise.all([openDatabase(options), openDatabase(options)]);
+      const [one, two] = [new ApprovalStore(a.db), new ApprovalStore(b.db)];
+      await one.insert(request('CCCCCC'));
+      const claims = await Promise.all([one.claimCardPost('CCCCCC', 100, 200), two.claimCardPost('CCCCCC', 100, 200)]);
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      expect(await one.claimCardPost('CCCCCC', 150, 250)).toBe(false); // still leased
+      expect(await two.claimCardPost('CCCCCC', 201, 300)).toBe(true); // lease expired (the poster died)
+      await one.cardDelivered('CCCCCC', '1700000000.000100', 3);
+      await two.cardDelivered('CCCCCC', '1700000000.999999', 2);
+      expect((await one.get('CCCCCC'))?.card).toEqual({ channel: 'C0APPROVALS', ts: '1700000000.000100', version: 3 });
+      expect(await one.claimCardPost('CCCCCC', 10_000, 20_000)).toBe(false); // posted: never again
+      await one.update('CCCCCC', 1, { state: 'expired' }, 400);
+      await one.update('CCCCCC', 2, { state: 'expired' }, 401);
+      expect((await two.staleCards()).map((r) => r.id)).toEqual([]);
+      await one.update('CCCCCC', 3, { outcomeDetail: 'x' }, 402);
+      expect((await two.staleCards()).map((r) => r.id)).toEqual(['CCCCCC']);
+      await Promise.all([a.close(), b.close()]);
+    });
+  });
+});

@@ -42,13 +42,11 @@ export type WorldInfo = z.infer<typeof WorldInfoSchema>;
 const PhasesSchema = z.object({ bootMs: z.number(), importMs: z.number(), startMs: z.number() });
 export type Phases = z.infer<typeof PhasesSchema>;
 
-export const ParentMessageSchema = z.discriminatedUnion('type', [
+export type ParentMessage =
   /** Memory and CPU so far; `gc` first collects garbage (children run with --expose-gc). */
-  z.object({ type: z.literal('stats'), gc: z.boolean() }),
+  | { type: 'stats'; gc: boolean }
   /** World only: response_url posts and OVH requests seen so far, once there are at least `replies`. */
-  z.object({ type: z.literal('count'), replies: z.number().optional() }),
-]);
-export type ParentMessage = z.infer<typeof ParentMessageSchema>;
+  | { type: 'count'; replies?: number };
 
 export const ChildMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready'), port: z.number(), world: WorldInfoSchema.optional(), phases: PhasesSchema }),

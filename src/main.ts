@@ -293,6 +293,11 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ level: env.logLevel });
+  // Defence in depth for a server: a promise some library forgot to handle (Bolt's HTTPReceiver does
+  // not catch a signed `payload=null`) is logged, not a reason to drop every other request.
+  process.on('unhandledRejection', (reason) =>
+    logger.error({ err: reason }, 'unhandled promise rejection; still running'),
+  );
   let bot: RunningBot;
   try {
     bot = await startBot(env, { logger });
@@ -310,6 +315,12 @@ async function main(): Promise<void> {
     signals++;
     if (signals > 1) process.exit(1);
     logger.info({ signal }, 'shutting down');
+    // Bounded: a connection that never ends (e.g. a request Bolt never answers) must not hold the exit.
+    const bound = setTimeout(() => {
+      logger.error('shutdown took over 20 s; exiting anyway');
+      process.exit(1);
+    }, 20_000);
+    bound.unref();
     void bot.stop().then(() => process.exit(0));
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));

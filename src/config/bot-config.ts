@@ -706,7 +706,14 @@ export function parseBotConfig(text: string, fileName: string): BotConfig {
       }),
     );
   }
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (error) {
+    // yaml reports an unresolved alias (`*name`) or an alias bomb only here, as a ReferenceError.
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new ConfigError([`${fileName}: not valid YAML: ${message} (check the &anchors and *aliases)`]);
+  }
 
   const problems: Problem[] = [];
   const result = BotConfigFileSchema.safeParse(raw);

@@ -7,7 +7,7 @@ import { type Simulator, startSimulator } from '../../src/ovh/simulator/index.js
 import { AUDIT_CHANNEL, BOT_TOKEN, SIGNING_SECRET, TEST_CONFIG_NO_APPROVALS, USERS } from '../support/bot-harness.js';
 import { spawnBot } from '../support/bot-process.js';
 import { FakeSlack } from '../support/fake-slack.js';
-import { postSigned, slashCommandBody } from '../support/slack-requests.js';
+import { postSigned, slackSignature, slashCommandBody } from '../support/slack-requests.js';
 
 let slack: FakeSlack;
 let sim: Simulator;
@@ -88,6 +88,33 @@ describe('graceful shutdown', () => {
     expect(second.output()).toContain('following OVH tasks left unfinished by the previous run');
     second.signal('SIGTERM');
     expect(await second.exited).toBe(0);
+  }, 60_000);
+
+  it('a signed but hostile payload Bolt itself chokes on (payload=null) does not take the process down', async () => {
+    const bot = await spawnBot(env());
+    const url = `http://127.0.0.1:${bot.port}/slack/events`;
+    // Bolt never answers this one: give it a second, hang up, then check the process still serves.
+    const body = 'payload=null';
+    const ts = Math.floor(Date.now() / 1000);
+    await fetch(url, {
+      method: 'POST',
+      signal: AbortSignal.timeout(1_000),
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-slack-request-timestamp': String(ts),
+        'x-slack-signature': slackSignature(SIGNING_SECRET, ts, body),
+      },
+      body,
+    }).catch(() => undefined);
+    const help = await postSigned(
+      url,
+      SIGNING_SECRET,
+      slashCommandBody({ text: 'help', user_id: USERS.viewer, response_url: slack.responseUrl(randomUUID()) }),
+    );
+    expect(help.status).toBe(200);
+    expect(bot.output()).toContain('unhandled promise rejection; still running');
+    bot.signal('SIGTERM');
+    expect(await bot.exited).toBe(0);
   }, 60_000);
 
   it('a second SIGTERM exits at once', async () => {

@@ -9,7 +9,13 @@ import { modalContext } from '../views/modal-context.js';
 /** Slack waits 3 s for the options; answer with what we have a little before. */
 const OPTIONS_DEADLINE_MS = 2_500;
 
-const QuerySchema = z.object({ value: z.string().max(200).default('') });
+const QuerySchema = z.object({ value: z.string().default('') });
+
+/** What the user typed, bounded: a long query matches nothing anyway. */
+function typed(body: unknown): string {
+  const parsed = QuerySchema.safeParse(body);
+  return parsed.success ? parsed.data.value.slice(0, 200).toLowerCase() : '';
+}
 
 type OptionsArgs = AllMiddlewareArgs & SlackOptionsMiddlewareArgs<'block_suggestion'>;
 
@@ -18,7 +24,7 @@ export function createServiceOptions(deps: SlackDeps) {
   return async ({ ack, body }: OptionsArgs): Promise<void> => {
     const context = modalContext(deps, body);
     if (context === undefined) return ack({ options: [] });
-    const query = QuerySchema.parse(body).value.toLowerCase();
+    const query = typed(body);
     const names = await withinDeadline(deps, deps.service.serviceNames(context.actor));
     return ack({ options: toOptions(names, query) });
   };
@@ -30,7 +36,7 @@ export function createPartitionOptions(deps: SlackDeps) {
     const context = modalContext(deps, body);
     const service = context === undefined ? undefined : stateValue(context.state, FIELD.service, FIELD.service);
     if (context === undefined || service === undefined) return ack({ options: [] });
-    const query = QuerySchema.parse(body).value.toLowerCase();
+    const query = typed(body);
     const names = await withinDeadline(deps, deps.service.partitionNames(context.actor, service));
     return ack({ options: toOptions(names, query) });
   };

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/ovh/simulator/index.js';
 import { forEachBackend } from '../store/test-database.js';
-import { APPROVALS_CHANNEL, BOT_TOKEN, SIGNING_SECRET, TEST_CONFIG, USERS } from '../support/bot-harness.js';
-import { type BotProcess, spawnBot } from '../support/bot-process.js';
+import { APPROVALS_CHANNEL, SIGNING_SECRET, TEST_CONFIG, USERS } from '../support/bot-harness.js';
+import { type BotProcess, botProcessEnv, spawnBot } from '../support/bot-process.js';
 import { FakeSlack } from '../support/fake-slack.js';
 import { buttonClick } from '../support/slack-payloads.js';
 import { interactivityBody, postSigned, slashCommandBody } from '../support/slack-requests.js';
@@ -38,18 +38,10 @@ forEachBackend((backend) => {
 
   it('two bot processes share one store: clicks land on both, exactly one execution and one card', async () => {
     const store = await backend.open();
-    const env = {
-      SLACK_BOT_TOKEN: BOT_TOKEN,
-      SLACK_SIGNING_SECRET: SIGNING_SECRET,
-      SLACK_API_URL: slack.apiUrl,
-      OVH_ENDPOINT: sim.baseUrl,
-      OVH_APP_KEY: sim.credentials.appKey,
-      OVH_APP_SECRET: sim.credentials.appSecret,
-      OVH_CONSUMER_KEY: sim.credentials.consumerKey,
-      OVH_CA_FILE: join(dir, 'ca.pem'),
-      NASHA_CONFIG: join(dir, 'nasha.yml'),
-      ...('databaseUrl' in store ? { DATABASE_URL: store.databaseUrl } : { NASHA_DATA_DIR: store.dataDir }),
-    };
+    const env = botProcessEnv(
+      { slackApiUrl: slack.apiUrl, sim, dir },
+      'databaseUrl' in store ? { DATABASE_URL: store.databaseUrl } : { NASHA_DATA_DIR: store.dataDir },
+    );
     replicas = await Promise.all([spawnBot(env), spawnBot(env)]);
     const urls = replicas.map((r) => `http://127.0.0.1:${r.port}/slack/events`);
     const name = backend.name === 'sqlite' ? 'snap-vol-001-baseline' : 'snap-vol-002-baseline';

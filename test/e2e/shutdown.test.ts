@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulator, startSimulator } from '../../src/ovh/simulator/index.js';
-import { AUDIT_CHANNEL, BOT_TOKEN, SIGNING_SECRET, TEST_CONFIG_NO_APPROVALS, USERS } from '../support/bot-harness.js';
-import { spawnBot } from '../support/bot-process.js';
+import { AUDIT_CHANNEL, SIGNING_SECRET, TEST_CONFIG_NO_APPROVALS, USERS } from '../support/bot-harness.js';
+import { botProcessEnv, spawnBot } from '../support/bot-process.js';
 import { FakeSlack } from '../support/fake-slack.js';
 import { postSigned, slackSignature, slashCommandBody } from '../support/slack-requests.js';
 
@@ -26,18 +26,7 @@ afterAll(async () => {
   await slack?.stop();
 });
 
-const env = () => ({
-  SLACK_BOT_TOKEN: BOT_TOKEN,
-  SLACK_SIGNING_SECRET: SIGNING_SECRET,
-  SLACK_API_URL: slack.apiUrl,
-  OVH_ENDPOINT: sim.baseUrl,
-  OVH_APP_KEY: sim.credentials.appKey,
-  OVH_APP_SECRET: sim.credentials.appSecret,
-  OVH_CONSUMER_KEY: sim.credentials.consumerKey,
-  OVH_CA_FILE: join(dir, 'ca.pem'),
-  NASHA_CONFIG: join(dir, 'nasha.yml'),
-  NASHA_DATA_DIR: join(dir, 'data'),
-});
+const env = () => botProcessEnv({ slackApiUrl: slack.apiUrl, sim, dir }, { NASHA_DATA_DIR: join(dir, 'data') });
 
 async function create(port: number, name: string): Promise<void> {
   const res = await postSigned(

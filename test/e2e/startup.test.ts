@@ -7,7 +7,8 @@ import type { AppEnv } from '../../src/config/env.js';
 import { SlackAuthError, startBot } from '../../src/main.js';
 import { type Simulator, startSimulator } from '../../src/ovh/simulator/index.js';
 import { createLogger } from '../../src/shared/logger.js';
-import { BOT_TOKEN, SIGNING_SECRET, TEST_CONFIG, testEnv } from '../support/bot-harness.js';
+import { TEST_CONFIG, testEnv } from '../support/bot-harness.js';
+import { botProcessEnv } from '../support/bot-process.js';
 import { FakeSlack } from '../support/fake-slack.js';
 
 let slack: FakeSlack;
@@ -33,15 +34,7 @@ function processEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return {
     PATH: process.env['PATH'],
     HOME: process.env['HOME'],
-    SLACK_BOT_TOKEN: BOT_TOKEN,
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_API_URL: slack.apiUrl,
-    OVH_ENDPOINT: sim.baseUrl,
-    OVH_APP_KEY: sim.credentials.appKey,
-    OVH_APP_SECRET: sim.credentials.appSecret,
-    OVH_CONSUMER_KEY: sim.credentials.consumerKey,
-    OVH_CA_FILE: join(dir, 'ca.pem'),
-    NASHA_CONFIG: join(dir, 'nasha.yml'),
+    ...botProcessEnv({ slackApiUrl: slack.apiUrl, sim, dir }),
     NASHA_DATA_DIR: join(dir, 'data-proc'),
     PORT: '0',
     HOST: '127.0.0.1',

@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { BOT_TOKEN, SIGNING_SECRET } from './bot-harness.js';
 
 export interface BotProcess {
   port: number;
@@ -59,4 +61,30 @@ export async function freePort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   if (address === null || typeof address === 'string') throw new Error('no port');
   return address.port;
+}
+
+/**
+ * The environment of a bot process pointed at a fake Slack and a simulator: `<dir>/nasha.yml` and
+ * `<dir>/ca.pem` (the simulator's CA, trusted for that endpoint only) must exist.
+ */
+export function botProcessEnv(
+  world: {
+    slackApiUrl: string;
+    sim: { baseUrl: string; credentials: { appKey: string; appSecret: string; consumerKey: string } };
+    dir: string;
+  },
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    SLACK_BOT_TOKEN: BOT_TOKEN,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: world.slackApiUrl,
+    OVH_ENDPOINT: world.sim.baseUrl,
+    OVH_APP_KEY: world.sim.credentials.appKey,
+    OVH_APP_SECRET: world.sim.credentials.appSecret,
+    OVH_CONSUMER_KEY: world.sim.credentials.consumerKey,
+    OVH_CA_FILE: join(world.dir, 'ca.pem'),
+    NASHA_CONFIG: join(world.dir, 'nasha.yml'),
+    ...extra,
+  };
 }

@@ -260,7 +260,6 @@ describe('incident quick snapshots', () => {
     // would cost one GET per task per round; ours costs at most two lists (+ a GET for a lone task).
     const rounds = polls.filter((r) => r.query['status'] === 'todo').length + taskGets.length;
     expect(taskGets.length + polls.length).toBeLessThan(created.length * rounds);
-    expect(taskGets.length).toBeLessThanOrEqual(created.length);
   });
 
   it('rejects malformed shortcut payloads quietly', async () => {

@@ -35,6 +35,11 @@ export interface QuickCase {
   n: number;
   requestsPerMinute: number;
   burst: number;
+  /**
+   * Runs of each variant (at the same time): with few requests in play, whether one poll lands just
+   * before or after a task ends moves the wall time by a whole budget token, so one run is not a figure.
+   */
+  repeats: number;
 }
 
 export type QuickVariant = 'bot' | 'batched' | 'per-task' | 'proposed';
@@ -51,7 +56,10 @@ export interface RequestCounts {
 
 export interface QuickRunResult {
   variant: QuickVariant;
+  /** The median run's (the slower middle one for an even count); its requests and rounds below. */
   wallMs: number;
+  /** Fastest and slowest of the repeats. */
+  wallRangeMs: [number, number];
   requests: RequestCounts;
   /** Polling rounds (batched: loops of the service poller; per-task: one per GET; proposed: one per list). */
   rounds: number | undefined;
@@ -78,27 +86,73 @@ export function floorMs({ n, requestsPerMinute, burst }: QuickCase): number {
 }
 
 /**
- * Scenario 2: every variant of every case runs at the same time, each with its own simulator, budget and
- * client: they wait on OVH latency and on their budget, not on the CPU (a few requests per second).
+ * Scenario 2, case by case. Within a case every variant runs `repeats` times at once, each with its own
+ * simulator, budget and client: they wait on OVH latency and their budget, not on the CPU. All are set up
+ * first (bots, databases, TLS contexts: seconds of CPU together), then started STAGGER_MS apart, variants
+ * interleaved, so their opening bursts (setup calls, 10 creations on new TLS connections) do not collide.
+ * The stagger is not part of any run's time.
  */
 export async function quickSnapshots(cases: readonly QuickCase[]): Promise<QuickCaseResult[]> {
   const cert = await generateLoopbackCertificate();
-  return Promise.all(
-    cases.map(async (c) => ({
+  const results: QuickCaseResult[] = [];
+  for (const c of cases) {
+    const start = barrier(c.repeats * VARIANTS.length);
+    const runs = VARIANTS.map((variant, v) =>
+      Promise.all(
+        Array.from({ length: c.repeats }, (_, r) => {
+          const ready = () => start.arrive().then(() => sleep((r * VARIANTS.length + v) * STAGGER_MS));
+          const run = variant === 'bot' ? viaBot(c, cert, ready) : viaService(c, variant, cert, ready);
+          return run.catch((error: unknown) => {
+            start.release();
+            throw error;
+          });
+        }),
+      ).then((all) => summarizeRuns(all)),
+    );
+    results.push({
       ...c,
       floorMs: floorMs(c),
       issueFloorMs: Math.max(TASK_DONE_MS, c.n * (60_000 / c.requestsPerMinute)),
-      runs: await Promise.all([
-        viaBot(c, cert),
-        viaService(c, 'batched', cert),
-        viaService(c, 'per-task', cert),
-        viaService(c, 'proposed', cert),
-      ]),
-    })),
-  );
+      runs: await Promise.all(runs),
+    });
+  }
+  return results;
+}
+
+const STAGGER_MS = 500;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The median run (the slower middle one for an even count) and the range of all. */
+function summarizeRuns(runs: SingleRun[]): QuickRunResult {
+  const sorted = [...runs].sort((a, b) => a.wallMs - b.wallMs);
+  const median = sorted[Math.floor(sorted.length / 2)];
+  if (median === undefined) throw new Error('no run');
+  return { ...median, wallRangeMs: [sorted[0]?.wallMs ?? 0, sorted.at(-1)?.wallMs ?? 0] };
+}
+
+const VARIANTS = ['bot', 'batched', 'per-task', 'proposed'] as const;
+
+/** `arrive()` resolves once `parties` runs have arrived (or `release()` gave up waiting, after a failure). */
+function barrier(parties: number): { arrive: () => Promise<void>; release: () => void } {
+  let arrived = 0;
+  let release = () => {};
+  const open = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return {
+    arrive: () => {
+      arrived += 1;
+      if (arrived >= parties) release();
+      return open;
+    },
+    release,
+  };
 }
 
 const serviceName = (n: number) => `bench-${n}`;
+
+type SingleRun = Omit<QuickRunResult, 'wallRangeMs'>;
 
 function startWorld(c: QuickCase, cert: LoopbackCertificate): Promise<Simulator> {
   return startSimulator({
@@ -139,7 +193,7 @@ function countRequests(log: readonly RequestLogEntry[]): RequestCounts {
 }
 
 /** The whole bot: a signed `/nasha snapshot quick bench-N inc` until the summary says N/N done. */
-async function viaBot(c: QuickCase, cert: LoopbackCertificate): Promise<QuickRunResult> {
+async function viaBot(c: QuickCase, cert: LoopbackCertificate, ready: () => Promise<void>): Promise<SingleRun> {
   const slack = new FakeSlack();
   await slack.start();
   const sim = await startWorld(c, cert);
@@ -158,6 +212,7 @@ async function viaBot(c: QuickCase, cert: LoopbackCertificate): Promise<QuickRun
         if (call.args['text'] === final && blocks.includes('Quick snapshots — inc')) resolve(performance.now());
       });
     });
+    await ready();
     const started = performance.now();
     const body = slashCommandBody({
       text: `snapshot quick ${serviceName(c.n)} inc`,
@@ -182,7 +237,8 @@ async function viaService(
   c: QuickCase,
   variant: Exclude<QuickVariant, 'bot'>,
   cert: LoopbackCertificate,
-): Promise<QuickRunResult> {
+  ready: () => Promise<void>,
+): Promise<SingleRun> {
   const sim = await startWorld(c, cert);
   const api = createNashaApi({ config: simulatorConfig(sim, tuning(c)), clock: systemClock });
   // Each tracker sleeps once per polling round (the batched one per service, the baseline per task).
@@ -216,6 +272,7 @@ async function viaService(
   });
   try {
     const actor = { userId: USERS.responder, channelId: CHANNELS.incident };
+    await ready();
     const started = performance.now();
     const run = await quick.execute(
       actor,

@@ -9,8 +9,8 @@ import { floorMs, quickSnapshots } from '../../bench/quick-snapshot.js';
 describe('bench smoke', () => {
   it('the quick-snapshot floor follows the token bucket', () => {
     // 10 creations + 2 setup requests: the last creation gets token 12 at 2 s; +2 s task, +80 ms answer.
-    expect(floorMs({ n: 10, requestsPerMinute: 60, burst: 10 })).toBe(4_080);
-    expect(floorMs({ n: 200, requestsPerMinute: 600, burst: 10 })).toBe(21_280);
+    expect(floorMs({ n: 10, requestsPerMinute: 60, burst: 10, repeats: 1 })).toBe(4_080);
+    expect(floorMs({ n: 200, requestsPerMinute: 600, burst: 10, repeats: 1 })).toBe(21_280);
   });
 
   it('audit delivery: two outboxes deliver every record once, paced per channel', async () => {
@@ -21,7 +21,7 @@ describe('bench smoke', () => {
   });
 
   it('quick snapshots: every variant takes every snapshot through the same client', async () => {
-    const [result] = await quickSnapshots([{ n: 3, requestsPerMinute: 600, burst: 10 }]);
+    const [result] = await quickSnapshots([{ n: 3, requestsPerMinute: 600, burst: 10, repeats: 1 }]);
     expect(result?.runs.map((run) => run.variant)).toEqual(['bot', 'batched', 'per-task', 'proposed']);
     for (const run of result?.runs ?? []) expect(run.requests.creations).toBe(3);
   }, 20_000);

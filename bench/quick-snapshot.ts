@@ -14,7 +14,6 @@ import {
   type Simulator,
   startSimulator,
 } from '../src/ovh/simulator/index.js';
-import { TaskTracker } from '../src/ovh/task-tracker.js';
 import { type Clock, systemClock } from '../src/shared/clock.js';
 import { createLogger } from '../src/shared/logger.js';
 import { CHANNELS, SIGNING_SECRET, TEST_CONFIG, testEnv, USERS } from '../test/support/bot-harness.js';
@@ -22,7 +21,6 @@ import { FakeSlack } from '../test/support/fake-slack.js';
 import { simulatorConfig } from '../test/support/ovh-harness.js';
 import { postSigned, slashCommandBody } from '../test/support/slack-requests.js';
 import { PerTaskTracker } from './per-task-tracker.js';
-import { ProposedTracker } from './proposed-tracker.js';
 
 /** OVH as the scenario models it: every request answered after 80 ms, every task done 2 s after creation. */
 export const OVH_LATENCY_MS = 80;
@@ -42,13 +40,13 @@ export interface QuickCase {
   repeats: number;
 }
 
-export type QuickVariant = 'bot' | 'batched' | 'per-task' | 'proposed';
+export type QuickVariant = 'bot' | 'service' | 'per-task';
 
 export interface RequestCounts {
   total: number;
   setup: number;
   creations: number;
-  /** GET …/task?status=… (batched polling). */
+  /** GET …/task?status=… (the bot's tracker). */
   lists: number;
   /** GET …/task/{id}. */
   taskGets: number;
@@ -61,7 +59,7 @@ export interface QuickRunResult {
   /** Fastest and slowest of the repeats. */
   wallRangeMs: [number, number];
   requests: RequestCounts;
-  /** Polling rounds (batched: loops of the service poller; per-task: one per GET; proposed: one per list). */
+  /** Polling rounds (service: the tracker's rounds; per-task: one per GET). */
   rounds: number | undefined;
 }
 
@@ -131,7 +129,7 @@ function summarizeRuns(runs: SingleRun[]): QuickRunResult {
   return { ...median, wallRangeMs: [sorted[0]?.wallMs ?? 0, sorted.at(-1)?.wallMs ?? 0] };
 }
 
-const VARIANTS = ['bot', 'batched', 'per-task', 'proposed'] as const;
+const VARIANTS = ['bot', 'service', 'per-task'] as const;
 
 /** `arrive()` resolves once `parties` runs have arrived (or `release()` gave up waiting, after a failure). */
 function barrier(parties: number): { arrive: () => Promise<void>; release: () => void } {
@@ -232,7 +230,7 @@ async function viaBot(c: QuickCase, cert: LoopbackCertificate, ready: () => Prom
   }
 }
 
-/** QuickSnapshotService alone, with the bot's tracker, the per-task baseline or the proposal, on the same client. */
+/** QuickSnapshotService alone, with the bot's tracker or the per-task baseline, on the same client. */
 async function viaService(
   c: QuickCase,
   variant: Exclude<QuickVariant, 'bot'>,
@@ -240,22 +238,18 @@ async function viaService(
   ready: () => Promise<void>,
 ): Promise<SingleRun> {
   const sim = await startWorld(c, cert);
+  // The bot's own wiring: its tracker gives way to requests queued in the budget.
   const api = createNashaApi({ config: simulatorConfig(sim, tuning(c)), clock: systemClock });
-  // Each tracker sleeps once per polling round (the batched one per service, the baseline per task).
-  let rounds = 0;
+  // The baseline sleeps once per polling round (one GET per task).
+  let baselineRounds = 0;
   const pollClock: Clock = {
     now: () => systemClock.now(),
     sleep: (ms) => {
-      rounds++;
+      baselineRounds++;
       return systemClock.sleep(ms);
     },
   };
-  const tracker =
-    variant === 'batched'
-      ? new TaskTracker({ client: api.client, clock: pollClock })
-      : variant === 'per-task'
-        ? new PerTaskTracker({ client: api.client, clock: pollClock })
-        : new ProposedTracker({ client: api.client, clock: systemClock, budget: api.transport.requestBudget });
+  const tracker = variant === 'service' ? api.tracker : new PerTaskTracker({ client: api.client, clock: pollClock });
   const quick = new QuickSnapshotService({
     client: api.client,
     tracker,
@@ -284,7 +278,7 @@ async function viaService(
     const notDone = run.items.filter((item) => item.state.status !== 'done');
     if (notDone.length > 0) throw new Error(`${variant}: ${notDone.length} partitions not done`);
     const requests = countRequests(sim.requests);
-    return { variant, wallMs, requests, rounds: variant === 'proposed' ? requests.lists : rounds };
+    return { variant, wallMs, requests, rounds: variant === 'service' ? api.tracker.roundsPolled : baselineRounds };
   } finally {
     tracker.stop();
     api.transport.close();

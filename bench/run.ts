@@ -230,22 +230,22 @@ function quickSection(results: readonly QuickCaseResult[]): string {
       ]);
     }
     const bot = c.runs.find((r) => r.variant === 'bot');
-    const batched = c.runs.find((r) => r.variant === 'batched');
+    const service = c.runs.find((r) => r.variant === 'service');
     const perTask = c.runs.find((r) => r.variant === 'per-task');
-    if (bot !== undefined && batched !== undefined && perTask !== undefined && batched.rounds !== undefined) {
-      const polls = batched.requests.lists + batched.requests.taskGets;
+    if (bot !== undefined && service !== undefined && perTask !== undefined && service.rounds !== undefined) {
+      const polls = service.requests.lists + service.requests.taskGets;
       summary.push(
         [
           '2',
           `quick snapshot N=${c.n} (${c.requestsPerMinute}/min): wall ≤ ${QUICK_TARGET}× floor`,
-          `bot ${ms(bot.wallMs)} = ${ratio(bot.wallMs, c.floorMs)}, service ${ratio(batched.wallMs, c.floorMs)} (per-task polling ${ratio(perTask.wallMs, c.floorMs)})`,
+          `bot ${ms(bot.wallMs)} = ${ratio(bot.wallMs, c.floorMs)}, service ${ratio(service.wallMs, c.floorMs)} (per-task polling ${ratio(perTask.wallMs, c.floorMs)})`,
           verdict(bot.wallMs <= QUICK_TARGET * c.floorMs),
         ],
         [
           '2',
           `quick snapshot N=${c.n}: requests ≤ N + 2 × rounds`,
-          `${batched.requests.creations + polls} vs ${c.n + 2 * batched.rounds} (${batched.rounds} rounds; per-task ${perTask.requests.total - perTask.requests.setup})`,
-          verdict(polls <= 2 * batched.rounds),
+          `${service.requests.creations + polls} vs ${c.n + 2 * service.rounds} (${service.rounds} rounds; per-task ${perTask.requests.total - perTask.requests.setup})`,
+          verdict(polls <= 2 * service.rounds),
         ],
       );
     }
@@ -261,10 +261,10 @@ function quickSection(results: readonly QuickCaseResult[]): string {
     'apart so that their opening bursts do not compete for the CPU (not counted in their times):',
     '',
     '- **bot**: the whole bot (`startBot`), a signed slash command → the summary in the channel says N/N done;',
-    "- **batched**: `QuickSnapshotService` with the bot's `TaskTracker`, plan → execute returns;",
+    "- **service**: `QuickSnapshotService` with the bot's `TaskTracker` (as `createNashaApi` wires it), plan →",
+    '  execute returns;',
     '- **per-task**: the same, with the baseline of `per-task-tracker.ts` (one GET /task/{id} per task per round,',
     '  same back-off: the OVH control panel and Terraform);',
-    '- **proposed**: the same, with `proposed-tracker.ts`, a prototype of the tracker change proposed below.',
     '',
     '**Floor** = the least time any client needs under that budget: the 2 setup requests (clock sync, partition',
     'list) and N creations take tokens 1…N+2 of the bucket, the last task ends 2 s after it reached OVH, and one',
@@ -273,7 +273,7 @@ function quickSection(results: readonly QuickCaseResult[]): string {
     'whole bench stays under 10 minutes (at 60/min its runs would take 3–7 minutes); its floor uses that budget.',
     '',
     'Requests (of the median run) = setup + creations + polls (lists of tasks by status, and GET /task/{id}). "Rounds" are polling',
-    'rounds (the batched tracker sleeps once per round; per-task: one per GET). The last column checks',
+    "rounds (the tracker's `roundsPolled`; per-task: one per GET). The last column checks",
     'creations + polls ≤ N + 2 × rounds.',
     '',
     table(
@@ -284,11 +284,12 @@ function quickSection(results: readonly QuickCaseResult[]): string {
     results.every((c) => c.runs.every((r) => r.variant !== 'bot' || r.wallMs <= QUICK_TARGET * c.floorMs))
       ? '**Where the time goes.** Under 60 requests/min every request costs a second of the'
       : '**Why the bot misses 1.1× the floor.** Under 60 requests/min every request costs a second of the',
-    'budget, and the creations wait behind the polls. The batched tracker (`src/ovh/task-tracker.ts`) spends',
-    '2 requests per round (`status=todo` and `status=doing`) plus a third (`status=done`) whenever several tasks',
-    'finished together, which is also why it misses "≤ 2 requests per round"; and its back-off keeps growing',
-    'while new tasks join the same service, so the last task is seen up to 10 s late (N=200). The *proposed*',
-    `row measures the fix described under "Defects": ${proposedSummary(results)}. For N=10 the floor leaves 0.4 s`,
+    'budget, so every poll made while creations wait delays the last creation. The tracker',
+    '(`src/ovh/task-tracker.ts`) spends one request per round (`status=done`; a GET for a lone task), holds its',
+    'rounds while requests are queued in the budget, and starts its back-off over when a task joins, so the last',
+    `task is seen about a second after it ends: ${pollSummary(results)}. The rest of the gap at N=50 is`,
+    'deliberate: while creations queue, a round still goes out every 10 s so that the summary shows the tasks',
+    'already done, and each such poll takes a token from the creations. For N=10 the floor leaves 0.4 s',
     "of slack, less than one polling interval, so which side of a task's end the deciding poll lands on moves a",
     'run by a whole budget token (1 s) — hence the ranges, and the medians of several concurrent runs. The bot',
     'stays within about a second of the service: its summary is rewritten at most once per second (Slack allows',
@@ -296,9 +297,9 @@ function quickSection(results: readonly QuickCaseResult[]): string {
   ].join('\n');
 }
 
-/** What the proposed tracker achieved in this run, for the prose. */
-function proposedSummary(results: readonly QuickCaseResult[]): string {
-  const runs = results.flatMap((c) => c.runs.filter((r) => r.variant === 'proposed').map((run) => ({ c, run })));
+/** What the bot's tracker spent and achieved in this run, for the prose. */
+function pollSummary(results: readonly QuickCaseResult[]): string {
+  const runs = results.flatMap((c) => c.runs.filter((r) => r.variant === 'service').map((run) => ({ c, run })));
   const polls = runs.map(({ run }) => run.requests.lists + run.requests.taskGets);
   const ratios = runs.map(({ c, run }) => `${ratio(run.wallMs, c.floorMs)} for N=${c.n}`);
   return `N + 2 + ${Math.min(...polls)}…${Math.max(...polls)} requests, and ${ratios.join(', ')} the floor (medians)`;
@@ -426,12 +427,12 @@ function footprintSection(f: FootprintResult): string {
   ].join('\n');
 }
 
-/** What the profiles found: fixed in src/ (small and local) or proposed with a measured prototype. */
+/** What the profiles and runs found, and what was fixed in src/. */
 function defectsSection(): string {
   return `
 ## Defects found
 
-Fixed (small and local; the test suites of \`test/ovh\`, \`test/slack\` and \`test/e2e\` pass):
+Fixed (the test suites of \`test/ovh\`, \`test/slack\` and \`test/e2e\` pass):
 
 1. **\`src/ovh/endpoint-agent.ts\`: every new TLS connection to OVH re-parsed ~145 CA certificates.** With
    \`OVH_CA_FILE\` set (the simulator, a TLS-inspecting proxy), \`createConnection\` passed \`ca: [...rootCertificates,
@@ -451,21 +452,25 @@ Fixed (small and local; the test suites of \`test/ovh\`, \`test/slack\` and \`te
    tasks are followed outside it. Measured during development: N=10 at 60/min 10.1 s → 6.7 s (2.48× → 1.64×
    the floor), N=50 at 600/min 21.6 s → 7.6 s (3.44× → 1.21×).
 
-Proposed, not made (a design change of \`src/ovh/task-tracker.ts\`; *proposed* rows of scenario 2 measure it
-with a prototype in \`bench/proposed-tracker.ts\`):
-
-4. **The batched tracker spends the budget that creations need, and checks the last tasks late.** Cause:
-   each round is 2 requests (\`todo\` + \`doing\` lists) plus a third (\`done\`) when several tasks finished; the
-   rounds' back-off (1 s, ×1.5, ≤ 10 s) runs per service and never restarts when new tasks join, so during a
-   long run the last task waits for a 10 s round; and rounds poll while creations are still queued for the
-   budget. Proposed: a round is one \`status=done\` list (a task missing from it 3 rounds in a row gets its own
-   GET, which also brings a failed task's details); the back-off restarts when a task joins; rounds wait
-   (up to 10 s) while requests are queued in the budget (\`transport.requestBudget.queued\`), so polls use spare
-   budget only. Effect: the *proposed* rows of scenario 2, against the *batched* ones (same client, same runs).
+4. **\`src/ovh/task-tracker.ts\`: the tracker spent the budget that creations needed, and saw the last tasks
+   late.** Each round was 2 requests (\`todo\` + \`doing\` lists) plus a third (\`done\`) when several tasks
+   finished; the back-off (1 s, ×1.5, ≤ 10 s) ran per service and never restarted when tasks joined, so during
+   a long run the last task waited for a 10 s round; and rounds polled while creations were queued for the
+   budget. Fix (measured first with a prototype in the bench): a round is one \`status=done\` list (a lone task:
+   its GET); a task missing from it three rounds running is fetched (which brings a failure's details), or,
+   when more than two are, located in the \`todo\`/\`doing\` lists first; rounds are spaced by half the
+   youngest task's age (1–10 s), so they start over when a task joins; and they wait (up to 10 s) while
+   requests are queued in the budget. Previous run of this bench, service variant: N=10 1.64×, N=50 1.24×,
+   N=200 1.34× the floor with N + 2 + 4…17 polls; now see scenario 2.
+5. **\`src/slack/quick-runner.ts\`: the final summary waited for the 1 s pacing of progress edits**, and a
+   change arriving just after the pacing loop had ended was sent at once (two edits 375 ms apart seen in a
+   test). Fix: edits are paced from the last one sent, whatever started them, and the final result is sent
+   at once (chat.update is a Tier 3 method: one extra edit is within it). Measured during development, N=10:
+   the bot 1.39× → 1.16× the floor, against 1.14–1.15× for the service alone.
 
 Observed, no target:
 
-5. **Startup is mostly module loading through tsx.** \`npm start\` runs \`tsx src/main.ts\`, and tsx resolves and
+6. **Startup is mostly module loading through tsx.** \`npm start\` runs \`tsx src/main.ts\`, and tsx resolves and
    loads every module through its loader thread: \`import('kysely')\` (≈280 ESM files) took 1.2 s under tsx
    against 0.29 s under plain Node, \`@slack/bolt\` ≈0.5 s either way (measured during development). See the
    startup phases in scenario 4; running the compiled build (\`npm run build\`, then Node on \`dist/\`) would

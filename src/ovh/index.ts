@@ -38,6 +38,7 @@ export function createNashaApi(options: {
   const tracker = new TaskTracker({
     client,
     clock,
+    budget: transport.requestBudget,
     ...(options.logger && { logger: options.logger }),
     ...options.tracker,
   });

@@ -16,9 +16,18 @@ export interface TaskTrackerOptions {
   client: NashaClient;
   clock: Clock;
   logger?: Logger;
-  /** First poll this long after a task is tracked (OVH tasks take seconds). */
+  /**
+   * The OVH request budget shared with every other call. While requests wait in it (creations of
+   * an incident snapshot, a user's listing), polling rounds wait too, up to `maxIntervalMs`.
+   */
+  budget?: { readonly queued: number };
+  /** Shortest time between rounds, and the first poll after a task is tracked (OVH tasks take seconds). */
   initialIntervalMs?: number;
   maxIntervalMs?: number;
+  /**
+   * Rounds follow the youngest task's age: the next one comes after (factor − 1) × its age, between
+   * the shortest and longest interval. So a task is seen done at most (factor − 1) of its age late.
+   */
   backoffFactor?: number;
   /** Default deadline per task (Terraform waits 10 minutes). */
   defaultTimeoutMs?: number;
@@ -28,32 +37,55 @@ interface Tracked {
   deadline: number;
   lastStatus: TaskStatus | undefined;
   lastError: string | undefined;
+  /** Rounds in a row this task was missing from the `done` list. */
+  misses: number;
+  /** When we started following it. */
+  since: number;
   resolvers: Array<(result: TaskResult) => void>;
 }
 
+interface ServiceLoop {
+  tasks: Map<number, Tracked>;
+  /** When the next polling round is due (a joining task brings it forward). */
+  nextRoundAt: number;
+}
+
+/** Rounds a task may be missing from the `done` list before we look at it more closely. */
+const MISSES_BEFORE_CHECK = 3;
+/** Up to this many overdue tasks are fetched one by one; more are first located with two list calls. */
+const DIRECT_CHECKS = 2;
+
 /**
- * Follows OVH tasks to a terminal state. Tasks of one service share a polling loop: with a single
- * task a round is one GET /task/{id}; with several it lists the `todo` and `doing` ids (two
- * requests whatever the count), then resolves the ones that left those lists, with one more list
- * call (`done`) when several finished together. Rounds back off geometrically.
+ * Follows OVH tasks to a terminal state. Tasks of one service share a polling loop whose round
+ * costs one request whatever the number of tasks: a lone task is fetched (`GET /task/{id}`, which
+ * also brings a failure's details); several are matched against `GET /task?status=done`. A task
+ * that fails never shows as done, so one missing from that list three rounds running is looked at:
+ * fetched directly, or when many are overdue (slow OVH), first located in the `todo`/`doing` lists
+ * so only tasks in neither (failed, cancelled) cost a GET each.
+ * Rounds are spaced by half the youngest task's age (1 s to 10 s): geometric back-off that starts
+ * over when a task joins, so the newest task is not checked late. They give way to requests queued
+ * for the OVH budget: polling uses what creations and users leave over.
  */
 export class TaskTracker {
-  private readonly services = new Map<string, Map<number, Tracked>>();
+  private readonly services = new Map<string, ServiceLoop>();
   private readonly client: NashaClient;
   private readonly clock: Clock;
   private readonly logger: Logger | undefined;
+  private readonly budget: { readonly queued: number } | undefined;
   private readonly initialIntervalMs: number;
   private readonly maxIntervalMs: number;
   private readonly backoffFactor: number;
   private readonly defaultTimeoutMs: number;
   private stopped = false;
+  private rounds = 0;
 
   constructor(options: TaskTrackerOptions) {
     this.client = options.client;
     this.clock = options.clock;
     this.logger = options.logger;
+    this.budget = options.budget;
     this.initialIntervalMs = options.initialIntervalMs ?? 1_000;
-    this.maxIntervalMs = options.maxIntervalMs ?? 10_000;
+    this.maxIntervalMs = Math.max(this.initialIntervalMs, options.maxIntervalMs ?? 10_000);
     this.backoffFactor = options.backoffFactor ?? 1.5;
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? 10 * 60_000;
   }
@@ -70,8 +102,13 @@ export class TaskTracker {
   /** Tasks currently followed, all services together. */
   get inFlight(): number {
     let count = 0;
-    for (const tasks of this.services.values()) count += tasks.size;
+    for (const loop of this.services.values()) count += loop.tasks.size;
     return count;
+  }
+
+  /** Polling rounds made so far, all services together (one request each, plus checks of overdue tasks). */
+  get roundsPolled(): number {
+    return this.rounds;
   }
 
   /** Follows a task returned by a POST/DELETE (resolves at once if it is already terminal). */
@@ -89,37 +126,54 @@ export class TaskTracker {
   ): Promise<TaskResult> {
     return new Promise((resolve) => {
       if (this.stopped) return;
-      let tasks = this.services.get(serviceName);
-      const startLoop = tasks === undefined;
-      if (tasks === undefined) {
-        tasks = new Map();
-        this.services.set(serviceName, tasks);
+      const now = this.clock.now();
+      let loop = this.services.get(serviceName);
+      const startLoop = loop === undefined;
+      if (loop === undefined) {
+        loop = { tasks: new Map(), nextRoundAt: now + this.initialIntervalMs };
+        this.services.set(serviceName, loop);
       }
-      const existing = tasks.get(taskId);
+      const existing = loop.tasks.get(taskId);
       if (existing !== undefined) {
         existing.resolvers.push(resolve);
-      } else {
-        tasks.set(taskId, {
-          deadline: this.clock.now() + (options.timeoutMs ?? this.defaultTimeoutMs),
-          lastStatus: options.lastStatus,
-          lastError: undefined,
-          resolvers: [resolve],
-        });
+        return;
       }
-      if (startLoop) void this.pollService(serviceName, tasks);
+      loop.tasks.set(taskId, {
+        deadline: now + (options.timeoutMs ?? this.defaultTimeoutMs),
+        lastStatus: options.lastStatus,
+        lastError: undefined,
+        misses: 0,
+        since: now,
+        resolvers: [resolve],
+      });
+      // A new task starts the back-off over: it is checked as soon as a lone one would be.
+      loop.nextRoundAt = Math.min(loop.nextRoundAt, now + this.initialIntervalMs);
+      if (startLoop) void this.pollService(serviceName, loop);
     });
   }
 
-  private async pollService(serviceName: string, tasks: Map<number, Tracked>): Promise<void> {
-    let interval = this.initialIntervalMs;
+  private async pollService(serviceName: string, loop: ServiceLoop): Promise<void> {
+    const { tasks } = loop;
+    let lastRoundAt = this.clock.now();
     try {
       while (tasks.size > 0) {
-        await this.clock.sleep(interval);
+        // Short sleeps, so a joining task can bring the next round forward.
+        await this.clock.sleep(Math.min(this.initialIntervalMs, loop.nextRoundAt - this.clock.now()));
         if (this.stopped) return;
-        await this.round(serviceName, tasks);
-        if (this.stopped) return;
+        const now = this.clock.now();
+        if (now >= loop.nextRoundAt) {
+          if ((this.budget?.queued ?? 0) > 0 && now - lastRoundAt < this.maxIntervalMs) {
+            // Requests wait for budget (creations, users): poll with what is left over, later.
+            loop.nextRoundAt = Math.min(now + this.initialIntervalMs, lastRoundAt + this.maxIntervalMs);
+          } else {
+            lastRoundAt = now;
+            this.rounds += 1;
+            await this.round(serviceName, tasks);
+            if (this.stopped) return;
+            loop.nextRoundAt = this.clock.now() + this.nextInterval(tasks);
+          }
+        }
         this.expire(tasks);
-        interval = Math.min(this.maxIntervalMs, Math.round(interval * this.backoffFactor));
       }
     } catch (error) {
       // round() handles API errors itself; anything here is a bug, and no waiter may hang on it.
@@ -128,16 +182,53 @@ export class TaskTracker {
         settle(tasks, taskId, tracked, { outcome: 'lost', taskId, reason: 'task tracking failed unexpectedly' });
       }
     } finally {
-      if (this.services.get(serviceName) === tasks) this.services.delete(serviceName);
+      if (this.services.get(serviceName) === loop) this.services.delete(serviceName);
     }
+  }
+
+  /** (factor − 1) × the youngest task's age, within the shortest and longest interval. */
+  private nextInterval(tasks: Map<number, Tracked>): number {
+    let youngest = Number.NEGATIVE_INFINITY;
+    for (const tracked of tasks.values()) youngest = Math.max(youngest, tracked.since);
+    const age = this.clock.now() - youngest;
+    const interval = Math.round(age * (this.backoffFactor - 1));
+    return Math.min(this.maxIntervalMs, Math.max(this.initialIntervalMs, Number.isFinite(interval) ? interval : 0));
   }
 
   private async round(serviceName: string, tasks: Map<number, Tracked>): Promise<void> {
     const ids = [...tasks.keys()];
     if (ids.length === 1) {
-      await this.fetchOne(serviceName, tasks, ids);
+      await this.fetchEach(serviceName, tasks, ids);
       return;
     }
+    let done: Set<number>;
+    try {
+      done = new Set(await this.client.listTasks(serviceName, { status: 'done' }));
+    } catch (error) {
+      this.noteError(tasks, ids, error);
+      return;
+    }
+    let overdue: number[] = [];
+    for (const taskId of ids) {
+      const tracked = tasks.get(taskId);
+      if (tracked === undefined) continue;
+      if (done.has(taskId)) settle(tasks, taskId, tracked, { outcome: 'done', taskId, task: undefined });
+      else if (++tracked.misses >= MISSES_BEFORE_CHECK) overdue.push(taskId);
+    }
+    if (overdue.length > DIRECT_CHECKS) overdue = await this.stillPending(serviceName, tasks, overdue);
+    for (const taskId of overdue) {
+      const tracked = tasks.get(taskId);
+      if (tracked !== undefined) tracked.misses = 0;
+    }
+    await this.fetchEach(serviceName, tasks, overdue);
+  }
+
+  /** Marks the overdue tasks OVH still has queued or running; returns the others (failed, or odd). */
+  private async stillPending(
+    serviceName: string,
+    tasks: Map<number, Tracked>,
+    overdue: readonly number[],
+  ): Promise<number[]> {
     const pending = new Map<number, TaskStatus>();
     try {
       const [todo, doing] = await Promise.all([
@@ -147,37 +238,25 @@ export class TaskTracker {
       for (const id of todo) pending.set(id, 'todo');
       for (const id of doing) pending.set(id, 'doing');
     } catch (error) {
-      this.noteError(tasks, ids, error);
-      return;
+      this.noteError(tasks, overdue, error);
+      return [];
     }
-    for (const [id, status] of pending) {
-      const tracked = tasks.get(id);
-      if (tracked !== undefined) tracked.lastStatus = status;
-    }
-    const left = ids.filter((id) => !pending.has(id));
-    if (left.length <= 1) {
-      await this.fetchOne(serviceName, tasks, left);
-      return;
-    }
-    let done: Set<number>;
-    try {
-      done = new Set(await this.client.listTasks(serviceName, { status: 'done' }));
-    } catch (error) {
-      this.noteError(tasks, left, error);
-      return;
-    }
-    const unresolved: number[] = [];
-    for (const taskId of left) {
+    const others: number[] = [];
+    for (const taskId of overdue) {
       const tracked = tasks.get(taskId);
+      const status = pending.get(taskId);
       if (tracked === undefined) continue;
-      if (done.has(taskId)) settle(tasks, taskId, tracked, { outcome: 'done', taskId, task: undefined });
-      else unresolved.push(taskId);
+      if (status === undefined) {
+        others.push(taskId);
+      } else {
+        tracked.lastStatus = status;
+        tracked.misses = 0;
+      }
     }
-    // Failed (or still `init`) tasks: one GET each, which also brings OVH's details.
-    for (const taskId of unresolved) await this.fetchOne(serviceName, tasks, [taskId]);
+    return others;
   }
 
-  private async fetchOne(serviceName: string, tasks: Map<number, Tracked>, ids: readonly number[]): Promise<void> {
+  private async fetchEach(serviceName: string, tasks: Map<number, Tracked>, ids: readonly number[]): Promise<void> {
     for (const taskId of ids) {
       const tracked = tasks.get(taskId);
       if (tracked === undefined) continue;

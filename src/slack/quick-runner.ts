@@ -1,20 +1,25 @@
 import type { webApi } from '@slack/bolt';
 import type { Actor } from '../core/model.js';
-import type { QuickRun } from '../core/quick-snapshots.js';
+import type { QuickRun, QuickSnapshotService } from '../core/quick-snapshots.js';
 import type { SlackMessage } from './blocks/limits.js';
 import { quickSummary } from './blocks/quick-summary.js';
 import type { SlackDeps } from './deps.js';
 
-/** chat.update is rate limited per channel: one rewrite per second at most, the last one always sent. */
+/** chat.update is Tier 3 (50+/min): progress is rewritten once per second at most; the final result at once. */
 const MIN_UPDATE_INTERVAL_MS = 1_000;
+
+/** The part of the Web API the summary needs. */
+export interface SummaryClient {
+  chat: Pick<webApi.WebClient['chat'], 'postMessage' | 'update'>;
+}
 
 /**
  * Posts the live summary (in the channel, so the whole incident sees it; else in the user's DM)
  * and runs the snapshots, rewriting the summary as results come. Returns where it was posted.
  */
 export async function runQuickSnapshots(
-  deps: SlackDeps,
-  client: webApi.WebClient,
+  deps: Pick<SlackDeps, 'clock' | 'logger'> & { quick: Pick<QuickSnapshotService, 'execute'> },
+  client: SummaryClient,
   actor: Actor,
   run: QuickRun,
   scope: string | undefined,
@@ -33,18 +38,27 @@ export async function runQuickSnapshots(
     ts = await post(client, channel, first);
   }
   const summaryTs = ts;
+  // The posted message already shows the plan: the first rewrite counts from it.
+  let lastUpdateAt = deps.clock.now();
   let dirty = false;
+  let finished = false;
+  let finishNow: (() => void) | undefined;
+  const finishedSignal = new Promise<void>((resolve) => {
+    finishNow = resolve;
+  });
   let updating: Promise<void> | undefined;
   const flush = async (): Promise<void> => {
     while (dirty) {
+      const wait = lastUpdateAt + MIN_UPDATE_INTERVAL_MS - deps.clock.now();
+      // Changes made meanwhile go out together; the final result at once (responders wait for it,
+      // and one extra edit fits Slack's tier).
+      if (wait > 0 && !finished) await Promise.race([deps.clock.sleep(wait), finishedSignal]);
       dirty = false;
-      const started = deps.clock.now();
+      lastUpdateAt = deps.clock.now();
       const message = quickSummary(run);
       await client.chat
         .update({ channel, ts: summaryTs, text: message.text, blocks: message.blocks })
         .catch((error: unknown) => deps.logger.warn({ err: error }, 'could not update the quick snapshot summary'));
-      const wait = MIN_UPDATE_INTERVAL_MS - (deps.clock.now() - started);
-      if (dirty && wait > 0) await deps.clock.sleep(wait);
     }
   };
   const onProgress = () => {
@@ -54,13 +68,15 @@ export async function runQuickSnapshots(
     });
   };
   await deps.quick.execute(actor, run, scope, onProgress);
+  finished = true;
+  finishNow?.();
   dirty = true;
   await (updating ?? Promise.resolve());
   await flush();
   return { channel, inChannel };
 }
 
-async function post(client: webApi.WebClient, channel: string, message: SlackMessage): Promise<string> {
+async function post(client: SummaryClient, channel: string, message: SlackMessage): Promise<string> {
   const response = await client.chat.postMessage({
     channel,
     text: message.text,

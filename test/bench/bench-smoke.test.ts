@@ -22,7 +22,7 @@ describe('bench smoke', () => {
 
   it('quick snapshots: every variant takes every snapshot through the same client', async () => {
     const [result] = await quickSnapshots([{ n: 3, requestsPerMinute: 600, burst: 10, repeats: 1 }]);
-    expect(result?.runs.map((run) => run.variant)).toEqual(['bot', 'batched', 'per-task', 'proposed']);
+    expect(result?.runs.map((run) => run.variant)).toEqual(['bot', 'service', 'per-task']);
     for (const run of result?.runs ?? []) expect(run.requests.creations).toBe(3);
   }, 20_000);
 });

@@ -1,4 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { NashaClient, type TaskFilter } from '../../src/ovh/client.js';
+import type { Task } from '../../src/ovh/models.js';
+import { TaskTracker } from '../../src/ovh/task-tracker.js';
 import { type OvhHarness, startOvhHarness } from '../support/ovh-harness.js';
 
 const SVC = 'zpool-310442';
@@ -14,18 +17,19 @@ const taskRequests = (harness: OvhHarness) =>
     .map((r) => `${r.path.replace(/^.*\/task/, '/task')}?${new URLSearchParams(r.query)}`);
 
 describe('TaskTracker', () => {
-  it('follows one task with one GET per round, backing off between rounds', async () => {
+  it('follows one task with one GET per round, spaced by half its age', async () => {
     h = await startOvhHarness({ sim: { taskTimings: { doingAfterMs: 1_000, doneAfterMs: 6_000 } } });
     const task = await h.api.client.addSnapshotType(SVC, 'vol-001', 'day-2');
     const started = h.clock.now();
     const result = await h.api.tracker.track(SVC, task);
     expect(result).toMatchObject({ outcome: 'done', taskId: task.taskId, task: { status: 'done' } });
-    // Rounds at +1000, +2500, +4750, +8125 ms (×1.5): done is seen on the 4th.
-    expect(taskRequests(h)).toEqual(Array(4).fill(`/task/${task.taskId}?`));
-    expect(h.clock.now() - started).toBe(8_125);
+    // Rounds at +1000, +2000, +3000 (at least 1 s apart), then half the task's age later: +4500,
+    // +6750, where done (at +6000) is seen.
+    expect(taskRequests(h)).toEqual(Array(5).fill(`/task/${task.taskId}?`));
+    expect(h.clock.now() - started).toBe(6_750);
   });
 
-  it('polls many tasks of one service with list calls, not one GET per task', async () => {
+  it('polls many tasks of one service with one `done` list per round, not one GET per task', async () => {
     h = await startOvhHarness({ sim: { taskTimings: { doingAfterMs: 1_000, doneAfterMs: 5_000 } } });
     const partitions = Array.from({ length: 20 }, (_, i) => `vol-${String(i + 10).padStart(3, '0')}`);
     const tasks = await Promise.all(
@@ -34,15 +38,82 @@ describe('TaskTracker', () => {
     const results = await Promise.all(tasks.map((t) => h.api.tracker.track(SVC, t)));
     expect(results.map((r) => r.outcome)).toEqual(Array(20).fill('done'));
     const requests = taskRequests(h);
-    // Rounds at +1000, +2500, +4750 (todo/doing lists), +8125 (all left the lists → one `done` list).
-    expect(requests.filter((r) => r.startsWith('/task?'))).toEqual([
-      ...Array(4).fill(['/task?status=todo', '/task?status=doing']).flat(),
+    // Rounds at +1000, +2000, +3000 (`done` lists; after three misses the 20 overdue tasks are found
+    // in the todo/doing lists, which costs two calls, not 20 GETs), +4500, +6750 (all done at +5000).
+    expect(requests).toEqual([
+      '/task?status=done',
+      '/task?status=done',
+      '/task?status=done',
+      '/task?status=todo',
+      '/task?status=doing',
+      '/task?status=done',
       '/task?status=done',
     ]);
-    expect(requests.filter((r) => r.startsWith('/task/'))).toEqual([]);
     for (const p of partitions.slice(0, 3)) {
       expect(await h.api.client.listCustomSnapshots(SVC, p)).toContain(`snap-${p}-incident`);
     }
+  });
+
+  it('fetches a few overdue tasks directly, and finds a failure among many without a GET per task', async () => {
+    h = await startOvhHarness({ sim: { taskTimings: { doingAfterMs: 1_000, doneAfterMs: 30_000 } } });
+    h.sim.addTaskOutcomes({ partition: 'vol-020', outcome: 'customerError', details: 'quota reached' });
+    const slow = await Promise.all(
+      ['vol-018', 'vol-019', 'vol-020', 'vol-021'].map((p) => h.api.client.createCustomSnapshot(SVC, p, { name: 's' })),
+    );
+    const results = await Promise.all(slow.map((t) => h.api.tracker.track(SVC, t)));
+    expect(results.map((r) => r.outcome)).toEqual(['done', 'done', 'failed', 'done']);
+    expect(results[2]).toMatchObject({ status: 'customerError', details: 'quota reached' });
+    const requests = taskRequests(h);
+    // The failed task is the only one fetched on its own; the slow ones are located by list.
+    expect(requests.filter((r) => r.startsWith('/task/'))).toEqual([`/task/${slow[2]?.taskId}?`]);
+    expect(requests.filter((r) => r === '/task?status=todo')).toHaveLength(
+      requests.filter((r) => r === '/task?status=doing').length,
+    );
+  });
+
+  it('starts the back-off over when a task joins, so the newest task is not checked late', async () => {
+    h = await startOvhHarness({ sim: { taskTimings: { doingAfterMs: 1_000, doneAfterMs: 60_000 } } });
+    // The simulator logs wall-clock arrival times; polls are timed here in the tracker's virtual time.
+    const pollTimes: number[] = [];
+    const clock = h.clock;
+    class TimedClient extends NashaClient {
+      override listTasks(serviceName: string, filter?: TaskFilter): Promise<number[]> {
+        pollTimes.push(clock.now());
+        return super.listTasks(serviceName, filter);
+      }
+      override getTask(serviceName: string, taskId: number): Promise<Task> {
+        pollTimes.push(clock.now());
+        return super.getTask(serviceName, taskId);
+      }
+    }
+    const tracker = new TaskTracker({ client: new TimedClient(h.api.transport), clock });
+    const first = await h.api.client.createCustomSnapshot(SVC, 'vol-008', { name: 'first' });
+    const firstDone = tracker.track(SVC, first);
+    // The lone task's rounds stretch to the 10 s ceiling (…, +32782, +42782, +52782).
+    await clock.sleep(45_000);
+    const second = await h.api.client.createCustomSnapshot(SVC, 'vol-009', { name: 'second' });
+    const joinedAt = clock.now();
+    expect(await tracker.track(SVC, second)).toMatchObject({ outcome: 'done' });
+    expect(await firstDone).toMatchObject({ outcome: 'done' });
+    expect(pollTimes.find((at) => at > joinedAt)).toBe(joinedAt + 1_000);
+  });
+
+  it('holds polling rounds while requests wait for the OVH budget, at most the longest interval', async () => {
+    const budget = { queued: 1 };
+    h = await startOvhHarness({
+      sim: { taskTimings: { doingAfterMs: 100, doneAfterMs: 500 } },
+      tracker: { budget },
+    });
+    const task = await h.api.client.createCustomSnapshot(SVC, 'vol-010', { name: 'held' });
+    const started = h.clock.now();
+    expect(await h.api.tracker.track(SVC, task)).toMatchObject({ outcome: 'done' });
+    // Queued requests all along: the first round waits until the 10 s ceiling, then goes out anyway.
+    expect(h.clock.now() - started).toBe(10_000);
+    budget.queued = 0;
+    const next = await h.api.client.createCustomSnapshot(SVC, 'vol-010', { name: 'free' });
+    const again = h.clock.now();
+    expect(await h.api.tracker.track(SVC, next)).toMatchObject({ outcome: 'done' });
+    expect(h.clock.now() - again).toBe(1_000);
   });
 
   it('reports a failed task with OVH’s status and details, others still succeed', async () => {

@@ -11,6 +11,7 @@ import { createNashaCommand } from './commands/nasha-command.js';
 import type { SlackDeps } from './deps.js';
 import { createPartitionOptions, createServiceOptions } from './options/target-options.js';
 import { createQuickGlobalShortcut, createQuickMessageShortcut } from './shortcuts/quick-snapshot.js';
+import { createUnclaimedMiddleware, ListenerClaims } from './unclaimed.js';
 import { createReasonSubmission, createRejectSubmission } from './views/approval-forms.js';
 import { createCreateSubmission, createDeleteSubmission, createScheduleSubmission } from './views/change-forms.js';
 import { createMainModalSubmission } from './views/main-modal.js';
@@ -18,27 +19,40 @@ import { createQuickFormSubmission } from './views/quick-form.js';
 
 /** Every Slack entry point of the bot; each listener re-checks permissions for the verified user. */
 export function registerListeners(app: App, deps: SlackDeps): void {
-  app.command('/nasha', createNashaCommand(deps));
+  const claims = new ListenerClaims();
+  // Answers at once what none of the listeners below claims (Bolt would answer a 404 after 3 s).
+  app.use(createUnclaimedMiddleware(claims, deps.logger));
 
-  app.action(new RegExp(`^${PAGE_ACTION}_`), createPageButton(deps));
-  app.action({ type: 'block_actions', action_id: FIELD.service }, createModalServiceSelect(deps));
+  app.command(claims.claim('command', '/nasha'), createNashaCommand(deps));
 
-  app.options({ type: 'block_suggestion', action_id: FIELD.service }, createServiceOptions(deps));
-  app.options({ type: 'block_suggestion', action_id: FIELD.partition }, createPartitionOptions(deps));
+  app.action(claims.claim('action', new RegExp(`^${PAGE_ACTION}_`)), createPageButton(deps));
+  app.action(
+    claims.claim('action', { type: 'block_actions', action_id: FIELD.service }),
+    createModalServiceSelect(deps),
+  );
 
-  app.view(MODAL.main, createMainModalSubmission(deps));
-  app.view(MODAL.create, createCreateSubmission(deps));
-  app.view(MODAL.schedule, createScheduleSubmission(deps));
-  app.view(MODAL.delete, createDeleteSubmission(deps));
+  app.options(
+    claims.claim('options', { type: 'block_suggestion', action_id: FIELD.service }),
+    createServiceOptions(deps),
+  );
+  app.options(
+    claims.claim('options', { type: 'block_suggestion', action_id: FIELD.partition }),
+    createPartitionOptions(deps),
+  );
 
-  app.action(APPROVAL_ACTION.approve, createApproveButton(deps));
-  app.action(APPROVAL_ACTION.reject, createRejectButton(deps));
-  app.action(APPROVAL_ACTION.cancel, createCancelButton(deps));
-  app.view(MODAL.reason, createReasonSubmission(deps));
-  app.view(MODAL.reject, createRejectSubmission(deps));
+  app.view(claims.claim('view', MODAL.main), createMainModalSubmission(deps));
+  app.view(claims.claim('view', MODAL.create), createCreateSubmission(deps));
+  app.view(claims.claim('view', MODAL.schedule), createScheduleSubmission(deps));
+  app.view(claims.claim('view', MODAL.delete), createDeleteSubmission(deps));
 
-  app.shortcut(QUICK_SHORTCUT.message, createQuickMessageShortcut(deps));
-  app.shortcut(QUICK_SHORTCUT.global, createQuickGlobalShortcut(deps));
-  app.view(QUICK_MODAL, createQuickFormSubmission(deps));
-  app.action(QUICK_ACTION.deleteOldest, createDeleteOldestButton(deps));
+  app.action(claims.claim('action', APPROVAL_ACTION.approve), createApproveButton(deps));
+  app.action(claims.claim('action', APPROVAL_ACTION.reject), createRejectButton(deps));
+  app.action(claims.claim('action', APPROVAL_ACTION.cancel), createCancelButton(deps));
+  app.view(claims.claim('view', MODAL.reason), createReasonSubmission(deps));
+  app.view(claims.claim('view', MODAL.reject), createRejectSubmission(deps));
+
+  app.shortcut(claims.claim('shortcut', QUICK_SHORTCUT.message), createQuickMessageShortcut(deps));
+  app.shortcut(claims.claim('shortcut', QUICK_SHORTCUT.global), createQuickGlobalShortcut(deps));
+  app.view(claims.claim('view', QUICK_MODAL), createQuickFormSubmission(deps));
+  app.action(claims.claim('action', QUICK_ACTION.deleteOldest), createDeleteOldestButton(deps));
 }

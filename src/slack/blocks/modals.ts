@@ -223,6 +223,20 @@ export function deleteModal(
   );
 }
 
+/** Replaces a form, or answers a shortcut, this version of the bot does not know. Nothing was changed. */
+export function staleFormModal(): types.ModalView {
+  return modal(
+    MODAL.result,
+    'nasha',
+    [
+      section(
+        ':information_source: This form or shortcut is not one this version of nasha-bot knows, so nothing was changed. Start again from `/nasha`.',
+      ),
+    ],
+    '',
+  );
+}
+
 /** A read-only modal showing a result (listing, progress, outcome). */
 export function resultModal(privateMetadata: string, title: string, blocks: Block[]): types.ModalView {
   return modal(MODAL.result, title, blocks, privateMetadata);

@@ -227,6 +227,18 @@ export function errorMessage(error: Pick<NashaError, 'code' | 'message'>): Slack
   return message(error.message, [section(`${ERROR_ICON[error.code]} ${error.message}`)]);
 }
 
+/** A button this version of the bot does not know (a message from an older version). */
+export function staleInteractionMessage(): SlackMessage {
+  const text = 'This button is from an older version of nasha-bot and does nothing now. Run the command again.';
+  return message(text, [section(`:information_source: ${text}`)]);
+}
+
+/** A slash command the app manifest routes here and this version does not handle. */
+export function unknownCommandMessage(command: string): SlackMessage {
+  const text = `This version of nasha-bot does not handle \`${escapeMrkdwn(command.replace(/`/g, ''))}\`. Use \`/nasha help\`.`;
+  return message(text, [section(`:information_source: ${text}`)]);
+}
+
 /** For errors that are not the user's: no detail, but a reference to find the log line. */
 export function unexpectedErrorMessage(reference: string): SlackMessage {
   return message('Something went wrong.', [

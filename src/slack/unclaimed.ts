@@ -1,0 +1,113 @@
+import type { AnyMiddlewareArgs, Middleware } from '@slack/bolt';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { staleFormModal } from './blocks/modals.js';
+import { staleInteractionMessage, unknownCommandMessage } from './blocks/replies.js';
+
+export type ClaimKind = 'command' | 'action' | 'view' | 'options' | 'shortcut';
+type IdMatcher = string | RegExp;
+
+/** The command names, action ids and callback ids the bot's listeners answer. */
+export class ListenerClaims {
+  private readonly matchers: Record<ClaimKind, IdMatcher[]> = {
+    command: [],
+    action: [],
+    view: [],
+    options: [],
+    shortcut: [],
+  };
+
+  /** Records a listener's matcher and returns it unchanged, for `app.action(claims.claim(…), …)`. */
+  claim<const M extends IdMatcher | { action_id: IdMatcher }>(kind: ClaimKind, matcher: M): M {
+    this.matchers[kind].push(typeof matcher === 'string' || matcher instanceof RegExp ? matcher : matcher.action_id);
+    return matcher;
+  }
+
+  claims(kind: ClaimKind, id: string): boolean {
+    return this.matchers[kind].some((m) => (typeof m === 'string' ? m === id : m.test(id)));
+  }
+}
+
+/** Which listener kind a payload is for, and the id listeners match on; undefined if not ours to judge. */
+const InteractionSchema = z.union([
+  z.object({ command: z.string() }).transform((b) => ({ kind: 'command' as const, id: b.command })),
+  z
+    .object({
+      type: z.literal('block_actions'),
+      actions: z.tuple([z.object({ action_id: z.string() })], z.unknown()),
+      container: z.object({ type: z.string() }).optional(),
+      response_url: z.string().min(1).optional(),
+    })
+    .transform((b) => ({
+      kind: 'action' as const,
+      id: b.actions[0].action_id,
+      // A button in a message can be answered through its response_url; an element in a form cannot.
+      inMessage: b.container?.type === 'message' && b.response_url !== undefined,
+    })),
+  z
+    .object({ type: z.literal('view_submission'), view: z.object({ callback_id: z.string() }) })
+    .transform((b) => ({ kind: 'view' as const, id: b.view.callback_id })),
+  z
+    .object({ type: z.literal('block_suggestion'), action_id: z.string() })
+    .transform((b) => ({ kind: 'options' as const, id: b.action_id })),
+  z
+    .object({
+      type: z.enum(['shortcut', 'message_action']),
+      callback_id: z.string(),
+      trigger_id: z.string().min(1).optional(),
+    })
+    .transform((b) => ({ kind: 'shortcut' as const, id: b.callback_id, triggerId: b.trigger_id })),
+]);
+
+type AnyAck = (response?: object) => Promise<void>;
+
+/**
+ * Answers, at once, what no listener claims: a button or form from an older version of the bot, a
+ * shortcut or command the manifest has and the code does not. Bolt would answer those only after
+ * its 3-second timeout, with a 404 that Slack shows as an error. A global middleware rather than
+ * catch-all listeners: Bolt runs every listener for every request, and a catch-all would have to
+ * know whether another one acknowledged. Changes nothing and decides nothing, so it needs no
+ * permission check; everything it cannot identify goes on to Bolt as before.
+ */
+export function createUnclaimedMiddleware(claims: ListenerClaims, logger: Logger): Middleware<AnyMiddlewareArgs> {
+  return async (args) => {
+    const parsed = InteractionSchema.safeParse(args.body);
+    if (!parsed.success || claims.claims(parsed.data.kind, parsed.data.id) || !('ack' in args)) {
+      await args.next();
+      return;
+    }
+    const found = parsed.data;
+    const ack = args.ack as AnyAck;
+    logger.warn(
+      { kind: found.kind, id: found.id.slice(0, 100) },
+      'Slack request no listener claims; answered as stale',
+    );
+    switch (found.kind) {
+      case 'command':
+        await ack({ response_type: 'ephemeral', ...unknownCommandMessage(found.id.slice(0, 40)) });
+        return;
+      case 'view':
+        await ack({ response_action: 'update', view: staleFormModal() });
+        return;
+      case 'options':
+        await ack({ options: [] });
+        return;
+      case 'action':
+        await ack();
+        if (found.inMessage && 'respond' in args) {
+          await args
+            .respond({ response_type: 'ephemeral', replace_original: false, ...staleInteractionMessage() })
+            .catch((error: unknown) => logger.warn({ err: error }, 'could not answer a stale button'));
+        }
+        return;
+      case 'shortcut':
+        await ack();
+        if (found.triggerId !== undefined) {
+          await args.client.views
+            .open({ trigger_id: found.triggerId, view: staleFormModal() })
+            .catch((error: unknown) => logger.warn({ err: error }, 'could not answer a stale shortcut'));
+        }
+        return;
+    }
+  };
+}

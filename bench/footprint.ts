@@ -5,8 +5,9 @@ import { median } from './stats.js';
 export interface FootprintOptions {
   /** Cold starts per app, alternating which goes first. */
   startups: number;
-  /** Commands per phase; memory is read after each of two phases. */
+  /** Commands per phase; memory is read idle and after each phase. */
   commands: number;
+  phases: number;
 }
 
 export interface Memory {
@@ -19,7 +20,7 @@ export interface FootprintResult {
   /** Median wall time from spawning the process to ready (listening), ms, and medians of its phases. */
   startupMs: { bare: number; bot: number };
   phases: { bare: Phases; bot: Phases };
-  /** Idle, after `commands`, after twice `commands`; each after a full GC. */
+  /** Idle, then after each phase of `commands`; each after a full GC. */
   memory: { bare: Memory[]; bot: Memory[] };
   commands: number;
 }
@@ -48,7 +49,7 @@ export async function footprint(world: Child, options: FootprintOptions): Promis
     };
     const memory = { bare: [await read(bare)], bot: [await read(bot)] };
     const targets = { bare: new LoadTarget(bare.port, 32), bot: new LoadTarget(bot.port, 32) };
-    for (let phase = 0; phase < 2; phase++) {
+    for (let phase = 0; phase < options.phases; phase++) {
       for (const [name, child] of [
         ['bare', bare],
         ['bot', bot],

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuditSink } from '../src/core/ports.js';
-import { type QuickSnapshotMemory, QuickSnapshotService } from '../src/core/quick-snapshots.js';
+import { type QuickSnapshotMemory, QuickSnapshotService, type SavedQuickRun } from '../src/core/quick-snapshots.js';
 import { startBot } from '../src/main.js';
 import type { OvhClientTuning } from '../src/ovh/config.js';
 import { createNashaApi } from '../src/ovh/index.js';
@@ -291,6 +291,7 @@ const nullAudit: AuditSink = {
   update: async () => undefined,
 };
 
+/** In memory: the service variant measures OVH pacing; runs are saved only by the bot's real store. */
 class MemoryQuickStore implements QuickSnapshotMemory {
   private readonly created = new Map<string, number>();
   private readonly targets = new Map<string, string>();
@@ -310,5 +311,10 @@ class MemoryQuickStore implements QuickSnapshotMemory {
   }
   async rememberTarget(scope: string, target: string): Promise<void> {
     this.targets.set(scope, target);
+  }
+  async saveRun(): Promise<void> {}
+  async finishRun(): Promise<void> {}
+  async unfinishedRuns(): Promise<SavedQuickRun[]> {
+    return [];
   }
 }

@@ -23,6 +23,7 @@ import { createSlackApprovalCards } from './slack/approval-cards.js';
 import { createSlackAuditPublisher } from './slack/audit-publisher.js';
 import { createGroupMemberFetcher } from './slack/group-members.js';
 import { createMetadataCodec } from './slack/metadata.js';
+import { createQuickResumeReporter } from './slack/quick-runner.js';
 import { createResumeReporter } from './slack/resume-reply.js';
 import { ApprovalStore } from './store/approval-store.js';
 import { AuditStore } from './store/audit-store.js';
@@ -137,7 +138,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     policy,
     groups,
     audit,
-    memory: new QuickStore(database.db),
+    memory: new QuickStore(database.db, logger.child({ component: 'quick' })),
     settings: {
       targetGroups: config.targetGroups,
       defaultExpirationMs: config.quickSnapshot?.defaultExpirationMs,
@@ -216,8 +217,10 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     if (approvalId !== undefined) await approvals.onResumedResult(approvalId, result);
     else await reportToUser(entry, result);
   });
+  const resumedRuns = await quick.resume(createQuickResumeReporter(web, logger));
   approvals.start();
   if (resumed > 0) logger.info({ tasks: resumed }, 'following OVH tasks left unfinished by the previous run');
+  if (resumedRuns > 0) logger.info({ runs: resumedRuns }, 'finishing quick snapshot runs left by the previous run');
   const port = await slackApp.start();
   logger.info({ mode: env.slack.mode, port, ovh: env.ovh.connection.endpoint }, 'nasha-bot is ready');
 
@@ -234,7 +237,10 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
         // 1. No new work. 2. Changes already sent to OVH get their task journaled (tracking resumes at
         // the next start). 3. The audit outbox gets a bounded chance to deliver. 4. Close.
         await slackApp.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the Slack app failed'));
-        if (!(await service.drained(10_000))) logger.warn('an OVH write was still in flight at shutdown');
+        quick.stop();
+        const [writes, quickWork] = await Promise.all([service.drained(10_000), quick.drained(10_000)]);
+        if (!writes) logger.warn('an OVH write was still in flight at shutdown');
+        if (!quickWork) logger.warn('a quick snapshot creation was still in flight at shutdown');
         const flushed = await outbox.flush(5_000).catch(() => false);
         if (!flushed) logger.warn('some audit records are still undelivered; they will go out on next start');
         logger.info({ slackRequestsInFlight }, 'stopped');

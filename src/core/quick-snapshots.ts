@@ -1,14 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { NashaClient } from '../ovh/client.js';
 import { OvhApiError } from '../ovh/errors.js';
 import type { Task } from '../ovh/models.js';
-import type { TaskTracker } from '../ovh/task-tracker.js';
+import type { TaskResult, TaskTracker } from '../ovh/task-tracker.js';
 import type { Clock } from '../shared/clock.js';
 import { NashaError } from './errors.js';
 import type { GroupDirectory } from './groups.js';
 import { type Actor, formatTarget, type Target } from './model.js';
 import { MAX_EXPIRATION_MS, parseExpiration } from './naming.js';
-import type { AccessPolicy, AuditSink } from './ports.js';
+import type { AccessPolicy, AuditSink, JsonValue } from './ports.js';
 import { MAX_CUSTOM_SNAPSHOTS, type PartitionTarget, toNashaError } from './snapshot-service.js';
 import { didYouMean, suggest } from './suggest.js';
 
@@ -18,6 +19,17 @@ export interface QuickSnapshotMemory {
   createdAt(service: string, partition: string, names: readonly string[]): Promise<Map<string, number>>;
   lastTarget(scope: string): Promise<string | undefined>;
   rememberTarget(scope: string, target: string, at: number): Promise<void>;
+  /** Keeps a run in progress (latest state wins), so a restart can finish it. */
+  saveRun(run: QuickRun, auditId: string, reply: JsonValue, at: number): Promise<void>;
+  finishRun(id: string, at: number): Promise<void>;
+  /** Runs saved and not finished, oldest first. */
+  unfinishedRuns(): Promise<SavedQuickRun[]>;
+}
+
+export interface SavedQuickRun {
+  run: QuickRun;
+  auditId: string;
+  reply: JsonValue;
 }
 
 export interface ExistingSnapshot {
@@ -42,6 +54,7 @@ export interface QuickItem {
 }
 
 export interface QuickRun {
+  id: string;
   spec: string;
   label: string;
   requester: string;
@@ -83,9 +96,42 @@ const MAX_TARGETS = 500;
  */
 export class QuickSnapshotService {
   private readonly deps: QuickSnapshotDeps;
+  private stopping = false;
+  /** Creations and saves under way (shutdown waits for them, so a restart knows every task id). */
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(deps: QuickSnapshotDeps) {
     this.deps = deps;
+  }
+
+  /** Shutdown: partitions not started yet stay queued; the next start reports them as not started. */
+  stop(): void {
+    this.stopping = true;
+  }
+
+  /** Waits (wall clock, up to `timeoutMs`) for creations and saves under way; false if some still are. */
+  async drained(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.inFlight.size > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.inFlight]),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, left);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    return true;
+  }
+
+  private tracked<T>(work: Promise<T>): Promise<T> {
+    this.inFlight.add(work);
+    const done = () => this.inFlight.delete(work);
+    work.then(done, done);
+    return work;
   }
 
   /** The last target used in a scope (`channel:C…` or `user:U…`), to prefill forms. */
@@ -124,6 +170,7 @@ export class QuickSnapshotService {
       }),
     );
     return {
+      id: randomUUID(),
       spec: spec.trim(),
       label,
       requester: actor.userId,
@@ -144,6 +191,8 @@ export class QuickSnapshotService {
     run: QuickRun,
     scope: string | undefined,
     onProgress: (run: QuickRun) => void,
+    /** Where the summary is (opaque here), kept with the run so a restart can finish it. */
+    reply: JsonValue = null,
   ): Promise<QuickRun> {
     const allowed = run.items.filter((i) => i.state.status === 'queued');
     const auditBase = { actor, action: 'snapshot.quick' as const, target: { service: run.spec }, subject: run.label };
@@ -155,20 +204,115 @@ export class QuickSnapshotService {
     }
     if (scope !== undefined) await this.deps.memory.rememberTarget(scope, run.spec, run.startedAt);
     const audit = await this.deps.audit.record({ ...auditBase, outcome: 'started', detail: auditDetail(run) });
+    const saver = this.runSaver(run, audit.id, reply);
+    await this.tracked(saver.save());
     onProgress(run);
     // The pool bounds creations in flight, not tasks being followed: holding a slot until the task
     // ended capped throughput at 8 per task duration, far below the budget (bench/RESULTS.md).
     const following: Promise<void>[] = [];
     await pool(allowed, this.deps.concurrency ?? 8, async (item) => {
-      const task = await this.submit(run, item, () => onProgress(run));
-      if (task !== undefined) following.push(this.follow(item, task, () => onProgress(run)));
+      if (this.stopping) return;
+      const task = await this.tracked(this.submit(run, item, () => onProgress(run)));
+      if (task !== undefined) {
+        // The task id is what a restart needs to follow it again.
+        void this.tracked(saver.save());
+        following.push(this.follow(item, task, () => onProgress(run)));
+      }
     });
     await Promise.all(following);
-    run.finishedAt = this.deps.clock.now();
-    const ok = run.items.every((i) => i.state.status === 'done');
-    await this.deps.audit.update(audit.id, { outcome: ok ? 'succeeded' : 'failed', detail: auditDetail(run) });
+    // Shutting down with partitions left queued: the next start finishes the run.
+    if (this.stopping) return run;
+    await this.finish(run, audit.id);
     onProgress(run);
     return run;
+  }
+
+  /**
+   * Finishes the runs a previous process left in progress: follows their tasks again, settles the
+   * partitions it never got to, then updates their audit record and calls `report` (the summary).
+   * Returns how many there are; they finish in the background.
+   */
+  async resume(report: (saved: SavedQuickRun) => Promise<void>): Promise<number> {
+    const runs = await this.deps.memory.unfinishedRuns();
+    for (const saved of runs) {
+      void this.finishResumed(saved)
+        .then(() => report(saved))
+        .catch((error: unknown) =>
+          this.deps.logger?.error({ err: error, runId: saved.run.id }, 'finishing a resumed quick snapshot run failed'),
+        );
+    }
+    return runs.length;
+  }
+
+  private async finishResumed({ run, auditId }: SavedQuickRun): Promise<void> {
+    await Promise.all(
+      run.items.map(async (item) => {
+        const { state } = item;
+        if (state.status === 'creating' && state.taskId !== null) {
+          const result = await this.deps.tracker.wait(item.target.service, state.taskId);
+          item.state = stateOf(result, state.taskId);
+        } else if (state.status === 'creating' || state.status === 'queued') {
+          item.state = await this.afterRestart(item, state.status);
+        }
+      }),
+    );
+    await this.finish(run, auditId);
+  }
+
+  /** A partition the previous process was creating (the request may have reached OVH) or never started. */
+  private async afterRestart(item: QuickItem, status: 'creating' | 'queued'): Promise<QuickItemState> {
+    if (status === 'queued') {
+      return { status: 'failed', taskId: null, reason: 'not started: the bot restarted first; run it again' };
+    }
+    const names = await this.deps.client
+      .listCustomSnapshots(item.target.service, item.target.partition)
+      .catch(() => undefined);
+    if (names?.includes(item.name)) return { status: 'done', taskId: null, existed: false };
+    return {
+      status: 'failed',
+      taskId: null,
+      reason:
+        names === undefined
+          ? 'unknown: the bot restarted while creating it and could not check OVH; run it again'
+          : 'not created: the bot restarted while creating it; run it again',
+    };
+  }
+
+  private async finish(run: QuickRun, auditId: string): Promise<void> {
+    run.finishedAt = this.deps.clock.now();
+    const ok = run.items.every((i) => i.state.status === 'done');
+    await this.deps.audit.update(auditId, { outcome: ok ? 'succeeded' : 'failed', detail: auditDetail(run) });
+    await this.deps.memory
+      .finishRun(run.id, run.finishedAt)
+      .catch((error: unknown) => this.deps.logger?.warn({ err: error, runId: run.id }, 'could not close a quick run'));
+  }
+
+  /** Saves the run; calls made while a save is under way are folded into one more save. */
+  private runSaver(run: QuickRun, auditId: string, reply: JsonValue): { save(): Promise<void> } {
+    let writing: Promise<void> | undefined;
+    let again = false;
+    const write = async () => {
+      do {
+        again = false;
+        await this.deps.memory
+          .saveRun(run, auditId, reply, this.deps.clock.now())
+          .catch((error: unknown) =>
+            this.deps.logger?.warn({ err: error, runId: run.id }, 'could not save a quick run'),
+          );
+      } while (again);
+    };
+    return {
+      save: () => {
+        if (writing !== undefined) {
+          again = true;
+          return writing;
+        }
+        writing = write().finally(() => {
+          writing = undefined;
+        });
+        return writing;
+      },
+    };
   }
 
   /** Creates the snapshot; the task to follow, or undefined when the item already ended (failed, full…). */
@@ -196,20 +340,7 @@ export class QuickSnapshotService {
 
   private async follow(item: QuickItem, task: Task, changed: () => void): Promise<void> {
     try {
-      const result = await this.deps.tracker.track(item.target.service, task);
-      item.state =
-        result.outcome === 'done'
-          ? { status: 'done', taskId: task.taskId, existed: false }
-          : {
-              status: 'failed',
-              taskId: task.taskId,
-              reason:
-                result.outcome === 'failed'
-                  ? `OVH task ended in ${result.status}${result.details ? `: ${result.details}` : ''}`
-                  : result.outcome === 'timeout'
-                    ? `OVH task still ${result.lastStatus ?? 'running'} after the deadline`
-                    : `OVH lost the task: ${result.reason}`,
-            };
+      item.state = stateOf(await this.deps.tracker.track(item.target.service, task), task.taskId);
     } catch (error) {
       item.state = await this.classifyFailure(item, error);
     }
@@ -333,6 +464,21 @@ export function compareOldest(a: ExistingSnapshot, b: ExistingSnapshot): number 
   const eb = b.expiration === null ? Number.POSITIVE_INFINITY : Date.parse(b.expiration);
   if (ea !== eb) return ea - eb;
   return a.name.localeCompare(b.name);
+}
+
+/** A partition's state once OVH's task ended. */
+function stateOf(result: TaskResult, taskId: number): QuickItemState {
+  if (result.outcome === 'done') return { status: 'done', taskId, existed: false };
+  return {
+    status: 'failed',
+    taskId,
+    reason:
+      result.outcome === 'failed'
+        ? `OVH task ended in ${result.status}${result.details ? `: ${result.details}` : ''}`
+        : result.outcome === 'timeout'
+          ? `OVH task still ${result.lastStatus ?? 'running'} after the deadline`
+          : `OVH lost the task: ${result.reason}`,
+  };
 }
 
 function auditDetail(run: QuickRun): string {

@@ -1,6 +1,8 @@
 import type { webApi } from '@slack/bolt';
+import type { Logger } from 'pino';
+import { z } from 'zod';
 import type { Actor } from '../core/model.js';
-import type { QuickRun, QuickSnapshotService } from '../core/quick-snapshots.js';
+import type { QuickRun, QuickSnapshotService, SavedQuickRun } from '../core/quick-snapshots.js';
 import type { SlackMessage } from './blocks/limits.js';
 import { quickSummary } from './blocks/quick-summary.js';
 import type { SlackDeps } from './deps.js';
@@ -23,7 +25,14 @@ export async function runQuickSnapshots(
   actor: Actor,
   run: QuickRun,
   scope: string | undefined,
+  /** Called once the summary is posted (the run may take minutes more). */
+  onPosted: (where: { channel: string; inChannel: boolean }) => Promise<void> = async () => {},
 ): Promise<{ channel: string; inChannel: boolean }> {
+  if (!run.items.some((item) => item.state.status === 'queued')) {
+    // Nothing may be taken: the core refuses it (audited) and throws; no summary is posted for it.
+    await deps.quick.execute(actor, run, scope, () => {});
+    throw new Error('a quick snapshot run with nothing allowed was not refused');
+  }
   const first = quickSummary(run);
   let channel = actor.channelId ?? actor.userId;
   let inChannel = actor.channelId !== undefined;
@@ -38,6 +47,7 @@ export async function runQuickSnapshots(
     ts = await post(client, channel, first);
   }
   const summaryTs = ts;
+  await onPosted({ channel, inChannel });
   // The posted message already shows the plan: the first rewrite counts from it.
   let lastUpdateAt = deps.clock.now();
   let dirty = false;
@@ -67,7 +77,7 @@ export async function runQuickSnapshots(
       updating = undefined;
     });
   };
-  await deps.quick.execute(actor, run, scope, onProgress);
+  await deps.quick.execute(actor, run, scope, onProgress, { channel, ts: summaryTs });
   finished = true;
   finishNow?.();
   dirty = true;
@@ -85,4 +95,19 @@ async function post(client: SummaryClient, channel: string, message: SlackMessag
   });
   if (typeof response.ts !== 'string') throw new Error('chat.postMessage returned no ts');
   return response.ts;
+}
+
+const SummaryReplySchema = z.object({ channel: z.string().min(1), ts: z.string().min(1) });
+
+/** Rewrites the summary of a run finished after a restart (where `runQuickSnapshots` posted it). */
+export function createQuickResumeReporter(client: SummaryClient, logger: Logger) {
+  return async ({ run, reply }: SavedQuickRun): Promise<void> => {
+    const where = SummaryReplySchema.safeParse(reply);
+    if (!where.success) {
+      logger.warn({ runId: run.id }, 'a resumed quick snapshot run has no summary to update');
+      return;
+    }
+    const message = quickSummary(run);
+    await client.chat.update({ ...where.data, text: message.text, blocks: message.blocks });
+  };
 }

@@ -198,6 +198,30 @@ function migrations(dialect: DialectName): Record<string, Migration> {
         }
       },
     },
+    '0005_quick_runs': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // A quick-snapshot run in progress, so that after a restart the bot follows its tasks again and
+        // finishes its summary and audit record. `run` is the whole run as JSON (parsed with zod on read).
+        await db.schema
+          .createTable('quick_runs')
+          .ifNotExists()
+          .addColumn('id', 'text', (c) => c.primaryKey().notNull())
+          .addColumn('run', 'text', (c) => c.notNull())
+          .addColumn('audit_id', 'text', (c) => c.notNull())
+          .addColumn('reply', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addColumn('finished_at', 'bigint')
+          .execute();
+        await db.schema
+          .createIndex('quick_runs_unfinished')
+          .ifNotExists()
+          .on('quick_runs')
+          .column('created_at')
+          .where(sql<boolean>`finished_at is null`)
+          .execute();
+      },
+    },
   };
 }
 

@@ -127,6 +127,19 @@ export interface QuickTargetsTable {
   updated_at: number;
 }
 
+/** A quick-snapshot run until it is finished (see migration 0005). */
+export interface QuickRunsTable {
+  id: string;
+  /** The run (targets, names, item states) as JSON. */
+  run: string;
+  audit_id: string;
+  /** Where its summary is (opaque JSON for the core: Slack channel and ts). */
+  reply: string;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
 export interface DatabaseSchema {
   audit_records: AuditRecordsTable;
   audit_history: AuditHistoryTable;
@@ -134,4 +147,5 @@ export interface DatabaseSchema {
   approval_requests: ApprovalRequestsTable;
   snapshot_records: SnapshotRecordsTable;
   quick_targets: QuickTargetsTable;
+  quick_runs: QuickRunsTable;
 }

@@ -263,6 +263,34 @@ describe('incident quick snapshots', () => {
     expect(taskGets.length + polls.length).toBeLessThan(created.length * rounds);
   });
 
+  it('a restart mid-run: the next process follows the tasks again and finishes the summary and audit record', async () => {
+    // Tasks that take two days: virtual time advances by at most a second per wake-up, so they cannot
+    // end before the restart; the clock is then moved on by hand.
+    const taskMs = 2 * 86_400_000;
+    const patient = { tracker: { defaultTimeoutMs: 3 * 86_400_000 } };
+    await start({ sim: { taskTimings: { doingAfterMs: 1_000, doneAfterMs: taskMs } }, overrides: patient });
+    await quick('zpool-204117 inc-restart');
+    await h.slack.waitFor(() => posts().filter((r) => r.status === 200).length === 4, 'the four creations');
+    expect(summary(CHANNELS.incident)).toMatch(/0\/4 done/);
+    // A graceful stop waits for creations and saves under way, so the saved run has every task id.
+    await h.restart(patient);
+    h.clock.set(h.clock.now() + taskMs);
+    const done = await finalSummary();
+    expect(done).toContain('4/4 done');
+    for (const partition of ['db', 'uploads', 'media', 'scratch']) {
+      expect(has(done, `\`inc-restart-${partition}-${STAMP}\``)).toBe(true);
+    }
+    expect(posts()).toHaveLength(4); // followed again, never created twice
+    await h.slack.waitFor(
+      () =>
+        h
+          .auditMessages()
+          .some((m) => /inc-restart/.test(JSON.stringify(m.args)) && /Succeeded/.test(String(m.args['text']))),
+      'the audit record of the run, completed by the new process',
+    );
+    expect(h.logLines.some((l) => l.includes('finishing quick snapshot runs left by the previous run'))).toBe(true);
+  });
+
   it('rejects malformed shortcut payloads quietly', async () => {
     await start();
     const res = await h.interact({ type: 'message_action', callback_id: 'nasha_quick_message', user: { id: 'bad' } });

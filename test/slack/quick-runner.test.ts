@@ -13,6 +13,7 @@ const textOf = (args: object): string => String((args as { text?: unknown }).tex
 
 function newRun(clock: ManualClock): QuickRun {
   return {
+    id: 'run-1',
     spec: 'zpool-204117',
     label: 'inc',
     requester: 'U1',

@@ -64,6 +64,7 @@ describe('openDatabase (SQLite)', () => {
         '0002_approval_requests',
         '0003_quick_snapshots',
         '0004_audit_chain',
+        '0005_quick_runs',
       ]);
       const rows = await second.db.selectFrom('tracked_tasks').selectAll().execute();
       expect(rows).toHaveLength(1);

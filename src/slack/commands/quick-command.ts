@@ -20,23 +20,25 @@ export async function runQuickCommand(
       expires: command.expires,
       reason: command.reason,
     });
-    const where = await runQuickSnapshots(
+    // Where the summary is, as soon as it is posted: the run itself may take minutes.
+    await runQuickSnapshots(
       deps,
       client,
       actor,
       run,
       actor.channelId === undefined ? undefined : `channel:${actor.channelId}`,
-    );
-    await reply.replace(
-      where.inChannel
-        ? message('Quick snapshots: the summary is in this channel.', [
-            context(':camera_with_flash: The summary is posted in this channel.'),
-          ])
-        : message('Quick snapshots: the summary is in your DM.', [
-            context(
-              ':camera_with_flash: I could not post in this channel, so the summary is in your DM with me. Invite me (`/invite @nasha`) to share it next time.',
-            ),
-          ]),
+      (where) =>
+        reply.replace(
+          where.inChannel
+            ? message('Quick snapshots: the summary is in this channel.', [
+                context(':camera_with_flash: The summary is posted in this channel.'),
+              ])
+            : message('Quick snapshots: the summary is in your DM.', [
+                context(
+                  ':camera_with_flash: I could not post in this channel, so the summary is in your DM with me. Invite me (`/invite @nasha`) to share it next time.',
+                ),
+              ]),
+        ),
     );
   } catch (error) {
     await reply.replace(toErrorMessage(deps, error, { userId: actor.userId, command: 'quick' }));

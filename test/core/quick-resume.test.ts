@@ -1,0 +1,115 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AuditInput, AuditPatch, AuditSink } from '../../src/core/ports.js';
+import { type QuickRun, QuickSnapshotService, type SavedQuickRun } from '../../src/core/quick-snapshots.js';
+import { type Database, openDatabase } from '../../src/store/database.js';
+import { QuickStore } from '../../src/store/quick-store.js';
+import { type OvhHarness, startOvhHarness } from '../support/ovh-harness.js';
+
+/**
+ * QuickSnapshotService.resume over the real client, simulator and store: what a run left by a
+ * previous process becomes, partition by partition. (The whole restart, two bot processes, is in
+ * test/e2e/quick.test.ts.)
+ */
+const SVC = 'zpool-310442';
+let ovh: OvhHarness | undefined;
+let database: Database | undefined;
+let dir: string | undefined;
+
+afterEach(async () => {
+  await ovh?.close();
+  await database?.close();
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+});
+
+/** The audit port, recording what the service writes (the real trail is tested in test/core/audit). */
+class RecordingAudit implements AuditSink {
+  readonly records: AuditInput[] = [];
+  readonly patches: Array<{ id: string; patch: AuditPatch }> = [];
+  async record(input: AuditInput): Promise<{ id: string }> {
+    this.records.push(input);
+    return { id: `audit-${this.records.length}` };
+  }
+  async update(id: string, patch: AuditPatch): Promise<unknown> {
+    this.patches.push({ id, patch });
+    return undefined;
+  }
+}
+
+describe('QuickSnapshotService.resume', () => {
+  it('follows saved tasks, checks OVH for creations cut short, reports unstarted ones, then closes the run', async () => {
+    ovh = await startOvhHarness();
+    dir = await mkdtemp(join(tmpdir(), 'nasha-quick-resume-'));
+    database = await openDatabase({ dataDir: dir });
+    const store = new QuickStore(database.db);
+    const audit = new RecordingAudit();
+    const { client, tracker } = ovh.api;
+    const quick = new QuickSnapshotService({
+      client,
+      tracker,
+      policy: {
+        decide: async () => ({ allowed: false, summary: 'unused' }),
+        canSeeService: async () => false,
+        filterReadable: async () => [],
+      },
+      groups: { membersOf: async () => new Set<string>() },
+      audit,
+      memory: store,
+      settings: { targetGroups: new Map(), defaultExpirationMs: undefined, responderGroups: [] },
+      clock: ovh.clock,
+    });
+
+    // As the previous process left them: a task under way, a creation whose answer was lost after
+    // OVH made the snapshot, one whose request never made it, and one never started.
+    const running = await client.createCustomSnapshot(SVC, 'vol-001', { name: 'inc-vol-001' });
+    const lost = await client.createCustomSnapshot(SVC, 'vol-002', { name: 'inc-vol-002' });
+    await tracker.track(SVC, lost);
+    const item = (partition: string, state: QuickRun['items'][number]['state']) => ({
+      target: { service: SVC, partition },
+      name: `inc-${partition}`,
+      state,
+    });
+    const run: QuickRun = {
+      id: 'run-1',
+      spec: SVC,
+      label: 'inc',
+      requester: 'U0OPER',
+      reason: null,
+      expiration: null,
+      items: [
+        item('vol-001', { status: 'creating', taskId: running.taskId }),
+        item('vol-002', { status: 'creating', taskId: null }),
+        item('vol-003', { status: 'creating', taskId: null }),
+        item('vol-004', { status: 'queued' }),
+        item('vol-005', { status: 'denied', reason: 'You need operator' }),
+      ],
+      startedAt: ovh.clock.now(),
+      finishedAt: null,
+    };
+    await store.saveRun(run, 'audit-run-1', { channel: 'C0INC', ts: '1.2' }, ovh.clock.now());
+
+    const reported = new Promise<SavedQuickRun>((resolve) => {
+      void quick.resume(async (saved) => resolve(saved)).then((count) => expect(count).toBe(1));
+    });
+    const { run: finished, auditId, reply } = await reported;
+
+    expect(auditId).toBe('audit-run-1');
+    expect(reply).toEqual({ channel: 'C0INC', ts: '1.2' });
+    expect(finished.items.map((i) => i.state)).toEqual([
+      { status: 'done', taskId: running.taskId, existed: false },
+      { status: 'done', taskId: null, existed: false },
+      { status: 'failed', taskId: null, reason: 'not created: the bot restarted while creating it; run it again' },
+      { status: 'failed', taskId: null, reason: 'not started: the bot restarted first; run it again' },
+      { status: 'denied', reason: 'You need operator' },
+    ]);
+    expect(finished.finishedAt).not.toBeNull();
+    expect(audit.patches).toEqual([
+      { id: 'audit-run-1', patch: { outcome: 'failed', detail: expect.stringContaining('inc-vol-001') } },
+    ]);
+    expect(await store.unfinishedRuns()).toEqual([]);
+    // Nothing new was created: only the two snapshots made above exist.
+    expect(ovh.sim.requests.filter((r) => r.method === 'POST')).toHaveLength(2);
+  });
+});

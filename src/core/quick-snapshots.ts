@@ -252,22 +252,27 @@ export class QuickSnapshotService {
           const result = await this.deps.tracker.wait(item.target.service, state.taskId);
           item.state = stateOf(result, state.taskId);
         } else if (state.status === 'creating' || state.status === 'queued') {
-          item.state = await this.afterRestart(item, state.status);
+          item.state = await this.afterRestart(item, state.status, run.startedAt);
         }
       }),
     );
     await this.finish(run, auditId);
   }
 
-  /** A partition the previous process was creating (the request may have reached OVH) or never started. */
-  private async afterRestart(item: QuickItem, status: 'creating' | 'queued'): Promise<QuickItemState> {
+  /**
+   * A partition the previous process never started, or was creating without knowing the task yet (a
+   * crash between OVH's answer and the save): taken if OVH lists the snapshot; followed if OVH still
+   * runs a creation on that partition begun since the run started.
+   */
+  private async afterRestart(item: QuickItem, status: 'creating' | 'queued', since: number): Promise<QuickItemState> {
     if (status === 'queued') {
       return { status: 'failed', taskId: null, reason: 'not started: the bot restarted first; run it again' };
     }
-    const names = await this.deps.client
-      .listCustomSnapshots(item.target.service, item.target.partition)
-      .catch(() => undefined);
+    const { service, partition } = item.target;
+    const names = await this.deps.client.listCustomSnapshots(service, partition).catch(() => undefined);
     if (names?.includes(item.name)) return { status: 'done', taskId: null, existed: false };
+    const running = await this.runningCreation(service, partition, since).catch(() => undefined);
+    if (running !== undefined) return stateOf(await this.deps.tracker.track(service, running), running.taskId);
     return {
       status: 'failed',
       taskId: null,
@@ -276,6 +281,22 @@ export class QuickSnapshotService {
           ? 'unknown: the bot restarted while creating it and could not check OVH; run it again'
           : 'not created: the bot restarted while creating it; run it again',
     };
+  }
+
+  /** OVH's queued or running custom-snapshot creation on a partition, begun since `since` (newest first). */
+  private async runningCreation(service: string, partition: string, since: number): Promise<Task | undefined> {
+    const operation = 'clusterLeclercCustomSnapCreate';
+    const [todo, doing] = await Promise.all([
+      this.deps.client.listTasks(service, { status: 'todo', operation }),
+      this.deps.client.listTasks(service, { status: 'doing', operation }),
+    ]);
+    for (const taskId of [...new Set([...todo, ...doing])].sort((a, b) => b - a)) {
+      const task = await this.deps.client.getTask(service, taskId);
+      // A minute of slack for the difference between our clock and OVH's.
+      const began = Date.parse(task.todoDate ?? '');
+      if (task.partitionName === partition && Number.isFinite(began) && began >= since - 60_000) return task;
+    }
+    return undefined;
   }
 
   private async finish(run: QuickRun, auditId: string): Promise<void> {

@@ -39,7 +39,7 @@ class RecordingAudit implements AuditSink {
 }
 
 describe('QuickSnapshotService.resume', () => {
-  it('follows saved tasks, checks OVH for creations cut short, reports unstarted ones, then closes the run', async () => {
+  it('follows saved tasks, looks for creations cut short on OVH, reports unstarted ones, then closes the run', async () => {
     ovh = await startOvhHarness();
     dir = await mkdtemp(join(tmpdir(), 'nasha-quick-resume-'));
     database = await openDatabase({ dataDir: dir });
@@ -62,10 +62,12 @@ describe('QuickSnapshotService.resume', () => {
     });
 
     // As the previous process left them: a task under way, a creation whose answer was lost after
-    // OVH made the snapshot, one whose request never made it, and one never started.
+    // OVH made the snapshot, one whose request never made it, one never started, and one whose answer
+    // was lost while OVH still runs it.
     const running = await client.createCustomSnapshot(SVC, 'vol-001', { name: 'inc-vol-001' });
     const lost = await client.createCustomSnapshot(SVC, 'vol-002', { name: 'inc-vol-002' });
     await tracker.track(SVC, lost);
+    const unsaved = await client.createCustomSnapshot(SVC, 'vol-006', { name: 'inc-vol-006' });
     const item = (partition: string, state: QuickRun['items'][number]['state']) => ({
       target: { service: SVC, partition },
       name: `inc-${partition}`,
@@ -84,6 +86,7 @@ describe('QuickSnapshotService.resume', () => {
         item('vol-003', { status: 'creating', taskId: null }),
         item('vol-004', { status: 'queued' }),
         item('vol-005', { status: 'denied', reason: 'You need operator' }),
+        item('vol-006', { status: 'creating', taskId: null }),
       ],
       startedAt: ovh.clock.now(),
       finishedAt: null,
@@ -103,13 +106,14 @@ describe('QuickSnapshotService.resume', () => {
       { status: 'failed', taskId: null, reason: 'not created: the bot restarted while creating it; run it again' },
       { status: 'failed', taskId: null, reason: 'not started: the bot restarted first; run it again' },
       { status: 'denied', reason: 'You need operator' },
+      { status: 'done', taskId: unsaved.taskId, existed: false },
     ]);
     expect(finished.finishedAt).not.toBeNull();
     expect(audit.patches).toEqual([
       { id: 'audit-run-1', patch: { outcome: 'failed', detail: expect.stringContaining('inc-vol-001') } },
     ]);
     expect(await store.unfinishedRuns()).toEqual([]);
-    // Nothing new was created: only the two snapshots made above exist.
-    expect(ovh.sim.requests.filter((r) => r.method === 'POST')).toHaveLength(2);
+    // Nothing new was created: only the three snapshots made above exist.
+    expect(ovh.sim.requests.filter((r) => r.method === 'POST')).toHaveLength(3);
   });
 });

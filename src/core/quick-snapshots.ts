@@ -5,6 +5,7 @@ import { OvhApiError } from '../ovh/errors.js';
 import type { Task } from '../ovh/models.js';
 import type { TaskResult, TaskTracker } from '../ovh/task-tracker.js';
 import type { Clock } from '../shared/clock.js';
+import { InFlightWork } from '../shared/in-flight.js';
 import { NashaError } from './errors.js';
 import type { GroupDirectory } from './groups.js';
 import { type Actor, formatTarget, type Target } from './model.js';
@@ -98,7 +99,7 @@ export class QuickSnapshotService {
   private readonly deps: QuickSnapshotDeps;
   private stopping = false;
   /** Creations and saves under way (shutdown waits for them, so a restart knows every task id). */
-  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly inFlight = new InFlightWork();
 
   constructor(deps: QuickSnapshotDeps) {
     this.deps = deps;
@@ -110,28 +111,8 @@ export class QuickSnapshotService {
   }
 
   /** Waits (wall clock, up to `timeoutMs`) for creations and saves under way; false if some still are. */
-  async drained(timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.inFlight.size > 0) {
-      const left = deadline - Date.now();
-      if (left <= 0) return false;
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.allSettled([...this.inFlight]),
-        new Promise((resolve) => {
-          timer = setTimeout(resolve, left);
-        }),
-      ]);
-      clearTimeout(timer);
-    }
-    return true;
-  }
-
-  private tracked<T>(work: Promise<T>): Promise<T> {
-    this.inFlight.add(work);
-    const done = () => this.inFlight.delete(work);
-    work.then(done, done);
-    return work;
+  drained(timeoutMs: number): Promise<boolean> {
+    return this.inFlight.drained(timeoutMs);
   }
 
   /** The last target used in a scope (`channel:C…` or `user:U…`), to prefill forms. */
@@ -205,17 +186,17 @@ export class QuickSnapshotService {
     if (scope !== undefined) await this.deps.memory.rememberTarget(scope, run.spec, run.startedAt);
     const audit = await this.deps.audit.record({ ...auditBase, outcome: 'started', detail: auditDetail(run) });
     const saver = this.runSaver(run, audit.id, reply);
-    await this.tracked(saver.save());
+    await this.inFlight.track(saver.save());
     onProgress(run);
     // The pool bounds creations in flight, not tasks being followed: holding a slot until the task
     // ended capped throughput at 8 per task duration, far below the budget (bench/RESULTS.md).
     const following: Promise<void>[] = [];
     await pool(allowed, this.deps.concurrency ?? 8, async (item) => {
       if (this.stopping) return;
-      const task = await this.tracked(this.submit(run, item, () => onProgress(run)));
+      const task = await this.inFlight.track(this.submit(run, item, () => onProgress(run)));
       if (task !== undefined) {
         // The task id is what a restart needs to follow it again.
-        void this.tracked(saver.save());
+        void this.inFlight.track(saver.save());
         following.push(this.follow(item, task, () => onProgress(run)));
       }
     });

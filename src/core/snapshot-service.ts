@@ -4,6 +4,7 @@ import { OvhApiError } from '../ovh/errors.js';
 import type { CustomSnapshot, Partition, SnapshotType, Storage, Task } from '../ovh/models.js';
 import type { TaskResult, TaskTracker } from '../ovh/task-tracker.js';
 import type { Clock } from '../shared/clock.js';
+import { InFlightWork } from '../shared/in-flight.js';
 import { NashaError } from './errors.js';
 import { type Actor, formatTarget, type Target } from './model.js';
 import { checkSnapshotName } from './naming.js';
@@ -76,7 +77,7 @@ export interface SnapshotServiceDeps {
  */
 export class SnapshotService {
   /** OVH writes between "audit written" and "task journaled": shutdown waits for these. */
-  private writesInFlight = 0;
+  private readonly writes = new InFlightWork();
 
   constructor(private readonly deps: SnapshotServiceDeps) {}
 
@@ -84,13 +85,8 @@ export class SnapshotService {
    * Resolves true once no change is between its audit record and its journal entry (so a restart
    * can finish everything), or false after `timeoutMs`. Task tracking itself is not waited for.
    */
-  async drained(timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.writesInFlight > 0) {
-      if (Date.now() >= deadline) return false;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    return true;
+  drained(timeoutMs: number): Promise<boolean> {
+    return this.writes.drained(timeoutMs);
   }
 
   // ---------------------------------------------------------------- reads
@@ -231,31 +227,32 @@ export class SnapshotService {
       }
       audit = await this.deps.audit.record({ ...auditBase, outcome: 'started' });
     }
-    let task: Task;
-    this.writesInFlight++;
-    try {
-      try {
-        await this.precheck(request);
-        task = await this.write(request);
-      } catch (error) {
-        const failure = error instanceof NashaError ? error : toNashaError(error, describeChange(request));
-        await this.deps.audit.update(audit.id, { outcome: 'failed', detail: plain(failure.message) });
-        throw failure;
-      }
-      await this.deps.audit.update(audit.id, { taskId: task.taskId });
-      await this.deps.journal.add({
-        service: target.service,
-        taskId: task.taskId,
-        auditId: audit.id,
-        kind: request.action,
-        reply,
-        deadlineAt: this.deps.clock.now() + TASK_DEADLINE_MS,
-      });
-    } finally {
-      this.writesInFlight--;
-    }
+    const task = await this.writes.track(this.writeAndJournal(request, audit.id, reply));
     const done = this.follow(target.service, task.taskId, audit.id, TASK_DEADLINE_MS, task);
     return { auditId: audit.id, task, done };
+  }
+
+  /** The OVH write, its task id in the audit record, and its journal entry (or the failure, audited). */
+  private async writeAndJournal(request: ChangeRequest, auditId: string, reply: JsonValue): Promise<Task> {
+    let task: Task;
+    try {
+      await this.precheck(request);
+      task = await this.write(request);
+    } catch (error) {
+      const failure = error instanceof NashaError ? error : toNashaError(error, describeChange(request));
+      await this.deps.audit.update(auditId, { outcome: 'failed', detail: plain(failure.message) });
+      throw failure;
+    }
+    await this.deps.audit.update(auditId, { taskId: task.taskId });
+    await this.deps.journal.add({
+      service: request.target.service,
+      taskId: task.taskId,
+      auditId,
+      kind: request.action,
+      reply,
+      deadlineAt: this.deps.clock.now() + TASK_DEADLINE_MS,
+    });
+    return task;
   }
 
   /**

@@ -116,6 +116,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     journal,
     clock,
     logger,
+    approvalRequired: (action) => config.approvals.rules[action].required,
   });
   const approvalRepo = new ApprovalStore(database.db);
   const approvals = new ApprovalService({

@@ -69,6 +69,12 @@ export interface SnapshotServiceDeps {
   journal: TaskJournalPort;
   clock: Clock;
   logger?: Logger;
+  /**
+   * Changes that run only once a second person approved them (`approvals.rules`). `change()` refuses
+   * them without an approval, whichever surface asked: the two-person rule does not rest on each
+   * listener routing correctly.
+   */
+  approvalRequired?: (action: ChangeAction) => boolean;
 }
 
 /**
@@ -219,6 +225,10 @@ export class SnapshotService {
       // Authorized by an approval that the approvals service has just re-validated.
       audit = { id: options.approvedAuditId };
       await this.deps.audit.update(audit.id, { outcome: 'started' });
+    } else if (this.deps.approvalRequired?.(request.action) === true) {
+      const why = `${capitalize(describeChange(request))} needs a second person's approval: request it with a reason.`;
+      await this.deps.audit.record({ ...auditBase, outcome: 'denied', detail: plain(why) });
+      throw new NashaError('denied', why);
     } else {
       const decision = await this.deps.policy.decide(actor, request.action, target);
       if (!decision.allowed) {

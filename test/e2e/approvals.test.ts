@@ -352,4 +352,78 @@ describe('approvals: a second person approves destructive changes', () => {
     );
     expect(ovhDeletes('snap-db-keep')).toHaveLength(0);
   });
+
+  it('the frequencies form: additions run, removals become an approval request with the form’s reason', async () => {
+    await start();
+    const { ack } = await h.command('snapshot', { user: USERS.operator, channel: CHANNELS.ops });
+    expect(ack.status).toBe(200);
+    await h.slack.waitFor(() => h.slack.callsTo('views.open').length > 0, 'the form');
+    const main = h.slack.callsTo('views.open')[0]?.args['view'] as { callback_id: string; private_metadata: string };
+    await h.interact(
+      viewSubmission(USERS.operator, {
+        ...main,
+        state: {
+          service: { service: { type: 'external_select', selected_option: { value: 'zpool-204117' } } },
+          partition: { partition: { type: 'external_select', selected_option: { value: 'uploads' } } },
+          action: { action: { type: 'static_select', selected_option: { value: 'schedule' } } },
+        },
+      }),
+    );
+    let form: { callback_id: string; private_metadata: string } | undefined;
+    await h.slack.waitFor(() => {
+      form = h.slack
+        .callsTo('views.update')
+        .map((c) => c.args['view'] as { callback_id: string; private_metadata: string })
+        .find((v) => v.callback_id === 'nasha_modal_schedule');
+      return form !== undefined;
+    }, 'the frequencies form');
+    expect(JSON.stringify(form)).toContain('Reason (for removals)');
+    // Enabled now: hour-1, day-2. Wanted: hour-1, day-7 → add day-7 (runs), remove day-2 (needs approval).
+    const frequencies = {
+      frequencies: { type: 'checkboxes', selected_options: [{ value: 'hour-1' }, { value: 'day-7' }] },
+    };
+    const before = h.sim.requests.filter((r) => r.method !== 'GET').length;
+    const missing = await h.interact(
+      viewSubmission(USERS.operator, {
+        callback_id: 'nasha_modal_schedule',
+        private_metadata: form?.private_metadata ?? '',
+        state: { frequencies, reason: { reason: { type: 'plain_text_input', value: null } } },
+      }),
+    );
+    expect(missing.json()).toMatchObject({ response_action: 'errors', errors: { reason: expect.any(String) } });
+    await h.interact(
+      viewSubmission(USERS.operator, {
+        callback_id: 'nasha_modal_schedule',
+        private_metadata: form?.private_metadata ?? '',
+        state: { frequencies, reason: { reason: textInput('day-2 replaced by day-7') } },
+      }),
+    );
+    await h.slack.waitFor(
+      () =>
+        h.slack
+          .callsTo('views.update')
+          .some((c) => /pending approval #/.test(JSON.stringify(c.args)) && /done \(task/.test(JSON.stringify(c.args))),
+      'the approval request and the addition in the form',
+    );
+    const writes = h.sim.requests.slice(0).filter((r) => r.method !== 'GET');
+    expect(writes.length - before).toBe(1);
+    expect(writes.at(-1)).toMatchObject({ method: 'POST' });
+    expect(h.sim.requests.some((r) => r.method === 'DELETE' && r.path.endsWith('/snapshot/day-2'))).toBe(false);
+  });
+
+  it('the core refuses a change that needs approval when no approval comes with it, and audits it', async () => {
+    await start();
+    await expect(
+      h.bot.service.change(
+        { userId: USERS.admin, channelId: CHANNELS.ops },
+        { action: 'schedule.remove', target: { service: 'zpool-204117', partition: 'uploads' }, type: 'day-2' },
+      ),
+    ).rejects.toMatchObject({ code: 'denied', message: expect.stringMatching(/needs a second person/) });
+    expect(h.sim.requests.some((r) => r.method === 'DELETE')).toBe(false);
+    await h.slack.waitFor(
+      () =>
+        h.auditMessages().some((m) => /Denied/i.test(String(m.args['text'])) && /day-2/.test(JSON.stringify(m.args))),
+      'the refusal audited',
+    );
+  });
 });

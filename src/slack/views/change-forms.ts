@@ -107,7 +107,24 @@ export function createScheduleSubmission(deps: SlackDeps) {
         .filter((t) => !wanted.includes(t))
         .map((type) => ({ action: 'schedule.remove' as const, target, type })),
     ];
-    await submitChanges(deps, args, ctx, target, requests);
+    // Changes that need a second person become approval requests (with the form's reason); the rest run.
+    const approvable = requests.filter((r) => deps.approvals.ruleFor(r.action) !== undefined);
+    if (approvable.length === 0) {
+      await submitChanges(deps, args, ctx, target, requests);
+      return;
+    }
+    const reason = (stateValue(ctx.state, FIELD.reason, FIELD.reason) ?? '').trim();
+    if (reason.length < 3) {
+      // The reason box is on the form when removals need approval; otherwise point at the checkboxes.
+      const field = ctx.state[FIELD.reason] === undefined ? FIELD.frequencies : FIELD.reason;
+      await args.ack({
+        response_action: 'errors',
+        errors: { [field]: 'These changes need a second person: give a reason, the approvers read it.' },
+      });
+      return;
+    }
+    const direct = requests.filter((r) => !approvable.includes(r));
+    await requestApprovals(deps, args, ctx, target, approvable, reason, direct);
   };
 }
 

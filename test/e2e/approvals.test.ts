@@ -34,6 +34,35 @@ async function start(options: BotHarnessOptions = {}): Promise<BotHarness> {
   return h;
 }
 
+/** Opens `/nasha snapshot` as the operator in #ops, picks zpool-204117/`partition` and `action`: the next form. */
+async function openForm(partition: string, action: 'delete' | 'schedule'): Promise<View> {
+  const { ack } = await h.command('snapshot', { user: USERS.operator, channel: CHANNELS.ops });
+  expect(ack.status).toBe(200);
+  await h.slack.waitFor(() => h.slack.callsTo('views.open').length > 0, 'the form');
+  const main = h.slack.callsTo('views.open')[0]?.args['view'] as View;
+  await h.interact(
+    viewSubmission(USERS.operator, {
+      ...main,
+      state: {
+        service: { service: { type: 'external_select', selected_option: { value: 'zpool-204117' } } },
+        partition: { partition: { type: 'external_select', selected_option: { value: partition } } },
+        action: { action: { type: 'static_select', selected_option: { value: action } } },
+      },
+    }),
+  );
+  let form: View | undefined;
+  await h.slack.waitFor(() => {
+    form = h.slack
+      .callsTo('views.update')
+      .map((c) => c.args['view'] as View)
+      .find((v) => v.callback_id === `nasha_modal_${action}`);
+    return form !== undefined;
+  }, `the ${action} form`);
+  return form as View;
+}
+
+type View = { callback_id: string; private_metadata: string };
+
 /** Runs a command and returns the id of the approval request it filed. */
 async function requestChange(text: string, user: string): Promise<string> {
   const { id } = await h.command(text, { user });
@@ -304,37 +333,13 @@ describe('approvals: a second person approves destructive changes', () => {
 
   it('the delete form asks for a reason and files a request', async () => {
     await start();
-    const { ack } = await h.command('snapshot', { user: USERS.operator, channel: CHANNELS.ops });
-    expect(ack.status).toBe(200);
-    await h.slack.waitFor(() => h.slack.callsTo('views.open').length > 0, 'the form');
-    const main = h.slack.callsTo('views.open')[0]?.args['view'] as { callback_id: string; private_metadata: string };
-    await h.interact(
-      viewSubmission(USERS.operator, {
-        ...main,
-        state: {
-          service: { service: { type: 'external_select', selected_option: { value: 'zpool-204117' } } },
-          partition: { partition: { type: 'external_select', selected_option: { value: 'db' } } },
-          action: { action: { type: 'static_select', selected_option: { value: 'delete' } } },
-        },
-      }),
-    );
-    await h.slack.waitFor(
-      () =>
-        h.slack
-          .callsTo('views.update')
-          .some((c) => (c.args['view'] as { callback_id?: string }).callback_id === 'nasha_modal_delete'),
-      'the delete form',
-    );
-    const form = h.slack
-      .callsTo('views.update')
-      .map((c) => c.args['view'] as { callback_id: string; private_metadata: string })
-      .find((v) => v.callback_id === 'nasha_modal_delete');
+    const form = await openForm('db', 'delete');
     expect(JSON.stringify(form)).toContain('Request approval');
     const state = { snapshot: { snapshot: { type: 'static_select', selected_option: { value: 'snap-db-keep' } } } };
     const missing = await h.interact(
       viewSubmission(USERS.operator, {
         callback_id: 'nasha_modal_delete',
-        private_metadata: form?.private_metadata ?? '',
+        private_metadata: form.private_metadata,
         state,
       }),
     );
@@ -342,7 +347,7 @@ describe('approvals: a second person approves destructive changes', () => {
     await h.interact(
       viewSubmission(USERS.operator, {
         callback_id: 'nasha_modal_delete',
-        private_metadata: form?.private_metadata ?? '',
+        private_metadata: form.private_metadata,
         state: { ...state, reason: { reason: textInput('from the form') } },
       }),
     );
@@ -355,28 +360,7 @@ describe('approvals: a second person approves destructive changes', () => {
 
   it('the frequencies form: additions run, removals become an approval request with the form’s reason', async () => {
     await start();
-    const { ack } = await h.command('snapshot', { user: USERS.operator, channel: CHANNELS.ops });
-    expect(ack.status).toBe(200);
-    await h.slack.waitFor(() => h.slack.callsTo('views.open').length > 0, 'the form');
-    const main = h.slack.callsTo('views.open')[0]?.args['view'] as { callback_id: string; private_metadata: string };
-    await h.interact(
-      viewSubmission(USERS.operator, {
-        ...main,
-        state: {
-          service: { service: { type: 'external_select', selected_option: { value: 'zpool-204117' } } },
-          partition: { partition: { type: 'external_select', selected_option: { value: 'uploads' } } },
-          action: { action: { type: 'static_select', selected_option: { value: 'schedule' } } },
-        },
-      }),
-    );
-    let form: { callback_id: string; private_metadata: string } | undefined;
-    await h.slack.waitFor(() => {
-      form = h.slack
-        .callsTo('views.update')
-        .map((c) => c.args['view'] as { callback_id: string; private_metadata: string })
-        .find((v) => v.callback_id === 'nasha_modal_schedule');
-      return form !== undefined;
-    }, 'the frequencies form');
+    const form = await openForm('uploads', 'schedule');
     expect(JSON.stringify(form)).toContain('Reason (for removals)');
     // Enabled now: hour-1, day-2. Wanted: hour-1, day-7 → add day-7 (runs), remove day-2 (needs approval).
     const frequencies = {
@@ -386,7 +370,7 @@ describe('approvals: a second person approves destructive changes', () => {
     const missing = await h.interact(
       viewSubmission(USERS.operator, {
         callback_id: 'nasha_modal_schedule',
-        private_metadata: form?.private_metadata ?? '',
+        private_metadata: form.private_metadata,
         state: { frequencies, reason: { reason: { type: 'plain_text_input', value: null } } },
       }),
     );
@@ -394,7 +378,7 @@ describe('approvals: a second person approves destructive changes', () => {
     await h.interact(
       viewSubmission(USERS.operator, {
         callback_id: 'nasha_modal_schedule',
-        private_metadata: form?.private_metadata ?? '',
+        private_metadata: form.private_metadata,
         state: { frequencies, reason: { reason: textInput('day-2 replaced by day-7') } },
       }),
     );

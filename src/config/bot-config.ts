@@ -11,6 +11,7 @@ import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { Action, Role, Target } from '../core/model.js';
 import { ROLES } from '../core/model.js';
+import { editDistance } from '../core/suggest.js';
 import { ConfigError } from '../shared/config-error.js';
 
 export { ConfigError };
@@ -140,21 +141,6 @@ function describeValue(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
   return typeof value;
-}
-
-function editDistance(a: string, b: string): number {
-  const previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = previous[0] ?? 0;
-    previous[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = previous[j] ?? 0;
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      previous[j] = Math.min(above + 1, (previous[j - 1] ?? 0) + 1, diagonal + cost);
-      diagonal = above;
-    }
-  }
-  return previous[b.length] ?? 0;
 }
 
 /** ` — did you mean "x"?` for a near miss (case and `-`/`_` slips included), else ''. */
@@ -606,10 +592,9 @@ function toTarget(text: string): Target {
   return { service: text.slice(0, slash), partition: text.slice(slash + 1) };
 }
 
+/** A duration without weeks (approval TTLs). */
 function ttlMs(text: string): number | undefined {
-  const match = TTL_RE.exec(text);
-  const unit = match?.[2];
-  return match && unit !== undefined ? Number(match[1]) * (DURATION_UNIT_MS[unit] ?? 0) : undefined;
+  return TTL_RE.test(text) ? durationMs(text) : undefined;
 }
 
 function durationMs(text: string): number | undefined {

@@ -4,9 +4,9 @@ import type { ApprovalOperation as ApprovableAction, ApprovalRule } from '../con
 import type { SnapshotType } from '../ovh/models.js';
 import type { Clock } from '../shared/clock.js';
 import { NashaError } from './errors.js';
-import { type Actor, formatTarget, type Target } from './model.js';
+import type { Actor, Target } from './model.js';
 import type { AuditSink, JsonValue } from './ports.js';
-import { type ChangeRequest, type ChangeResult, describeChange, type SnapshotService } from './snapshot-service.js';
+import type { ChangeRequest, ChangeResult, SnapshotService } from './snapshot-service.js';
 
 /** The changes that can be put to a second person, and their rules, as the configuration defines them. */
 export type { ApprovalOperation as ApprovableAction, ApprovalRule } from '../config/bot-config.js';
@@ -641,7 +641,7 @@ function toPreview(change: ChangeRequest, facts: Awaited<ReturnType<SnapshotServ
   }
   return {
     kind: 'snapshot',
-    name: change.action === 'snapshot.delete' ? change.name : change.name,
+    name: change.name,
     expiration: facts.snapshot?.expiration ?? null,
     customLeft: Math.max(0, facts.custom.length - 1),
     enabled: facts.enabled,
@@ -651,14 +651,6 @@ function toPreview(change: ChangeRequest, facts: Awaited<ReturnType<SnapshotServ
 /** Each frequency keeps only its latest snapshot, so the oldest automatic restore point is the longest period. */
 export function reach(types: readonly SnapshotType[]): number | null {
   return types.length === 0 ? null : Math.max(...types.map((t) => PERIOD_MS[t]));
-}
-
-export function describeApproval(request: ApprovalRequest): string {
-  return `${describeChange(request.change)} (requested by <@${request.requester.userId}>)`;
-}
-
-export function targetLabel(request: ApprovalRequest): string {
-  return formatTarget(request.change.target);
 }
 
 /** Short, unambiguous ids people can read aloud: 6 characters without 0/O/1/I. */

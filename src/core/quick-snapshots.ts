@@ -430,12 +430,14 @@ export class QuickSnapshotService {
       .map((p) => ({ service, partition: p }));
   }
 
+  /** Groups looked up together: the form plans before its ack, within Slack's 3 seconds. */
   private async isResponder(userId: string): Promise<boolean> {
-    for (const group of this.deps.settings.responderGroups) {
-      const members = await this.deps.groups.membersOf(group).catch(() => new Set<string>());
-      if (members.has(userId)) return true;
-    }
-    return false;
+    const memberships = await Promise.all(
+      this.deps.settings.responderGroups.map((group) =>
+        this.deps.groups.membersOf(group).catch(() => new Set<string>()),
+      ),
+    );
+    return memberships.some((members) => members.has(userId));
   }
 }
 

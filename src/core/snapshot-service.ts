@@ -571,13 +571,6 @@ export function describeChange(request: ChangeRequest): string {
   }
 }
 
-export const CHANGE_ACTIONS: readonly ChangeAction[] = [
-  'schedule.add',
-  'schedule.remove',
-  'snapshot.create',
-  'snapshot.delete',
-];
-
 const TYPE_ORDER: readonly SnapshotType[] = ['hour-1', 'hour-6', 'day-1', 'day-2', 'day-3', 'day-7'];
 export function sortTypes(types: readonly SnapshotType[]): SnapshotType[] {
   return [...types].sort((a, b) => TYPE_ORDER.indexOf(a) - TYPE_ORDER.indexOf(b));

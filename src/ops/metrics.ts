@@ -68,10 +68,6 @@ export class BotMetrics {
     this.sources = sources;
   }
 
-  get bound(): boolean {
-    return this.sources !== undefined;
-  }
-
   ovhAttempt(event: OvhAttemptEvent): void {
     this.ovhRequests.inc({ method: event.method, route: event.route, status: String(event.outcome) });
     this.ovhLatency.observe({ method: event.method, route: event.route }, event.durationMs / 1000);

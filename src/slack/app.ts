@@ -74,7 +74,7 @@ export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): Slack
   };
   // The Socket Mode client pings Slack and expects a pong (and Slack's pings) in time; when the
   // link goes silent it drops it and reconnects. We track its state for /readyz.
-  const socketState = { connected: false, since: 0, detail: 'not connected yet' };
+  const socketState = { connected: false, detail: 'not connected yet' };
   const pingTimeout = options.socketPingTimeoutMs ?? 5_000;
   const socketReceiver =
     slack.mode === 'socket'
@@ -95,13 +95,11 @@ export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): Slack
       : undefined;
   if (socketReceiver !== undefined) {
     const client = socketReceiver.client;
-    client.on('connected', () =>
-      Object.assign(socketState, { connected: true, since: Date.now(), detail: 'connected' }),
-    );
+    client.on('connected', () => Object.assign(socketState, { connected: true, detail: 'connected' }));
     for (const event of ['disconnected', 'reconnecting', 'disconnecting'] as const) {
       client.on(event, () => {
         if (socketState.connected) options.logger.warn({ event }, 'Slack Socket Mode connection lost');
-        Object.assign(socketState, { connected: false, since: Date.now(), detail: event });
+        Object.assign(socketState, { connected: false, detail: event });
       });
     }
   }

@@ -14,10 +14,6 @@ export const SlashCommandSchema = z.object({
   trigger_id: z.string().min(1),
   response_url: z.url(),
 });
-export type SlashCommandPayload = z.infer<typeof SlashCommandSchema>;
-
-/** Any interaction (block_actions, view_submission, block_suggestion): who clicked. */
-export const InteractionUserSchema = z.object({ user: z.object({ id: UserIdSchema }) });
 
 const SelectedOption = z.object({ value: z.string() });
 

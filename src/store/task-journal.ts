@@ -4,6 +4,7 @@
  */
 import type { Kysely, Selectable } from 'kysely';
 import { z } from 'zod';
+import type { JsonValue } from '../core/ports.js';
 import type { TaskResult } from '../ovh/task-tracker.js';
 import type { Clock } from '../shared/clock.js';
 import type { DatabaseSchema, TrackedTasksTable } from './schema.js';
@@ -17,8 +18,6 @@ export const TRACKED_TASK_OUTCOMES = [
 ] as const satisfies readonly TaskResult['outcome'][];
 export type TrackedTaskOutcome = (typeof TRACKED_TASK_OUTCOMES)[number];
 const OutcomeSchema = z.enum(TRACKED_TASK_OUTCOMES);
-
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 export interface TrackedTask {
   service: string;

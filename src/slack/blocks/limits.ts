@@ -83,3 +83,19 @@ export function slackDate(ms: number, format = '{date_short_pretty} {time}'): st
 export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
+
+/** Lines packed into as few sections as fit (each ≤ 3000 characters): long lists stay under 50 blocks. */
+export function chunkSections(rows: readonly string[]): Block[] {
+  const blocks: Block[] = [];
+  let current = '';
+  for (const row of rows) {
+    const line = truncate(row, LIMITS.sectionText);
+    if (current.length + line.length + 1 > LIMITS.sectionText) {
+      blocks.push(section(current));
+      current = '';
+    }
+    current = current === '' ? line : `${current}\n${line}`;
+  }
+  if (current !== '') blocks.push(section(current));
+  return blocks;
+}

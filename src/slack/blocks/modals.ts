@@ -1,7 +1,7 @@
 import type { types } from '@slack/bolt';
 import { type ChangeResult, sortTypes } from '../../core/snapshot-service.js';
 import { SNAPSHOT_TYPES, type SnapshotType } from '../../ovh/models.js';
-import { type Block, context, escapeMrkdwn, LIMITS, plainText, section, truncate } from './limits.js';
+import { type Block, escapeMrkdwn, LIMITS, plainText, section, truncate } from './limits.js';
 import { frequencyLabel } from './replies.js';
 
 /** Pure builders for the `/nasha snapshot` modals. */
@@ -252,10 +252,6 @@ export function progressBlocks(
       return section(`:white_check_mark: ${description} — done (task \`${state.taskId}\`).`);
     return section(`:x: ${description} — failed (task \`${state.taskId}\`): ${escapeMrkdwn(state.detail)}`);
   });
-}
-
-export function noteBlock(text: string): Block {
-  return context(text);
 }
 
 export function option(value: string, label: string): types.PlainTextOption {

@@ -2,6 +2,7 @@ import type { types } from '@slack/bolt';
 import { formatTarget } from '../../core/model.js';
 import type { QuickItem, QuickRun } from '../../core/quick-snapshots.js';
 import {
+  chunkSections,
   context,
   escapeMrkdwn,
   header,
@@ -69,16 +70,7 @@ export function quickSummary(run: QuickRun): SlackMessage {
     section(`*${counts(run)}*`),
   ];
   // Many partitions: a few long sections rather than one block per partition (≤ 50 blocks).
-  let chunk = '';
-  for (const item of run.items) {
-    const text = line(item);
-    if (chunk.length + text.length + 1 > LIMITS.sectionText) {
-      blocks.push(section(chunk));
-      chunk = '';
-    }
-    chunk = chunk === '' ? text : `${chunk}\n${text}`;
-  }
-  if (chunk !== '') blocks.push(section(chunk));
+  blocks.push(...chunkSections(run.items.map(line)));
   const full = run.items.filter((i) => i.state.status === 'full');
   for (const item of full.slice(0, FULL_DETAILS)) {
     if (item.state.status !== 'full') continue;

@@ -5,6 +5,7 @@ import type { ChangeResult, Page, PartitionSnapshots } from '../../core/snapshot
 import type { CustomSnapshot, Partition, SnapshotType, Storage, Task } from '../../ovh/models.js';
 import {
   type Block,
+  chunkSections,
   context,
   divider,
   escapeMrkdwn,
@@ -258,21 +259,6 @@ export function canIMessage(
 }
 
 /** One section per ~3000 characters of rows, so long lists stay within block limits. */
-function chunkSections(rows: readonly string[]): Block[] {
-  const blocks: Block[] = [];
-  let current = '';
-  for (const row of rows) {
-    const line = truncate(row, LIMITS.sectionText);
-    if (current.length + line.length + 1 > LIMITS.sectionText) {
-      blocks.push(section(current));
-      current = '';
-    }
-    current = current === '' ? line : `${current}\n${line}`;
-  }
-  if (current !== '') blocks.push(section(current));
-  return blocks;
-}
-
 export const PAGE_ACTION = 'nasha_page';
 
 /** What a page button carries: only what to show next, never who may see it. */

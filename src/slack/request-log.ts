@@ -27,7 +27,10 @@ export function createRequestLogMiddleware(
           { ...summary, err: error, durationMs: Math.round(performance.now() - started) },
           'slack request failed',
         );
+        onResult?.(String(summary['kind'] ?? 'unknown'), metricName(summary), 'error');
         throw error;
+      } finally {
+        onRequest?.(-1);
       }
     });
   };

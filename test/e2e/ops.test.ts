@@ -63,4 +63,18 @@ describe('operations endpoints (HTTP mode, on PORT)', () => {
     // No user data in label values.
     expect(text).not.toContain('U0VIEW');
   });
+
+  it('counts Slack requests in flight down again: none is left over at stop', async () => {
+    h = await startBotHarness({ config: TEST_CONFIG_NO_APPROVALS });
+    for (const user of [USERS.viewer, USERS.admin]) {
+      const { id } = await h.command('snapshot list zpool-128310/data', { user });
+      await h.replies(id, (t) => t.length > 0);
+    }
+    await h.slack.waitFor(
+      () => h.logLines.filter((l) => l.includes('"msg":"slack request"')).length === 2,
+      'both requests to finish',
+    );
+    await h.restart();
+    expect(h.logLines.find((l) => l.includes('"msg":"stopped"'))).toMatch(/"slackRequestsInFlight":0/);
+  });
 });

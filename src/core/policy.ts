@@ -6,6 +6,7 @@
  * Texts are Slack mrkdwn, ready for the Slack layer to post.
  */
 import type { AccessConfig, CapRole } from '../config/bot-config.js';
+import { NashaError } from './errors.js';
 import type { GroupDirectory, GroupResolutionProblem } from './groups.js';
 import type { Action, Actor, Role, Target } from './model.js';
 import { ACTION_ROLE, formatTarget, maxRole, minRole, REQUEST_ROLE, roleRank } from './model.js';
@@ -348,6 +349,23 @@ export class Policy {
     return partitions.filter((partition) =>
       held.some((grant) => grant.patterns.some((p) => patternCovers(p, { service, partition }))),
     );
+  }
+
+  /**
+   * `can-i`: the decision for `subjectId` (the asker or someone else) on an action. Someone else's
+   * permissions are only explained to approvers and admins.
+   */
+  async canI(asker: Actor, subjectId: string, action: Action, target: Target): Promise<Decision> {
+    if (subjectId !== asker.userId) {
+      const own = await this.bestRoleAnywhere(asker);
+      if (own !== 'approver' && own !== 'admin') {
+        throw new NashaError(
+          'denied',
+          'Only approvers and admins can check another user’s permissions; ask about yourself instead.',
+        );
+      }
+    }
+    return this.decide({ ...asker, userId: subjectId }, action, target);
   }
 
   /** Strongest role the user has on any scope, capped by the channel (to show only usable commands in help). */

@@ -15,6 +15,12 @@ export interface PolicyView {
     options?: { via?: 'approval' },
   ): Promise<{ allowed: boolean; summary: string; explanation: readonly string[] }>;
   bestRoleAnywhere(actor: Actor): Promise<Role | undefined>;
+  canI(
+    asker: Actor,
+    subjectId: string,
+    action: Action,
+    target: Target,
+  ): Promise<{ allowed: boolean; summary: string; explanation: readonly string[] }>;
 }
 
 /** Everything the listeners need, passed in by the composition root. */

@@ -445,6 +445,14 @@ describe('Policy.decide via approval', () => {
       'result: *allowed*: you have *operator* on `zpool-1/data` via <!subteam^S0SRE>',
     );
   });
+
+  it('canI explains the asker’s own permissions, and refuses someone else’s to a non-approver', async () => {
+    expect((await policy.canI(inChannel(ALICE), ALICE, 'snapshot.create', target)).allowed).toBe(true);
+    await expect(policy.canI(inChannel(ALICE), BOB, 'snapshot.create', target)).rejects.toMatchObject({
+      code: 'denied',
+      message: expect.stringMatching(/^Only approvers and admins/),
+    });
+  });
 });
 
 describe('Policy.canApprove', () => {

@@ -172,19 +172,8 @@ async function canI(
   command: Extract<ParsedCommand, { kind: 'can-i' }>,
   reply: Reply,
 ): Promise<void> {
-  const subject =
-    command.userId === undefined || command.userId === actor.userId ? actor : { ...actor, userId: command.userId };
-  if (subject.userId !== actor.userId) {
-    // Someone else's permissions are only explained to approvers and admins.
-    const own = await deps.policy.bestRoleAnywhere(actor);
-    if (own !== 'approver' && own !== 'admin') {
-      throw new NashaError(
-        'denied',
-        'Only approvers and admins can check another user’s permissions; ask about yourself instead.',
-      );
-    }
-  }
-  const decision = await deps.policy.decide(subject, command.action, command.target);
-  const who = subject.userId === actor.userId ? 'you' : `<@${subject.userId}>`;
+  const subjectId = command.userId ?? actor.userId;
+  const decision = await deps.policy.canI(actor, subjectId, command.action, command.target);
+  const who = subjectId === actor.userId ? 'you' : `<@${subjectId}>`;
   return reply.replace(canIMessage(decision, `can ${who} *${command.action}* on \`${formatTarget(command.target)}\`?`));
 }

@@ -46,6 +46,18 @@ function portVariable(name: string, fallback: number) {
   });
 }
 
+/** Where the bot's database is: also read by `npm run audit:verify`. */
+const StoreEnvShape = {
+  NASHA_DATA_DIR: optional.pipe(z.string().default('data')),
+  DATABASE_URL: optional.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// URL (leave it unset for the embedded database)')
+      .optional(),
+  ),
+};
+export const StoreEnvSchema = z.object(StoreEnvShape);
+
 const SlackEnvSchema = z.object({
   SLACK_BOT_TOKEN: z
     .string({ error: 'SLACK_BOT_TOKEN is required (the xoxb- token from "OAuth & Permissions")' })
@@ -69,13 +81,7 @@ const SlackEnvSchema = z.object({
   HOST: optional.pipe(z.string().default('0.0.0.0')),
   HEALTH_PORT: portVariable('HEALTH_PORT', 3001),
   NASHA_CONFIG: optional.pipe(z.string().default('nasha.yml')),
-  NASHA_DATA_DIR: optional.pipe(z.string().default('data')),
-  DATABASE_URL: optional.pipe(
-    z
-      .string()
-      .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// URL (leave it unset for the embedded database)')
-      .optional(),
-  ),
+  ...StoreEnvShape,
   LOG_LEVEL: optional.pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
 });
 

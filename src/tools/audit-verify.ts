@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import { StoreEnvSchema, withSecretFiles } from '../config/env.js';
 import { shortAuditHash } from '../core/audit.js';
 import { ConfigError } from '../shared/config-error.js';
 import { type AuditChainReport, MIN_ANCHOR_LENGTH, verifyAuditChain } from '../store/audit-chain.js';
@@ -18,23 +18,6 @@ import { openDatabase, SQLITE_FILE_NAME } from '../store/database.js';
 
 /** Problem lines printed; the rest are counted (the full list is in the report for programmatic use). */
 const MAX_PRINTED = 100;
-
-// The two variables as src/config/env.ts reads them (that module also demands Slack and OVH settings,
-// which this tool does not need): blank means unset.
-const optional = z
-  .string()
-  .optional()
-  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
-
-const EnvSchema = z.object({
-  NASHA_DATA_DIR: optional.pipe(z.string().default('data')),
-  DATABASE_URL: optional.pipe(
-    z
-      .string()
-      .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// URL (leave it unset for the embedded database)')
-      .optional(),
-  ),
-});
 
 export interface AuditVerifyIo {
   out: (text: string) => void;
@@ -76,7 +59,11 @@ export async function runAuditVerify(
     return 2;
   }
 
-  const parsed = EnvSchema.safeParse(env);
+  // The database variables as the bot reads them, DATABASE_URL_FILE included.
+  const secrets = withSecretFiles(env);
+  for (const problem of secrets.problems) io.err(`audit:verify: ${problem}\n`);
+  if (secrets.problems.length > 0) return 2;
+  const parsed = StoreEnvSchema.safeParse(secrets.env);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) io.err(`audit:verify: ${issue.path.join('.')}: ${issue.message}\n`);
     return 2;

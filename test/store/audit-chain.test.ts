@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
@@ -575,6 +575,22 @@ describe('the audit hash chain', () => {
         await database.close();
       }
     });
+  });
+
+  it('audit:verify reads DATABASE_URL_FILE as the bot does', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nasha-verify-'));
+    try {
+      const file = join(dir, 'database-url');
+      await writeFile(file, 'mysql://localhost/nasha\n');
+      const fromFile = await runInProcess([], { DATABASE_URL_FILE: file });
+      expect(fromFile.code).toBe(2);
+      expect(fromFile.stderr).toContain('DATABASE_URL must be a postgres:// URL');
+      const missing = await runInProcess([], { DATABASE_URL_FILE: join(dir, 'absent') });
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain('DATABASE_URL_FILE cannot be read (ENOENT)');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('audit:verify exits 2 when it cannot check: bad arguments, bad DATABASE_URL, no database', async () => {

@@ -7,6 +7,8 @@ import { type AppEnv, parseAppEnv } from './config/env.js';
 import { incompleteCredentialsMessage, selectRunMode } from './config/mode.js';
 import { ApprovalService } from './core/approvals.js';
 import { AuditOutbox, AuditTrail } from './core/audit.js';
+import { ChangeDesk } from './core/desk.js';
+import { ActionGate } from './core/gate.js';
 import { CachedGroupDirectory } from './core/groups.js';
 import { Policy } from './core/policy.js';
 import { QuickSnapshotService } from './core/quick-snapshots.js';
@@ -98,6 +100,12 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     logger: logger.child({ component: 'groups' }),
   });
   const policy = new Policy(config.access, groups);
+  const gate = new ActionGate({
+    policy,
+    groups,
+    rules: config.approvals.rules,
+    responderGroups: config.quickSnapshot?.responderGroups ?? [],
+  });
   const auditRepo = new AuditStore(database.db);
   const outbox = new AuditOutbox({
     repo: auditRepo,
@@ -111,12 +119,12 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
   const service = new SnapshotService({
     client: api.client,
     tracker: api.tracker,
+    gate,
     policy,
     audit,
     journal,
     clock,
     logger,
-    approvalRequired: (action) => config.approvals.rules[action].required,
   });
   const approvalRepo = new ApprovalStore(database.db);
   const approvals = new ApprovalService({
@@ -136,14 +144,13 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
   const quick = new QuickSnapshotService({
     client: api.client,
     tracker: api.tracker,
+    gate,
     policy,
-    groups,
     audit,
     memory: new QuickStore(database.db, logger.child({ component: 'quick' })),
     settings: {
       targetGroups: config.targetGroups,
       defaultExpirationMs: config.quickSnapshot?.defaultExpirationMs,
-      responderGroups: config.quickSnapshot?.responderGroups ?? [],
     },
     clock,
     logger: logger.child({ component: 'quick' }),
@@ -191,7 +198,8 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
       service,
       approvals,
       quick,
-      policy,
+      gate,
+      desk: new ChangeDesk({ gate, service, approvals, audit, clock }),
       metadata: createMetadataCodec(env.slack.signingSecret ?? env.slack.botToken, () => clock.now()),
       clock,
       logger,

@@ -9,8 +9,9 @@ import { readFileSync } from 'node:fs';
 import type { Document } from 'yaml';
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import type { Action, Role, Target } from '../core/model.js';
-import { ROLES } from '../core/model.js';
+import { APPROVABLE_ACTIONS, type ApprovableAction, type ApprovalRule } from '../core/actions.js';
+import type { AccessConfig, CapRole, GrantConfig, Target } from '../core/model.js';
+import { CAP_ROLES, ROLES } from '../core/model.js';
 import { editDistance } from '../core/suggest.js';
 import { ConfigError } from '../shared/config-error.js';
 
@@ -19,35 +20,8 @@ export { ConfigError };
 /** Environment variable naming the config file. */
 export const CONFIG_ENV_VAR = 'NASHA_CONFIG';
 
-/** A channel cap: the strongest role usable in a channel, or `none` (the bot refuses everything there). */
-export type CapRole = Role | 'none';
-export const CAP_ROLES: readonly CapRole[] = [...ROLES, 'none'];
-
-export interface GrantConfig {
-  role: Role;
-  /** Slack user IDs (U…/W…). */
-  users: readonly string[];
-  /** Slack user group IDs (S…). */
-  groups: readonly string[];
-  /** Target globs: `service`, `service/partition`, `*` = any run of characters except `/`. Never empty. */
-  scope: readonly string[];
-}
-
-export interface ChannelCapConfig {
-  /** Slack channel ID (C…/G…). */
-  id: string;
-  maxRole: CapRole;
-}
-
-/** Everything the policy needs; the rest of the config does not affect decisions. */
-export interface AccessConfig {
-  /** In file order; a grant's index is its position in `grants` (shown as `grants[i]`). */
-  grants: readonly GrantConfig[];
-  /** Unique ids. */
-  channels: readonly ChannelCapConfig[];
-  /** Cap for channels not in `channels` (and for requests without a channel); `admin` = no cap. */
-  unlistedChannels: CapRole;
-}
+export type { AccessConfig, CapRole, ChannelCapConfig, GrantConfig } from '../core/model.js';
+export { CAP_ROLES } from '../core/model.js';
 
 export interface QuickSnapshotConfig {
   /** As written, e.g. `7d`. */
@@ -56,26 +30,10 @@ export interface QuickSnapshotConfig {
   responderGroups: readonly string[];
 }
 
-/** The changes whose need for approval is configurable (`approvals.rules`). */
-export const APPROVAL_OPERATIONS = [
-  'snapshot.delete',
-  'schedule.remove',
-  'snapshot.create',
-  'schedule.add',
-] as const satisfies readonly Action[];
-export type ApprovalOperation = (typeof APPROVAL_OPERATIONS)[number];
-
-/** How one operation is approved; defaults are filled in, so every field is always set. */
-export interface ApprovalRule {
-  /** False: the operation runs directly (with its usual role); true: it runs only once approved. */
-  required: boolean;
-  /** Distinct approvers needed, 1..5. */
-  quorum: number;
-  /** Slack user group IDs (S…); empty = any approver (or admin) on the target. */
-  approverGroups: readonly string[];
-  /** How long a request may wait for its quorum, 5 min .. 7 days. */
-  ttlMs: number;
-}
+/** The changes whose need for approval is configurable (`approvals.rules`): the approvable rows of the action table. */
+export const APPROVAL_OPERATIONS = APPROVABLE_ACTIONS;
+export type ApprovalOperation = ApprovableAction;
+export type { ApprovalRule };
 
 export interface ApprovalsConfig {
   /** Slack channel ID where requests are posted; undefined only when no rule is `required`. */

@@ -1,15 +1,24 @@
 import { createHash, randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ApprovalOperation as ApprovableAction, ApprovalRule } from '../config/bot-config.js';
 import type { SnapshotType } from '../ovh/models.js';
 import type { Clock } from '../shared/clock.js';
+import type { ApprovableAction, ApprovalRule } from './actions.js';
+import type { AuditDetail, AuditProblem, ClickRefusalKind } from './audit-detail.js';
+import { auditProblem, serializeAuditDetail } from './audit-detail.js';
 import { NashaError } from './errors.js';
-import type { Actor, Target } from './model.js';
+import type { ApprovalVerdict } from './gate.js';
+import type { Actor, Role, Target } from './model.js';
+import type { Decision } from './policy.js';
 import type { AuditSink, JsonValue } from './ports.js';
-import type { ChangeRequest, ChangeResult, SnapshotService } from './snapshot-service.js';
+import {
+  type ChangeRequest,
+  type ChangeResult,
+  type SnapshotService,
+  stepOf,
+  subjectOf,
+} from './snapshot-service.js';
 
-/** The changes that can be put to a second person, and their rules, as the configuration defines them. */
-export type { ApprovalOperation as ApprovableAction, ApprovalRule } from '../config/bot-config.js';
+export type { ApprovableAction, ApprovalRule } from './actions.js';
 
 export const APPROVAL_STATES = [
   'pending',
@@ -102,21 +111,40 @@ export interface ApprovalCards {
   notifyRequester(request: ApprovalRequest): Promise<void>;
 }
 
+/** Who may decide: checked again at every click. */
 export interface ApprovalPolicy {
-  decide(
-    actor: Actor,
-    action: ApprovableAction,
-    target: Target,
-    options: { via: 'approval' },
-  ): Promise<{ allowed: boolean; summary: string }>;
-  canApprove(
-    actor: Actor,
-    target: Target,
-    approverGroups: readonly string[],
-  ): Promise<{ allowed: boolean; summary: string }>;
+  canApprove(actor: Actor, target: Target, approverGroups: readonly string[]): Promise<Decision>;
 }
 
-export type ClickResult = { ok: true; request: ApprovalRequest; message: string } | { ok: false; message: string };
+/** Why a click on a card did nothing, as data. */
+export type ClickRefusal =
+  | { kind: 'unknown_request'; id: string }
+  | { kind: 'closed'; id: string; state: ApprovalState }
+  | { kind: 'expired'; id: string }
+  | { kind: 'self_approval'; id: string }
+  | { kind: 'self_rejection'; id: string }
+  | { kind: 'already_voted'; id: string; remaining: number }
+  | { kind: 'not_approver'; id: string; decision: Decision }
+  | { kind: 'not_requester'; id: string }
+  | { kind: 'reason_too_short'; id: string }
+  | { kind: 'busy'; id: string };
+
+/** What a click did. */
+export type ClickEffect =
+  | { kind: 'approved'; remaining: number }
+  | { kind: 'running' }
+  | { kind: 'rejected' }
+  | { kind: 'cancelled' };
+
+export type ClickResult =
+  | { ok: true; request: ApprovalRequest; effect: ClickEffect }
+  | { ok: false; refusal: ClickRefusal };
+
+/** A filed request, or the open one that already asks for the same change. */
+export interface FiledRequest {
+  request: ApprovalRequest;
+  existing: boolean;
+}
 
 export interface ApprovalServiceDeps {
   repo: ApprovalRepository;
@@ -167,47 +195,36 @@ export class ApprovalService {
     this.deps = deps;
   }
 
-  /** The rule for an action when it needs approval, else undefined. */
-  ruleFor(action: ApprovableAction): ApprovalRule | undefined {
-    const rule = this.deps.rules[action];
-    return rule.required ? rule : undefined;
-  }
-
-  /** Files a request: permission to ask, live preview, durable row, audit, then the card. */
+  /**
+   * Files a request the gate said needs approval: a live preview, the durable row, its audit record, then the
+   * card. An open request for the same change (whoever asked) is returned instead of a second one.
+   * `together`: the other changes of the same submission (a form), so the preview shows what will be left.
+   */
   async request(
     actor: Actor,
     change: ChangeRequest,
     reason: string,
+    verdict: ApprovalVerdict,
     reply: JsonValue = null,
-  ): Promise<ApprovalRequest> {
-    const rule = this.ruleFor(change.action);
+    together: readonly ChangeRequest[] = [],
+  ): Promise<FiledRequest> {
     const channel = this.deps.approvalsChannel;
-    if (rule === undefined || channel === undefined) throw new Error(`${change.action} does not need approval`);
-    const trimmed = reason.trim();
-    if (trimmed.length < 3)
-      throw new NashaError('invalid_input', 'A reason is required (a few words the approvers will read).');
-    const decision = await this.deps.policy.decide(actor, change.action, change.target, { via: 'approval' });
-    const subject = subjectOf(change);
-    if (!decision.allowed) {
-      await this.deps.audit.record({
-        actor,
-        action: change.action,
-        target: change.target,
-        subject,
-        outcome: 'denied',
-        detail: plainText(decision.summary),
-      });
-      throw new NashaError('denied', capitalize(decision.summary));
+    if (verdict.action !== change.action || channel === undefined) {
+      throw new Error(`${change.action} was not found to need approval`);
     }
-    const preview = toPreview(change, await this.deps.service.inspect(change));
+    const rule = verdict.rule;
+    const existing = (await this.deps.repo.open()).find((r) => r.state === 'pending' && sameChange(r.change, change));
+    if (existing !== undefined) return { request: existing, existing: true };
+    const preview = toPreview(change, await this.deps.service.inspect(change), together);
     const now = this.deps.clock.now();
+    const trimmed = reason.trim().slice(0, 1_000);
     const request: ApprovalRequest = {
       id: newRequestId(),
       version: 1,
       state: 'pending',
       change,
       requester: { userId: actor.userId, channelId: actor.channelId ?? null },
-      reason: trimmed.slice(0, 1_000),
+      reason: trimmed,
       preview,
       contentHash: contentHash(change, actor.userId, this.deps.configVersion),
       configVersion: this.deps.configVersion,
@@ -230,41 +247,34 @@ export class ApprovalService {
       actor,
       action: change.action,
       target: change.target,
-      subject,
+      subject: subjectOf(change),
       outcome: 'requested',
-      detail: `approval #${request.id}: ${request.reason}`,
+      detail: { approvalId: request.id, reason: request.reason },
     });
     const stored = (await this.transition(request.id, () => ({ auditId: audit.id }))) ?? request;
     this.kick();
-    return stored;
+    return { request: stored, existing: false };
   }
 
   /** An Approve click. Every rule is checked again, now, for this user. */
   async approve(actor: Actor, id: string): Promise<ClickResult> {
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const request = await this.deps.repo.get(id);
-      if (request === undefined) return { ok: false, message: `There is no approval request #${id}.` };
-      const closed = this.closedMessage(request);
-      if (closed !== undefined) return { ok: false, message: closed };
+      if (request === undefined) return { ok: false, refusal: { kind: 'unknown_request', id } };
+      if (request.state !== 'pending') return this.refuseClick(actor, request, { kind: 'closed', id, state: request.state });
       if (this.deps.clock.now() >= request.expiresAt) {
         await this.expire(request);
-        return { ok: false, message: `Approval #${id} has expired; it can no longer be approved.` };
+        return this.refuseClick(actor, request, { kind: 'expired', id });
       }
       if (actor.userId === request.requester.userId) {
-        await this.auditDenied(actor, request, 'tried to approve their own request');
-        return { ok: false, message: 'You cannot approve your own request: a second person has to.' };
+        return this.refuseClick(actor, request, { kind: 'self_approval', id });
       }
       if (request.approvals.some((v) => v.userId === actor.userId)) {
-        return {
-          ok: false,
-          message: `You already approved #${id}; it needs ${request.quorum - request.approvals.length} more approval(s).`,
-        };
+        const remaining = request.quorum - request.approvals.length;
+        return this.refuseClick(actor, request, { kind: 'already_voted', id, remaining });
       }
       const decision = await this.deps.policy.canApprove(actor, request.change.target, request.approverGroups);
-      if (!decision.allowed) {
-        await this.auditDenied(actor, request, plainText(decision.summary));
-        return { ok: false, message: capitalize(decision.summary) };
-      }
+      if (!decision.allowed) return this.refuseClick(actor, request, { kind: 'not_approver', id, decision });
       const approvals = [...request.approvals, { userId: actor.userId, at: this.deps.clock.now() }];
       const reached = approvals.length >= request.quorum;
       const updated = await this.deps.repo.update(
@@ -275,38 +285,30 @@ export class ApprovalService {
       );
       if (updated === undefined) continue; // someone else moved it first: look again
       if (reached) {
-        await this.updateAudit(updated, 'approved', `approved by ${approvals.map((v) => `<@${v.userId}>`).join(', ')}`);
+        await this.updateAudit(updated, 'approved', { decidedBy: approvals.map((v) => v.userId) });
         this.kick();
         void this.execute(id).catch((error: unknown) =>
           this.deps.logger?.error({ err: error, approval: id }, 'approval execution failed'),
         );
-        return { ok: true, request: updated, message: `You approved #${id}; running it now.` };
+        return { ok: true, request: updated, effect: { kind: 'running' } };
       }
       await this.syncCard(id);
-      return {
-        ok: true,
-        request: updated,
-        message: `You approved #${id}; it needs ${request.quorum - approvals.length} more approval(s).`,
-      };
+      return { ok: true, request: updated, effect: { kind: 'approved', remaining: request.quorum - approvals.length } };
     }
-    return { ok: false, message: `Approval #${id} is busy; try again.` };
+    return { ok: false, refusal: { kind: 'busy', id } };
   }
 
   async reject(actor: Actor, id: string, reason: string): Promise<ClickResult> {
     const trimmed = reason.trim();
-    if (trimmed.length < 3) return { ok: false, message: 'A reason is required to reject.' };
+    if (trimmed.length < 3) return { ok: false, refusal: { kind: 'reason_too_short', id } };
     return this.close(
       actor,
       id,
       'rejected',
       async (request) => {
-        if (actor.userId === request.requester.userId) return 'You cannot reject your own request; cancel it instead.';
+        if (actor.userId === request.requester.userId) return { kind: 'self_rejection', id };
         const decision = await this.deps.policy.canApprove(actor, request.change.target, request.approverGroups);
-        if (!decision.allowed) {
-          await this.auditDenied(actor, request, plainText(decision.summary));
-          return capitalize(decision.summary);
-        }
-        return undefined;
+        return decision.allowed ? undefined : { kind: 'not_approver', id, decision };
       },
       trimmed,
     );
@@ -314,7 +316,7 @@ export class ApprovalService {
 
   async cancel(actor: Actor, id: string): Promise<ClickResult> {
     return this.close(actor, id, 'cancelled', async (request) =>
-      actor.userId === request.requester.userId ? undefined : 'Only the requester can cancel this request.',
+      actor.userId === request.requester.userId ? undefined : { kind: 'not_requester', id },
     );
   }
 
@@ -415,29 +417,34 @@ export class ApprovalService {
     await this.syncCard(id);
     const why = await this.revalidate(claimed);
     if (why !== undefined) {
-      await this.transition(id, () => ({ state: 'invalidated', outcomeDetail: why }));
-      await this.updateAudit(claimed, 'invalidated', why);
+      await this.transition(id, () => ({ state: 'invalidated', outcomeDetail: serializeAuditDetail({ problem: why }) }));
+      await this.updateAudit(claimed, 'invalidated', { problem: why });
       await this.finished(id);
       return;
     }
     const requester = { userId: claimed.requester.userId, channelId: claimed.requester.channelId ?? undefined };
     try {
+      if (claimed.auditId === null) throw new Error(`approval ${id} has no audit record`);
       const started = await this.deps.service.change(
         requester,
         claimed.change,
         { approvalId: id },
-        {
-          ...(claimed.auditId !== null && { approvedAuditId: claimed.auditId }),
-        },
+        { approvedAuditId: claimed.auditId },
       );
       await this.transition(id, () => ({ taskId: started.task.taskId }));
       await this.syncCard(id);
       await this.finishExecution(id, await started.done);
     } catch (error) {
-      const message = error instanceof NashaError ? error.message : 'unexpected error while sending the change to OVH';
+      const problem: AuditDetail['problem'] =
+        error instanceof NashaError
+          ? auditProblem(error.problem)
+          : { kind: 'ovh', failure: 'unexpected', step: stepOf(claimed.change), target: claimed.change.target, name: undefined, httpStatus: undefined, ovhMessage: undefined };
       const gone = error instanceof NashaError && (error.code === 'not_found' || error.code === 'conflict');
-      await this.transition(id, () => ({ state: gone ? 'invalidated' : 'failed', outcomeDetail: plainText(message) }));
-      if (gone) await this.updateAudit(claimed, 'invalidated', plainText(message));
+      await this.transition(id, () => ({
+        state: gone ? 'invalidated' : 'failed',
+        outcomeDetail: serializeAuditDetail({ problem }),
+      }));
+      if (gone) await this.updateAudit(claimed, 'invalidated', { problem });
       await this.finished(id);
       if (!(error instanceof NashaError)) throw error;
     }
@@ -449,7 +456,7 @@ export class ApprovalService {
         ? {
             state: result.outcome === 'succeeded' ? 'succeeded' : 'failed',
             taskId: result.taskId,
-            outcomeDetail: result.outcome === 'failed' ? result.detail : null,
+            outcomeDetail: result.outcome === 'failed' ? serializeAuditDetail({ ovh: result.detail }) : null,
           }
         : undefined,
     );
@@ -457,19 +464,16 @@ export class ApprovalService {
   }
 
   /** The request as it stands must still be exactly what was approved, against the live API. */
-  private async revalidate(request: ApprovalRequest): Promise<string | undefined> {
-    if (request.configVersion !== this.deps.configVersion) {
-      return 'the bot configuration changed since the request; ask again';
-    }
+  private async revalidate(request: ApprovalRequest): Promise<AuditProblem | undefined> {
+    if (request.configVersion !== this.deps.configVersion) return { kind: 'config_changed' };
     if (contentHash(request.change, request.requester.userId, this.deps.configVersion) !== request.contentHash) {
-      return 'the request does not match what was approved';
+      return { kind: 'approval_mismatch' };
     }
     let preview: ImpactPreview;
     try {
       preview = toPreview(request.change, await this.deps.service.inspect(request.change));
     } catch (error) {
-      if (error instanceof NashaError && error.code === 'not_found')
-        return `the target is gone: ${plainText(error.message)}`;
+      if (error instanceof NashaError && error.code === 'not_found') return auditProblem(error.problem);
       throw error;
     }
     if (
@@ -477,7 +481,12 @@ export class ApprovalService {
       request.preview.kind === 'snapshot' &&
       preview.expiration !== request.preview.expiration
     ) {
-      return `the snapshot changed since the request (expiration ${preview.expiration ?? 'none'}, was ${request.preview.expiration ?? 'none'})`;
+      return {
+        kind: 'snapshot_changed',
+        name: preview.name,
+        expiration: preview.expiration,
+        was: request.preview.expiration,
+      };
     }
     return undefined;
   }
@@ -486,16 +495,15 @@ export class ApprovalService {
     actor: Actor,
     id: string,
     state: 'rejected' | 'cancelled',
-    check: (request: ApprovalRequest) => Promise<string | undefined>,
+    check: (request: ApprovalRequest) => Promise<ClickRefusal | undefined>,
     reason?: string,
   ): Promise<ClickResult> {
     for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
       const request = await this.deps.repo.get(id);
-      if (request === undefined) return { ok: false, message: `There is no approval request #${id}.` };
-      const closed = this.closedMessage(request);
-      if (closed !== undefined) return { ok: false, message: closed };
+      if (request === undefined) return { ok: false, refusal: { kind: 'unknown_request', id } };
+      if (request.state !== 'pending') return this.refuseClick(actor, request, { kind: 'closed', id, state: request.state });
       const refusal = await check(request);
-      if (refusal !== undefined) return { ok: false, message: refusal };
+      if (refusal !== undefined) return this.refuseClick(actor, request, refusal);
       const updated = await this.deps.repo.update(
         id,
         request.version,
@@ -503,11 +511,47 @@ export class ApprovalService {
         this.deps.clock.now(),
       );
       if (updated === undefined) continue;
-      await this.updateAudit(updated, state, `${state} by <@${actor.userId}>${reason ? `: ${reason}` : ''}`);
+      await this.updateAudit(updated, state, {
+        decidedBy: [actor.userId],
+        ...(reason !== undefined && { decisionReason: reason }),
+      });
       await this.finished(id);
-      return { ok: true, request: updated, message: `Request #${id} ${state}.` };
+      return { ok: true, request: updated, effect: { kind: state } };
     }
-    return { ok: false, message: `Approval #${id} is busy; try again.` };
+    return { ok: false, refusal: { kind: 'busy', id } };
+  }
+
+  /** Every refused click is audited once (as `refused`, on the request it was about), then answered. */
+  private async refuseClick(actor: Actor, request: ApprovalRequest, refusal: ClickRefusal): Promise<ClickResult> {
+    const why = clickRefusalKind(refusal);
+    if (why !== undefined) {
+      const decision = refusal.kind === 'not_approver' ? refusal.decision : undefined;
+      const groups = decision?.approverGroups;
+      await this.deps.audit
+        .record({
+          actor,
+          action: 'approval.decide',
+          target: request.change.target,
+          subject: request.id,
+          outcome: 'refused',
+          detail: {
+            approvalId: request.id,
+            problem: {
+              kind: 'refused',
+              refusal: {
+                kind: 'click',
+                why:
+                  why === 'not_approver' && decision?.allowed !== true && groups !== undefined && decision?.effectiveRole !== undefined && roleAtLeastApprover(decision.effectiveRole)
+                    ? 'not_in_approver_group'
+                    : why,
+                ...(decision !== undefined && { required: decision.required, has: decision.effectiveRole }),
+              },
+            },
+          },
+        })
+        .catch((error: unknown) => this.deps.logger?.error({ err: error }, 'audit record failed'));
+    }
+    return { ok: false, refusal };
   }
 
   private async expire(request: ApprovalRequest): Promise<void> {
@@ -518,7 +562,7 @@ export class ApprovalService {
       this.deps.clock.now(),
     );
     if (updated === undefined) return; // decided meanwhile, or another replica expired it
-    await this.updateAudit(updated, 'expired', 'nobody approved it in time');
+    await this.updateAudit(updated, 'expired', {});
     await this.finished(request.id);
   }
 
@@ -573,45 +617,49 @@ export class ApprovalService {
     }
   }
 
-  private closedMessage(request: ApprovalRequest): string | undefined {
-    switch (request.state) {
-      case 'pending':
-        return undefined;
-      case 'approved':
-      case 'executing':
-        return `Approval #${request.id} is already approved and running.`;
-      default:
-        return `Approval #${request.id} is already ${request.state}.`;
-    }
-  }
-
   private async updateAudit(
     request: ApprovalRequest,
     outcome: 'approved' | 'rejected' | 'expired' | 'cancelled' | 'invalidated',
-    detail: string,
+    detail: AuditDetail & { decisionReason?: string },
   ): Promise<void> {
     if (request.auditId === null) return;
+    const { decisionReason, ...rest } = detail;
+    // The request's own reason stays; a rejection's reason is what the decider typed.
+    const patch: AuditDetail = {
+      approvalId: request.id,
+      ...rest,
+      ...(decisionReason !== undefined && { reason: decisionReason }),
+    };
     await this.deps.audit
-      .update(request.auditId, { outcome, detail: `approval #${request.id}: ${plainText(detail)}` })
+      .update(request.auditId, { outcome, detail: patch })
       .catch((error: unknown) => this.deps.logger?.error({ err: error, approval: request.id }, 'audit update failed'));
-  }
-
-  private async auditDenied(actor: Actor, request: ApprovalRequest, why: string): Promise<void> {
-    await this.deps.audit
-      .record({
-        actor,
-        action: 'approval.decide',
-        target: request.change.target,
-        subject: `#${request.id}`,
-        outcome: 'denied',
-        detail: why,
-      })
-      .catch((error: unknown) => this.deps.logger?.error({ err: error }, 'audit record failed'));
   }
 }
 
-export function subjectOf(change: ChangeRequest): string {
-  return change.action === 'schedule.add' || change.action === 'schedule.remove' ? change.type : change.name;
+/** Which refusals are about the clicker's rights (audited as `refused`); an unknown id or a busy row are not. */
+function clickRefusalKind(refusal: ClickRefusal): ClickRefusalKind | undefined {
+  switch (refusal.kind) {
+    case 'unknown_request':
+    case 'busy':
+    case 'reason_too_short':
+      return undefined;
+    default:
+      return refusal.kind;
+  }
+}
+
+function roleAtLeastApprover(role: Role): boolean {
+  return role === 'approver' || role === 'admin';
+}
+
+/** The same change: action, target and subject (whoever asked for it). */
+function sameChange(a: ChangeRequest, b: ChangeRequest): boolean {
+  return (
+    a.action === b.action &&
+    a.target.service === b.target.service &&
+    a.target.partition === b.target.partition &&
+    subjectOf(a) === subjectOf(b)
+  );
 }
 
 /** Binds an approval to exactly what was asked, by whom, under which configuration. */
@@ -627,9 +675,20 @@ export function contentHash(change: ChangeRequest, requester: string, configVers
   return createHash('sha256').update(JSON.stringify(content)).digest('hex');
 }
 
-function toPreview(change: ChangeRequest, facts: Awaited<ReturnType<SnapshotService['inspect']>>): ImpactPreview {
+/**
+ * What the approver is shown. `together`: the other changes of the same submission, so "frequencies left"
+ * counts the ones being added and removed with it.
+ */
+function toPreview(
+  change: ChangeRequest,
+  facts: Awaited<ReturnType<SnapshotService['inspect']>>,
+  together: readonly ChangeRequest[] = [],
+): ImpactPreview {
   if (change.action === 'schedule.remove' || change.action === 'schedule.add') {
-    const remaining = facts.enabled.filter((t) => t !== change.type);
+    const all = [change, ...together];
+    const added = all.flatMap((c) => (c.action === 'schedule.add' ? [c.type] : []));
+    const removed = new Set(all.flatMap((c) => (c.action === 'schedule.remove' ? [c.type] : [])));
+    const remaining = [...new Set([...facts.enabled, ...added])].filter((t) => !removed.has(t));
     return {
       kind: 'frequency',
       type: change.type,
@@ -661,10 +720,3 @@ function newRequestId(): string {
   return id;
 }
 
-function capitalize(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
-function plainText(text: string): string {
-  return text.replace(/[`*]/g, '').slice(0, 1_000);
-}

@@ -7,14 +7,24 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Clock } from '../shared/clock.js';
+import { ACTION_IDS, type ActionId } from './actions.js';
+import { type AuditDetail, parseAuditDetail, serializeAuditDetail } from './audit-detail.js';
 import type { Actor, Target } from './model.js';
 
-/** Every outcome an audit record can show. Later features (approvals, timeouts) add theirs here. */
+/**
+ * Every outcome an audit record can show: `partial` (some of a run's partitions taken), `noop` (the state asked
+ * for was already there), `invalid` (refused for its input), `refused` (a click on an approval card that the
+ * clicker may not make), `denied` (not allowed by the roles).
+ */
 export const AUDIT_OUTCOMES = [
   'started',
   'succeeded',
+  'partial',
   'failed',
   'denied',
+  'noop',
+  'invalid',
+  'refused',
   'requested',
   'approved',
   'rejected',
@@ -25,16 +35,9 @@ export const AUDIT_OUTCOMES = [
 export const AuditOutcomeSchema = z.enum(AUDIT_OUTCOMES);
 export type AuditOutcome = z.infer<typeof AuditOutcomeSchema>;
 
-/** Every audited action. Later features add 'approval.*' and 'quick' here. */
-export const AUDIT_ACTIONS = [
-  'schedule.add',
-  'schedule.remove',
-  'snapshot.create',
-  'snapshot.delete',
-  'approval.decide',
-  'snapshot.quick',
-] as const;
-export const AuditActionSchema = z.enum(AUDIT_ACTIONS);
+/** Every audited action: the action table's rows that change something or decide on a change. */
+export const AUDIT_ACTIONS = ACTION_IDS.filter((id) => id !== 'read') as Exclude<ActionId, 'read'>[];
+export const AuditActionSchema = z.enum(AUDIT_ACTIONS as [Exclude<ActionId, 'read'>, ...Exclude<ActionId, 'read'>[]]);
 export type AuditAction = z.infer<typeof AuditActionSchema>;
 
 /** One audit message as it currently reads. `version` grows by one with each change. */
@@ -48,11 +51,11 @@ export interface AuditRecord {
   channelId: string | null;
   action: AuditAction;
   target: Target;
-  /** Snapshot name or frequency. */
+  /** Snapshot name, frequency, quick-run label or approval request id: the action table says which. */
   subject: string | null;
   outcome: AuditOutcome;
   taskId: number | null;
-  /** OVH's message or the denial reason. */
+  /** The {@link AuditDetail} as stored (JSON; plain text in records written before it): `parseAuditDetail`. */
   detail: string | null;
   /** The Slack channel the message goes to. */
   auditChannel: string;
@@ -88,20 +91,26 @@ export interface AuditInput {
   subject?: string | undefined;
   outcome: AuditOutcome;
   taskId?: number | undefined;
-  detail?: string | undefined;
+  detail?: AuditDetail | undefined;
   /** Overrides the trail's default audit channel. */
   auditChannel?: string | undefined;
 }
 
-/** Fields left undefined keep their value; null clears a nullable one. */
+/** Fields left undefined keep their value; null clears a nullable one. A detail is merged into the current one. */
 export interface AuditPatch {
+  outcome?: AuditOutcome | undefined;
+  taskId?: number | null | undefined;
+  detail?: AuditDetail | null | undefined;
+}
+
+/** A patch as the repository stores it (the detail serialized). */
+export interface StoredAuditPatch {
   outcome?: AuditOutcome | undefined;
   taskId?: number | null | undefined;
   detail?: string | null | undefined;
 }
 
 const slackId = z.string().trim().min(1).max(64);
-const text = z.string().min(1).max(10_000);
 
 const AuditInputSchema = z.object({
   actor: z.object({ userId: slackId, channelId: slackId.optional() }),
@@ -110,14 +119,12 @@ const AuditInputSchema = z.object({
   subject: z.string().min(1).max(1_000).optional(),
   outcome: AuditOutcomeSchema,
   taskId: z.number().int().nonnegative().optional(),
-  detail: text.optional(),
   auditChannel: slackId.optional(),
 });
 
 const AuditPatchSchema = z.object({
   outcome: AuditOutcomeSchema.optional(),
   taskId: z.number().int().nonnegative().nullable().optional(),
-  detail: text.nullable().optional(),
 });
 
 /** Persistence the trail and the outbox need; `src/store/audit-store.ts` implements it over Kysely. */
@@ -131,7 +138,7 @@ export interface AuditRepository {
    * Applies the patch as version+1 with its history row (appended to the chain) atomically; undefined if the
    * id is unknown.
    */
-  update(id: string, patch: AuditPatch, now: number): Promise<AuditRecord | undefined>;
+  update(id: string, patch: StoredAuditPatch, now: number): Promise<AuditRecord | undefined>;
   get(id: string): Promise<AuditDelivery | undefined>;
   /** Channels that have at least one undelivered row due at `now` (leased or not). */
   dueChannels(now: number): Promise<string[]>;
@@ -226,7 +233,7 @@ export class AuditTrail {
       subject: parsed.subject ?? null,
       outcome: parsed.outcome,
       taskId: parsed.taskId ?? null,
-      detail: parsed.detail ?? null,
+      detail: input.detail === undefined ? null : serializeAuditDetail(input.detail),
       auditChannel: parsed.auditChannel ?? this.auditChannel,
     };
     const stored = await this.repo.insert(record);
@@ -236,10 +243,16 @@ export class AuditTrail {
 
   async update(id: string, patch: AuditPatch): Promise<AuditRecord> {
     const parsed = AuditPatchSchema.parse(patch);
-    const clean: AuditPatch = {};
+    const clean: StoredAuditPatch = {};
     if (parsed.outcome !== undefined) clean.outcome = parsed.outcome;
     if (parsed.taskId !== undefined) clean.taskId = parsed.taskId;
-    if (parsed.detail !== undefined) clean.detail = parsed.detail;
+    if (patch.detail === null) clean.detail = null;
+    else if (patch.detail !== undefined) {
+      // Merged, so a later step (an approval, OVH's answer) adds to what the record already says.
+      const current = await this.repo.get(id);
+      const before = parseAuditDetail(current?.record.detail ?? null) ?? {};
+      clean.detail = serializeAuditDetail({ ...before, ...patch.detail });
+    }
     const record = await this.repo.update(id, clean, this.clock.now());
     if (record === undefined) throw new Error(`unknown audit record ${id}`);
     this.outbox?.poke();

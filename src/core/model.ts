@@ -1,5 +1,6 @@
 /**
- * The bot's vocabulary, shared by core, store and Slack layers. No Slack or OVH imports here.
+ * The bot's vocabulary, shared by core, store and Slack layers. No Slack or OVH imports here. What each action
+ * is (role, approval, words) is in the action table, src/core/actions.ts.
  */
 
 /** Roles, weakest first. A role includes every role before it. */
@@ -23,40 +24,36 @@ export function minRole(a: Role | undefined, b: Role | undefined): Role | undefi
   return roleRank(a) <= roleRank(b) ? a : b;
 }
 
-/** What a user can ask the bot to do. */
-export const ACTIONS = [
-  'read',
-  'snapshot.create',
-  'schedule.add',
-  'snapshot.delete',
-  'schedule.remove',
-  'approval.decide',
-] as const;
-export type Action = (typeof ACTIONS)[number];
+/** A channel cap: the strongest role usable in a channel, or `none` (the bot refuses everything there). */
+export type CapRole = Role | 'none';
+export const CAP_ROLES: readonly CapRole[] = [...ROLES, 'none'];
 
-/** The role each action needs on its target to run it directly, without an approval. */
-export const ACTION_ROLE: Readonly<Record<Action, Role>> = {
-  read: 'viewer',
-  'snapshot.create': 'operator',
-  'schedule.add': 'operator',
-  'snapshot.delete': 'admin',
-  'schedule.remove': 'admin',
-  'approval.decide': 'approver',
-};
+/** One grant of the access configuration (`grants[i]`). */
+export interface GrantConfig {
+  role: Role;
+  /** Slack user IDs (U…/W…). */
+  users: readonly string[];
+  /** Slack user group IDs (S…). */
+  groups: readonly string[];
+  /** Target globs: `service`, `service/partition`, `*` = any run of characters except `/`. Never empty. */
+  scope: readonly string[];
+}
 
-/**
- * The role needed to *request* an action that runs only once approved (`Policy.decide(…, { via: 'approval' })`):
- * operator for every change, since an approver vouches for it before it runs. Reading and deciding on an
- * approval are never themselves approved, so they keep their ACTION_ROLE.
- */
-export const REQUEST_ROLE: Readonly<Record<Action, Role>> = {
-  read: 'viewer',
-  'snapshot.create': 'operator',
-  'schedule.add': 'operator',
-  'snapshot.delete': 'operator',
-  'schedule.remove': 'operator',
-  'approval.decide': 'approver',
-};
+export interface ChannelCapConfig {
+  /** Slack channel ID (C…/G…). */
+  id: string;
+  maxRole: CapRole;
+}
+
+/** Everything the policy needs; the configuration parses into it. */
+export interface AccessConfig {
+  /** In file order; a grant's index is its position in `grants` (shown as `grants[i]`). */
+  grants: readonly GrantConfig[];
+  /** Unique ids. */
+  channels: readonly ChannelCapConfig[];
+  /** Cap for channels not in `channels` (and for requests without a channel); `admin` = no cap. */
+  unlistedChannels: CapRole;
+}
 
 /** A NAS-HA service, optionally narrowed to one partition. */
 export interface Target {

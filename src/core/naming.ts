@@ -1,4 +1,5 @@
 import { NashaError } from './errors.js';
+import type { InvalidExpiration } from './problems.js';
 
 /**
  * Custom snapshot names: OVH's control panel allows letters, digits, '.', ':' and '-'; we also
@@ -8,10 +9,7 @@ export const SNAPSHOT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/;
 
 export function checkSnapshotName(name: string): string {
   if (!SNAPSHOT_NAME_PATTERN.test(name) || name.includes('..')) {
-    throw new NashaError(
-      'invalid_input',
-      `\`${name.slice(0, 100)}\` is not a valid snapshot name: use 1–100 letters, digits, \`.\`, \`_\`, \`:\` or \`-\`, starting with a letter or digit.`,
-    );
+    throw new NashaError({ kind: 'invalid_name', name: name.slice(0, 100) });
   }
   return name;
 }
@@ -51,18 +49,19 @@ export function parseExpiration(input: string, now: number): string {
   } else if (ISO_DATE_TIME.test(text)) {
     at = Date.parse(text);
   } else {
-    throw new NashaError(
-      'invalid_input',
-      `\`${text.slice(0, 60)}\` is not an expiration: use a duration (\`30m\`, \`12h\`, \`7d\`, \`2w\`) or an ISO 8601 date (\`2026-12-31\`, \`2026-12-31T18:00Z\`).`,
-    );
+    throw expirationProblem(text, 'syntax');
   }
-  if (Number.isNaN(at)) throw new NashaError('invalid_input', `\`${text}\` is not a real date.`);
-  if (at <= now) throw new NashaError('invalid_input', `The expiration \`${text}\` is in the past.`);
-  if (at - now > MAX_EXPIRATION_MS) {
-    throw new NashaError(
-      'invalid_input',
-      'Expirations are limited to 5 years; omit `--expires` to keep the snapshot until deleted.',
-    );
-  }
+  if (Number.isNaN(at)) throw expirationProblem(text, 'not_a_date');
+  if (at <= now) throw expirationProblem(text, 'past');
+  if (at - now > MAX_EXPIRATION_MS) throw expirationProblem(text, 'too_far');
   return new Date(at).toISOString().replace('.000Z', 'Z');
+}
+
+function expirationProblem(text: string, why: InvalidExpiration): NashaError {
+  return new NashaError({
+    kind: 'invalid_expiration',
+    text: text.slice(0, 60),
+    why,
+    maxDays: Math.round(MAX_EXPIRATION_MS / 86_400_000),
+  });
 }

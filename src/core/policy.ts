@@ -1,15 +1,14 @@
 /**
- * Who may do what, where: grants (user or group → role on target globs) intersected with channel caps.
+ * Who holds which role where: grants (user or group → role on target globs) intersected with channel caps.
  * Deny by default: no covering grant, an unresolvable group or a `none` cap all mean no role.
  *
  * Identity is only `actor.userId`, the user ID from the verified Slack payload; names never reach this module.
- * Texts are Slack mrkdwn, ready for the Slack layer to post.
+ * It knows roles, not actions: the gate (src/core/gate.ts) asks for the role an action needs, from the action
+ * table. Every answer is data (which grant, which cap, why not); the Slack layer words it.
  */
-import type { AccessConfig, CapRole } from '../config/bot-config.js';
-import { NashaError } from './errors.js';
+import type { Actor, CapRole, AccessConfig, Role, Target } from './model.js';
+import { maxRole, minRole, roleRank } from './model.js';
 import type { GroupDirectory, GroupResolutionProblem } from './groups.js';
-import type { Action, Actor, Role, Target } from './model.js';
-import { ACTION_ROLE, formatTarget, maxRole, minRole, REQUEST_ROLE, roleRank } from './model.js';
 
 /** How the user holds a grant: listed in `users`, or a member of one of its `groups`. */
 export type GrantVia = { kind: 'user' } | { kind: 'group'; groupId: string };
@@ -31,25 +30,60 @@ export interface CapMatch {
   listed: boolean;
 }
 
-export interface DecideOptions {
-  /**
-   * `'approval'`: may the actor *request* the action, to run only once approved (needs REQUEST_ROLE)?
-   * Unset: may the actor run it directly (needs ACTION_ROLE)? The caller picks from the approval rules.
-   */
-  via?: 'approval' | undefined;
+/** A group whose member list is not fresh: used from an old copy (`stale`) or not at all (`unresolved`). */
+export interface GroupIssue {
+  groupId: string;
+  state: 'stale' | 'unresolved';
+  error: string;
+  /** Age of the copy in use, for `stale`. */
+  staleForMs: number | undefined;
 }
 
-/** The approver group restriction of an operation, as checked by {@link Policy.canApprove}. */
+/** Why a role check failed, as data. */
+export type Denial =
+  /** No grant covers the target; `partial`: grants cover only some partitions of a service-wide target. */
+  | { kind: 'no_grant'; partial: boolean }
+  /** A grant covers it, with too weak a role. */
+  | { kind: 'role_too_low'; has: Role; via: GrantVia }
+  /** The grant is enough; the channel cap is what blocks. `elsewhere`: channels (listed) that allow it. */
+  | { kind: 'channel_cap'; channelId: string | undefined; limit: Role | undefined; elsewhere: readonly string[] };
+
+/** One grant as it relates to the target, for `can-i`. Only grants that touch the target's service are shown. */
+export interface GrantCheck {
+  index: number;
+  role: Role;
+  /** The grant's patterns that match the target's service (others would name services beyond the target). */
+  patterns: readonly string[];
+  coverage: 'covers' | 'some_partitions' | 'none';
+  /** The pattern that covers the target. */
+  matched: string | undefined;
+  /** How the user holds it; undefined: they do not. */
+  holder: GrantVia | undefined;
+  /** For a group holder: its member list's issue, if stale. */
+  holderIssue: GroupIssue | undefined;
+  /** The grant's groups the user is not in (resolved). */
+  notIn: readonly string[];
+  /** The grant's groups that could not be resolved. */
+  unresolved: readonly GroupIssue[];
+  /** Whether the grant lists users (the user is not one of them when `holder` is not a user). */
+  listsUsers: boolean;
+  /** Some of the groups the user is not in were read from an old copy. */
+  notInStale: boolean;
+}
+
+/** The approver-group restriction of a rule, as checked by {@link Policy.canApprove}. */
 export interface ApproverGroupCheck {
   /** The groups approvals are limited to (never empty). */
   groups: readonly string[];
   /** The first of them the actor is in; undefined when in none (or its members could not be resolved). */
   memberOf: string | undefined;
+  memberIssue: GroupIssue | undefined;
+  notIn: readonly string[];
+  unresolved: readonly GroupIssue[];
 }
 
 export interface Decision {
   allowed: boolean;
-  action: Action;
   required: Role;
   target: Target;
   /** Strongest role the user's grants give on the target, before the channel cap. */
@@ -60,13 +94,17 @@ export interface Decision {
   cap: CapMatch | undefined;
   /** min(userRole, cap); `none` caps give undefined. */
   effectiveRole: Role | undefined;
-  /** One actionable mrkdwn line (the reason for a denial, or what allowed it). */
-  summary: string;
-  /** mrkdwn lines for `/nasha can-i`: each grant and why it applied or not, the cap, the result. */
-  explanation: readonly string[];
-  /** Groups whose membership could not be resolved for this decision (their grants were not applied). */
-  groupErrors: readonly string[];
-  /** Set by `canApprove` when the operation limits its approvers to user groups. */
+  /** Why not, when not allowed. */
+  denial: Denial | undefined;
+  /** Unresolved groups whose grant could have given the missing role: worth retrying in a minute. */
+  retryGroups: readonly string[];
+  /** Groups covering the target whose membership could not be resolved (their grants were not applied). */
+  groupErrors: readonly GroupIssue[];
+  /** Grants that touch the target's service, in config order. */
+  grants: readonly GrantCheck[];
+  /** How many grants there are in all (the others do not touch this service and are not named). */
+  grantCount: number;
+  /** Set by `canApprove` when the rule limits its approvers to user groups. */
   approverGroups?: ApproverGroupCheck;
 }
 
@@ -86,11 +124,9 @@ interface CompiledGrant {
   patterns: readonly CompiledPattern[];
 }
 
-type GroupProblem = Pick<GroupResolutionProblem, 'groupId' | 'state' | 'error' | 'staleForMs'>;
-
 interface GroupStatus {
   member: boolean;
-  problem: GroupProblem | undefined;
+  problem: GroupIssue | undefined;
 }
 
 interface Holding {
@@ -141,29 +177,6 @@ export function scopeCovers(pattern: string, target: Target): boolean {
   return patternCovers(compilePattern(pattern), target);
 }
 
-/** Inline code for mrkdwn: Slack's three escapes, and no backtick that could end the span. */
-function code(text: string): string {
-  return `\`${text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/`/g, "'")}\``;
-}
-
-const bold = (text: string) => `*${text}*`;
-const groupMention = (groupId: string) => `<!subteam^${groupId}>`;
-const channelMention = (channelId: string | undefined) => (channelId === undefined ? 'here' : `<#${channelId}>`);
-
-function viaText(via: GrantVia): string {
-  return via.kind === 'user' ? 'a direct grant' : groupMention(via.groupId);
-}
-
-/** `a`, `a or b`, `a, b or c`. */
-function listOr(items: readonly string[]): string {
-  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
-}
-
-function minutes(ms: number): string {
-  const m = Math.round(ms / 60_000);
-  return m < 1 ? 'under a minute' : `${m} min`;
-}
-
 export class Policy {
   private readonly grants: readonly CompiledGrant[];
   private readonly caps: ReadonlyMap<string, CapRole>;
@@ -183,9 +196,8 @@ export class Policy {
     this.groups = groups;
   }
 
-  async decide(actor: Actor, action: Action, target: Target, options: DecideOptions = {}): Promise<Decision> {
-    const direct = ACTION_ROLE[action];
-    const required = options.via === 'approval' ? REQUEST_ROLE[action] : direct;
+  /** Does the actor hold `required` (or stronger) on `target`, after the channel cap? */
+  async check(actor: Actor, target: Target, required: Role): Promise<Decision> {
     const touching = this.grants.filter((grant) => grant.patterns.some((p) => p.service.test(target.service)));
     const statuses = await this.resolveGroups(actor.userId, touching);
     const holdings = touching.map((grant) => ({ grant, via: this.viaFor(actor.userId, grant, statuses) }));
@@ -203,68 +215,36 @@ export class Policy {
     const effectiveRole = cap.match === undefined ? userRole : minRole(userRole, cap.limit);
     const allowed = effectiveRole !== undefined && roleRank(effectiveRole) >= roleRank(required);
 
-    const coveringGroupProblems = this.problemsOf(
-      holdings.filter(({ grant: g, via }) => via === undefined && g.patterns.some((p) => patternCovers(p, target))),
+    const covering = (g: CompiledGrant) => g.patterns.some((p) => patternCovers(p, target));
+    const groupErrors = this.problemsOf(
+      holdings.filter(({ grant: g, via }) => via === undefined && covering(g)),
       statuses,
     );
-    const groupErrors = coveringGroupProblems.map(
-      (p) => `could not resolve group ${groupMention(p.groupId)} (${p.error}), so its grants were not applied`,
-    );
-
-    const where = code(formatTarget(target));
-    let summary: string;
-    if (allowed && effectiveRole !== undefined && userRole !== undefined && grant !== undefined) {
-      summary =
-        `you have ${bold(effectiveRole)} on ${where} via ${viaText(grant.via)}` +
-        (effectiveRole === userRole ? '' : ` (your ${bold(userRole)} is capped to ${bold(effectiveRole)} here)`);
-    } else {
-      summary = this.denialSummary(required, target, where, userRole, grant, cap, holdings, actor.channelId);
-      // Only worth retrying when an unresolved group's grant could have given the missing role.
-      const blocking =
-        userRole === undefined || roleRank(userRole) < roleRank(required)
-          ? this.problemsOf(
-              holdings.filter(
-                ({ grant: g, via }) =>
-                  via === undefined &&
-                  roleRank(g.role) >= roleRank(required) &&
-                  g.patterns.some((p) => patternCovers(p, target)),
-              ),
-              statuses,
-            )
-          : [];
-      if (blocking.length > 0) {
-        const mentions = blocking.map((p) => groupMention(p.groupId)).join(', ');
-        summary += `; could not check your membership of ${mentions} right now, try again in a minute`;
-      }
-    }
-
-    const explanation = [
-      required === direct
-        ? `${code(action)} on ${where} needs ${bold(required)}`
-        : `${code(action)} on ${where} needs ${bold(required)} to request it, to run once approved (${bold(direct)} to run it directly)`,
-      ...this.explainGrants(actor.userId, target, statuses),
-      this.explainCap(cap, actor.channelId),
-      `result: ${allowed ? '*allowed*' : '*denied*'}: ${summary}`,
-    ];
+    // Only worth retrying when an unresolved group's grant could have given the missing role.
+    const retryGroups =
+      !allowed && (userRole === undefined || roleRank(userRole) < roleRank(required))
+        ? this.problemsOf(
+            holdings.filter(
+              ({ grant: g, via }) => via === undefined && roleRank(g.role) >= roleRank(required) && covering(g),
+            ),
+            statuses,
+          ).map((p) => p.groupId)
+        : [];
 
     return {
       allowed,
-      action,
       required,
       target,
       userRole,
       grant,
       cap: cap.match,
       effectiveRole,
-      summary,
-      explanation,
+      denial: allowed ? undefined : this.denialOf(required, target, userRole, grant, cap, holdings, actor.channelId),
+      retryGroups,
       groupErrors,
+      grants: touching.map((g) => this.grantCheck(actor.userId, g, target, statuses)),
+      grantCount: this.grants.length,
     };
-  }
-
-  /** What `/nasha can-i` renders: the same decision, with its `explanation`. */
-  explainFor(actor: Actor, action: Action, target: Target, options: DecideOptions = {}): Promise<Decision> {
-    return this.decide(actor, action, target, options);
   }
 
   /**
@@ -276,62 +256,24 @@ export class Policy {
   async canApprove(actor: Actor, target: Target, approverGroups: readonly string[]): Promise<Decision> {
     const groups = [...new Set(approverGroups)];
     const [role, statuses] = await Promise.all([
-      this.decide(actor, 'approval.decide', target),
+      this.check(actor, target, 'approver'),
       this.resolveGroupIds(actor.userId, groups),
     ]);
     if (groups.length === 0) return role;
-
     const memberOf = groups.find((id) => statuses.get(id)?.member === true);
-    const allowed = role.allowed && memberOf !== undefined;
-    const limited = `approvals of this operation are limited to members of ${listOr(groups.map(groupMention))}`;
-    // A failed lookup only matters when it could have made the actor a member.
-    const unresolved =
-      memberOf === undefined ? groups.filter((id) => statuses.get(id)?.problem?.state === 'unresolved') : [];
-    const retry =
-      unresolved.length > 0
-        ? `; could not check your membership of ${unresolved.map(groupMention).join(', ')} right now, try again in a minute`
-        : '';
-
-    let summary: string;
-    let groupLine: string;
-    if (memberOf !== undefined) {
-      summary = allowed ? `${role.summary}, and you are in ${groupMention(memberOf)}` : role.summary;
-      const problem = statuses.get(memberOf)?.problem;
-      const stale =
-        problem?.state === 'stale' && problem.staleForMs !== undefined
-          ? `; membership from a copy ${minutes(problem.staleForMs)} old, refreshing it failed (${problem.error})`
-          : '';
-      groupLine = `approver groups: ${limited}: you are in ${groupMention(memberOf)}${stale}`;
-    } else {
-      summary = role.allowed ? `${limited}${retry}` : `${role.summary}; also, ${limited}${retry}`;
-      const notIn = groups.filter((id) => !unresolved.includes(id));
-      const parts = [
-        ...(notIn.length > 0 ? [`you are not in ${notIn.map(groupMention).join(', ')}`] : []),
-        ...unresolved.map(
-          (id) =>
-            `could not resolve group ${groupMention(id)} (${statuses.get(id)?.problem?.error ?? 'unknown error'})`,
-        ),
-      ];
-      groupLine = `approver groups: ${limited}: ${parts.join('; ')}`;
-    }
-
+    const unresolved = groups
+      .map((id) => statuses.get(id)?.problem)
+      .filter((p): p is GroupIssue => p?.state === 'unresolved');
     return {
       ...role,
-      allowed,
-      summary,
-      explanation: [
-        ...role.explanation.slice(0, -1),
-        groupLine,
-        `result: ${allowed ? '*allowed*' : '*denied*'}: ${summary}`,
-      ],
-      groupErrors: [
-        ...role.groupErrors,
-        ...unresolved.map(
-          (id) =>
-            `could not resolve group ${groupMention(id)} (${statuses.get(id)?.problem?.error ?? 'unknown error'}), so its members cannot approve right now`,
-        ),
-      ],
-      approverGroups: { groups, memberOf },
+      allowed: role.allowed && memberOf !== undefined,
+      approverGroups: {
+        groups,
+        memberOf,
+        memberIssue: memberOf === undefined ? undefined : statuses.get(memberOf)?.problem,
+        notIn: groups.filter((id) => statuses.get(id)?.member !== true && !unresolved.some((u) => u.groupId === id)),
+        unresolved: memberOf === undefined ? unresolved : [],
+      },
     };
   }
 
@@ -351,24 +293,7 @@ export class Policy {
     );
   }
 
-  /**
-   * `can-i`: the decision for `subjectId` (the asker or someone else) on an action. Someone else's
-   * permissions are only explained to approvers and admins.
-   */
-  async canI(asker: Actor, subjectId: string, action: Action, target: Target): Promise<Decision> {
-    if (subjectId !== asker.userId) {
-      const own = await this.bestRoleAnywhere(asker);
-      if (own !== 'approver' && own !== 'admin') {
-        throw new NashaError(
-          'denied',
-          'Only approvers and admins can check another user’s permissions; ask about yourself instead.',
-        );
-      }
-    }
-    return this.decide({ ...asker, userId: subjectId }, action, target);
-  }
-
-  /** Strongest role the user has on any scope, capped by the channel (to show only usable commands in help). */
+  /** Strongest role the user has on any scope, after the channel cap (what `help` may offer here). */
   async bestRoleAnywhere(actor: Actor): Promise<Role | undefined> {
     const cap = this.capFor(actor.channelId);
     if (cap.limit === undefined) return undefined;
@@ -376,6 +301,23 @@ export class Policy {
     let best: Role | undefined;
     for (const grant of held) best = maxRole(best, grant.role);
     return cap.match === undefined ? best : minRole(best, cap.limit);
+  }
+
+  /** The strongest role usable in this channel at all (undefined: `none`). */
+  channelLimit(channelId: string | undefined): Role | undefined {
+    return this.capFor(channelId).limit;
+  }
+
+  /** The channel cap as data, for `can-i`. */
+  capOf(channelId: string | undefined): CapMatch | undefined {
+    return this.capFor(channelId).match;
+  }
+
+  /** Scope patterns of the grants the user holds, after the cap (help picks its examples from them). */
+  async heldPatterns(actor: Actor): Promise<string[]> {
+    if (this.capFor(actor.channelId).limit === undefined) return [];
+    const held = await this.heldGrants(actor.userId, () => true);
+    return held.flatMap((grant) => grant.patterns.map((p) => p.source));
   }
 
   private async heldGrants(userId: string, relevant: (pattern: CompiledPattern) => boolean): Promise<CompiledGrant[]> {
@@ -397,17 +339,11 @@ export class Policy {
       [...ids].map(async (groupId): Promise<[string, GroupStatus]> => {
         try {
           const members = await this.groups.membersOf(groupId);
-          return [groupId, { member: members.has(userId), problem: this.groups.resolutionProblem?.(groupId) }];
+          return [groupId, { member: members.has(userId), problem: issueOf(this.groups.resolutionProblem?.(groupId)) }];
         } catch (error) {
           // A directory that rejects is treated like one that cannot resolve the group: deny.
           const message = error instanceof Error ? error.message : String(error);
-          return [
-            groupId,
-            {
-              member: false,
-              problem: { groupId, state: 'unresolved', error: message, staleForMs: undefined },
-            },
-          ];
+          return [groupId, { member: false, problem: { groupId, state: 'unresolved', error: message, staleForMs: undefined } }];
         }
       }),
     );
@@ -420,8 +356,8 @@ export class Policy {
     return groupId === undefined ? undefined : ({ kind: 'group', groupId } as const);
   }
 
-  private problemsOf(holdings: readonly Holding[], statuses: ReadonlyMap<string, GroupStatus>) {
-    const problems = new Map<string, GroupProblem>();
+  private problemsOf(holdings: readonly Holding[], statuses: ReadonlyMap<string, GroupStatus>): GroupIssue[] {
+    const problems = new Map<string, GroupIssue>();
     for (const { grant } of holdings) {
       for (const id of grant.groups) {
         const problem = statuses.get(id)?.problem;
@@ -441,85 +377,65 @@ export class Policy {
     };
   }
 
-  private denialSummary(
+  private denialOf(
     required: Role,
     target: Target,
-    where: string,
     userRole: Role | undefined,
     grant: GrantMatch | undefined,
     cap: CapLimit,
     holdings: readonly Holding[],
     channelId: string | undefined,
-  ): string {
+  ): Denial {
     if (userRole === undefined || grant === undefined) {
       const partial =
         target.partition === undefined &&
         holdings.some(
           ({ via, grant: g }) => via !== undefined && g.patterns.some((p) => p.service.test(target.service)),
         );
-      return partial
-        ? `you need ${bold(required)} on every partition of ${where}: your grants cover only some of them`
-        : `you have no grant on ${where} (you need ${bold(required)}); ask a nasha admin to add one to the bot config`;
+      return { kind: 'no_grant', partial };
     }
-    if (roleRank(userRole) < roleRank(required)) {
-      return `you need ${bold(required)} on ${where} (you have ${bold(userRole)} via ${viaText(grant.via)})`;
-    }
-    // The grant is enough: the channel cap is what blocks.
-    const here = channelId === undefined ? 'outside a channel the bot allows' : 'this channel allows';
-    const limit = `${here} ${cap.limit === undefined ? 'no nasha actions' : `at most ${bold(cap.limit)}`} (channel cap)`;
+    if (roleRank(userRole) < roleRank(required)) return { kind: 'role_too_low', has: userRole, via: grant.via };
     const elsewhere = [...this.caps]
       .filter(([id, max]) => id !== channelId && max !== 'none' && roleRank(max) >= roleRank(required))
       .slice(0, 3)
-      .map(([id]) => channelMention(id));
-    return `you need ${bold(required)} on ${where}: ${limit}${elsewhere.length > 0 ? `; try ${elsewhere.join(' or ')}` : ''}`;
+      .map(([id]) => id);
+    return { kind: 'channel_cap', channelId, limit: cap.limit, elsewhere };
   }
 
-  private explainGrants(userId: string, target: Target, statuses: ReadonlyMap<string, GroupStatus>): string[] {
-    if (this.grants.length === 0) return ['no grants in the bot config: everything is denied'];
-    const where = code(formatTarget(target));
-    return this.grants.map((grant) => {
-      const head = `grants[${grant.index}] (${bold(grant.role)} on ${grant.patterns.map((p) => code(p.source)).join(', ')})`;
-      const pattern = grant.patterns.find((p) => patternCovers(p, target));
-      if (pattern === undefined) {
-        const some = target.partition === undefined && grant.patterns.some((p) => p.service.test(target.service));
-        return `${head}: ${some ? `covers only some partitions of ${where}` : `does not cover ${where}`}`;
-      }
-      const via = this.viaFor(userId, grant, statuses);
-      if (via?.kind === 'user')
-        return `${head}: applies, you are listed in its users (matches ${code(pattern.source)})`;
-      if (via?.kind === 'group') {
-        const problem = statuses.get(via.groupId)?.problem;
-        const stale =
-          problem?.state === 'stale' && problem.staleForMs !== undefined
-            ? `; membership from a copy ${minutes(problem.staleForMs)} old, refreshing it failed (${problem.error})`
-            : '';
-        return `${head}: applies, you are in ${groupMention(via.groupId)} (matches ${code(pattern.source)})${stale}`;
-      }
-      const unresolved = grant.groups.filter((id) => statuses.get(id)?.problem?.state === 'unresolved');
-      const notIn = grant.groups.filter((id) => !unresolved.includes(id));
-      const parts: string[] = [];
-      if (notIn.length > 0) {
-        const staleNote = notIn.some((id) => statuses.get(id)?.problem?.state === 'stale')
-          ? ' (some member lists are from an old copy: refreshing them failed)'
-          : '';
-        parts.push(`you are not in ${notIn.map(groupMention).join(', ')}${staleNote}`);
-      }
-      for (const id of unresolved) {
-        parts.push(
-          `could not resolve group ${groupMention(id)} (${statuses.get(id)?.problem?.error ?? 'unknown error'})`,
-        );
-      }
-      const listing = grant.users.size > 0 ? 'you are not listed in its users' : '';
-      return `${head}: does not apply: ${[listing, ...parts].filter((s) => s !== '').join('; ')}`;
-    });
+  private grantCheck(
+    userId: string,
+    grant: CompiledGrant,
+    target: Target,
+    statuses: ReadonlyMap<string, GroupStatus>,
+  ): GrantCheck {
+    const pattern = grant.patterns.find((p) => patternCovers(p, target));
+    const some = target.partition === undefined && grant.patterns.some((p) => p.service.test(target.service));
+    const holder = this.viaFor(userId, grant, statuses);
+    const unresolved = grant.groups
+      .map((id) => statuses.get(id)?.problem)
+      .filter((p): p is GroupIssue => p?.state === 'unresolved');
+    const notIn =
+      holder === undefined
+        ? grant.groups.filter((id) => !unresolved.some((u) => u.groupId === id))
+        : [];
+    return {
+      index: grant.index,
+      role: grant.role,
+      patterns: grant.patterns.filter((p) => p.service.test(target.service)).map((p) => p.source),
+      coverage: pattern !== undefined ? 'covers' : some ? 'some_partitions' : 'none',
+      matched: pattern?.source,
+      holder,
+      holderIssue: holder?.kind === 'group' ? statuses.get(holder.groupId)?.problem : undefined,
+      notIn,
+      unresolved: holder === undefined ? unresolved : [],
+      listsUsers: grant.users.size > 0,
+      notInStale: notIn.some((id) => statuses.get(id)?.problem?.state === 'stale'),
+    };
   }
+}
 
-  private explainCap(cap: CapLimit, channelId: string | undefined): string {
-    const place = channelId === undefined ? 'no channel' : `channel ${channelMention(channelId)}`;
-    if (cap.match === undefined) return `${place}: not listed in channels, no cap (unlisted_channels: admin)`;
-    const max = cap.match.maxRole === 'none' ? '*none* (nothing allowed)' : `at most ${bold(cap.match.maxRole)}`;
-    return cap.match.listed
-      ? `${place}: capped to ${max} (channels)`
-      : `${place}: not listed in channels, capped to ${max} (unlisted_channels)`;
-  }
+function issueOf(problem: GroupResolutionProblem | undefined): GroupIssue | undefined {
+  return problem === undefined
+    ? undefined
+    : { groupId: problem.groupId, state: problem.state, error: problem.error, staleForMs: problem.staleForMs };
 }

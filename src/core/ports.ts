@@ -1,51 +1,13 @@
-import type { Action, Actor, Target } from './model.js';
+import type { AuditInput, AuditPatch } from './audit.js';
 
 /**
  * What core needs from its collaborators, as small structural interfaces: the policy engine,
  * the audit trail and the task journal each satisfy one, and tests can swap them.
  */
 
-export interface AccessDecision {
-  allowed: boolean;
-  /** One mrkdwn sentence: why it was allowed or refused. */
-  summary: string;
-}
+export type { AuditInput, AuditOutcome, AuditPatch } from './audit.js';
 
-export interface AccessPolicy {
-  decide(actor: Actor, action: Action, target: Target): Promise<AccessDecision>;
-  canSeeService(actor: Actor, service: string): Promise<boolean>;
-  filterReadable(actor: Actor, service: string, partitions: readonly string[]): Promise<string[]>;
-}
-
-export type ChangeAction = 'schedule.add' | 'schedule.remove' | 'snapshot.create' | 'snapshot.delete';
-export type AuditOutcome =
-  | 'started'
-  | 'succeeded'
-  | 'failed'
-  | 'denied'
-  | 'requested'
-  | 'approved'
-  | 'rejected'
-  | 'expired'
-  | 'cancelled'
-  | 'invalidated';
-
-export interface AuditInput {
-  actor: Actor;
-  action: ChangeAction | 'approval.decide' | 'snapshot.quick';
-  target: Target;
-  subject?: string | undefined;
-  outcome: AuditOutcome;
-  taskId?: number | undefined;
-  detail?: string | undefined;
-}
-
-export interface AuditPatch {
-  outcome?: AuditOutcome;
-  taskId?: number | null;
-  detail?: string | null;
-}
-
+/** The audit trail as core services use it (AuditTrail implements it; tests may record in memory). */
 export interface AuditSink {
   record(input: AuditInput): Promise<{ id: string }>;
   update(id: string, patch: AuditPatch): Promise<unknown>;

@@ -6,13 +6,15 @@ import type { Task } from '../ovh/models.js';
 import type { TaskResult, TaskTracker } from '../ovh/task-tracker.js';
 import type { Clock } from '../shared/clock.js';
 import { InFlightWork } from '../shared/in-flight.js';
-import { NashaError } from './errors.js';
-import type { GroupDirectory } from './groups.js';
+import { type AuditProblem, type AuditRefusal, auditProblem, auditRefusal, type QuickAuditSummary } from './audit-detail.js';
+import { NashaError, refused } from './errors.js';
+import type { ActionGate } from './gate.js';
 import { type Actor, formatTarget, type Target } from './model.js';
 import { MAX_EXPIRATION_MS, parseExpiration } from './naming.js';
-import type { AccessPolicy, AuditSink, JsonValue } from './ports.js';
+import type { Policy } from './policy.js';
+import type { AuditSink, JsonValue } from './ports.js';
 import { MAX_CUSTOM_SNAPSHOTS, type PartitionTarget, toNashaError } from './snapshot-service.js';
-import { didYouMean, suggest } from './suggest.js';
+import { suggest } from './suggest.js';
 
 /** What the bot remembers for quick snapshots (OVH keeps no creation time). */
 export interface QuickSnapshotMemory {
@@ -40,13 +42,23 @@ export interface ExistingSnapshot {
   createdAt: number | null;
 }
 
+/** Why a partition's snapshot was not taken, as data. */
+export type QuickFailure =
+  | { kind: 'problem'; problem: AuditProblem }
+  /** OVH's task ended badly: its status and OVH's words. */
+  | { kind: 'task'; outcome: 'failed' | 'timeout' | 'lost'; status: string | undefined; details: string | undefined }
+  /** The bot restarted: before starting it, while creating it (OVH had no trace), or without being able to check. */
+  | { kind: 'restart'; when: 'not_started' | 'not_created' | 'unknown' }
+  /** Written by an older version as text. */
+  | { kind: 'text'; text: string };
+
 export type QuickItemState =
   | { status: 'queued' }
   | { status: 'creating'; taskId: number | null }
   | { status: 'done'; taskId: number | null; existed: boolean }
-  | { status: 'failed'; reason: string; taskId: number | null }
+  | { status: 'failed'; failure: QuickFailure; taskId: number | null }
   | { status: 'full'; snapshots: ExistingSnapshot[] }
-  | { status: 'denied'; reason: string };
+  | { status: 'denied'; refusal: AuditRefusal };
 
 export interface QuickItem {
   target: PartitionTarget;
@@ -69,15 +81,15 @@ export interface QuickRun {
 export interface QuickSnapshotSettings {
   targetGroups: ReadonlyMap<string, readonly Target[]>;
   defaultExpirationMs: number | undefined;
-  /** Members of these Slack user groups may take quick snapshots anywhere (incident responders). */
-  responderGroups: readonly string[];
 }
 
 export interface QuickSnapshotDeps {
   client: NashaClient;
   tracker: TaskTracker;
-  policy: AccessPolicy;
-  groups: GroupDirectory;
+  /** Decides each partition (`snapshot.quick`: operator, or a responder group, within the channel cap). */
+  gate: ActionGate;
+  /** Which services the user may see (for suggestions). */
+  policy: Pick<Policy, 'canSeeService'>;
   audit: AuditSink;
   memory: QuickSnapshotMemory;
   settings: QuickSnapshotSettings;
@@ -127,7 +139,7 @@ export class QuickSnapshotService {
     options: { label?: string | undefined; expires?: string | undefined; reason?: string | undefined },
   ): Promise<QuickRun> {
     const now = this.deps.clock.now();
-    const targets = await this.resolve(spec.trim());
+    const targets = await this.resolve(actor, spec.trim());
     const label = sanitizeLabel(options.label ?? DEFAULT_LABEL);
     const expiration =
       options.expires !== undefined
@@ -137,19 +149,19 @@ export class QuickSnapshotService {
               .toISOString()
               .replace('.000Z', 'Z')
           : null;
-    const responder = await this.isResponder(actor.userId);
-    const items: QuickItem[] = await Promise.all(
-      targets.map(async (target) => {
-        const name = quickSnapshotName(label, target.partition, now);
-        if (responder) return { target, name, state: { status: 'queued' } };
-        const decision = await this.deps.policy.decide(actor, 'snapshot.create', target);
-        return {
-          target,
-          name,
-          state: decision.allowed ? { status: 'queued' } : { status: 'denied', reason: decision.summary },
-        };
-      }),
+    const judged = await Promise.all(
+      targets.map(async (target) => ({ target, verdict: await this.deps.gate.evaluate(actor, 'snapshot.quick', target) })),
     );
+    // Partitions the user may not see at all are left out: a refusal must not name them.
+    const seen = judged.filter(({ verdict }) => !(verdict.kind === 'refused' && verdict.refusal.kind === 'not_visible'));
+    if (seen.length === 0) {
+      throw refused({ kind: 'not_visible', action: 'snapshot.quick', target: { service: spec.trim() } });
+    }
+    const items: QuickItem[] = seen.map(({ target, verdict }) => ({
+      target,
+      name: quickSnapshotName(label, target.partition, now),
+      state: verdict.kind === 'refused' ? { status: 'denied', refusal: auditRefusal(verdict.refusal) } : { status: 'queued' },
+    }));
     return {
       id: randomUUID(),
       spec: spec.trim(),
@@ -178,13 +190,22 @@ export class QuickSnapshotService {
     const allowed = run.items.filter((i) => i.state.status === 'queued');
     const auditBase = { actor, action: 'snapshot.quick' as const, target: { service: run.spec }, subject: run.label };
     if (allowed.length === 0) {
-      const why = run.items.find((i) => i.state.status === 'denied');
-      const summary = why?.state.status === 'denied' ? why.state.reason : 'no partition to snapshot';
-      await this.deps.audit.record({ ...auditBase, outcome: 'denied', detail: plain(summary) });
-      throw new NashaError('denied', capitalize(summary));
+      const first = run.items.find((i) => i.state.status === 'denied');
+      const refusal: AuditRefusal =
+        first?.state.status === 'denied' ? first.state.refusal : { kind: 'not_visible', action: 'snapshot.quick' };
+      await this.deps.audit.record({
+        ...auditBase,
+        outcome: 'denied',
+        detail: { problem: { kind: 'refused', refusal }, quick: quickSummary(run) },
+      });
+      throw new QuickRunRefusedError(refusal);
     }
     if (scope !== undefined) await this.deps.memory.rememberTarget(scope, run.spec, run.startedAt);
-    const audit = await this.deps.audit.record({ ...auditBase, outcome: 'started', detail: auditDetail(run) });
+    const audit = await this.deps.audit.record({
+      ...auditBase,
+      outcome: 'started',
+      detail: { ...(run.reason !== null && { reason: run.reason }), quick: quickSummary(run) },
+    });
     const saver = this.runSaver(run, audit.id, reply);
     await this.inFlight.track(saver.save());
     onProgress(run);
@@ -246,9 +267,7 @@ export class QuickSnapshotService {
    * runs a creation on that partition begun since the run started.
    */
   private async afterRestart(item: QuickItem, status: 'creating' | 'queued', since: number): Promise<QuickItemState> {
-    if (status === 'queued') {
-      return { status: 'failed', taskId: null, reason: 'not started: the bot restarted first; run it again' };
-    }
+    if (status === 'queued') return { status: 'failed', taskId: null, failure: { kind: 'restart', when: 'not_started' } };
     const { service, partition } = item.target;
     const names = await this.deps.client.listCustomSnapshots(service, partition).catch(() => undefined);
     if (names?.includes(item.name)) return { status: 'done', taskId: null, existed: false };
@@ -257,10 +276,7 @@ export class QuickSnapshotService {
     return {
       status: 'failed',
       taskId: null,
-      reason:
-        names === undefined
-          ? 'unknown: the bot restarted while creating it and could not check OVH; run it again'
-          : 'not created: the bot restarted while creating it; run it again',
+      failure: { kind: 'restart', when: names === undefined ? 'unknown' : 'not_created' },
     };
   }
 
@@ -282,8 +298,9 @@ export class QuickSnapshotService {
 
   private async finish(run: QuickRun, auditId: string): Promise<void> {
     run.finishedAt = this.deps.clock.now();
-    const ok = run.items.every((i) => i.state.status === 'done');
-    await this.deps.audit.update(auditId, { outcome: ok ? 'succeeded' : 'failed', detail: auditDetail(run) });
+    const taken = run.items.filter((i) => i.state.status === 'done').length;
+    const outcome = taken === run.items.length ? 'succeeded' : taken > 0 ? 'partial' : 'failed';
+    await this.deps.audit.update(auditId, { outcome, detail: { quick: quickSummary(run) } });
     await this.deps.memory
       .finishRun(run.id, run.finishedAt)
       .catch((error: unknown) => this.deps.logger?.warn({ err: error, runId: run.id }, 'could not close a quick run'));
@@ -364,7 +381,7 @@ export class QuickSnapshotService {
     }
     return {
       status: 'failed',
-      reason: toNashaError(error, `snapshot \`${formatTarget(item.target)}\``).message,
+      failure: { kind: 'problem', problem: auditProblem(toNashaError(error, 'create snapshot', item.target, item.name).problem) },
       taskId: null,
     };
   }
@@ -390,19 +407,15 @@ export class QuickSnapshotService {
     return snapshots.sort(compareOldest);
   }
 
-  private async resolve(spec: string): Promise<PartitionTarget[]> {
-    if (spec === '')
-      throw new NashaError('invalid_input', 'Which target? A `service/partition`, a `service`, or a group name.');
+  private async resolve(actor: Actor, spec: string): Promise<PartitionTarget[]> {
+    if (spec === '') throw new NashaError({ kind: 'quick_target_missing' });
     const group = this.deps.settings.targetGroups.get(spec);
     if (group !== undefined) {
       return group.filter((t): t is PartitionTarget => t.partition !== undefined);
     }
     const [service = '', partition, extra] = spec.split('/');
     if (extra !== undefined || service === '' || partition === '') {
-      throw new NashaError(
-        'invalid_input',
-        `\`${spec.slice(0, 80)}\` is not a target: use \`service/partition\`, \`service\` or a group name.`,
-      );
+      throw new NashaError({ kind: 'quick_target_invalid', spec: spec.slice(0, 80) });
     }
     if (partition !== undefined) return [{ service, partition }];
     let partitions: string[];
@@ -410,34 +423,26 @@ export class QuickSnapshotService {
       partitions = await this.deps.client.listPartitions(service);
     } catch (error) {
       if (error instanceof OvhApiError && error.isNotFound) {
-        const candidates = [
-          ...(await this.deps.client.listServices().catch(() => [])),
-          ...this.deps.settings.targetGroups.keys(),
-        ];
-        const suggestions = suggest(service, candidates);
-        throw new NashaError(
-          'not_found',
-          `\`${service}\` is neither a NAS-HA service nor a group.${didYouMean(suggestions)}`,
-          { suggestions },
-        );
+        // Suggestions only from what this user may see: services they have a grant on, and group names.
+        const services = await this.deps.client.listServices().catch(() => [] as string[]);
+        const visible = await Promise.all(services.map((name) => this.deps.policy.canSeeService(actor, name)));
+        const candidates = [...services.filter((_s, i) => visible[i]), ...this.deps.settings.targetGroups.keys()];
+        throw new NashaError({ kind: 'quick_target_unknown', spec: service, suggestions: suggest(service, candidates) });
       }
-      throw toNashaError(error, `list the partitions of \`${service}\``);
+      throw toNashaError(error, 'list partitions', { service });
     }
-    if (partitions.length === 0) throw new NashaError('not_found', `\`${service}\` has no partition.`);
+    if (partitions.length === 0) throw new NashaError({ kind: 'service_empty', service });
     return partitions
       .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
       .slice(0, MAX_TARGETS)
       .map((p) => ({ service, partition: p }));
   }
+}
 
-  /** Groups looked up together: the form plans before its ack, within Slack's 3 seconds. */
-  private async isResponder(userId: string): Promise<boolean> {
-    const memberships = await Promise.all(
-      this.deps.settings.responderGroups.map((group) =>
-        this.deps.groups.membersOf(group).catch(() => new Set<string>()),
-      ),
-    );
-    return memberships.some((members) => members.has(userId));
+/** Nothing in a quick run may be taken by this user: refused (and audited) before anything is sent. */
+export class QuickRunRefusedError extends NashaError {
+  constructor(readonly refusal: AuditRefusal) {
+    super({ kind: 'quick_refused', refusal });
   }
 }
 
@@ -473,49 +478,28 @@ export function compareOldest(a: ExistingSnapshot, b: ExistingSnapshot): number 
 /** A partition's state once OVH's task ended. */
 function stateOf(result: TaskResult, taskId: number): QuickItemState {
   if (result.outcome === 'done') return { status: 'done', taskId, existed: false };
-  return {
-    status: 'failed',
-    taskId,
-    reason:
-      result.outcome === 'failed'
-        ? `OVH task ended in ${result.status}${result.details ? `: ${result.details}` : ''}`
-        : result.outcome === 'timeout'
-          ? `OVH task still ${result.lastStatus ?? 'running'} after the deadline`
-          : `OVH lost the task: ${result.reason}`,
-  };
+  const failure: QuickFailure =
+    result.outcome === 'failed'
+      ? { kind: 'task', outcome: 'failed', status: result.status, details: result.details ?? undefined }
+      : result.outcome === 'timeout'
+        ? { kind: 'task', outcome: 'timeout', status: result.lastStatus ?? undefined, details: result.lastError ?? undefined }
+        : { kind: 'task', outcome: 'lost', status: undefined, details: result.reason };
+  return { status: 'failed', taskId, failure };
 }
 
-function auditDetail(run: QuickRun): string {
-  const by = (status: QuickItemState['status']) => run.items.filter((i) => i.state.status === status);
-  const parts = [
-    `label ${run.label}`,
-    run.reason === null ? undefined : `reason: ${run.reason}`,
-    run.expiration === null ? 'no expiration' : `expires ${run.expiration}`,
-    `taken: ${
-      by('done')
-        .map((i) => `${formatTarget(i.target)}/${i.name}`)
-        .join(', ') || 'none yet'
-    }`,
-    by('failed').length > 0
-      ? `failed: ${by('failed')
-          .map((i) => formatTarget(i.target))
-          .join(', ')}`
-      : undefined,
-    by('full').length > 0
-      ? `full (10/10): ${by('full')
-          .map((i) => formatTarget(i.target))
-          .join(', ')}`
-      : undefined,
-    by('denied').length > 0
-      ? `denied: ${by('denied')
-          .map((i) => formatTarget(i.target))
-          .join(', ')}`
-      : undefined,
-  ];
-  return parts
-    .filter((p) => p !== undefined)
-    .join('; ')
-    .slice(0, 9_000);
+/** The run for its audit record: partitions by state. */
+function quickSummary(run: QuickRun): QuickAuditSummary {
+  const where = (status: QuickItemState['status']) =>
+    run.items.filter((i) => i.state.status === status).map((i) => formatTarget(i.target));
+  return {
+    label: run.label,
+    expiration: run.expiration,
+    taken: run.items.filter((i) => i.state.status === 'done').map((i) => `${formatTarget(i.target)}/${i.name}`),
+    failed: where('failed'),
+    full: where('full'),
+    denied: where('denied'),
+    pending: run.items.filter((i) => i.state.status === 'queued' || i.state.status === 'creating').length,
+  };
 }
 
 /** Runs `work` over `items` with at most `limit` at once. */
@@ -530,10 +514,3 @@ async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Pr
   await Promise.all(workers);
 }
 
-function capitalize(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
-function plain(text: string): string {
-  return text.replace(/[`*]/g, '').slice(0, 1_000);
-}

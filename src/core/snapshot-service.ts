@@ -5,11 +5,16 @@ import type { CustomSnapshot, Partition, SnapshotType, Storage, Task } from '../
 import type { TaskResult, TaskTracker } from '../ovh/task-tracker.js';
 import type { Clock } from '../shared/clock.js';
 import { InFlightWork } from '../shared/in-flight.js';
-import { NashaError } from './errors.js';
-import { type Actor, formatTarget, type Target } from './model.js';
+import type { ApprovableAction } from './actions.js';
+import { NashaError, refused } from './errors.js';
+import type { ActionGate, RunVerdict } from './gate.js';
+import type { Actor, Target } from './model.js';
 import { checkSnapshotName } from './naming.js';
-import type { AccessPolicy, AuditSink, ChangeAction, JournalEntry, JsonValue, TaskJournalPort } from './ports.js';
-import { didYouMean, suggest } from './suggest.js';
+import type { Policy } from './policy.js';
+import type { AuditSink, JournalEntry, JsonValue, TaskJournalPort } from './ports.js';
+import { isNoop, type OvhStep, type Problem } from './problems.js';
+import { auditProblem } from './audit-detail.js';
+import { suggest } from './suggest.js';
 
 /** At most this many custom snapshots per partition (OVH FAQ and control panel). */
 export const MAX_CUSTOM_SNAPSHOTS = 10;
@@ -64,18 +69,21 @@ export interface PartitionSnapshots {
 export interface SnapshotServiceDeps {
   client: NashaClient;
   tracker: TaskTracker;
-  policy: AccessPolicy;
+  /** Decides reads (changes arrive with the gate's verdict). */
+  gate: ActionGate;
+  /** Visibility: which services and partitions the user may see (listings, suggestions). */
+  policy: Pick<Policy, 'canSeeService' | 'filterReadable'>;
   audit: AuditSink;
   journal: TaskJournalPort;
   clock: Clock;
   logger?: Logger;
-  /**
-   * Changes that run only once a second person approved them (`approvals.rules`). `change()` refuses
-   * them without an approval, whichever surface asked: the two-person rule does not rest on each
-   * listener routing correctly.
-   */
-  approvalRequired?: (action: ChangeAction) => boolean;
 }
+
+/**
+ * What lets a change be sent: the gate's `run` verdict for it, or an approval the approvals service has just
+ * re-validated. Nothing else does, so the two-person rule does not rest on each surface routing correctly.
+ */
+export type ChangeAuthorization = { verdict: RunVerdict } | { approvedAuditId: string };
 
 /**
  * What the bot does, independent of Slack: every read and change on NAS-HA snapshots, with the
@@ -100,14 +108,18 @@ export class SnapshotService {
   async services(actor: Actor): Promise<Storage[]> {
     const names = await this.ovh(() => this.deps.client.listServices(), 'list services');
     const visible = await this.visibleServices(actor, names);
-    return Promise.all(visible.map((name) => this.ovh(() => this.deps.client.getService(name), `read ${name}`)));
+    return Promise.all(
+      visible.map((name) => this.ovh(() => this.deps.client.getService(name), 'read service', { service: name })),
+    );
   }
 
   async partitions(actor: Actor, service: string, page = 1): Promise<Page<Partition>> {
     const names = await this.readablePartitions(actor, service);
     const slice = paginate(names, page, PARTITIONS_PER_PAGE);
     const items = await Promise.all(
-      slice.items.map((p) => this.ovh(() => this.deps.client.getPartition(service, p), `read ${service}/${p}`)),
+      slice.items.map((p) =>
+        this.ovh(() => this.deps.client.getPartition(service, p), 'read partition', { service, partition: p }),
+      ),
     );
     return { ...slice, items };
   }
@@ -116,23 +128,20 @@ export class SnapshotService {
   async snapshots(actor: Actor, target: Target, page = 1): Promise<Page<PartitionSnapshots>> {
     if (target.partition !== undefined) {
       await this.requireRead(actor, target);
-      const one = await this.partitionSnapshots(target.service, target.partition);
+      const one = await this.partitionSnapshots(actor, target.service, target.partition);
       return { items: [one], page: 1, pageCount: 1, total: 1 };
     }
     const names = await this.readablePartitions(actor, target.service);
     const slice = paginate(names, page, LIST_PARTITIONS_PER_PAGE);
-    const items = await Promise.all(slice.items.map((p) => this.partitionSnapshots(target.service, p)));
+    const items = await Promise.all(slice.items.map((p) => this.partitionSnapshots(actor, target.service, p)));
     return { ...slice, items };
   }
 
   async scheduleShow(actor: Actor, target: PartitionTarget, type: SnapshotType): Promise<{ enabled: SnapshotType[] }> {
     await this.requireRead(actor, target);
-    const enabled = await this.enabledTypes(target);
+    const enabled = await this.enabledTypes(target, actor);
     if (!enabled.includes(type)) {
-      throw new NashaError(
-        'not_found',
-        `\`${type}\` is not enabled on \`${formatTarget(target)}\` (enabled: ${listOrNone(enabled)}).`,
-      );
+      throw new NashaError({ kind: 'frequency_not_enabled', target, type, enabled: sortTypes(enabled) });
     }
     return { enabled };
   }
@@ -143,7 +152,7 @@ export class SnapshotService {
       return await this.deps.client.getCustomSnapshot(target.service, target.partition, name);
     } catch (error) {
       if (error instanceof OvhApiError && error.isNotFound) throw await this.snapshotNotFound(target, name, error);
-      throw toNashaError(error, `read snapshot \`${name}\``);
+      throw toNashaError(error, 'read snapshot', target, name);
     }
   }
 
@@ -160,12 +169,16 @@ export class SnapshotService {
   /** Custom snapshot names of a partition (for menus and suggestions). */
   async snapshotNames(actor: Actor, target: PartitionTarget): Promise<string[]> {
     await this.requireRead(actor, target);
-    return this.ovh(() => this.deps.client.listCustomSnapshots(target.service, target.partition), 'list snapshots');
+    return this.ovh(
+      () => this.deps.client.listCustomSnapshots(target.service, target.partition),
+      'list snapshots',
+      target,
+    );
   }
 
   async enabledFrequencies(actor: Actor, target: PartitionTarget): Promise<SnapshotType[]> {
     await this.requireRead(actor, target);
-    return this.enabledTypes(target);
+    return this.enabledTypes(target, actor);
   }
 
   /**
@@ -177,27 +190,29 @@ export class SnapshotService {
     const [enabled, custom] = await Promise.all([this.enabledTypes(target), this.customNames(target)]);
     if (request.action === 'snapshot.delete' || request.action === 'snapshot.create') {
       if (request.action === 'snapshot.delete' && !custom.includes(request.name)) {
-        const suggestions = suggest(request.name, custom);
-        throw new NashaError(
-          'not_found',
-          `\`${formatTarget(target)}\` has no custom snapshot named \`${request.name}\`.${didYouMean(suggestions)}`,
-          { suggestions },
-        );
+        throw new NashaError({
+          kind: 'snapshot_missing',
+          target,
+          name: request.name,
+          suggestions: suggest(request.name, custom),
+        });
       }
       const snapshot =
         request.action === 'snapshot.delete'
           ? await this.ovh(
               () => this.deps.client.getCustomSnapshot(target.service, target.partition, request.name),
-              `read snapshot \`${request.name}\``,
+              'read snapshot',
+              target,
+              request.name,
             )
           : undefined;
       return { enabled: sortTypes(enabled), custom, snapshot };
     }
     if (request.action === 'schedule.remove' && !enabled.includes(request.type)) {
-      throw new NashaError(
-        'not_found',
-        `\`${request.type}\` is not enabled on \`${formatTarget(target)}\` (enabled: ${listOrNone(enabled)}).`,
-      );
+      throw new NashaError({ kind: 'frequency_not_enabled', target, type: request.type, enabled: sortTypes(enabled) });
+    }
+    if (request.action === 'schedule.add' && enabled.includes(request.type)) {
+      throw new NashaError({ kind: 'frequency_enabled', target, type: request.type });
     }
     return { enabled: sortTypes(enabled), custom, snapshot: undefined };
   }
@@ -205,35 +220,28 @@ export class SnapshotService {
   // ---------------------------------------------------------------- changes
 
   /**
-   * Runs one change: permission, pre-checks against the live API (clear errors instead of OVH's
-   * terse ones), an audit record written before the OVH call, the call, then the task followed.
-   * `reply` is kept with the task so the result can be reported after a restart.
+   * Runs one change the gate allowed (or an approval authorized): pre-checks against the live API (clear errors
+   * instead of OVH's terse ones), an audit record written before the OVH call, the call, then the task followed.
+   * `reply` is kept with the task so the result can be reported after a restart. Surfaces call
+   * `ChangeDesk.submit`, which asks the gate first.
    */
   async change(
     actor: Actor,
     request: ChangeRequest,
-    reply: JsonValue = null,
-    options: { approvedAuditId?: string } = {},
+    reply: JsonValue,
+    authorization: ChangeAuthorization,
   ): Promise<ChangeStarted> {
     const { target } = request;
-    const subject = request.action.startsWith('schedule.')
-      ? (request as { type: string }).type
-      : (request as { name: string }).name;
-    const auditBase = { actor, action: request.action, target, subject };
+    const auditBase = { actor, action: request.action, target, subject: subjectOf(request) };
     let audit: { id: string };
-    if (options.approvedAuditId !== undefined) {
+    if ('approvedAuditId' in authorization) {
       // Authorized by an approval that the approvals service has just re-validated.
-      audit = { id: options.approvedAuditId };
+      audit = { id: authorization.approvedAuditId };
       await this.deps.audit.update(audit.id, { outcome: 'started' });
-    } else if (this.deps.approvalRequired?.(request.action) === true) {
-      const why = `${capitalize(describeChange(request))} needs a second person's approval: request it with a reason.`;
-      await this.deps.audit.record({ ...auditBase, outcome: 'denied', detail: plain(why) });
-      throw new NashaError('denied', why);
     } else {
-      const decision = await this.deps.policy.decide(actor, request.action, target);
-      if (!decision.allowed) {
-        await this.deps.audit.record({ ...auditBase, outcome: 'denied', detail: plain(decision.summary) });
-        throw new NashaError('denied', capitalize(decision.summary));
+      const { verdict } = authorization;
+      if (verdict.action !== request.action || !sameTarget(verdict.target, target)) {
+        throw new Error(`a verdict for ${verdict.action} cannot authorize ${request.action}`);
       }
       audit = await this.deps.audit.record({ ...auditBase, outcome: 'started' });
     }
@@ -249,8 +257,11 @@ export class SnapshotService {
       await this.precheck(request);
       task = await this.write(request);
     } catch (error) {
-      const failure = error instanceof NashaError ? error : toNashaError(error, describeChange(request));
-      await this.deps.audit.update(auditId, { outcome: 'failed', detail: plain(failure.message) });
+      const failure = error instanceof NashaError ? error : toNashaError(error, stepOf(request), request.target);
+      await this.deps.audit.update(auditId, {
+        outcome: isNoop(failure.problem, request.action) ? 'noop' : 'failed',
+        detail: { problem: auditProblem(failure.problem) },
+      });
       throw failure;
     }
     await this.deps.audit.update(auditId, { taskId: task.taskId });
@@ -298,7 +309,7 @@ export class SnapshotService {
         // On success the detail stays as it was (e.g. who approved it).
         await this.deps.audit.update(auditId, {
           outcome: result.outcome,
-          ...(result.outcome === 'failed' && { detail: result.detail }),
+          ...(result.outcome === 'failed' && { detail: { ovh: result.detail } }),
         });
       }
       await this.deps.journal.finish(service, taskId, tracked.outcome);
@@ -314,46 +325,34 @@ export class SnapshotService {
     switch (request.action) {
       case 'schedule.add': {
         const enabled = await this.enabledTypes(target);
-        if (enabled.includes(request.type)) {
-          throw new NashaError('conflict', `\`${request.type}\` is already enabled on \`${formatTarget(target)}\`.`);
-        }
+        if (enabled.includes(request.type)) throw new NashaError({ kind: 'frequency_enabled', target, type: request.type });
         return;
       }
       case 'schedule.remove': {
         const enabled = await this.enabledTypes(target);
         if (!enabled.includes(request.type)) {
-          throw new NashaError(
-            'not_found',
-            `\`${request.type}\` is not enabled on \`${formatTarget(target)}\` (enabled: ${listOrNone(enabled)}).`,
-          );
+          throw new NashaError({ kind: 'frequency_not_enabled', target, type: request.type, enabled: sortTypes(enabled) });
         }
         return;
       }
       case 'snapshot.create': {
         checkSnapshotName(request.name);
         const names = await this.customNames(target);
-        if (names.includes(request.name)) {
-          throw new NashaError(
-            'conflict',
-            `\`${formatTarget(target)}\` already has a snapshot named \`${request.name}\`.`,
-          );
-        }
+        if (names.includes(request.name)) throw new NashaError({ kind: 'snapshot_exists', target, name: request.name });
         if (names.length >= MAX_CUSTOM_SNAPSHOTS) {
-          throw new NashaError(
-            'limit_reached',
-            `\`${target.partition}\` has ${names.length}/${MAX_CUSTOM_SNAPSHOTS} custom snapshots — delete one first (\`/nasha snapshot list ${formatTarget(target)}\`).`,
-          );
+          throw new NashaError({ kind: 'partition_full', target, count: names.length, max: MAX_CUSTOM_SNAPSHOTS });
         }
         return;
       }
       case 'snapshot.delete': {
         const names = await this.customNames(target);
         if (!names.includes(request.name)) {
-          throw new NashaError(
-            'not_found',
-            `\`${formatTarget(target)}\` has no custom snapshot named \`${request.name}\`.${didYouMean(suggest(request.name, names))}`,
-            { suggestions: suggest(request.name, names) },
-          );
+          throw new NashaError({
+            kind: 'snapshot_missing',
+            target,
+            name: request.name,
+            suggestions: suggest(request.name, names),
+          });
         }
         return;
       }
@@ -381,8 +380,8 @@ export class SnapshotService {
   // ---------------------------------------------------------------- helpers
 
   private async requireRead(actor: Actor, target: Target): Promise<void> {
-    const decision = await this.deps.policy.decide(actor, 'read', target);
-    if (!decision.allowed) throw new NashaError('denied', capitalize(decision.summary));
+    const verdict = await this.deps.gate.evaluate(actor, 'read', target);
+    if (verdict.kind === 'refused') throw refused(verdict.refusal);
   }
 
   private async visibleServices(actor: Actor, names: readonly string[]): Promise<string[]> {
@@ -392,21 +391,21 @@ export class SnapshotService {
 
   private async readablePartitions(actor: Actor, service: string): Promise<string[]> {
     if (!(await this.deps.policy.canSeeService(actor, service))) {
-      throw new NashaError('denied', `You have no access to \`${service}\`.`);
+      throw refused({ kind: 'not_visible', action: 'read', target: { service } });
     }
     let names: string[];
     try {
       names = await this.deps.client.listPartitions(service);
     } catch (error) {
       if (error instanceof OvhApiError && error.isNotFound) throw await this.serviceNotFound(actor, service);
-      throw toNashaError(error, `list the partitions of \`${service}\``);
+      throw toNashaError(error, 'list partitions', { service });
     }
     return (await this.deps.policy.filterReadable(actor, service, names)).sort(naturalCompare);
   }
 
-  private async partitionSnapshots(service: string, partition: string): Promise<PartitionSnapshots> {
+  private async partitionSnapshots(actor: Actor, service: string, partition: string): Promise<PartitionSnapshots> {
     const target = { service, partition };
-    const [schedule, names] = await Promise.all([this.enabledTypes(target), this.customNames(target)]);
+    const [schedule, names] = await Promise.all([this.enabledTypes(target, actor), this.customNames(target, actor)]);
     const custom = await Promise.all(
       names.map((name) =>
         this.deps.client
@@ -416,9 +415,7 @@ export class SnapshotService {
             error instanceof OvhApiError && error.isNotFound ? undefined : Promise.reject(error),
           ),
       ),
-    ).catch((error: unknown) =>
-      Promise.reject(toNashaError(error, `read the snapshots of \`${formatTarget(target)}\``)),
-    );
+    ).catch((error: unknown) => Promise.reject(toNashaError(error, 'read snapshot', target)));
     return {
       service,
       partition,
@@ -427,113 +424,104 @@ export class SnapshotService {
     };
   }
 
-  private async enabledTypes(target: PartitionTarget): Promise<SnapshotType[]> {
+  /** `actor`: whose view suggestions are limited to when the partition is not found. */
+  private async enabledTypes(target: PartitionTarget, actor?: Actor): Promise<SnapshotType[]> {
     try {
       return await this.deps.client.listSnapshotTypes(target.service, target.partition);
     } catch (error) {
-      throw await this.notFoundOr(error, target, `read the frequencies of \`${formatTarget(target)}\``);
+      throw await this.notFoundOr(error, target, 'read frequencies', actor);
     }
   }
 
-  private async customNames(target: PartitionTarget): Promise<string[]> {
+  private async customNames(target: PartitionTarget, actor?: Actor): Promise<string[]> {
     try {
       return await this.deps.client.listCustomSnapshots(target.service, target.partition);
     } catch (error) {
-      throw await this.notFoundOr(error, target, `list the snapshots of \`${formatTarget(target)}\``);
+      throw await this.notFoundOr(error, target, 'list snapshots', actor);
     }
   }
 
-  /** A 404 on a partition route means the service or the partition is unknown: say which, with suggestions. */
-  private async notFoundOr(error: unknown, target: PartitionTarget, what: string): Promise<NashaError> {
-    if (!(error instanceof OvhApiError && error.isNotFound)) return toNashaError(error, what);
+  /**
+   * A 404 on a partition route means the service or the partition is unknown: say which. Suggestions come only
+   * from what the user may see — unless no actor is given (an approved change re-checked for its requester,
+   * who could see the target when they asked).
+   */
+  private async notFoundOr(error: unknown, target: PartitionTarget, step: OvhStep, actor?: Actor): Promise<NashaError> {
+    if (!(error instanceof OvhApiError && error.isNotFound)) return toNashaError(error, step, target);
     const partitions = await this.deps.client.listPartitions(target.service).catch(() => undefined);
-    if (partitions === undefined) {
-      return this.serviceNotFound(undefined, target.service);
-    }
-    const suggestions = suggest(target.partition, partitions);
-    return new NashaError(
-      'not_found',
-      `\`${target.service}\` has no partition \`${target.partition}\`.${didYouMean(suggestions)}`,
-      { suggestions },
-    );
+    if (partitions === undefined) return this.serviceNotFound(actor, target.service);
+    const visible =
+      actor === undefined ? [] : await this.deps.policy.filterReadable(actor, target.service, partitions);
+    return new NashaError({
+      kind: 'partition_missing',
+      service: target.service,
+      partition: target.partition,
+      suggestions: suggest(target.partition, visible),
+    });
   }
 
   private async serviceNotFound(actor: Actor | undefined, service: string): Promise<NashaError> {
-    const names = await this.deps.client.listServices().catch(() => [] as string[]);
-    const visible = actor === undefined ? names : await this.visibleServices(actor, names);
-    const suggestions = suggest(service, visible);
-    return new NashaError('not_found', `There is no NAS-HA service \`${service}\`.${didYouMean(suggestions)}`, {
-      suggestions,
-    });
+    const names =
+      actor === undefined ? [] : await this.deps.client.listServices().catch(() => [] as string[]);
+    const visible = actor === undefined ? [] : await this.visibleServices(actor, names);
+    return new NashaError({ kind: 'service_missing', service, suggestions: suggest(service, visible) });
   }
 
   private async snapshotNotFound(target: PartitionTarget, name: string, cause: OvhApiError): Promise<NashaError> {
     const names = await this.customNames(target).catch(() => undefined);
-    if (names === undefined) return toNashaError(cause, `read snapshot \`${name}\``);
-    const suggestions = suggest(name, names);
-    return new NashaError(
-      'not_found',
-      `\`${formatTarget(target)}\` has no custom snapshot named \`${name}\`.${didYouMean(suggestions)}`,
-      { suggestions },
-    );
+    if (names === undefined) return toNashaError(cause, 'read snapshot', target, name);
+    // The user may read this partition (checked before), so its snapshot names are theirs to see.
+    return new NashaError({ kind: 'snapshot_missing', target, name, suggestions: suggest(name, names) });
   }
 
-  private async ovh<T>(call: () => Promise<T>, what: string): Promise<T> {
+  private async ovh<T>(call: () => Promise<T>, step: OvhStep, target?: Target, name?: string): Promise<T> {
     try {
       return await call();
     } catch (error) {
-      throw toNashaError(error, what);
+      throw toNashaError(error, step, target, name);
     }
   }
 }
 
-/** Maps an OVH failure to what the user should read. */
-export function toNashaError(error: unknown, what: string): NashaError {
+/** Maps an OVH failure to a problem (what the bot was doing, and how OVH failed). */
+export function toNashaError(error: unknown, step: OvhStep, target?: Target, name?: string): NashaError {
   if (error instanceof NashaError) return error;
+  const problem = (
+    failure: Extract<Problem, { kind: 'ovh' }>['failure'],
+    details: { httpStatus?: number | undefined; ovhMessage?: string | undefined } = {},
+  ): NashaError =>
+    new NashaError(
+      {
+        kind: 'ovh',
+        failure,
+        step,
+        target,
+        name,
+        httpStatus: details.httpStatus,
+        ovhMessage: details.ovhMessage,
+      },
+      { cause: error },
+    );
   if (error instanceof OvhApiError) {
+    const details = { httpStatus: error.httpStatus, ovhMessage: error.ovhMessage };
     switch (error.kind) {
       case 'http':
-        if (error.httpStatus === 404)
-          return new NashaError(
-            'not_found',
-            `OVH could not find it while trying to ${what}: ${error.ovhMessage ?? 'not found'}.`,
-            { cause: error },
-          );
-        if (error.httpStatus === 429 || (error.httpStatus ?? 0) >= 500) {
-          return new NashaError(
-            'ovh_unavailable',
-            `OVH is not answering properly (HTTP ${error.httpStatus}) — could not ${what}. Try again in a minute.`,
-            { cause: error },
-          );
-        }
-        return new NashaError(
-          'ovh_refused',
-          `OVH refused to ${what}: ${error.ovhMessage ?? `HTTP ${error.httpStatus}`}.`,
-          { cause: error },
-        );
+        if (error.httpStatus === 404) return problem('not_found', details);
+        if (error.httpStatus === 429 || (error.httpStatus ?? 0) >= 500) return problem('unavailable', details);
+        return problem('refused', details);
       case 'input':
-        return new NashaError('invalid_input', `Cannot ${what}: ${error.ovhMessage ?? 'invalid input'}.`, {
-          cause: error,
-        });
+        return problem('invalid', details);
       case 'timeout':
-        return new NashaError('ovh_unavailable', `OVH did not answer in time — could not ${what}.`, { cause: error });
+        return problem('timeout', details);
       case 'clock':
-        return new NashaError('ovh_unavailable', `OVH rejected the request time (clock skew) — could not ${what}.`, {
-          cause: error,
-        });
+        return problem('clock', details);
       case 'network':
-        return new NashaError(
-          'ovh_unavailable',
-          `Cannot reach OVH (${error.ovhMessage ?? 'network error'}) — could not ${what}.`,
-          { cause: error },
-        );
+        return problem('network', details);
       case 'parse':
-        return new NashaError('ovh_unavailable', `OVH sent an unexpected answer — could not ${what}.`, {
-          cause: error,
-        });
+        return problem('parse', details);
     }
   }
-  return new NashaError('ovh_unavailable', `Something went wrong while trying to ${what}.`, { cause: error });
+  return problem('unexpected');
 }
 
 function toChangeResult(result: TaskResult): ChangeResult {
@@ -557,19 +545,31 @@ function toChangeResult(result: TaskResult): ChangeResult {
   }
 }
 
-export function describeChange(request: ChangeRequest): string {
-  const where = `\`${formatTarget(request.target)}\``;
-  switch (request.action) {
+/** The subject of a change: the snapshot's name or the frequency. */
+export function subjectOf(change: ChangeRequest): string {
+  return change.action === 'schedule.add' || change.action === 'schedule.remove' ? change.type : change.name;
+}
+
+/** The OVH step that sends a change. */
+export function stepOf(change: ChangeRequest): OvhStep {
+  switch (change.action) {
     case 'schedule.add':
-      return `enable \`${request.type}\` snapshots on ${where}`;
+      return 'add frequency';
     case 'schedule.remove':
-      return `disable \`${request.type}\` snapshots on ${where}`;
+      return 'remove frequency';
     case 'snapshot.create':
-      return `create snapshot \`${request.name}\` on ${where}`;
+      return 'create snapshot';
     case 'snapshot.delete':
-      return `delete snapshot \`${request.name}\` on ${where}`;
+      return 'delete snapshot';
   }
 }
+
+function sameTarget(a: Target, b: Target): boolean {
+  return a.service === b.service && a.partition === b.partition;
+}
+
+/** Changes that can be approved are exactly the change requests' actions. */
+export type ChangeAction = ChangeRequest['action'] & ApprovableAction;
 
 const TYPE_ORDER: readonly SnapshotType[] = ['hour-1', 'hour-6', 'day-1', 'day-2', 'day-3', 'day-7'];
 export function sortTypes(types: readonly SnapshotType[]): SnapshotType[] {
@@ -586,22 +586,3 @@ function naturalCompare(a: string, b: string): number {
   return a.localeCompare(b, 'en', { numeric: true });
 }
 
-function listOrNone(types: readonly SnapshotType[]): string {
-  return types.length === 0
-    ? 'none'
-    : sortTypes(types)
-        .map((t) => `\`${t}\``)
-        .join(', ');
-}
-
-function capitalize(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
-/** Audit details are plain text: strip mrkdwn backticks and Slack escapes. */
-function plain(text: string): string {
-  return text
-    .replace(/`/g, '')
-    .replace(/<!subteam\^([A-Z0-9]+)(\|[^>]*)?>/g, 'group $1')
-    .slice(0, 1_000);
-}

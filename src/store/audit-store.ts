@@ -8,7 +8,7 @@ import {
   AuditActionSchema,
   type AuditDelivery,
   AuditOutcomeSchema,
-  type AuditPatch,
+  type StoredAuditPatch,
   type AuditRecord,
   AuditRecordInvalidError,
   type AuditRepository,
@@ -72,7 +72,7 @@ export class AuditStore implements AuditRepository {
     });
   }
 
-  async update(id: string, patch: AuditPatch, now: number): Promise<AuditRecord | undefined> {
+  async update(id: string, patch: StoredAuditPatch, now: number): Promise<AuditRecord | undefined> {
     return chainTransaction(this.db, this.dialect, async (trx) => {
       // Write first (no read-then-write): takes the row lock at once, so concurrent updates serialise
       // and each gets its own version. (The chain lock is already held: it is always taken first.)

@@ -2,10 +2,36 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { JsonValue } from '../core/ports.js';
-import type { QuickRun, QuickSnapshotMemory, SavedQuickRun } from '../core/quick-snapshots.js';
+import type { AuditRefusal } from '../core/audit-detail.js';
+import type { QuickFailure, QuickRun, QuickSnapshotMemory, SavedQuickRun } from '../core/quick-snapshots.js';
 import type { DatabaseSchema } from './schema.js';
 
 const TaskIdSchema = z.number().int().nullable();
+
+/** Runs saved by an older version kept their reasons as text. */
+function legacyState(state: unknown): unknown {
+  if (typeof state !== 'object' || state === null || !('reason' in state)) return state;
+  const { reason, ...rest } = state as { reason: unknown; status?: unknown };
+  const text = typeof reason === 'string' ? reason : '';
+  if (rest.status === 'failed') return { ...rest, failure: { kind: 'text', text } };
+  if (rest.status === 'denied') return { ...rest, refusal: { kind: 'not_visible', action: 'snapshot.quick' } };
+  return state;
+}
+
+const looseObject = z.record(z.string(), z.unknown());
+/** Problems and refusals are checked by kind; their fields are the core's own data, read back as written. */
+const QuickFailureSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('problem'), problem: looseObject.and(z.object({ kind: z.string() })) }),
+  z.object({
+    kind: z.literal('task'),
+    outcome: z.enum(['failed', 'timeout', 'lost']),
+    status: z.string().optional(),
+    details: z.string().optional(),
+  }),
+  z.object({ kind: z.literal('restart'), when: z.enum(['not_started', 'not_created', 'unknown']) }),
+  z.object({ kind: z.literal('text'), text: z.string() }),
+]) as unknown as z.ZodType<QuickFailure>;
+const RefusalSchema = looseObject.and(z.object({ kind: z.string() })) as unknown as z.ZodType<AuditRefusal>;
 
 /** A saved run, checked on the way back in (the database is an input like any other). */
 const QuickRunSchema: z.ZodType<QuickRun> = z.object({
@@ -19,19 +45,19 @@ const QuickRunSchema: z.ZodType<QuickRun> = z.object({
     z.object({
       target: z.object({ service: z.string().min(1), partition: z.string().min(1) }),
       name: z.string().min(1),
-      state: z.discriminatedUnion('status', [
+      state: z.preprocess(legacyState, z.discriminatedUnion('status', [
         z.object({ status: z.literal('queued') }),
         z.object({ status: z.literal('creating'), taskId: TaskIdSchema }),
         z.object({ status: z.literal('done'), taskId: TaskIdSchema, existed: z.boolean() }),
-        z.object({ status: z.literal('failed'), reason: z.string(), taskId: TaskIdSchema }),
+        z.object({ status: z.literal('failed'), failure: QuickFailureSchema, taskId: TaskIdSchema }),
         z.object({
           status: z.literal('full'),
           snapshots: z.array(
             z.object({ name: z.string(), expiration: z.string().nullable(), createdAt: z.number().nullable() }),
           ),
         }),
-        z.object({ status: z.literal('denied'), reason: z.string() }),
-      ]),
+        z.object({ status: z.literal('denied'), refusal: RefusalSchema }),
+      ])),
     }),
   ),
   startedAt: z.number(),

@@ -1,8 +1,12 @@
 import type { types } from '@slack/bolt';
 import type { NashaError } from '../../core/errors.js';
-import { type Role, roleRank } from '../../core/model.js';
-import type { ChangeResult, Page, PartitionSnapshots } from '../../core/snapshot-service.js';
-import type { CustomSnapshot, Partition, SnapshotType, Storage, Task } from '../../ovh/models.js';
+import { type Problem, type ProblemCode, problemCode } from '../../core/problems.js';
+import type { Page, PartitionSnapshots } from '../../core/snapshot-service.js';
+import type { CustomSnapshot, Partition, SnapshotType, Storage } from '../../ovh/models.js';
+import type { ChangeLine } from '../change-runner.js';
+import { capitalized, mrkdwn, plain, user, verbatim } from '../text.js';
+import { approvalPendingMessage } from './approval-card.js';
+import { changeText, problemText } from './problems.js';
 import {
   type Block,
   chunkSections,
@@ -34,73 +38,6 @@ const FREQUENCY_LABEL: Readonly<Record<SnapshotType, string>> = {
 
 export function frequencyLabel(type: SnapshotType): string {
   return `${type} (${FREQUENCY_LABEL[type]})`;
-}
-
-interface HelpEntry {
-  role: Role;
-  usage: string;
-  example: string;
-}
-
-const HELP: readonly HelpEntry[] = [
-  { role: 'viewer', usage: 'services', example: '/nasha snapshot services' },
-  { role: 'viewer', usage: 'partitions <service>', example: '/nasha snapshot partitions zpool-128310' },
-  { role: 'viewer', usage: 'list <service>[/<partition>]', example: '/nasha snapshot list zpool-128310/data' },
-  {
-    role: 'viewer',
-    usage: 'schedule show <service>/<partition> <type>',
-    example: '/nasha snapshot schedule show zpool-128310/data day-1',
-  },
-  {
-    role: 'viewer',
-    usage: 'show <service>/<partition>/<name>',
-    example: '/nasha snapshot show zpool-128310/data/snap-data-pre-upgrade',
-  },
-  {
-    role: 'operator',
-    usage: 'create <service>/<partition> [<name>] [--expires 7d|12h|<ISO date>]',
-    example: '/nasha snapshot create zpool-128310/data before-upgrade --expires 7d',
-  },
-  {
-    role: 'operator',
-    usage: 'schedule add <service>/<partition> <type>',
-    example: '/nasha snapshot schedule add zpool-128310/data day-7',
-  },
-  {
-    role: 'admin',
-    usage: 'schedule remove <service>/<partition> <type>',
-    example: '/nasha snapshot schedule remove zpool-128310/data day-7',
-  },
-  {
-    role: 'admin',
-    usage: 'delete <service>/<partition>/<name>',
-    example: '/nasha snapshot delete zpool-128310/data/before-upgrade',
-  },
-];
-
-/** Help lists only what the caller may do (their strongest role anywhere, capped by the channel). */
-export function helpMessage(role: Role | undefined): SlackMessage {
-  if (role === undefined) {
-    return message('You have no access to nasha-bot here.', [
-      section(
-        ':lock: You have no access to nasha-bot here. Ask an admin to grant you a role, or check with `/nasha can-i read <service>`.',
-      ),
-    ]);
-  }
-  const entries = HELP.filter((e) => roleRank(e.role) <= roleRank(role));
-  const lines = entries.map((e) => `• \`${e.usage}\`\n   _e.g._ \`${e.example}\``);
-  return message(`nasha-bot help (${role})`, [
-    header('NAS-HA snapshots'),
-    section(`Your role here: *${role}*. Commands start with \`/nasha snapshot\`:\n${lines.join('\n')}`),
-    section(
-      '• `/nasha snapshot` alone opens a form.\n• `/nasha can-i <action> <service>/<partition> [@user]` explains a permission decision.',
-    ),
-    context(
-      `Frequencies: ${Object.keys(FREQUENCY_LABEL)
-        .map((t) => `\`${t}\``)
-        .join(' ')}`,
-    ),
-  ]);
 }
 
 export function servicesMessage(services: readonly Storage[]): SlackMessage {
@@ -192,29 +129,7 @@ export function workingMessage(what: string): SlackMessage {
   return message(`Working on ${what}…`, [context(`:hourglass_flowing_sand: Working on ${truncate(what, 500)}…`)]);
 }
 
-export function changeSubmittedMessage(description: string, task: Task): SlackMessage {
-  return message(`Submitted: ${description}`, [
-    section(`:arrows_counterclockwise: Submitted to OVH: ${description}.`),
-    context(
-      `OVH task \`${task.taskId}\` is \`${task.status}\`; this message updates when it ends (usually within a minute).`,
-    ),
-  ]);
-}
-
-export function changeFinishedMessage(description: string, result: ChangeResult): SlackMessage {
-  if (result.outcome === 'succeeded') {
-    return message(`Done: ${description}`, [
-      section(`:white_check_mark: Done: ${description}.`),
-      context(`OVH task \`${result.taskId}\` is done.`),
-    ]);
-  }
-  return message(`Failed: ${description}`, [
-    section(`:x: Failed: ${description}.\n>${escapeMrkdwn(result.detail)}`),
-    context(`OVH task \`${result.taskId}\`.`),
-  ]);
-}
-
-const ERROR_ICON: Readonly<Record<NashaError['code'], string>> = {
+const ERROR_ICON: Readonly<Record<ProblemCode, string>> = {
   denied: ':no_entry:',
   not_found: ':mag:',
   invalid_input: ':warning:',
@@ -224,8 +139,66 @@ const ERROR_ICON: Readonly<Record<NashaError['code'], string>> = {
   ovh_unavailable: ':cloud:',
 };
 
-export function errorMessage(error: Pick<NashaError, 'code' | 'message'>): SlackMessage {
-  return message(error.message, [section(`${ERROR_ICON[error.code]} ${error.message}`)]);
+/** A problem core returned, as the person reads it (the same words as the audit record and the form error). */
+export function problemMessage(problem: Problem): SlackMessage {
+  const words = problemText(problem);
+  return message(plain(words), [section(`${ERROR_ICON[problemCode(problem)]} ${mrkdwn(words)}`)]);
+}
+
+export function errorMessage(error: Pick<NashaError, 'problem'>): SlackMessage {
+  return problemMessage(error.problem);
+}
+
+/** One line per change: where each one stands. */
+export function changeLineBlocks(line: ChangeLine): Block[] {
+  const what = capitalized(changeText(line.draft));
+  const state = line.state;
+  switch (state.kind) {
+    case 'working':
+      return [section(`:hourglass_flowing_sand: ${mrkdwn(what)}: working on it…`)];
+    case 'submitted':
+      return [
+        section(`:arrows_counterclockwise: Submitted to OVH: ${mrkdwn(what)}.`),
+        context(
+          `OVH task \`${state.outcome.task.taskId}\` is \`${escapeMrkdwn(state.outcome.task.status)}\`; this updates when it ends (usually within a minute).`,
+        ),
+      ];
+    case 'finished':
+      return state.result.outcome === 'succeeded'
+        ? [section(`:white_check_mark: Done: ${mrkdwn(what)}.`), context(`OVH task \`${state.result.taskId}\` is done.`)]
+        : [
+            section(`:x: Failed: ${mrkdwn(what)}.\n>${mrkdwn(verbatim(state.result.detail))}`),
+            context(`OVH task \`${state.result.taskId}\`.`),
+          ];
+    case 'error':
+      return unexpectedErrorMessage(state.reference).blocks;
+    case 'outcome': {
+      const outcome = state.outcome;
+      switch (outcome.kind) {
+        case 'pending':
+          return approvalPendingMessage(outcome.approval).blocks;
+        case 'already_pending':
+          return [
+            section(
+              `:information_source: ${mrkdwn(what)} is already waiting for approval as *#${outcome.approval.id}* (asked by ${mrkdwn(user(outcome.approval.requester.userId))}); nothing new was filed.`,
+            ),
+          ];
+        case 'needs_reason':
+          return problemMessage({ kind: 'reason_required', action: outcome.request.action }).blocks;
+        case 'noop':
+          return [section(`:information_source: Nothing to do: ${mrkdwn(problemText(outcome.problem))}`)];
+        case 'refused':
+        case 'failed':
+          return problemMessage(outcome.problem).blocks;
+      }
+    }
+  }
+}
+
+export function changeLinesMessage(lines: readonly ChangeLine[]): SlackMessage {
+  const blocks = lines.flatMap(changeLineBlocks);
+  const first = lines[0];
+  return message(first === undefined ? 'Nothing to change.' : plain(capitalized(changeText(first.draft))), blocks);
 }
 
 /** A button this version of the bot does not know (a message from an older version). */
@@ -244,17 +217,6 @@ export function unknownCommandMessage(command: string): SlackMessage {
 export function unexpectedErrorMessage(reference: string): SlackMessage {
   return message('Something went wrong.', [
     section(`:boom: Something went wrong on our side. Nothing was changed. Reference: \`${reference}\`.`),
-  ]);
-}
-
-export function canIMessage(
-  decision: { allowed: boolean; summary: string; explanation: readonly string[] },
-  subject: string,
-): SlackMessage {
-  const verdict = decision.allowed ? ':white_check_mark: *Yes*' : ':no_entry: *No*';
-  return message(`${decision.allowed ? 'Yes' : 'No'}: ${decision.summary}`, [
-    section(`${verdict} — ${subject}: ${decision.summary}`),
-    ...(decision.explanation.length > 0 ? [section(decision.explanation.map((l) => `• ${l}`).join('\n'))] : []),
   ]);
 }
 

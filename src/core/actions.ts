@@ -1,0 +1,262 @@
+/**
+ * The one table of what the bot can do. Every layer reads it: the command parser (words and options), the
+ * gate (role, approval, responder groups), `help` and `can-i` (which actions exist and how they are asked for),
+ * and the audit formatter (what the subject field is). Adding an action is one row here plus its executor.
+ *
+ * Only data: no wording for people (the Slack layer owns every sentence), no I/O.
+ */
+import type { Role } from './model.js';
+
+export const ACTION_IDS = [
+  'read',
+  'snapshot.create',
+  'schedule.add',
+  'snapshot.delete',
+  'schedule.remove',
+  'snapshot.quick',
+  'approval.decide',
+] as const;
+export type ActionId = (typeof ACTION_IDS)[number];
+
+/** The changes that go through OVH one at a time and may be put to a second person (`approvals.rules`). */
+export const APPROVABLE_ACTIONS = ['snapshot.delete', 'schedule.remove', 'snapshot.create', 'schedule.add'] as const;
+export type ApprovableAction = (typeof APPROVABLE_ACTIONS)[number];
+
+/** What the `subject` of an audit record is for an action. */
+export type SubjectKind = 'snapshot' | 'frequency' | 'label' | 'request';
+
+/** How a command names its target. */
+export type TargetForm =
+  /** No target (`services`). */
+  | 'none'
+  /** `<service>`. */
+  | 'service'
+  /** `<service>[/<partition>]`. */
+  | 'service-or-partition'
+  /** `<service>/<partition>`. */
+  | 'partition'
+  /** `<service>/<partition>/<name>` (or the name as the next word). */
+  | 'snapshot'
+  /** A partition, a service or a target group (`quick`). */
+  | 'quick-target';
+
+export type CommandOption = 'expires' | 'reason';
+
+/** One way to ask for an action with `/nasha snapshot …`. */
+export interface CommandSpec {
+  /** The words after `/nasha snapshot`, e.g. `['schedule', 'add']`. */
+  words: readonly string[];
+  target: TargetForm;
+  /** Positional arguments after the target, as shown in usage (`<type>`, `[<name>]`, `[<label>]`). */
+  args: readonly string[];
+  options: readonly CommandOption[];
+  /** A complete example (after `/nasha snapshot `); its target is replaced by one the reader can see. */
+  example: string;
+}
+
+export interface ActionSpec {
+  id: ActionId;
+  /** read: no change. change: one OVH write, approvable. quick: many creations at once. decide: an approval vote. */
+  kind: 'read' | 'change' | 'quick' | 'decide';
+  /** The role needed on the target to run it directly. */
+  role: Role;
+  /** Changes that need approval: the role needed to *request* them (an approver vouches before they run). */
+  requestRole: Role | undefined;
+  /** Whether `quick_snapshot.responder_groups` grant it on every target, whatever the grants say. */
+  responders: boolean;
+  /** Whether approval is required when the configuration says nothing (`approvals.rules.<id>.required`). */
+  approvalByDefault: boolean;
+  /** What the audit record's subject is; undefined: the action has none. */
+  subject: SubjectKind | undefined;
+  /** Words `can-i` accepts for it (the first is the one shown). */
+  canIWords: readonly string[];
+  commands: readonly CommandSpec[];
+}
+
+const ROWS: readonly ActionSpec[] = [
+  {
+    id: 'read',
+    kind: 'read',
+    role: 'viewer',
+    requestRole: undefined,
+    responders: false,
+    approvalByDefault: false,
+    subject: undefined,
+    canIWords: ['read', 'list', 'show'],
+    commands: [
+      { words: ['services'], target: 'none', args: [], options: [], example: 'services' },
+      { words: ['partitions'], target: 'service', args: [], options: [], example: 'partitions {service}' },
+      { words: ['list'], target: 'service-or-partition', args: [], options: [], example: 'list {partition}' },
+      { words: ['show'], target: 'snapshot', args: [], options: [], example: 'show {partition}/before-upgrade' },
+      {
+        words: ['schedule', 'show'],
+        target: 'partition',
+        args: ['<type>'],
+        options: [],
+        example: 'schedule show {partition} day-1',
+      },
+    ],
+  },
+  {
+    id: 'snapshot.create',
+    kind: 'change',
+    role: 'operator',
+    requestRole: 'operator',
+    responders: false,
+    approvalByDefault: false,
+    subject: 'snapshot',
+    canIWords: ['create'],
+    commands: [
+      {
+        words: ['create'],
+        target: 'partition',
+        args: ['[<name>]'],
+        options: ['expires', 'reason'],
+        example: 'create {partition} before-upgrade --expires 7d',
+      },
+    ],
+  },
+  {
+    id: 'schedule.add',
+    kind: 'change',
+    role: 'operator',
+    requestRole: 'operator',
+    responders: false,
+    approvalByDefault: false,
+    subject: 'frequency',
+    canIWords: ['schedule-add'],
+    commands: [
+      {
+        words: ['schedule', 'add'],
+        target: 'partition',
+        args: ['<type>'],
+        options: ['reason'],
+        example: 'schedule add {partition} day-7',
+      },
+    ],
+  },
+  {
+    id: 'snapshot.delete',
+    kind: 'change',
+    role: 'admin',
+    requestRole: 'operator',
+    responders: false,
+    approvalByDefault: true,
+    subject: 'snapshot',
+    canIWords: ['delete'],
+    commands: [
+      {
+        words: ['delete'],
+        target: 'snapshot',
+        args: [],
+        options: ['reason'],
+        example: 'delete {partition}/before-upgrade --reason upgrade done',
+      },
+    ],
+  },
+  {
+    id: 'schedule.remove',
+    kind: 'change',
+    role: 'admin',
+    requestRole: 'operator',
+    responders: false,
+    approvalByDefault: true,
+    subject: 'frequency',
+    canIWords: ['schedule-remove'],
+    commands: [
+      {
+        words: ['schedule', 'remove'],
+        target: 'partition',
+        args: ['<type>'],
+        options: ['reason'],
+        example: 'schedule remove {partition} hour-1 --reason moving to day-1',
+      },
+    ],
+  },
+  {
+    id: 'snapshot.quick',
+    kind: 'quick',
+    role: 'operator',
+    requestRole: undefined,
+    responders: true,
+    approvalByDefault: false,
+    subject: 'label',
+    canIWords: ['quick'],
+    commands: [
+      {
+        words: ['quick'],
+        target: 'quick-target',
+        args: ['[<label>]'],
+        options: ['expires', 'reason'],
+        example: 'quick {service} inc-2041',
+      },
+    ],
+  },
+  {
+    id: 'approval.decide',
+    kind: 'decide',
+    role: 'approver',
+    requestRole: undefined,
+    responders: false,
+    approvalByDefault: false,
+    subject: 'request',
+    canIWords: ['approve'],
+    commands: [],
+  },
+];
+
+export const ACTIONS: Readonly<Record<ActionId, ActionSpec>> = Object.fromEntries(
+  ROWS.map((row) => [row.id, row]),
+) as Record<ActionId, ActionSpec>;
+
+/** Rows in table order (the order help lists them in). */
+export const ACTION_LIST: readonly ActionSpec[] = ROWS;
+
+export function isApprovable(action: ActionId): action is ApprovableAction {
+  return (APPROVABLE_ACTIONS as readonly string[]).includes(action);
+}
+
+/** `can-i` words → action, from the table. */
+export const CAN_I_WORDS: ReadonlyMap<string, ActionId> = new Map(
+  ROWS.flatMap((row) => row.canIWords.map((word) => [word, row.id] as const)),
+);
+
+export interface CommandEntry {
+  action: ActionSpec;
+  command: CommandSpec;
+}
+
+/** Every command, in table order. */
+export const COMMANDS: readonly CommandEntry[] = ROWS.flatMap((action) =>
+  action.commands.map((command) => ({ action, command })),
+);
+
+/** The first words of every command (`schedule`, `list`, …), for "did you mean". */
+export const COMMAND_WORDS: readonly string[] = [...new Set(COMMANDS.map((c) => c.command.words[0] ?? ''))];
+
+/** The command spelled by these words (`['schedule', 'add']`), if any. */
+export function commandFor(words: readonly string[]): CommandEntry | undefined {
+  return COMMANDS.find(
+    (entry) =>
+      entry.command.words.length === words.length && entry.command.words.every((word, i) => word === words[i]),
+  );
+}
+
+/** The commands that accept an option (e.g. which take `--reason`). */
+export function commandsWith(option: CommandOption): readonly CommandEntry[] {
+  return COMMANDS.filter((entry) => entry.command.options.includes(option));
+}
+
+/** How one approvable action is approved; defaults are filled in, so every field is always set. */
+export interface ApprovalRule {
+  /** False: the action runs directly (with its usual role); true: it runs only once approved. */
+  required: boolean;
+  /** Distinct approvers needed, 1..5. */
+  quorum: number;
+  /** Slack user group IDs (S…); empty = any approver (or admin) on the target. */
+  approverGroups: readonly string[];
+  /** How long a request may wait for its quorum, 5 min .. 7 days. */
+  ttlMs: number;
+}
+
+export type ApprovalRules = Readonly<Record<ApprovableAction, ApprovalRule>>;

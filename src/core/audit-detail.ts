@@ -1,0 +1,148 @@
+/**
+ * What an audit record says beyond who/what/where, as data: the reason a person typed (shown literally), the
+ * people who decided (mentions built from IDs), the problem that stopped it, OVH's own words. Stored as JSON
+ * in the record's `detail` text, so the hash chain and SIEM exports carry the same structure; read back with
+ * zod (older records hold plain text, kept as `text`).
+ */
+import { z } from 'zod';
+import type { ActionId, ApprovableAction } from './actions.js';
+import type { Role } from './model.js';
+import type { Denial } from './policy.js';
+import type { Problem, Refusal } from './problems.js';
+
+/** A refusal as the audit trail keeps it: the role check's outcome, not every grant. */
+export type AuditRefusal =
+  | {
+      kind: 'policy';
+      action: ActionId;
+      via: 'run' | 'request';
+      required: Role;
+      has: Role | undefined;
+      denial: Denial | undefined;
+    }
+  | { kind: 'not_visible'; action: ActionId }
+  | { kind: 'approval_required'; action: ApprovableAction }
+  | { kind: 'others_permissions' }
+  /** A click on an approval card that was refused (self-approval, not an approver, not the requester…). */
+  | { kind: 'click'; why: ClickRefusalKind; required?: Role | undefined; has?: Role | undefined };
+
+export type ClickRefusalKind =
+  | 'self_approval'
+  | 'self_rejection'
+  | 'not_requester'
+  | 'not_approver'
+  | 'not_in_approver_group'
+  | 'already_voted'
+  | 'closed'
+  | 'expired';
+
+export type AuditProblem = Exclude<Problem, { kind: 'refused' }> | { kind: 'refused'; refusal: AuditRefusal };
+
+export interface QuickAuditSummary {
+  label: string;
+  expiration: string | null;
+  taken: readonly string[];
+  failed: readonly string[];
+  full: readonly string[];
+  denied: readonly string[];
+  /** Partitions not reached yet (a run in progress). */
+  pending: number;
+}
+
+export interface AuditDetail {
+  /** Words a person typed: a request's reason, a rejection's reason, a quick run's reason. Shown literally. */
+  reason?: string | undefined;
+  /** The approval request the record belongs to. */
+  approvalId?: string | undefined;
+  /** Who approved, rejected or cancelled (Slack user IDs, shown as mentions). */
+  decidedBy?: readonly string[] | undefined;
+  /** Why it was refused, failed or did nothing. */
+  problem?: AuditProblem | undefined;
+  /** OVH's own words about a failed task. */
+  ovh?: string | undefined;
+  /** A quick snapshot run's partitions by state. */
+  quick?: QuickAuditSummary | undefined;
+  /** Text of a record written before details were structured. */
+  text?: string | undefined;
+}
+
+export function auditRefusal(refusal: Refusal): AuditRefusal {
+  switch (refusal.kind) {
+    case 'policy':
+      return {
+        kind: 'policy',
+        action: refusal.action,
+        via: refusal.via,
+        required: refusal.decision.required,
+        has: refusal.decision.effectiveRole,
+        denial: refusal.decision.denial,
+      };
+    case 'not_visible':
+      return { kind: 'not_visible', action: refusal.action };
+    case 'approval_required':
+      return { kind: 'approval_required', action: refusal.action };
+    case 'others_permissions':
+      return { kind: 'others_permissions' };
+  }
+}
+
+export function auditProblem(problem: Problem): AuditProblem {
+  return problem.kind === 'refused' ? { kind: 'refused', refusal: auditRefusal(problem.refusal) } : problem;
+}
+
+const MAX_TEXT = 2_000;
+
+/** Serialized as stored (bounded: a reason is cut to 1,000 characters, the whole to 9,000). */
+export function serializeAuditDetail(detail: AuditDetail): string {
+  const bounded: AuditDetail = {
+    ...detail,
+    ...(detail.reason !== undefined && { reason: detail.reason.slice(0, 1_000) }),
+    ...(detail.ovh !== undefined && { ovh: detail.ovh.slice(0, MAX_TEXT) }),
+  };
+  let json = JSON.stringify(bounded);
+  if (json.length > 9_000 && bounded.quick !== undefined) {
+    const q = bounded.quick;
+    json = JSON.stringify({ ...bounded, quick: { ...q, taken: q.taken.slice(0, 50), failed: q.failed.slice(0, 50) } });
+  }
+  return json;
+}
+
+const looseObject = z.record(z.string(), z.unknown());
+const AuditDetailSchema = z.object({
+  reason: z.string().optional(),
+  approvalId: z.string().optional(),
+  decidedBy: z.array(z.string()).optional(),
+  problem: looseObject.and(z.object({ kind: z.string() })).optional(),
+  ovh: z.string().optional(),
+  quick: z
+    .object({
+      label: z.string(),
+      expiration: z.string().nullable(),
+      taken: z.array(z.string()),
+      failed: z.array(z.string()),
+      full: z.array(z.string()),
+      denied: z.array(z.string()),
+      pending: z.number().int().nonnegative(),
+    })
+    .optional(),
+  text: z.string().optional(),
+});
+
+/**
+ * The stored text back as data. Anything that is not a detail object (older plain-text records) becomes
+ * `text`. The problem is passed through by kind: the renderer words only the kinds it knows.
+ */
+export function parseAuditDetail(stored: string | null): AuditDetail | undefined {
+  if (stored === null || stored === '') return undefined;
+  if (!stored.startsWith('{')) return { text: stored };
+  let json: unknown;
+  try {
+    json = JSON.parse(stored);
+  } catch {
+    return { text: stored };
+  }
+  const parsed = AuditDetailSchema.safeParse(json);
+  if (!parsed.success) return { text: stored };
+  const { problem, ...rest } = parsed.data;
+  return { ...rest, ...(problem !== undefined && { problem: problem as unknown as AuditProblem }) };
+}

@@ -1,0 +1,203 @@
+/**
+ * The one decision of what happens when someone asks for an action: it runs now, it runs once approved, or it
+ * is refused (and why). Every surface asks here; `can-i` and `help` ask the same functions, so what the bot
+ * says about permissions is by construction what it does.
+ */
+import {
+  ACTION_LIST,
+  ACTIONS,
+  type ActionId,
+  type ActionSpec,
+  type ApprovableAction,
+  type ApprovalRule,
+  type ApprovalRules,
+  isApprovable,
+} from './actions.js';
+import type { GroupDirectory } from './groups.js';
+import type { Actor, Role, Target } from './model.js';
+import { roleRank } from './model.js';
+import type { Decision, Policy } from './policy.js';
+import type { Refusal } from './problems.js';
+
+/** Why an allowed action is allowed. */
+export type Basis =
+  | { kind: 'grant'; decision: Decision }
+  /** A member of a `quick_snapshot.responder_groups` group (quick snapshots on every target). */
+  | { kind: 'responder'; groupId: string; decision: Decision };
+
+declare const verdictBrand: unique symbol;
+/** Only the gate makes verdicts: a `run` verdict is what lets the executor send a change. */
+interface Branded {
+  readonly [verdictBrand]: true;
+}
+
+export type RunVerdict = { kind: 'run'; action: ActionId; target: Target; basis: Basis } & Branded;
+export type ApprovalVerdict = {
+  kind: 'approval';
+  action: ApprovableAction;
+  target: Target;
+  rule: ApprovalRule;
+  basis: Basis;
+} & Branded;
+export type RefusedVerdict = { kind: 'refused'; action: ActionId; target: Target; refusal: Refusal } & Branded;
+export type Verdict = RunVerdict | ApprovalVerdict | RefusedVerdict;
+
+/** `can-i`: the verdict for someone, with everything that led to it. */
+export interface Explanation {
+  subjectId: string;
+  /** True when the asker asked about themselves. */
+  self: boolean;
+  action: ActionSpec;
+  target: Target;
+  verdict: Verdict;
+  /** The role check behind the verdict (for refusals that are not `not_visible`, and for every yes). */
+  decision: Decision;
+  /** The approval rule, for approvable actions (whether or not it is required). */
+  rule: ApprovalRule | undefined;
+  /** Responder groups, for actions they grant: the one the subject is in, if any. */
+  responders: { groups: readonly string[]; memberOf: string | undefined } | undefined;
+}
+
+/** What `help` offers: an action the reader can use here, and how. */
+export interface Offer {
+  action: ActionSpec;
+  mode: 'run' | 'approval';
+}
+
+export interface ActionGateDeps {
+  policy: Policy;
+  groups: GroupDirectory;
+  rules: ApprovalRules;
+  /** `quick_snapshot.responder_groups`. */
+  responderGroups: readonly string[];
+}
+
+function brand<V extends Verdict>(verdict: Omit<V, typeof verdictBrand>): V {
+  return verdict as V;
+}
+
+export class ActionGate {
+  constructor(private readonly deps: ActionGateDeps) {}
+
+  /** The approval rule when the action needs approval (known without I/O, so a form can be chosen in 3 s). */
+  approvalRule(action: ActionId): ApprovalRule | undefined {
+    if (!isApprovable(action)) return undefined;
+    const rule = this.deps.rules[action];
+    return rule.required ? rule : undefined;
+  }
+
+  /** What would happen if `actor` asked for `action` on `target` now. */
+  async evaluate(actor: Actor, action: ActionId, target: Target): Promise<Verdict> {
+    return (await this.judge(actor, action, target)).verdict;
+  }
+
+  /**
+   * `can-i`: the same verdict for `subjectId`, in the asker's channel. Someone else's permissions are only
+   * explained to approvers and admins; others are refused.
+   */
+  async explain(
+    asker: Actor,
+    subjectId: string,
+    action: ActionId,
+    target: Target,
+  ): Promise<Explanation | RefusedVerdict> {
+    if (subjectId !== asker.userId) {
+      const own = await this.deps.policy.bestRoleAnywhere(asker);
+      if (own === undefined || roleRank(own) < roleRank('approver')) {
+        return brand<RefusedVerdict>({ kind: 'refused', action, target, refusal: { kind: 'others_permissions' } });
+      }
+    }
+    const subject = { ...asker, userId: subjectId };
+    const judged = await this.judge(subject, action, target);
+    const spec = ACTIONS[action];
+    return {
+      subjectId,
+      self: subjectId === asker.userId,
+      action: spec,
+      target,
+      verdict: judged.verdict,
+      decision: judged.decision,
+      rule: isApprovable(action) ? this.deps.rules[action] : undefined,
+      responders: spec.responders
+        ? { groups: this.deps.responderGroups, memberOf: await this.responderGroupOf(subjectId) }
+        : undefined,
+    };
+  }
+
+  /**
+   * `help`: every action the reader could use somewhere from this channel, and whether it runs at once or by
+   * request — exactly those the gate would not refuse on some target their grants cover.
+   */
+  async offers(actor: Actor): Promise<Offer[]> {
+    const [best, responder] = await Promise.all([
+      this.deps.policy.bestRoleAnywhere(actor),
+      this.responderGroupOf(actor.userId),
+    ]);
+    const limit = this.deps.policy.channelLimit(actor.channelId);
+    const holds = (role: Role | undefined) => role !== undefined && best !== undefined && roleRank(best) >= roleRank(role);
+    const offers: Offer[] = [];
+    for (const spec of ACTION_LIST) {
+      const rule = this.approvalRule(spec.id);
+      if (rule !== undefined) {
+        if (holds(spec.requestRole)) offers.push({ action: spec, mode: 'approval' });
+      } else if (holds(spec.role)) {
+        offers.push({ action: spec, mode: 'run' });
+      } else if (spec.responders && responder !== undefined && limit !== undefined && roleRank(limit) >= roleRank(spec.role)) {
+        offers.push({ action: spec, mode: 'run' });
+      }
+    }
+    return offers;
+  }
+
+  /** Scope patterns the reader holds here (for examples that name only what they may see). */
+  heldPatterns(actor: Actor): Promise<string[]> {
+    return this.deps.policy.heldPatterns(actor);
+  }
+
+  private async judge(actor: Actor, action: ActionId, target: Target): Promise<{ verdict: Verdict; decision: Decision }> {
+    const spec = ACTIONS[action];
+    const rule = this.approvalRule(action);
+    if (rule !== undefined && isApprovable(action)) {
+      const decision = await this.deps.policy.check(actor, target, spec.requestRole ?? spec.role);
+      if (decision.allowed) {
+        return { decision, verdict: brand<ApprovalVerdict>({ kind: 'approval', action, target, rule, basis: { kind: 'grant', decision } }) };
+      }
+      return { decision, verdict: this.refuse(action, target, 'request', decision) };
+    }
+    const decision = await this.deps.policy.check(actor, target, spec.role);
+    if (decision.allowed) {
+      return { decision, verdict: brand<RunVerdict>({ kind: 'run', action, target, basis: { kind: 'grant', decision } }) };
+    }
+    if (spec.responders) {
+      const groupId = await this.responderGroupOf(actor.userId);
+      const limit = this.deps.policy.channelLimit(actor.channelId);
+      // Responders act anywhere, but a channel cap still bounds what may be done from that channel.
+      if (groupId !== undefined && limit !== undefined && roleRank(limit) >= roleRank(spec.role)) {
+        return {
+          decision,
+          verdict: brand<RunVerdict>({ kind: 'run', action, target, basis: { kind: 'responder', groupId, decision } }),
+        };
+      }
+    }
+    return { decision, verdict: this.refuse(action, target, 'run', decision) };
+  }
+
+  private refuse(action: ActionId, target: Target, via: 'run' | 'request', decision: Decision): RefusedVerdict {
+    // No grant touches the target at all: say "not found or not yours", never confirm that it exists.
+    const unseen = decision.denial?.kind === 'no_grant' && !decision.denial.partial && decision.retryGroups.length === 0;
+    const refusal: Refusal = unseen
+      ? { kind: 'not_visible', action, target }
+      : { kind: 'policy', action, via, decision };
+    return brand<RefusedVerdict>({ kind: 'refused', action, target, refusal });
+  }
+
+  /** The first responder group the user is in; lookups in parallel, a failed one counts as not a member. */
+  private async responderGroupOf(userId: string): Promise<string | undefined> {
+    const groups = this.deps.responderGroups;
+    if (groups.length === 0) return undefined;
+    const memberships = await Promise.all(
+      groups.map((group) => this.deps.groups.membersOf(group).catch(() => new Set<string>())),
+    );
+    return groups.find((_group, i) => memberships[i]?.has(userId) === true);
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * The words for every problem and refusal core returns as data. The same function serves the reply, the form's
+ * inline error and the audit message, so they never disagree.
+ */
+import { ACTIONS, type ActionId, commandsWith } from '../../core/actions.js';
+import { type AuditProblem, type AuditRefusal, auditRefusal } from '../../core/audit-detail.js';
+import type { ChangeDraft } from '../../core/desk.js';
+import { formatTarget, type Target } from '../../core/model.js';
+import type { Denial, GrantVia } from '../../core/policy.js';
+import type { OvhStep, Problem, Refusal } from '../../core/problems.js';
+import { bold, channel, code, group, listOf, say, type Text, text, verbatim } from '../text.js';
+
+const FREQUENCIES = ['hour-1', 'hour-6', 'day-1', 'day-2', 'day-3', 'day-7'];
+
+export function target(t: Target) {
+  return code(formatTarget(t));
+}
+
+/** Did you mean …? (only ever names the user may see: core filters the candidates). */
+export function didYouMean(suggestions: readonly string[]): Text {
+  if (suggestions.length === 0) return text();
+  return say` Did you mean ${listOf(suggestions.map(code), 'or')}?`;
+}
+
+function viaText(via: GrantVia): Text {
+  return via.kind === 'user' ? text('a direct grant') : text(group(via.groupId));
+}
+
+/** The action as people name it (the command words). */
+export function actionWords(action: ActionId): Text {
+  const first = ACTIONS[action].commands[0];
+  if (action === 'approval.decide') return text('approve');
+  if (action === 'read') return text('read');
+  return text(first === undefined ? action : first.words.join(' '));
+}
+
+/** Why a role check failed, as one sentence fragment ("you need …"). */
+export function denialText(required: string, where: Text, denial: Denial | undefined): Text {
+  if (denial === undefined) return say`you need ${bold(required)} on ${where}`;
+  switch (denial.kind) {
+    case 'no_grant':
+      return denial.partial
+        ? say`you need ${bold(required)} on every partition of ${where}: your grants cover only some of them`
+        : say`you have no grant on ${where} (you need ${bold(required)}); ask a nasha admin to add one to the bot config`;
+    case 'role_too_low':
+      return say`you need ${bold(required)} on ${where} (you have ${bold(denial.has)} via ${viaText(denial.via)})`;
+    case 'channel_cap': {
+      const here = denial.channelId === undefined ? 'outside a channel the bot allows' : 'this channel allows';
+      const limit = denial.limit === undefined ? text('no nasha actions') : say`at most ${bold(denial.limit)}`;
+      const elsewhere =
+        denial.elsewhere.length > 0 ? say`; try ${listOf(denial.elsewhere.map(channel), 'or')}` : text();
+      return say`you need ${bold(required)} on ${where}: ${here} ${limit} (channel cap)${elsewhere}`;
+    }
+  }
+}
+
+/** A refusal, whether fresh from the gate (with the whole decision) or as the audit trail keeps it. */
+export function refusalText(refusal: Refusal | AuditRefusal, where: Target | undefined): Text {
+  const compact: AuditRefusal = 'decision' in refusal ? auditRefusal(refusal) : 'target' in refusal ? { kind: 'not_visible', action: refusal.action } : refusal;
+  const at = where === undefined ? text('it') : text(target(where));
+  switch (compact.kind) {
+    case 'policy': {
+      const retry =
+        'decision' in refusal && refusal.kind === 'policy' && refusal.decision.retryGroups.length > 0
+          ? say`; could not check your membership of ${listOf(refusal.decision.retryGroups.map(group), 'and')} right now, try again in a minute`
+          : text();
+      const verb = compact.via === 'request' ? say` to request ${actionWords(compact.action)}` : text();
+      return denialText(compact.required, at, compact.denial).concat(verb, retry);
+    }
+    case 'not_visible':
+      return say`${at} was not found, or is not yours: no grant of yours covers it`;
+    case 'approval_required':
+      return say`${actionWords(compact.action)} needs a second person's approval: request it with a reason`;
+    case 'others_permissions':
+      return text('only approvers and admins can check another user’s permissions; ask about yourself instead');
+    case 'click':
+      return clickRefusalText(compact);
+  }
+}
+
+function clickRefusalText(refusal: Extract<AuditRefusal, { kind: 'click' }>): Text {
+  switch (refusal.why) {
+    case 'self_approval':
+      return text('you cannot approve your own request: a second person has to');
+    case 'self_rejection':
+      return text('you cannot reject your own request; cancel it instead');
+    case 'not_requester':
+      return text('only the requester can cancel this request');
+    case 'not_approver':
+      return refusal.required === undefined
+        ? text('you may not decide on this request')
+        : say`you need ${bold(refusal.required)} on the target to decide${refusal.has === undefined ? '' : ` (you have ${refusal.has} here)`}`;
+    case 'not_in_approver_group':
+      return text('approvals of this operation are limited to members of its approver groups, and you are in none');
+    case 'already_voted':
+      return text('you already approved it');
+    case 'closed':
+      return text('the request was already decided');
+    case 'expired':
+      return text('the request has expired');
+  }
+}
+
+const STEP_WORDS: Readonly<Record<OvhStep, string>> = {
+  'list services': 'list the services',
+  'read service': 'read the service',
+  'list partitions': 'list the partitions of',
+  'read partition': 'read the partition',
+  'read frequencies': 'read the frequencies of',
+  'list snapshots': 'list the snapshots of',
+  'read snapshot': 'read snapshot',
+  'create snapshot': 'create snapshot',
+  'delete snapshot': 'delete snapshot',
+  'add frequency': 'enable a frequency on',
+  'remove frequency': 'disable a frequency on',
+  'read task': 'read the task of',
+};
+
+function stepText(step: OvhStep, where: Target | undefined, name: string | undefined): Text {
+  const words = STEP_WORDS[step];
+  const named = name === undefined ? text() : say` ${code(name)}`;
+  const on = where === undefined ? text() : step.endsWith('snapshot') ? say` on ${target(where)}` : say` ${target(where)}`;
+  return say`${words}${named}${on}`;
+}
+
+const EXPIRATION_HELP = say`use a duration (${code('30m')}, ${code('12h')}, ${code('7d')}, ${code('2w')}) or an ISO 8601 date (${code('2026-12-31')}, ${code('2026-12-31T18:00Z')})`;
+
+/** One sentence for a problem, starting with a capital letter, ending with a full stop. */
+export function problemText(problem: Problem | AuditProblem): Text {
+  switch (problem.kind) {
+    case 'refused':
+      return sentence(refusalText(problem.refusal, 'target' in problem.refusal ? problem.refusal.target : undefined));
+    case 'quick_refused':
+      return sentence(refusalText(problem.refusal, undefined));
+    case 'invalid_name':
+      return say`${verbatim(problem.name)} is not a valid snapshot name: use 1–100 letters, digits, ${code('.')}, ${code('_')}, ${code(':')} or ${code('-')}, starting with a letter or digit.`;
+    case 'invalid_expiration':
+      switch (problem.why) {
+        case 'syntax':
+          return say`${verbatim(problem.text)} is not an expiration: ${EXPIRATION_HELP}.`;
+        case 'not_a_date':
+          return say`${verbatim(problem.text)} is not a real date.`;
+        case 'past':
+          return say`The expiration ${verbatim(problem.text)} is in the past.`;
+        case 'too_far':
+          return say`Expirations are limited to ${Math.round(problem.maxDays / 365)} years; omit ${code('--expires')} to keep the snapshot until deleted.`;
+      }
+    case 'reason_required':
+      return say`This change needs approval: add ${code('--reason <why>')} (or run it without arguments in the form).`;
+    case 'reason_too_short':
+      return problem.purpose === 'reject'
+        ? text('A reason is required to reject.')
+        : text('A reason is required (a few words the approvers will read).');
+    case 'frequency_enabled':
+      return say`${code(problem.type)} is already enabled on ${target(problem.target)}: nothing to change.`;
+    case 'frequency_not_enabled':
+      return say`${code(problem.type)} is not enabled on ${target(problem.target)} (enabled: ${problem.enabled.length === 0 ? 'none' : listOf(problem.enabled.map(code), 'and')}).`;
+    case 'snapshot_exists':
+      return say`${target(problem.target)} already has a snapshot named ${code(problem.name)}.`;
+    case 'snapshot_missing':
+      return say`${target(problem.target)} has no custom snapshot named ${verbatim(problem.name)}.${didYouMean(problem.suggestions)}`;
+    case 'partition_full':
+      return say`${code(problem.target.partition ?? '')} has ${problem.count}/${problem.max} custom snapshots — delete one first (${code(`/nasha snapshot list ${formatTarget(problem.target)}`)}).`;
+    case 'partition_missing':
+      return say`${code(problem.service)} has no partition ${verbatim(problem.partition)}, or it is not yours.${didYouMean(problem.suggestions)}`;
+    case 'service_missing':
+      return say`There is no NAS-HA service ${verbatim(problem.service)} that you can see.${didYouMean(problem.suggestions)}`;
+    case 'quick_target_missing':
+      return say`Which target? A ${code('service/partition')}, a ${code('service')}, or a group name.`;
+    case 'quick_target_invalid':
+      return say`${verbatim(problem.spec)} is not a target: use ${code('service/partition')}, ${code('service')} or a group name.`;
+    case 'quick_target_unknown':
+      return say`${verbatim(problem.spec)} is neither a NAS-HA service you can see nor a group.${didYouMean(problem.suggestions)}`;
+    case 'service_empty':
+      return say`${code(problem.service)} has no partition.`;
+    case 'config_changed':
+      return text('The bot configuration changed since the request; ask again.');
+    case 'approval_mismatch':
+      return text('The request does not match what was approved.');
+    case 'snapshot_changed':
+      return say`The snapshot ${code(problem.name)} changed since the request (expiration ${problem.expiration ?? 'none'}, was ${problem.was ?? 'none'}).`;
+    case 'ovh': {
+      const what = stepText(problem.step, problem.target, problem.name);
+      const ovh = problem.ovhMessage === undefined ? undefined : verbatim(problem.ovhMessage);
+      switch (problem.failure) {
+        case 'not_found':
+          return say`OVH could not find it while trying to ${what}${ovh === undefined ? '' : text(': ', ovh)}.`;
+        case 'unavailable':
+          return say`OVH is not answering properly (HTTP ${problem.httpStatus ?? '?'}) — could not ${what}. Try again in a minute.`;
+        case 'refused':
+          return say`OVH refused to ${what}: ${ovh ?? `HTTP ${problem.httpStatus ?? '?'}`}.`;
+        case 'invalid':
+          return say`Cannot ${what}: ${ovh ?? 'invalid input'}.`;
+        case 'timeout':
+          return say`OVH did not answer in time — could not ${what}.`;
+        case 'clock':
+          return say`OVH rejected the request time (clock skew) — could not ${what}.`;
+        case 'network':
+          return say`Cannot reach OVH (${ovh ?? 'network error'}) — could not ${what}.`;
+        case 'parse':
+          return say`OVH sent an unexpected answer — could not ${what}.`;
+        case 'unexpected':
+          return say`Something went wrong while trying to ${what}.`;
+      }
+    }
+  }
+}
+
+/** Capital first letter and a full stop. */
+export function sentence(value: Text): Text {
+  const [first, ...rest] = value.pieces;
+  const head = typeof first === 'string' ? [first.charAt(0).toUpperCase() + first.slice(1)] : first === undefined ? [] : [first];
+  return text(...head, ...rest, '.');
+}
+
+/** Commands that take `--reason`, for the parser's message. */
+export function reasonCommands(): Text {
+  return listOf(
+    commandsWith('reason').map((c) => code(c.command.words.join(' '))),
+    'and',
+  );
+}
+
+export { FREQUENCIES };
+
+/** A change in words: "enable `day-7` snapshots on `svc/part`". */
+export function changeText(change: ChangeDraft): Text {
+  const where = target(change.target);
+  switch (change.action) {
+    case 'schedule.add':
+      return say`enable ${code(change.type)} snapshots on ${where}`;
+    case 'schedule.remove':
+      return say`disable ${code(change.type)} snapshots on ${where}`;
+    case 'snapshot.create':
+      return change.name === undefined
+        ? say`create a snapshot of ${where}`
+        : say`create snapshot ${verbatim(change.name)} on ${where}`;
+    case 'snapshot.delete':
+      return say`delete snapshot ${verbatim(change.name)} on ${where}`;
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * The one module that writes Slack mrkdwn. Wording is built as {@link Text}: the bot's words plus typed pieces
+ * (a code span, a user's own words, a mention built from an ID, a date), then rendered as mrkdwn for messages or
+ * as plain text for places Slack shows verbatim (form errors, notification text). Nothing is ever stripped back
+ * out, and text a user typed can only appear inert: escaped, in a code span, with no mention, link, channel
+ * ping or formatting.
+ */
+
+/** Slack IDs the bot itself mentions; anything else is shown as text. */
+const USER_ID = /^[UW][A-Z0-9]{2,}$/;
+const GROUP_ID = /^S[A-Z0-9]{2,}$/;
+const CHANNEL_ID = /^[CGD][A-Z0-9]{2,}$/;
+
+export type Piece =
+  /** The bot's own words. */
+  | string
+  | { kind: 'code'; value: string }
+  /** Words a person typed (a reason, a label, a name that failed validation): shown literally. */
+  | { kind: 'verbatim'; value: string }
+  | { kind: 'bold'; value: Text }
+  | { kind: 'italic'; value: Text }
+  | { kind: 'user'; id: string }
+  | { kind: 'group'; id: string }
+  | { kind: 'channel'; id: string }
+  /** A moment, shown in the reader's time zone (the fallback is UTC). */
+  | { kind: 'date'; epochMs: number; format: 'short' | 'long' };
+
+export class Text {
+  constructor(readonly pieces: readonly Piece[]) {}
+
+  /** This text, then more. */
+  concat(...more: readonly (Text | Piece)[]): Text {
+    return new Text([...this.pieces, ...more.flatMap((m) => (m instanceof Text ? m.pieces : [m]))]);
+  }
+
+  get isEmpty(): boolean {
+    return this.pieces.every((p) => p === '');
+  }
+}
+
+export type Part = Text | Piece | number;
+
+function pieces(part: Part): readonly Piece[] {
+  if (part instanceof Text) return part.pieces;
+  if (typeof part === 'number') return [String(part)];
+  return [part];
+}
+
+/** A sentence: the template's words are the bot's; `${…}` parts are typed pieces or other Text. */
+export function say(strings: TemplateStringsArray, ...parts: Part[]): Text {
+  const out: Piece[] = [];
+  strings.forEach((s, i) => {
+    if (s !== '') out.push(s);
+    const part = parts[i];
+    if (part !== undefined) out.push(...pieces(part));
+  });
+  return new Text(out);
+}
+
+export function text(...parts: Part[]): Text {
+  return new Text(parts.flatMap(pieces));
+}
+
+export const code = (value: string): Piece => ({ kind: 'code', value });
+export const verbatim = (value: string): Piece => ({ kind: 'verbatim', value });
+export const bold = (value: Part): Piece => ({ kind: 'bold', value: text(value) });
+export const italic = (value: Part): Piece => ({ kind: 'italic', value: text(value) });
+export const user = (id: string): Piece => ({ kind: 'user', id });
+export const group = (id: string): Piece => ({ kind: 'group', id });
+export const channel = (id: string): Piece => ({ kind: 'channel', id });
+export const date = (epochMs: number, format: 'short' | 'long' = 'short'): Piece => ({
+  kind: 'date',
+  epochMs,
+  format,
+});
+
+/** `a`, `a or b`, `a, b or c` (`and` likewise). */
+export function listOf(items: readonly Part[], conjunction: 'or' | 'and'): Text {
+  const out: Part[] = [];
+  items.forEach((item, i) => {
+    if (i > 0) out.push(i === items.length - 1 ? ` ${conjunction} ` : ', ');
+    out.push(item);
+  });
+  return text(...out);
+}
+
+export function joinText(items: readonly Part[], separator: string): Text {
+  const out: Part[] = [];
+  items.forEach((item, i) => {
+    if (i > 0) out.push(separator);
+    out.push(item);
+  });
+  return text(...out);
+}
+
+/** Slack's three mrkdwn escapes: no `<…>` token (mention, link, `<!channel>`) survives them. */
+export function escapeMrkdwn(value: string): string {
+  return value.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+}
+
+/** Inline code: escaped, and no backtick that could end the span early; one line. */
+export function codeSpan(value: string): string {
+  const inner = escapeMrkdwn(value.replaceAll('`', 'ˋ').replace(/\s*[\r\n]+\s*/g, ' ⏎ '));
+  return inner.trim() === '' ? '` `' : `\`${inner}\``;
+}
+
+function isoMinute(epochMs: number): string {
+  return new Date(epochMs).toISOString().replace(/:\d{2}\.\d{3}Z$/, 'Z');
+}
+
+export function mrkdwn(value: Text | Part): string {
+  return pieces(value instanceof Text ? value : text(value))
+    .map((piece) => {
+      if (typeof piece === 'string') return escapeMrkdwn(piece);
+      switch (piece.kind) {
+        case 'code':
+        case 'verbatim':
+          return codeSpan(piece.value);
+        case 'bold':
+          return `*${mrkdwn(piece.value)}*`;
+        case 'italic':
+          return `_${mrkdwn(piece.value)}_`;
+        case 'user':
+          return USER_ID.test(piece.id) ? `<@${piece.id}>` : codeSpan(piece.id);
+        case 'group':
+          return GROUP_ID.test(piece.id) ? `<!subteam^${piece.id}>` : codeSpan(piece.id);
+        case 'channel':
+          return CHANNEL_ID.test(piece.id) ? `<#${piece.id}>` : codeSpan(piece.id);
+        case 'date': {
+          const seconds = Math.floor(piece.epochMs / 1000);
+          const format = piece.format === 'long' ? '{date_long_pretty} {time}' : '{date_short_pretty} {time}';
+          return `<!date^${seconds}^${format}|${isoMinute(piece.epochMs)}>`;
+        }
+      }
+    })
+    .join('');
+}
+
+/**
+ * Plain text, for places Slack does not render mrkdwn (form errors, plain_text fields, notification text).
+ * Mentions become the ID with its sigil: Slack shows plain text as typed.
+ */
+export function plain(value: Text | Part): string {
+  return pieces(value instanceof Text ? value : text(value))
+    .map((piece) => {
+      if (typeof piece === 'string') return piece;
+      switch (piece.kind) {
+        case 'code':
+        case 'verbatim':
+          return `“${piece.value}”`;
+        case 'bold':
+        case 'italic':
+          return plain(piece.value);
+        case 'user':
+          return `@${piece.id}`;
+        case 'group':
+          return `@${piece.id}`;
+        case 'channel':
+          return `#${piece.id}`;
+        case 'date':
+          return isoMinute(piece.epochMs);
+      }
+    })
+    .join('');
+}
+
+/** The first letter in upper case (sentences built from fragments). */
+export function capitalized(value: Text): Text {
+  const [first, ...rest] = value.pieces;
+  if (typeof first !== 'string' || first === '') return value;
+  return new Text([first.charAt(0).toUpperCase() + first.slice(1), ...rest]);
+}

@@ -1,12 +1,14 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { SlackMessage } from '../blocks/limits.js';
 import { mainModal, reasonModal } from '../blocks/modals.js';
-import { errorMessage, workingMessage } from '../blocks/replies.js';
+import { changeText } from '../blocks/problems.js';
+import { workingMessage } from '../blocks/replies.js';
 import type { SlackDeps } from '../deps.js';
 import { SlashCommandSchema } from '../payloads.js';
 import { parseCommand } from './parse.js';
 import { runQuickCommand } from './quick-command.js';
-import { describeCommand, type Reply, runCommand } from './run-command.js';
+import { capitalized, mrkdwn } from '../text.js';
+import { describeCommand, draftOf, problemLikeMessage, type Reply, runCommand } from './run-command.js';
 
 /** `/nasha …`: acks at once (Slack's 3 s), then does the work and rewrites the reply. */
 export function createNashaCommand(deps: SlackDeps) {
@@ -32,7 +34,7 @@ export function createNashaCommand(deps: SlackDeps) {
     deps.logger.info({ userId, channelId, command: parsed.kind }, 'slash command');
 
     if (parsed.kind === 'error') {
-      await ack({ response_type: 'ephemeral', ...errorMessage({ code: 'invalid_input', message: parsed.message }) });
+      await ack({ response_type: 'ephemeral', ...problemLikeMessage(parsed.message) });
       return;
     }
     if (parsed.kind === 'modal') {
@@ -47,26 +49,23 @@ export function createNashaCommand(deps: SlackDeps) {
       });
       return;
     }
-    const needsReason =
-      (parsed.kind === 'delete' || (parsed.kind === 'schedule' && parsed.op === 'remove')) &&
-      parsed.reason === undefined;
-    if (
-      needsReason &&
-      deps.approvals.ruleFor(parsed.kind === 'delete' ? 'snapshot.delete' : 'schedule.remove') !== undefined
-    ) {
-      // A second person must approve: ask why first, in a form (trigger_id is only valid for 3 s).
+    const change = draftOf(parsed);
+    if (change !== undefined && change.reason === undefined && deps.gate.approvalRule(change.draft.action) !== undefined) {
+      // A second person must approve: ask why first, in a form (trigger_id is only valid for 3 s). The form's
+      // submission goes through the desk, which decides again.
       await ack();
-      const change =
-        parsed.kind === 'delete' ? { k: 'snapshot.delete', n: parsed.name } : { k: 'schedule.remove', n: parsed.type };
+      const draft = change.draft;
       const metadata = deps.metadata.encode({
         u: userId,
         c: channelId,
-        s: parsed.target.service,
-        p: parsed.target.partition,
-        ...change,
+        s: draft.target.service,
+        p: draft.target.partition,
+        k: draft.action,
+        n: draft.action === 'schedule.add' || draft.action === 'schedule.remove' ? draft.type : (draft.name ?? ''),
+        ...(draft.action === 'snapshot.create' && draft.expires !== undefined && { e: draft.expires }),
       });
       await client.views
-        .open({ trigger_id: triggerId, view: reasonModal(metadata, describeCommand(parsed)) })
+        .open({ trigger_id: triggerId, view: reasonModal(metadata, mrkdwn(capitalized(changeText(draft)))) })
         .catch((error: unknown) => {
           deps.logger.warn({ err: error }, 'views.open failed');
           return respond({
@@ -76,7 +75,7 @@ export function createNashaCommand(deps: SlackDeps) {
         });
       return;
     }
-    await ack({ response_type: 'ephemeral', ...workingMessage(describeCommand(parsed)) });
+    await ack({ response_type: 'ephemeral', ...workingMessage(mrkdwn(describeCommand(parsed))) });
     // Let acks of commands that have already arrived go out before this one's work starts: when many
     // arrive together, their acks would otherwise wait behind it (3× the p99 ack at 32; bench/RESULTS.md).
     await new Promise((resolve) => setImmediate(resolve));

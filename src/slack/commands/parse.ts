@@ -1,9 +1,21 @@
-import type { Action, Target } from '../../core/model.js';
+import {
+  CAN_I_WORDS,
+  COMMAND_WORDS,
+  type ActionId,
+  type CommandEntry,
+  type CommandOption,
+  type CommandSpec,
+  commandFor,
+  commandsWith,
+} from '../../core/actions.js';
+import type { Target } from '../../core/model.js';
 import type { PartitionTarget } from '../../core/snapshot-service.js';
-import { didYouMean, suggest } from '../../core/suggest.js';
+import { suggest } from '../../core/suggest.js';
 import { SNAPSHOT_TYPES, type SnapshotType } from '../../ovh/models.js';
+import { didYouMean } from '../blocks/problems.js';
+import { code, listOf, say, type Text, text, verbatim } from '../text.js';
 
-/** `/nasha …` text, parsed. Pure: no I/O, so every branch is unit-tested. */
+/** `/nasha …` text, parsed. Pure: no I/O, so every branch is unit-tested. The grammar is the action table's. */
 export type ParsedCommand =
   | { kind: 'help' }
   | { kind: 'modal' }
@@ -17,41 +29,52 @@ export type ParsedCommand =
       type: SnapshotType;
       reason: string | undefined;
     }
-  | { kind: 'create'; target: PartitionTarget; name: string | undefined; expires: string | undefined }
+  | {
+      kind: 'create';
+      target: PartitionTarget;
+      name: string | undefined;
+      expires: string | undefined;
+      reason: string | undefined;
+    }
   | { kind: 'show'; target: PartitionTarget; name: string }
   | { kind: 'delete'; target: PartitionTarget; name: string; reason: string | undefined }
-  | { kind: 'can-i'; action: Action; target: Target; userId: string | undefined }
+  | { kind: 'can-i'; action: ActionId; target: Target; userId: string | undefined }
   | { kind: 'quick'; spec: string; label: string | undefined; expires: string | undefined; reason: string | undefined }
-  | { kind: 'error'; message: string };
+  | { kind: 'error'; message: Text };
 
-export const SUBCOMMANDS = [
-  'help',
-  'services',
-  'partitions',
-  'list',
-  'schedule',
-  'create',
-  'show',
-  'delete',
-  'can-i',
-] as const;
-
-/** Words accepted for `can-i <action>`, mapped to policy actions. */
-export const CAN_I_ACTIONS: Readonly<Record<string, Action>> = {
-  read: 'read',
-  list: 'read',
-  show: 'read',
-  create: 'snapshot.create',
-  delete: 'snapshot.delete',
-  'schedule-add': 'schedule.add',
-  'schedule-remove': 'schedule.remove',
-  approve: 'approval.decide',
-};
+/** Words that are not actions: help, and the permission check. */
+const META_WORDS = ['help', 'can-i'] as const;
+export const SUBCOMMANDS: readonly string[] = [...META_WORDS, ...COMMAND_WORDS];
 
 const MAX_TEXT = 2_000;
+const EXAMPLE_TARGETS = { service: 'zpool-128310', partition: 'zpool-128310/data' };
+
+/** `create <service>/<partition> [<name>] [--expires <7d|12h|ISO date>] [--reason <why>]`, from the table. */
+export function usageOf(spec: CommandSpec): string {
+  const target: Record<CommandSpec['target'], string> = {
+    none: '',
+    service: '<service>',
+    'service-or-partition': '<service>[/<partition>]',
+    partition: '<service>/<partition>',
+    snapshot: '<service>/<partition>/<name>',
+    'quick-target': '<service>[/<partition>]|<group>',
+  };
+  const options: Record<CommandOption, string> = {
+    expires: '[--expires <7d|12h|ISO date>]',
+    reason: '[--reason <why>]',
+  };
+  return [...spec.words, target[spec.target], ...spec.args, ...spec.options.map((o) => options[o])]
+    .filter((part) => part !== '')
+    .join(' ');
+}
+
+/** The table's example with a target filled in (`{service}`, `{partition}`). */
+export function exampleOf(spec: CommandSpec, targets: { service: string; partition: string } = EXAMPLE_TARGETS): string {
+  return spec.example.replaceAll('{partition}', targets.partition).replaceAll('{service}', targets.service);
+}
 
 export function parseCommand(rawText: string): ParsedCommand {
-  if (rawText.length > MAX_TEXT) return error(`That command is too long (${rawText.length} characters).`);
+  if (rawText.length > MAX_TEXT) return error(say`That command is too long (${rawText.length} characters).`);
   // `--reason` takes the rest of the line (approvals), quotes optional.
   const reasonAt = rawText.search(/(^|\s)--reason(\s|=|$)/);
   const reasonText =
@@ -68,115 +91,107 @@ export function parseCommand(rawText: string): ParsedCommand {
     .filter((w) => w !== '');
   if (words[0]?.toLowerCase() === 'snapshot' || words[0]?.toLowerCase() === 'snapshots') words.shift();
   const [first, ...rest] = words;
-  if (first === undefined) return { kind: 'modal' };
+  if (first === undefined) return reasonText === undefined ? { kind: 'modal' } : reasonMisplaced();
   const sub = first.toLowerCase();
-  if (reasonText !== undefined && !['delete', 'schedule', 'quick', 'show'].includes(sub)) {
-    return error('`--reason` goes with `delete`, `schedule remove` and `quick`.');
-  }
+  const entry = sub === 'schedule' ? commandFor(['schedule', (rest[0] ?? '').toLowerCase()]) : commandFor([sub]);
+  if (reasonText !== undefined && entry?.command.options.includes('reason') !== true) return reasonMisplaced();
   switch (sub) {
     case 'help':
     case '?':
       return { kind: 'help' };
+    case 'can-i':
+    case 'cani':
+      return parseCanI(rest);
     case 'services':
-      return rest.length === 0 ? { kind: 'services' } : error('`services` takes no arguments.');
+      return rest.length === 0 ? { kind: 'services' } : error(say`${code('services')} takes no arguments.`);
     case 'partitions': {
       const service = rest[0];
-      if (service === undefined || rest.length > 1 || service.includes('/')) {
-        return usage('partitions <service>', 'partitions zpool-128310');
-      }
+      if (service === undefined || rest.length > 1 || service.includes('/')) return usage(entry);
       return { kind: 'partitions', service };
     }
     case 'list': {
       const target = parseTarget(rest, { allowServiceOnly: true });
-      if (typeof target === 'string') return usage('list <service>[/<partition>]', 'list zpool-128310/data', target);
-      if (target.extra.length > 0) return error(`Unexpected \`${target.extra.join(' ')}\` after the target.`);
+      if (!('target' in target)) return usage(entry, target);
+      if (target.extra.length > 0) return unexpected(target.extra, 'after the target');
       return { kind: 'list', target: target.target };
     }
     case 'schedule':
-      return withReason(parseSchedule(rest), reasonText);
+      return parseSchedule(rest, entry, reasonText);
     case 'create':
-      return parseCreate(rest);
+      return parseCreate(rest, entry, reasonText);
     case 'show':
     case 'delete': {
       const target = parseTarget(rest, { allowServiceOnly: false, wantName: true });
-      if (typeof target === 'string' || target.name === undefined || target.extra.length > 0) {
-        return usage(
-          `${sub} <service>/<partition>/<name>`,
-          `${sub} zpool-128310/data/snap-data-pre-upgrade`,
-          typeof target === 'string' ? target : undefined,
-        );
+      if (!('target' in target) || target.name === undefined || target.extra.length > 0) {
+        return usage(entry, 'target' in target ? undefined : target);
       }
-      if (sub === 'show')
-        return reasonText === undefined
-          ? { kind: 'show', target: target.target as PartitionTarget, name: target.name }
-          : error('`--reason` goes with `delete`, `schedule remove` and `quick`.');
-      return { kind: 'delete', target: target.target as PartitionTarget, name: target.name, reason: reasonText };
+      const partition = target.target as PartitionTarget;
+      return sub === 'show'
+        ? { kind: 'show', target: partition, name: target.name }
+        : { kind: 'delete', target: partition, name: target.name, reason: reasonText };
     }
-    case 'can-i':
-    case 'cani':
-      return parseCanI(rest);
     case 'quick':
-      return parseQuick(rest, reasonText);
+      return parseQuick(rest, entry, reasonText);
     default: {
       const close = suggest(sub, SUBCOMMANDS, 2);
-      return error(`Unknown command \`${first.slice(0, 40)}\`.${didYouMean(close)} Try \`/nasha help\`.`);
+      return error(
+        say`Unknown command ${verbatim(first.slice(0, 40))}.${didYouMean(close)} Try ${code('/nasha help')}.`,
+      );
     }
   }
 }
 
-function parseSchedule(words: string[]): ParsedCommand {
+function parseSchedule(words: string[], entry: CommandEntry | undefined, reason: string | undefined): ParsedCommand {
   const [op, ...rest] = words;
-  const example = 'schedule add zpool-128310/data day-7';
   const lower = op?.toLowerCase();
-  if (lower !== 'add' && lower !== 'remove' && lower !== 'show') {
-    return usage('schedule add|remove|show <service>/<partition> <type>', example);
+  if (entry === undefined || (lower !== 'add' && lower !== 'remove' && lower !== 'show')) {
+    const ops = ['add', 'remove', 'show'].filter((o) => commandFor(['schedule', o]) !== undefined);
+    return error(
+      say`Usage: ${code(`/nasha snapshot schedule ${ops.join('|')} <service>/<partition> <type>`)} — for example ${code('/nasha snapshot schedule add zpool-128310/data day-7')}.`,
+    );
   }
   const target = parseTarget(rest, { allowServiceOnly: false });
-  if (typeof target === 'string') return usage(`schedule ${lower} <service>/<partition> <type>`, example, target);
+  if (!('target' in target)) return usage(entry, target);
   const [typeWord, ...extra] = target.extra;
   if (typeWord === undefined) {
-    return error(`Which frequency? One of ${SNAPSHOT_TYPES.map((t) => `\`${t}\``).join(', ')}.`);
+    return error(say`Which frequency? One of ${listOf(SNAPSHOT_TYPES.map(code), 'or')}.`);
   }
-  if (extra.length > 0) return error(`Unexpected \`${extra.join(' ')}\` after the frequency.`);
+  if (extra.length > 0) return unexpected(extra, 'after the frequency');
   const type = parseSnapshotType(typeWord);
-  if (typeof type !== 'string' || !(SNAPSHOT_TYPES as readonly string[]).includes(type)) return type as ParsedCommand;
-  return { kind: 'schedule', op: lower, target: target.target as PartitionTarget, type, reason: undefined };
+  if (typeof type !== 'string') return type;
+  return { kind: 'schedule', op: lower, target: target.target as PartitionTarget, type, reason };
 }
 
-function withReason(command: ParsedCommand, reason: string | undefined): ParsedCommand {
-  if (command.kind === 'quick') return command;
-  if (reason === undefined || command.kind === 'error') return command;
-  if (command.kind === 'schedule' && command.op === 'remove') return { ...command, reason };
-  return error('`--reason` goes with `delete`, `schedule remove` and `quick`.');
-}
-
-export function parseSnapshotType(word: string): SnapshotType | ParsedCommand {
+export function parseSnapshotType(word: string): SnapshotType | Extract<ParsedCommand, { kind: 'error' }> {
   const lower = word.toLowerCase();
   if ((SNAPSHOT_TYPES as readonly string[]).includes(lower)) return lower as SnapshotType;
   const close = suggest(lower, SNAPSHOT_TYPES, 2);
   return error(
-    `\`${word.slice(0, 40)}\` is not a snapshot frequency.${didYouMean(close)} Frequencies: ${SNAPSHOT_TYPES.map((t) => `\`${t}\``).join(', ')}.`,
+    say`${verbatim(word.slice(0, 40))} is not a snapshot frequency.${didYouMean(close)} Frequencies: ${listOf(SNAPSHOT_TYPES.map(code), 'and')}.`,
   );
 }
 
 /** Splits `--expires <v>` / `--expires=<v>` out of the words; any other `--option` is an error. */
 function takeExpires(
   words: readonly string[],
-  known: string,
-): { expires: string | undefined; positional: string[] } | ParsedCommand {
+  entry: CommandEntry | undefined,
+): { expires: string | undefined; positional: string[] } | Extract<ParsedCommand, { kind: 'error' }> {
   let expires: string | undefined;
   const positional: string[] = [];
+  const known = listOf((entry?.command.options ?? []).map((o) => code(`--${o}`)), 'and');
   for (let i = 0; i < words.length; i++) {
     const word = words[i] ?? '';
     if (word === '--expires' || word === '--expire' || word === '-e') {
       const value = words[i + 1];
-      if (value === undefined) return error('`--expires` needs a value: `7d`, `12h` or an ISO 8601 date.');
+      if (value === undefined) {
+        return error(say`${code('--expires')} needs a value: ${code('7d')}, ${code('12h')} or an ISO 8601 date.`);
+      }
       expires = value;
       i++;
     } else if (word.startsWith('--expires=')) {
       expires = word.slice('--expires='.length);
     } else if (word.startsWith('--')) {
-      return error(`Unknown option \`${word.slice(0, 40)}\` (${known}).`);
+      return error(say`Unknown option ${verbatim(word.slice(0, 40))} (this command takes ${known}).`);
     } else {
       positional.push(word);
     }
@@ -184,44 +199,40 @@ function takeExpires(
   return { expires, positional };
 }
 
-function parseCreate(words: string[]): ParsedCommand {
-  const options = takeExpires(words, 'only `--expires`');
+function parseCreate(words: string[], entry: CommandEntry | undefined, reason: string | undefined): ParsedCommand {
+  const options = takeExpires(words, entry);
   if ('kind' in options) return options;
   const { expires, positional } = options;
   const target = parseTarget(positional, { allowServiceOnly: false, wantName: true });
-  const example = 'create zpool-128310/data before-upgrade --expires 7d';
-  if (typeof target === 'string')
-    return usage('create <service>/<partition> [<name>] [--expires <7d|12h|ISO date>]', example, target);
-  if (target.extra.length > 0) return error(`Unexpected \`${target.extra.join(' ')}\` after the name.`);
-  return { kind: 'create', target: target.target as PartitionTarget, name: target.name, expires };
+  if (!('target' in target)) return usage(entry, target);
+  if (target.extra.length > 0) return unexpected(target.extra, 'after the name');
+  return { kind: 'create', target: target.target as PartitionTarget, name: target.name, expires, reason };
 }
 
-function parseQuick(words: string[], reason: string | undefined): ParsedCommand {
-  const options = takeExpires(words, '`--expires`, `--reason`');
+function parseQuick(words: string[], entry: CommandEntry | undefined, reason: string | undefined): ParsedCommand {
+  const options = takeExpires(words, entry);
   if ('kind' in options) return options;
   const { expires, positional } = options;
   const [spec, label, ...extra] = positional;
-  if (spec === undefined) {
-    return usage(
-      'quick <service>[/<partition>]|<group> [<label>] [--expires 7d] [--reason <why>]',
-      'quick zpool-128310 inc-2041',
-    );
+  if (spec === undefined) return usage(entry);
+  if (extra.length > 0) {
+    return error(say`Unexpected ${verbatim(extra.join(' '))}: the label is one word (e.g. ${code('inc-2041')}).`);
   }
-  if (extra.length > 0) return error(`Unexpected \`${extra.join(' ')}\`: the label is one word (e.g. \`inc-2041\`).`);
   return { kind: 'quick', spec, label, expires, reason };
 }
 
 function parseCanI(words: string[]): ParsedCommand {
   const [actionWord, ...rest] = words;
-  const example = 'can-i delete zpool-128310/data';
-  if (actionWord === undefined) return usage('can-i <action> <service>[/<partition>] [@user]', example);
-  const action = CAN_I_ACTIONS[actionWord.toLowerCase()];
+  const canIUsage = () =>
+    error(
+      say`Usage: ${code('/nasha can-i <action> <service>[/<partition>] [@user]')} — for example ${code('/nasha can-i delete zpool-128310/data')}.`,
+    );
+  if (actionWord === undefined) return canIUsage();
+  const action = CAN_I_WORDS.get(actionWord.toLowerCase());
   if (action === undefined) {
-    const close = suggest(actionWord.toLowerCase(), Object.keys(CAN_I_ACTIONS), 2);
+    const close = suggest(actionWord.toLowerCase(), CAN_I_WORDS.keys(), 2);
     return error(
-      `\`${actionWord.slice(0, 40)}\` is not an action.${didYouMean(close)} Actions: ${Object.keys(CAN_I_ACTIONS)
-        .map((a) => `\`${a}\``)
-        .join(', ')}.`,
+      say`${verbatim(actionWord.slice(0, 40))} is not an action.${didYouMean(close)} Actions: ${listOf([...CAN_I_WORDS.keys()].map(code), 'and')}.`,
     );
   }
   let userId: string | undefined;
@@ -230,12 +241,12 @@ function parseCanI(words: string[]): ParsedCommand {
     const mention = /^<@([UW][A-Z0-9]+)(\|[^>]*)?>$/.exec(word) ?? /^([UW][A-Z0-9]{6,})$/.exec(word);
     if (mention) userId = mention[1];
     else if (word.startsWith('@'))
-      return error(`Mention the user so Slack sends their ID (got \`${word.slice(0, 40)}\` as plain text).`);
+      return error(say`Mention the user so Slack sends their ID (got ${verbatim(word.slice(0, 40))} as plain text).`);
     else targetWords.push(word);
   }
   const target = parseTarget(targetWords, { allowServiceOnly: true });
-  if (typeof target === 'string') return usage('can-i <action> <service>[/<partition>] [@user]', example, target);
-  if (target.extra.length > 0) return error(`Unexpected \`${target.extra.join(' ')}\`.`);
+  if (!('target' in target)) return canIUsage();
+  if (target.extra.length > 0) return unexpected(target.extra, '');
   return { kind: 'can-i', action, target: target.target, userId };
 }
 
@@ -245,23 +256,26 @@ interface ParsedTarget {
   extra: string[];
 }
 
+/** Why the words do not form a target. */
+type TargetProblem = { problem: Text };
+
 /**
  * `svc/part`, `svc part`, and with a name `svc/part/name`, `svc/part name` or `svc part name`.
- * Returns a problem string when the words do not form a target.
  */
 function parseTarget(
   words: readonly string[],
   options: { allowServiceOnly: boolean; wantName?: boolean },
-): ParsedTarget | string {
+): ParsedTarget | TargetProblem {
   const [first, ...rest] = words;
-  if (first === undefined) return 'a target is missing';
+  if (first === undefined) return { problem: text('A target is missing.') };
   const parts = first.split('/');
-  if (parts.some((p) => p === '')) return `\`${first.slice(0, 80)}\` is not a valid \`service/partition\``;
+  const shown = verbatim(first.slice(0, 80));
+  if (parts.some((p) => p === '')) return { problem: say`${shown} is not a valid ${code('service/partition')}.` };
   const remaining = [...rest];
   const service = parts[0] ?? '';
   let partition = parts[1];
   let name = parts[2];
-  if (parts.length > 3) return `\`${first.slice(0, 80)}\` has too many \`/\``;
+  if (parts.length > 3) return { problem: say`${shown} has too many ${code('/')}.` };
   if (partition === undefined && remaining.length > 0 && !remaining[0]?.startsWith('-')) {
     const next = remaining[0] ?? '';
     // `svc part` as two words, unless the second word is a frequency (schedule … svc type is an error below).
@@ -272,18 +286,30 @@ function parseTarget(
   if (partition === undefined) {
     return options.allowServiceOnly
       ? { target: { service }, name: undefined, extra: remaining }
-      : 'the partition is missing';
+      : { problem: text('The partition is missing.') };
   }
   if (options.wantName && name === undefined && remaining.length > 0) name = remaining.shift();
-  if (!options.wantName && name !== undefined) return `\`${first.slice(0, 80)}\` has too many \`/\``;
+  if (!options.wantName && name !== undefined) return { problem: say`${shown} has too many ${code('/')}.` };
   return { target: { service, partition }, name, extra: remaining };
 }
 
-function usage(form: string, example: string, problem?: string): ParsedCommand {
-  const lead = problem ? `${problem.charAt(0).toUpperCase()}${problem.slice(1)}. ` : '';
-  return error(`${lead}Usage: \`/nasha snapshot ${form}\` — for example \`/nasha snapshot ${example}\`.`);
+function usage(entry: CommandEntry | undefined, problem?: TargetProblem): ParsedCommand {
+  const lead = problem === undefined ? text() : text(problem.problem, ' ');
+  if (entry === undefined) return error(say`${lead}Try ${code('/nasha help')}.`);
+  return error(
+    say`${lead}Usage: ${code(`/nasha snapshot ${usageOf(entry.command)}`)} — for example ${code(`/nasha snapshot ${exampleOf(entry.command)}`)}.`,
+  );
 }
 
-function error(message: string): ParsedCommand {
+function unexpected(words: readonly string[], where: string): ParsedCommand {
+  return error(say`Unexpected ${verbatim(words.join(' '))}${where === '' ? '' : ` ${where}`}.`);
+}
+
+function reasonMisplaced(): ParsedCommand {
+  const takers = commandsWith('reason').map((c) => code(c.command.words.join(' ')));
+  return error(say`${code('--reason')} goes with ${listOf(takers, 'and')}.`);
+}
+
+function error(message: Text): Extract<ParsedCommand, { kind: 'error' }> {
   return { kind: 'error', message };
 }

@@ -1,25 +1,24 @@
 import { randomUUID } from 'node:crypto';
+import type { ChangeDraft } from '../../core/desk.js';
 import { NashaError } from '../../core/errors.js';
 import { type Actor, formatTarget } from '../../core/model.js';
-import { defaultSnapshotName, parseExpiration } from '../../core/naming.js';
 import type { JsonValue } from '../../core/ports.js';
-import { type ChangeRequest, type ChangeStarted, describeChange } from '../../core/snapshot-service.js';
-import { approvalPendingMessage } from '../blocks/approval-card.js';
-import type { SlackMessage } from '../blocks/limits.js';
+import { message, type SlackMessage, section } from '../blocks/limits.js';
+import { canIMessage, helpMessage } from '../blocks/permissions.js';
 import {
-  canIMessage,
-  changeFinishedMessage,
-  changeSubmittedMessage,
+  changeLinesMessage,
   errorMessage,
-  helpMessage,
   partitionsMessage,
+  problemMessage,
   scheduleShowMessage,
   servicesMessage,
   snapshotShowMessage,
   snapshotsMessage,
   unexpectedErrorMessage,
 } from '../blocks/replies.js';
+import { runChanges } from '../change-runner.js';
 import type { SlackDeps } from '../deps.js';
+import { code, mrkdwn, plain, say, type Text, text } from '../text.js';
 import type { ParsedCommand } from './parse.js';
 
 /** Where a command's answer goes; `replace` rewrites the same message. */
@@ -29,34 +28,59 @@ export interface Reply {
   readonly resumeToken: JsonValue;
 }
 
-/** Human description of a command, for the "working" line. */
-export function describeCommand(command: ParsedCommand): string {
+/** What a command is about, for the "working" line. */
+export function describeCommand(command: ParsedCommand): Text {
   switch (command.kind) {
     case 'services':
-      return 'the list of services';
+      return text('the list of services');
     case 'partitions':
-      return `the partitions of \`${command.service}\``;
+      return say`the partitions of ${code(command.service)}`;
     case 'list':
-      return `the snapshots of \`${formatTarget(command.target)}\``;
+      return say`the snapshots of ${code(formatTarget(command.target))}`;
     case 'schedule':
-      return `\`schedule ${command.op} ${formatTarget(command.target)} ${command.type}\``;
+      return say`${code(`schedule ${command.op} ${formatTarget(command.target)} ${command.type}`)}`;
     case 'create':
-      return `a snapshot of \`${formatTarget(command.target)}\``;
+      return say`a snapshot of ${code(formatTarget(command.target))}`;
     case 'show':
     case 'delete':
-      return `\`${command.kind} ${formatTarget(command.target)}/${command.name}\``;
+      return say`${code(`${command.kind} ${formatTarget(command.target)}/${command.name}`)}`;
     case 'can-i':
-      return 'the permission check';
+      return text('the permission check');
     case 'quick':
-      return `quick snapshots of \`${command.spec}\``;
+      return say`quick snapshots of ${code(command.spec)}`;
     default:
-      return 'your request';
+      return text('your request');
+  }
+}
+
+/** The change a command asks for, if it is one. */
+export function draftOf(command: ParsedCommand): { draft: ChangeDraft; reason: string | undefined } | undefined {
+  switch (command.kind) {
+    case 'schedule':
+      if (command.op === 'show') return undefined;
+      return {
+        draft: {
+          action: command.op === 'add' ? 'schedule.add' : 'schedule.remove',
+          target: command.target,
+          type: command.type,
+        },
+        reason: command.reason,
+      };
+    case 'create':
+      return {
+        draft: { action: 'snapshot.create', target: command.target, name: command.name, expires: command.expires },
+        reason: command.reason,
+      };
+    case 'delete':
+      return { draft: { action: 'snapshot.delete', target: command.target, name: command.name }, reason: command.reason };
+    default:
+      return undefined;
   }
 }
 
 /**
  * Runs a parsed command for a verified actor and writes the answer through `reply`. Never throws:
- * user errors become their message, anything else a reference to the log line.
+ * problems become their message, anything else a reference to the log line.
  */
 export async function runCommand(deps: SlackDeps, actor: Actor, command: ParsedCommand, reply: Reply): Promise<void> {
   try {
@@ -68,9 +92,9 @@ export async function runCommand(deps: SlackDeps, actor: Actor, command: ParsedC
   }
 }
 
-export function toErrorMessage(deps: SlackDeps, error: unknown, context: Record<string, unknown>): SlackMessage {
+export function toErrorMessage(deps: Pick<SlackDeps, 'logger'>, error: unknown, context: Record<string, unknown>): SlackMessage {
   if (error instanceof NashaError) {
-    deps.logger.info({ ...context, code: error.code, err: error.cause ?? undefined }, 'request refused');
+    deps.logger.info({ ...context, code: error.code, problem: error.problem.kind, err: error.cause ?? undefined }, 'request refused');
     return errorMessage(error);
   }
   const reference = randomUUID().slice(0, 8);
@@ -81,11 +105,13 @@ export function toErrorMessage(deps: SlackDeps, error: unknown, context: Record<
 async function execute(deps: SlackDeps, actor: Actor, command: ParsedCommand, reply: Reply): Promise<void> {
   const { service } = deps;
   const now = deps.clock.now();
+  const change = draftOf(command);
+  if (change !== undefined) return runChange(deps, actor, change.draft, change.reason, reply);
   switch (command.kind) {
     case 'help':
-      return reply.replace(helpMessage(await deps.policy.bestRoleAnywhere(actor)));
+      return reply.replace(helpMessage(await deps.gate.offers(actor), await deps.gate.heldPatterns(actor)));
     case 'error':
-      return reply.replace(errorMessage({ code: 'invalid_input', message: command.message }));
+      return reply.replace(problemLikeMessage(command.message));
     case 'modal':
     case 'quick':
       return; // handled by their listeners (they need the Slack client)
@@ -101,79 +127,40 @@ async function execute(deps: SlackDeps, actor: Actor, command: ParsedCommand, re
       const snapshot = await service.showSnapshot(actor, command.target, command.name);
       return reply.replace(snapshotShowMessage(formatTarget(command.target), snapshot, now));
     }
-    case 'can-i':
-      return canI(deps, actor, command, reply);
-    case 'schedule':
-      if (command.op === 'show') {
-        const { enabled } = await service.scheduleShow(actor, command.target, command.type);
-        return reply.replace(scheduleShowMessage(formatTarget(command.target), command.type, enabled));
-      }
-      return runOrRequest(
-        deps,
-        actor,
-        {
-          action: command.op === 'add' ? 'schedule.add' : 'schedule.remove',
-          target: command.target,
-          type: command.type,
-        },
-        command.reason,
-        reply,
-      );
-    case 'create': {
-      const expiration = command.expires === undefined ? undefined : parseExpiration(command.expires, now);
-      const name = command.name ?? defaultSnapshotName(command.target.partition, now);
-      return runChange(deps, actor, { action: 'snapshot.create', target: command.target, name, expiration }, reply);
+    case 'schedule': {
+      const { enabled } = await service.scheduleShow(actor, command.target, command.type);
+      return reply.replace(scheduleShowMessage(formatTarget(command.target), command.type, enabled));
     }
+    case 'can-i': {
+      const explained = await deps.gate.explain(actor, command.userId ?? actor.userId, command.action, command.target);
+      if ('verdict' in explained) return reply.replace(canIMessage(explained));
+      return reply.replace(problemMessage({ kind: 'refused', refusal: explained.refusal }));
+    }
+    case 'create':
     case 'delete':
-      return runOrRequest(
-        deps,
-        actor,
-        { action: 'snapshot.delete', target: command.target, name: command.name },
-        command.reason,
-        reply,
-      );
+      return;
   }
 }
 
-/** Changes that need a second person become approval requests; the others run at once. */
-async function runOrRequest(
+/** A parse error: the parser's own words, shown like any other invalid input. */
+export function problemLikeMessage(words: Text): SlackMessage {
+  return message(plain(words), [section(`:warning: ${mrkdwn(words)}`)]);
+}
+
+/** Submits one change and rewrites the reply at each step (submitted, pending, refused, done…). */
+export async function runChange(
   deps: SlackDeps,
   actor: Actor,
-  request: ChangeRequest,
+  draft: ChangeDraft,
   reason: string | undefined,
   reply: Reply,
 ): Promise<void> {
-  if (deps.approvals.ruleFor(request.action) === undefined) return runChange(deps, actor, request, reply);
-  if (reason === undefined) {
-    throw new NashaError(
-      'invalid_input',
-      'This change needs approval: add `--reason <why>` (or run it without arguments in the form).',
-    );
-  }
-  const pending = await deps.approvals.request(actor, request, reason, reply.resumeToken);
-  return reply.replace(approvalPendingMessage(pending));
-}
-
-/** Submits a change, shows "submitted", then rewrites the reply when OVH's task ends. */
-export async function runChange(deps: SlackDeps, actor: Actor, request: ChangeRequest, reply: Reply): Promise<void> {
-  const description = describeChange(request);
   const token = reply.resumeToken;
-  const resumeToken =
-    token !== null && typeof token === 'object' && !Array.isArray(token) ? { ...token, description } : token;
-  const started: ChangeStarted = await deps.service.change(actor, request, resumeToken);
-  await reply.replace(changeSubmittedMessage(description, started.task));
-  const result = await started.done;
-  await reply.replace(changeFinishedMessage(description, result));
-}
-
-async function canI(
-  deps: SlackDeps,
-  actor: Actor,
-  command: Extract<ParsedCommand, { kind: 'can-i' }>,
-  reply: Reply,
-): Promise<void> {
-  const subjectId = command.userId ?? actor.userId;
-  const decision = await deps.policy.canI(actor, subjectId, command.action, command.target);
-  const who = subjectId === actor.userId ? 'you' : `<@${subjectId}>`;
-  return reply.replace(canIMessage(decision, `can ${who} *${command.action}* on \`${formatTarget(command.target)}\`?`));
+  const resumeToken: JsonValue =
+    token !== null && typeof token === 'object' && !Array.isArray(token)
+      ? { ...token, change: draft as unknown as JsonValue }
+      : token;
+  await runChanges(deps, actor, [draft], { reason, reply: () => resumeToken }, (lines) =>
+    reply.replace(changeLinesMessage(lines)),
+  );
 }

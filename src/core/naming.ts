@@ -1,3 +1,13 @@
+import { formatUtcMinute, ISO_FORMS, looksLikeDate, parseIsoInstant } from '../shared/calendar.js';
+import {
+  DAY_MS,
+  DURATION_EXAMPLES,
+  DURATION_FORMS,
+  type DurationRange,
+  formatDuration,
+  MINUTE_MS,
+  parseDuration,
+} from '../shared/duration.js';
 import { NashaError } from './errors.js';
 
 /**
@@ -22,47 +32,61 @@ export function defaultSnapshotName(partition: string, now: number): string {
   return `snap-${partition}-${stamp}`;
 }
 
-const RELATIVE = /^(\d{1,4})\s*(m|min|h|d|w)$/i;
-const UNIT_MS: Readonly<Record<string, number>> = {
-  m: 60_000,
-  min: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 604_800_000,
-};
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
-const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:?\d{2})$/i;
+/**
+ * Longest expiration accepted. OVH documents no maximum (the API takes any ISO 8601 date-time); beyond five
+ * years, keeping the snapshot until it is deleted is what people mean.
+ */
+export const MAX_EXPIRATION_MS = 5 * 365 * DAY_MS;
+/** A relative expiration (`--expires 12h`, `quick_snapshot.default_expiration`): at least a minute away. */
+export const EXPIRATION_RANGE: DurationRange = { minMs: MINUTE_MS, maxMs: MAX_EXPIRATION_MS };
 
-/** Longest expiration accepted (beyond that, keeping the snapshot forever is what the user means). */
-export const MAX_EXPIRATION_MS = 5 * 365 * 86_400_000;
+/** What `--expires` and the create form accept, for messages and hints. */
+export const EXPIRATION_FORMS = `a duration from now (${DURATION_EXAMPLES}), ${ISO_FORMS}`;
 
 /**
- * Parses `7d`, `12h`, `30m`, `2w`, an ISO 8601 date (`2026-12-01`, midnight UTC) or date-time with
- * offset, into the ISO 8601 UTC string OVH expects. It must be in the future.
+ * Parses a duration from `now` (the shared grammar: `7d`, `12h`, `30m`, `2w`, `1d12h`), an ISO 8601 date
+ * (`2026-12-01`, midnight UTC) or a date-time with its zone, into the ISO 8601 UTC string OVH is sent
+ * (`2026-12-01T00:00:00Z`). Impossible dates are refused, not rolled over; it must be in the future and at
+ * most {@link MAX_EXPIRATION_MS} away. Messages are the same for the command and the create form.
  */
 export function parseExpiration(input: string, now: number): string {
   const text = input.trim();
+  const shown = `\`${text.slice(0, 60)}\``;
+  if (text === '') throw invalid(`The expiration is empty: use ${EXPIRATION_FORMS}.`);
   let at: number;
-  const relative = RELATIVE.exec(text);
-  if (relative) {
-    at = now + Number(relative[1]) * (UNIT_MS[(relative[2] ?? 'd').toLowerCase()] ?? 0);
-  } else if (ISO_DATE.test(text)) {
-    at = Date.parse(`${text}T00:00:00Z`);
-  } else if (ISO_DATE_TIME.test(text)) {
-    at = Date.parse(text);
+  if (looksLikeDate(text)) {
+    const parsed = parseIsoInstant(text);
+    if (!parsed.ok) throw invalid(`The expiration ${shown} ${parsed.problem}.`);
+    at = parsed.ms;
+  } else if (/^\d/.test(text)) {
+    const parsed = parseDuration(text);
+    if (!parsed.ok) {
+      throw invalid(
+        `The expiration ${shown} ${parsed.problem}. A duration is ${DURATION_FORMS}, like ${DURATION_EXAMPLES}.`,
+      );
+    }
+    if (parsed.ms < EXPIRATION_RANGE.minMs) {
+      throw invalid(
+        `The expiration ${shown} is too soon: it must be at least ${formatDuration(EXPIRATION_RANGE.minMs)} away.`,
+      );
+    }
+    at = now + parsed.ms;
   } else {
-    throw new NashaError(
-      'invalid_input',
-      `\`${text.slice(0, 60)}\` is not an expiration: use a duration (\`30m\`, \`12h\`, \`7d\`, \`2w\`) or an ISO 8601 date (\`2026-12-31\`, \`2026-12-31T18:00Z\`).`,
+    throw invalid(`${shown} is not an expiration: use ${EXPIRATION_FORMS}.`);
+  }
+  if (at <= now) {
+    throw invalid(
+      `The expiration ${shown} (${formatUtcMinute(at)}) is in the past: it is now ${formatUtcMinute(now)}.`,
     );
   }
-  if (Number.isNaN(at)) throw new NashaError('invalid_input', `\`${text}\` is not a real date.`);
-  if (at <= now) throw new NashaError('invalid_input', `The expiration \`${text}\` is in the past.`);
   if (at - now > MAX_EXPIRATION_MS) {
-    throw new NashaError(
-      'invalid_input',
-      'Expirations are limited to 5 years; omit `--expires` to keep the snapshot until deleted.',
+    throw invalid(
+      `The expiration ${shown} is too far: expirations are limited to 5 years (until ${formatUtcMinute(now + MAX_EXPIRATION_MS)}); leave it out to keep the snapshot until deleted.`,
     );
   }
   return new Date(at).toISOString().replace('.000Z', 'Z');
+}
+
+function invalid(message: string): NashaError {
+  return new NashaError('invalid_input', message);
 }

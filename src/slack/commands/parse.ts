@@ -2,6 +2,7 @@ import type { Action, Target } from '../../core/model.js';
 import type { PartitionTarget } from '../../core/snapshot-service.js';
 import { didYouMean, suggest } from '../../core/suggest.js';
 import { SNAPSHOT_TYPES, type SnapshotType } from '../../ovh/models.js';
+import { DURATION_UNITS } from '../../shared/duration.js';
 
 /** `/nasha …` text, parsed. Pure: no I/O, so every branch is unit-tested. */
 export type ParsedCommand =
@@ -173,6 +174,12 @@ function takeExpires(
       if (value === undefined) return error('`--expires` needs a value: `7d`, `12h` or an ISO 8601 date.');
       expires = value;
       i++;
+      // `--expires 12 h`: a bare number followed by a unit word is one duration, as in the config.
+      const unit = words[i + 1];
+      if (/^\d+$/.test(value) && unit !== undefined && DURATION_UNITS[unit.toLowerCase()] !== undefined) {
+        expires = `${value}${unit}`;
+        i++;
+      }
     } else if (word.startsWith('--expires=')) {
       expires = word.slice('--expires='.length);
     } else if (word.startsWith('--')) {

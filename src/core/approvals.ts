@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ApprovalOperation as ApprovableAction, ApprovalRule } from '../config/bot-config.js';
 import type { SnapshotType } from '../ovh/models.js';
 import type { Clock } from '../shared/clock.js';
+import { type CompareAndSetResult, compareAndSet, type Modification } from '../shared/compare-and-set.js';
 import { NashaError } from './errors.js';
 import type { Actor, Target } from './model.js';
 import type { AuditSink, JsonValue } from './ports.js';
@@ -241,55 +242,54 @@ export class ApprovalService {
 
   /** An Approve click. Every rule is checked again, now, for this user. */
   async approve(actor: Actor, id: string): Promise<ClickResult> {
-    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
-      const request = await this.deps.repo.get(id);
-      if (request === undefined) return { ok: false, message: `There is no approval request #${id}.` };
+    const result = await this.updateRequest<ClickResult>(id, async (request) => {
       const closed = this.closedMessage(request);
-      if (closed !== undefined) return { ok: false, message: closed };
+      if (closed !== undefined) return { decline: { ok: false, message: closed } };
       if (this.deps.clock.now() >= request.expiresAt) {
         await this.expire(request);
-        return { ok: false, message: `Approval #${id} has expired; it can no longer be approved.` };
+        return { decline: { ok: false, message: `Approval #${id} has expired; it can no longer be approved.` } };
       }
       if (actor.userId === request.requester.userId) {
         await this.auditDenied(actor, request, 'tried to approve their own request');
-        return { ok: false, message: 'You cannot approve your own request: a second person has to.' };
+        return { decline: { ok: false, message: 'You cannot approve your own request: a second person has to.' } };
       }
       if (request.approvals.some((v) => v.userId === actor.userId)) {
         return {
-          ok: false,
-          message: `You already approved #${id}; it needs ${request.quorum - request.approvals.length} more approval(s).`,
+          decline: {
+            ok: false,
+            message: `You already approved #${id}; it needs ${request.quorum - request.approvals.length} more approval(s).`,
+          },
         };
       }
       const decision = await this.deps.policy.canApprove(actor, request.change.target, request.approverGroups);
       if (!decision.allowed) {
         await this.auditDenied(actor, request, plainText(decision.summary));
-        return { ok: false, message: capitalize(decision.summary) };
+        return { decline: { ok: false, message: capitalize(decision.summary) } };
       }
       const approvals = [...request.approvals, { userId: actor.userId, at: this.deps.clock.now() }];
       const reached = approvals.length >= request.quorum;
-      const updated = await this.deps.repo.update(
-        id,
-        request.version,
-        { approvals, ...(reached && { state: 'approved' as const, decidedBy: actor.userId }) },
-        this.deps.clock.now(),
+      return { write: { approvals, ...(reached && { state: 'approved' as const, decidedBy: actor.userId }) } };
+    });
+    if (result.outcome === 'missing') return { ok: false, message: `There is no approval request #${id}.` };
+    if (result.outcome === 'exhausted') return { ok: false, message: `Approval #${id} is busy; try again.` };
+    if (result.outcome === 'declined') return result.value;
+    // What this click wrote (the stored row may have moved on since): the votes, and approved if the quorum is met.
+    const { value: updated, change } = result;
+    const approvals = change.approvals ?? [];
+    if (change.state === 'approved') {
+      await this.updateAudit(updated, 'approved', `approved by ${approvals.map((v) => `<@${v.userId}>`).join(', ')}`);
+      this.kick();
+      void this.execute(id).catch((error: unknown) =>
+        this.deps.logger?.error({ err: error, approval: id }, 'approval execution failed'),
       );
-      if (updated === undefined) continue; // someone else moved it first: look again
-      if (reached) {
-        await this.updateAudit(updated, 'approved', `approved by ${approvals.map((v) => `<@${v.userId}>`).join(', ')}`);
-        this.kick();
-        void this.execute(id).catch((error: unknown) =>
-          this.deps.logger?.error({ err: error, approval: id }, 'approval execution failed'),
-        );
-        return { ok: true, request: updated, message: `You approved #${id}; running it now.` };
-      }
-      await this.syncCard(id);
-      return {
-        ok: true,
-        request: updated,
-        message: `You approved #${id}; it needs ${request.quorum - approvals.length} more approval(s).`,
-      };
+      return { ok: true, request: updated, message: `You approved #${id}; running it now.` };
     }
-    return { ok: false, message: `Approval #${id} is busy; try again.` };
+    await this.syncCard(id);
+    return {
+      ok: true,
+      request: updated,
+      message: `You approved #${id}; it needs ${updated.quorum - approvals.length} more approval(s).`,
+    };
   }
 
   async reject(actor: Actor, id: string, reason: string): Promise<ClickResult> {
@@ -489,25 +489,20 @@ export class ApprovalService {
     check: (request: ApprovalRequest) => Promise<string | undefined>,
     reason?: string,
   ): Promise<ClickResult> {
-    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
-      const request = await this.deps.repo.get(id);
-      if (request === undefined) return { ok: false, message: `There is no approval request #${id}.` };
+    const result = await this.updateRequest<string>(id, async (request) => {
       const closed = this.closedMessage(request);
-      if (closed !== undefined) return { ok: false, message: closed };
+      if (closed !== undefined) return { decline: closed };
       const refusal = await check(request);
-      if (refusal !== undefined) return { ok: false, message: refusal };
-      const updated = await this.deps.repo.update(
-        id,
-        request.version,
-        { state, decidedBy: actor.userId, decisionReason: reason ?? null },
-        this.deps.clock.now(),
-      );
-      if (updated === undefined) continue;
-      await this.updateAudit(updated, state, `${state} by <@${actor.userId}>${reason ? `: ${reason}` : ''}`);
-      await this.finished(id);
-      return { ok: true, request: updated, message: `Request #${id} ${state}.` };
-    }
-    return { ok: false, message: `Approval #${id} is busy; try again.` };
+      if (refusal !== undefined) return { decline: refusal };
+      return { write: { state, decidedBy: actor.userId, decisionReason: reason ?? null } };
+    });
+    if (result.outcome === 'missing') return { ok: false, message: `There is no approval request #${id}.` };
+    if (result.outcome === 'exhausted') return { ok: false, message: `Approval #${id} is busy; try again.` };
+    if (result.outcome === 'declined') return { ok: false, message: result.value };
+    const updated = result.value;
+    await this.updateAudit(updated, state, `${state} by <@${actor.userId}>${reason ? `: ${reason}` : ''}`);
+    await this.finished(id);
+    return { ok: true, request: updated, message: `Request #${id} ${state}.` };
   }
 
   private async expire(request: ApprovalRequest): Promise<void> {
@@ -537,15 +532,30 @@ export class ApprovalService {
     id: string,
     patch: (request: ApprovalRequest) => ApprovalPatch | undefined,
   ): Promise<ApprovalRequest | undefined> {
-    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
-      const request = await this.deps.repo.get(id);
-      if (request === undefined) return undefined;
+    const result = await this.updateRequest<ApprovalRequest>(id, (request) => {
       const change = patch(request);
-      if (change === undefined) return request;
-      const updated = await this.deps.repo.update(id, request.version, change, this.deps.clock.now());
-      if (updated !== undefined) return updated;
-    }
-    throw new Error(`approval ${id}: too many concurrent updates`);
+      return change === undefined ? { decline: request } : { write: change };
+    });
+    if (result.outcome === 'missing') return undefined;
+    if (result.outcome === 'exhausted') throw new Error(`approval ${id}: too many concurrent updates`);
+    return result.value;
+  }
+
+  /** One request's compare-and-set on its version: read, decide, conditional write, again on conflict. */
+  private updateRequest<Declined>(
+    id: string,
+    modify: (
+      request: ApprovalRequest,
+    ) => Modification<ApprovalPatch, Declined> | Promise<Modification<ApprovalPatch, Declined>>,
+  ): Promise<CompareAndSetResult<ApprovalRequest, ApprovalPatch, Declined>> {
+    return compareAndSet(
+      {
+        read: () => this.deps.repo.get(id),
+        write: (current, patch) => this.deps.repo.update(id, current.version, patch, this.deps.clock.now()),
+      },
+      modify,
+      { clock: this.deps.clock, attempts: CAS_ATTEMPTS },
+    );
   }
 
   /**

@@ -121,7 +121,8 @@ export type ClickResult = { ok: true; request: ApprovalRequest; message: string 
 
 export interface ApprovalServiceDeps {
   repo: ApprovalRepository;
-  service: SnapshotService;
+  /** Only what approvals use of the snapshot service: the live preview and the change itself. */
+  service: Pick<SnapshotService, 'inspect' | 'change'>;
   policy: ApprovalPolicy;
   audit: AuditSink;
   cards: ApprovalCards;

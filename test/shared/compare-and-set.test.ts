@@ -95,7 +95,7 @@ describe('compare-and-set', () => {
     expect(result).toEqual({ outcome: 'written', value: { version: 4, count: 201 }, change: 1 });
   });
 
-  it('gives up after the attempts it was given, saying so; a decline on a later attempt stops it', async () => {
+  it('gives up after the attempts it was given, saying so', async () => {
     const cell = new Cell();
     cell.beforeWrite = () => cell.bump();
     const clock = recordingClock();

@@ -11,7 +11,7 @@ export const WEEK_MS = 7 * DAY_MS;
 
 /**
  * Unit words, lower case, and their length. One line per word: another language's unit (say `j` for jours) is
- * one more line here. Several words may share a length (`m` and `min`); combined forms order parts by length.
+ * one more line here. Several words may share a length (`m` and `min`); combined forms put the longer units first.
  */
 export const DURATION_UNITS: Readonly<Record<string, number>> = {
   w: WEEK_MS,
@@ -25,7 +25,7 @@ export const DURATION_UNITS: Readonly<Record<string, number>> = {
 export const DURATION_FORMS = 'a whole number and a unit, m (minutes), h (hours), d (days) or w (weeks)';
 export const DURATION_EXAMPLES = '`30m`, `12h`, `7d`, `2w` or `1d12h`';
 
-/** Longest number in one part: beyond it no range the bot uses could be met, and the sum stays exact. */
+/** Longest number in one part: no range the bot uses goes beyond it, and sums stay exact (999999w is 6e14 ms). */
 const MAX_DIGITS = 6;
 
 export type DurationParse = { ok: true; ms: number } | { ok: false; problem: string };

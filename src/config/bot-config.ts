@@ -12,8 +12,10 @@ import { z } from 'zod';
 import { APPROVABLE_ACTIONS, type ApprovableAction, type ApprovalRule } from '../core/actions.js';
 import type { AccessConfig, CapRole, GrantConfig, Target } from '../core/model.js';
 import { CAP_ROLES, ROLES } from '../core/model.js';
+import { EXPIRATION_RANGE } from '../core/naming.js';
 import { editDistance } from '../core/suggest.js';
 import { ConfigError } from '../shared/config-error.js';
+import { DURATION_FORMS, type DurationRange, HOUR_MS, isWithin, parseDuration, rangeText } from '../shared/duration.js';
 
 export { ConfigError };
 
@@ -41,8 +43,6 @@ export interface ApprovalsConfig {
   rules: Readonly<Record<ApprovalOperation, ApprovalRule>>;
 }
 
-const HOUR_MS = 3_600_000;
-
 /** Destructive changes need one approval by default; creating and adding do not. */
 export const DEFAULT_APPROVAL_RULES: Readonly<Record<ApprovalOperation, ApprovalRule>> = {
   'snapshot.delete': { required: true, quorum: 1, approverGroups: [], ttlMs: 4 * HOUR_MS },
@@ -54,6 +54,7 @@ export const DEFAULT_APPROVAL_RULES: Readonly<Record<ApprovalOperation, Approval
 export const APPROVAL_QUORUM_MAX = 5;
 export const APPROVAL_TTL_MIN_MS = 5 * 60_000;
 export const APPROVAL_TTL_MAX_MS = 7 * 24 * HOUR_MS;
+const APPROVAL_TTL_RANGE: DurationRange = { minMs: APPROVAL_TTL_MIN_MS, maxMs: APPROVAL_TTL_MAX_MS };
 
 export interface BotConfig {
   /** `version` from the file (default 1); bump it to invalidate pending approvals. */
@@ -80,9 +81,6 @@ export const CHANNEL_ID_RE = /^[CG][A-Z0-9]{2,}$/;
 export const SCOPE_PATTERN_RE = /^[A-Za-z0-9_.:*-]+(?:\/[A-Za-z0-9_.:*-]+)?$/;
 const TARGET_RE = /^[A-Za-z0-9_.:-]+\/[A-Za-z0-9_.:-]+$/;
 const TARGET_GROUP_NAME_RE = /^[a-z0-9][a-z0-9_-]*$/;
-const DURATION_RE = /^([1-9][0-9]{0,5})([mhdw])$/;
-const DURATION_UNIT_MS: Readonly<Record<string, number>> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-const TTL_RE = /^([1-9][0-9]{0,5})([mhd])$/;
 
 const FIND_CHANNEL_ID =
   'open the channel in Slack, click its name at the top: the ID (C…) is at the bottom of the About tab';
@@ -245,16 +243,31 @@ const TargetSchema = z.string({ error: expected('a partition like "zpool-123/dat
   }
 });
 
-const DurationSchema = z
-  .string({ error: expected('a duration like "12h", "7d" or "2w"') })
-  .superRefine((value, ctx) => {
-    if (!DURATION_RE.test(value)) {
+/**
+ * A duration in the bot's one grammar (src/shared/duration.ts, the same as `--expires`), within `range`;
+ * `purpose` says what it sets, in the out-of-range message.
+ */
+const durationSetting = (examples: string, range: DurationRange, purpose: string) =>
+  z.string({ error: expected(`a duration like ${examples}`) }).superRefine((value, ctx) => {
+    const parsed = parseDuration(value);
+    if (!parsed.ok) {
       ctx.addIssue({
         code: 'custom',
-        message: `must be a whole number then m, h, d or w, like "12h" or "7d" (got ${JSON.stringify(value)})`,
+        message: `must be ${DURATION_FORMS}, like ${examples} (got ${JSON.stringify(value)}, which ${parsed.problem})`,
+      });
+    } else if (!isWithin(parsed.ms, range)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be ${rangeText(range)}: ${purpose} (got ${JSON.stringify(value)})`,
       });
     }
   });
+
+const DefaultExpirationSchema = durationSetting(
+  '"12h", "7d" or "2w"',
+  EXPIRATION_RANGE,
+  'how long quick snapshots are kept unless --expires says otherwise',
+);
 
 // Verbs people use for the same change: "snapshot.remove" means snapshot.delete, "schedule.delete" schedule.remove.
 const OPERATION_VERB_SYNONYMS: Readonly<Record<string, string>> = { remove: 'delete', add: 'create' };
@@ -289,20 +302,11 @@ const Quorum = z
     }
   });
 
-const TtlSchema = z.string({ error: expected('a duration like "30m", "4h" or "2d"') }).superRefine((value, ctx) => {
-  const ms = ttlMs(value);
-  if (ms === undefined) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `must be a whole number then m, h or d, like "30m", "4h" or "2d" (got ${JSON.stringify(value)})`,
-    });
-  } else if (ms < APPROVAL_TTL_MIN_MS || ms > APPROVAL_TTL_MAX_MS) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `must be from 5m to 7d: how long a request may wait for its approvals (got ${JSON.stringify(value)})`,
-    });
-  }
-});
+const TtlSchema = durationSetting(
+  '"30m", "4h" or "2d"',
+  APPROVAL_TTL_RANGE,
+  'how long a request may wait for its approvals',
+);
 
 const ApprovalRuleSchema = strictMapping(
   {
@@ -367,7 +371,7 @@ const BotConfigFileSchema = strictMapping(
       .optional(),
     quick_snapshot: strictMapping(
       {
-        default_expiration: DurationSchema.optional(),
+        default_expiration: DefaultExpirationSchema.optional(),
         responder_groups: idList(GroupId, 'Slack user group IDs').optional(),
       },
       'a mapping with default_expiration and/or responder_groups',
@@ -550,15 +554,10 @@ function toTarget(text: string): Target {
   return { service: text.slice(0, slash), partition: text.slice(slash + 1) };
 }
 
-/** A duration without weeks (approval TTLs). */
-function ttlMs(text: string): number | undefined {
-  return TTL_RE.test(text) ? durationMs(text) : undefined;
-}
-
+/** The value of a duration the schema has already checked. */
 function durationMs(text: string): number | undefined {
-  const match = DURATION_RE.exec(text);
-  const unit = match?.[2];
-  return match && unit !== undefined ? Number(match[1]) * (DURATION_UNIT_MS[unit] ?? 0) : undefined;
+  const parsed = parseDuration(text);
+  return parsed.ok ? parsed.ms : undefined;
 }
 
 function build(file: BotConfigFile, fileName: string): BotConfig {
@@ -594,7 +593,7 @@ function build(file: BotConfigFile, fileName: string): BotConfig {
   const rule = (operation: ApprovalOperation): ApprovalRule => {
     const given = rules?.[operation];
     const fallback = DEFAULT_APPROVAL_RULES[operation];
-    const ttl = given?.ttl === undefined ? undefined : ttlMs(given.ttl);
+    const ttl = given?.ttl === undefined ? undefined : durationMs(given.ttl);
     return {
       required: given?.required ?? fallback.required,
       quorum: given?.quorum ?? fallback.quorum,

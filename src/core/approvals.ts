@@ -1,6 +1,7 @@
 import { createHash, randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { SnapshotType } from '../ovh/models.js';
+import { type CompareAndSetResult, compareAndSet, type Modification } from '../shared/compare-and-set.js';
 import type { Clock } from '../shared/clock.js';
 import type { ApprovableAction, ApprovalRule } from './actions.js';
 import type { AuditDetail, AuditProblem, ClickRefusalKind } from './audit-detail.js';
@@ -148,7 +149,8 @@ export interface FiledRequest {
 
 export interface ApprovalServiceDeps {
   repo: ApprovalRepository;
-  service: SnapshotService;
+  /** Only what approvals use of the snapshot service: the live preview and the change itself. */
+  service: Pick<SnapshotService, 'inspect' | 'change'>;
   policy: ApprovalPolicy;
   audit: AuditSink;
   cards: ApprovalCards;
@@ -258,44 +260,39 @@ export class ApprovalService {
 
   /** An Approve click. Every rule is checked again, now, for this user. */
   async approve(actor: Actor, id: string): Promise<ClickResult> {
-    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
-      const request = await this.deps.repo.get(id);
-      if (request === undefined) return { ok: false, refusal: { kind: 'unknown_request', id } };
-      if (request.state !== 'pending') return this.refuseClick(actor, request, { kind: 'closed', id, state: request.state });
+    const result = await this.updateRequest<ClickResult>(id, async (request) => {
+      const refuse = async (refusal: ClickRefusal) => ({ decline: await this.refuseClick(actor, request, refusal) });
+      if (request.state !== 'pending') return refuse({ kind: 'closed', id, state: request.state });
       if (this.deps.clock.now() >= request.expiresAt) {
         await this.expire(request);
-        return this.refuseClick(actor, request, { kind: 'expired', id });
+        return refuse({ kind: 'expired', id });
       }
-      if (actor.userId === request.requester.userId) {
-        return this.refuseClick(actor, request, { kind: 'self_approval', id });
-      }
+      if (actor.userId === request.requester.userId) return refuse({ kind: 'self_approval', id });
       if (request.approvals.some((v) => v.userId === actor.userId)) {
-        const remaining = request.quorum - request.approvals.length;
-        return this.refuseClick(actor, request, { kind: 'already_voted', id, remaining });
+        return refuse({ kind: 'already_voted', id, remaining: request.quorum - request.approvals.length });
       }
       const decision = await this.deps.policy.canApprove(actor, request.change.target, request.approverGroups);
-      if (!decision.allowed) return this.refuseClick(actor, request, { kind: 'not_approver', id, decision });
+      if (!decision.allowed) return refuse({ kind: 'not_approver', id, decision });
       const approvals = [...request.approvals, { userId: actor.userId, at: this.deps.clock.now() }];
       const reached = approvals.length >= request.quorum;
-      const updated = await this.deps.repo.update(
-        id,
-        request.version,
-        { approvals, ...(reached && { state: 'approved' as const, decidedBy: actor.userId }) },
-        this.deps.clock.now(),
+      return { write: { approvals, ...(reached && { state: 'approved' as const, decidedBy: actor.userId }) } };
+    });
+    if (result.outcome === 'missing') return { ok: false, refusal: { kind: 'unknown_request', id } };
+    if (result.outcome === 'exhausted') return { ok: false, refusal: { kind: 'busy', id } };
+    if (result.outcome === 'declined') return result.value;
+    // What this click wrote (the stored row may have moved on since): the votes, and approved if the quorum is met.
+    const { value: updated, change } = result;
+    const approvals = change.approvals ?? [];
+    if (change.state === 'approved') {
+      await this.updateAudit(updated, 'approved', { decidedBy: approvals.map((v) => v.userId) });
+      this.kick();
+      void this.execute(id).catch((error: unknown) =>
+        this.deps.logger?.error({ err: error, approval: id }, 'approval execution failed'),
       );
-      if (updated === undefined) continue; // someone else moved it first: look again
-      if (reached) {
-        await this.updateAudit(updated, 'approved', { decidedBy: approvals.map((v) => v.userId) });
-        this.kick();
-        void this.execute(id).catch((error: unknown) =>
-          this.deps.logger?.error({ err: error, approval: id }, 'approval execution failed'),
-        );
-        return { ok: true, request: updated, effect: { kind: 'running' } };
-      }
-      await this.syncCard(id);
-      return { ok: true, request: updated, effect: { kind: 'approved', remaining: request.quorum - approvals.length } };
+      return { ok: true, request: updated, effect: { kind: 'running' } };
     }
-    return { ok: false, refusal: { kind: 'busy', id } };
+    await this.syncCard(id);
+    return { ok: true, request: updated, effect: { kind: 'approved', remaining: updated.quorum - approvals.length } };
   }
 
   async reject(actor: Actor, id: string, reason: string): Promise<ClickResult> {
@@ -498,27 +495,24 @@ export class ApprovalService {
     check: (request: ApprovalRequest) => Promise<ClickRefusal | undefined>,
     reason?: string,
   ): Promise<ClickResult> {
-    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
-      const request = await this.deps.repo.get(id);
-      if (request === undefined) return { ok: false, refusal: { kind: 'unknown_request', id } };
-      if (request.state !== 'pending') return this.refuseClick(actor, request, { kind: 'closed', id, state: request.state });
+    const result = await this.updateRequest<ClickResult>(id, async (request) => {
+      if (request.state !== 'pending') {
+        return { decline: await this.refuseClick(actor, request, { kind: 'closed', id, state: request.state }) };
+      }
       const refusal = await check(request);
-      if (refusal !== undefined) return this.refuseClick(actor, request, refusal);
-      const updated = await this.deps.repo.update(
-        id,
-        request.version,
-        { state, decidedBy: actor.userId, decisionReason: reason ?? null },
-        this.deps.clock.now(),
-      );
-      if (updated === undefined) continue;
-      await this.updateAudit(updated, state, {
-        decidedBy: [actor.userId],
-        ...(reason !== undefined && { decisionReason: reason }),
-      });
-      await this.finished(id);
-      return { ok: true, request: updated, effect: { kind: state } };
-    }
-    return { ok: false, refusal: { kind: 'busy', id } };
+      if (refusal !== undefined) return { decline: await this.refuseClick(actor, request, refusal) };
+      return { write: { state, decidedBy: actor.userId, decisionReason: reason ?? null } };
+    });
+    if (result.outcome === 'missing') return { ok: false, refusal: { kind: 'unknown_request', id } };
+    if (result.outcome === 'exhausted') return { ok: false, refusal: { kind: 'busy', id } };
+    if (result.outcome === 'declined') return result.value;
+    const updated = result.value;
+    await this.updateAudit(updated, state, {
+      decidedBy: [actor.userId],
+      ...(reason !== undefined && { decisionReason: reason }),
+    });
+    await this.finished(id);
+    return { ok: true, request: updated, effect: { kind: state } };
   }
 
   /** Every refused click is audited once (as `refused`, on the request it was about), then answered. */
@@ -581,15 +575,30 @@ export class ApprovalService {
     id: string,
     patch: (request: ApprovalRequest) => ApprovalPatch | undefined,
   ): Promise<ApprovalRequest | undefined> {
-    for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
-      const request = await this.deps.repo.get(id);
-      if (request === undefined) return undefined;
+    const result = await this.updateRequest<ApprovalRequest>(id, (request) => {
       const change = patch(request);
-      if (change === undefined) return request;
-      const updated = await this.deps.repo.update(id, request.version, change, this.deps.clock.now());
-      if (updated !== undefined) return updated;
-    }
-    throw new Error(`approval ${id}: too many concurrent updates`);
+      return change === undefined ? { decline: request } : { write: change };
+    });
+    if (result.outcome === 'missing') return undefined;
+    if (result.outcome === 'exhausted') throw new Error(`approval ${id}: too many concurrent updates`);
+    return result.value;
+  }
+
+  /** One request's compare-and-set on its version: read, decide, conditional write, again on conflict. */
+  private updateRequest<Declined>(
+    id: string,
+    modify: (
+      request: ApprovalRequest,
+    ) => Modification<ApprovalPatch, Declined> | Promise<Modification<ApprovalPatch, Declined>>,
+  ): Promise<CompareAndSetResult<ApprovalRequest, ApprovalPatch, Declined>> {
+    return compareAndSet(
+      {
+        read: () => this.deps.repo.get(id),
+        write: (current, patch) => this.deps.repo.update(id, current.version, patch, this.deps.clock.now()),
+      },
+      modify,
+      { clock: this.deps.clock, attempts: CAS_ATTEMPTS },
+    );
   }
 
   /**

@@ -1,5 +1,13 @@
+import { ISO_FORMS, looksLikeDate, parseIsoInstant } from '../shared/calendar.js';
+import {
+  DAY_MS,
+  DURATION_EXAMPLES,
+  type DurationRange,
+  MINUTE_MS,
+  parseDuration,
+} from '../shared/duration.js';
 import { NashaError } from './errors.js';
-import type { InvalidExpiration } from './problems.js';
+import type { Problem } from './problems.js';
 
 /**
  * Custom snapshot names: OVH's control panel allows letters, digits, '.', ':' and '-'; we also
@@ -20,48 +28,44 @@ export function defaultSnapshotName(partition: string, now: number): string {
   return `snap-${partition}-${stamp}`;
 }
 
-const RELATIVE = /^(\d{1,4})\s*(m|min|h|d|w)$/i;
-const UNIT_MS: Readonly<Record<string, number>> = {
-  m: 60_000,
-  min: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 604_800_000,
-};
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
-const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:?\d{2})$/i;
+/**
+ * Longest expiration accepted. OVH documents no maximum (the API takes any ISO 8601 date-time); beyond five
+ * years, keeping the snapshot until it is deleted is what people mean.
+ */
+export const MAX_EXPIRATION_MS = 5 * 365 * DAY_MS;
+/** A relative expiration (`--expires 12h`, `quick_snapshot.default_expiration`): at least a minute away. */
+export const EXPIRATION_RANGE: DurationRange = { minMs: MINUTE_MS, maxMs: MAX_EXPIRATION_MS };
 
-/** Longest expiration accepted (beyond that, keeping the snapshot forever is what the user means). */
-export const MAX_EXPIRATION_MS = 5 * 365 * 86_400_000;
+/** What `--expires` and the create form accept, for messages and hints. */
+export const EXPIRATION_FORMS = `a duration from now (${DURATION_EXAMPLES}), ${ISO_FORMS}`;
 
 /**
- * Parses `7d`, `12h`, `30m`, `2w`, an ISO 8601 date (`2026-12-01`, midnight UTC) or date-time with
- * offset, into the ISO 8601 UTC string OVH expects. It must be in the future.
+ * Parses a duration from `now` (the shared grammar: `7d`, `12h`, `30m`, `2w`, `1d12h`), an ISO 8601 date
+ * (`2026-12-01`, midnight UTC) or a date-time with its zone, into the ISO 8601 UTC string OVH is sent
+ * (`2026-12-01T00:00:00Z`). Impossible dates are refused, not rolled over; it must be in the future and at
+ * most {@link MAX_EXPIRATION_MS} away. Messages are the same for the command and the create form.
  */
 export function parseExpiration(input: string, now: number): string {
   const text = input.trim();
+  if (text === '') throw invalid({ text, why: 'empty' });
   let at: number;
-  const relative = RELATIVE.exec(text);
-  if (relative) {
-    at = now + Number(relative[1]) * (UNIT_MS[(relative[2] ?? 'd').toLowerCase()] ?? 0);
-  } else if (ISO_DATE.test(text)) {
-    at = Date.parse(`${text}T00:00:00Z`);
-  } else if (ISO_DATE_TIME.test(text)) {
-    at = Date.parse(text);
+  if (looksLikeDate(text)) {
+    const parsed = parseIsoInstant(text);
+    if (!parsed.ok) throw invalid({ text, why: 'not_a_date', detail: parsed.problem });
+    at = parsed.ms;
+  } else if (/^\d/.test(text)) {
+    const parsed = parseDuration(text);
+    if (!parsed.ok) throw invalid({ text, why: 'duration', detail: parsed.problem });
+    if (parsed.ms < EXPIRATION_RANGE.minMs) throw invalid({ text, why: 'too_soon', limitMs: EXPIRATION_RANGE.minMs });
+    at = now + parsed.ms;
   } else {
-    throw expirationProblem(text, 'syntax');
+    throw invalid({ text, why: 'syntax' });
   }
-  if (Number.isNaN(at)) throw expirationProblem(text, 'not_a_date');
-  if (at <= now) throw expirationProblem(text, 'past');
-  if (at - now > MAX_EXPIRATION_MS) throw expirationProblem(text, 'too_far');
+  if (at <= now) throw invalid({ text, why: 'past', at, now });
+  if (at - now > MAX_EXPIRATION_MS) throw invalid({ text, why: 'too_far', at: now + MAX_EXPIRATION_MS, limitMs: MAX_EXPIRATION_MS });
   return new Date(at).toISOString().replace('.000Z', 'Z');
 }
 
-function expirationProblem(text: string, why: InvalidExpiration): NashaError {
-  return new NashaError({
-    kind: 'invalid_expiration',
-    text: text.slice(0, 60),
-    why,
-    maxDays: Math.round(MAX_EXPIRATION_MS / 86_400_000),
-  });
+function invalid(problem: Omit<Extract<Problem, { kind: 'invalid_expiration' }>, 'kind'>): NashaError {
+  return new NashaError({ kind: 'invalid_expiration', ...problem, text: problem.text.slice(0, 60) });
 }

@@ -44,12 +44,23 @@ export type Refusal =
   /** `can-i` about someone else, asked by someone who is not an approver or admin. */
   | { kind: 'others_permissions' };
 
-export type InvalidExpiration = 'syntax' | 'not_a_date' | 'past' | 'too_far';
+export type InvalidExpiration = 'empty' | 'syntax' | 'not_a_date' | 'duration' | 'too_soon' | 'past' | 'too_far';
 
 export type Problem =
   | { kind: 'refused'; refusal: Refusal }
   | { kind: 'invalid_name'; name: string }
-  | { kind: 'invalid_expiration'; text: string; why: InvalidExpiration; maxDays: number }
+  | {
+      kind: 'invalid_expiration';
+      text: string;
+      why: InvalidExpiration;
+      /** The calendar's or the duration grammar's own reason (e.g. "February 2027 has 28 days"). */
+      detail?: string | undefined;
+      /** The moment it named (past), or the latest allowed (too_far). */
+      at?: number | undefined;
+      now?: number | undefined;
+      /** The shortest (too_soon) or longest (too_far) allowed. */
+      limitMs?: number | undefined;
+    }
   | { kind: 'reason_required'; action: ApprovableAction }
   | { kind: 'reason_too_short'; purpose: 'request' | 'reject' }
   | { kind: 'frequency_enabled'; target: Target; type: string }

@@ -264,7 +264,7 @@ describe('parseBotConfig: every problem names its key, its line and the fix', ()
     expect(found).toEqual([
       'nasha.yml:4: target_groups.payments[0]: must be one concrete partition "service/partition" without wildcards (got "zpool-1/*"): incident snapshots act on exactly the partitions listed',
       'nasha.yml:5: target_groups.empty: must list at least one partition like "zpool-123/data"',
-      'nasha.yml:7: quick_snapshot.default_expiration: must be a whole number then m, h, d or w, like "12h" or "7d" (got "7 days")',
+      'nasha.yml:7: quick_snapshot.default_expiration: must be a whole number and a unit, m (minutes), h (hours), d (days) or w (weeks), like "12h", "7d" or "2w" (got "7 days", which has an unknown unit "days")',
     ]);
   });
 
@@ -345,6 +345,56 @@ approvals:
     expect(ttl('1d').approverGroups).toEqual(['S0A', 'S0B']);
   });
 
+  it('reads durations with the same grammar as --expires: any case, a space, weeks, combined parts', () => {
+    const rule = (value: string) =>
+      parseBotConfig(
+        `${AUDIT_ONLY}approvals:\n  channel: C0APPROV01\n  rules:\n    snapshot.delete: {ttl: "${value}"}\n`,
+        'nasha.yml',
+      ).approvals.rules['snapshot.delete'].ttlMs;
+    expect(rule('1w')).toBe(7 * 24 * HOUR);
+    expect(rule('4H')).toBe(4 * HOUR);
+    expect(rule('12 h')).toBe(12 * HOUR);
+    expect(rule('1d12h')).toBe(36 * HOUR);
+    expect(rule('2h 30m')).toBe(2.5 * HOUR);
+    expect(rule('90min')).toBe(1.5 * HOUR);
+    const quick = (value: string) =>
+      parseBotConfig(
+        `${AUDIT_ONLY}approvals:\n  channel: C0APPROV01\nquick_snapshot:\n  default_expiration: "${value}"\n`,
+        'nasha.yml',
+      ).quickSnapshot;
+    expect(quick('2W')).toMatchObject({ defaultExpiration: '2W', defaultExpirationMs: 14 * 24 * HOUR });
+    expect(quick('1d 12h')?.defaultExpirationMs).toBe(36 * HOUR);
+  });
+
+  it('refuses a duration it cannot read, or outside its range, saying why and the range', () => {
+    const ttlProblems = (value: string) =>
+      problems(`${AUDIT_ONLY}approvals:\n  channel: C0APPROV01\n  rules:\n    snapshot.delete: {ttl: "${value}"}\n`);
+    const grammar =
+      'must be a whole number and a unit, m (minutes), h (hours), d (days) or w (weeks), like "30m", "4h" or "2d"';
+    expect(ttlProblems('12h1d')).toEqual([
+      `nasha.yml:6: approvals.rules.snapshot.delete.ttl: ${grammar} (got "12h1d", which puts d after h: write the larger unit first, like 1d12h)`,
+    ]);
+    expect(ttlProblems('4')).toEqual([
+      `nasha.yml:6: approvals.rules.snapshot.delete.ttl: ${grammar} (got "4", which has no unit after 4)`,
+    ]);
+    expect(ttlProblems('7j')).toEqual([
+      `nasha.yml:6: approvals.rules.snapshot.delete.ttl: ${grammar} (got "7j", which has an unknown unit "j")`,
+    ]);
+    expect(ttlProblems('1w1m')).toEqual([
+      'nasha.yml:6: approvals.rules.snapshot.delete.ttl: must be from 5m to 7d: how long a request may wait for its approvals (got "1w1m")',
+    ]);
+    expect(
+      problems(`${AUDIT_ONLY}approvals:\n  channel: C0APPROV01\nquick_snapshot:\n  default_expiration: 0m\n`),
+    ).toEqual([
+      'nasha.yml:6: quick_snapshot.default_expiration: must be from 1m to 1825d: how long quick snapshots are kept unless --expires says otherwise (got "0m")',
+    ]);
+    expect(
+      problems(`${AUDIT_ONLY}approvals:\n  channel: C0APPROV01\nquick_snapshot:\n  default_expiration: 261w\n`),
+    ).toEqual([
+      'nasha.yml:6: quick_snapshot.default_expiration: must be from 1m to 1825d: how long quick snapshots are kept unless --expires says otherwise (got "261w")',
+    ]);
+  });
+
   it('needs no channel when no operation requires approval', () => {
     const off = `${AUDIT_ONLY}approvals:\n  rules:\n    snapshot.delete: {required: false}\n    schedule.remove: {required: false}\n`;
     const config = parseBotConfig(off, 'nasha.yml');
@@ -403,7 +453,7 @@ approvals:
       'nasha.yml:7: approvals.rules.snapshot.delete.required: must be true or false (got "yes")',
       'nasha.yml:8: approvals.rules.snapshot.delete.quorum: must be a whole number from 1 to 5: the number of different people who must approve (got 0)',
       'nasha.yml:9: approvals.rules.snapshot.delete.approver_groups[0]: must be a Slack user group ID like S0123ABCD, not a group handle or name (got "@storage"): open People → User groups in Slack and pick the group: the ID (S…) is in the page URL',
-      'nasha.yml:10: approvals.rules.snapshot.delete.ttl: must be a whole number then m, h or d, like "30m", "4h" or "2d" (got "2w")',
+      'nasha.yml:10: approvals.rules.snapshot.delete.ttl: must be from 5m to 7d: how long a request may wait for its approvals (got "2w")',
       'nasha.yml:11: approvals.rules.schedule.remove.quorum: must be a whole number from 1 to 5: the number of different people who must approve (got 6)',
       'nasha.yml:11: approvals.rules.schedule.remove.ttl: must be from 5m to 7d: how long a request may wait for its approvals (got "4m")',
       'nasha.yml:12: approvals.rules.snapshot.create.quorum: must be a whole number from 1 to 5: the number of different people who must approve (got 1.5)',

@@ -128,7 +128,7 @@ describe('/nasha snapshot modal', () => {
     const bad = await h.interact(
       viewSubmission(USERS.operator, {
         ...form,
-        state: { name: { name: textInput('bad name!') }, expiration: { expiration: datePicker('2020-01-01') } },
+        state: { name: { name: textInput('bad name!') }, expiration: { expiration: textInput('2020-01-01') } },
       }),
     );
     expect(bad.json()).toMatchObject({
@@ -142,7 +142,7 @@ describe('/nasha snapshot modal', () => {
     const good = await h.interact(
       viewSubmission(USERS.operator, {
         ...form,
-        state: { name: { name: textInput('from-modal') }, expiration: { expiration: datePicker('2026-12-31') } },
+        state: { name: { name: textInput('from-modal') }, expiration: { expiration: textInput('2026-12-31') } },
       }),
     );
     expect(good.json()).toMatchObject({ response_action: 'update' });
@@ -150,6 +150,125 @@ describe('/nasha snapshot modal', () => {
     expect(JSON.stringify(done)).toContain('create snapshot `from-modal` on `zpool-128310/logs`');
     const created = h.sim.requests.find((r) => r.method === 'POST' && r.path.endsWith('/logs/customSnapshot'));
     expect(created?.status).toBe(200);
+  });
+
+  it("create: the expiry takes what --expires takes (12h, a date-time), with the command's messages inline", async () => {
+    const view = await openModal(USERS.operator);
+    const next = await h.interact(
+      viewSubmission(USERS.operator, {
+        callback_id: view.callback_id,
+        private_metadata: view.private_metadata,
+        state: mainState('zpool-204117', 'uploads', 'create'),
+      }),
+    );
+    const createForm = (next.json() as { view: View }).view;
+    const expiry = createForm.blocks.find((b) => b['block_id'] === 'expiration');
+    expect(expiry).toMatchObject({
+      type: 'input',
+      optional: true,
+      element: { type: 'plain_text_input', action_id: 'expiration' },
+      hint: { text: expect.stringContaining('12h') },
+    });
+    const form = { callback_id: 'nasha_modal_create', private_metadata: createForm.private_metadata };
+    const submit = (name: string, expires: string) =>
+      h.interact(
+        viewSubmission(USERS.operator, {
+          ...form,
+          state: { name: { name: textInput(name) }, expiration: { expiration: textInput(expires) } },
+        }),
+      );
+
+    // The command and the form refuse the same input with the same words (the form's are plain text).
+    const commandSays = async (expires: string) => {
+      const { id } = await h.command(`snapshot create zpool-204117/uploads never-made --expires ${expires}`, {
+        user: USERS.operator,
+      });
+      const texts = await h.replies(id, (t) => t.length > 0);
+      return texts.join('\n');
+    };
+    const formSays = async (expires: string) => {
+      const res = await submit('never-made', expires);
+      const body = res.json() as { response_action: string; errors: Record<string, string> };
+      expect(body.response_action).toBe('errors');
+      expect(Object.keys(body.errors)).toEqual(['expiration']);
+      return body.errors['expiration'] ?? '';
+    };
+    const impossible = 'The expiration `2027-02-30` is not a real date: February 2027 has 28 days.';
+    expect(await commandSays('2027-02-30')).toContain(impossible);
+    expect(await formSays('2027-02-30')).toBe(impossible.replace(/`/g, ''));
+    const today = new Date(h.clock.now()).toISOString().slice(0, 10);
+    const past = `The expiration \`${today}\` (${today} 00:00 UTC) is in the past: it is now `;
+    expect(await commandSays(today)).toContain(past);
+    expect(await formSays(today)).toContain(past.replace(/`/g, ''));
+    expect(await formSays('12h1d')).toMatch(/^The expiration 12h1d puts d after h: write the larger unit first/);
+    expect(await formSays('soon')).toMatch(/^soon is not an expiration: use a duration from now \(30m, 12h/);
+    expect(h.sim.state.listCustomSnapshots('zpool-204117', 'uploads')).not.toContain('never-made');
+
+    // 12h from now: what the date-only picker could not offer.
+    const before = h.clock.now();
+    expect((await submit('in-12-hours', ' 12 H ')).json()).toMatchObject({ response_action: 'update' });
+    const after = h.clock.now();
+    await lastViewUpdate(
+      (v) => JSON.stringify(v).includes('create snapshot `in-12-hours`') && JSON.stringify(v).includes('done (task'),
+    );
+    const expiration = h.sim.state.getCustomSnapshot('zpool-204117', 'uploads', 'in-12-hours').expiration;
+    expect(expiration).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$/);
+    const at = Date.parse(expiration ?? '');
+    expect(at - 12 * 3_600_000).toBeGreaterThanOrEqual(before);
+    expect(at - 12 * 3_600_000).toBeLessThanOrEqual(after);
+
+    // A date-time with its zone is sent to OVH in UTC; an empty field means no expiration.
+    expect((await submit('at-six', '2026-12-31T18:00+01:00')).json()).toMatchObject({ response_action: 'update' });
+    expect((await submit('forever', '   ')).json()).toMatchObject({ response_action: 'update' });
+    await h.slack.waitFor(
+      () => h.sim.state.listCustomSnapshots('zpool-204117', 'uploads').includes('forever'),
+      'the snapshot without expiration',
+    );
+    await h.slack.waitFor(
+      () => h.sim.state.listCustomSnapshots('zpool-204117', 'uploads').includes('at-six'),
+      'the snapshot at six',
+    );
+    expect(h.sim.state.getCustomSnapshot('zpool-204117', 'uploads', 'at-six').expiration).toBe('2026-12-31T17:00:00Z');
+    expect(h.sim.state.getCustomSnapshot('zpool-204117', 'uploads', 'forever').expiration).toBeNull();
+  });
+
+  it('create: a form opened before the expiry became text (a datepicker value) still submits', async () => {
+    const view = await openModal(USERS.operator);
+    const next = await h.interact(
+      viewSubmission(USERS.operator, {
+        callback_id: view.callback_id,
+        private_metadata: view.private_metadata,
+        state: mainState('zpool-204117', 'uploads', 'create'),
+      }),
+    );
+    const form = {
+      callback_id: 'nasha_modal_create',
+      private_metadata: (next.json() as { view: View }).view.private_metadata,
+    };
+    const bad = await h.interact(
+      viewSubmission(USERS.operator, {
+        ...form,
+        state: { name: { name: textInput('old-form') }, expiration: { expiration: datePicker('2027-02-29') } },
+      }),
+    );
+    expect(bad.json()).toEqual({
+      response_action: 'errors',
+      errors: { expiration: 'The expiration 2027-02-29 is not a real date: February 2027 has 28 days.' },
+    });
+    const good = await h.interact(
+      viewSubmission(USERS.operator, {
+        ...form,
+        state: { name: { name: textInput('old-form') }, expiration: { expiration: datePicker('2027-01-15') } },
+      }),
+    );
+    expect(good.json()).toMatchObject({ response_action: 'update' });
+    await h.slack.waitFor(
+      () => h.sim.state.listCustomSnapshots('zpool-204117', 'uploads').includes('old-form'),
+      'the snapshot from the old form',
+    );
+    expect(h.sim.state.getCustomSnapshot('zpool-204117', 'uploads', 'old-form').expiration).toBe(
+      '2027-01-15T00:00:00Z',
+    );
   });
 
   it('schedule: the six frequencies as checkboxes; one add/remove per change', async () => {

@@ -148,7 +148,7 @@ describe('messages', () => {
 });
 
 describe('modals as forms', () => {
-  it('the create form: text with its default and a date, read-only blocks as lines', () => {
+  it('the create form: text with its default and the expiry as text, read-only blocks as lines', () => {
     const form = modalForm(createModal('meta', 'zpool-128310/logs', 'snap-logs-20261128-090000', 3), options());
     expect(form).toMatchObject({
       title: 'Create a snapshot',
@@ -161,7 +161,7 @@ describe('modals as forms', () => {
     });
     expect(form?.fields.map((f) => [f.kind, f.blockId, f.label, f.optional, f.initial])).toEqual([
       ['text', 'name', 'Name', false, { kind: 'text', text: 'snap-logs-20261128-090000' }],
-      ['datepicker', 'expiration', 'Expires on (UTC midnight)', true, undefined],
+      ['text', 'expiration', 'Expires', true, undefined],
     ]);
   });
 

@@ -131,12 +131,21 @@ export function createModal(
         hint: plainText('Letters, digits, . _ : - (max 100)', 2000),
       },
       {
+        // Text, not a datepicker: the same grammar as `--expires` (12h, 7d, a date or a date-time).
         type: 'input',
         block_id: FIELD.expiration,
         optional: true,
-        label: plainText('Expires on (UTC midnight)', 2000),
-        element: { type: 'datepicker', action_id: FIELD.expiration },
-        hint: plainText('Leave empty to keep the snapshot until deleted.', 2000),
+        label: plainText('Expires', 2000),
+        element: {
+          type: 'plain_text_input',
+          action_id: FIELD.expiration,
+          max_length: 40,
+          placeholder: plainText('e.g. 7d', 150),
+        },
+        hint: plainText(
+          'In 30m, 12h, 7d, 2w or 1d12h from now, or on a date (2026-12-31, midnight UTC) or at a date-time with its zone (2026-12-31T18:00Z, 2026-12-31T18:00+01:00). Leave empty to keep the snapshot until deleted.',
+          2000,
+        ),
       },
     ],
     privateMetadata,

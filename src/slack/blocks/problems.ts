@@ -8,6 +8,8 @@ import type { ChangeDraft } from '../../core/desk.js';
 import { formatTarget, type Target } from '../../core/model.js';
 import type { Denial, GrantVia } from '../../core/policy.js';
 import type { OvhStep, Problem, Refusal } from '../../core/problems.js';
+import { formatUtcMinute } from '../../shared/calendar.js';
+import { formatDuration } from '../../shared/duration.js';
 import { bold, channel, code, group, listOf, say, type Text, text, verbatim } from '../text.js';
 
 const FREQUENCIES = ['hour-1', 'hour-6', 'day-1', 'day-2', 'day-3', 'day-7'];
@@ -123,7 +125,11 @@ function stepText(step: OvhStep, where: Target | undefined, name: string | undef
   return say`${words}${named}${on}`;
 }
 
-const EXPIRATION_HELP = say`use a duration (${code('30m')}, ${code('12h')}, ${code('7d')}, ${code('2w')}) or an ISO 8601 date (${code('2026-12-31')}, ${code('2026-12-31T18:00Z')})`;
+const EXPIRATION_HELP = say`use a duration from now (${code('30m')}, ${code('12h')}, ${code('7d')}, ${code('2w')}, ${code('1d12h')}) or an ISO 8601 date (${code('2026-12-31')}) or date-time with its zone (${code('2026-12-31T18:00Z')})`;
+
+function utcMinute(ms: number): string {
+  return formatUtcMinute(ms);
+}
 
 /** One sentence for a problem, starting with a capital letter, ending with a full stop. */
 export function problemText(problem: Problem | AuditProblem): Text {
@@ -134,17 +140,27 @@ export function problemText(problem: Problem | AuditProblem): Text {
       return sentence(refusalText(problem.refusal, undefined));
     case 'invalid_name':
       return say`${verbatim(problem.name)} is not a valid snapshot name: use 1–100 letters, digits, ${code('.')}, ${code('_')}, ${code(':')} or ${code('-')}, starting with a letter or digit.`;
-    case 'invalid_expiration':
+    case 'invalid_expiration': {
+      const shown = verbatim(problem.text);
       switch (problem.why) {
+        case 'empty':
+          return say`The expiration is empty: ${EXPIRATION_HELP}.`;
         case 'syntax':
-          return say`${verbatim(problem.text)} is not an expiration: ${EXPIRATION_HELP}.`;
+          return say`${shown} is not an expiration: ${EXPIRATION_HELP}.`;
         case 'not_a_date':
-          return say`${verbatim(problem.text)} is not a real date.`;
+          return say`The expiration ${shown} ${problem.detail ?? 'is not a real date'}.`;
+        case 'duration':
+          return say`The expiration ${shown} ${problem.detail ?? 'is not a duration'}. ${EXPIRATION_HELP}.`;
+        case 'too_soon':
+          return say`The expiration ${shown} is too soon: it must be at least ${formatDuration(problem.limitMs ?? 60_000)} away.`;
         case 'past':
-          return say`The expiration ${verbatim(problem.text)} is in the past.`;
+          return problem.at === undefined || problem.now === undefined
+            ? say`The expiration ${shown} is in the past.`
+            : say`The expiration ${shown} (${utcMinute(problem.at)}) is in the past: it is now ${utcMinute(problem.now)}.`;
         case 'too_far':
-          return say`Expirations are limited to ${Math.round(problem.maxDays / 365)} years; omit ${code('--expires')} to keep the snapshot until deleted.`;
+          return say`The expiration ${shown} is too far: expirations are limited to ${formatDuration(problem.limitMs ?? 0)}${problem.at === undefined ? '' : ` (until ${utcMinute(problem.at)})`}; leave it out to keep the snapshot until deleted.`;
       }
+    }
     case 'reason_required':
       return say`This change needs approval: add ${code('--reason <why>')} (or run it without arguments in the form).`;
     case 'reason_too_short':

@@ -12,6 +12,7 @@ import type { Target } from '../../core/model.js';
 import type { PartitionTarget } from '../../core/snapshot-service.js';
 import { suggest } from '../../core/suggest.js';
 import { SNAPSHOT_TYPES, type SnapshotType } from '../../ovh/models.js';
+import { DURATION_UNITS } from '../../shared/duration.js';
 import { didYouMean } from '../blocks/problems.js';
 import { code, listOf, say, type Text, text, verbatim } from '../text.js';
 
@@ -188,6 +189,12 @@ function takeExpires(
       }
       expires = value;
       i++;
+      // `--expires 12 h`: a bare number followed by a unit word is one duration, as in the config.
+      const unit = words[i + 1];
+      if (/^\d+$/.test(value) && unit !== undefined && DURATION_UNITS[unit.toLowerCase()] !== undefined) {
+        expires = `${value}${unit}`;
+        i++;
+      }
     } else if (word.startsWith('--expires=')) {
       expires = word.slice('--expires='.length);
     } else if (word.startsWith('--')) {

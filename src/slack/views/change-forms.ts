@@ -49,7 +49,7 @@ async function submitChanges(
   await runModalChanges(deps, args.client, ctx.actor, ctx.viewId, metadata, title, requests);
 }
 
-/** Create form: name and optional expiration date, validated inline. */
+/** Create form: name and optional expiration (as `--expires` takes it), validated inline with its messages. */
 export function createCreateSubmission(deps: SlackDeps) {
   return async (args: ViewArgs): Promise<void> => {
     const ctx = modalContext(deps, args.body);
@@ -60,16 +60,17 @@ export function createCreateSubmission(deps: SlackDeps) {
     }
     const errors: Record<string, string> = {};
     const name = (stateValue(ctx.state, FIELD.name, FIELD.name) ?? '').trim();
-    const date = stateValue(ctx.state, FIELD.expiration, FIELD.expiration);
+    // Typed text (or a date from a form opened before the field became text); blank means no expiration.
+    const expires = stateValue(ctx.state, FIELD.expiration, FIELD.expiration)?.trim() || undefined;
     let expiration: string | undefined;
     try {
       checkSnapshotName(name);
     } catch (error) {
       errors[FIELD.name] = plain(error);
     }
-    if (date !== undefined) {
+    if (expires !== undefined) {
       try {
-        expiration = parseExpiration(date, deps.clock.now());
+        expiration = parseExpiration(expires, deps.clock.now());
       } catch (error) {
         errors[FIELD.expiration] = plain(error);
       }

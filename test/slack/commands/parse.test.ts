@@ -35,6 +35,10 @@ describe('parseCommand', () => {
       { kind: 'create', target: { service: 'zpool-1', partition: 'data' }, name: 'pre-up', expires: '7d' },
     ],
     [
+      'snapshot create zpool-1/data --expires 12 H pre-up',
+      { kind: 'create', target: { service: 'zpool-1', partition: 'data' }, name: 'pre-up', expires: '12H' },
+    ],
+    [
       'snapshot create zpool-1 data --expires=2026-12-01 pre-up',
       { kind: 'create', target: { service: 'zpool-1', partition: 'data' }, name: 'pre-up', expires: '2026-12-01' },
     ],

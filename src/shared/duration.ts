@@ -1,0 +1,116 @@
+/**
+ * The one duration grammar of the bot, shared by the YAML config (`ttl: 4h`, `default_expiration: 7d`) and by
+ * commands and forms (`--expires 12h`): a whole number and a unit, case-insensitive, an optional space between
+ * them (`12 h`), and parts may be combined largest unit first (`1d12h`, `2w 3d`). Each use checks its own range.
+ */
+
+export const MINUTE_MS = 60_000;
+export const HOUR_MS = 60 * MINUTE_MS;
+export const DAY_MS = 24 * HOUR_MS;
+export const WEEK_MS = 7 * DAY_MS;
+
+/**
+ * Unit words, lower case, and their length. One line per word: another language's unit (say `j` for jours) is
+ * one more line here. Several words may share a length (`m` and `min`); combined forms put the longer units first.
+ */
+export const DURATION_UNITS: Readonly<Record<string, number>> = {
+  w: WEEK_MS,
+  d: DAY_MS,
+  h: HOUR_MS,
+  m: MINUTE_MS,
+  min: MINUTE_MS,
+};
+
+/** The grammar in words, for error messages and hints. */
+export const DURATION_FORMS = 'a whole number and a unit, m (minutes), h (hours), d (days) or w (weeks)';
+export const DURATION_EXAMPLES = '`30m`, `12h`, `7d`, `2w` or `1d12h`';
+
+/** Longest number in one part: no range the bot uses goes beyond it, and sums stay exact (999999w is 6e14 ms). */
+const MAX_DIGITS = 6;
+
+export type DurationParse = { ok: true; ms: number } | { ok: false; problem: string };
+
+/** Milliseconds bounds of one use, both inclusive. */
+export interface DurationRange {
+  minMs: number;
+  maxMs: number;
+}
+
+const PART = /(\d+)\s*([a-z]+)\s*/y;
+
+/**
+ * `7d` → 604 800 000. `problem` (on failure) is a short clause saying what is wrong with `text`, e.g.
+ * "has no unit after 7"; callers put it in their own sentence with the grammar ({@link DURATION_FORMS}).
+ */
+export function parseDuration(input: string): DurationParse {
+  const text = input.trim().toLowerCase();
+  if (text === '') return { ok: false, problem: 'is empty' };
+  if (/^\d+$/.test(text)) return { ok: false, problem: `has no unit after ${text}` };
+  if (!/^\d/.test(text)) return { ok: false, problem: 'does not start with a number' };
+  if (/\d[.,]\d/.test(text)) return { ok: false, problem: 'has a fraction: use whole numbers, like 1h30m' };
+  let ms = 0;
+  let previous: { unit: string; ms: number } | undefined;
+  let at = 0;
+  while (at < text.length) {
+    PART.lastIndex = at;
+    const match = PART.exec(text);
+    if (match === null) {
+      const rest = text.slice(at);
+      return {
+        ok: false,
+        problem: /^\d+$/.test(rest)
+          ? `has no unit after ${rest}`
+          : `has "${rest.slice(0, 20)}" where a number and a unit belong`,
+      };
+    }
+    const [, digits = '', unit = ''] = match;
+    const unitMs = DURATION_UNITS[unit];
+    if (unitMs === undefined) return { ok: false, problem: `has an unknown unit "${unit.slice(0, 20)}"` };
+    if (digits.length > MAX_DIGITS) return { ok: false, problem: `has a number longer than ${MAX_DIGITS} digits` };
+    if (previous !== undefined && unitMs >= previous.ms) {
+      return {
+        ok: false,
+        problem:
+          unitMs === previous.ms
+            ? `has two ${unit} parts`
+            : `puts ${unit} after ${previous.unit}: write the larger unit first, like 1d12h`,
+      };
+    }
+    ms += Number(digits) * unitMs;
+    previous = { unit, ms: unitMs };
+    at = PART.lastIndex;
+  }
+  return { ok: true, ms };
+}
+
+/** Whether `ms` is within `range`, bounds included. */
+export function isWithin(ms: number, range: DurationRange): boolean {
+  return ms >= range.minMs && ms <= range.maxMs;
+}
+
+/** `from 5m to 7d`. */
+export function rangeText(range: DurationRange): string {
+  return `from ${formatDuration(range.minMs)} to ${formatDuration(range.maxMs)}`;
+}
+
+/**
+ * 604 800 000 → `7d`, 129 600 000 → `1d12h`, 90 000 → `1m30s`: days, hours, minutes (seconds only when not whole
+ * minutes; milliseconds dropped). Whole minutes read back with {@link parseDuration} to the same value.
+ */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms)) return String(ms);
+  let rest = Math.max(0, Math.floor(ms / 1_000)) * 1_000;
+  if (rest === 0) return '0m';
+  let out = '';
+  for (const [unit, size] of [
+    ['d', DAY_MS],
+    ['h', HOUR_MS],
+    ['m', MINUTE_MS],
+    ['s', 1_000],
+  ] as const) {
+    const count = Math.floor(rest / size);
+    if (count > 0) out += `${count}${unit}`;
+    rest -= count * size;
+  }
+  return out;
+}

@@ -1,0 +1,98 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  DAY_MS,
+  DURATION_UNITS,
+  formatDuration,
+  HOUR_MS,
+  isWithin,
+  MINUTE_MS,
+  parseDuration,
+  rangeText,
+  WEEK_MS,
+} from '../../src/shared/duration.js';
+
+describe('the duration grammar', () => {
+  it.each([
+    ['30m', 30 * MINUTE_MS],
+    ['12h', 12 * HOUR_MS],
+    ['7d', 7 * DAY_MS],
+    ['2w', 2 * WEEK_MS],
+    ['7D', 7 * DAY_MS],
+    ['12 h', 12 * HOUR_MS],
+    [' 12h ', 12 * HOUR_MS],
+    ['90min', 90 * MINUTE_MS],
+    ['90 MIN', 90 * MINUTE_MS],
+    ['1d12h', 36 * HOUR_MS],
+    ['1d 12h', 36 * HOUR_MS],
+    ['2w3d4h5m', 2 * WEEK_MS + 3 * DAY_MS + 4 * HOUR_MS + 5 * MINUTE_MS],
+    ['0m', 0],
+    ['007d', 7 * DAY_MS],
+    ['999999w', 999_999 * WEEK_MS],
+  ])('%j is %d ms', (text, ms) => {
+    expect(parseDuration(text)).toEqual({ ok: true, ms });
+  });
+
+  it.each([
+    ['', 'is empty'],
+    ['   ', 'is empty'],
+    ['7', 'has no unit after 7'],
+    ['1h5', 'has no unit after 5'],
+    ['d7', 'does not start with a number'],
+    ['-1d', 'does not start with a number'],
+    ['1.5h', 'has a fraction: use whole numbers, like 1h30m'],
+    ['1,5d', 'has a fraction: use whole numbers, like 1h30m'],
+    ['1h-30m', 'has "-30m" where a number and a unit belong'],
+    ['7 days', 'has an unknown unit "days"'],
+    ['7j', 'has an unknown unit "j"'],
+    ['12h1d', 'puts d after h: write the larger unit first, like 1d12h'],
+    ['30m1h', 'puts h after m: write the larger unit first, like 1d12h'],
+    ['1d1d', 'has two d parts'],
+    ['1m30min', 'has two min parts'],
+    ['1234567m', 'has a number longer than 6 digits'],
+  ])('refuses %j: it %s', (text, problem) => {
+    expect(parseDuration(text)).toEqual({ ok: false, problem });
+  });
+
+  it('every unit word of the table is understood, in any case', () => {
+    for (const [unit, ms] of Object.entries(DURATION_UNITS)) {
+      expect(parseDuration(`3${unit}`)).toEqual({ ok: true, ms: 3 * ms });
+      expect(parseDuration(`3 ${unit.toUpperCase()}`)).toEqual({ ok: true, ms: 3 * ms });
+    }
+  });
+
+  it('formats durations with days, hours and minutes, in a form it reads back', () => {
+    expect(formatDuration(7 * DAY_MS)).toBe('7d');
+    expect(formatDuration(36 * HOUR_MS)).toBe('1d12h');
+    expect(formatDuration(5 * MINUTE_MS)).toBe('5m');
+    expect(formatDuration(90_000)).toBe('1m30s');
+    expect(formatDuration(1_825 * DAY_MS)).toBe('1825d');
+    expect(formatDuration(0)).toBe('0m');
+    expect(formatDuration(999)).toBe('0m');
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 10_000_000 }), (minutes) => {
+        const ms = minutes * MINUTE_MS;
+        expect(parseDuration(formatDuration(ms))).toEqual({ ok: true, ms });
+      }),
+    );
+  });
+
+  it('checks and describes a range, bounds included', () => {
+    const range = { minMs: 5 * MINUTE_MS, maxMs: 7 * DAY_MS };
+    expect(rangeText(range)).toBe('from 5m to 7d');
+    expect(isWithin(5 * MINUTE_MS, range)).toBe(true);
+    expect(isWithin(7 * DAY_MS, range)).toBe(true);
+    expect(isWithin(5 * MINUTE_MS - 1, range)).toBe(false);
+    expect(isWithin(7 * DAY_MS + 1, range)).toBe(false);
+  });
+
+  it('never throws, whatever the text', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 40 }), (text) => {
+        const parsed = parseDuration(text);
+        if (parsed.ok) expect(Number.isSafeInteger(parsed.ms)).toBe(true);
+        else expect(parsed.problem.length).toBeGreaterThan(0);
+      }),
+    );
+  });
+});

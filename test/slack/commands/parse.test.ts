@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseCommand } from '../../../src/slack/commands/parse.js';
+import * as textModule from '../../../src/slack/text.js';
+import { plain, type Text } from '../../../src/slack/text.js';
+
+/** What the reader sees, with code spans shown as backticks again. */
+const shown = (message: Text) => plain(message).replace(/[“”]/g, '`');
 
 describe('parseCommand', () => {
   it.each([
@@ -84,7 +89,7 @@ describe('parseCommand', () => {
     ['snapshot schedule zpool-1/data day-1', /Usage: `\/nasha snapshot schedule add\|remove\|show/],
     ['snapshot schedule add zpool-1 day-1', /The partition is missing/],
     ['snapshot partitions', /Usage: `\/nasha snapshot partitions <service>`/],
-    ['snapshot delete zpool-1/data', /Usage: `\/nasha snapshot delete <service>\/<partition>\/<name>`/],
+    ['snapshot delete zpool-1/data', /Usage: `\/nasha snapshot delete <service>\/<partition>\/<name> \[--reason <why>\]`/],
     ['snapshot create zpool-1/data --expires', /`--expires` needs a value/],
     ['snapshot create zpool-1/data --force', /Unknown option `--force`/],
     ['snapshot list zpool-1//data', /is not a valid `service\/partition`/],
@@ -95,13 +100,44 @@ describe('parseCommand', () => {
   ])('%s → a clear error', (text, message) => {
     const parsed = parseCommand(text);
     expect(parsed.kind).toBe('error');
-    expect(parsed.kind === 'error' && parsed.message).toMatch(message);
+    expect(parsed.kind === 'error' && shown(parsed.message)).toMatch(message);
   });
 
   it('refuses huge input without parsing it', () => {
-    expect(parseCommand(`list ${'x'.repeat(5_000)}`)).toMatchObject({
-      kind: 'error',
-      message: expect.stringMatching(/too long/),
+    const parsed = parseCommand(`list ${'x'.repeat(5_000)}`);
+    expect(parsed.kind === 'error' && shown(parsed.message)).toMatch(/too long/);
+  });
+
+  it('takes --reason where the action table says the command takes it, and names those commands otherwise', () => {
+    expect(parseCommand('create zpool-1/data snap --reason before upgrade')).toMatchObject({
+      kind: 'create',
+      reason: 'before upgrade',
     });
+    expect(parseCommand('schedule add zpool-1/data day-7 --reason "more restore points"')).toMatchObject({
+      kind: 'schedule',
+      op: 'add',
+      reason: 'more restore points',
+    });
+    expect(parseCommand('quick zpool-1 inc-1 --reason db down')).toMatchObject({ kind: 'quick', reason: 'db down' });
+    for (const text of ['list zpool-1 --reason x', 'schedule show zpool-1/data day-1 --reason x', '--reason x']) {
+      const parsed = parseCommand(text);
+      expect(parsed.kind === 'error' && shown(parsed.message)).toMatch(
+        /`--reason` goes with `create`, `schedule add`, `delete`, `schedule remove` and `quick`/,
+      );
+    }
+  });
+
+  it('can-i knows every action of the table, quick included', () => {
+    expect(parseCommand('can-i quick zpool-1')).toMatchObject({ kind: 'can-i', action: 'snapshot.quick' });
+    expect(parseCommand('can-i approve zpool-1/data')).toMatchObject({ kind: 'can-i', action: 'approval.decide' });
+  });
+
+  it('echoes what the user typed inertly (no live mention or channel ping in the error)', () => {
+    const parsed = parseCommand('<!channel> now');
+    expect(parsed.kind).toBe('error');
+    if (parsed.kind !== 'error') return;
+    const { mrkdwn } = textModule;
+    expect(mrkdwn(parsed.message)).not.toMatch(/<!channel>/);
+    expect(mrkdwn(parsed.message)).toContain('&lt;!channel&gt;');
   });
 });

@@ -237,8 +237,7 @@ export const COMMAND_WORDS: readonly string[] = [...new Set(COMMANDS.map((c) => 
 /** The command spelled by these words (`['schedule', 'add']`), if any. */
 export function commandFor(words: readonly string[]): CommandEntry | undefined {
   return COMMANDS.find(
-    (entry) =>
-      entry.command.words.length === words.length && entry.command.words.every((word, i) => word === words[i]),
+    (entry) => entry.command.words.length === words.length && entry.command.words.every((word, i) => word === words[i]),
   );
 }
 

@@ -1,8 +1,8 @@
 import { createHash, randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { SnapshotType } from '../ovh/models.js';
-import { type CompareAndSetResult, compareAndSet, type Modification } from '../shared/compare-and-set.js';
 import type { Clock } from '../shared/clock.js';
+import { type CompareAndSetResult, compareAndSet, type Modification } from '../shared/compare-and-set.js';
 import type { ApprovableAction, ApprovalRule } from './actions.js';
 import type { AuditDetail, AuditProblem, ClickRefusalKind } from './audit-detail.js';
 import { auditProblem, serializeAuditDetail } from './audit-detail.js';
@@ -11,13 +11,7 @@ import type { ApprovalVerdict } from './gate.js';
 import type { Actor, Role, Target } from './model.js';
 import type { Decision } from './policy.js';
 import type { AuditSink, JsonValue } from './ports.js';
-import {
-  type ChangeRequest,
-  type ChangeResult,
-  type SnapshotService,
-  stepOf,
-  subjectOf,
-} from './snapshot-service.js';
+import { type ChangeRequest, type ChangeResult, type SnapshotService, stepOf, subjectOf } from './snapshot-service.js';
 
 export type { ApprovableAction, ApprovalRule } from './actions.js';
 
@@ -414,7 +408,10 @@ export class ApprovalService {
     await this.syncCard(id);
     const why = await this.revalidate(claimed);
     if (why !== undefined) {
-      await this.transition(id, () => ({ state: 'invalidated', outcomeDetail: serializeAuditDetail({ problem: why }) }));
+      await this.transition(id, () => ({
+        state: 'invalidated',
+        outcomeDetail: serializeAuditDetail({ problem: why }),
+      }));
       await this.updateAudit(claimed, 'invalidated', { problem: why });
       await this.finished(id);
       return;
@@ -435,7 +432,15 @@ export class ApprovalService {
       const problem: AuditDetail['problem'] =
         error instanceof NashaError
           ? auditProblem(error.problem)
-          : { kind: 'ovh', failure: 'unexpected', step: stepOf(claimed.change), target: claimed.change.target, name: undefined, httpStatus: undefined, ovhMessage: undefined };
+          : {
+              kind: 'ovh',
+              failure: 'unexpected',
+              step: stepOf(claimed.change),
+              target: claimed.change.target,
+              name: undefined,
+              httpStatus: undefined,
+              ovhMessage: undefined,
+            };
       const gone = error instanceof NashaError && (error.code === 'not_found' || error.code === 'conflict');
       await this.transition(id, () => ({
         state: gone ? 'invalidated' : 'failed',
@@ -535,7 +540,11 @@ export class ApprovalService {
               refusal: {
                 kind: 'click',
                 why:
-                  why === 'not_approver' && decision?.allowed !== true && groups !== undefined && decision?.effectiveRole !== undefined && roleAtLeastApprover(decision.effectiveRole)
+                  why === 'not_approver' &&
+                  decision?.allowed !== true &&
+                  groups !== undefined &&
+                  decision?.effectiveRole !== undefined &&
+                  roleAtLeastApprover(decision.effectiveRole)
                     ? 'not_in_approver_group'
                     : why,
                 ...(decision !== undefined && { required: decision.required, has: decision.effectiveRole }),
@@ -728,4 +737,3 @@ function newRequestId(): string {
   for (let i = 0; i < 6; i++) id += alphabet[randomInt(alphabet.length)];
   return id;
 }
-

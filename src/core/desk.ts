@@ -55,8 +55,8 @@ export interface SubmitOptions {
 
 export interface ChangeDeskDeps {
   gate: ActionGate;
-  service: SnapshotService;
-  approvals: ApprovalService;
+  service: Pick<SnapshotService, 'change'>;
+  approvals: Pick<ApprovalService, 'request'>;
   audit: AuditSink;
   clock: Clock;
 }
@@ -90,7 +90,14 @@ export class ChangeDesk {
         return { kind: 'refused', draft, problem: { kind: 'reason_too_short', purpose: 'request' } };
       }
       const together = (options.together ?? []).filter((d) => d !== draft).map((d) => this.resolveQuietly(d));
-      return this.fileApproval(actor, request, reason, verdict, options.reply ?? null, together.filter((r) => r !== undefined));
+      return this.fileApproval(
+        actor,
+        request,
+        reason,
+        verdict,
+        options.reply ?? null,
+        together.filter((r) => r !== undefined),
+      );
     }
     try {
       const started = await this.deps.service.change(actor, request, options.reply ?? null, { verdict });
@@ -127,7 +134,9 @@ export class ChangeDesk {
         outcome: noop ? 'noop' : 'failed',
         detail: { problem: auditProblem(error.problem), reason },
       });
-      return noop ? { kind: 'noop', request, problem: error.problem } : { kind: 'failed', request, problem: error.problem };
+      return noop
+        ? { kind: 'noop', request, problem: error.problem }
+        : { kind: 'failed', request, problem: error.problem };
     }
   }
 

@@ -134,7 +134,8 @@ export class ActionGate {
       this.responderGroupOf(actor.userId),
     ]);
     const limit = this.deps.policy.channelLimit(actor.channelId);
-    const holds = (role: Role | undefined) => role !== undefined && best !== undefined && roleRank(best) >= roleRank(role);
+    const holds = (role: Role | undefined) =>
+      role !== undefined && best !== undefined && roleRank(best) >= roleRank(role);
     const offers: Offer[] = [];
     for (const spec of ACTION_LIST) {
       const rule = this.approvalRule(spec.id);
@@ -142,7 +143,12 @@ export class ActionGate {
         if (holds(spec.requestRole)) offers.push({ action: spec, mode: 'approval' });
       } else if (holds(spec.role)) {
         offers.push({ action: spec, mode: 'run' });
-      } else if (spec.responders && responder !== undefined && limit !== undefined && roleRank(limit) >= roleRank(spec.role)) {
+      } else if (
+        spec.responders &&
+        responder !== undefined &&
+        limit !== undefined &&
+        roleRank(limit) >= roleRank(spec.role)
+      ) {
         offers.push({ action: spec, mode: 'run' });
       }
     }
@@ -154,19 +160,35 @@ export class ActionGate {
     return this.deps.policy.heldPatterns(actor);
   }
 
-  private async judge(actor: Actor, action: ActionId, target: Target): Promise<{ verdict: Verdict; decision: Decision }> {
+  private async judge(
+    actor: Actor,
+    action: ActionId,
+    target: Target,
+  ): Promise<{ verdict: Verdict; decision: Decision }> {
     const spec = ACTIONS[action];
     const rule = this.approvalRule(action);
     if (rule !== undefined && isApprovable(action)) {
       const decision = await this.deps.policy.check(actor, target, spec.requestRole ?? spec.role);
       if (decision.allowed) {
-        return { decision, verdict: brand<ApprovalVerdict>({ kind: 'approval', action, target, rule, basis: { kind: 'grant', decision } }) };
+        return {
+          decision,
+          verdict: brand<ApprovalVerdict>({
+            kind: 'approval',
+            action,
+            target,
+            rule,
+            basis: { kind: 'grant', decision },
+          }),
+        };
       }
       return { decision, verdict: this.refuse(action, target, 'request', decision) };
     }
     const decision = await this.deps.policy.check(actor, target, spec.role);
     if (decision.allowed) {
-      return { decision, verdict: brand<RunVerdict>({ kind: 'run', action, target, basis: { kind: 'grant', decision } }) };
+      return {
+        decision,
+        verdict: brand<RunVerdict>({ kind: 'run', action, target, basis: { kind: 'grant', decision } }),
+      };
     }
     if (spec.responders) {
       const groupId = await this.responderGroupOf(actor.userId);
@@ -184,7 +206,8 @@ export class ActionGate {
 
   private refuse(action: ActionId, target: Target, via: 'run' | 'request', decision: Decision): RefusedVerdict {
     // No grant touches the target at all: say "not found or not yours", never confirm that it exists.
-    const unseen = decision.denial?.kind === 'no_grant' && !decision.denial.partial && decision.retryGroups.length === 0;
+    const unseen =
+      decision.denial?.kind === 'no_grant' && !decision.denial.partial && decision.retryGroups.length === 0;
     const refusal: Refusal = unseen
       ? { kind: 'not_visible', action, target }
       : { kind: 'policy', action, via, decision };

@@ -1,11 +1,5 @@
 import { ISO_FORMS, looksLikeDate, parseIsoInstant } from '../shared/calendar.js';
-import {
-  DAY_MS,
-  DURATION_EXAMPLES,
-  type DurationRange,
-  MINUTE_MS,
-  parseDuration,
-} from '../shared/duration.js';
+import { DAY_MS, DURATION_EXAMPLES, type DurationRange, MINUTE_MS, parseDuration } from '../shared/duration.js';
 import { NashaError } from './errors.js';
 import type { Problem } from './problems.js';
 
@@ -62,7 +56,8 @@ export function parseExpiration(input: string, now: number): string {
     throw invalid({ text, why: 'syntax' });
   }
   if (at <= now) throw invalid({ text, why: 'past', at, now });
-  if (at - now > MAX_EXPIRATION_MS) throw invalid({ text, why: 'too_far', at: now + MAX_EXPIRATION_MS, limitMs: MAX_EXPIRATION_MS });
+  if (at - now > MAX_EXPIRATION_MS)
+    throw invalid({ text, why: 'too_far', at: now + MAX_EXPIRATION_MS, limitMs: MAX_EXPIRATION_MS });
   return new Date(at).toISOString().replace('.000Z', 'Z');
 }
 

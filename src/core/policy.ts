@@ -6,9 +6,10 @@
  * It knows roles, not actions: the gate (src/core/gate.ts) asks for the role an action needs, from the action
  * table. Every answer is data (which grant, which cap, why not); the Slack layer words it.
  */
-import type { Actor, CapRole, AccessConfig, Role, Target } from './model.js';
-import { maxRole, minRole, roleRank } from './model.js';
+
 import type { GroupDirectory, GroupResolutionProblem } from './groups.js';
+import type { AccessConfig, Actor, CapRole, Role, Target } from './model.js';
+import { maxRole, minRole, roleRank } from './model.js';
 
 /** How the user holds a grant: listed in `users`, or a member of one of its `groups`. */
 export type GrantVia = { kind: 'user' } | { kind: 'group'; groupId: string };
@@ -343,7 +344,10 @@ export class Policy {
         } catch (error) {
           // A directory that rejects is treated like one that cannot resolve the group: deny.
           const message = error instanceof Error ? error.message : String(error);
-          return [groupId, { member: false, problem: { groupId, state: 'unresolved', error: message, staleForMs: undefined } }];
+          return [
+            groupId,
+            { member: false, problem: { groupId, state: 'unresolved', error: message, staleForMs: undefined } },
+          ];
         }
       }),
     );
@@ -414,10 +418,7 @@ export class Policy {
     const unresolved = grant.groups
       .map((id) => statuses.get(id)?.problem)
       .filter((p): p is GroupIssue => p?.state === 'unresolved');
-    const notIn =
-      holder === undefined
-        ? grant.groups.filter((id) => !unresolved.some((u) => u.groupId === id))
-        : [];
+    const notIn = holder === undefined ? grant.groups.filter((id) => !unresolved.some((u) => u.groupId === id)) : [];
     return {
       index: grant.index,
       role: grant.role,

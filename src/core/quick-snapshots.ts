@@ -6,7 +6,13 @@ import type { Task } from '../ovh/models.js';
 import type { TaskResult, TaskTracker } from '../ovh/task-tracker.js';
 import type { Clock } from '../shared/clock.js';
 import { InFlightWork } from '../shared/in-flight.js';
-import { type AuditProblem, type AuditRefusal, auditProblem, auditRefusal, type QuickAuditSummary } from './audit-detail.js';
+import {
+  type AuditProblem,
+  type AuditRefusal,
+  auditProblem,
+  auditRefusal,
+  type QuickAuditSummary,
+} from './audit-detail.js';
 import { NashaError, refused } from './errors.js';
 import type { ActionGate } from './gate.js';
 import { type Actor, formatTarget, type Target } from './model.js';
@@ -150,17 +156,25 @@ export class QuickSnapshotService {
               .replace('.000Z', 'Z')
           : null;
     const judged = await Promise.all(
-      targets.map(async (target) => ({ target, verdict: await this.deps.gate.evaluate(actor, 'snapshot.quick', target) })),
+      targets.map(async (target) => ({
+        target,
+        verdict: await this.deps.gate.evaluate(actor, 'snapshot.quick', target),
+      })),
     );
     // Partitions the user may not see at all are left out: a refusal must not name them.
-    const seen = judged.filter(({ verdict }) => !(verdict.kind === 'refused' && verdict.refusal.kind === 'not_visible'));
+    const seen = judged.filter(
+      ({ verdict }) => !(verdict.kind === 'refused' && verdict.refusal.kind === 'not_visible'),
+    );
     if (seen.length === 0) {
       throw refused({ kind: 'not_visible', action: 'snapshot.quick', target: { service: spec.trim() } });
     }
     const items: QuickItem[] = seen.map(({ target, verdict }) => ({
       target,
       name: quickSnapshotName(label, target.partition, now),
-      state: verdict.kind === 'refused' ? { status: 'denied', refusal: auditRefusal(verdict.refusal) } : { status: 'queued' },
+      state:
+        verdict.kind === 'refused'
+          ? { status: 'denied', refusal: auditRefusal(verdict.refusal) }
+          : { status: 'queued' },
     }));
     return {
       id: randomUUID(),
@@ -267,7 +281,8 @@ export class QuickSnapshotService {
    * runs a creation on that partition begun since the run started.
    */
   private async afterRestart(item: QuickItem, status: 'creating' | 'queued', since: number): Promise<QuickItemState> {
-    if (status === 'queued') return { status: 'failed', taskId: null, failure: { kind: 'restart', when: 'not_started' } };
+    if (status === 'queued')
+      return { status: 'failed', taskId: null, failure: { kind: 'restart', when: 'not_started' } };
     const { service, partition } = item.target;
     const names = await this.deps.client.listCustomSnapshots(service, partition).catch(() => undefined);
     if (names?.includes(item.name)) return { status: 'done', taskId: null, existed: false };
@@ -381,7 +396,10 @@ export class QuickSnapshotService {
     }
     return {
       status: 'failed',
-      failure: { kind: 'problem', problem: auditProblem(toNashaError(error, 'create snapshot', item.target, item.name).problem) },
+      failure: {
+        kind: 'problem',
+        problem: auditProblem(toNashaError(error, 'create snapshot', item.target, item.name).problem),
+      },
       taskId: null,
     };
   }
@@ -427,7 +445,11 @@ export class QuickSnapshotService {
         const services = await this.deps.client.listServices().catch(() => [] as string[]);
         const visible = await Promise.all(services.map((name) => this.deps.policy.canSeeService(actor, name)));
         const candidates = [...services.filter((_s, i) => visible[i]), ...this.deps.settings.targetGroups.keys()];
-        throw new NashaError({ kind: 'quick_target_unknown', spec: service, suggestions: suggest(service, candidates) });
+        throw new NashaError({
+          kind: 'quick_target_unknown',
+          spec: service,
+          suggestions: suggest(service, candidates),
+        });
       }
       throw toNashaError(error, 'list partitions', { service });
     }
@@ -482,7 +504,12 @@ function stateOf(result: TaskResult, taskId: number): QuickItemState {
     result.outcome === 'failed'
       ? { kind: 'task', outcome: 'failed', status: result.status, details: result.details ?? undefined }
       : result.outcome === 'timeout'
-        ? { kind: 'task', outcome: 'timeout', status: result.lastStatus ?? undefined, details: result.lastError ?? undefined }
+        ? {
+            kind: 'task',
+            outcome: 'timeout',
+            status: result.lastStatus ?? undefined,
+            details: result.lastError ?? undefined,
+          }
         : { kind: 'task', outcome: 'lost', status: undefined, details: result.reason };
   return { status: 'failed', taskId, failure };
 }
@@ -513,4 +540,3 @@ async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Pr
   });
   await Promise.all(workers);
 }
-

@@ -6,6 +6,7 @@ import type { TaskResult, TaskTracker } from '../ovh/task-tracker.js';
 import type { Clock } from '../shared/clock.js';
 import { InFlightWork } from '../shared/in-flight.js';
 import type { ApprovableAction } from './actions.js';
+import { auditProblem } from './audit-detail.js';
 import { NashaError, refused } from './errors.js';
 import type { ActionGate, RunVerdict } from './gate.js';
 import type { Actor, Target } from './model.js';
@@ -13,7 +14,6 @@ import { checkSnapshotName } from './naming.js';
 import type { Policy } from './policy.js';
 import type { AuditSink, JournalEntry, JsonValue, TaskJournalPort } from './ports.js';
 import { isNoop, type OvhStep, type Problem } from './problems.js';
-import { auditProblem } from './audit-detail.js';
 import { suggest } from './suggest.js';
 
 /** At most this many custom snapshots per partition (OVH FAQ and control panel). */
@@ -325,13 +325,19 @@ export class SnapshotService {
     switch (request.action) {
       case 'schedule.add': {
         const enabled = await this.enabledTypes(target);
-        if (enabled.includes(request.type)) throw new NashaError({ kind: 'frequency_enabled', target, type: request.type });
+        if (enabled.includes(request.type))
+          throw new NashaError({ kind: 'frequency_enabled', target, type: request.type });
         return;
       }
       case 'schedule.remove': {
         const enabled = await this.enabledTypes(target);
         if (!enabled.includes(request.type)) {
-          throw new NashaError({ kind: 'frequency_not_enabled', target, type: request.type, enabled: sortTypes(enabled) });
+          throw new NashaError({
+            kind: 'frequency_not_enabled',
+            target,
+            type: request.type,
+            enabled: sortTypes(enabled),
+          });
         }
         return;
       }
@@ -450,8 +456,7 @@ export class SnapshotService {
     if (!(error instanceof OvhApiError && error.isNotFound)) return toNashaError(error, step, target);
     const partitions = await this.deps.client.listPartitions(target.service).catch(() => undefined);
     if (partitions === undefined) return this.serviceNotFound(actor, target.service);
-    const visible =
-      actor === undefined ? [] : await this.deps.policy.filterReadable(actor, target.service, partitions);
+    const visible = actor === undefined ? [] : await this.deps.policy.filterReadable(actor, target.service, partitions);
     return new NashaError({
       kind: 'partition_missing',
       service: target.service,
@@ -461,8 +466,7 @@ export class SnapshotService {
   }
 
   private async serviceNotFound(actor: Actor | undefined, service: string): Promise<NashaError> {
-    const names =
-      actor === undefined ? [] : await this.deps.client.listServices().catch(() => [] as string[]);
+    const names = actor === undefined ? [] : await this.deps.client.listServices().catch(() => [] as string[]);
     const visible = actor === undefined ? [] : await this.visibleServices(actor, names);
     return new NashaError({ kind: 'service_missing', service, suggestions: suggest(service, visible) });
   }
@@ -585,4 +589,3 @@ function paginate<T>(items: readonly T[], page: number, size: number): Page<T> {
 function naturalCompare(a: string, b: string): number {
   return a.localeCompare(b, 'en', { numeric: true });
 }
-

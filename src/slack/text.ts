@@ -110,30 +110,32 @@ function isoMinute(epochMs: number): string {
 
 export function mrkdwn(value: Text | Part): string {
   return pieces(value instanceof Text ? value : text(value))
-    .map((piece) => {
-      if (typeof piece === 'string') return escapeMrkdwn(piece);
-      switch (piece.kind) {
-        case 'code':
-        case 'verbatim':
-          return codeSpan(piece.value);
-        case 'bold':
-          return `*${mrkdwn(piece.value)}*`;
-        case 'italic':
-          return `_${mrkdwn(piece.value)}_`;
-        case 'user':
-          return USER_ID.test(piece.id) ? `<@${piece.id}>` : codeSpan(piece.id);
-        case 'group':
-          return GROUP_ID.test(piece.id) ? `<!subteam^${piece.id}>` : codeSpan(piece.id);
-        case 'channel':
-          return CHANNEL_ID.test(piece.id) ? `<#${piece.id}>` : codeSpan(piece.id);
-        case 'date': {
-          const seconds = Math.floor(piece.epochMs / 1000);
-          const format = piece.format === 'long' ? '{date_long_pretty} {time}' : '{date_short_pretty} {time}';
-          return `<!date^${seconds}^${format}|${isoMinute(piece.epochMs)}>`;
-        }
-      }
-    })
+    .map(mrkdwnPiece)
     .join('');
+}
+
+function mrkdwnPiece(piece: Piece): string {
+  if (typeof piece === 'string') return escapeMrkdwn(piece);
+  switch (piece.kind) {
+    case 'code':
+    case 'verbatim':
+      return codeSpan(piece.value);
+    case 'bold':
+      return `*${mrkdwn(piece.value)}*`;
+    case 'italic':
+      return `_${mrkdwn(piece.value)}_`;
+    case 'user':
+      return USER_ID.test(piece.id) ? `<@${piece.id}>` : codeSpan(piece.id);
+    case 'group':
+      return GROUP_ID.test(piece.id) ? `<!subteam^${piece.id}>` : codeSpan(piece.id);
+    case 'channel':
+      return CHANNEL_ID.test(piece.id) ? `<#${piece.id}>` : codeSpan(piece.id);
+    case 'date': {
+      const seconds = Math.floor(piece.epochMs / 1000);
+      const format = piece.format === 'long' ? '{date_long_pretty} {time}' : '{date_short_pretty} {time}';
+      return `<!date^${seconds}^${format}|${isoMinute(piece.epochMs)}>`;
+    }
+  }
 }
 
 /**
@@ -142,26 +144,28 @@ export function mrkdwn(value: Text | Part): string {
  */
 export function plain(value: Text | Part): string {
   return pieces(value instanceof Text ? value : text(value))
-    .map((piece) => {
-      if (typeof piece === 'string') return piece;
-      switch (piece.kind) {
-        case 'code':
-        case 'verbatim':
-          return `“${piece.value}”`;
-        case 'bold':
-        case 'italic':
-          return plain(piece.value);
-        case 'user':
-          return `@${piece.id}`;
-        case 'group':
-          return `@${piece.id}`;
-        case 'channel':
-          return `#${piece.id}`;
-        case 'date':
-          return isoMinute(piece.epochMs);
-      }
-    })
+    .map(plainPiece)
     .join('');
+}
+
+function plainPiece(piece: Piece): string {
+  if (typeof piece === 'string') return piece;
+  switch (piece.kind) {
+    case 'code':
+    case 'verbatim':
+      return `“${piece.value}”`;
+    case 'bold':
+    case 'italic':
+      return plain(piece.value);
+    case 'user':
+      return `@${piece.id}`;
+    case 'group':
+      return `@${piece.id}`;
+    case 'channel':
+      return `#${piece.id}`;
+    case 'date':
+      return isoMinute(piece.epochMs);
+  }
 }
 
 /** The first letter in upper case (sentences built from fragments). */

@@ -8,7 +8,22 @@ import { formatTarget } from '../../core/model.js';
 import type { CapMatch, Decision, GrantCheck, GrantVia } from '../../core/policy.js';
 import { SNAPSHOT_TYPES } from '../../ovh/models.js';
 import { exampleOf, usageOf } from '../commands/parse.js';
-import { bold, channel, code, group, italic, joinText, listOf, mrkdwn, type Piece, plain, say, Text, text, user } from '../text.js';
+import {
+  bold,
+  channel,
+  code,
+  group,
+  italic,
+  joinText,
+  listOf,
+  mrkdwn,
+  type Piece,
+  plain,
+  say,
+  Text,
+  text,
+  user,
+} from '../text.js';
 import { context, header, message, type SlackMessage, section } from './limits.js';
 import { actionWords, refusalText } from './problems.js';
 
@@ -175,7 +190,8 @@ function grantLine(check: GrantCheck, where: Piece): Text {
       say`not in ${listOf(check.notIn.map(group), 'or')}${check.notInStale ? ' (some member lists are from an old copy: refreshing them failed)' : ''}`,
     );
   }
-  for (const issue of check.unresolved) parts.push(say`could not resolve group ${group(issue.groupId)} (${issue.error})`);
+  for (const issue of check.unresolved)
+    parts.push(say`could not resolve group ${group(issue.groupId)} (${issue.error})`);
   return say`${head}: does not apply: ${joinText(parts, '; ')}`;
 }
 
@@ -190,7 +206,8 @@ function capLine(cap: CapMatch | undefined, channelId: string | undefined): Text
 
 /** `can-i`: the verdict, then what it rests on (only grants that touch the target's service are named). */
 export function canIMessage(explained: Explanation, channelId?: string): SlackMessage {
-  const person: Person = explained.self ? { name: text('you'), self: true }
+  const person: Person = explained.self
+    ? { name: text('you'), self: true }
     : { name: text(user(explained.subjectId)), self: false };
   const line = verdictLine(explained, person);
   const where = code(formatTarget(explained.target));
@@ -201,16 +218,22 @@ export function canIMessage(explained: Explanation, channelId?: string): SlackMe
     reasons.push(...decision.grants.map((g) => grantLine(g, where)));
   }
   if (decision.grantCount === 0) reasons.push(text('no grants in the bot config: everything is denied'));
-  else if (others > 0) reasons.push(say`${others} other grant${others === 1 ? '' : 's'} do${others === 1 ? 'es' : ''} not cover this service`);
+  else if (others > 0)
+    reasons.push(
+      say`${others} other grant${others === 1 ? '' : 's'} do${others === 1 ? 'es' : ''} not cover this service`,
+    );
   if (explained.responders !== undefined && explained.responders.memberOf !== undefined) {
-    reasons.push(say`${person.name} ${person.self ? 'are' : 'is'} in the responder group ${group(explained.responders.memberOf)}`);
+    reasons.push(
+      say`${person.name} ${person.self ? 'are' : 'is'} in the responder group ${group(explained.responders.memberOf)}`,
+    );
   }
   reasons.push(capLine(decision.cap, channelId ?? decision.cap?.channelId));
-  reasons.push(say`what ${person.name} ${has(person)} there: ${decision.effectiveRole === undefined ? 'no role' : bold(decision.effectiveRole)}`);
+  reasons.push(
+    say`what ${person.name} ${has(person)} there: ${decision.effectiveRole === undefined ? 'no role' : bold(decision.effectiveRole)}`,
+  );
   const verdict = say`${bold(line.head)} — ${line.body}`;
   return message(`${line.head}: ${plain(line.body)}`, [
     section(`${line.icon} ${mrkdwn(verdict)}`),
     section(reasons.map((r) => `• ${mrkdwn(r)}`).join('\n')),
   ]);
 }
-

@@ -58,7 +58,12 @@ export function denialText(required: string, where: Text, denial: Denial | undef
 
 /** A refusal, whether fresh from the gate (with the whole decision) or as the audit trail keeps it. */
 export function refusalText(refusal: Refusal | AuditRefusal, where: Target | undefined): Text {
-  const compact: AuditRefusal = 'decision' in refusal ? auditRefusal(refusal) : 'target' in refusal ? { kind: 'not_visible', action: refusal.action } : refusal;
+  const compact: AuditRefusal =
+    'decision' in refusal
+      ? auditRefusal(refusal)
+      : 'target' in refusal
+        ? { kind: 'not_visible', action: refusal.action }
+        : refusal;
   const at = where === undefined ? text('it') : text(target(where));
   switch (compact.kind) {
     case 'policy': {
@@ -121,7 +126,8 @@ const STEP_WORDS: Readonly<Record<OvhStep, string>> = {
 function stepText(step: OvhStep, where: Target | undefined, name: string | undefined): Text {
   const words = STEP_WORDS[step];
   const named = name === undefined ? text() : say` ${code(name)}`;
-  const on = where === undefined ? text() : step.endsWith('snapshot') ? say` on ${target(where)}` : say` ${target(where)}`;
+  const on =
+    where === undefined ? text() : step.endsWith('snapshot') ? say` on ${target(where)}` : say` ${target(where)}`;
   return say`${words}${named}${on}`;
 }
 
@@ -140,27 +146,8 @@ export function problemText(problem: Problem | AuditProblem): Text {
       return sentence(refusalText(problem.refusal, undefined));
     case 'invalid_name':
       return say`${verbatim(problem.name)} is not a valid snapshot name: use 1–100 letters, digits, ${code('.')}, ${code('_')}, ${code(':')} or ${code('-')}, starting with a letter or digit.`;
-    case 'invalid_expiration': {
-      const shown = verbatim(problem.text);
-      switch (problem.why) {
-        case 'empty':
-          return say`The expiration is empty: ${EXPIRATION_HELP}.`;
-        case 'syntax':
-          return say`${shown} is not an expiration: ${EXPIRATION_HELP}.`;
-        case 'not_a_date':
-          return say`The expiration ${shown} ${problem.detail ?? 'is not a real date'}.`;
-        case 'duration':
-          return say`The expiration ${shown} ${problem.detail ?? 'is not a duration'}. ${EXPIRATION_HELP}.`;
-        case 'too_soon':
-          return say`The expiration ${shown} is too soon: it must be at least ${formatDuration(problem.limitMs ?? 60_000)} away.`;
-        case 'past':
-          return problem.at === undefined || problem.now === undefined
-            ? say`The expiration ${shown} is in the past.`
-            : say`The expiration ${shown} (${utcMinute(problem.at)}) is in the past: it is now ${utcMinute(problem.now)}.`;
-        case 'too_far':
-          return say`The expiration ${shown} is too far: expirations are limited to ${formatDuration(problem.limitMs ?? 0)}${problem.at === undefined ? '' : ` (until ${utcMinute(problem.at)})`}; leave it out to keep the snapshot until deleted.`;
-      }
-    }
+    case 'invalid_expiration':
+      return expirationText(problem);
     case 'reason_required':
       return say`This change needs approval: add ${code('--reason <why>')} (or run it without arguments in the form).`;
     case 'reason_too_short':
@@ -222,10 +209,33 @@ export function problemText(problem: Problem | AuditProblem): Text {
   }
 }
 
+function expirationText(problem: Extract<Problem, { kind: 'invalid_expiration' }>): Text {
+  const shown = verbatim(problem.text);
+  switch (problem.why) {
+    case 'empty':
+      return say`The expiration is empty: ${EXPIRATION_HELP}.`;
+    case 'syntax':
+      return say`${shown} is not an expiration: ${EXPIRATION_HELP}.`;
+    case 'not_a_date':
+      return say`The expiration ${shown} ${problem.detail ?? 'is not a real date'}.`;
+    case 'duration':
+      return say`The expiration ${shown} ${problem.detail ?? 'is not a duration'}: ${EXPIRATION_HELP}.`;
+    case 'too_soon':
+      return say`The expiration ${shown} is too soon: it must be at least ${formatDuration(problem.limitMs ?? 60_000)} away.`;
+    case 'past':
+      return problem.at === undefined || problem.now === undefined
+        ? say`The expiration ${shown} is in the past.`
+        : say`The expiration ${shown} (${utcMinute(problem.at)}) is in the past: it is now ${utcMinute(problem.now)}.`;
+    case 'too_far':
+      return say`The expiration ${shown} is too far: expirations are limited to ${formatDuration(problem.limitMs ?? 0)}${problem.at === undefined ? '' : ` (until ${utcMinute(problem.at)})`}; leave it out to keep the snapshot until deleted.`;
+  }
+}
+
 /** Capital first letter and a full stop. */
 export function sentence(value: Text): Text {
   const [first, ...rest] = value.pieces;
-  const head = typeof first === 'string' ? [first.charAt(0).toUpperCase() + first.slice(1)] : first === undefined ? [] : [first];
+  const head =
+    typeof first === 'string' ? [first.charAt(0).toUpperCase() + first.slice(1)] : first === undefined ? [] : [first];
   return text(...head, ...rest, '.');
 }
 

@@ -5,9 +5,9 @@ import { changeText } from '../blocks/problems.js';
 import { workingMessage } from '../blocks/replies.js';
 import type { SlackDeps } from '../deps.js';
 import { SlashCommandSchema } from '../payloads.js';
+import { capitalized, mrkdwn } from '../text.js';
 import { parseCommand } from './parse.js';
 import { runQuickCommand } from './quick-command.js';
-import { capitalized, mrkdwn } from '../text.js';
 import { describeCommand, draftOf, problemLikeMessage, type Reply, runCommand } from './run-command.js';
 
 /** `/nasha …`: acks at once (Slack's 3 s), then does the work and rewrites the reply. */
@@ -50,7 +50,11 @@ export function createNashaCommand(deps: SlackDeps) {
       return;
     }
     const change = draftOf(parsed);
-    if (change !== undefined && change.reason === undefined && deps.gate.approvalRule(change.draft.action) !== undefined) {
+    if (
+      change !== undefined &&
+      change.reason === undefined &&
+      deps.gate.approvalRule(change.draft.action) !== undefined
+    ) {
       // A second person must approve: ask why first, in a form (trigger_id is only valid for 3 s). The form's
       // submission goes through the desk, which decides again.
       await ack();

@@ -1,7 +1,7 @@
 import {
+  type ActionId,
   CAN_I_WORDS,
   COMMAND_WORDS,
-  type ActionId,
   type CommandEntry,
   type CommandOption,
   type CommandSpec,
@@ -70,7 +70,10 @@ export function usageOf(spec: CommandSpec): string {
 }
 
 /** The table's example with a target filled in (`{service}`, `{partition}`). */
-export function exampleOf(spec: CommandSpec, targets: { service: string; partition: string } = EXAMPLE_TARGETS): string {
+export function exampleOf(
+  spec: CommandSpec,
+  targets: { service: string; partition: string } = EXAMPLE_TARGETS,
+): string {
   return spec.example.replaceAll('{partition}', targets.partition).replaceAll('{service}', targets.service);
 }
 
@@ -179,7 +182,10 @@ function takeExpires(
 ): { expires: string | undefined; positional: string[] } | Extract<ParsedCommand, { kind: 'error' }> {
   let expires: string | undefined;
   const positional: string[] = [];
-  const known = listOf((entry?.command.options ?? []).map((o) => code(`--${o}`)), 'and');
+  const known = listOf(
+    (entry?.command.options ?? []).map((o) => code(`--${o}`)),
+    'and',
+  );
   for (let i = 0; i < words.length; i++) {
     const word = words[i] ?? '';
     if (word === '--expires' || word === '--expire' || word === '-e') {

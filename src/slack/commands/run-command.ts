@@ -72,7 +72,10 @@ export function draftOf(command: ParsedCommand): { draft: ChangeDraft; reason: s
         reason: command.reason,
       };
     case 'delete':
-      return { draft: { action: 'snapshot.delete', target: command.target, name: command.name }, reason: command.reason };
+      return {
+        draft: { action: 'snapshot.delete', target: command.target, name: command.name },
+        reason: command.reason,
+      };
     default:
       return undefined;
   }
@@ -92,9 +95,16 @@ export async function runCommand(deps: SlackDeps, actor: Actor, command: ParsedC
   }
 }
 
-export function toErrorMessage(deps: Pick<SlackDeps, 'logger'>, error: unknown, context: Record<string, unknown>): SlackMessage {
+export function toErrorMessage(
+  deps: Pick<SlackDeps, 'logger'>,
+  error: unknown,
+  context: Record<string, unknown>,
+): SlackMessage {
   if (error instanceof NashaError) {
-    deps.logger.info({ ...context, code: error.code, problem: error.problem.kind, err: error.cause ?? undefined }, 'request refused');
+    deps.logger.info(
+      { ...context, code: error.code, problem: error.problem.kind, err: error.cause ?? undefined },
+      'request refused',
+    );
     return errorMessage(error);
   }
   const reference = randomUUID().slice(0, 8);

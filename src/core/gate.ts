@@ -6,6 +6,7 @@
 import {
   ACTION_LIST,
   ACTIONS,
+  APPROVABLE_ACTIONS,
   type ActionId,
   type ActionSpec,
   type ApprovableAction,
@@ -56,6 +57,11 @@ export interface Explanation {
   rule: ApprovalRule | undefined;
   /** Responder groups, for actions they grant: the one the subject is in, if any. */
   responders: { groups: readonly string[]; memberOf: string | undefined } | undefined;
+  /**
+   * `approval.decide`: for each change that needs approval, whether the subject could approve a request for it
+   * on this target (its rule may limit approvers to user groups). Self-approval is refused whatever this says.
+   */
+  approvals: readonly { action: ApprovableAction; allowed: boolean; groups: readonly string[] }[] | undefined;
 }
 
 /** What `help` offers: an action the reader can use here, and how. */
@@ -121,7 +127,19 @@ export class ActionGate {
       responders: spec.responders
         ? { groups: this.deps.responderGroups, memberOf: await this.responderGroupOf(subjectId) }
         : undefined,
+      approvals: action === 'approval.decide' ? await this.approvalRights(subject, target) : undefined,
     };
+  }
+
+  private async approvalRights(subject: Actor, target: Target): Promise<NonNullable<Explanation['approvals']>> {
+    const required = APPROVABLE_ACTIONS.filter((a) => this.deps.rules[a].required);
+    return Promise.all(
+      required.map(async (action) => {
+        const groups = this.deps.rules[action].approverGroups;
+        const decision = await this.deps.policy.canApprove(subject, target, groups);
+        return { action, allowed: decision.allowed, groups };
+      }),
+    );
   }
 
   /**

@@ -227,6 +227,14 @@ export function canIMessage(explained: Explanation, channelId?: string): SlackMe
       say`${person.name} ${person.self ? 'are' : 'is'} in the responder group ${group(explained.responders.memberOf)}`,
     );
   }
+  for (const right of explained.approvals ?? []) {
+    const limited = right.groups.length === 0 ? text() : say` (limited to ${listOf(right.groups.map(group), 'or')})`;
+    reasons.push(
+      right.allowed
+        ? say`requests to ${actionWords(right.action)}${limited}: ${person.name} can approve them, except ${person.self ? 'your' : 'their'} own`
+        : say`requests to ${actionWords(right.action)}${limited}: ${person.name} cannot approve them`,
+    );
+  }
   reasons.push(capLine(decision.cap, channelId ?? decision.cap?.channelId));
   reasons.push(
     say`what ${person.name} ${has(person)} there: ${decision.effectiveRole === undefined ? 'no role' : bold(decision.effectiveRole)}`,

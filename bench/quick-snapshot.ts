@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_APPROVAL_RULES } from '../src/config/bot-config.js';
+import { ActionGate } from '../src/core/gate.js';
+import { Policy } from '../src/core/policy.js';
 import type { AuditSink } from '../src/core/ports.js';
 import { type QuickSnapshotMemory, QuickSnapshotService, type SavedQuickRun } from '../src/core/quick-snapshots.js';
 import { startBot } from '../src/main.js';
@@ -250,18 +253,21 @@ async function viaService(
     },
   };
   const tracker = variant === 'service' ? api.tracker : new PerTaskTracker({ client: api.client, clock: pollClock });
+  const responders = { membersOf: async () => new Set<string>([USERS.responder]) };
   const quick = new QuickSnapshotService({
     client: api.client,
     tracker,
-    policy: {
-      decide: async () => ({ allowed: true, summary: 'allowed' }),
-      canSeeService: async () => true,
-      filterReadable: async (_actor, _service, partitions) => [...partitions],
-    },
-    groups: { membersOf: async () => new Set([USERS.responder]) },
+    // The responder's right comes from the real gate, as in the bot.
+    gate: new ActionGate({
+      policy: new Policy({ grants: [], channels: [], unlistedChannels: 'admin' }, responders),
+      groups: responders,
+      rules: DEFAULT_APPROVAL_RULES,
+      responderGroups: ['S0RESP'],
+    }),
+    policy: { canSeeService: async () => true },
     audit: nullAudit,
     memory: new MemoryQuickStore(),
-    settings: { targetGroups: new Map(), defaultExpirationMs: 7 * 86_400_000, responderGroups: ['S0RESP'] },
+    settings: { targetGroups: new Map(), defaultExpirationMs: 7 * 86_400_000 },
     clock: systemClock,
   });
   try {

@@ -2,6 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_APPROVAL_RULES } from '../../src/config/bot-config.js';
+import { ActionGate } from '../../src/core/gate.js';
+import { Policy } from '../../src/core/policy.js';
 import type { AuditInput, AuditPatch, AuditSink } from '../../src/core/ports.js';
 import { type QuickRun, QuickSnapshotService, type SavedQuickRun } from '../../src/core/quick-snapshots.js';
 import { type Database, openDatabase } from '../../src/store/database.js';
@@ -23,6 +26,8 @@ afterEach(async () => {
   await database?.close();
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 });
+
+const noGroups = { membersOf: async () => new Set<string>() };
 
 /** The audit port, recording what the service writes (the real trail is tested in test/core/audit). */
 class RecordingAudit implements AuditSink {
@@ -49,15 +54,16 @@ describe('QuickSnapshotService.resume', () => {
     const quick = new QuickSnapshotService({
       client,
       tracker,
-      policy: {
-        decide: async () => ({ allowed: false, summary: 'unused' }),
-        canSeeService: async () => false,
-        filterReadable: async () => [],
-      },
-      groups: { membersOf: async () => new Set<string>() },
+      gate: new ActionGate({
+        policy: new Policy({ grants: [], channels: [], unlistedChannels: 'admin' }, noGroups),
+        groups: noGroups,
+        rules: DEFAULT_APPROVAL_RULES,
+        responderGroups: [],
+      }),
+      policy: { canSeeService: async () => false },
       audit,
       memory: store,
-      settings: { targetGroups: new Map(), defaultExpirationMs: undefined, responderGroups: [] },
+      settings: { targetGroups: new Map(), defaultExpirationMs: undefined },
       clock: ovh.clock,
     });
 
@@ -85,7 +91,17 @@ describe('QuickSnapshotService.resume', () => {
         item('vol-002', { status: 'creating', taskId: null }),
         item('vol-003', { status: 'creating', taskId: null }),
         item('vol-004', { status: 'queued' }),
-        item('vol-005', { status: 'denied', reason: 'You need operator' }),
+        item('vol-005', {
+          status: 'denied',
+          refusal: {
+            kind: 'policy',
+            action: 'snapshot.quick',
+            via: 'run',
+            required: 'operator',
+            has: 'viewer',
+            denial: { kind: 'role_too_low', has: 'viewer', via: { kind: 'user' } },
+          },
+        }),
         item('vol-006', { status: 'creating', taskId: null }),
       ],
       startedAt: ovh.clock.now(),
@@ -103,14 +119,33 @@ describe('QuickSnapshotService.resume', () => {
     expect(finished.items.map((i) => i.state)).toEqual([
       { status: 'done', taskId: running.taskId, existed: false },
       { status: 'done', taskId: null, existed: false },
-      { status: 'failed', taskId: null, reason: 'not created: the bot restarted while creating it; run it again' },
-      { status: 'failed', taskId: null, reason: 'not started: the bot restarted first; run it again' },
-      { status: 'denied', reason: 'You need operator' },
+      { status: 'failed', taskId: null, failure: { kind: 'restart', when: 'not_created' } },
+      { status: 'failed', taskId: null, failure: { kind: 'restart', when: 'not_started' } },
+      {
+        status: 'denied',
+        refusal: {
+          kind: 'policy',
+          action: 'snapshot.quick',
+          via: 'run',
+          required: 'operator',
+          has: 'viewer',
+          denial: { kind: 'role_too_low', has: 'viewer', via: { kind: 'user' } },
+        },
+      },
       { status: 'done', taskId: unsaved.taskId, existed: false },
     ]);
     expect(finished.finishedAt).not.toBeNull();
     expect(audit.patches).toEqual([
-      { id: 'audit-run-1', patch: { outcome: 'failed', detail: expect.stringContaining('inc-vol-001') } },
+      {
+        id: 'audit-run-1',
+        patch: {
+          // 3 of 6 taken: a partial run, not a failed one.
+          outcome: 'partial',
+          detail: {
+            quick: expect.objectContaining({ taken: expect.arrayContaining([expect.stringContaining('inc-vol-001')]) }),
+          },
+        },
+      },
     ]);
     expect(await store.unfinishedRuns()).toEqual([]);
     // Nothing new was created: only the three snapshots made above exist.

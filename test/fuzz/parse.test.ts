@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Target } from '../../src/core/model.js';
 import { type ParsedCommand, parseCommand } from '../../src/slack/commands/parse.js';
+import { mrkdwn, plain } from '../../src/slack/text.js';
 import { commandText, fuzzParams, fuzzTimeout, hostileString, NASTY, REAL_WORDS } from './hostile.js';
 
 const KINDS = new Set<ParsedCommand['kind']>([
@@ -23,7 +24,9 @@ const KINDS = new Set<ParsedCommand['kind']>([
 function checkParsed(input: string, parsed: ParsedCommand): void {
   expect(KINDS.has(parsed.kind), parsed.kind).toBe(true);
   if (parsed.kind === 'error') {
-    expect(parsed.message.trim().length).toBeGreaterThan(0);
+    expect(plain(parsed.message).trim().length).toBeGreaterThan(0);
+    // Whatever was typed, the reply can carry no live mention, channel ping or link.
+    expect(mrkdwn(parsed.message)).not.toMatch(/<[@#!]|<https?:/);
     return;
   }
   // Input over the limit is always refused, never half-parsed.

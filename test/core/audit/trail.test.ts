@@ -62,7 +62,7 @@ describe('AuditTrail', () => {
   });
 
   it('each update is a new version with its own history row; undefined keeps a field, null clears it', async () => {
-    const record = await h.trail.record(input({ detail: 'queued' }));
+    const record = await h.trail.record(input({ detail: { reason: 'queued' } }));
     h.clock.advance(1_000);
     await h.trail.update(record.id, { taskId: 99 });
     h.clock.advance(1_000);
@@ -72,8 +72,8 @@ describe('AuditTrail', () => {
     expect(last.createdAt).toBe(T0);
     const history = await h.repo.history(record.id);
     expect(history.map((e) => [e.record.version, e.record.outcome, e.record.taskId, e.record.detail])).toEqual([
-      [1, 'started', null, 'queued'],
-      [2, 'started', 99, 'queued'],
+      [1, 'started', null, '{"reason":"queued"}'],
+      [2, 'started', 99, '{"reason":"queued"}'],
       [3, 'succeeded', 99, null],
     ]);
     expect(history.map((e) => e.record.updatedAt)).toEqual([T0, T0 + 1_000, T0 + 2_000]);

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { ACTIONS } from '../../../src/core/actions.js';
 import type { PartitionSnapshots } from '../../../src/core/snapshot-service.js';
 import type { Partition, Storage } from '../../../src/ovh/models.js';
 import { type Block, LIMITS, message } from '../../../src/slack/blocks/limits.js';
 import { createModal, deleteModal, mainModal, resultModal, scheduleModal } from '../../../src/slack/blocks/modals.js';
+import { helpMessage } from '../../../src/slack/blocks/permissions.js';
 import {
-  canIMessage,
-  changeFinishedMessage,
+  changeLinesMessage,
   errorMessage,
-  helpMessage,
   partitionsMessage,
   servicesMessage,
   snapshotsMessage,
@@ -82,22 +82,46 @@ describe('reply builders respect Slack limits whatever the input', () => {
     expectWithinLimits(snapshotsMessage('zpool-1', { items, page: 1, pageCount: 1, total: 60 }, NOW).blocks);
   });
 
-  it('help shows more commands to stronger roles', () => {
-    const count = (role: Parameters<typeof helpMessage>[0]) =>
-      (JSON.stringify(helpMessage(role).blocks).match(/• `/g) ?? []).length;
-    expect(count('viewer')).toBeLessThan(count('operator'));
-    expect(count('operator')).toBeLessThan(count('admin'));
-    expect(JSON.stringify(helpMessage(undefined).blocks)).toMatch(/no access/);
+  it('help lists the commands of the offered actions, marking those that need a second person', () => {
+    const read = JSON.stringify(helpMessage([{ action: ACTIONS.read, mode: 'run' }], ['zpool-9/db']).blocks);
+    const more = JSON.stringify(
+      helpMessage(
+        [
+          { action: ACTIONS.read, mode: 'run' },
+          { action: ACTIONS['snapshot.delete'], mode: 'approval' },
+        ],
+        ['zpool-9/db'],
+      ).blocks,
+    );
+    expect((read.match(/• `/g) ?? []).length).toBeLessThan((more.match(/• `/g) ?? []).length);
+    expect(more).toMatch(/needs a second person/);
+    // Examples use the reader's own target, never another service.
+    expect(more).toContain('zpool-9/db');
+    expect(more).not.toContain('zpool-128310');
+    expect(JSON.stringify(helpMessage([], []).blocks)).toMatch(/no access/);
   });
 
-  it('errors, results and can-i escape user text and stay short', () => {
-    const built = errorMessage({ code: 'denied', message: long(10_000) });
+  it('errors and results escape user text and stay short', () => {
+    const built = errorMessage({ problem: { kind: 'invalid_name', name: `<@U0EVIL> ${long(10_000)}` } });
     expectWithinLimits(built.blocks);
-    const failed = changeFinishedMessage('create snapshot `x`', { outcome: 'failed', taskId: 4, detail: '<script>&' });
+    expect(JSON.stringify(built.blocks)).not.toContain('<@U0EVIL>');
+    const failed = changeLinesMessage([
+      {
+        draft: { action: 'snapshot.create', target: { service: 'zpool-1', partition: 'data' }, name: 'x' },
+        state: {
+          kind: 'finished',
+          outcome: {
+            kind: 'started',
+            request: { action: 'snapshot.create', target: { service: 'zpool-1', partition: 'data' }, name: 'x' },
+            auditId: 'a',
+            task: { taskId: 4, status: 'todo' } as never,
+            done: Promise.resolve({ outcome: 'failed', taskId: 4, detail: '<script>&' }),
+          },
+          result: { outcome: 'failed', taskId: 4, detail: '<script>&' },
+        },
+      },
+    ]);
     expect(JSON.stringify(failed.blocks)).toContain('&lt;script&gt;&amp;');
-    expectWithinLimits(
-      canIMessage({ allowed: false, summary: long(5_000), explanation: Array(500).fill(long(100)) }, 'x').blocks,
-    );
   });
 
   it('message() never returns more than 50 blocks', () => {

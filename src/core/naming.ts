@@ -1,5 +1,5 @@
-import { ISO_FORMS, looksLikeDate, parseIsoInstant } from '../shared/calendar.js';
-import { DAY_MS, DURATION_EXAMPLES, type DurationRange, MINUTE_MS, parseDuration } from '../shared/duration.js';
+import { looksLikeDate, parseIsoInstant } from '../shared/calendar.js';
+import { DAY_MS, type DurationRange, MINUTE_MS, parseDuration } from '../shared/duration.js';
 import { NashaError } from './errors.js';
 import type { Problem } from './problems.js';
 
@@ -30,8 +30,6 @@ export const MAX_EXPIRATION_MS = 5 * 365 * DAY_MS;
 /** A relative expiration (`--expires 12h`, `quick_snapshot.default_expiration`): at least a minute away. */
 export const EXPIRATION_RANGE: DurationRange = { minMs: MINUTE_MS, maxMs: MAX_EXPIRATION_MS };
 
-/** What `--expires` and the create form accept, for messages and hints. */
-export const EXPIRATION_FORMS = `a duration from now (${DURATION_EXAMPLES}), ${ISO_FORMS}`;
 
 /**
  * Parses a duration from `now` (the shared grammar: `7d`, `12h`, `30m`, `2w`, `1d12h`), an ISO 8601 date

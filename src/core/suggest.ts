@@ -34,11 +34,3 @@ export function suggest(input: string, candidates: Iterable<string>, limit = 3):
     .slice(0, limit)
     .map((s) => s.candidate);
 }
-
-/** " Did you mean `a` or `b`?" (mrkdwn), or "" when there is nothing close. */
-export function didYouMean(suggestions: readonly string[]): string {
-  if (suggestions.length === 0) return '';
-  const quoted = suggestions.map((s) => `\`${s}\``);
-  const list = quoted.length === 1 ? quoted[0] : `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}`;
-  return ` Did you mean ${list}?`;
-}

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { NashaError } from '../../src/core/errors.js';
 import { checkSnapshotName, defaultSnapshotName, parseExpiration } from '../../src/core/naming.js';
-import { didYouMean, editDistance, suggest } from '../../src/core/suggest.js';
+import { editDistance, suggest } from '../../src/core/suggest.js';
+import { didYouMean, problemText } from '../../src/slack/blocks/problems.js';
+import { plain } from '../../src/slack/text.js';
 
 const NOW = Date.UTC(2026, 10, 28, 9, 30, 15);
 
@@ -33,7 +35,7 @@ describe('expiration parsing', () => {
     } catch (error) {
       expect(error).toBeInstanceOf(NashaError);
       expect((error as NashaError).code).toBe('invalid_input');
-      return (error as NashaError).message;
+      return plain(problemText((error as NashaError).problem)).replace(/[“”]/g, '`');
     }
     throw new Error(`${input} was accepted`);
   };
@@ -126,7 +128,9 @@ describe('snapshot names', () => {
   });
 
   it.each(['', '-lead', 'has space', 'a/b', 'a..b', 'x'.repeat(101), 'é'])('refuses %j', (name) => {
-    expect(() => checkSnapshotName(name)).toThrow(/not a valid snapshot name/);
+    expect(() => checkSnapshotName(name)).toThrow(
+      expect.objectContaining({ problem: { kind: 'invalid_name', name: name.slice(0, 100) } }),
+    );
   });
 });
 
@@ -140,7 +144,7 @@ describe('did you mean', () => {
     expect(suggest('dat', ['data', 'backups', 'logs'])).toEqual(['data']);
     expect(suggest('zpool-12831', ['zpool-128310', 'zpool-204117'])).toEqual(['zpool-128310']);
     expect(suggest('qqqqqq', ['data', 'backups'])).toEqual([]);
-    expect(didYouMean(['a', 'b', 'c'])).toBe(' Did you mean `a`, `b` or `c`?');
-    expect(didYouMean([])).toBe('');
+    expect(plain(didYouMean(['a', 'b', 'c']))).toBe(' Did you mean “a”, “b” or “c”?');
+    expect(plain(didYouMean([]))).toBe('');
   });
 });

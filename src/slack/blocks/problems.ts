@@ -131,7 +131,9 @@ function stepText(step: OvhStep, where: Target | undefined, name: string | undef
   return say`${words}${named}${on}`;
 }
 
-const EXPIRATION_HELP = say`use a duration from now (${code('30m')}, ${code('12h')}, ${code('7d')}, ${code('2w')}, ${code('1d12h')}) or an ISO 8601 date (${code('2026-12-31')}) or date-time with its zone (${code('2026-12-31T18:00Z')})`;
+const EXAMPLES = () => say`${code('30m')}, ${code('12h')}, ${code('7d')}, ${code('2w')} or ${code('1d12h')}`;
+const EXPIRATION_HELP = say`use a duration from now (${EXAMPLES()}), a date ${code('2026-12-31')} (midnight UTC) or a date-time with its zone, ${code('2026-12-31T18:00Z')} or ${code('2026-12-31T18:00+01:00')}`;
+const DURATION_HELP = say`A duration is a whole number and a unit, m (minutes), h (hours), d (days) or w (weeks), like ${EXAMPLES()}`;
 
 function utcMinute(ms: number): string {
   return formatUtcMinute(ms);
@@ -219,7 +221,7 @@ function expirationText(problem: Extract<Problem, { kind: 'invalid_expiration' }
     case 'not_a_date':
       return say`The expiration ${shown} ${problem.detail ?? 'is not a real date'}.`;
     case 'duration':
-      return say`The expiration ${shown} ${problem.detail ?? 'is not a duration'}: ${EXPIRATION_HELP}.`;
+      return say`The expiration ${shown} ${problem.detail ?? 'is not a duration'}. ${DURATION_HELP}.`;
     case 'too_soon':
       return say`The expiration ${shown} is too soon: it must be at least ${formatDuration(problem.limitMs ?? 60_000)} away.`;
     case 'past':
@@ -227,7 +229,7 @@ function expirationText(problem: Extract<Problem, { kind: 'invalid_expiration' }
         ? say`The expiration ${shown} is in the past.`
         : say`The expiration ${shown} (${utcMinute(problem.at)}) is in the past: it is now ${utcMinute(problem.now)}.`;
     case 'too_far':
-      return say`The expiration ${shown} is too far: expirations are limited to ${formatDuration(problem.limitMs ?? 0)}${problem.at === undefined ? '' : ` (until ${utcMinute(problem.at)})`}; leave it out to keep the snapshot until deleted.`;
+      return say`The expiration ${shown} is too far: expirations are limited to ${Math.round((problem.limitMs ?? 0) / (365 * 86_400_000))} years${problem.at === undefined ? '' : ` (until ${utcMinute(problem.at)})`}; leave it out to keep the snapshot until deleted.`;
   }
 }
 

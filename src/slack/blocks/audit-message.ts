@@ -25,7 +25,7 @@ import {
   verbatim,
 } from '../text.js';
 import { cutMrkdwn } from './limits.js';
-import { problemText, storedText } from './problems.js';
+import { problemText, refusalText, sentence, storedText } from './problems.js';
 
 /** Slack's documented limits that this message could reach. */
 export const SLACK_LIMITS = {
@@ -77,7 +77,7 @@ const SUBJECT_LABEL: Readonly<Record<SubjectKind, string>> = {
 };
 
 /** Partitions listed per state in a quick run's detail; more are counted. */
-const QUICK_LISTED = 20;
+const QUICK_LISTED = 10;
 
 export function auditMessage(record: AuditRecord): { text: string; blocks: types.KnownBlock[] } {
   const look = OUTCOME_LOOK[record.outcome];
@@ -149,7 +149,12 @@ function detailSections(record: AuditRecord, detail: AuditDetail): types.KnownBl
     const render = () => listOf(decidedBy.map(user), 'and');
     parts.push({ label: decidedLabel(record.outcome), data: decidedBy, render });
   }
-  if (problem !== undefined) parts.push({ label: 'Why', data: problem, render: () => problemText(problem) });
+  if (problem !== undefined) {
+    // A refusal as stored names no target: it is the record's.
+    const render = () =>
+      problem.kind === 'refused' ? sentence(refusalText(problem.refusal, record.target)) : problemText(problem);
+    parts.push({ label: 'Why', data: problem, render });
+  }
   if (ovh !== undefined) parts.push({ label: 'OVH said', data: ovh, render: () => text(verbatim(ovh)) });
   if (quick !== undefined) parts.push({ label: 'Partitions', data: quick, render: () => quickText(quick) });
   const legacy = detail.text;
@@ -158,7 +163,13 @@ function detailSections(record: AuditRecord, detail: AuditDetail): types.KnownBl
 }
 
 function quickText(quick: QuickAuditSummary): Text {
+  // Counts and times first: a long list is what a cut takes away.
   const lines: Text[] = [];
+  if (quick.pending > 0) lines.push(say`Not finished yet: ${quick.pending}`);
+  if (quick.expiration !== null) {
+    const at = Date.parse(quick.expiration);
+    lines.push(say`Expires ${Number.isNaN(at) ? verbatim(quick.expiration) : date(at)}`);
+  }
   const list = (label: string, items: readonly string[]) => {
     if (items.length === 0) return;
     const shown = items.slice(0, QUICK_LISTED).map((item) => verbatim(item));
@@ -169,11 +180,6 @@ function quickText(quick: QuickAuditSummary): Text {
   list('Failed', quick.failed);
   list('Full (10/10)', quick.full);
   list('Not allowed', quick.denied);
-  if (quick.pending > 0) lines.push(say`Not finished yet: ${quick.pending}`);
-  if (quick.expiration !== null) {
-    const at = Date.parse(quick.expiration);
-    lines.push(say`Expires ${Number.isNaN(at) ? verbatim(quick.expiration) : date(at)}`);
-  }
   if (lines.length === 0) lines.push(text('none'));
   return joinText(lines, '\n');
 }

@@ -23,7 +23,12 @@ export function createSlackApprovalCards(client: webApi.WebClient): ApprovalCard
     async notifyRequester(request: ApprovalRequest) {
       // Posting to a user id lands in the app's DM with them (chat:write, no extra scope).
       const note = approvalOutcomeMessage(request);
-      await client.chat.postMessage({ channel: request.requester.userId, text: note.text, blocks: note.blocks });
+      await client.chat.postMessage({
+        channel: request.requester.userId,
+        text: note.text,
+        blocks: note.blocks,
+        unfurl_links: false,
+      });
     },
   };
 }

@@ -1,10 +1,71 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { JournalEntry } from '../core/ports.js';
+import type { ChangeDraft } from '../core/desk.js';
+import type { JournalEntry, JsonValue } from '../core/ports.js';
 import type { ChangeResult } from '../core/snapshot-service.js';
-import { changeFinishedMessage } from './blocks/replies.js';
+import { SnapshotTypeSchema } from '../ovh/models.js';
+import { context, message, type SlackMessage, section } from './blocks/limits.js';
+import { changeText } from './blocks/problems.js';
+import { code, say, type Text, verbatim } from './text.js';
 
-const ResumeTokenSchema = z.object({ responseUrl: z.url(), description: z.string().max(500).optional() });
+const PartitionSchema = z.object({ service: z.string().min(1).max(256), partition: z.string().min(1).max(256) });
+/** The change as data (worded when the result is reported), read back like any stored input. */
+const ChangeSchema = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('schedule.add'), target: PartitionSchema, type: SnapshotTypeSchema }),
+  z.object({ action: z.literal('schedule.remove'), target: PartitionSchema, type: SnapshotTypeSchema }),
+  z.object({
+    action: z.literal('snapshot.create'),
+    target: PartitionSchema,
+    name: z.string().max(256).optional(),
+    expires: z.string().max(256).optional(),
+  }),
+  z.object({ action: z.literal('snapshot.delete'), target: PartitionSchema, name: z.string().max(256) }),
+]);
+
+/** `description`: mrkdwn written by older versions; not shown (the journal entry says what it was). */
+const ResumeTokenSchema = z.object({
+  responseUrl: z.url(),
+  change: ChangeSchema.optional(),
+  description: z.string().max(500).optional(),
+});
+
+/** What a command stores with its task so a restart can still answer through the response_url. */
+export function resumeToken(responseUrl: string, change: ChangeDraft): JsonValue {
+  return { responseUrl, change: changeJson(change) };
+}
+
+function changeJson(change: ChangeDraft): { [key: string]: JsonValue } {
+  const target = { service: change.target.service, partition: change.target.partition };
+  switch (change.action) {
+    case 'schedule.add':
+    case 'schedule.remove':
+      return { action: change.action, target, type: change.type };
+    case 'snapshot.create':
+      return {
+        action: change.action,
+        target,
+        ...(change.name !== undefined && { name: change.name }),
+        ...(change.expires !== undefined && { expires: change.expires }),
+      };
+    case 'snapshot.delete':
+      return { action: change.action, target, name: change.name };
+  }
+}
+
+/** How a change ended, in the same words as the reply that followed it before the restart. */
+export function changeFinishedMessage(what: Text, result: ChangeResult): SlackMessage {
+  const task = code(String(result.taskId));
+  if (result.outcome === 'succeeded') {
+    return message(say`Done: ${what}`, [
+      section(say`:white_check_mark: Done: ${what}.`),
+      context(say`OVH task ${task} is done.`),
+    ]);
+  }
+  return message(say`Failed: ${what}`, [
+    section(say`:x: Failed: ${what}.\n>${verbatim(result.detail)}`),
+    context(say`OVH task ${task}.`),
+  ]);
+}
 
 /**
  * After a restart, tells the user how a change they started ended, through the response_url
@@ -14,13 +75,14 @@ export function createResumeReporter(logger: Logger, fetchImpl: typeof fetch = f
   return async (entry: JournalEntry, result: ChangeResult): Promise<void> => {
     const token = ResumeTokenSchema.safeParse(entry.reply);
     if (!token.success) return;
-    const description = token.data.description ?? `${entry.kind} on \`${entry.service}\``;
-    const message = changeFinishedMessage(description, result);
+    const change = token.data.change;
+    const what = change === undefined ? say`${code(entry.kind)} on ${code(entry.service)}` : changeText(change);
+    const reply = changeFinishedMessage(what, result);
     try {
       const response = await fetchImpl(token.data.responseUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ replace_original: true, response_type: 'ephemeral', ...message }),
+        body: JSON.stringify({ replace_original: true, response_type: 'ephemeral', ...reply }),
       });
       if (!response.ok)
         logger.info({ status: response.status, taskId: entry.taskId }, 'response_url no longer accepts the result');

@@ -98,14 +98,22 @@ export function escapeMrkdwn(value: string): string {
   return value.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 }
 
-/** Inline code: escaped, and no backtick that could end the span early; one line. */
+/** Every line break Slack may honour (a span split over lines is no longer one span). */
+const LINE_BREAKS = /\s*[\r\n\v\f\u0085\u2028\u2029]+\s*/g;
+
+/**
+ * Inline code: escaped, no backtick that could end the span early, one line, and no space at either edge (a span
+ * that Slack does not recognise as one would let its content format).
+ */
 export function codeSpan(value: string): string {
-  const inner = escapeMrkdwn(value.replaceAll('`', 'ˋ').replace(/\s*[\r\n]+\s*/g, ' ⏎ '));
-  return inner.trim() === '' ? '` `' : `\`${inner}\``;
+  const inner = escapeMrkdwn(value.replaceAll('`', 'ˋ').replace(LINE_BREAKS, ' ⏎ ').trim());
+  return inner === '' ? '` `' : `\`${inner}\``;
 }
 
-function isoMinute(epochMs: number): string {
-  return new Date(epochMs).toISOString().replace(/:\d{2}\.\d{3}Z$/, 'Z');
+/** The UTC minute, or undefined for a moment no Date can hold (NaN, beyond ±275,000 years). */
+function isoMinute(epochMs: number): string | undefined {
+  const at = new Date(epochMs);
+  return Number.isNaN(at.getTime()) ? undefined : at.toISOString().replace(/:\d{2}\.\d{3}Z$/, 'Z');
 }
 
 export function mrkdwn(value: Text | Part): string {
@@ -131,11 +139,28 @@ function mrkdwnPiece(piece: Piece): string {
     case 'channel':
       return CHANNEL_ID.test(piece.id) ? `<#${piece.id}>` : codeSpan(piece.id);
     case 'date': {
+      const iso = isoMinute(piece.epochMs);
+      if (iso === undefined) return 'an unknown time';
       const seconds = Math.floor(piece.epochMs / 1000);
       const format = piece.format === 'long' ? '{date_long_pretty} {time}' : '{date_short_pretty} {time}';
-      return `<!date^${seconds}^${format}|${isoMinute(piece.epochMs)}>`;
+      return `<!date^${seconds}^${format}|${iso}>`;
     }
   }
+}
+
+/**
+ * A message's top-level `text` (the notification, and what clients without blocks show). Slack parses it as
+ * mrkdwn, so it is rendered like {@link mrkdwn} (user text inert, mentions only from IDs) but without bold or
+ * italic, which notifications would show as stray `*` and `_`.
+ */
+export function fallback(value: Text | Part): string {
+  const flat = (pieces_: readonly Piece[]): Piece[] =>
+    pieces_.flatMap((piece) =>
+      typeof piece !== 'string' && (piece.kind === 'bold' || piece.kind === 'italic')
+        ? flat(piece.value.pieces)
+        : [piece],
+    );
+  return mrkdwn(new Text(flat(pieces(value instanceof Text ? value : text(value)))));
 }
 
 /**
@@ -164,7 +189,7 @@ function plainPiece(piece: Piece): string {
     case 'channel':
       return `#${piece.id}`;
     case 'date':
-      return isoMinute(piece.epochMs);
+      return isoMinute(piece.epochMs) ?? 'an unknown time';
   }
 }
 

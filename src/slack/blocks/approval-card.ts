@@ -1,19 +1,25 @@
 import type { types } from '@slack/bolt';
 import type { ApprovalRequest, ImpactPreview } from '../../core/approvals.js';
-import { formatTarget } from '../../core/model.js';
-import { describeChange } from '../../core/snapshot-service.js';
+import { parseAuditDetail } from '../../core/audit-detail.js';
 import {
-  context,
-  escapeMrkdwn,
-  fieldsSection,
-  header,
-  LIMITS,
-  message,
-  plainText,
-  type SlackMessage,
-  section,
-  slackDate,
-} from './limits.js';
+  bold,
+  capitalized,
+  channel,
+  code,
+  date,
+  group,
+  italic,
+  joinText,
+  listOf,
+  plain,
+  say,
+  type Text,
+  text,
+  user,
+  verbatim,
+} from '../text.js';
+import { context, fieldsSection, header, LIMITS, message, plainText, type SlackMessage, section } from './limits.js';
+import { changeText, problemText, storedText, target } from './problems.js';
 
 /** Pure builders for approval cards and the requester's DM. */
 
@@ -23,16 +29,19 @@ export const APPROVAL_ACTION = {
   cancel: 'nasha_approval_cancel',
 } as const;
 
-const STATE_LINE: Readonly<Record<ApprovalRequest['state'], string>> = {
-  pending: ':raising_hand: *Waiting for approval*',
-  approved: ':ballot_box_with_check: *Approved* — running',
-  executing: ':arrows_counterclockwise: *Approved* — running on OVH',
-  succeeded: ':white_check_mark: *Approved → done*',
-  failed: ':x: *Approved → failed*',
-  rejected: ':no_entry_sign: *Rejected*',
-  expired: ':hourglass: *Expired* — nobody approved it in time',
-  cancelled: ':leftwards_arrow_with_hook: *Cancelled* by the requester',
-  invalidated: ':warning: *Not executed* — the target changed',
+/** Slack's limit for a confirmation dialog's text. */
+const CONFIRM_TEXT = 300;
+
+const STATE_LINE: Readonly<Record<ApprovalRequest['state'], Text>> = {
+  pending: say`:raising_hand: ${bold('Waiting for approval')}`,
+  approved: say`:ballot_box_with_check: ${bold('Approved')} — running`,
+  executing: say`:arrows_counterclockwise: ${bold('Approved')} — running on OVH`,
+  succeeded: say`:white_check_mark: ${bold('Approved → done')}`,
+  failed: say`:x: ${bold('Approved → failed')}`,
+  rejected: say`:no_entry_sign: ${bold('Rejected')}`,
+  expired: say`:hourglass: ${bold('Expired')} — nobody approved it in time`,
+  cancelled: say`:leftwards_arrow_with_hook: ${bold('Cancelled')} by the requester`,
+  invalidated: say`:warning: ${bold('Not executed')} — the target changed`,
 };
 
 export function durationText(ms: number | null): string {
@@ -43,48 +52,81 @@ export function durationText(ms: number | null): string {
   return `${days} day${days === 1 ? '' : 's'}`;
 }
 
-export function previewText(preview: ImpactPreview): string {
-  if (preview.kind === 'snapshot') {
-    const expiry = preview.expiration === null ? 'kept until deleted' : `expires ${escapeMrkdwn(preview.expiration)}`;
-    return `Deletes custom snapshot \`${escapeMrkdwn(preview.name)}\` (${expiry}). ${preview.customLeft} custom snapshot(s) will remain; automatic: ${preview.enabled.map((t) => `\`${t}\``).join(' ') || '_none_'}.`;
-  }
-  const left = preview.remaining.length === 0 ? '_none_ :warning:' : preview.remaining.map((t) => `\`${t}\``).join(' ');
-  return `Stops \`${preview.type}\` snapshots. Frequencies left: ${left}. Automatic restore points will reach back *${durationText(preview.reachAfterMs)}* (now ${durationText(preview.reachBeforeMs)}); ${preview.customCount} custom snapshot(s) are not affected.`;
+function frequencies(types_: readonly string[], none: Text): Text {
+  return types_.length === 0 ? none : joinText(types_.map(code), ' ');
 }
 
-function outcomeLine(request: ApprovalRequest): string {
-  const approvers = request.approvals.map((v) => `<@${v.userId}>`).join(', ');
+export function previewText(preview: ImpactPreview): Text {
+  if (preview.kind === 'snapshot') {
+    const expiry =
+      preview.expiration === null ? text('kept until deleted') : say`expires ${verbatim(preview.expiration)}`;
+    return say`Deletes custom snapshot ${verbatim(preview.name)} (${expiry}). ${preview.customLeft} custom snapshot(s) will remain; automatic: ${frequencies(preview.enabled, text(italic('none')))}.`;
+  }
+  const left = frequencies(preview.remaining, say`${italic('none')} :warning:`);
+  return say`Stops ${code(preview.type)} snapshots. Frequencies left: ${left}. Automatic restore points will reach back ${bold(durationText(preview.reachAfterMs))} (now ${durationText(preview.reachBeforeMs)}); ${preview.customCount} custom snapshot(s) are not affected.`;
+}
+
+/** What the request's stored outcome says (a problem, OVH's words, or text from an older version). */
+function outcomeDetailText(stored: string | null): Text | undefined {
+  const detail = parseAuditDetail(stored);
+  if (detail === undefined) return undefined;
+  const parts: Text[] = [];
+  const { problem, ovh } = detail;
+  if (problem !== undefined) parts.push(storedText(() => problemText(problem), problem));
+  if (ovh !== undefined) parts.push(say`OVH said: ${verbatim(ovh)}`);
+  if (detail.text !== undefined) parts.push(text(verbatim(detail.text)));
+  return parts.length === 0 ? undefined : joinText(parts, ' ');
+}
+
+function outcomeLine(request: ApprovalRequest): Text {
+  const approvers = listOf(
+    request.approvals.map((v) => user(v.userId)),
+    'and',
+  );
+  const task = request.taskId === null ? text() : say` · OVH task ${code(String(request.taskId))}`;
+  const state = STATE_LINE[request.state];
   switch (request.state) {
-    case 'pending':
-      return `${STATE_LINE.pending} — ${request.approvals.length}/${request.quorum}${approvers ? ` (${approvers})` : ''}; expires ${slackDate(request.expiresAt)}`;
+    case 'pending': {
+      const who = request.approvals.length === 0 ? text() : say` (${approvers})`;
+      return say`${state} — ${request.approvals.length}/${request.quorum}${who}; expires ${date(request.expiresAt)}`;
+    }
     case 'approved':
     case 'executing':
     case 'succeeded':
-      return `${STATE_LINE[request.state]} by ${approvers}${request.taskId !== null ? ` · OVH task \`${request.taskId}\`` : ''}`;
-    case 'failed':
-      return `${STATE_LINE.failed} by ${approvers || '—'}${request.taskId !== null ? ` · OVH task \`${request.taskId}\`` : ''}\n>${escapeMrkdwn(request.outcomeDetail ?? 'unknown error')}`;
-    case 'rejected':
-      return `${STATE_LINE.rejected} by <@${request.decidedBy ?? '?'}>: ${escapeMrkdwn(request.decisionReason ?? '')}`;
-    case 'invalidated':
-      return `${STATE_LINE.invalidated}: ${escapeMrkdwn(request.outcomeDetail ?? '')}. Nothing was sent to OVH.`;
-    default:
-      return STATE_LINE[request.state];
+      return say`${state} by ${approvers}${task}`;
+    case 'failed': {
+      const by = request.approvals.length === 0 ? text('—') : approvers;
+      const why = outcomeDetailText(request.outcomeDetail) ?? text('unknown error');
+      return say`${state} by ${by}${task}\n>${why}`;
+    }
+    case 'rejected': {
+      const by = request.decidedBy === null ? text('someone') : text(user(request.decidedBy));
+      const why = request.decisionReason === null ? text() : say`: ${verbatim(request.decisionReason)}`;
+      return say`${state} by ${by}${why}`;
+    }
+    case 'invalidated': {
+      const why = outcomeDetailText(request.outcomeDetail);
+      return say`${state}${why === undefined ? '.' : say`: ${why}`} Nothing was sent to OVH.`;
+    }
+    case 'expired':
+    case 'cancelled':
+      return state;
   }
 }
 
 /** The card in the approvals channel; buttons only while it is pending. */
 export function approvalCard(request: ApprovalRequest): SlackMessage {
-  const what = describeChange(request.change);
+  const what = changeText(request.change);
   const blocks: types.KnownBlock[] = [
     header(`Approval #${request.id}`),
     fieldsSection([
-      `*Requested by*\n<@${request.requester.userId}>`,
-      `*Change*\n${what}`,
-      `*Target*\n\`${escapeMrkdwn(formatTarget(request.change.target))}\``,
-      `*Expires*\n${slackDate(request.expiresAt)}`,
+      say`${bold('Requested by')}\n${user(request.requester.userId)}`,
+      say`${bold('Change')}\n${what}`,
+      say`${bold('Target')}\n${target(request.change.target)}`,
+      say`${bold('Expires')}\n${date(request.expiresAt)}`,
     ]),
-    section(`*Reason*\n${escapeMrkdwn(request.reason)}`),
-    section(`*Impact*\n${previewText(request.preview)}`),
+    section(say`${bold('Reason')}\n${verbatim(request.reason)}`),
+    section(say`${bold('Impact')}\n${previewText(request.preview)}`),
     section(outcomeLine(request)),
   ];
   if (request.state === 'pending') {
@@ -100,7 +142,11 @@ export function approvalCard(request: ApprovalRequest): SlackMessage {
           value: request.id,
           confirm: {
             title: plainText('Approve this change?', 100),
-            text: { type: 'mrkdwn', text: `${what}.\nThis runs on OVH at once and cannot be undone.` },
+            // plain_text: shown as written, names and all.
+            text: plainText(
+              plain(say`${capitalized(what)}. This runs on OVH at once and cannot be undone.`),
+              CONFIRM_TEXT,
+            ),
             confirm: plainText('Approve', 30),
             deny: plainText('Back', 30),
             style: 'primary',
@@ -121,32 +167,26 @@ export function approvalCard(request: ApprovalRequest): SlackMessage {
         },
       ],
     });
-    blocks.push(
-      context(
-        `Needs ${request.quorum} approver(s) other than the requester${request.approverGroups.length > 0 ? `, from ${request.approverGroups.map((g) => `<!subteam^${g}>`).join(' or ')}` : ''}.`,
-      ),
-    );
+    const from =
+      request.approverGroups.length === 0 ? text() : say`, from ${listOf(request.approverGroups.map(group), 'or')}`;
+    blocks.push(context(say`Needs ${request.quorum} approver(s) other than the requester${from}.`));
   }
-  return message(`Approval #${request.id}: ${stripMarkup(what)} — ${request.state}`, blocks);
+  return message(say`Approval #${request.id}: ${what} — ${request.state}`, blocks);
 }
 
 /** The requester's DM when their request ends. */
 export function approvalOutcomeMessage(request: ApprovalRequest): SlackMessage {
-  return message(`Approval #${request.id}: ${request.state}`, [
-    section(`Your request #${request.id} (${describeChange(request.change)}): ${outcomeLine(request)}`),
+  return message(say`Approval #${request.id}: ${request.state}`, [
+    section(say`Your request #${request.id} (${changeText(request.change)}): ${outcomeLine(request)}`),
   ]);
 }
 
 /** The requester's ephemeral answer right after asking. */
 export function approvalPendingMessage(request: ApprovalRequest): SlackMessage {
-  return message(`Pending approval #${request.id}`, [
+  return message(say`Pending approval #${request.id}`, [
     section(
-      `:raising_hand: ${describeChange(request.change)} needs approval: *pending approval #${request.id}*, expires ${slackDate(request.expiresAt)}. The approvers were asked in <#${request.card.channel}>; you will get a DM with the outcome.`,
+      say`:raising_hand: ${capitalized(changeText(request.change))} needs approval: ${bold(`pending approval #${request.id}`)}, expires ${date(request.expiresAt)}. The approvers were asked in ${channel(request.card.channel)}; you will get a DM with the outcome.`,
     ),
-    section(`*Impact*\n${previewText(request.preview)}`),
+    section(say`${bold('Impact')}\n${previewText(request.preview)}`),
   ]);
-}
-
-function stripMarkup(text: string): string {
-  return text.replace(/[`*]/g, '');
 }

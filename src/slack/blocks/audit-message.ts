@@ -1,11 +1,31 @@
 /**
  * Block Kit for one audit message. Pure: same record, same message, so the outbox can re-render any version.
- * Every piece of text is cut to Slack's limits (with "…") because Slack rejects the whole message otherwise,
- * and an audit message must always go out.
+ * The detail is rendered from its structured form (`parseAuditDetail`): a person's words only ever verbatim,
+ * mentions only from the IDs the record holds. Every piece of text is cut to Slack's limits (with "…") because
+ * Slack rejects the whole message otherwise, and an audit message must always go out.
  */
 import type { types } from '@slack/bolt';
+import { ACTIONS, type SubjectKind } from '../../core/actions.js';
 import { type AuditAction, type AuditOutcome, type AuditRecord, shortAuditHash } from '../../core/audit.js';
+import { type AuditDetail, parseAuditDetail, type QuickAuditSummary } from '../../core/audit-detail.js';
 import { formatTarget } from '../../core/model.js';
+import {
+  bold,
+  channel,
+  code,
+  date,
+  fallback,
+  joinText,
+  listOf,
+  mrkdwn,
+  say,
+  type Text,
+  text,
+  user,
+  verbatim,
+} from '../text.js';
+import { cutMrkdwn } from './limits.js';
+import { problemText, refusalText, sentence, storedText } from './problems.js';
 
 /** Slack's documented limits that this message could reach. */
 export const SLACK_LIMITS = {
@@ -18,11 +38,19 @@ export const SLACK_LIMITS = {
   fallbackText: 4000,
 } as const;
 
+/** Cuts mrkdwn to a limit without breaking an entity, a token, a surrogate pair or a code span. */
+export const cut = cutMrkdwn;
+
+/** Every outcome has its own look: the compiler flags an outcome added to the trail and not shown here. */
 const OUTCOME_LOOK: Readonly<Record<AuditOutcome, { emoji: string; label: string }>> = {
   started: { emoji: ':hourglass_flowing_sand:', label: 'Started' },
   succeeded: { emoji: ':white_check_mark:', label: 'Succeeded' },
+  partial: { emoji: ':large_orange_circle:', label: 'Partial: some not taken' },
   failed: { emoji: ':x:', label: 'Failed' },
   denied: { emoji: ':no_entry:', label: 'Denied' },
+  noop: { emoji: ':information_source:', label: 'No-op: already so, nothing changed' },
+  invalid: { emoji: ':grey_exclamation:', label: 'Invalid input: nothing changed' },
+  refused: { emoji: ':raised_hand:', label: 'Refused click' },
   requested: { emoji: ':raising_hand:', label: 'Approval requested' },
   approved: { emoji: ':ballot_box_with_check:', label: 'Approved' },
   rejected: { emoji: ':no_entry_sign:', label: 'Rejected' },
@@ -40,106 +68,129 @@ const ACTION_LABEL: Readonly<Record<AuditAction, string>> = {
   'snapshot.quick': 'Quick snapshots',
 };
 
+/** What the record's subject is, from the action table. */
+const SUBJECT_LABEL: Readonly<Record<SubjectKind, string>> = {
+  snapshot: 'Snapshot',
+  frequency: 'Frequency',
+  label: 'Label',
+  request: 'Request',
+};
+
+/** Partitions listed per state in a quick run's detail; more are counted. */
+const QUICK_LISTED = 10;
+
 export function auditMessage(record: AuditRecord): { text: string; blocks: types.KnownBlock[] } {
   const look = OUTCOME_LOOK[record.outcome];
   const action = ACTION_LABEL[record.action];
-  const target = code(formatTarget(record.target));
-  const who = mention('@', /^[UW][A-Z0-9]{2,}$/, record.actorUserId);
+  // A quick run's "target" is what its requester typed: shown literally like any of their words.
+  const target = verbatim(formatTarget(record.target));
+  const who = user(record.actorUserId);
+  const detail = parseAuditDetail(record.detail);
 
-  const fields: string[] = [
-    `*Who*\n${who}`,
-    `*What*\n${escapeMrkdwn(action)} (${code(record.action)})`,
-    `*Target*\n${target}`,
+  const fields: Text[] = [
+    say`${bold('Who')}\n${who}`,
+    say`${bold('What')}\n${action} (${code(record.action)})`,
+    say`${bold('Target')}\n${target}`,
   ];
-  if (record.subject !== null)
-    fields.push(`*${record.action.startsWith('schedule.') ? 'Frequency' : 'Snapshot'}*\n${code(record.subject)}`);
-  fields.push(`*Outcome*\n${look.emoji} ${look.label}`);
-  fields.push(`*OVH task*\n${record.taskId === null ? '—' : code(String(record.taskId))}`);
-  if (record.channelId !== null)
-    fields.push(`*Requested in*\n${mention('#', /^[CGD][A-Z0-9]{2,}$/, record.channelId)}`);
+  if (record.subject !== null) fields.push(subjectField(record.action, record.subject));
+  fields.push(say`${bold('Outcome')}\n${look.emoji} ${look.label}`);
+  fields.push(say`${bold('OVH task')}\n${record.taskId === null ? '—' : code(String(record.taskId))}`);
+  if (record.channelId !== null) fields.push(say`${bold('Requested in')}\n${channel(record.channelId)}`);
+  if (detail?.approvalId !== undefined && ACTIONS[record.action].subject !== 'request')
+    fields.push(say`${bold('Approval request')}\n${code(`#${detail.approvalId}`)}`);
 
   const blocks: types.KnownBlock[] = [
-    {
-      type: 'section',
-      text: {
-        type: 'mrkdwn',
-        text: cut(`${look.emoji} *${escapeMrkdwn(action)}* on ${target}: *${look.label}*`, SLACK_LIMITS.sectionText),
-      },
-    },
+    mrkdwnSection(say`${look.emoji} ${bold(action)} on ${target}: ${bold(look.label)}`),
     {
       type: 'section',
       fields: fields
         .slice(0, SLACK_LIMITS.fieldCount)
-        .map((text) => ({ type: 'mrkdwn', text: cut(text, SLACK_LIMITS.fieldText) })),
+        .map((field) => ({ type: 'mrkdwn', text: cut(mrkdwn(field), SLACK_LIMITS.fieldText) })),
     },
   ];
-  if (record.detail !== null) {
-    blocks.push({
-      type: 'section',
-      text: {
-        type: 'mrkdwn',
-        text: cut(`*Detail*\n${withMentions(escapeMrkdwn(record.detail))}`, SLACK_LIMITS.sectionText),
-      },
-    });
-  }
-  const times = [`Created ${when(record.createdAt)}`];
-  if (record.updatedAt !== record.createdAt) times.push(`Updated ${when(record.updatedAt)}`);
+  if (detail !== undefined) blocks.push(...detailSections(record, detail));
+
+  const times: Text[] = [say`Created ${when(record.createdAt)}`];
+  if (record.updatedAt !== record.createdAt) times.push(say`Updated ${when(record.updatedAt)}`);
   // The short chain hash lets a reader cross-check this message with `npm run audit:verify`.
-  const chain = record.hash === null ? '' : ` · hash ${code(shortAuditHash(record.hash))}`;
+  const chain = record.hash === null ? text() : say` · hash ${code(shortAuditHash(record.hash))}`;
   blocks.push({
     type: 'context',
-    elements: [...times, `Audit ${code(record.id)} v${record.version}${chain}`]
+    elements: [...times, say`Audit ${code(record.id)} v${record.version}${chain}`]
       .slice(0, SLACK_LIMITS.contextElements)
-      .map((text) => ({ type: 'mrkdwn', text: cut(text, SLACK_LIMITS.contextText) })),
+      .map((element) => ({ type: 'mrkdwn', text: cut(mrkdwn(element), SLACK_LIMITS.contextText) })),
   });
 
-  const task = record.taskId === null ? '' : ` (OVH task ${record.taskId})`;
-  const text = cut(
-    `${look.emoji} ${escapeMrkdwn(action)} on ${escapeMrkdwn(formatTarget(record.target))} by ${who}: ${look.label}${task}`,
-    SLACK_LIMITS.fallbackText,
-  );
-  return { text, blocks: blocks.slice(0, SLACK_LIMITS.blocks) };
+  const task = record.taskId === null ? text() : say` (OVH task ${record.taskId})`;
+  const summary = say`${look.emoji} ${action} on ${target} by ${who}: ${look.label}${task}`;
+  return { text: cut(fallback(summary), SLACK_LIMITS.fallbackText), blocks: blocks.slice(0, SLACK_LIMITS.blocks) };
 }
 
-/** Slack date token (shown in the reader's time zone) with the UTC ISO time as fallback and beside it. */
-function when(epochMs: number): string {
-  const iso = new Date(epochMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  return `<!date^${Math.floor(epochMs / 1000)}^{date_short_pretty} {time}|${iso}> (${iso})`;
+function subjectField(action: AuditAction, subject: string): Text {
+  const kind = ACTIONS[action].subject;
+  const label = kind === undefined ? 'Subject' : SUBJECT_LABEL[kind];
+  // Approval requests are named `#ID` everywhere people see them (cards, replies).
+  const value = kind === 'request' ? verbatim(`#${subject}`) : verbatim(subject);
+  return say`${bold(label)}\n${value}`;
 }
 
-/** A Slack mention if the id looks like one; otherwise plain text, so a bad id cannot inject markup. */
-function mention(sigil: '@' | '#', pattern: RegExp, id: string): string {
-  return pattern.test(id) ? `<${sigil}${id}>` : escapeMrkdwn(id);
+/** Who decided, by what the decision was. */
+function decidedLabel(outcome: AuditOutcome): string {
+  if (outcome === 'rejected') return 'Rejected by';
+  if (outcome === 'cancelled') return 'Cancelled by';
+  return 'Approved by';
 }
 
-/** Slack mrkdwn needs only these three escaped. */
-function escapeMrkdwn(value: string): string {
-  return value.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+function detailSections(record: AuditRecord, detail: AuditDetail): types.KnownBlock[] {
+  const parts: Array<{ label: string; data: unknown; render: () => Text }> = [];
+  const { reason, decidedBy, problem, ovh, quick } = detail;
+  if (reason !== undefined) parts.push({ label: 'Reason', data: reason, render: () => text(verbatim(reason)) });
+  if (decidedBy !== undefined && decidedBy.length > 0) {
+    const render = () => listOf(decidedBy.map(user), 'and');
+    parts.push({ label: decidedLabel(record.outcome), data: decidedBy, render });
+  }
+  if (problem !== undefined) {
+    // A refusal as stored names no target: it is the record's.
+    const render = () =>
+      problem.kind === 'refused' ? sentence(refusalText(problem.refusal, record.target)) : problemText(problem);
+    parts.push({ label: 'Why', data: problem, render });
+  }
+  if (ovh !== undefined) parts.push({ label: 'OVH said', data: ovh, render: () => text(verbatim(ovh)) });
+  if (quick !== undefined) parts.push({ label: 'Partitions', data: quick, render: () => quickText(quick) });
+  const legacy = detail.text;
+  if (legacy !== undefined) parts.push({ label: 'Detail', data: legacy, render: () => text(verbatim(legacy)) });
+  return parts.map(({ label, data, render }) => mrkdwnSection(say`${bold(label)}\n${storedText(render, data)}`));
 }
 
-/** Inline code; a backtick inside would end it early. */
-function code(value: string): string {
-  return `\`${escapeMrkdwn(value.replaceAll('`', "'"))}\``;
+function quickText(quick: QuickAuditSummary): Text {
+  // Counts and times first: a long list is what a cut takes away.
+  const lines: Text[] = [];
+  if (quick.pending > 0) lines.push(say`Not finished yet: ${quick.pending}`);
+  if (quick.expiration !== null) {
+    const at = Date.parse(quick.expiration);
+    lines.push(say`Expires ${Number.isNaN(at) ? verbatim(quick.expiration) : date(at)}`);
+  }
+  const list = (label: string, items: readonly string[]) => {
+    if (items.length === 0) return;
+    const shown = items.slice(0, QUICK_LISTED).map((item) => verbatim(item));
+    const more = items.length > QUICK_LISTED ? say` and ${items.length - QUICK_LISTED} more` : text();
+    lines.push(say`${label} (${items.length}): ${joinText(shown, ', ')}${more}`);
+  };
+  list('Taken', quick.taken);
+  list('Failed', quick.failed);
+  list('Full (10/10)', quick.full);
+  list('Not allowed', quick.denied);
+  if (lines.length === 0) lines.push(text('none'));
+  return joinText(lines, '\n');
 }
 
-/**
- * Cuts to `max` UTF-16 units (Slack may count code points; this is never more) ending with "…", without
- * splitting a surrogate pair, an &entity; or a <token>.
- */
-export function cut(text: string, max: number): string {
-  if (text.length <= max) return text;
-  let end = max - 1;
-  const unit = text.charCodeAt(end - 1);
-  if (unit >= 0xd800 && unit <= 0xdbff) end -= 1;
-  let kept = text.slice(0, end);
-  const amp = kept.lastIndexOf('&');
-  if (amp >= 0 && amp > kept.lastIndexOf(';') && kept.length - amp < 8) kept = kept.slice(0, amp);
-  const open = kept.lastIndexOf('<');
-  if (open >= 0 && open > kept.lastIndexOf('>')) kept = kept.slice(0, open);
-  return `${kept}…`;
+function mrkdwnSection(value: Text): types.SectionBlock {
+  return { type: 'section', text: { type: 'mrkdwn', text: cut(mrkdwn(value), SLACK_LIMITS.sectionText) } };
 }
 
-/** Details are escaped, but user mentions the bot wrote itself (`<@U…>`, a valid id only) stay mentions. */
-function withMentions(escaped: string): string {
-  return escaped.replace(/&lt;@([UW][A-Z0-9]{2,})&gt;/g, '<@$1>');
+/** Slack date token (shown in the reader's time zone), with the UTC time to the second beside it. */
+function when(epochMs: number): Text {
+  const at = new Date(epochMs);
+  const iso = Number.isNaN(at.getTime()) ? 'unknown' : at.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return say`${date(epochMs)} (${iso})`;
 }

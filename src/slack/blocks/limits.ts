@@ -1,4 +1,5 @@
 import type { types } from '@slack/bolt';
+import { date, escapeMrkdwn, fallback, mrkdwn, Text } from '../text.js';
 
 /** Slack's Block Kit limits the builders respect (docs.slack.dev, @slack/types JSDoc). */
 export const LIMITS = {
@@ -28,20 +29,55 @@ export interface SlackMessage {
   blocks: Block[];
 }
 
+/** Cuts plain text (plain_text fields, option values) to `max` characters, ending with "…". */
 export function truncate(text: string, max: number): string {
   if (text.length <= max) return text;
   return `${text.slice(0, Math.max(0, max - 1))}…`;
 }
 
-export function section(text: string): types.SectionBlock {
-  return { type: 'section', text: { type: 'mrkdwn', text: truncate(text, LIMITS.sectionText) } };
+/** Drops what a cut left half-done at the end: a lone high surrogate, an `&entity`, a `<token`. */
+function dropBrokenTail(text: string): string {
+  let kept = text;
+  const unit = kept.charCodeAt(kept.length - 1);
+  if (unit >= 0xd800 && unit <= 0xdbff) kept = kept.slice(0, -1);
+  const amp = kept.lastIndexOf('&');
+  if (amp >= 0 && amp > kept.lastIndexOf(';') && kept.length - amp < 8) kept = kept.slice(0, amp);
+  const open = kept.lastIndexOf('<');
+  if (open >= 0 && open > kept.lastIndexOf('>')) kept = kept.slice(0, open);
+  return kept;
 }
 
-export function fieldsSection(fields: readonly string[], text?: string): types.SectionBlock {
+/**
+ * Cuts mrkdwn to `max` UTF-16 units (Slack may count code points; this is never more) ending with "…", without
+ * splitting a surrogate pair, an &entity; or a <token>, and closing a code span it cut (an open span would let
+ * the rest of a user's words format).
+ */
+export function cutMrkdwn(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let kept = dropBrokenTail(text.slice(0, Math.max(0, max - 1)));
+  if ((kept.match(/`/g)?.length ?? 0) % 2 === 1) {
+    kept = dropBrokenTail(kept.slice(0, -1));
+    const open = kept.lastIndexOf('`');
+    const inside = kept.slice(open + 1).trimEnd();
+    kept = inside === '' ? kept.slice(0, open) : `${kept.slice(0, open + 1)}${inside}\``;
+  }
+  return `${kept}…`;
+}
+
+/** mrkdwn as given, or Text rendered. */
+function rendered(text: string | Text): string {
+  return text instanceof Text ? mrkdwn(text) : text;
+}
+
+export function section(text: string | Text): types.SectionBlock {
+  return { type: 'section', text: { type: 'mrkdwn', text: cutMrkdwn(rendered(text), LIMITS.sectionText) } };
+}
+
+export function fieldsSection(fields: readonly (string | Text)[], text?: string | Text): types.SectionBlock {
   return {
     type: 'section',
-    ...(text !== undefined && { text: { type: 'mrkdwn', text: truncate(text, LIMITS.sectionText) } }),
-    fields: fields.slice(0, LIMITS.fields).map((f) => ({ type: 'mrkdwn', text: truncate(f, LIMITS.field) })),
+    ...(text !== undefined && { text: { type: 'mrkdwn', text: cutMrkdwn(rendered(text), LIMITS.sectionText) } }),
+    fields: fields.slice(0, LIMITS.fields).map((f) => ({ type: 'mrkdwn', text: cutMrkdwn(rendered(f), LIMITS.field) })),
   };
 }
 
@@ -49,10 +85,12 @@ export function header(text: string): types.HeaderBlock {
   return { type: 'header', text: { type: 'plain_text', text: truncate(text, LIMITS.header), emoji: true } };
 }
 
-export function context(...texts: string[]): types.ContextBlock {
+export function context(...texts: (string | Text)[]): types.ContextBlock {
   return {
     type: 'context',
-    elements: texts.slice(0, LIMITS.context).map((t) => ({ type: 'mrkdwn', text: truncate(t, LIMITS.sectionText) })),
+    elements: texts
+      .slice(0, LIMITS.context)
+      .map((t) => ({ type: 'mrkdwn', text: cutMrkdwn(rendered(t), LIMITS.sectionText) })),
   };
 }
 
@@ -60,36 +98,35 @@ export const divider: types.DividerBlock = { type: 'divider' };
 
 /**
  * Keeps a message under 50 blocks: when too long, the tail is replaced by a context line saying
- * how much was left out (never an API error).
+ * how much was left out (never an API error). The `text` (notification, fallback) is parsed by Slack as mrkdwn:
+ * Text is rendered for it with {@link fallback}; a string is taken as plain words and escaped, so nothing in it
+ * (a name, a user's words in `plain()` output) can mention, link or ping.
  */
-export function message(text: string, blocks: readonly Block[]): SlackMessage {
-  const fallback = truncate(text, LIMITS.fallbackText);
-  if (blocks.length <= LIMITS.messageBlocks) return { text: fallback, blocks: [...blocks] };
+export function message(text: string | Text, blocks: readonly Block[]): SlackMessage {
+  const fallbackText = cutMrkdwn(text instanceof Text ? fallback(text) : escapeMrkdwn(text), LIMITS.fallbackText);
+  if (blocks.length <= LIMITS.messageBlocks) return { text: fallbackText, blocks: [...blocks] };
   const kept = blocks.slice(0, LIMITS.messageBlocks - 1);
-  return { text: fallback, blocks: [...kept, context(`…${blocks.length - kept.length} more blocks not shown.`)] };
+  return { text: fallbackText, blocks: [...kept, context(`…${blocks.length - kept.length} more blocks not shown.`)] };
 }
 
 export function plainText(text: string, max: number): types.PlainTextElement {
   return { type: 'plain_text', text: truncate(text, max), emoji: true };
 }
 
-/** `<!date^…>` renders in the reader's time zone; the fallback is UTC. */
-export function slackDate(ms: number, format = '{date_short_pretty} {time}'): string {
-  const fallback = new Date(ms).toISOString().replace('T', ' ').slice(0, 16);
-  return `<!date^${Math.floor(ms / 1000)}^${format}|${fallback} UTC>`;
+/** @deprecated Use the `date()` piece of src/slack/text.ts; kept so unconverted builders still compile. */
+export function slackDate(ms: number): string {
+  return mrkdwn(date(ms));
 }
 
-/** Escapes user-provided text for mrkdwn (Slack needs &, <, > escaped). */
-export function escapeMrkdwn(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
+/** @deprecated Use src/slack/text.ts (`verbatim()` for a user's words); kept so unconverted builders compile. */
+export { escapeMrkdwn };
 
 /** Lines packed into as few sections as fit (each ≤ 3000 characters): long lists stay under 50 blocks. */
-export function chunkSections(rows: readonly string[]): Block[] {
+export function chunkSections(rows: readonly (string | Text)[]): Block[] {
   const blocks: Block[] = [];
   let current = '';
   for (const row of rows) {
-    const line = truncate(row, LIMITS.sectionText);
+    const line = cutMrkdwn(rendered(row), LIMITS.sectionText);
     if (current.length + line.length + 1 > LIMITS.sectionText) {
       blocks.push(section(current));
       current = '';

@@ -1,6 +1,7 @@
 import type { types } from '@slack/bolt';
 import { type ChangeResult, sortTypes } from '../../core/snapshot-service.js';
 import { SNAPSHOT_TYPES, type SnapshotType } from '../../ovh/models.js';
+import { code, say, type Text, verbatim } from '../text.js';
 import { type Block, escapeMrkdwn, LIMITS, plainText, section, truncate } from './limits.js';
 import { frequencyLabel } from './replies.js';
 
@@ -252,14 +253,14 @@ export function resultModal(privateMetadata: string, title: string, blocks: Bloc
 }
 
 export function progressBlocks(
-  lines: ReadonlyArray<{ description: string; state: 'running' | ChangeResult }>,
+  lines: ReadonlyArray<{ description: string | Text; state: 'running' | ChangeResult }>,
 ): Block[] {
   return lines.map(({ description, state }) => {
     if (state === 'running')
-      return section(`:arrows_counterclockwise: ${description} — submitted, following the OVH task…`);
-    if (state.outcome === 'succeeded')
-      return section(`:white_check_mark: ${description} — done (task \`${state.taskId}\`).`);
-    return section(`:x: ${description} — failed (task \`${state.taskId}\`): ${escapeMrkdwn(state.detail)}`);
+      return section(say`:arrows_counterclockwise: ${description} — submitted, following the OVH task…`);
+    const task = code(String(state.taskId));
+    if (state.outcome === 'succeeded') return section(say`:white_check_mark: ${description} — done (task ${task}).`);
+    return section(say`:x: ${description} — failed (task ${task}): ${verbatim(state.detail)}`);
   });
 }
 
@@ -278,12 +279,12 @@ function reasonInput(label: string, hint: string): types.InputBlock {
 }
 
 /** Asks why, before a change that needs a second person is put to the approvers. */
-export function reasonModal(privateMetadata: string, description: string): types.ModalView {
+export function reasonModal(privateMetadata: string, description: string | Text): types.ModalView {
   return modal(
     MODAL.reason,
     'Request approval',
     [
-      section(`${description} needs a second person's approval.`),
+      section(say`${description} needs a second person's approval.`),
       reasonInput('Reason', 'The approvers read this on the approval card.'),
     ],
     privateMetadata,
@@ -296,7 +297,7 @@ export function rejectModal(privateMetadata: string, requestId: string): types.M
     MODAL.reject,
     'Reject request',
     [
-      section(`Reject approval request #${escapeMrkdwn(requestId)}.`),
+      section(say`Reject approval request ${verbatim(`#${requestId}`)}.`),
       reasonInput('Why?', 'The requester gets this in a DM.'),
     ],
     privateMetadata,

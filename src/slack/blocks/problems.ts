@@ -8,9 +8,10 @@ import type { ChangeDraft } from '../../core/desk.js';
 import { formatTarget, type Target } from '../../core/model.js';
 import type { Denial, GrantVia } from '../../core/policy.js';
 import type { OvhStep, Problem, Refusal } from '../../core/problems.js';
+import type { QuickFailure } from '../../core/quick-snapshots.js';
 import { formatUtcMinute } from '../../shared/calendar.js';
 import { formatDuration } from '../../shared/duration.js';
-import { bold, channel, code, group, listOf, say, type Text, text, verbatim } from '../text.js';
+import { bold, channel, code, group, listOf, mrkdwn, say, Text, text, verbatim } from '../text.js';
 
 const FREQUENCIES = ['hour-1', 'hour-6', 'day-1', 'day-2', 'day-3', 'day-7'];
 
@@ -139,6 +140,31 @@ function utcMinute(ms: number): string {
   return formatUtcMinute(ms);
 }
 
+function ovhProblemText(problem: Extract<Problem, { kind: 'ovh' }>): Text {
+  const what = stepText(problem.step, problem.target, problem.name);
+  const ovh = problem.ovhMessage === undefined ? undefined : verbatim(problem.ovhMessage);
+  switch (problem.failure) {
+    case 'not_found':
+      return say`OVH could not find it while trying to ${what}${ovh === undefined ? '' : text(': ', ovh)}.`;
+    case 'unavailable':
+      return say`OVH is not answering properly (HTTP ${problem.httpStatus ?? '?'}) — could not ${what}. Try again in a minute.`;
+    case 'refused':
+      return say`OVH refused to ${what}: ${ovh ?? `HTTP ${problem.httpStatus ?? '?'}`}.`;
+    case 'invalid':
+      return say`Cannot ${what}: ${ovh ?? 'invalid input'}.`;
+    case 'timeout':
+      return say`OVH did not answer in time — could not ${what}.`;
+    case 'clock':
+      return say`OVH rejected the request time (clock skew) — could not ${what}.`;
+    case 'network':
+      return say`Cannot reach OVH (${ovh ?? 'network error'}) — could not ${what}.`;
+    case 'parse':
+      return say`OVH sent an unexpected answer — could not ${what}.`;
+    case 'unexpected':
+      return say`Something went wrong while trying to ${what}.`;
+  }
+}
+
 /** One sentence for a problem, starting with a capital letter, ending with a full stop. */
 export function problemText(problem: Problem | AuditProblem): Text {
   switch (problem.kind) {
@@ -184,30 +210,8 @@ export function problemText(problem: Problem | AuditProblem): Text {
       return text('The request does not match what was approved.');
     case 'snapshot_changed':
       return say`The snapshot ${code(problem.name)} changed since the request (expiration ${problem.expiration ?? 'none'}, was ${problem.was ?? 'none'}).`;
-    case 'ovh': {
-      const what = stepText(problem.step, problem.target, problem.name);
-      const ovh = problem.ovhMessage === undefined ? undefined : verbatim(problem.ovhMessage);
-      switch (problem.failure) {
-        case 'not_found':
-          return say`OVH could not find it while trying to ${what}${ovh === undefined ? '' : text(': ', ovh)}.`;
-        case 'unavailable':
-          return say`OVH is not answering properly (HTTP ${problem.httpStatus ?? '?'}) — could not ${what}. Try again in a minute.`;
-        case 'refused':
-          return say`OVH refused to ${what}: ${ovh ?? `HTTP ${problem.httpStatus ?? '?'}`}.`;
-        case 'invalid':
-          return say`Cannot ${what}: ${ovh ?? 'invalid input'}.`;
-        case 'timeout':
-          return say`OVH did not answer in time — could not ${what}.`;
-        case 'clock':
-          return say`OVH rejected the request time (clock skew) — could not ${what}.`;
-        case 'network':
-          return say`Cannot reach OVH (${ovh ?? 'network error'}) — could not ${what}.`;
-        case 'parse':
-          return say`OVH sent an unexpected answer — could not ${what}.`;
-        case 'unexpected':
-          return say`Something went wrong while trying to ${what}.`;
-      }
-    }
+    case 'ovh':
+      return ovhProblemText(problem);
   }
 }
 
@@ -266,4 +270,66 @@ export function changeText(change: ChangeDraft): Text {
     case 'snapshot.delete':
       return say`delete snapshot ${verbatim(change.name)} on ${where}`;
   }
+}
+
+function taskFailureText(failure: Extract<QuickFailure, { kind: 'task' }>): Text {
+  const said = failure.details === undefined ? text() : say`: ${verbatim(failure.details)}`;
+  switch (failure.outcome) {
+    case 'failed':
+      return say`OVH's task ended in ${code(failure.status ?? 'error')}${said}.`;
+    case 'timeout':
+      return say`OVH's task was still ${code(failure.status ?? 'running')} after the deadline${said}; check the partition before running it again.`;
+    case 'lost':
+      return say`OVH no longer knows the task${said}; check the partition before running it again.`;
+  }
+}
+
+function restartFailureText(when: Extract<QuickFailure, { kind: 'restart' }>['when']): Text {
+  switch (when) {
+    case 'not_started':
+      return text('Not started: the bot restarted first, nothing was sent to OVH; run it again.');
+    case 'not_created':
+      return text('Not created: the bot restarted while creating it and OVH has no trace of it; run it again.');
+    case 'unknown':
+      return text('Unknown: the bot restarted while creating it and could not check OVH; check the partition.');
+  }
+}
+
+/** Why one partition of a quick run was not taken (a fragment: "failed: …"). */
+export function quickFailureText(failure: QuickFailure): Text {
+  switch (failure.kind) {
+    case 'problem':
+      return problemText(failure.problem);
+    case 'task':
+      return taskFailureText(failure);
+    case 'restart':
+      return restartFailureText(failure.when);
+    case 'text':
+      return text(verbatim(failure.text));
+  }
+}
+
+/**
+ * Words for data read back from storage (an audit detail, a saved run): it may come from another version of
+ * the bot, so a kind the wording does not know, or fields it cannot use, are shown as the stored data,
+ * literally, rather than breaking the message they are part of.
+ */
+export function storedText(render: () => Text, data: unknown): Text {
+  try {
+    const words = render();
+    // Rendering is where malformed fields throw; a kind the wording does not know gives no Text at all.
+    if (words instanceof Text) {
+      mrkdwn(words);
+      return words;
+    }
+  } catch {
+    // Shown raw below.
+  }
+  let raw = '';
+  try {
+    raw = JSON.stringify(data) ?? '';
+  } catch {
+    // Nothing JSON can show: the label alone says something was there.
+  }
+  return say`(not readable by this version) ${verbatim(raw.slice(0, 500))}`;
 }

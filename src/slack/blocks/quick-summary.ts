@@ -1,19 +1,19 @@
 import type { types } from '@slack/bolt';
 import { formatTarget } from '../../core/model.js';
 import type { QuickItem, QuickRun } from '../../core/quick-snapshots.js';
+import { bold, code, date, joinText, say, type Text, text, user, verbatim } from '../text.js';
 import {
   chunkSections,
   context,
-  escapeMrkdwn,
   header,
   LIMITS,
   message,
   plainText,
   type SlackMessage,
   section,
-  slackDate,
   truncate,
 } from './limits.js';
+import { quickFailureText, refusalText, storedText } from './problems.js';
 
 /** Pure builders for the quick-snapshot summary and its form. */
 
@@ -21,6 +21,8 @@ export const QUICK_ACTION = { deleteOldest: 'nasha_quick_delete_oldest' } as con
 export const QUICK_SHORTCUT = { message: 'nasha_quick_message', global: 'nasha_quick_global' } as const;
 /** Partitions at 10/10 shown in detail (with their button); more are only counted. */
 const FULL_DETAILS = 10;
+/** Characters of the run's reason shown on the summary (the audit record keeps more). */
+const REASON_SHOWN = 300;
 
 export interface DeleteOldestValue {
   s: string;
@@ -29,21 +31,22 @@ export interface DeleteOldestValue {
   l: string;
 }
 
-function line(item: QuickItem): string {
-  const where = `\`${escapeMrkdwn(formatTarget(item.target))}\``;
-  switch (item.state.status) {
+function line(item: QuickItem): Text {
+  const where = code(formatTarget(item.target));
+  const state = item.state;
+  switch (state.status) {
     case 'queued':
-      return `:white_circle: ${where} — queued`;
+      return say`:white_circle: ${where} — queued`;
     case 'creating':
-      return `:arrows_counterclockwise: ${where} — creating${item.state.taskId === null ? '' : ` (task \`${item.state.taskId}\`)`}`;
+      return say`:arrows_counterclockwise: ${where} — creating${state.taskId === null ? '' : say` (task ${code(String(state.taskId))})`}`;
     case 'done':
-      return `:white_check_mark: ${where} — \`${escapeMrkdwn(item.name)}\`${item.state.existed ? ' (already taken this minute)' : ''}`;
+      return say`:white_check_mark: ${where} — ${code(item.name)}${state.existed ? ' (already taken this minute)' : ''}`;
     case 'failed':
-      return `:x: ${where} — failed: ${escapeMrkdwn(item.state.reason.replace(/`/g, ''))}`;
+      return say`:x: ${where} — failed: ${storedText(() => quickFailureText(state.failure), state.failure)}`;
     case 'full':
-      return `:warning: ${where} — 10/10 custom snapshots: nothing taken, see below`;
+      return say`:warning: ${where} — 10/10 custom snapshots: nothing taken, see below`;
     case 'denied':
-      return `:no_entry: ${where} — not allowed: ${escapeMrkdwn(item.state.reason.replace(/[`*]/g, ''))}`;
+      return say`:no_entry: ${where} — not allowed: ${storedText(() => refusalText(state.refusal, item.target), state.refusal)}`;
   }
 }
 
@@ -59,15 +62,22 @@ function counts(run: QuickRun): string {
   return parts.filter((p) => p !== undefined).join(' · ');
 }
 
+/** An expiration as stored (ISO 8601): a date in the reader's time zone, or the text if it is not one. */
+function expirationText(expiration: string): Text {
+  const at = Date.parse(expiration);
+  return Number.isNaN(at) ? text(verbatim(expiration)) : text(date(at));
+}
+
 /** One message for the whole run, rewritten in place as results come. */
 export function quickSummary(run: QuickRun): SlackMessage {
   const finished = run.finishedAt !== null;
+  const expires = run.expiration === null ? text('no expiration') : say`expire ${expirationText(run.expiration)}`;
+  const reason = run.reason === null ? text() : say` · Reason: ${verbatim(truncate(run.reason, REASON_SHOWN))}`;
   const blocks: types.KnownBlock[] = [
+    // plain_text: the label shows as typed, never as markup.
     header(`${finished ? 'Quick snapshots' : 'Taking quick snapshots'} — ${run.label}`),
-    context(
-      `Asked by <@${run.requester}> for \`${escapeMrkdwn(run.spec)}\` · ${run.expiration === null ? 'no expiration' : `expire ${slackDate(Date.parse(run.expiration))}`}${run.reason === null ? '' : ` · ${escapeMrkdwn(truncate(run.reason, 300))}`}`,
-    ),
-    section(`*${counts(run)}*`),
+    context(say`Asked by ${user(run.requester)} for ${verbatim(run.spec)} · ${expires}${reason}`),
+    section(say`${bold(counts(run))}`),
   ];
   // Many partitions: a few long sections rather than one block per partition (≤ 50 blocks).
   blocks.push(...chunkSections(run.items.map(line)));
@@ -75,13 +85,16 @@ export function quickSummary(run: QuickRun): SlackMessage {
   for (const item of full.slice(0, FULL_DETAILS)) {
     if (item.state.status !== 'full') continue;
     const oldest = item.state.snapshots[0];
-    const list = item.state.snapshots
-      .map(
-        (s, i) =>
-          `${i + 1}. \`${escapeMrkdwn(s.name)}\` — ${s.createdAt === null ? 'made outside the bot' : `made ${slackDate(s.createdAt)}`}, ${s.expiration === null ? 'kept until deleted' : `expires ${escapeMrkdwn(s.expiration)}`}`,
-      )
-      .join('\n');
-    blocks.push(section(`*\`${escapeMrkdwn(formatTarget(item.target))}\` is full (10/10), oldest first:*\n${list}`));
+    const list = item.state.snapshots.map((s, i) => {
+      const made = s.createdAt === null ? text('made outside the bot') : say`made ${date(s.createdAt)}`;
+      const kept = s.expiration === null ? text('kept until deleted') : say`expires ${expirationText(s.expiration)}`;
+      return say`${i + 1}. ${verbatim(s.name)} — ${made}, ${kept}`;
+    });
+    blocks.push(
+      section(
+        say`${bold(say`${code(formatTarget(item.target))} is full (10/10), oldest first:`)}\n${joinText(list, '\n')}`,
+      ),
+    );
     if (oldest !== undefined) {
       const value: DeleteOldestValue = {
         s: item.target.service,
@@ -106,7 +119,7 @@ export function quickSummary(run: QuickRun): SlackMessage {
     blocks.push(context(`${full.length - FULL_DETAILS} more full partitions not detailed.`));
   if (full.length > 0)
     blocks.push(context('Nothing is deleted automatically: "Delete oldest" asks for approval like any delete.'));
-  return message(`Quick snapshots ${run.label}: ${counts(run)}`, blocks);
+  return message(say`Quick snapshots ${verbatim(run.label)}: ${counts(run)}`, blocks);
 }
 
 export const QUICK_FIELD = {

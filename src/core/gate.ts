@@ -6,9 +6,9 @@
 import {
   ACTION_LIST,
   ACTIONS,
-  APPROVABLE_ACTIONS,
   type ActionId,
   type ActionSpec,
+  APPROVABLE_ACTIONS,
   type ApprovableAction,
   type ApprovalRule,
   type ApprovalRules,

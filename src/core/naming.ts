@@ -30,7 +30,6 @@ export const MAX_EXPIRATION_MS = 5 * 365 * DAY_MS;
 /** A relative expiration (`--expires 12h`, `quick_snapshot.default_expiration`): at least a minute away. */
 export const EXPIRATION_RANGE: DurationRange = { minMs: MINUTE_MS, maxMs: MAX_EXPIRATION_MS };
 
-
 /**
  * Parses a duration from `now` (the shared grammar: `7d`, `12h`, `30m`, `2w`, `1d12h`), an ISO 8601 date
  * (`2026-12-01`, midnight UTC) or a date-time with its zone, into the ISO 8601 UTC string OVH is sent

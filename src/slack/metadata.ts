@@ -5,6 +5,7 @@ import { z } from 'zod';
  * Modal `private_metadata` is echoed back by Slack but passes through the client, so it is not
  * trusted as such: we sign it. It only says *where* the modal was opened (channel, for channel
  * caps) and *what* it is about; *who* is always the verified payload's user, checked against it.
+ * It never authorizes anything: whatever it names is submitted to the desk, which checks it again.
  */
 const MetadataSchema = z.object({
   /** User the modal was opened for. */
@@ -15,9 +16,10 @@ const MetadataSchema = z.object({
   p: z.string().optional(),
   /** Approval request id (reject form). */
   r: z.string().optional(),
-  /** A change waiting for its reason: action and subject (snapshot name or frequency). */
+  /** A change waiting for its reason: action, subject (snapshot name or frequency), expiry as typed. */
   k: z.string().optional(),
   n: z.string().optional(),
+  e: z.string().optional(),
   /** Issued at (ms). */
   t: z.number(),
 });

@@ -8,10 +8,10 @@ import {
   AuditActionSchema,
   type AuditDelivery,
   AuditOutcomeSchema,
-  type StoredAuditPatch,
   type AuditRecord,
   AuditRecordInvalidError,
   type AuditRepository,
+  type StoredAuditPatch,
 } from '../core/audit.js';
 import { appendToChain, type ChainContent, chainTransaction, dialectOf, storableText } from './audit-chain.js';
 import type { DialectName } from './migrations.js';

@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { JsonValue } from '../core/ports.js';
 import type { AuditRefusal } from '../core/audit-detail.js';
+import type { JsonValue } from '../core/ports.js';
 import type { QuickFailure, QuickRun, QuickSnapshotMemory, SavedQuickRun } from '../core/quick-snapshots.js';
 import type { DatabaseSchema } from './schema.js';
 
@@ -45,19 +45,22 @@ const QuickRunSchema: z.ZodType<QuickRun> = z.object({
     z.object({
       target: z.object({ service: z.string().min(1), partition: z.string().min(1) }),
       name: z.string().min(1),
-      state: z.preprocess(legacyState, z.discriminatedUnion('status', [
-        z.object({ status: z.literal('queued') }),
-        z.object({ status: z.literal('creating'), taskId: TaskIdSchema }),
-        z.object({ status: z.literal('done'), taskId: TaskIdSchema, existed: z.boolean() }),
-        z.object({ status: z.literal('failed'), failure: QuickFailureSchema, taskId: TaskIdSchema }),
-        z.object({
-          status: z.literal('full'),
-          snapshots: z.array(
-            z.object({ name: z.string(), expiration: z.string().nullable(), createdAt: z.number().nullable() }),
-          ),
-        }),
-        z.object({ status: z.literal('denied'), refusal: RefusalSchema }),
-      ])),
+      state: z.preprocess(
+        legacyState,
+        z.discriminatedUnion('status', [
+          z.object({ status: z.literal('queued') }),
+          z.object({ status: z.literal('creating'), taskId: TaskIdSchema }),
+          z.object({ status: z.literal('done'), taskId: TaskIdSchema, existed: z.boolean() }),
+          z.object({ status: z.literal('failed'), failure: QuickFailureSchema, taskId: TaskIdSchema }),
+          z.object({
+            status: z.literal('full'),
+            snapshots: z.array(
+              z.object({ name: z.string(), expiration: z.string().nullable(), createdAt: z.number().nullable() }),
+            ),
+          }),
+          z.object({ status: z.literal('denied'), refusal: RefusalSchema }),
+        ]),
+      ),
     }),
   ),
   startedAt: z.number(),

@@ -1,10 +1,14 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { z } from 'zod';
+import type { ClickResult } from '../../core/approvals.js';
+import type { Actor } from '../../core/model.js';
+import { clickEffectMessage, clickRefusalMessage } from '../blocks/clicks.js';
+import { message, type SlackMessage, section } from '../blocks/limits.js';
 import { rejectModal } from '../blocks/modals.js';
-import { errorMessage } from '../blocks/replies.js';
-import { toErrorMessage } from '../commands/run-command.js';
 import type { SlackDeps } from '../deps.js';
 import { ChannelIdSchema, UserIdSchema } from '../payloads.js';
+import { mrkdwn, plain, text } from '../text.js';
+import { failureMessage } from '../views/listener-replies.js';
 
 const ClickSchema = z.object({
   user: z.object({ id: UserIdSchema }),
@@ -33,42 +37,38 @@ function parseClick(deps: SlackDeps, body: unknown) {
   };
 }
 
-async function tell(deps: SlackDeps, respond: ButtonArgs['respond'], text: string, ok: boolean): Promise<void> {
-  const reply = ok ? { text, blocks: [] } : errorMessage({ code: 'denied', message: text });
+async function tell(deps: SlackDeps, respond: ButtonArgs['respond'], reply: SlackMessage): Promise<void> {
   await respond({ response_type: 'ephemeral', replace_original: false, ...reply }).catch((error: unknown) =>
     deps.logger.warn({ err: error }, 'could not answer an approval click'),
   );
 }
 
-export function createApproveButton(deps: SlackDeps) {
+/** A click core decides (it audits a refused one): the answer is what it did, or why not, in its data. */
+function decideButton(deps: SlackDeps, decide: (actor: Actor, requestId: string) => Promise<ClickResult>) {
   return async ({ ack, body, respond }: ButtonArgs): Promise<void> => {
     await ack();
     const click = parseClick(deps, body);
     if (click === undefined) return;
+    let reply: SlackMessage;
     try {
-      const result = await deps.approvals.approve(click.actor, click.requestId);
-      await tell(deps, respond, result.message, result.ok);
+      const result = await decide(click.actor, click.requestId);
+      reply = result.ok ? clickEffectMessage(result.request, result.effect) : clickRefusalMessage(result.refusal);
     } catch (error) {
-      await respond({
-        response_type: 'ephemeral',
-        replace_original: false,
-        ...toErrorMessage(deps, error, { userId: click.actor.userId }),
-      }).catch(() => undefined);
+      reply = failureMessage(deps, error, { userId: click.actor.userId, approval: click.requestId });
     }
+    await tell(deps, respond, reply);
   };
+}
+
+export function createApproveButton(deps: SlackDeps) {
+  return decideButton(deps, (actor, id) => deps.approvals.approve(actor, id));
 }
 
 export function createCancelButton(deps: SlackDeps) {
-  return async ({ ack, body, respond }: ButtonArgs): Promise<void> => {
-    await ack();
-    const click = parseClick(deps, body);
-    if (click === undefined) return;
-    const result = await deps.approvals.cancel(click.actor, click.requestId);
-    await tell(deps, respond, result.message, result.ok);
-  };
+  return decideButton(deps, (actor, id) => deps.approvals.cancel(actor, id));
 }
 
-/** Reject opens a form: a reason is required. */
+/** Reject opens a form: a reason is required. Rights are checked when it is submitted. */
 export function createRejectButton(deps: SlackDeps) {
   return async ({ ack, body, client, respond }: ButtonArgs): Promise<void> => {
     await ack();
@@ -83,7 +83,8 @@ export function createRejectButton(deps: SlackDeps) {
       .open({ trigger_id: click.triggerId, view: rejectModal(metadata, click.requestId) })
       .catch(async (error: unknown) => {
         deps.logger.warn({ err: error }, 'could not open the reject form');
-        await tell(deps, respond, 'Could not open the reject form; try again.', false);
+        const words = text('Could not open the reject form; try again.');
+        await tell(deps, respond, message(plain(words), [section(`:warning: ${mrkdwn(words)}`)]));
       });
   };
 }

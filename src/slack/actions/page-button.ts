@@ -1,9 +1,9 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { z } from 'zod';
 import { partitionsMessage, snapshotsMessage } from '../blocks/replies.js';
-import { toErrorMessage } from '../commands/run-command.js';
 import type { SlackDeps } from '../deps.js';
 import { parseJsonButton } from '../payloads.js';
+import { failureMessage } from '../views/listener-replies.js';
 
 const PageValueSchema = z.object({
   view: z.enum(['partitions', 'list']),
@@ -42,7 +42,7 @@ export function createPageButton(deps: SlackDeps) {
       await respond({
         replace_original: true,
         response_type: 'ephemeral',
-        ...toErrorMessage(deps, error, { userId: actor.userId }),
+        ...failureMessage(deps, error, { userId: actor.userId, button: 'page' }),
       }).catch((e: unknown) => deps.logger.warn({ err: e }, 'could not deliver an error reply'));
     }
   };

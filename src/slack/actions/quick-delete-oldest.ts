@@ -1,22 +1,27 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { z } from 'zod';
-import { describeChange } from '../../core/snapshot-service.js';
-import { approvalPendingMessage } from '../blocks/approval-card.js';
-import { changeFinishedMessage } from '../blocks/replies.js';
-import { toErrorMessage } from '../commands/run-command.js';
+import type { ChangeDraft } from '../../core/desk.js';
+import { changeLinesMessage } from '../blocks/replies.js';
+import { type ChangeLine, runChanges } from '../change-runner.js';
 import type { SlackDeps } from '../deps.js';
 import { parseJsonButton } from '../payloads.js';
 
 const ValueSchema = z.object({
-  s: z.string().min(1),
-  p: z.string().min(1),
-  n: z.string().min(1),
+  s: z.string().min(1).max(128),
+  p: z.string().min(1).max(128),
+  n: z.string().min(1).max(200),
   l: z.string().max(60),
 });
 
+/** Only lines that say where a change stands are worth an ephemeral message ("working on it" is not). */
+function worthTelling(lines: readonly ChangeLine[]): boolean {
+  return lines.every((line) => line.state.kind !== 'working');
+}
+
 /**
- * "Delete oldest" on a full partition: an ordinary delete by the person who clicked, so it needs
- * their rights and, by default, a second person's approval. Nothing is deleted automatically.
+ * "Delete oldest" on a full partition: an ordinary delete by the person who clicked, through the desk like any
+ * other change — so it needs their rights and, by default, a second person's approval. The button only names
+ * the snapshot. Nothing is deleted automatically.
  */
 export function createDeleteOldestButton(deps: SlackDeps) {
   return async ({
@@ -31,29 +36,29 @@ export function createDeleteOldestButton(deps: SlackDeps) {
       return;
     }
     const { actor, value } = click;
-    const change = {
-      action: 'snapshot.delete' as const,
+    const draft: ChangeDraft = {
+      action: 'snapshot.delete',
       target: { service: value.s, partition: value.p },
       name: value.n,
     };
-    const answer = (message: { text: string; blocks: unknown[] }) =>
-      respond({ response_type: 'ephemeral', replace_original: false, ...(message as { text: string }) }).catch(
-        (error: unknown) => deps.logger.warn({ err: error }, 'could not answer delete-oldest'),
-      );
-    try {
-      if (deps.approvals.ruleFor('snapshot.delete') !== undefined) {
-        const request = await deps.approvals.request(
-          actor,
-          change,
-          `make room for quick snapshots "${value.l}" (partition full at 10/10)`,
+    // The button sits in the channel's summary: answers go to the clicker only, each as its own message
+    // (replacing the original would replace the summary).
+    let told = '';
+    await runChanges(
+      deps,
+      actor,
+      [draft],
+      { reason: `make room for quick snapshots "${value.l}" (partition full at 10/10)` },
+      async (lines) => {
+        if (!worthTelling(lines)) return;
+        const reply = changeLinesMessage(lines);
+        const key = JSON.stringify(reply);
+        if (key === told) return;
+        told = key;
+        await respond({ response_type: 'ephemeral', replace_original: false, ...reply }).catch((error: unknown) =>
+          deps.logger.warn({ err: error }, 'could not answer delete-oldest'),
         );
-        await answer(approvalPendingMessage(request));
-        return;
-      }
-      const started = await deps.service.change(actor, change);
-      await answer(changeFinishedMessage(describeChange(change), await started.done));
-    } catch (error) {
-      await answer(toErrorMessage(deps, error, { userId: actor.userId }));
-    }
+      },
+    );
   };
 }

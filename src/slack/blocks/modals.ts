@@ -1,8 +1,10 @@
 import type { types } from '@slack/bolt';
+import type { ChangeDraft } from '../../core/desk.js';
 import { type ChangeResult, sortTypes } from '../../core/snapshot-service.js';
 import { SNAPSHOT_TYPES, type SnapshotType } from '../../ovh/models.js';
-import { code, say, type Text, verbatim } from '../text.js';
-import { type Block, escapeMrkdwn, LIMITS, plainText, section, truncate } from './limits.js';
+import { capitalized, code, mrkdwn, say, type Text, verbatim } from '../text.js';
+import { type Block, LIMITS, plainText, section, truncate } from './limits.js';
+import { changeText } from './problems.js';
 import { frequencyLabel } from './replies.js';
 
 /** Pure builders for the `/nasha snapshot` modals. */
@@ -111,18 +113,22 @@ export function mainModal(
   );
 }
 
+/** `needsApproval`: creations are put to a second person (`approvals.rules`), so the form asks why. */
 export function createModal(
   privateMetadata: string,
   target: string,
   defaultName: string,
   partitionCount: number | undefined,
+  needsApproval = false,
 ): types.ModalView {
   return modal(
     MODAL.create,
     'Create a snapshot',
     [
       section(
-        `Custom snapshot of \`${escapeMrkdwn(target)}\`${partitionCount === undefined ? '' : ` (${partitionCount}/10 used)`}.`,
+        mrkdwn(
+          say`Custom snapshot of ${code(target)}${partitionCount === undefined ? '' : ` (${partitionCount}/10 used)`}.`,
+        ),
       ),
       {
         type: 'input',
@@ -148,26 +154,45 @@ export function createModal(
           2000,
         ),
       },
+      ...(needsApproval ? [reasonInput('Reason', 'Creating needs a second person: the approvers read this.')] : []),
     ],
     privateMetadata,
-    'Create',
+    needsApproval ? 'Request approval' : 'Create',
   );
 }
 
-/** The six frequencies as checkboxes, like OVH's control panel; submitting applies the difference. */
+export type ScheduleAction = 'schedule.add' | 'schedule.remove';
+
+const REASON_FOR: Readonly<Record<string, { label: string; hint: string }>> = {
+  'schedule.remove': {
+    label: 'Reason (for removals)',
+    hint: 'Removing a frequency needs a second person: the approvers read this.',
+  },
+  'schedule.add': {
+    label: 'Reason (for additions)',
+    hint: 'Adding a frequency needs a second person: the approvers read this.',
+  },
+  both: { label: 'Reason', hint: 'Changing frequencies needs a second person: the approvers read this.' },
+};
+
+/**
+ * The six frequencies as checkboxes, like OVH's control panel; submitting applies the difference. A reason box
+ * when `needApproval` names changes that are put to a second person.
+ */
 export function scheduleModal(
   privateMetadata: string,
   target: string,
   enabled: readonly SnapshotType[],
-  removalsNeedApproval = false,
+  needApproval: readonly ScheduleAction[] = [],
 ): types.ModalView {
+  const reasonFor = REASON_FOR[needApproval.length > 1 ? 'both' : (needApproval[0] ?? '')];
   const options = sortTypes(SNAPSHOT_TYPES).map((t) => option(t, frequencyLabel(t)));
   const initial = options.filter((o) => enabled.includes(o.value as SnapshotType));
   return modal(
     MODAL.schedule,
     'Snapshot frequencies',
     [
-      section(`Automatic snapshots of \`${escapeMrkdwn(target)}\`. Each frequency keeps its latest snapshot.`),
+      section(mrkdwn(say`Automatic snapshots of ${code(target)}. Each frequency keeps its latest snapshot.`)),
       {
         type: 'input',
         block_id: FIELD.frequencies,
@@ -180,17 +205,8 @@ export function scheduleModal(
           ...(initial.length > 0 && { initial_options: initial }),
         },
       },
-      ...(removalsNeedApproval
-        ? [
-            {
-              ...reasonInput(
-                'Reason (for removals)',
-                'Removing a frequency needs a second person: the approvers read this.',
-              ),
-              optional: true,
-            },
-          ]
-        : []),
+      // Optional: only the changes that need approval need it (checked when submitted).
+      ...(reasonFor !== undefined ? [{ ...reasonInput(reasonFor.label, reasonFor.hint), optional: true }] : []),
     ],
     privateMetadata,
     'Apply',
@@ -207,7 +223,7 @@ export function deleteModal(
     return modal(
       MODAL.result,
       'Delete a snapshot',
-      [section(`\`${escapeMrkdwn(target)}\` has no custom snapshot.`)],
+      [section(mrkdwn(say`${code(target)} has no custom snapshot.`))],
       privateMetadata,
     );
   }
@@ -215,7 +231,7 @@ export function deleteModal(
     MODAL.delete,
     'Delete a snapshot',
     [
-      section(`Delete a custom snapshot of \`${escapeMrkdwn(target)}\`. This cannot be undone.`),
+      section(mrkdwn(say`Delete a custom snapshot of ${code(target)}. This cannot be undone.`)),
       {
         type: 'input',
         block_id: FIELD.snapshot,
@@ -240,7 +256,7 @@ export function staleFormModal(): types.ModalView {
     'nasha',
     [
       section(
-        ':information_source: This form or shortcut is not one this version of nasha-bot knows, so nothing was changed. Start again from `/nasha`.',
+        `:information_source: ${mrkdwn(say`This form or shortcut is not one this version of nasha-bot knows, so nothing was changed. Start again from ${code('/nasha')}.`)}`,
       ),
     ],
     '',
@@ -279,12 +295,12 @@ function reasonInput(label: string, hint: string): types.InputBlock {
 }
 
 /** Asks why, before a change that needs a second person is put to the approvers. */
-export function reasonModal(privateMetadata: string, description: string | Text): types.ModalView {
+export function reasonModal(privateMetadata: string, change: ChangeDraft): types.ModalView {
   return modal(
     MODAL.reason,
     'Request approval',
     [
-      section(say`${description} needs a second person's approval.`),
+      section(mrkdwn(say`${capitalized(changeText(change))} needs a second person's approval.`)),
       reasonInput('Reason', 'The approvers read this on the approval card.'),
     ],
     privateMetadata,

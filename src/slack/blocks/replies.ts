@@ -6,7 +6,6 @@ import type { CustomSnapshot, Partition, SnapshotType, Storage } from '../../ovh
 import type { ChangeLine } from '../change-runner.js';
 import { capitalized, mrkdwn, plain, user, verbatim } from '../text.js';
 import { approvalPendingMessage } from './approval-card.js';
-import { changeText, problemText } from './problems.js';
 import {
   type Block,
   chunkSections,
@@ -22,6 +21,7 @@ import {
   slackDate,
   truncate,
 } from './limits.js';
+import { changeText, problemText } from './problems.js';
 
 /** Pure builders for every reply the bot sends. Inputs are plain data; no I/O. */
 
@@ -165,7 +165,10 @@ export function changeLineBlocks(line: ChangeLine): Block[] {
       ];
     case 'finished':
       return state.result.outcome === 'succeeded'
-        ? [section(`:white_check_mark: Done: ${mrkdwn(what)}.`), context(`OVH task \`${state.result.taskId}\` is done.`)]
+        ? [
+            section(`:white_check_mark: Done: ${mrkdwn(what)}.`),
+            context(`OVH task \`${state.result.taskId}\` is done.`),
+          ]
         : [
             section(`:x: Failed: ${mrkdwn(what)}.\n>${mrkdwn(verbatim(state.result.detail))}`),
             context(`OVH task \`${state.result.taskId}\`.`),

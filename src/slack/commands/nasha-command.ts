@@ -1,11 +1,10 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { SlackMessage } from '../blocks/limits.js';
 import { mainModal, reasonModal } from '../blocks/modals.js';
-import { changeText } from '../blocks/problems.js';
 import { workingMessage } from '../blocks/replies.js';
 import type { SlackDeps } from '../deps.js';
 import { SlashCommandSchema } from '../payloads.js';
-import { capitalized, mrkdwn } from '../text.js';
+import { mrkdwn } from '../text.js';
 import { parseCommand } from './parse.js';
 import { runQuickCommand } from './quick-command.js';
 import { describeCommand, draftOf, problemLikeMessage, type Reply, runCommand } from './run-command.js';
@@ -68,15 +67,13 @@ export function createNashaCommand(deps: SlackDeps) {
         n: draft.action === 'schedule.add' || draft.action === 'schedule.remove' ? draft.type : (draft.name ?? ''),
         ...(draft.action === 'snapshot.create' && draft.expires !== undefined && { e: draft.expires }),
       });
-      await client.views
-        .open({ trigger_id: triggerId, view: reasonModal(metadata, mrkdwn(capitalized(changeText(draft)))) })
-        .catch((error: unknown) => {
-          deps.logger.warn({ err: error }, 'views.open failed');
-          return respond({
-            response_type: 'ephemeral',
-            text: 'Could not open the form: add `--reason <why>` to the command instead.',
-          });
+      await client.views.open({ trigger_id: triggerId, view: reasonModal(metadata, draft) }).catch((error: unknown) => {
+        deps.logger.warn({ err: error }, 'views.open failed');
+        return respond({
+          response_type: 'ephemeral',
+          text: 'Could not open the form: add `--reason <why>` to the command instead.',
         });
+      });
       return;
     }
     await ack({ response_type: 'ephemeral', ...workingMessage(mrkdwn(describeCommand(parsed))) });

@@ -1,18 +1,31 @@
 import type { webApi } from '@slack/bolt';
 import type { Actor } from '../../core/model.js';
-import { context, message } from '../blocks/limits.js';
+import { context, message, type SlackMessage } from '../blocks/limits.js';
 import type { SlackDeps } from '../deps.js';
 import { runQuickSnapshots } from '../quick-runner.js';
-import type { ParsedCommand } from './parse.js';
-import { type Reply, toErrorMessage } from './run-command.js';
+import { code, mrkdwn, say } from '../text.js';
+import { failureMessage } from '../views/listener-replies.js';
+
+/** Where the command's answer goes (its reply, rewritten in place). */
+interface QuickReply {
+  replace(message: SlackMessage): Promise<void>;
+}
+
+/** What `/nasha snapshot quick` was asked (the parser's words, already checked). */
+export interface QuickCommand {
+  spec: string;
+  label?: string | undefined;
+  expires?: string | undefined;
+  reason?: string | undefined;
+}
 
 /** `/nasha snapshot quick <target> [label]`: plan (permissions, names), then run with a live summary. */
 export async function runQuickCommand(
   deps: SlackDeps,
   client: webApi.WebClient,
   actor: Actor,
-  command: Extract<ParsedCommand, { kind: 'quick' }>,
-  reply: Reply,
+  command: QuickCommand,
+  reply: QuickReply,
 ): Promise<void> {
   try {
     const run = await deps.quick.plan(actor, command.spec, {
@@ -35,12 +48,12 @@ export async function runQuickCommand(
               ])
             : message('Quick snapshots: the summary is in your DM.', [
                 context(
-                  ':camera_with_flash: I could not post in this channel, so the summary is in your DM with me. Invite me (`/invite @nasha`) to share it next time.',
+                  `:camera_with_flash: ${mrkdwn(say`I could not post in this channel, so the summary is in your DM with me. Invite me (${code('/invite @nasha')}) to share it next time.`)}`,
                 ),
               ]),
         ),
     );
   } catch (error) {
-    await reply.replace(toErrorMessage(deps, error, { userId: actor.userId, command: 'quick' }));
+    await reply.replace(failureMessage(deps, error, { userId: actor.userId, command: 'quick' }));
   }
 }

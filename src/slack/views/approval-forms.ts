@@ -1,65 +1,100 @@
-import type { AllMiddlewareArgs, SlackViewMiddlewareArgs } from '@slack/bolt';
-import { NashaError } from '../../core/errors.js';
+import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, types } from '@slack/bolt';
+import { z } from 'zod';
+import type { ChangeDraft } from '../../core/desk.js';
+import type { Actor } from '../../core/model.js';
 import type { ChangeRequest } from '../../core/snapshot-service.js';
-import { SNAPSHOT_TYPES, type SnapshotType } from '../../ovh/models.js';
-import { approvalPendingMessage } from '../blocks/approval-card.js';
-import { context as contextBlock } from '../blocks/limits.js';
-import { FIELD, resultModal } from '../blocks/modals.js';
-import { toErrorMessage } from '../commands/run-command.js';
+import { SNAPSHOT_TYPES } from '../../ovh/models.js';
+import { clickRefusalText } from '../blocks/clicks.js';
+import { FIELD, reasonModal } from '../blocks/modals.js';
 import type { SlackDeps } from '../deps.js';
+import type { ModalMetadata } from '../metadata.js';
 import { stateValue } from '../payloads.js';
-import { EXPIRED_FORM, type ModalContext, modalContext } from './modal-context.js';
+import { reasonMissing, runFormChanges } from './form-changes.js';
+import { failureText, formError, problemError } from './listener-replies.js';
+import { EXPIRED_FORM, modalContext } from './modal-context.js';
 
 type ViewArgs = AllMiddlewareArgs & SlackViewMiddlewareArgs;
 
-/** The change a reason form was opened for (from its signed metadata). */
-export function pendingChange(ctx: ModalContext): ChangeRequest | undefined {
-  const { s: service, p: partition, k: action, n: subject } = ctx.metadata;
-  if (service === undefined || partition === undefined || subject === undefined) return undefined;
-  const target = { service, partition };
-  if (action === 'snapshot.delete') return { action, target, name: subject };
-  if (action === 'schedule.remove' && (SNAPSHOT_TYPES as readonly string[]).includes(subject)) {
-    return { action, target, type: subject as SnapshotType };
+const TITLE = 'Request approval';
+
+/** What a reason form's signed metadata says the change is (only *what*: the desk decides who may). */
+type DraftMetadata = Pick<ModalMetadata, 's' | 'p' | 'k' | 'n' | 'e'>;
+
+/** The change in a form's metadata; a resolved request keeps its expiration as the expiry to ask for. */
+export function draftMetadata(change: ChangeDraft | ChangeRequest): DraftMetadata {
+  const where = { s: change.target.service, p: change.target.partition, k: change.action };
+  switch (change.action) {
+    case 'schedule.add':
+    case 'schedule.remove':
+      return { ...where, n: change.type };
+    case 'snapshot.delete':
+      return { ...where, n: change.name };
+    case 'snapshot.create': {
+      const expires = 'expires' in change ? change.expires : 'expiration' in change ? change.expiration : undefined;
+      return {
+        ...where,
+        ...(change.name !== undefined && { n: change.name }),
+        ...(expires !== undefined && { e: expires }),
+      };
+    }
   }
-  return undefined;
 }
 
-/** Reason given: file the approval request and show "pending approval #id" in the form. */
+const TypeSchema = z.enum(SNAPSHOT_TYPES);
+
+/** The change a reason form was opened for, from its signed metadata; undefined if it names none. */
+export function draftFromMetadata(metadata: ModalMetadata): ChangeDraft | undefined {
+  const { s: service, p: partition, k: action, n: subject, e: expires } = metadata;
+  if (service === undefined || partition === undefined) return undefined;
+  const target = { service, partition };
+  switch (action) {
+    case 'schedule.add':
+    case 'schedule.remove': {
+      const type = TypeSchema.safeParse(subject);
+      return type.success ? { action, target, type: type.data } : undefined;
+    }
+    case 'snapshot.delete':
+      return subject === undefined ? undefined : { action, target, name: subject };
+    case 'snapshot.create':
+      return { action, target, name: subject, expires };
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The form that asks why, for a change the desk said needs approval and that came without a reason (the
+ * command opens it with the command's trigger_id).
+ */
+export function reasonFormView(
+  deps: Pick<SlackDeps, 'metadata'>,
+  actor: Actor,
+  change: ChangeDraft | ChangeRequest,
+): types.ModalView {
+  const metadata = deps.metadata.encode({ u: actor.userId, c: actor.channelId ?? null, ...draftMetadata(change) });
+  return reasonModal(metadata, change);
+}
+
+/** Reason given: the change goes to the desk (which files the approval request) and the form shows the outcome. */
 export function createReasonSubmission(deps: SlackDeps) {
   return async ({ ack, body, client }: ViewArgs): Promise<void> => {
     const ctx = modalContext(deps, body);
-    const change = ctx === undefined ? undefined : pendingChange(ctx);
-    if (ctx === undefined || change === undefined) {
+    const draft = ctx === undefined ? undefined : draftFromMetadata(ctx.metadata);
+    if (ctx === undefined || draft === undefined) {
       await ack({ response_action: 'errors', errors: { [FIELD.reason]: EXPIRED_FORM } });
       return;
     }
-    const reason = (stateValue(ctx.state, FIELD.reason, FIELD.reason) ?? '').trim();
-    if (reason.length < 3) {
-      await ack({
-        response_action: 'errors',
-        errors: { [FIELD.reason]: 'Give a reason (a few words the approvers will read).' },
-      });
+    const reason = stateValue(ctx.state, FIELD.reason, FIELD.reason)?.trim() ?? '';
+    const missing = reasonMissing(deps, [draft], reason);
+    if (missing !== undefined) {
+      await ack({ response_action: 'errors', errors: { [FIELD.reason]: problemError(missing) } });
       return;
     }
-    const metadata = deps.metadata.encode({ u: ctx.actor.userId, c: ctx.actor.channelId ?? null });
-    await ack({
-      response_action: 'update',
-      view: resultModal(metadata, 'Request approval', [
-        contextBlock(':hourglass_flowing_sand: Preparing the request…'),
-      ]),
-    });
-    let blocks: ReturnType<typeof approvalPendingMessage>['blocks'];
-    try {
-      blocks = approvalPendingMessage(await deps.approvals.request(ctx.actor, change, reason)).blocks;
-    } catch (error) {
-      blocks = toErrorMessage(deps, error, { userId: ctx.actor.userId }).blocks;
-    }
-    await client.views
-      .update({ view_id: ctx.viewId, view: resultModal(metadata, 'Request approval', blocks) })
-      .catch((error: unknown) => deps.logger.debug({ err: error }, 'views.update failed (modal closed?)'));
+    await runFormChanges(deps, { ack, client }, ctx, TITLE, [draft], reason);
   };
 }
 
+/** Reject: a reason is required; core checks the rights again and audits a refusal; it shows on the form. */
 export function createRejectSubmission(deps: SlackDeps) {
   return async ({ ack, body }: ViewArgs): Promise<void> => {
     const ctx = modalContext(deps, body);
@@ -68,21 +103,17 @@ export function createRejectSubmission(deps: SlackDeps) {
       await ack({ response_action: 'errors', errors: { [FIELD.reason]: EXPIRED_FORM } });
       return;
     }
-    const reason = (stateValue(ctx.state, FIELD.reason, FIELD.reason) ?? '').trim();
-    if (reason.length < 3) {
-      await ack({ response_action: 'errors', errors: { [FIELD.reason]: 'A reason is required to reject.' } });
-      return;
-    }
+    const reason = stateValue(ctx.state, FIELD.reason, FIELD.reason) ?? '';
     // Deciding is quick (database + policy): answer inline within Slack's 3 s.
-    const result = await deps.approvals.reject(ctx.actor, requestId, reason).catch((error: unknown) => ({
-      ok: false as const,
-      message: error instanceof NashaError ? error.message : 'Something went wrong; nothing was changed.',
-    }));
-    if (!result.ok) {
-      await ack({
-        response_action: 'errors',
-        errors: { [FIELD.reason]: result.message.replace(/[`*]/g, '').slice(0, 1_900) },
-      });
+    let error: string | undefined;
+    try {
+      const result = await deps.approvals.reject(ctx.actor, requestId, reason);
+      if (!result.ok) error = formError(clickRefusalText(result.refusal));
+    } catch (thrown) {
+      error = formError(failureText(deps, thrown, { userId: ctx.actor.userId, approval: requestId }));
+    }
+    if (error !== undefined) {
+      await ack({ response_action: 'errors', errors: { [FIELD.reason]: error } });
       return;
     }
     await ack();

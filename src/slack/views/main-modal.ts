@@ -1,4 +1,5 @@
-import type { AllMiddlewareArgs, SlackViewMiddlewareArgs } from '@slack/bolt';
+import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, types } from '@slack/bolt';
+import type { ActionId } from '../../core/actions.js';
 import { formatTarget } from '../../core/model.js';
 import { defaultSnapshotName } from '../../core/naming.js';
 import type { PartitionTarget } from '../../core/snapshot-service.js';
@@ -10,17 +11,31 @@ import {
   MODAL_ACTIONS,
   type ModalAction,
   resultModal,
+  type ScheduleAction,
   scheduleModal,
 } from '../blocks/modals.js';
+import { target as targetCode } from '../blocks/problems.js';
 import { snapshotsMessage } from '../blocks/replies.js';
-import { toErrorMessage } from '../commands/run-command.js';
 import type { SlackDeps } from '../deps.js';
 import { stateValue, stateValueByPrefix } from '../payloads.js';
+import { mrkdwn, say } from '../text.js';
+import { failureMessage, problemError, updateModal } from './listener-replies.js';
 import { EXPIRED_FORM, modalContext } from './modal-context.js';
 
+/** What each choice of the main modal asks for (the frequencies form: at least adding one). */
+const ACTION_OF: Readonly<Record<ModalAction, ActionId>> = {
+  list: 'read',
+  create: 'snapshot.create',
+  schedule: 'schedule.add',
+  delete: 'snapshot.delete',
+};
+
+const SCHEDULE_ACTIONS: readonly ScheduleAction[] = ['schedule.add', 'schedule.remove'];
+
 /**
- * "Next" on service → partition → action. Validates inline, then replaces the modal with the
- * action's form (or the listing). Anything that needs OVH shows "Loading…" first, within 3 s.
+ * "Next" on service → partition → action. Validates inline, asks the gate (a refusal is shown on the form, in
+ * the words a command would get), then replaces the modal with the action's form (or the listing). Anything
+ * that needs OVH shows "Loading…" first, within 3 s.
  */
 export function createMainModalSubmission(deps: SlackDeps) {
   return async ({ ack, body, client }: AllMiddlewareArgs & SlackViewMiddlewareArgs): Promise<void> => {
@@ -31,12 +46,13 @@ export function createMainModalSubmission(deps: SlackDeps) {
     }
     const service = stateValue(ctx.state, FIELD.service, FIELD.service);
     const partition = stateValueByPrefix(ctx.state, FIELD.partition, FIELD.partition);
-    const action = stateValue(ctx.state, FIELD.action, FIELD.action) as ModalAction | undefined;
+    const chosen = stateValue(ctx.state, FIELD.action, FIELD.action);
+    const action = MODAL_ACTIONS.find((a) => a === chosen);
     const partitionBlock = Object.keys(ctx.state).find((id) => id.startsWith(FIELD.partition)) ?? FIELD.partition;
     const errors: Record<string, string> = {};
     if (service === undefined || service === '-') errors[FIELD.service] = 'Choose a service.';
     if (partition === undefined || partition === '-') errors[partitionBlock] = 'Choose a partition.';
-    if (action === undefined || !MODAL_ACTIONS.includes(action)) errors[FIELD.action] = 'Choose an action.';
+    if (action === undefined) errors[FIELD.action] = 'Choose an action.';
     if (service === undefined || partition === undefined || action === undefined || Object.keys(errors).length > 0) {
       await ack({ response_action: 'errors', errors });
       return;
@@ -50,55 +66,51 @@ export function createMainModalSubmission(deps: SlackDeps) {
       p: partition,
     });
 
-    // Permission first (no OVH call): a refusal is shown on the form itself.
-    const needed = action === 'create' ? 'snapshot.create' : action === 'delete' ? 'snapshot.delete' : 'read';
-    const viaApproval = needed === 'snapshot.delete' && deps.approvals.ruleFor(needed) !== undefined;
-    const decision = await deps.policy.decide(ctx.actor, needed, target, viaApproval ? { via: 'approval' } : {});
-    if (!decision.allowed) {
-      await ack({ response_action: 'errors', errors: { [FIELD.action]: plainSummary(decision.summary) } });
+    // Permission first (no OVH call): a refusal is shown on the form itself. Each change is checked again
+    // when it is submitted.
+    const verdict = await deps.gate.evaluate(ctx.actor, ACTION_OF[action], target);
+    if (verdict.kind === 'refused') {
+      await ack({
+        response_action: 'errors',
+        errors: { [FIELD.action]: problemError({ kind: 'refused', refusal: verdict.refusal }) },
+      });
       return;
     }
     if (action === 'create') {
       await ack({
         response_action: 'update',
-        view: createModal(metadata, label, defaultSnapshotName(partition, deps.clock.now()), undefined),
+        view: createModal(
+          metadata,
+          label,
+          defaultSnapshotName(partition, deps.clock.now()),
+          undefined,
+          deps.gate.approvalRule('snapshot.create') !== undefined,
+        ),
       });
       return;
     }
     await ack({
       response_action: 'update',
-      view: resultModal(metadata, 'NAS-HA snapshots', [contextBlock(`:hourglass_flowing_sand: Loading \`${label}\`…`)]),
+      view: resultModal(metadata, 'NAS-HA snapshots', [
+        contextBlock(`:hourglass_flowing_sand: ${mrkdwn(say`Loading ${targetCode(target)}…`)}`),
+      ]),
     });
-    let view: Parameters<typeof client.views.update>[0]['view'];
+    let view: types.ModalView;
     try {
       if (action === 'list') {
         const page = await deps.service.snapshots(ctx.actor, target);
         view = resultModal(metadata, 'NAS-HA snapshots', snapshotsMessage(service, page, deps.clock.now()).blocks);
       } else if (action === 'schedule') {
-        const removals = deps.approvals.ruleFor('schedule.remove') !== undefined;
-        view = scheduleModal(metadata, label, await deps.service.enabledFrequencies(ctx.actor, target), removals);
+        const needApproval = SCHEDULE_ACTIONS.filter((a) => deps.gate.approvalRule(a) !== undefined);
+        view = scheduleModal(metadata, label, await deps.service.enabledFrequencies(ctx.actor, target), needApproval);
       } else {
-        const approval = deps.approvals.ruleFor('snapshot.delete') !== undefined;
+        const approval = deps.gate.approvalRule('snapshot.delete') !== undefined;
         view = deleteModal(metadata, label, await deps.service.snapshotNames(ctx.actor, target), approval);
       }
     } catch (error) {
-      view = resultModal(
-        metadata,
-        'NAS-HA snapshots',
-        toErrorMessage(deps, error, { userId: ctx.actor.userId }).blocks,
-      );
+      const blocks = failureMessage(deps, error, { userId: ctx.actor.userId, form: action }).blocks;
+      view = resultModal(metadata, 'NAS-HA snapshots', blocks);
     }
-    await client.views
-      .update({ view_id: ctx.viewId, view })
-      .catch((error: unknown) => deps.logger.debug({ err: error }, 'views.update failed (modal closed?)'));
+    await updateModal(deps, client, ctx.viewId, view);
   };
-}
-
-/** Inline form errors are plain text. */
-export function plainSummary(summary: string): string {
-  const text = summary
-    .replace(/[`*_]/g, '')
-    .replace(/<!subteam\^[A-Z0-9]+\|([^>]*)>/g, '$1')
-    .replace(/<!subteam\^([A-Z0-9]+)>/g, 'group $1');
-  return `${text.charAt(0).toUpperCase()}${text.slice(1)}`.slice(0, 1_900);
 }

@@ -3,6 +3,7 @@ import type { Actor } from '../../core/model.js';
 import type { SlackDeps } from '../deps.js';
 import type { ModalMetadata } from '../metadata.js';
 import { UserIdSchema, type ViewState, ViewStateSchema } from '../payloads.js';
+import { code, plain, say } from '../text.js';
 
 const ModalPayloadSchema = z.object({
   user: z.object({ id: UserIdSchema }),
@@ -47,4 +48,6 @@ export function modalContext(deps: SlackDeps, body: unknown): ModalContext | und
   };
 }
 
-export const EXPIRED_FORM = 'This form has expired or was not opened for you. Run `/nasha snapshot` again.';
+export const EXPIRED_FORM = plain(
+  say`This form has expired or was not opened for you. Run ${code('/nasha snapshot')} again.`,
+);

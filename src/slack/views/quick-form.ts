@@ -1,12 +1,12 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs } from '@slack/bolt';
-import { NashaError } from '../../core/errors.js';
 import { QUICK_EXPIRATIONS, QUICK_FIELD } from '../blocks/quick-summary.js';
 import type { SlackDeps } from '../deps.js';
 import { stateValue } from '../payloads.js';
 import { runQuickSnapshots } from '../quick-runner.js';
+import { failureText, formError } from './listener-replies.js';
 import { EXPIRED_FORM, modalContext } from './modal-context.js';
 
-/** "Take snapshots": plan inline (so mistakes show on the form), then run after the ack. */
+/** "Take snapshots": plan inline (so mistakes and refusals show on the form), then run after the ack. */
 export function createQuickFormSubmission(deps: SlackDeps) {
   return async ({ ack, body, client }: AllMiddlewareArgs & SlackViewMiddlewareArgs): Promise<void> => {
     const ctx = modalContext(deps, body);
@@ -22,6 +22,12 @@ export function createQuickFormSubmission(deps: SlackDeps) {
       await ack({ response_action: 'errors', errors: { [QUICK_FIELD.expiration]: 'Choose an expiration.' } });
       return;
     }
+    const context = { userId: ctx.actor.userId, form: 'quick' };
+    const refuse = (error: unknown) =>
+      ack({
+        response_action: 'errors',
+        errors: { [QUICK_FIELD.target]: formError(failureText(deps, error, context)) },
+      });
     let run: Awaited<ReturnType<SlackDeps['quick']['plan']>>;
     try {
       run = await deps.quick.plan(ctx.actor, spec, {
@@ -31,19 +37,17 @@ export function createQuickFormSubmission(deps: SlackDeps) {
       });
       if (expirationChoice === 'none') run.expiration = null;
     } catch (error) {
-      const message =
-        error instanceof NashaError ? error.message.replace(/`/g, '') : 'Could not prepare the snapshots; try again.';
-      await ack({ response_action: 'errors', errors: { [QUICK_FIELD.target]: message.slice(0, 1_900) } });
+      await refuse(error);
       return;
     }
-    if (run.items.every((i) => i.state.status === 'denied')) {
-      await deps.quick.execute(ctx.actor, run, undefined, () => undefined).catch(() => undefined); // audits the refusal
-      const denied = run.items[0]?.state;
-      const why = denied?.status === 'denied' ? denied.reason.replace(/[`*]/g, '') : 'not allowed';
-      await ack({
-        response_action: 'errors',
-        errors: { [QUICK_FIELD.target]: `${why.charAt(0).toUpperCase()}${why.slice(1)}`.slice(0, 1_900) },
-      });
+    if (!run.items.some((item) => item.state.status === 'queued')) {
+      // Nothing may be taken: core audits the refusal and throws it, as data; it is shown on the form.
+      try {
+        await deps.quick.execute(ctx.actor, run, undefined, () => undefined);
+        throw new Error('a quick snapshot run with nothing allowed was not refused');
+      } catch (error) {
+        await refuse(error);
+      }
       return;
     }
     await ack();

@@ -5,7 +5,7 @@ import type { SnapshotType } from '../ovh/models.js';
 import type { Clock } from '../shared/clock.js';
 import { NashaError } from './errors.js';
 import type { Actor, Target } from './model.js';
-import type { AuditSink, JsonValue } from './ports.js';
+import type { AuditSink, JsonValue, StoredIntent } from './ports.js';
 import type { ChangeRequest, ChangeResult, SnapshotService } from './snapshot-service.js';
 
 /** The changes that can be put to a second person, and their rules, as the configuration defines them. */
@@ -147,6 +147,8 @@ const PERIOD_MS: Readonly<Record<SnapshotType, number>> = {
 };
 
 const CAS_ATTEMPTS = 20;
+/** An execution with no change intent this long after it was claimed is not running anywhere any more. */
+const INTERRUPTED_AFTER_MS = 10 * 60_000;
 const CARD_LEASE_MS = 30_000;
 
 /**
@@ -356,21 +358,33 @@ export class ApprovalService {
     await this.finishExecution(approvalId, result);
   }
 
-  /** Executing requests that never got a task id (the process died mid-call): reported, not retried. */
+  /**
+   * Executing requests that never got a task id (a process died mid-execution). Those whose change intent was
+   * written are the reconciliation sweep's: it asks OVH and reports through `onResumedResult`. One without an
+   * intent never reached OVH (the process died while re-validating it): failed, saying nothing was changed,
+   * once it is older than any live execution could be.
+   */
   async recoverInterrupted(): Promise<void> {
+    const now = this.deps.clock.now();
     for (const request of await this.deps.repo.open()) {
-      if (request.state === 'executing' && request.taskId === null) {
-        await this.transition(request.id, (r) =>
-          r.state === 'executing' && r.taskId === null
-            ? {
-                state: 'failed',
-                outcomeDetail:
-                  'the bot stopped while sending the change to OVH; check the partition before asking again',
-              }
-            : undefined,
-        );
-        await this.syncCard(request.id);
+      if (request.state !== 'executing' || request.taskId !== null) continue;
+      const intent = request.auditId === null ? undefined : await this.deps.service.changeIntentOf(request.auditId);
+      if (intent !== undefined) {
+        // Settled by a sweep whose report to this request was cut short: report it now.
+        const result = intentResult(intent);
+        if (result !== undefined) await this.finishExecution(request.id, result);
+        continue;
       }
+      if (now - request.updatedAt < INTERRUPTED_AFTER_MS) continue;
+      await this.transition(request.id, (r) =>
+        r.state === 'executing' && r.taskId === null
+          ? {
+              state: 'failed',
+              outcomeDetail: 'the bot stopped before sending the change to OVH; nothing was changed, ask again',
+            }
+          : undefined,
+      );
+      await this.finished(request.id);
     }
   }
 
@@ -430,8 +444,11 @@ export class ApprovalService {
           ...(claimed.auditId !== null && { approvedAuditId: claimed.auditId }),
         },
       );
-      await this.transition(id, () => ({ taskId: started.task.taskId }));
-      await this.syncCard(id);
+      const task = started.task;
+      if (task !== undefined) {
+        await this.transition(id, () => ({ taskId: task.taskId }));
+        await this.syncCard(id);
+      }
       await this.finishExecution(id, await started.done);
     } catch (error) {
       const message = error instanceof NashaError ? error.message : 'unexpected error while sending the change to OVH';
@@ -444,12 +461,15 @@ export class ApprovalService {
   }
 
   private async finishExecution(id: string, result: ChangeResult): Promise<void> {
+    // Not known yet (OVH's answer was lost and OVH cannot be asked): it stays executing until the sweep knows.
+    if (result.outcome === 'unknown') return;
+    const succeeded = result.outcome === 'succeeded' || result.outcome === 'applied';
     await this.transition(id, (r) =>
       r.state === 'executing'
         ? {
-            state: result.outcome === 'succeeded' ? 'succeeded' : 'failed',
+            state: succeeded ? 'succeeded' : 'failed',
             taskId: result.taskId,
-            outcomeDetail: result.outcome === 'failed' ? result.detail : null,
+            outcomeDetail: result.outcome === 'succeeded' ? null : plainText(result.detail),
           }
         : undefined,
     );
@@ -607,6 +627,19 @@ export class ApprovalService {
         detail: why,
       })
       .catch((error: unknown) => this.deps.logger?.error({ err: error }, 'audit record failed'));
+  }
+}
+
+/** The result a closed intent stands for, if it was closed without a task to follow. */
+function intentResult(intent: StoredIntent): ChangeResult | undefined {
+  const detail = 'settled on OVH while the bot was restarting; see the audit record';
+  switch (intent.outcome) {
+    case 'applied':
+      return { outcome: 'applied', taskId: null, detail };
+    case 'not_applied':
+      return { outcome: 'not_applied', taskId: null, detail };
+    default:
+      return undefined;
   }
 }
 

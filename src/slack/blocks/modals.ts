@@ -250,7 +250,13 @@ export function progressBlocks(
       return section(`:arrows_counterclockwise: ${description} — submitted, following the OVH task…`);
     if (state.outcome === 'succeeded')
       return section(`:white_check_mark: ${description} — done (task \`${state.taskId}\`).`);
-    return section(`:x: ${description} — failed (task \`${state.taskId}\`): ${escapeMrkdwn(state.detail)}`);
+    if (state.outcome === 'failed')
+      return section(`:x: ${description} — failed (task \`${state.taskId}\`): ${escapeMrkdwn(state.detail)}`);
+    if (state.outcome === 'applied')
+      return section(`:white_check_mark: ${description} — applied (confirmed on OVH): ${escapeMrkdwn(state.detail)}`);
+    if (state.outcome === 'not_applied')
+      return section(`:heavy_minus_sign: ${description} — not applied: ${escapeMrkdwn(state.detail)}`);
+    return section(`:grey_question: ${description} — unknown, being checked: ${escapeMrkdwn(state.detail)}`);
   });
 }
 

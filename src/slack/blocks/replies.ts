@@ -192,7 +192,13 @@ export function workingMessage(what: string): SlackMessage {
   return message(`Working on ${what}…`, [context(`:hourglass_flowing_sand: Working on ${truncate(what, 500)}…`)]);
 }
 
-export function changeSubmittedMessage(description: string, task: Task): SlackMessage {
+export function changeSubmittedMessage(description: string, task: Task | undefined): SlackMessage {
+  if (task === undefined) {
+    return message(`Checking on OVH: ${description}`, [
+      section(`:mag: Sent to OVH: ${description}, but OVH's answer was lost.`),
+      context('Checking on OVH whether it was made; this message updates with what OVH shows.'),
+    ]);
+  }
   return message(`Submitted: ${description}`, [
     section(`:arrows_counterclockwise: Submitted to OVH: ${description}.`),
     context(
@@ -202,16 +208,32 @@ export function changeSubmittedMessage(description: string, task: Task): SlackMe
 }
 
 export function changeFinishedMessage(description: string, result: ChangeResult): SlackMessage {
-  if (result.outcome === 'succeeded') {
-    return message(`Done: ${description}`, [
-      section(`:white_check_mark: Done: ${description}.`),
-      context(`OVH task \`${result.taskId}\` is done.`),
-    ]);
+  switch (result.outcome) {
+    case 'succeeded':
+      return message(`Done: ${description}`, [
+        section(`:white_check_mark: Done: ${description}.`),
+        context(`OVH task \`${result.taskId}\` is done.`),
+      ]);
+    case 'failed':
+      return message(`Failed: ${description}`, [
+        section(`:x: Failed: ${description}.\n>${escapeMrkdwn(result.detail)}`),
+        context(`OVH task \`${result.taskId}\`.`),
+      ]);
+    case 'applied':
+      return message(`Applied (confirmed on OVH): ${description}`, [
+        section(`:white_check_mark: Applied (confirmed on OVH): ${description}.\n>${escapeMrkdwn(result.detail)}`),
+      ]);
+    case 'not_applied':
+      return message(`Not applied: ${description}`, [
+        section(`:heavy_minus_sign: Not applied: ${description}.\n>${escapeMrkdwn(result.detail)}`),
+        context('Nothing was changed on OVH; run it again if it is still needed.'),
+      ]);
+    case 'unknown':
+      return message(`Unknown, being checked: ${description}`, [
+        section(`:grey_question: Unknown, being checked: ${description}.\n>${escapeMrkdwn(result.detail)}`),
+        context('Do not run it again yet: this message and the audit record update once OVH says.'),
+      ]);
   }
-  return message(`Failed: ${description}`, [
-    section(`:x: Failed: ${description}.\n>${escapeMrkdwn(result.detail)}`),
-    context(`OVH task \`${result.taskId}\`.`),
-  ]);
 }
 
 const ERROR_ICON: Readonly<Record<NashaError['code'], string>> = {

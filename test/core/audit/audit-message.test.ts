@@ -87,7 +87,8 @@ describe('auditMessage', () => {
       const emoji = /^(:[a-z_]+:)/.exec(headline)?.[1];
       expect(emoji, outcome).toBeDefined();
       emojis.add(emoji ?? '');
-      expect(headline.toLowerCase()).toContain(outcome);
+      // The label names the outcome in words (`not_applied` reads "not applied").
+      expect(headline.toLowerCase()).toContain(outcome.replace(/_/g, ' '));
     }
     expect(emojis.size).toBe(AUDIT_OUTCOMES.length);
     for (const action of AUDIT_ACTIONS) {

@@ -1,10 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { NashaError } from '../../src/core/errors.js';
 import type { AuditInput, AuditPatch, AuditSink, ChangeOrigin } from '../../src/core/ports.js';
-import { isAmbiguousWriteFailure } from '../../src/core/reconcile.js';
+import { IntentSweeper, isAmbiguousWriteFailure } from '../../src/core/reconcile.js';
 import { type ChangeRequest, type ChangeResult, SnapshotService } from '../../src/core/snapshot-service.js';
 import { OvhApiError } from '../../src/ovh/errors.js';
 import type { FaultRule } from '../../src/ovh/simulator/index.js';
@@ -360,5 +360,47 @@ describe('the sweep settles what a dead process left', () => {
     await t.service.reconcileDue(t.report);
     expect(t.reports.map((r) => r.result.outcome)).toEqual(['unknown', 'not_applied']);
     expect(await t.journal.intentOfAudit('audit-i5')).toMatchObject({ outcome: 'not_applied', checks: 2 });
+  });
+});
+
+describe('IntentSweeper', () => {
+  it('passes at start, when the next intent is due (at least a second apart), else every interval; stops', async () => {
+    vi.useFakeTimers({ now: Date.UTC(2026, 10, 28, 9, 0, 0) });
+    try {
+      const at: number[] = [];
+      const plan: Array<() => number | undefined> = [
+        () => Date.now() + 3_000, // due in 3 s
+        () => undefined, // nothing open: the interval
+        () => Date.now() - 5_000, // overdue (another process's lease): not a spin
+        () => {
+          throw new Error('database gone');
+        },
+        () => undefined,
+      ];
+      const errors: unknown[] = [];
+      const sweeper = new IntentSweeper({
+        pass: async () => {
+          at.push(Date.now());
+          return (plan.shift() ?? (() => undefined))();
+        },
+        now: () => Date.now(),
+        intervalMs: 60_000,
+        logger: { error: (obj: unknown) => errors.push(obj) } as never,
+      });
+      const t0 = Date.now();
+      sweeper.start();
+      await vi.advanceTimersByTimeAsync(0);
+      await vi.advanceTimersByTimeAsync(3_000);
+      await vi.advanceTimersByTimeAsync(60_000);
+      await vi.advanceTimersByTimeAsync(1_000);
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(at.map((t) => t - t0)).toEqual([0, 3_000, 63_000, 64_000, 124_000]);
+      expect(errors).toHaveLength(1);
+      await sweeper.stop();
+      await vi.advanceTimersByTimeAsync(600_000);
+      expect(at).toHaveLength(5);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -630,7 +630,7 @@ export class ApprovalService {
   }
 }
 
-/** The result a closed intent stands for, if it was closed without a task to follow. */
+/** The result a closed intent stands for, if it was closed without a task to follow (or stays unknown). */
 function intentResult(intent: StoredIntent): ChangeResult | undefined {
   const detail = 'settled on OVH while the bot was restarting; see the audit record';
   switch (intent.outcome) {
@@ -638,6 +638,8 @@ function intentResult(intent: StoredIntent): ChangeResult | undefined {
       return { outcome: 'applied', taskId: null, detail };
     case 'not_applied':
       return { outcome: 'not_applied', taskId: null, detail };
+    case 'failed':
+      return { outcome: 'not_applied', taskId: null, detail: 'it failed before OVH made it; see the audit record' };
     default:
       return undefined;
   }

@@ -12,7 +12,8 @@ import { ActionGate } from './core/gate.js';
 import { CachedGroupDirectory } from './core/groups.js';
 import { Policy } from './core/policy.js';
 import { QuickSnapshotService } from './core/quick-snapshots.js';
-import { SnapshotService } from './core/snapshot-service.js';
+import { IntentSweeper } from './core/reconcile.js';
+import { type ChangeReporter, SnapshotService } from './core/snapshot-service.js';
 import { type CheckResult, opsRoutes, Readiness } from './ops/health.js';
 import { BotMetrics } from './ops/metrics.js';
 import { createNashaApi } from './ovh/index.js';
@@ -46,6 +47,8 @@ export interface BotOverrides {
   outbox?: { minIntervalPerChannelMs?: number; retryBaseMs?: number; idlePollMs?: number };
   /** How often the approvals sweeper looks even with nothing due. */
   approvalSweepMs?: number;
+  /** The longest wait between passes of the change reconciliation sweep (wall-clock ms). */
+  intentSweepMs?: number;
   /** Socket Mode heartbeat timeout (tests use a short one). */
   socketPingTimeoutMs?: number;
 }
@@ -125,6 +128,8 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     journal,
     clock,
     logger,
+    // A request still out when its writer died gets one OVH attempt and some margin to land first.
+    intentLeaseMs: env.ovh.tuning.timeoutMs + 5_000,
   });
   const approvalRepo = new ApprovalStore(database.db);
   const approvals = new ApprovalService({
@@ -205,7 +210,9 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
       logger,
     },
   );
+  let sweeper: IntentSweeper | undefined;
   const closeAll = async () => {
+    await sweeper?.stop();
     await approvals.stop();
     api.tracker.stop();
     await outbox.stop();
@@ -221,13 +228,27 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
   }
   outbox.start();
   const reportToUser = createResumeReporter(logger);
-  const resumed = await service.resume(async (entry, result) => {
-    const approvalId = approvalIdOf(entry.reply);
+  const report: ChangeReporter = async (origin, result) => {
+    const approvalId = approvalIdOf(origin.reply);
     if (approvalId !== undefined) await approvals.onResumedResult(approvalId, result);
-    else await reportToUser(entry, result);
-  });
+    else await reportToUser(origin, result);
+  };
+  const resumed = await service.resume(report);
   const resumedRuns = await quick.resume(createQuickResumeReporter(web, logger));
   approvals.start();
+  // Changes whose OVH answer never arrived (this or another process died, or the answer was lost): settled
+  // from what OVH shows, now and then on a timer, by whichever replica gets each lease.
+  sweeper = new IntentSweeper({
+    pass: async () => {
+      const next = await service.reconcileDue(report);
+      await approvals.recoverInterrupted();
+      return next;
+    },
+    now: () => clock.now(),
+    intervalMs: overrides.intentSweepMs ?? 60_000,
+    logger: logger.child({ component: 'reconcile' }),
+  });
+  sweeper.start();
   if (resumed > 0) logger.info({ tasks: resumed }, 'following OVH tasks left unfinished by the previous run');
   if (resumedRuns > 0) logger.info({ runs: resumedRuns }, 'finishing quick snapshot runs left by the previous run');
   const port = await slackApp.start();

@@ -10,7 +10,7 @@ import { NashaError } from './errors.js';
 import type { ApprovalVerdict } from './gate.js';
 import type { Actor, Role, Target } from './model.js';
 import type { Decision } from './policy.js';
-import type { AuditSink, JsonValue } from './ports.js';
+import type { AuditSink, JsonValue, StoredIntent } from './ports.js';
 import { type ChangeRequest, type ChangeResult, type SnapshotService, stepOf, subjectOf } from './snapshot-service.js';
 
 export type { ApprovableAction, ApprovalRule } from './actions.js';
@@ -144,7 +144,7 @@ export interface FiledRequest {
 export interface ApprovalServiceDeps {
   repo: ApprovalRepository;
   /** Only what approvals use of the snapshot service: the live preview and the change itself. */
-  service: Pick<SnapshotService, 'inspect' | 'change'>;
+  service: Pick<SnapshotService, 'inspect' | 'change' | 'changeIntentOf'>;
   policy: ApprovalPolicy;
   audit: AuditSink;
   cards: ApprovalCards;
@@ -171,6 +171,8 @@ const PERIOD_MS: Readonly<Record<SnapshotType, number>> = {
 };
 
 const CAS_ATTEMPTS = 20;
+/** An execution with no change intent this long after it was claimed is not running anywhere any more. */
+const INTERRUPTED_AFTER_MS = 10 * 60_000;
 const CARD_LEASE_MS = 30_000;
 
 /**
@@ -349,21 +351,33 @@ export class ApprovalService {
     await this.finishExecution(approvalId, result);
   }
 
-  /** Executing requests that never got a task id (the process died mid-call): reported, not retried. */
+  /**
+   * Executing requests that never got a task id (a process died mid-execution). Those whose change intent was
+   * written are the reconciliation sweep's: it asks OVH and reports through `onResumedResult`. One without an
+   * intent never reached OVH (the process died while re-validating it): failed, saying nothing was changed,
+   * once it is older than any live execution could be.
+   */
   async recoverInterrupted(): Promise<void> {
+    const now = this.deps.clock.now();
     for (const request of await this.deps.repo.open()) {
-      if (request.state === 'executing' && request.taskId === null) {
-        await this.transition(request.id, (r) =>
-          r.state === 'executing' && r.taskId === null
-            ? {
-                state: 'failed',
-                outcomeDetail:
-                  'the bot stopped while sending the change to OVH; check the partition before asking again',
-              }
-            : undefined,
-        );
-        await this.syncCard(request.id);
+      if (request.state !== 'executing' || request.taskId !== null) continue;
+      const intent = request.auditId === null ? undefined : await this.deps.service.changeIntentOf(request.auditId);
+      if (intent !== undefined) {
+        // Settled by a sweep whose report to this request was cut short: report it now.
+        const result = intentResult(intent);
+        if (result !== undefined) await this.finishExecution(request.id, result);
+        continue;
       }
+      if (now - request.updatedAt < INTERRUPTED_AFTER_MS) continue;
+      await this.transition(request.id, (r) =>
+        r.state === 'executing' && r.taskId === null
+          ? {
+              state: 'failed',
+              outcomeDetail: 'the bot stopped before sending the change to OVH; nothing was changed, ask again',
+            }
+          : undefined,
+      );
+      await this.finished(request.id);
     }
   }
 
@@ -425,8 +439,11 @@ export class ApprovalService {
         { approvalId: id },
         { approvedAuditId: claimed.auditId },
       );
-      await this.transition(id, () => ({ taskId: started.task.taskId }));
-      await this.syncCard(id);
+      const task = started.task;
+      if (task !== undefined) {
+        await this.transition(id, () => ({ taskId: task.taskId }));
+        await this.syncCard(id);
+      }
       await this.finishExecution(id, await started.done);
     } catch (error) {
       const problem: AuditDetail['problem'] =
@@ -453,12 +470,15 @@ export class ApprovalService {
   }
 
   private async finishExecution(id: string, result: ChangeResult): Promise<void> {
+    // Not known yet (OVH's answer was lost and OVH cannot be asked): it stays executing until the sweep knows.
+    if (result.outcome === 'unknown') return;
+    const succeeded = result.outcome === 'succeeded' || result.outcome === 'applied';
     await this.transition(id, (r) =>
       r.state === 'executing'
         ? {
-            state: result.outcome === 'succeeded' ? 'succeeded' : 'failed',
+            state: succeeded ? 'succeeded' : 'failed',
             taskId: result.taskId,
-            outcomeDetail: result.outcome === 'failed' ? serializeAuditDetail({ ovh: result.detail }) : null,
+            outcomeDetail: result.outcome === 'succeeded' ? null : serializeAuditDetail({ ovh: result.detail }),
           }
         : undefined,
     );
@@ -678,6 +698,21 @@ function sameChange(a: ChangeRequest, b: ChangeRequest): boolean {
     a.target.partition === b.target.partition &&
     subjectOf(a) === subjectOf(b)
   );
+}
+
+/** The result a closed intent stands for, if it was closed without a task to follow (or stays unknown). */
+function intentResult(intent: StoredIntent): ChangeResult | undefined {
+  const detail = 'settled on OVH while the bot was restarting; see the audit record';
+  switch (intent.outcome) {
+    case 'applied':
+      return { outcome: 'applied', taskId: null, detail };
+    case 'not_applied':
+      return { outcome: 'not_applied', taskId: null, detail };
+    case 'failed':
+      return { outcome: 'not_applied', taskId: null, detail: 'it failed before OVH made it; see the audit record' };
+    default:
+      return undefined;
+  }
 }
 
 /** Binds an approval to exactly what was asked, by whom, under which configuration. */

@@ -60,6 +60,8 @@ export interface AuditDetail {
   problem?: AuditProblem | undefined;
   /** OVH's own words about a failed task. */
   ovh?: string | undefined;
+  /** What the bot found on OVH when it reconciled a change whose answer was lost (its own words). */
+  note?: string | undefined;
   /** A quick snapshot run's partitions by state. */
   quick?: QuickAuditSummary | undefined;
   /** Text of a record written before details were structured. */
@@ -114,6 +116,7 @@ const AuditDetailSchema = z.object({
   decidedBy: z.array(z.string()).optional(),
   problem: looseObject.and(z.object({ kind: z.string() })).optional(),
   ovh: z.string().optional(),
+  note: z.string().optional(),
   quick: z
     .object({
       label: z.string(),

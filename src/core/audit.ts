@@ -31,6 +31,10 @@ export const AUDIT_OUTCOMES = [
   'expired',
   'cancelled',
   'invalidated',
+  /** OVH did not make the change (checked on OVH after its answer was lost, or it was never sent). */
+  'not_applied',
+  /** OVH could not be asked yet whether the change was made; the record is updated when it is known. */
+  'unknown',
 ] as const;
 export const AuditOutcomeSchema = z.enum(AUDIT_OUTCOMES);
 export type AuditOutcome = z.infer<typeof AuditOutcomeSchema>;

@@ -30,7 +30,7 @@ export type ChangeDraft =
 
 export type SubmitOutcome =
   /** Sent to OVH; `done` settles when its task ends. */
-  | { kind: 'started'; request: ChangeRequest; auditId: string; task: Task; done: Promise<ChangeResult> }
+  | { kind: 'started'; request: ChangeRequest; auditId: string; task: Task | undefined; done: Promise<ChangeResult> }
   /** Filed for approval. */
   | { kind: 'pending'; request: ChangeRequest; approval: ApprovalRequest }
   /** The same change is already waiting for approval: nothing new was filed. */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { NashaClient } from '../ovh/client.js';
 import { OvhApiError } from '../ovh/errors.js';
@@ -12,8 +13,25 @@ import type { ActionGate, RunVerdict } from './gate.js';
 import type { Actor, Target } from './model.js';
 import { checkSnapshotName } from './naming.js';
 import type { Policy } from './policy.js';
-import type { AuditSink, JournalEntry, JsonValue, TaskJournalPort } from './ports.js';
+import type {
+  AuditSink,
+  ChangeIntent,
+  ChangeOrigin,
+  JournalEntry,
+  JsonValue,
+  Lease,
+  StoredIntent,
+  TaskJournalPort,
+} from './ports.js';
 import { isNoop, type OvhStep, type Problem } from './problems.js';
+import {
+  describeLostAnswer,
+  findOnOvh,
+  isAmbiguousWriteFailure,
+  keepRenewed,
+  type OvhFinding,
+  TASK_CLOCK_SLACK_MS,
+} from './reconcile.js';
 import { suggest } from './suggest.js';
 
 /** At most this many custom snapshots per partition (OVH FAQ and control panel). */
@@ -23,6 +41,14 @@ export const PARTITIONS_PER_PAGE = 10;
 export const LIST_PARTITIONS_PER_PAGE = 5;
 /** How long a change's OVH task is followed. */
 export const TASK_DEADLINE_MS = 10 * 60_000;
+/** Default lease on a change's intent (see SnapshotServiceDeps.intentLeaseMs). */
+export const DEFAULT_INTENT_LEASE_MS = 20_000;
+/** After a lost answer: waits before each check on OVH. "Not applied" needs two checks that agree. */
+const LOST_ANSWER_CHECK_DELAYS_MS = [0, 2_000, 5_000];
+/** The sweep gives up asking OVH about one change after this many tries (about two hours of back-off). */
+const MAX_INTENT_CHECKS = 12;
+/** Intents settled per sweep pass. */
+const INTENTS_PER_PASS = 20;
 
 export interface PartitionTarget {
   service: string;
@@ -37,14 +63,24 @@ export type ChangeRequest =
 
 export type ChangeResult =
   | { outcome: 'succeeded'; taskId: number }
-  | { outcome: 'failed'; taskId: number; detail: string };
+  | { outcome: 'failed'; taskId: number; detail: string }
+  /** OVH's answer was lost, but OVH shows the change made (no task found to name). */
+  | { outcome: 'applied'; taskId: null; detail: string }
+  /** OVH did not make the change: checked on OVH after its answer was lost, or it was never sent. */
+  | { outcome: 'not_applied'; taskId: null; detail: string }
+  /** OVH could not be asked yet: the sweep goes on checking and reports to the same reply and audit record. */
+  | { outcome: 'unknown'; taskId: null; detail: string };
 
 export interface ChangeStarted {
   auditId: string;
-  task: Task;
-  /** Settles when OVH's task ends (never rejects). */
+  /** OVH's task; undefined when OVH's answer was lost: `done` then says what OVH shows. */
+  task: Task | undefined;
+  /** Settles when OVH's task ends, or when the check after a lost answer concludes (never rejects). */
   done: Promise<ChangeResult>;
 }
+
+/** Hears how changes settled by the reconciliation sweep (or resumed after a restart) ended. */
+export type ChangeReporter = (origin: ChangeOrigin, result: ChangeResult) => Promise<void>;
 
 export interface Page<T> {
   items: T[];
@@ -77,6 +113,19 @@ export interface SnapshotServiceDeps {
   journal: TaskJournalPort;
   clock: Clock;
   logger?: Logger;
+  /**
+   * Lease on a change's write-ahead intent while this process works on it, renewed every third of it. Once it
+   * runs out (the process died) another replica, or the next start, reconciles the change with OVH; so it is
+   * also how long a request still out at OVH gets to land: more than one OVH attempt (OVH_TIMEOUT_MS).
+   */
+  intentLeaseMs?: number;
+}
+
+/** A POST/DELETE whose answer never came back usably; `lease` is still being renewed. */
+interface LostAnswer {
+  intent: ChangeIntent;
+  error: unknown;
+  lease: { stop(): void };
 }
 
 /**
@@ -90,10 +139,15 @@ export type ChangeAuthorization = { verdict: RunVerdict } | { approvedAuditId: s
  * permission check first, the audit record before the OVH write, and the task followed after.
  */
 export class SnapshotService {
-  /** OVH writes between "audit written" and "task journaled": shutdown waits for these. */
+  /** OVH writes between "audit written" and "task journaled" (or the check of a lost answer): shutdown waits. */
   private readonly writes = new InFlightWork();
+  /** This process, as the owner of intent leases. */
+  private readonly owner = randomUUID();
+  private readonly leaseMs: number;
 
-  constructor(private readonly deps: SnapshotServiceDeps) {}
+  constructor(private readonly deps: SnapshotServiceDeps) {
+    this.leaseMs = deps.intentLeaseMs ?? DEFAULT_INTENT_LEASE_MS;
+  }
 
   /**
    * Resolves true once no change is between its audit record and its journal entry (so a restart
@@ -245,42 +299,327 @@ export class SnapshotService {
       }
       audit = await this.deps.audit.record({ ...auditBase, outcome: 'started' });
     }
-    const task = await this.writes.track(this.writeAndJournal(request, audit.id, reply));
-    const done = this.follow(target.service, task.taskId, audit.id, TASK_DEADLINE_MS, task);
-    return { auditId: audit.id, task, done };
+    const written = await this.writes.track(this.writeAndJournal(request, audit.id, reply));
+    if ('task' in written) {
+      const done = this.follow(target.service, written.task.taskId, audit.id, TASK_DEADLINE_MS, written.task);
+      return { auditId: audit.id, task: written.task, done };
+    }
+    const done = this.writes.track(this.settleLostAnswer(written));
+    return { auditId: audit.id, task: undefined, done };
   }
 
-  /** The OVH write, its task id in the audit record, and its journal entry (or the failure, audited). */
-  private async writeAndJournal(request: ChangeRequest, auditId: string, reply: JsonValue): Promise<Task> {
+  /**
+   * The write-ahead intent, the pre-checks, the OVH write, then its task id in the audit record and the
+   * journal (closing the intent). A refusal is audited and thrown; an answer lost on the way (OVH may have
+   * done it) comes back as a LostAnswer, still leased, for `settleLostAnswer`.
+   */
+  private async writeAndJournal(
+    request: ChangeRequest,
+    auditId: string,
+    reply: JsonValue,
+  ): Promise<{ task: Task } | LostAnswer> {
+    const { service, partition } = request.target;
+    const intent: ChangeIntent = {
+      id: randomUUID(),
+      service,
+      partition,
+      kind: request.action,
+      subject: subjectOf(request),
+      auditId,
+      reply,
+      createdAt: this.deps.clock.now(),
+      sentAt: null,
+      checks: 0,
+    };
+    try {
+      await this.deps.journal.addIntent(intent, this.lease());
+    } catch (error) {
+      throw await this.refused(undefined, auditId, request, error);
+    }
+    const lease = this.keepLeased(intent.id);
     let task: Task;
     try {
       await this.precheck(request);
+      intent.sentAt = this.deps.clock.now();
+      await this.deps.journal.markIntentSent(intent.id, intent.sentAt);
+    } catch (error) {
+      lease.stop();
+      throw await this.refused(intent.id, auditId, request, error);
+    }
+    try {
       task = await this.write(request);
     } catch (error) {
-      const failure = error instanceof NashaError ? error : toNashaError(error, stepOf(request), request.target);
+      if (isAmbiguousWriteFailure(error)) return { intent, error, lease };
+      lease.stop();
+      throw await this.refused(intent.id, auditId, request, error);
+    }
+    lease.stop();
+    try {
+      await this.deps.audit.update(auditId, { taskId: task.taskId });
+      await this.deps.journal.attachTask(intent.id, this.journalEntry(intent, task.taskId));
+    } catch (error) {
+      // OVH has it; the intent stays open and the sweep will find the task there.
+      await this.abandon(intent);
+      throw error;
+    }
+    return { task };
+  }
+
+  /** A change that did not reach OVH, or that OVH refused: audited as failed, the intent closed. */
+  private async refused(
+    intentId: string | undefined,
+    auditId: string,
+    request: ChangeRequest,
+    error: unknown,
+  ): Promise<NashaError> {
+    const failure = error instanceof NashaError ? error : toNashaError(error, stepOf(request), request.target);
+    try {
       await this.deps.audit.update(auditId, {
         outcome: isNoop(failure.problem, request.action) ? 'noop' : 'failed',
         detail: { problem: auditProblem(failure.problem) },
       });
-      throw failure;
+    } catch (auditError) {
+      // The sweep will record it (as not applied) once it can.
+      if (intentId !== undefined) await this.abandonId(intentId, 0);
+      throw auditError;
     }
-    await this.deps.audit.update(auditId, { taskId: task.taskId });
-    await this.deps.journal.add({
-      service: request.target.service,
-      taskId: task.taskId,
-      auditId,
-      kind: request.action,
-      reply,
+    if (intentId !== undefined) {
+      await this.deps.journal
+        .closeIntent(intentId, 'failed')
+        .catch((closeError: unknown) =>
+          this.deps.logger?.error({ err: closeError, intentId }, 'could not close a refused change intent'),
+        );
+    }
+    return failure;
+  }
+
+  /**
+   * After an ambiguous failure (timeout, reset, 5xx, gateway page): asks OVH what happened before saying
+   * anything. A task found is followed; otherwise the change is applied or not as OVH shows it (not applied
+   * only once two checks agree); if OVH cannot be asked, the intent is left to the sweep and the answer is
+   * "unknown, being checked".
+   */
+  private async settleLostAnswer({ intent, error, lease }: LostAnswer): Promise<ChangeResult> {
+    const lost = describeLostAnswer(error);
+    this.deps.logger?.warn({ err: error, intentId: intent.id }, 'OVH answer to a change was lost; checking OVH');
+    try {
+      let notApplied: OvhFinding | undefined;
+      let lastError: unknown = error;
+      for (const delay of LOST_ANSWER_CHECK_DELAYS_MS) {
+        if (delay > 0) await this.deps.clock.sleep(delay);
+        let finding: OvhFinding;
+        try {
+          finding = await this.findOnOvh(intent);
+        } catch (checkError) {
+          lastError = checkError;
+          continue;
+        }
+        if (finding.kind !== 'not_applied' || notApplied !== undefined) {
+          return await this.concludeLive(intent, finding, lost);
+        }
+        notApplied = finding;
+      }
+      // Not two agreeing checks: the sweep looks again later.
+      return await this.stillUnknown(intent, lastError, `${lost}, and OVH cannot be asked now`);
+    } catch (recordError) {
+      this.deps.logger?.error({ err: recordError, intentId: intent.id }, 'settling a lost OVH answer failed');
+      await this.abandon(intent);
+      return {
+        outcome: 'unknown',
+        taskId: null,
+        detail: `${lost}; the bot is still checking whether OVH made the change`,
+      };
+    } finally {
+      lease.stop();
+    }
+  }
+
+  /** The live caller's view of a finding: the intent is closed (or journaled) before it hears the result. */
+  private async concludeLive(intent: ChangeIntent, finding: OvhFinding, lost: string): Promise<ChangeResult> {
+    if (finding.kind === 'task') return (await this.adopt(intent, finding.task))?.done ?? this.handledElsewhere();
+    const result = await this.recordFinding(intent, finding, lost);
+    await this.deps.journal.closeIntent(intent.id, finding.kind);
+    return result;
+  }
+
+  /** Journals a task found on OVH for an intent and follows it; undefined if the intent was closed meanwhile. */
+  private async adopt(intent: ChangeIntent, task: Task): Promise<{ done: Promise<ChangeResult> } | undefined> {
+    if (intent.auditId !== null) await this.deps.audit.update(intent.auditId, { taskId: task.taskId });
+    if (!(await this.deps.journal.attachTask(intent.id, this.journalEntry(intent, task.taskId)))) return undefined;
+    this.deps.logger?.info({ intentId: intent.id, taskId: task.taskId }, 'found the OVH task of a change');
+    return { done: this.follow(intent.service, task.taskId, intent.auditId, TASK_DEADLINE_MS, task) };
+  }
+
+  private handledElsewhere(): ChangeResult {
+    return { outcome: 'unknown', taskId: null, detail: 'another bot replica is finishing this change' };
+  }
+
+  /** The audit record says what OVH shows; the result says it to the user. */
+  private async recordFinding(
+    intent: ChangeIntent,
+    finding: Exclude<OvhFinding, { kind: 'task' }>,
+    context: string,
+  ): Promise<ChangeResult> {
+    const detail = context === '' ? finding.detail : `${context}; ${finding.detail}`;
+    if (intent.auditId !== null) {
+      await this.deps.audit.update(intent.auditId, {
+        outcome: finding.kind === 'applied' ? 'succeeded' : 'not_applied',
+        detail: { note: detail },
+      });
+    }
+    return { outcome: finding.kind, taskId: null, detail };
+  }
+
+  /**
+   * OVH cannot be asked: the audit record says "unknown" (once), and the intent goes back to the sweep with
+   * back-off; after MAX_INTENT_CHECKS tries it stays unknown for good and says so.
+   */
+  private async stillUnknown(
+    intent: ChangeIntent,
+    error: unknown,
+    context: string,
+    report?: ChangeReporter,
+  ): Promise<ChangeResult> {
+    const checks = intent.checks + 1;
+    const why = error instanceof Error ? error.message : String(error);
+    const final = checks >= MAX_INTENT_CHECKS;
+    const detail = final
+      ? `${context} (${why}); gave up asking after ${checks} tries: check the partition on OVH`
+      : `${context} (${why}); the bot keeps checking and updates this record`;
+    const result: ChangeResult = { outcome: 'unknown', taskId: null, detail };
+    if (intent.checks === 0 || final) {
+      if (intent.auditId !== null)
+        await this.deps.audit.update(intent.auditId, { outcome: 'unknown', detail: { note: detail } });
+      await report?.(intent, result);
+    }
+    if (final) await this.deps.journal.closeIntent(intent.id, 'unknown');
+    else {
+      const retryIn = Math.min(15 * 60_000, 30_000 * 2 ** (checks - 1));
+      await this.deps.journal.releaseIntent(intent.id, this.owner, { at: this.deps.clock.now() + retryIn, checks });
+    }
+    return result;
+  }
+
+  /**
+   * One reconciliation pass (at startup, then periodically, on every replica): settles the intents whose
+   * lease ran out (their writer died) and reports each result. Resolves with when the next one is due.
+   */
+  async reconcileDue(report: ChangeReporter): Promise<number | undefined> {
+    const now = this.deps.clock.now();
+    const claimed = await this.deps.journal.claimIntents(this.lease(), now, INTENTS_PER_PASS);
+    for (const intent of claimed) {
+      await this.reconcile(intent, report).catch(async (error: unknown) => {
+        this.deps.logger?.error({ err: error, intentId: intent.id }, 'reconciling a change failed');
+        await this.abandon(intent);
+      });
+    }
+    return this.deps.journal.nextIntentDueAt();
+  }
+
+  /** The intent written for an audit record (an approved change's), if any. */
+  changeIntentOf(auditId: string): Promise<StoredIntent | undefined> {
+    return this.deps.journal.intentOfAudit(auditId);
+  }
+
+  private async reconcile(intent: ChangeIntent, report: ChangeReporter): Promise<void> {
+    const lease = this.keepLeased(intent.id);
+    try {
+      if (intent.sentAt === null) {
+        const finding = {
+          kind: 'not_applied',
+          detail: 'the bot stopped before sending it to OVH; nothing was changed',
+        } as const;
+        await this.reportFinding(intent, finding, '', report);
+        return;
+      }
+      let finding: OvhFinding;
+      try {
+        finding = await this.findOnOvh(intent);
+      } catch (error) {
+        await this.stillUnknown(
+          intent,
+          error,
+          "OVH's answer never reached the bot, and OVH cannot be asked now",
+          report,
+        );
+        return;
+      }
+      if (finding.kind === 'task') {
+        const adopted = await this.adopt(intent, finding.task);
+        void adopted?.done.then((result) =>
+          report(intent, result).catch((error: unknown) =>
+            this.deps.logger?.error({ err: error, intentId: intent.id }, 'reporting a reconciled change failed'),
+          ),
+        );
+        return;
+      }
+      await this.reportFinding(intent, finding, "OVH's answer never reached the bot", report);
+    } finally {
+      lease.stop();
+    }
+  }
+
+  /** Sweep order: audit record, then the user, then the intent closed (a crash in between repeats, never loses). */
+  private async reportFinding(
+    intent: ChangeIntent,
+    finding: Exclude<OvhFinding, { kind: 'task' }>,
+    context: string,
+    report: ChangeReporter,
+  ): Promise<void> {
+    const result = await this.recordFinding(intent, finding, context);
+    await report(intent, result).catch((error: unknown) =>
+      this.deps.logger?.error({ err: error, intentId: intent.id }, 'reporting a reconciled change failed'),
+    );
+    await this.deps.journal.closeIntent(intent.id, finding.kind);
+  }
+
+  private async findOnOvh(intent: ChangeIntent): Promise<OvhFinding> {
+    const since = intent.sentAt ?? intent.createdAt;
+    const journaled = await this.deps.journal.journaledTaskIds(intent.service, since - TASK_CLOCK_SLACK_MS);
+    return findOnOvh(this.deps.client, intent, since, new Set(journaled));
+  }
+
+  private journalEntry(intent: ChangeIntent, taskId: number): JournalEntry {
+    return {
+      service: intent.service,
+      taskId,
+      auditId: intent.auditId,
+      kind: intent.kind,
+      reply: intent.reply,
       deadlineAt: this.deps.clock.now() + TASK_DEADLINE_MS,
-    });
-    return task;
+    };
+  }
+
+  private lease(): Lease {
+    return { owner: this.owner, until: this.deps.clock.now() + this.leaseMs };
+  }
+
+  private keepLeased(intentId: string): { stop(): void } {
+    return keepRenewed(
+      () => this.deps.journal.renewIntent(intentId, this.lease()),
+      Math.max(1, Math.floor(this.leaseMs / 3)),
+      () => this.deps.logger?.warn({ intentId }, 'lost the lease on a change intent to another replica'),
+    );
+  }
+
+  /** Hands an intent back to the sweep at once (work on it stopped half-way). */
+  private abandon(intent: ChangeIntent): Promise<void> {
+    return this.abandonId(intent.id, intent.checks);
+  }
+
+  private async abandonId(intentId: string, checks: number): Promise<void> {
+    await this.deps.journal
+      .releaseIntent(intentId, this.owner, { at: this.deps.clock.now(), checks })
+      .catch((error: unknown) =>
+        this.deps.logger?.error({ err: error, intentId }, 'could not release a change intent'),
+      );
   }
 
   /**
    * After a restart: follows every task that was still running, updates its audit record, and
    * hands each result with its stored reply to `onResult`.
    */
-  async resume(onResult: (entry: JournalEntry, result: ChangeResult) => Promise<void>): Promise<number> {
+  async resume(onResult: ChangeReporter): Promise<number> {
     const entries = await this.deps.journal.unfinished();
     for (const entry of entries) {
       const remaining = Math.max(1_000, entry.deadlineAt - this.deps.clock.now());
@@ -299,7 +638,7 @@ export class SnapshotService {
     auditId: string | null,
     timeoutMs: number,
     task?: Task,
-  ): Promise<ChangeResult> {
+  ): Promise<TaskChangeResult> {
     const tracked = task
       ? await this.deps.tracker.track(service, task, { timeoutMs })
       : await this.deps.tracker.wait(service, taskId, { timeoutMs });
@@ -528,7 +867,10 @@ export function toNashaError(error: unknown, step: OvhStep, target?: Target, nam
   return problem('unexpected');
 }
 
-function toChangeResult(result: TaskResult): ChangeResult {
+/** What a followed task's end means: a task always has a definite outcome. */
+type TaskChangeResult = Extract<ChangeResult, { outcome: 'succeeded' | 'failed' }>;
+
+function toChangeResult(result: TaskResult): TaskChangeResult {
   switch (result.outcome) {
     case 'done':
       return { outcome: 'succeeded', taskId: result.taskId };

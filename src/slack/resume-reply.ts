@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { ChangeDraft } from '../core/desk.js';
-import type { JournalEntry, JsonValue } from '../core/ports.js';
+import type { ChangeOrigin, JsonValue } from '../core/ports.js';
 import type { ChangeResult } from '../core/snapshot-service.js';
 import { SnapshotTypeSchema } from '../ovh/models.js';
-import { context, message, type SlackMessage, section } from './blocks/limits.js';
+import { message, type SlackMessage } from './blocks/limits.js';
 import { changeText } from './blocks/problems.js';
-import { code, say, type Text, verbatim } from './text.js';
+import { changeResultBlocks } from './blocks/replies.js';
+import { capitalized, code, say, type Text } from './text.js';
 
 const PartitionSchema = z.object({ service: z.string().min(1).max(256), partition: z.string().min(1).max(256) });
 /** The change as data (worded when the result is reported), read back like any stored input. */
@@ -54,25 +55,16 @@ function changeJson(change: ChangeDraft): { [key: string]: JsonValue } {
 
 /** How a change ended, in the same words as the reply that followed it before the restart. */
 export function changeFinishedMessage(what: Text, result: ChangeResult): SlackMessage {
-  const task = code(String(result.taskId));
-  if (result.outcome === 'succeeded') {
-    return message(say`Done: ${what}`, [
-      section(say`:white_check_mark: Done: ${what}.`),
-      context(say`OVH task ${task} is done.`),
-    ]);
-  }
-  return message(say`Failed: ${what}`, [
-    section(say`:x: Failed: ${what}.\n>${verbatim(result.detail)}`),
-    context(say`OVH task ${task}.`),
-  ]);
+  return message(say`${capitalized(what)}: ${result.outcome.replace('_', ' ')}`, changeResultBlocks(what, result));
 }
 
 /**
- * After a restart, tells the user how a change they started ended, through the response_url
- * stored with the task (valid 30 minutes; after that only the audit channel has it).
+ * After a restart, or once the reconciliation sweep settled a change whose OVH answer never arrived, tells
+ * the user how it ended through the response_url stored with it (valid 30 minutes; after that only the audit
+ * channel has it).
  */
 export function createResumeReporter(logger: Logger, fetchImpl: typeof fetch = fetch) {
-  return async (entry: JournalEntry, result: ChangeResult): Promise<void> => {
+  return async (entry: ChangeOrigin, result: ChangeResult): Promise<void> => {
     const token = ResumeTokenSchema.safeParse(entry.reply);
     if (!token.success) return;
     const change = token.data.change;
@@ -85,9 +77,9 @@ export function createResumeReporter(logger: Logger, fetchImpl: typeof fetch = f
         body: JSON.stringify({ replace_original: true, response_type: 'ephemeral', ...reply }),
       });
       if (!response.ok)
-        logger.info({ status: response.status, taskId: entry.taskId }, 'response_url no longer accepts the result');
+        logger.info({ status: response.status, auditId: entry.auditId }, 'response_url no longer accepts the result');
     } catch (error) {
-      logger.info({ err: error, taskId: entry.taskId }, 'could not report a resumed task through response_url');
+      logger.info({ err: error, auditId: entry.auditId }, 'could not report a change result through response_url');
     }
   };
 }

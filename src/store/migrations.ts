@@ -222,6 +222,45 @@ function migrations(dialect: DialectName): Record<string, Migration> {
           .execute();
       },
     },
+    '0008_change_intents': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // Write-ahead record of each change sent to OVH (see ChangeIntentsTable): a crash between the POST and
+        // the task journal no longer leaves an audit record "Started" forever.
+        await db.schema
+          .createTable('change_intents')
+          .ifNotExists()
+          .addColumn('id', 'text', (c) => c.primaryKey().notNull())
+          .addColumn('service', 'text', (c) => c.notNull())
+          .addColumn('partition', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('subject', 'text', (c) => c.notNull())
+          .addColumn('audit_id', 'text')
+          .addColumn('reply', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('sent_at', 'bigint')
+          .addColumn('task_id', 'bigint')
+          .addColumn('finished_at', 'bigint')
+          .addColumn('outcome', 'text')
+          .addColumn('checks', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('lease_owner', 'text')
+          .addColumn('lease_until', 'bigint')
+          .execute();
+        // The sweep reads only open intents, by lease expiry.
+        await db.schema
+          .createIndex('change_intents_open')
+          .ifNotExists()
+          .on('change_intents')
+          .column('lease_until')
+          .where(sql<boolean>`finished_at is null`)
+          .execute();
+        await db.schema
+          .createIndex('change_intents_audit')
+          .ifNotExists()
+          .on('change_intents')
+          .column('audit_id')
+          .execute();
+      },
+    },
   };
 }
 

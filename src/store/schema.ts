@@ -71,6 +71,35 @@ export interface TrackedTasksTable {
   outcome: string | null;
 }
 
+/**
+ * A change written down before it is sent to OVH (write-ahead), so that a crash at any step leaves a trace the
+ * reconciliation sweep finishes: once OVH's task is known the row is closed and `tracked_tasks` follows it.
+ */
+export interface ChangeIntentsTable {
+  id: string;
+  service: string;
+  partition: string;
+  /** The change action, e.g. 'snapshot.create'. */
+  kind: string;
+  /** Snapshot name or frequency. */
+  subject: string;
+  audit_id: string | null;
+  /** JSON, opaque to the store: where to tell the user. */
+  reply: string;
+  created_at: number;
+  /** When the request was handed to the OVH client; null while it has not been (nothing can have reached OVH). */
+  sent_at: number | null;
+  task_id: number | null;
+  finished_at: number | null;
+  /** 'journaled' | 'failed' | 'applied' | 'not_applied' once finished. */
+  outcome: string | null;
+  /** Reconciliations that could not ask OVH, for the back-off. */
+  checks: number;
+  /** Who is acting on it (the writer, then a reconciler), until when; renewed while the work lasts. */
+  lease_owner: string | null;
+  lease_until: number | null;
+}
+
 /** A destructive change waiting for (or after) a second person's decision. `version` is the CAS token. */
 export interface ApprovalRequestsTable {
   id: string;
@@ -144,6 +173,7 @@ export interface DatabaseSchema {
   audit_records: AuditRecordsTable;
   audit_history: AuditHistoryTable;
   tracked_tasks: TrackedTasksTable;
+  change_intents: ChangeIntentsTable;
   approval_requests: ApprovalRequestsTable;
   snapshot_records: SnapshotRecordsTable;
   quick_targets: QuickTargetsTable;

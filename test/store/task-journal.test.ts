@@ -116,3 +116,114 @@ describe('TaskJournal', () => {
     }
   });
 });
+
+describe('TaskJournal: change intents (write-ahead)', () => {
+  const intent = (id: string, createdAt: number) => ({
+    id,
+    service: 'zpool-1',
+    partition: 'data',
+    kind: 'snapshot.create' as const,
+    subject: `snap-${id}`,
+    auditId: `audit-${id}`,
+    reply: { responseUrl: 'https://hooks.slack.com/actions/T/1/x' },
+    createdAt,
+  });
+
+  it('a lease is claimed by one reconciler only once it ran out, never by its own holder', async () => {
+    const clock = new ManualClock(T0);
+    const database = await openTestDatabase(dir);
+    try {
+      const journal = new TaskJournal({ db: database.db, clock });
+      await journal.addIntent(intent('a', T0), { owner: 'writer', until: T0 + 20_000 });
+      expect(await journal.nextIntentDueAt()).toBe(T0 + 20_000);
+      expect(await journal.claimIntents({ owner: 'other', until: T0 + 40_000 }, T0 + 19_999, 10)).toEqual([]);
+      // Expired, but the writer itself never takes its own work back through the sweep.
+      expect(await journal.claimIntents({ owner: 'writer', until: T0 + 60_000 }, T0 + 20_000, 10)).toEqual([]);
+      const [claims1, claims2] = await Promise.all([
+        journal.claimIntents({ owner: 'r1', until: T0 + 50_000 }, T0 + 20_000, 10),
+        journal.claimIntents({ owner: 'r2', until: T0 + 50_000 }, T0 + 20_000, 10),
+      ]);
+      expect([...claims1, ...claims2]).toEqual([
+        { ...intent('a', T0), kind: 'snapshot.create', sentAt: null, checks: 0 },
+      ]);
+      const winner = claims1.length === 1 ? 'r1' : 'r2';
+      // The loser's renewals fail; the winner's succeed.
+      expect(await journal.renewIntent('a', { owner: winner === 'r1' ? 'r2' : 'r1', until: T0 + 90_000 })).toBe(false);
+      expect(await journal.renewIntent('a', { owner: winner, until: T0 + 90_000 })).toBe(true);
+      expect(await journal.nextIntentDueAt()).toBe(T0 + 90_000);
+
+      await journal.releaseIntent('a', winner, { at: T0 + 120_000, checks: 3 });
+      expect(await journal.claimIntents({ owner: 'r3', until: T0 + 200_000 }, T0 + 119_999, 10)).toEqual([]);
+      const again = await journal.claimIntents({ owner: 'r3', until: T0 + 200_000 }, T0 + 120_000, 10);
+      expect(again.map((i) => [i.id, i.checks])).toEqual([['a', 3]]);
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('attaching the task journals it and closes the intent in one step; a closed intent stays closed', async () => {
+    const clock = new ManualClock(T0);
+    const first = await openTestDatabase(dir);
+    const journal = new TaskJournal({ db: first.db, clock });
+    await journal.addIntent(intent('b', T0), { owner: 'w', until: T0 + 20_000 });
+    await journal.addIntent(intent('c', T0 + 1), { owner: 'w', until: T0 + 20_000 });
+    clock.advance(100);
+    await journal.markIntentSent('b', T0 + 100);
+    const entry = {
+      service: 'zpool-1',
+      taskId: 4_000_123,
+      auditId: 'audit-b',
+      kind: 'snapshot.create',
+      reply: { responseUrl: 'https://hooks.slack.com/actions/T/1/x' },
+      deadlineAt: T0 + 600_000,
+    };
+    expect(await journal.attachTask('b', entry)).toBe(true);
+    expect(await journal.attachTask('b', { ...entry, taskId: 4_000_124 })).toBe(false);
+    expect(await journal.closeIntent('b', 'not_applied')).toBe(false);
+    expect(await journal.closeIntent('c', 'not_applied')).toBe(true);
+    expect(await journal.renewIntent('c', { owner: 'w', until: T0 + 99_000 })).toBe(false);
+    await first.close();
+
+    const second = await openTestDatabase(dir);
+    try {
+      const reopened = new TaskJournal({ db: second.db, clock });
+      expect((await reopened.unfinished()).map((t) => [t.taskId, t.auditId, t.reply])).toEqual([
+        [4_000_123, 'audit-b', entry.reply],
+      ]);
+      expect(await reopened.intentOfAudit('audit-b')).toMatchObject({
+        id: 'b',
+        sentAt: T0 + 100,
+        taskId: 4_000_123,
+        outcome: 'journaled',
+        finishedAt: T0 + 100,
+      });
+      expect(await reopened.intentOfAudit('audit-c')).toMatchObject({ outcome: 'not_applied', taskId: null });
+      expect(await reopened.intentOfAudit('audit-none')).toBeUndefined();
+      expect(await reopened.nextIntentDueAt()).toBeUndefined();
+      expect(await reopened.claimIntents({ owner: 'r', until: T0 + 1e9 }, T0 + 1e8, 10)).toEqual([]);
+      expect(await reopened.journaledTaskIds('zpool-1', T0)).toEqual([4_000_123]);
+      expect(await reopened.journaledTaskIds('zpool-1', T0 + 101)).toEqual([]);
+      expect(await reopened.journaledTaskIds('zpool-2', T0)).toEqual([]);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('an intent of a kind this release does not know is left alone', async () => {
+    const clock = new ManualClock(T0);
+    const database = await openTestDatabase(dir);
+    try {
+      const journal = new TaskJournal({ db: database.db, clock });
+      await journal.addIntent(intent('d', T0), { owner: 'w', until: T0 });
+      await journal.addIntent(intent('e', T0 + 1), { owner: 'w', until: T0 });
+      await database.db.updateTable('change_intents').set({ kind: 'partition.grow' }).where('id', '=', 'd').execute();
+      const claimed = await journal.claimIntents({ owner: 'r', until: T0 + 10 }, T0 + 5, 10);
+      expect(claimed.map((i) => i.id)).toEqual(['e']);
+      await expect(
+        journal.addIntent({ ...intent('f', T0), kind: 'partition.grow' as never }, { owner: 'w', until: T0 }),
+      ).rejects.toThrow();
+    } finally {
+      await database.close();
+    }
+  });
+});

@@ -58,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
       `  application secret  ${appSecret}`,
       `  consumer key        ${consumerKey}`,
       `  CA certificate      ${caFile}`,
-      `  control endpoint    ${sim.origin}/_sim/ (faults, task-outcomes, reset, requests, skew)`,
+      `  control endpoint    ${sim.origin}/_sim/ (faults, held, task-outcomes, reset, requests, skew)`,
       '',
       '# Environment for the bot:',
       `OVH_ENDPOINT=${sim.baseUrl}`,

@@ -4,8 +4,15 @@ import { describeZodError } from './api-error.js';
 
 /**
  * Per-route fault injection: what OVH's front-end can do to a request (slowness, 429/5xx JSON,
- * HTML error pages from a proxy, a request that never answers, a dropped connection).
+ * HTML error pages from a proxy, a request that never answers, a dropped connection), before OVH
+ * runs it or after (the answer to a change that was made is lost), and requests held until released.
  */
+
+/**
+ * `afterApply`: OVH runs the request first (the change is made, its task exists), then the front-end
+ * answers with the fault instead: an answer lost after commit (502, a reset, a stall).
+ */
+const afterApply = z.boolean().optional();
 
 export const FaultSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('latency'), ms: z.number().int().min(0).max(600_000) }),
@@ -13,12 +20,24 @@ export const FaultSchema = z.discriminatedUnion('type', [
     type: z.literal('status'),
     status: z.number().int().min(100).max(599),
     body: z.unknown().optional(),
+    afterApply,
   }),
-  z.strictObject({ type: z.literal('html'), status: z.number().int().min(100).max(599), body: z.string().optional() }),
+  z.strictObject({
+    type: z.literal('html'),
+    status: z.number().int().min(100).max(599),
+    body: z.string().optional(),
+    afterApply,
+  }),
   /** Accept the request and never answer, until the client gives up or the simulator closes. */
-  z.strictObject({ type: z.literal('stall') }),
+  z.strictObject({ type: z.literal('stall'), afterApply }),
   /** Destroy the socket without answering. */
-  z.strictObject({ type: z.literal('reset') }),
+  z.strictObject({ type: z.literal('reset'), afterApply }),
+  /**
+   * Hold the request until the test releases it (`releaseHeld`, `POST /_sim/held/{id}`): before OVH runs
+   * it, or with `afterApply` once it ran and its answer is ready. The test learns it arrived from
+   * `waitForHeld` or `GET /_sim/held`, so it can act (kill the bot) at that exact step.
+   */
+  z.strictObject({ type: z.literal('hold'), afterApply }),
 ]);
 export type Fault = z.infer<typeof FaultSchema>;
 
@@ -38,6 +57,10 @@ export type FaultRule = z.infer<typeof FaultRuleSchema>;
 
 /** A fault that replaces the answer (everything but latency). */
 export type TerminalFault = Exclude<Fault, { type: 'latency' }>;
+
+/** What releasing a held request does: go on as if it had not been held, or drop the connection. */
+export const HeldReleaseSchema = z.strictObject({ action: z.enum(['continue', 'drop']).default('continue') });
+export type HeldRelease = z.infer<typeof HeldReleaseSchema>['action'];
 
 export function parseFaultRules(input: unknown, root = 'faults'): FaultRule[] {
   const result = z.array(FaultRuleSchema).safeParse(Array.isArray(input) ? input : [input]);

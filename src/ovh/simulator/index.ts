@@ -10,10 +10,11 @@ export {
 export { generateLoopbackCertificate, type LoopbackCertificate } from './cert.js';
 export { loadSimulatorConfig, parseSimulatorConfig, type SimulatorConfig } from './config-file.js';
 export { simulatorConnection } from './connection.js';
-export { type Fault, type FaultRule, FaultRuleSchema } from './faults.js';
+export { type Fault, type FaultRule, FaultRuleSchema, type HeldRelease } from './faults.js';
 export { defaultSeed, parseSeed, SeedSchema, type SimulatorSeed } from './seed.js';
 export {
   BASE_PATH,
+  type HeldRequest,
   type RequestLogEntry,
   type Simulator,
   type SimulatorOptions,

@@ -15,7 +15,15 @@ import {
   type SimulatorCredentials,
 } from './auth.js';
 import { generateLoopbackCertificate, type LoopbackCertificate } from './cert.js';
-import { type Fault, type FaultRule, FaultSet, faultAnswer, parseFaultRules } from './faults.js';
+import {
+  type Fault,
+  type FaultRule,
+  FaultSet,
+  faultAnswer,
+  type HeldRelease,
+  HeldReleaseSchema,
+  parseFaultRules,
+} from './faults.js';
 import { matchRoute, NASHA_ROUTES } from './routes.js';
 import type { SimulatorSeed } from './seed.js';
 import {
@@ -84,6 +92,20 @@ export interface RequestLogEntry {
   consumerKey: string | null;
   /** The fault that hit this request, if any (latency is reported unless a terminal fault followed). */
   fault: Fault['type'] | null;
+  /** The route ran and succeeded: for a change, OVH made it (its task exists), whatever answer was sent. */
+  applied: boolean;
+}
+
+/** A request a `hold` fault keeps waiting until the test releases it. */
+export interface HeldRequest {
+  id: number;
+  method: string;
+  /** As received, without the query string. */
+  path: string;
+  /** OVH already ran it (an `afterApply` hold): the change is made, only the answer waits. */
+  applied: boolean;
+  /** Wall-clock ms (`authNow`) when it was held. */
+  since: number;
 }
 
 export interface Simulator {
@@ -110,6 +132,12 @@ export interface Simulator {
   /** Same as visiting the validation URL; false for an unknown key. */
   validateCredential(consumerKey: string): boolean;
   clearRequests(): void;
+  /** Requests held by `hold` faults, oldest first. */
+  readonly held: readonly HeldRequest[];
+  /** The first held request matching `filter`, as soon as there is one; rejects after `timeoutMs`. */
+  waitForHeld(filter?: (held: HeldRequest) => boolean, timeoutMs?: number): Promise<HeldRequest>;
+  /** Lets a held request go on (`continue`, the default) or drops its connection; false for an unknown id. */
+  releaseHeld(id: number, action?: HeldRelease): boolean;
   /** Back to the startup state: seed, startup faults/outcomes/skew/credentials, empty log. */
   reset(): void;
   /** Stops listening and destroys every connection, stalled ones included. */
@@ -125,6 +153,18 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 
 const SkewBodySchema = z.strictObject({ seconds: z.number().int().min(-1e9).max(1e9) });
 
+interface Hold {
+  request: HeldRequest;
+  resolve: (action: HeldRelease) => void;
+}
+
+interface HeldWaiter {
+  filter: (held: HeldRequest) => boolean;
+  resolve: (held: HeldRequest) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
 class RunningSimulator implements Simulator {
   readonly host: string;
   readonly caCertPem: string;
@@ -138,6 +178,9 @@ class RunningSimulator implements Simulator {
   private readonly faultSet = new FaultSet();
   private readonly log: RequestLogEntry[] = [];
   private readonly sleepers = new Set<{ timer: NodeJS.Timeout; resolve: (alive: boolean) => void }>();
+  private readonly holds: Hold[] = [];
+  private readonly heldWaiters = new Set<HeldWaiter>();
+  private heldCounter = 0;
   private store: CredentialStore;
   private skew: number;
   private queryCounter = 0;
@@ -238,7 +281,38 @@ class RunningSimulator implements Simulator {
     this.log.length = 0;
   }
 
+  get held(): readonly HeldRequest[] {
+    return this.holds.map((hold) => ({ ...hold.request }));
+  }
+
+  waitForHeld(filter: (held: HeldRequest) => boolean = () => true, timeoutMs = 10_000): Promise<HeldRequest> {
+    const present = this.holds.find((hold) => filter(hold.request));
+    if (present !== undefined) return Promise.resolve({ ...present.request });
+    return new Promise((resolve, reject) => {
+      const waiter: HeldWaiter = {
+        filter,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.heldWaiters.delete(waiter);
+          reject(new Error(`no matching request was held within ${timeoutMs} ms`));
+        }, timeoutMs),
+      };
+      this.heldWaiters.add(waiter);
+    });
+  }
+
+  releaseHeld(id: number, action: HeldRelease = 'continue'): boolean {
+    const index = this.holds.findIndex((hold) => hold.request.id === id);
+    const hold = this.holds[index];
+    if (hold === undefined) return false;
+    this.holds.splice(index, 1);
+    hold.resolve(action);
+    return true;
+  }
+
   reset(): void {
+    this.dropHeld();
     this.state.reset();
     this.faultSet.clear();
     this.faultSet.add(this.options.faults ?? []);
@@ -255,6 +329,12 @@ class RunningSimulator implements Simulator {
       sleeper.resolve(false);
     }
     this.sleepers.clear();
+    this.dropHeld();
+    for (const waiter of this.heldWaiters) {
+      clearTimeout(waiter.timer);
+      waiter.reject(new Error('the simulator closed'));
+    }
+    this.heldWaiters.clear();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
@@ -296,23 +376,23 @@ class RunningSimulator implements Simulator {
       queryId: String(res.getHeader('X-Ovh-QueryID')),
       consumerKey: null,
       fault: null,
+      applied: false,
     };
 
-    // Faults model OVH's front-end, so they hit before authentication and routing.
+    // Faults model OVH's front-end, so they hit before authentication and routing (or, with
+    // `afterApply`, replace the answer of a request OVH ran).
     const { latencyMs, fault } = this.faultSet.take(method, apiPath);
     if (latencyMs > 0) {
       entry.fault = 'latency';
       if (!(await this.delay(latencyMs))) return;
     }
-    if (fault !== undefined) {
-      entry.fault = fault.type;
-      if (fault.type === 'stall') return this.record(entry);
-      if (fault.type === 'reset') {
-        this.record(entry);
-        req.socket.destroy();
-        return;
-      }
-      const answer = faultAnswer(fault);
+    if (fault !== undefined) entry.fault = fault.type;
+    const before = fault !== undefined && fault.afterApply !== true ? fault : undefined;
+    const after = fault !== undefined && fault.afterApply === true ? fault : undefined;
+    if (before !== undefined && before.type !== 'hold') {
+      if (before.type === 'stall') return this.record(entry);
+      if (before.type === 'reset') return this.drop(req, entry);
+      const answer = faultAnswer(before);
       return this.reply(res, entry, answer.status, answer.body, answer.contentType);
     }
 
@@ -322,14 +402,54 @@ class RunningSimulator implements Simulator {
       res.setHeader('Connection', 'close');
       return this.reply(res, entry, TOO_LARGE_ERROR.status, JSON.stringify(TOO_LARGE_ERROR.body));
     }
+    // Held once the whole request arrived: released with `continue`, OVH runs it even if the client left.
+    if (before?.type === 'hold' && (await this.hold(method, path, false)) === 'drop') return this.drop(req, entry);
 
+    let status = 200;
+    let body: string;
     try {
-      const result = this.dispatch(req, method, url, apiPath, query, rawBody, entry);
-      this.reply(res, entry, 200, JSON.stringify(result));
+      body = JSON.stringify(this.dispatch(req, method, url, apiPath, query, rawBody, entry));
+      entry.applied = true;
     } catch (error) {
-      if (error instanceof SimulatorApiError) this.reply(res, entry, error.status, JSON.stringify(error.body));
-      else this.reply(res, entry, 500, internalErrorBody());
+      status = error instanceof SimulatorApiError ? error.status : 500;
+      body = error instanceof SimulatorApiError ? JSON.stringify(error.body) : internalErrorBody();
     }
+    if (after !== undefined) {
+      if (after.type === 'stall') return this.record(entry);
+      if (after.type === 'reset') return this.drop(req, entry);
+      if (after.type === 'hold') {
+        if ((await this.hold(method, path, entry.applied)) === 'drop') return this.drop(req, entry);
+      } else {
+        const answer = faultAnswer(after);
+        return this.reply(res, entry, answer.status, answer.body, answer.contentType);
+      }
+    }
+    this.reply(res, entry, status, body);
+  }
+
+  /** Waits until the test releases this request (the simulator closing drops it). */
+  private hold(method: string, path: string, applied: boolean): Promise<HeldRelease> {
+    if (this.closed) return Promise.resolve('drop');
+    return new Promise((resolve) => {
+      const request: HeldRequest = { id: ++this.heldCounter, method, path, applied, since: this.authNow() };
+      this.holds.push({ request, resolve });
+      for (const waiter of [...this.heldWaiters]) {
+        if (!waiter.filter(request)) continue;
+        clearTimeout(waiter.timer);
+        this.heldWaiters.delete(waiter);
+        waiter.resolve({ ...request });
+      }
+    });
+  }
+
+  private dropHeld(): void {
+    for (const hold of this.holds.splice(0)) hold.resolve('drop');
+  }
+
+  /** Destroys the connection without an answer. */
+  private drop(req: IncomingMessage, entry: RequestLogEntry): void {
+    this.record(entry);
+    req.socket.destroy();
   }
 
   private dispatch(
@@ -421,6 +541,13 @@ class RunningSimulator implements Simulator {
     path: string,
     body: unknown,
   ): { body: unknown; status?: number | undefined; location?: string | undefined } {
+    const held = /^\/_sim\/held\/(\d+)$/.exec(path);
+    if (held !== null && method === 'POST') {
+      const parsed = HeldReleaseSchema.safeParse(body ?? {});
+      if (!parsed.success) throw new Error(describeZodError(parsed.error, ''));
+      if (!this.releaseHeld(Number(held[1]), parsed.data.action)) throw notFound(`No held request ${held[1]}`);
+      return { body: { released: Number(held[1]), action: parsed.data.action } };
+    }
     const validate = /^\/_sim\/validate\/([^/]+)$/.exec(path);
     if (validate !== null && method === 'GET') {
       const record = this.store.validate(decodeURIComponent(validate[1] ?? ''));
@@ -433,6 +560,8 @@ class RunningSimulator implements Simulator {
     switch (`${method} ${path}`) {
       case 'GET /_sim/faults':
         return { body: this.faults };
+      case 'GET /_sim/held':
+        return { body: this.held };
       case 'POST /_sim/faults':
         this.addFaults(...parseFaultRules(body));
         return { body: this.faults };

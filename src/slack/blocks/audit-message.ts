@@ -57,6 +57,8 @@ const OUTCOME_LOOK: Readonly<Record<AuditOutcome, { emoji: string; label: string
   expired: { emoji: ':hourglass:', label: 'Expired' },
   cancelled: { emoji: ':leftwards_arrow_with_hook:', label: 'Cancelled' },
   invalidated: { emoji: ':warning:', label: 'Invalidated: target changed, not executed' },
+  not_applied: { emoji: ':heavy_minus_sign:', label: 'Not applied: OVH did not make the change' },
+  unknown: { emoji: ':grey_question:', label: 'Unknown: being checked on OVH' },
 };
 
 const ACTION_LABEL: Readonly<Record<AuditAction, string>> = {

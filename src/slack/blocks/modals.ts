@@ -1,8 +1,8 @@
 import type { types } from '@slack/bolt';
 import type { ChangeDraft } from '../../core/desk.js';
-import { type ChangeResult, sortTypes } from '../../core/snapshot-service.js';
+import { sortTypes } from '../../core/snapshot-service.js';
 import { SNAPSHOT_TYPES, type SnapshotType } from '../../ovh/models.js';
-import { capitalized, code, mrkdwn, say, type Text, verbatim } from '../text.js';
+import { capitalized, code, mrkdwn, say, verbatim } from '../text.js';
 import { type Block, LIMITS, plainText, section, truncate } from './limits.js';
 import { changeText } from './problems.js';
 import { frequencyLabel } from './replies.js';
@@ -266,18 +266,6 @@ export function staleFormModal(): types.ModalView {
 /** A read-only modal showing a result (listing, progress, outcome). */
 export function resultModal(privateMetadata: string, title: string, blocks: Block[]): types.ModalView {
   return modal(MODAL.result, title, blocks, privateMetadata);
-}
-
-export function progressBlocks(
-  lines: ReadonlyArray<{ description: string | Text; state: 'running' | ChangeResult }>,
-): Block[] {
-  return lines.map(({ description, state }) => {
-    if (state === 'running')
-      return section(say`:arrows_counterclockwise: ${description} — submitted, following the OVH task…`);
-    const task = code(String(state.taskId));
-    if (state.outcome === 'succeeded') return section(say`:white_check_mark: ${description} — done (task ${task}).`);
-    return section(say`:x: ${description} — failed (task ${task}): ${verbatim(state.detail)}`);
-  });
 }
 
 export function option(value: string, label: string): types.PlainTextOption {

@@ -1,10 +1,11 @@
 import type { types } from '@slack/bolt';
+import type { ChangeDraft } from '../../core/desk.js';
 import type { NashaError } from '../../core/errors.js';
 import { type Problem, type ProblemCode, problemCode } from '../../core/problems.js';
-import type { Page, PartitionSnapshots } from '../../core/snapshot-service.js';
+import type { ChangeResult, Page, PartitionSnapshots } from '../../core/snapshot-service.js';
 import type { CustomSnapshot, Partition, SnapshotType, Storage } from '../../ovh/models.js';
 import type { ChangeLine } from '../change-runner.js';
-import { capitalized, mrkdwn, plain, user, verbatim } from '../text.js';
+import { capitalized, fallback, mrkdwn, plain, type Text, user, verbatim } from '../text.js';
 import { approvalPendingMessage } from './approval-card.js';
 import {
   type Block,
@@ -156,23 +157,23 @@ export function changeLineBlocks(line: ChangeLine): Block[] {
   switch (state.kind) {
     case 'working':
       return [section(`:hourglass_flowing_sand: ${mrkdwn(what)}: working on it…`)];
-    case 'submitted':
+    case 'submitted': {
+      const task = state.outcome.task;
+      if (task === undefined) {
+        return [
+          section(`:mag: Sent to OVH: ${mrkdwn(what)}, but OVH's answer was lost.`),
+          context('Checking on OVH whether it was made; this updates with what OVH shows.'),
+        ];
+      }
       return [
         section(`:arrows_counterclockwise: Submitted to OVH: ${mrkdwn(what)}.`),
         context(
-          `OVH task \`${state.outcome.task.taskId}\` is \`${escapeMrkdwn(state.outcome.task.status)}\`; this updates when it ends (usually within a minute).`,
+          `OVH task \`${task.taskId}\` is \`${escapeMrkdwn(task.status)}\`; this updates when it ends (usually within a minute).`,
         ),
       ];
+    }
     case 'finished':
-      return state.result.outcome === 'succeeded'
-        ? [
-            section(`:white_check_mark: Done: ${mrkdwn(what)}.`),
-            context(`OVH task \`${state.result.taskId}\` is done.`),
-          ]
-        : [
-            section(`:x: Failed: ${mrkdwn(what)}.\n>${mrkdwn(verbatim(state.result.detail))}`),
-            context(`OVH task \`${state.result.taskId}\`.`),
-          ];
+      return changeResultBlocks(what, state.result);
     case 'error':
       return unexpectedErrorMessage(state.reference).blocks;
     case 'outcome': {
@@ -196,6 +197,45 @@ export function changeLineBlocks(line: ChangeLine): Block[] {
       }
     }
   }
+}
+
+/** How a change ended, as OVH says: done, failed, or (after a lost answer) applied / not applied / unknown. */
+export function changeResultBlocks(what: Text, result: ChangeResult): Block[] {
+  const quote = (detail: string) => `\n>${mrkdwn(verbatim(detail))}`;
+  switch (result.outcome) {
+    case 'succeeded':
+      return [section(`:white_check_mark: Done: ${mrkdwn(what)}.`), context(`OVH task \`${result.taskId}\` is done.`)];
+    case 'failed':
+      return [
+        section(`:x: Failed: ${mrkdwn(what)}.${quote(result.detail)}`),
+        context(`OVH task \`${result.taskId}\`.`),
+      ];
+    case 'applied':
+      return [section(`:white_check_mark: Applied (confirmed on OVH): ${mrkdwn(what)}.${quote(result.detail)}`)];
+    case 'not_applied':
+      return [
+        section(`:heavy_minus_sign: Not applied: ${mrkdwn(what)}.${quote(result.detail)}`),
+        context('Nothing was changed on OVH; run it again if it is still needed.'),
+      ];
+    case 'unknown':
+      return [
+        section(`:grey_question: Unknown, being checked: ${mrkdwn(what)}.${quote(result.detail)}`),
+        context('Do not run it again yet: this message and the audit record update once OVH says.'),
+      ];
+  }
+}
+
+/** A change's final result as a whole message (a result reported after a restart). */
+export function changeResultMessage(draft: ChangeDraft, result: ChangeResult): SlackMessage {
+  const what = capitalized(changeText(draft));
+  const head = {
+    succeeded: 'Done',
+    failed: 'Failed',
+    applied: 'Applied',
+    not_applied: 'Not applied',
+    unknown: 'Unknown',
+  }[result.outcome];
+  return message(`${head}: ${fallback(what)}`, changeResultBlocks(what, result));
 }
 
 export function changeLinesMessage(lines: readonly ChangeLine[]): SlackMessage {

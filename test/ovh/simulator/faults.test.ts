@@ -243,3 +243,132 @@ describe('control endpoint /_sim/', () => {
     expect(sim.requests).toHaveLength(0);
   });
 });
+
+describe('faults after OVH ran the request (the answer to a change is lost)', () => {
+  const CUSTOM = `${P128}/partition/logs/customSnapshot`;
+  const ROUTE = '/dedicated/nasha/{serviceName}/partition/{partitionName}/customSnapshot';
+
+  it('afterApply 502: the snapshot task exists, the client gets the gateway page', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const sim = await startTestSimulator({
+      clock,
+      faults: [{ method: 'POST', path: ROUTE, fault: { type: 'html', status: 502, afterApply: true }, times: 1 }],
+    });
+    const call = api(sim);
+    const lost = await call.post(CUSTOM, { name: 'snap-after-commit' });
+    expect(lost.status).toBe(502);
+    expect(lost.text).toContain('502 Bad Gateway');
+    expect(sim.requests.at(-1)).toMatchObject({ method: 'POST', status: 502, fault: 'html', applied: true });
+    const tasks = (await call.get(`${P128}/task?operation=clusterLeclercCustomSnapCreate`)).json as number[];
+    expect(tasks).toHaveLength(1);
+    clock.advance(5_000);
+    expect((await call.get(CUSTOM)).json).toContain('snap-after-commit');
+  });
+
+  it('a fault before OVH ran it changes nothing; an afterApply reset or stall still applies', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const sim = await startTestSimulator({ clock });
+    const call = api(sim);
+    sim.addFaults({ method: 'POST', path: ROUTE, fault: { type: 'html', status: 502 }, times: 1 });
+    expect((await call.post(CUSTOM, { name: 'snap-before' })).status).toBe(502);
+    expect(sim.requests.at(-1)).toMatchObject({ status: 502, applied: false });
+
+    sim.addFaults({ method: 'POST', path: ROUTE, fault: { type: 'reset', afterApply: true }, times: 1 });
+    await expect(call.post(CUSTOM, { name: 'snap-reset' })).rejects.toMatchObject({ code: 'ECONNRESET' });
+    sim.addFaults({ method: 'POST', path: ROUTE, fault: { type: 'stall', afterApply: true }, times: 1 });
+    await expect(call.post(CUSTOM, { name: 'snap-stall' }, { timeoutMs: 200 })).rejects.toMatchObject({
+      code: 'TEST_TIMEOUT',
+    });
+    clock.advance(5_000);
+    expect(((await call.get(CUSTOM)).json as string[]).sort()).toEqual(['snap-reset', 'snap-stall']);
+    expect(sim.requests.filter((r) => r.method === 'POST').map((r) => [r.fault, r.applied])).toEqual([
+      ['html', false],
+      ['reset', true],
+      ['stall', true],
+    ]);
+  });
+
+  it('a 4xx from OVH under an afterApply fault is not applied', async () => {
+    const sim = await startTestSimulator();
+    sim.addFaults({ method: 'POST', path: ROUTE, fault: { type: 'status', status: 503, afterApply: true } });
+    expect((await api(sim).post(CUSTOM, { name: 'bad name with spaces' })).status).toBe(503);
+    expect(sim.requests.at(-1)).toMatchObject({ status: 503, applied: false });
+  });
+});
+
+describe('held requests', () => {
+  const CUSTOM = `${P128}/partition/logs/customSnapshot`;
+  const ROUTE = '/dedicated/nasha/{serviceName}/partition/{partitionName}/customSnapshot';
+
+  it('holds before OVH runs it: continue runs and answers it, drop changes nothing', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const sim = await startTestSimulator({
+      clock,
+      faults: [{ method: 'POST', path: ROUTE, fault: { type: 'hold' }, times: 2 }],
+    });
+    const call = api(sim);
+    const first = call.post(CUSTOM, { name: 'snap-held' });
+    const held = await sim.waitForHeld((h) => h.method === 'POST');
+    expect(held).toMatchObject({ method: 'POST', path: `/1.0${CUSTOM}`, applied: false });
+    expect(sim.requests.filter((r) => r.method === 'POST')).toEqual([]);
+    expect(sim.releaseHeld(held.id)).toBe(true);
+    expect((await first).status).toBe(200);
+    expect(sim.releaseHeld(held.id)).toBe(false);
+
+    const second = call.post(CUSTOM, { name: 'snap-dropped' });
+    const again = await sim.waitForHeld();
+    sim.releaseHeld(again.id, 'drop');
+    await expect(second).rejects.toMatchObject({ code: 'ECONNRESET' });
+    clock.advance(5_000);
+    expect((await call.get(CUSTOM)).json).toEqual(['snap-held']);
+    expect(sim.held).toEqual([]);
+  });
+
+  it('holds after OVH ran it; the client leaving does not undo the change', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const sim = await startTestSimulator({
+      clock,
+      faults: [{ method: 'POST', path: ROUTE, fault: { type: 'hold', afterApply: true }, times: 1 }],
+    });
+    const call = api(sim);
+    const gone = call.post(CUSTOM, { name: 'snap-answer-held' }, { timeoutMs: 300 });
+    const held = await sim.waitForHeld();
+    expect(held.applied).toBe(true);
+    await expect(gone).rejects.toMatchObject({ code: 'TEST_TIMEOUT' });
+    sim.releaseHeld(held.id);
+    await vi.waitFor(() => expect(sim.requests.some((r) => r.method === 'POST')).toBe(true));
+    expect(sim.requests.find((r) => r.method === 'POST')).toMatchObject({ fault: 'hold', applied: true });
+    clock.advance(5_000);
+    expect((await call.get(CUSTOM)).json).toEqual(['snap-answer-held']);
+  });
+
+  it('a held request is released before OVH runs it when the simulator closes; waiting times out', async () => {
+    const sim = await startTestSimulator({ faults: [{ path: '/dedicated/nasha', fault: { type: 'hold' } }] });
+    await expect(sim.waitForHeld(() => true, 50)).rejects.toThrow(/no matching request was held/);
+    const hanging = api(sim)
+      .get('/dedicated/nasha')
+      .then(
+        () => 'answered',
+        (error: NodeJS.ErrnoException) => error.code,
+      );
+    await sim.waitForHeld();
+    await sim.close();
+    expect(await hanging).toBe('ECONNRESET');
+  });
+
+  it('is listed and released through /_sim/held', async () => {
+    const sim = await startTestSimulator();
+    await controlCall(sim, 'POST', '/faults', { path: '/dedicated/nasha', fault: { type: 'hold' }, times: 1 });
+    const pending = api(sim).get('/dedicated/nasha');
+    await sim.waitForHeld();
+    const listed = (await controlCall(sim, 'GET', '/held')).json as Array<{ id: number; applied: boolean }>;
+    expect(listed).toMatchObject([{ method: 'GET', path: '/1.0/dedicated/nasha', applied: false }]);
+    expect((await controlCall(sim, 'POST', `/held/${listed[0]?.id}`, { action: 'sideways' })).status).toBe(400);
+    expect((await controlCall(sim, 'POST', `/held/${listed[0]?.id}`, { action: 'continue' })).json).toEqual({
+      released: listed[0]?.id,
+      action: 'continue',
+    });
+    expect((await pending).status).toBe(200);
+    expect((await controlCall(sim, 'POST', '/held/999', {})).status).toBe(404);
+  });
+});

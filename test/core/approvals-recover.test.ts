@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_APPROVAL_RULES } from '../../src/config/bot-config.js';
 import { type ApprovalCards, type ApprovalRequest, ApprovalService } from '../../src/core/approvals.js';
+import { ActionGate } from '../../src/core/gate.js';
+import { Policy } from '../../src/core/policy.js';
 import type { AuditSink } from '../../src/core/ports.js';
 import { SnapshotService } from '../../src/core/snapshot-service.js';
 import { ApprovalStore } from '../../src/store/approval-store.js';
@@ -66,6 +68,13 @@ function executing(id: string, auditId: string, at: number): ApprovalRequest {
   };
 }
 
+const noGroups = { membersOf: async () => new Set<string>() };
+/** Everyone is admin everywhere: the test is about recovery, not permissions. */
+const openPolicy = new Policy(
+  { grants: [{ role: 'admin', users: [], groups: ['S0ALL'], scope: ['*'] }], channels: [], unlistedChannels: 'admin' },
+  { membersOf: async () => new Set(['U0OPER', 'U0APPROVER', 'U0ADMIN']) },
+);
+
 describe('ApprovalService.recoverInterrupted', () => {
   it('leaves executions with an intent to the sweep, settles closed ones, fails only those that never reached OVH', async () => {
     ovh = await startOvhHarness({ autoAdvance: false });
@@ -78,11 +87,13 @@ describe('ApprovalService.recoverInterrupted', () => {
     const service = new SnapshotService({
       client: ovh.api.client,
       tracker: ovh.api.tracker,
-      policy: {
-        decide: async () => ({ allowed: true, summary: '' }),
-        canSeeService: async () => true,
-        filterReadable: async () => [],
-      },
+      gate: new ActionGate({
+        policy: openPolicy,
+        groups: noGroups,
+        rules: DEFAULT_APPROVAL_RULES,
+        responderGroups: [],
+      }),
+      policy: openPolicy,
       audit,
       journal,
       clock,
@@ -90,10 +101,7 @@ describe('ApprovalService.recoverInterrupted', () => {
     const approvals = new ApprovalService({
       repo,
       service,
-      policy: {
-        decide: async () => ({ allowed: true, summary: '' }),
-        canApprove: async () => ({ allowed: true, summary: '' }),
-      },
+      policy: openPolicy,
       audit,
       cards,
       rules: DEFAULT_APPROVAL_RULES,

@@ -2,10 +2,18 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { DEFAULT_APPROVAL_RULES } from '../../src/config/bot-config.js';
 import { NashaError } from '../../src/core/errors.js';
+import { ActionGate } from '../../src/core/gate.js';
+import { Policy } from '../../src/core/policy.js';
 import type { AuditInput, AuditPatch, AuditSink, ChangeOrigin } from '../../src/core/ports.js';
 import { IntentSweeper, isAmbiguousWriteFailure } from '../../src/core/reconcile.js';
-import { type ChangeRequest, type ChangeResult, SnapshotService } from '../../src/core/snapshot-service.js';
+import {
+  type ChangeAuthorization,
+  type ChangeRequest,
+  type ChangeResult,
+  SnapshotService,
+} from '../../src/core/snapshot-service.js';
 import { OvhApiError } from '../../src/ovh/errors.js';
 import type { FaultRule } from '../../src/ovh/simulator/index.js';
 import { type Database, openDatabase } from '../../src/store/database.js';
@@ -67,11 +75,8 @@ async function setup(options: { timeoutMs?: number; faults?: FaultRule[] } = {})
     new SnapshotService({
       client: (ovh as OvhHarness).api.client,
       tracker: (ovh as OvhHarness).api.tracker,
-      policy: {
-        decide: async () => ({ allowed: true, summary: 'allowed' }),
-        canSeeService: async () => true,
-        filterReadable: async (_actor, _service, partitions) => [...partitions],
-      },
+      gate: adminGate.gate,
+      policy: adminGate.policy,
       audit,
       journal,
       clock: (ovh as OvhHarness).clock,
@@ -82,6 +87,30 @@ async function setup(options: { timeoutMs?: number; faults?: FaultRule[] } = {})
     reports.push({ origin, result });
   };
   return { ovh, journal, audit, service: make(), other: make(), reports, report, db: database.db };
+}
+
+/** The actor is admin everywhere and no change needs approval: every change here is allowed by the real gate. */
+const adminGate = (() => {
+  const groups = { membersOf: async () => new Set<string>() };
+  const policy = new Policy(
+    {
+      grants: [{ role: 'admin', users: ['U0ADMIN'], groups: [], scope: ['*'] }],
+      channels: [],
+      unlistedChannels: 'admin',
+    },
+    groups,
+  );
+  const rules = Object.fromEntries(
+    Object.entries(DEFAULT_APPROVAL_RULES).map(([action, rule]) => [action, { ...rule, required: false }]),
+  ) as typeof DEFAULT_APPROVAL_RULES;
+  return { policy, gate: new ActionGate({ policy, groups, rules, responderGroups: [] }) };
+})();
+
+/** What the desk does once the gate said run: the gate's verdict authorizes the change. */
+async function allowed(request: ChangeRequest): Promise<ChangeAuthorization> {
+  const verdict = await adminGate.gate.evaluate(ACTOR, request.action, request.target);
+  if (verdict.kind !== 'run') throw new Error(`the test actor may not ${request.action}`);
+  return { verdict };
 }
 
 const create = (name: string, partition = 'logs'): ChangeRequest => ({
@@ -118,7 +147,12 @@ describe('a lost answer is checked on OVH before anything is said', () => {
     const t = await setup({
       faults: [{ method: 'POST', path: CUSTOM, fault: { type: 'html', status: 502, afterApply: true }, times: 1 }],
     });
-    const started = await t.service.change(ACTOR, create('snap-after-502'), REPLY);
+    const started = await t.service.change(
+      ACTOR,
+      create('snap-after-502'),
+      REPLY,
+      await allowed(create('snap-after-502')),
+    );
     expect(started.task).toBeUndefined();
     const result = await started.done;
     expect(result).toEqual({ outcome: 'succeeded', taskId: expect.any(Number) });
@@ -143,6 +177,7 @@ describe('a lost answer is checked on OVH before anything is said', () => {
       ACTOR,
       { action: 'snapshot.delete', target: { service: SVC, partition: 'logs' }, name: 'snap-old' },
       REPLY,
+      await allowed({ action: 'snapshot.delete', target: { service: SVC, partition: 'logs' }, name: 'snap-old' }),
     );
     const result = await started.done;
     expect(result.outcome).toBe('succeeded');
@@ -154,7 +189,7 @@ describe('a lost answer is checked on OVH before anything is said', () => {
     const t = await setup({
       faults: [{ method: 'POST', path: CUSTOM, fault: { type: 'status', status: 503 }, times: 1 }],
     });
-    const started = await t.service.change(ACTOR, create('snap-503'), REPLY);
+    const started = await t.service.change(ACTOR, create('snap-503'), REPLY, await allowed(create('snap-503')));
     const result = await started.done;
     expect(result).toEqual({
       outcome: 'not_applied',
@@ -164,8 +199,9 @@ describe('a lost answer is checked on OVH before anything is said', () => {
     });
     expect(t.audit.final(started.auditId)).toEqual({
       outcome: 'not_applied',
-      detail:
-        'OVH answered HTTP 503; OVH shows it was not done (there is no snapshot snap-503, and no OVH task was started for it)',
+      detail: {
+        note: 'OVH answered HTTP 503; OVH shows it was not done (there is no snapshot snap-503, and no OVH task was started for it)',
+      },
     });
     expect(await t.journal.intentOfAudit(started.auditId)).toMatchObject({ outcome: 'not_applied' });
     const checks = postsAndChecks(t.ovh).filter((line) => line.startsWith('GET /partition/logs/customSnapshot'));
@@ -183,6 +219,7 @@ describe('a lost answer is checked on OVH before anything is said', () => {
       ACTOR,
       { action: 'schedule.add', target: { service: SVC, partition: 'logs' }, type: 'day-7' },
       REPLY,
+      await allowed({ action: 'schedule.add', target: { service: SVC, partition: 'logs' }, type: 'day-7' }),
     );
     const result = await started.done;
     expect(result.outcome).toBe('not_applied');
@@ -201,6 +238,7 @@ describe('a lost answer is checked on OVH before anything is said', () => {
       ACTOR,
       { action: 'schedule.add', target: { service: SVC, partition: 'logs' }, type: 'day-3' },
       REPLY,
+      await allowed({ action: 'schedule.add', target: { service: SVC, partition: 'logs' }, type: 'day-3' }),
     );
     expect(await started.done).toMatchObject({ outcome: 'succeeded' });
     expect(await t.ovh.api.client.listSnapshotTypes(SVC, 'logs')).toContain('day-3');
@@ -214,7 +252,7 @@ describe('a lost answer is checked on OVH before anything is said', () => {
         { method: 'GET', path: TASKS, fault: { type: 'status', status: 503 }, times: 3 },
       ],
     });
-    const started = await t.service.change(ACTOR, create('snap-unknown'), REPLY);
+    const started = await t.service.change(ACTOR, create('snap-unknown'), REPLY, await allowed(create('snap-unknown')));
     const result = await started.done;
     expect(result.outcome).toBe('unknown');
     expect(result.outcome === 'unknown' && result.detail).toMatch(
@@ -239,7 +277,9 @@ describe('a lost answer is checked on OVH before anything is said', () => {
     const t = await setup({
       faults: [{ method: 'POST', path: CUSTOM, fault: { type: 'status', status: 403 }, times: 1 }],
     });
-    await expect(t.service.change(ACTOR, create('snap-403'), REPLY)).rejects.toBeInstanceOf(NashaError);
+    await expect(
+      t.service.change(ACTOR, create('snap-403'), REPLY, await allowed(create('snap-403'))),
+    ).rejects.toBeInstanceOf(NashaError);
     expect(t.audit.final('audit-1')).toMatchObject({ outcome: 'failed' });
     expect(await t.journal.intentOfAudit('audit-1')).toMatchObject({ outcome: 'failed' });
     expect(postsAndChecks(t.ovh).filter((l) => l.startsWith('GET'))).toHaveLength(1);

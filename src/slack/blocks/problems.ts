@@ -129,7 +129,7 @@ const EXPIRATION_HELP = say`use a duration (${code('30m')}, ${code('12h')}, ${co
 export function problemText(problem: Problem | AuditProblem): Text {
   switch (problem.kind) {
     case 'refused':
-      return sentence(refusalText(problem.refusal, 'target' in problem.refusal ? problem.refusal.target : undefined));
+      return sentence(refusalText(problem.refusal, refusedTarget(problem.refusal)));
     case 'quick_refused':
       return sentence(refusalText(problem.refusal, undefined));
     case 'invalid_name':
@@ -204,6 +204,12 @@ export function problemText(problem: Problem | AuditProblem): Text {
       }
     }
   }
+}
+
+/** What a refusal is about: a fresh one carries its target (a policy refusal, in its decision); the audit's does not. */
+function refusedTarget(refusal: Refusal | AuditRefusal): Target | undefined {
+  if ('target' in refusal) return refusal.target;
+  return 'decision' in refusal ? refusal.decision.target : undefined;
 }
 
 /** Capital first letter and a full stop. */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createNashaApi } from '../../src/ovh/index.js';
 import {
@@ -9,6 +10,7 @@ import {
   messageText,
   startBotHarness,
   TEST_CONFIG,
+  TEST_CONFIG_NO_APPROVALS,
   USERS,
 } from '../support/bot-harness.js';
 import { simulatorConfig } from '../support/ovh-harness.js';
@@ -34,32 +36,78 @@ async function start(options: BotHarnessOptions = {}): Promise<BotHarness> {
   return h;
 }
 
-/** Opens `/nasha snapshot` as the operator in #ops, picks zpool-204117/`partition` and `action`: the next form. */
-async function openForm(partition: string, action: 'delete' | 'schedule'): Promise<View> {
-  const { ack } = await h.command('snapshot', { user: USERS.operator, channel: CHANNELS.ops });
+/**
+ * Opens `/nasha snapshot` as `user` (the operator) in #ops, picks `service`/`partition` (zpool-204117) and
+ * `action`: the next form (from `views.update`, or the ack for the create form).
+ */
+async function openForm(
+  partition: string,
+  action: 'delete' | 'schedule' | 'create',
+  { user = USERS.operator, service = 'zpool-204117' }: { user?: string; service?: string } = {},
+): Promise<View> {
+  const opened = h.slack.callsTo('views.open').length;
+  const updated = h.slack.callsTo('views.update').length;
+  const { ack } = await h.command('snapshot', { user, channel: CHANNELS.ops });
   expect(ack.status).toBe(200);
-  await h.slack.waitFor(() => h.slack.callsTo('views.open').length > 0, 'the form');
-  const main = h.slack.callsTo('views.open')[0]?.args['view'] as View;
-  await h.interact(
-    viewSubmission(USERS.operator, {
+  await h.slack.waitFor(() => h.slack.callsTo('views.open').length > opened, 'the form');
+  const main = h.slack.callsTo('views.open').at(-1)?.args['view'] as View;
+  const next = await h.interact(
+    viewSubmission(user, {
       ...main,
       state: {
-        service: { service: { type: 'external_select', selected_option: { value: 'zpool-204117' } } },
+        service: { service: { type: 'external_select', selected_option: { value: service } } },
         partition: { partition: { type: 'external_select', selected_option: { value: partition } } },
         action: { action: { type: 'static_select', selected_option: { value: action } } },
       },
     }),
   );
+  if (action === 'create') return (next.json() as { view: View }).view;
   let form: View | undefined;
   await h.slack.waitFor(() => {
     form = h.slack
       .callsTo('views.update')
+      .slice(updated)
       .map((c) => c.args['view'] as View)
       .find((v) => v.callback_id === `nasha_modal_${action}`);
     return form !== undefined;
   }, `the ${action} form`);
   return form as View;
 }
+
+/** Submits a form and waits for the modal to show `pattern` (the outcome); returns that modal's JSON. */
+async function submitForm(
+  user: string,
+  view: View,
+  state: Record<string, Record<string, object>>,
+  pattern: RegExp,
+): Promise<string> {
+  const updated = h.slack.callsTo('views.update').length;
+  const res = await h.interact(viewSubmission(user, { ...view, state }));
+  expect(res.json()).toMatchObject({ response_action: 'update' });
+  let shown = '';
+  await h.slack.waitFor(() => {
+    shown =
+      h.slack
+        .callsTo('views.update')
+        .slice(updated)
+        .map((c) => JSON.stringify(c.args['view']))
+        .reverse()
+        .find((v) => pattern.test(v)) ?? '';
+    return shown !== '';
+  }, `the form to show ${pattern}`);
+  return shown;
+}
+
+const frequencies = (...values: string[]) => ({
+  frequencies: { frequencies: { type: 'checkboxes', selected_options: values.map((value) => ({ value })) } },
+});
+const reasonState = (value: string | null) => ({ reason: { reason: { type: 'plain_text_input', value } } });
+
+/** Approval cards posted (not rewritten) in the approvals channel. */
+const cardPosts = () =>
+  h.slack
+    .callsTo('chat.postMessage')
+    .filter((c) => c.args['channel'] === APPROVALS_CHANNEL && String(c.args['text']).startsWith('Approval #'));
 
 type View = { callback_id: string; private_metadata: string };
 
@@ -224,9 +272,9 @@ describe('approvals: a second person approves destructive changes', () => {
       () =>
         h
           .auditMessages()
-          .filter((m) => /Approval decision/.test(JSON.stringify(m.args)) && /Denied/.test(JSON.stringify(m.args)))
+          .filter((m) => /Approval decision/.test(JSON.stringify(m.args)) && /Refused/.test(JSON.stringify(m.args)))
           .length >= 3,
-      'three denied approval clicks audited',
+      'three refused approval clicks audited',
     );
     expect(await cardShows(id, /Waiting for approval/)).toContain('0/1');
     expect(ovhDeletes('snap-data-pre-upgrade')).toHaveLength(0);
@@ -340,7 +388,8 @@ describe('approvals: a second person approves destructive changes', () => {
       viewSubmission(USERS.operator, {
         callback_id: 'nasha_modal_delete',
         private_metadata: form.private_metadata,
-        state,
+        // Slack sends every input block of the form, an empty one as null.
+        state: { ...state, ...reasonState(null) },
       }),
     );
     expect(missing.json()).toMatchObject({ response_action: 'errors', errors: { reason: expect.any(String) } });
@@ -386,7 +435,7 @@ describe('approvals: a second person approves destructive changes', () => {
       () =>
         h.slack
           .callsTo('views.update')
-          .some((c) => /pending approval #/.test(JSON.stringify(c.args)) && /done \(task/.test(JSON.stringify(c.args))),
+          .some((c) => /pending approval #/.test(JSON.stringify(c.args)) && /Done: /.test(JSON.stringify(c.args))),
       'the approval request and the addition in the form',
     );
     const writes = h.sim.requests.slice(0).filter((r) => r.method !== 'GET');
@@ -395,19 +444,133 @@ describe('approvals: a second person approves destructive changes', () => {
     expect(h.sim.requests.some((r) => r.method === 'DELETE' && r.path.endsWith('/snapshot/day-2'))).toBe(false);
   });
 
-  it('the core refuses a change that needs approval when no approval comes with it, and audits it', async () => {
+  it('the frequencies form: one submission, so the removal’s preview counts the additions made with it', async () => {
     await start();
-    await expect(
-      h.bot.service.change(
-        { userId: USERS.admin, channelId: CHANNELS.ops },
-        { action: 'schedule.remove', target: { service: 'zpool-204117', partition: 'uploads' }, type: 'day-2' },
-      ),
-    ).rejects.toMatchObject({ code: 'denied', message: expect.stringMatching(/needs a second person/) });
-    expect(h.sim.requests.some((r) => r.method === 'DELETE')).toBe(false);
+    // zpool-128310/logs has only hour-1. Wanted: day-1 and day-7 → add both, remove hour-1 (needs approval).
+    const form = await openForm('logs', 'schedule', { service: 'zpool-128310' });
+    const shown = await submitForm(
+      USERS.operator,
+      form,
+      { ...frequencies('day-1', 'day-7'), ...reasonState('hourly is too much for logs') },
+      /^(?=.*pending approval #[A-Z0-9]{6})(?=(?:.*Done: ){2})/,
+    );
+    const id = /pending approval #([A-Z0-9]{6})/.exec(shown)?.[1] ?? '';
+    const pending = await cardShows(id, /Waiting for approval/);
+    // Not "Frequencies left: none": the two frequencies added by the same submission stay.
+    expect(pending).toContain('Stops `hour-1` snapshots. Frequencies left: `day-1` `day-7`.');
+    expect(pending).toContain('hourly is too much for logs');
+    expect(h.sim.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/logs/snapshot'))).toHaveLength(2);
+    expect(h.sim.requests.some((r) => r.method === 'DELETE' && r.path.endsWith('/logs/snapshot/hour-1'))).toBe(false);
+  });
+
+  it('asking again for a removal already waiting files nothing new and names the open request', async () => {
+    await start();
+    const removeDay2 = { ...frequencies('hour-1'), ...reasonState('day-2 is not needed') };
+    const first = await submitForm(
+      USERS.operator,
+      await openForm('uploads', 'schedule'),
+      removeDay2,
+      /pending approval #[A-Z0-9]{6}/,
+    );
+    const id = /pending approval #([A-Z0-9]{6})/.exec(first)?.[1] ?? '';
+    await cardShows(id, /Waiting for approval/);
+    // Someone else (an operator on zpool-204117) asks for the same removal: the open request is named instead.
+    const again = await submitForm(
+      USERS.scoped,
+      await openForm('uploads', 'schedule', { user: USERS.scoped }),
+      removeDay2,
+      /already waiting for approval/,
+    );
+    expect(again).toContain(`is already waiting for approval as *#${id}* (asked by <@${USERS.operator}>)`);
+    expect(again).not.toMatch(/pending approval #/);
+    expect(cardPosts()).toHaveLength(1);
+  });
+
+  it('a refused Cancel is answered from the refusal data and audited', async () => {
+    await start();
+    const form = await openForm('db', 'delete');
+    const shown = await submitForm(
+      USERS.operator,
+      form,
+      {
+        snapshot: { snapshot: { type: 'static_select', selected_option: { value: 'snap-db-keep' } } },
+        ...reasonState('no longer needed'),
+      },
+      /pending approval #[A-Z0-9]{6}/,
+    );
+    const id = /pending approval #([A-Z0-9]{6})/.exec(shown)?.[1] ?? '';
+    expect(await click(USERS.approver, 'cancel', id)).toContain('Only the requester can cancel this request.');
     await h.slack.waitFor(
       () =>
-        h.auditMessages().some((m) => /Denied/i.test(String(m.args['text'])) && /day-2/.test(JSON.stringify(m.args))),
-      'the refusal audited',
+        h.auditMessages().some((m) => {
+          const message = JSON.stringify(m.args);
+          return (
+            /Approval decision/.test(message) &&
+            message.includes(id) &&
+            message.includes(`<@${USERS.approver}>`) &&
+            /Only the requester can cancel/.test(message)
+          );
+        }),
+      'the refused cancel audited',
     );
+    expect(await cardShows(id, /Waiting for approval/)).toContain('0/1');
+    expect(await click(USERS.operator, 'cancel', id)).toContain(`Request #${id} cancelled.`);
+  });
+
+  it('the create form asks for a reason and files a request when creations need approval', async () => {
+    await start({
+      config: TEST_CONFIG.replace(
+        `  channel: ${APPROVALS_CHANNEL}\n`,
+        `  channel: ${APPROVALS_CHANNEL}\n  rules:\n    snapshot.create: { required: true }\n`,
+      ),
+    });
+    const form = await openForm('logs', 'create', { service: 'zpool-128310' });
+    expect(form.callback_id).toBe('nasha_modal_create');
+    const json = JSON.stringify(form);
+    expect(json).toContain('"block_id":"reason"');
+    expect(json).toContain('Request approval');
+    const name = { name: { name: textInput('before-upgrade') } };
+    const missing = await h.interact(
+      viewSubmission(USERS.operator, { ...form, state: { ...name, ...reasonState(null) } }),
+    );
+    expect(missing.json()).toEqual({
+      response_action: 'errors',
+      errors: { reason: 'A reason is required (a few words the approvers will read).' },
+    });
+    const shown = await submitForm(
+      USERS.operator,
+      form,
+      { ...name, ...reasonState('before the kernel upgrade') },
+      /pending approval #[A-Z0-9]{6}/,
+    );
+    const id = /pending approval #([A-Z0-9]{6})/.exec(shown)?.[1] ?? '';
+    expect(await cardShows(id, /Waiting for approval/)).toContain('before the kernel upgrade');
+    expect(h.sim.requests.some((r) => r.method === 'POST' && r.path.endsWith('/customSnapshot'))).toBe(false);
+    expect(await click(USERS.approver, 'approve', id)).toContain(`You approved #${id}; running it now.`);
+    await cardShows(id, /Approved → done/);
+    expect(h.sim.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/logs/customSnapshot'))).toHaveLength(
+      1,
+    );
+  });
+
+  it('a form built for a direct change cannot run it once it needs approval: the desk checks again', async () => {
+    // Approvals off: the admin's delete form has no reason box and would delete at once.
+    await start({ config: TEST_CONFIG_NO_APPROVALS });
+    const form = await openForm('db', 'delete', { user: USERS.admin });
+    expect(JSON.stringify(form)).not.toContain('"block_id":"reason"');
+    // Approvals on (same signing secret, so the form's metadata is still valid).
+    writeFileSync(h.env.configPath, TEST_CONFIG);
+    await h.restart();
+    const res = await h.interact(
+      viewSubmission(USERS.admin, {
+        ...form,
+        state: { snapshot: { snapshot: { type: 'static_select', selected_option: { value: 'snap-db-keep' } } } },
+      }),
+    );
+    expect(res.json()).toEqual({
+      response_action: 'errors',
+      errors: { snapshot: 'A reason is required (a few words the approvers will read).' },
+    });
+    expect(ovhDeletes('snap-db-keep')).toHaveLength(0);
   });
 });

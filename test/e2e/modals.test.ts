@@ -58,6 +58,15 @@ async function lastViewUpdate(predicate: (view: View) => boolean): Promise<View>
   return found as View;
 }
 
+/** The plain text of a command's refusal (its notification text), from the ack or the reply. */
+async function commandRefusal(text: string, user: string): Promise<string> {
+  const { ack, id } = await h.command(text, { user });
+  const acked = ack.body === '' ? '' : String((ack.json() as { text?: unknown }).text ?? '');
+  if (acked.startsWith('You ')) return acked;
+  const texts = await h.replies(id, (t) => t.some((x) => x.startsWith('You ')));
+  return texts.find((x) => x.startsWith('You ')) ?? '';
+}
+
 const mainState = (service: string, partition: string, action: string) => ({
   service: { service: select(service) },
   partition: { partition: select(partition) },
@@ -146,8 +155,10 @@ describe('/nasha snapshot modal', () => {
       }),
     );
     expect(good.json()).toMatchObject({ response_action: 'update' });
-    const done = await lastViewUpdate((v) => JSON.stringify(v).includes('done (task'));
-    expect(JSON.stringify(done)).toContain('create snapshot `from-modal` on `zpool-128310/logs`');
+    // The same lines as the command's reply (one change routine for both).
+    const done = await lastViewUpdate((v) => JSON.stringify(v).includes(':white_check_mark: Done:'));
+    expect(JSON.stringify(done)).toContain('Done: Create snapshot `from-modal` on `zpool-128310/logs`.');
+    expect(JSON.stringify(done)).toMatch(/OVH task `\d+` is done/);
     const created = h.sim.requests.find((r) => r.method === 'POST' && r.path.endsWith('/logs/customSnapshot'));
     expect(created?.status).toBe(200);
   });
@@ -294,9 +305,9 @@ describe('/nasha snapshot modal', () => {
         state: { frequencies: { frequencies: checkboxes(['hour-1', 'day-7']) } },
       }),
     );
-    const done = await lastViewUpdate((v) => (JSON.stringify(v).match(/done \(task/g) ?? []).length === 2);
-    expect(JSON.stringify(done)).toContain('enable `day-7`');
-    expect(JSON.stringify(done)).toContain('disable `day-2`');
+    const done = await lastViewUpdate((v) => (JSON.stringify(v).match(/Done: /g) ?? []).length === 2);
+    expect(JSON.stringify(done)).toContain('Done: Enable `day-7` snapshots on `zpool-204117/uploads`.');
+    expect(JSON.stringify(done)).toContain('Done: Disable `day-2` snapshots on `zpool-204117/uploads`.');
     expect(h.sim.requests.filter((r) => r.method !== 'GET').length - before).toBe(2);
   });
 
@@ -318,8 +329,8 @@ describe('/nasha snapshot modal', () => {
         state: { snapshot: { snapshot: staticSelect('snap-db-keep') } },
       }),
     );
-    const done = await lastViewUpdate(
-      (v) => JSON.stringify(v).includes('delete snapshot `snap-db-keep`') && JSON.stringify(v).includes('done (task'),
+    const done = await lastViewUpdate((v) =>
+      JSON.stringify(v).includes('Done: Delete snapshot `snap-db-keep` on `zpool-204117/db`.'),
     );
     expect(done.callback_id).toBe('nasha_modal_result');
   });
@@ -346,9 +357,10 @@ describe('/nasha snapshot modal', () => {
         state: mainState('zpool-128310', 'data', 'create'),
       }),
     );
-    expect(denied.json()).toMatchObject({
+    // Plain text, as Slack shows form errors: the target quoted, no mrkdwn left over.
+    expect(denied.json()).toEqual({
       response_action: 'errors',
-      errors: { action: expect.stringMatching(/You need operator on zpool-128310\/data/) },
+      errors: { action: 'You need operator on “zpool-128310/data” (you have viewer via a direct grant).' },
     });
     const missing = await h.interact(
       viewSubmission(USERS.viewer, {
@@ -370,5 +382,50 @@ describe('/nasha snapshot modal', () => {
       }),
     );
     expect(stolen.json()).toMatchObject({ response_action: 'errors' });
+  });
+
+  it('a refusal on the form is the command’s refusal, word for word (both from the gate’s data)', async () => {
+    const view = await openModal(USERS.viewer);
+    const choose = async (action: string) => {
+      const res = await h.interact(
+        viewSubmission(USERS.viewer, {
+          callback_id: view.callback_id,
+          private_metadata: view.private_metadata,
+          state: mainState('zpool-128310', 'logs', action),
+        }),
+      );
+      return (res.json() as { errors: Record<string, string> }).errors['action'];
+    };
+    const createRefused = await choose('create');
+    const scheduleRefused = await choose('schedule');
+    expect(createRefused).toBe('You need operator on “zpool-128310/logs” (you have viewer via a direct grant).');
+    expect(scheduleRefused).toBe(createRefused);
+    expect(await commandRefusal('snapshot create zpool-128310/logs nope', USERS.viewer)).toBe(createRefused);
+    expect(await commandRefusal('snapshot schedule add zpool-128310/logs day-7', USERS.viewer)).toBe(scheduleRefused);
+  });
+
+  it('the frequencies form with nothing changed sends nothing', async () => {
+    const view = await openModal();
+    await h.interact(
+      viewSubmission(USERS.admin, {
+        callback_id: view.callback_id,
+        private_metadata: view.private_metadata,
+        state: mainState('zpool-128310', 'backups', 'schedule'),
+      }),
+    );
+    const form = await lastViewUpdate(
+      (v) => v.callback_id === 'nasha_modal_schedule' && JSON.stringify(v).includes('zpool-128310/backups'),
+    );
+    expect(JSON.stringify(form)).not.toContain('"block_id":"reason"'); // approvals are off here
+    const before = h.sim.requests.filter((r) => r.method !== 'GET').length;
+    const res = await h.interact(
+      viewSubmission(USERS.admin, {
+        callback_id: 'nasha_modal_schedule',
+        private_metadata: form.private_metadata,
+        state: { frequencies: { frequencies: checkboxes(['hour-1', 'day-1']) } },
+      }),
+    );
+    expect(JSON.stringify(res.json())).toContain('Nothing to change on `zpool-128310/backups`.');
+    expect(h.sim.requests.filter((r) => r.method !== 'GET').length).toBe(before);
   });
 });

@@ -140,7 +140,10 @@ describe('incident quick snapshots', () => {
     );
     expect(res.status).toBe(200);
     await h.slack.waitFor(() => h.slack.replies('oldest').length > 0, 'the answer');
-    expect(String(h.slack.replies('oldest')[0]?.['text'])).toMatch(/^Pending approval #/);
+    // An ordinary delete through the desk: by default it needs a second person, so it is filed, not run.
+    const answer = messageText(h.slack.replies('oldest')[0] ?? {});
+    expect(answer).toMatch(/pending approval #[A-Z0-9]{6}/);
+    expect(answer).toContain('snapshot `snap-backups-week-01` on `zpool-128310/backups`');
     expect(h.sim.requests.filter((r) => r.method === 'DELETE').length).toBe(deletesBefore); // nothing deleted automatically
   });
 
@@ -233,7 +236,12 @@ describe('incident quick snapshots', () => {
     );
     expect(bad.json()).toMatchObject({
       response_action: 'errors',
-      errors: { quick_target: expect.stringMatching(/Did you mean zpool-204117/) },
+      // Plain text, as Slack shows form errors: what was typed and the suggestions quoted.
+      errors: {
+        quick_target: expect.stringMatching(
+          /^“zpool-20411” is neither a NAS-HA service you can see nor a group\. Did you mean “zpool-204117”/,
+        ),
+      },
     });
   });
 
@@ -289,6 +297,48 @@ describe('incident quick snapshots', () => {
       'the audit record of the run, completed by the new process',
     );
     expect(h.logLines.some((l) => l.includes('finishing quick snapshot runs left by the previous run'))).toBe(true);
+  });
+
+  it('"Snapshot now" from the shortcuts menu: a refusal is shown on the form, and audited', async () => {
+    await start();
+    const shortcut = {
+      type: 'shortcut',
+      callback_id: 'nasha_quick_global',
+      trigger_id: '1337.98.abc',
+      team: { id: 'T1', domain: 'acme' },
+      user: { id: USERS.viewer, name: 'vera' },
+      action_ts: '1700000003.000000',
+      token: 'legacy',
+    };
+    expect((await h.interact(shortcut)).status).toBe(200);
+    await h.slack.waitFor(() => h.slack.callsTo('views.open').length > 0, 'the form');
+    const view = h.slack.callsTo('views.open')[0]?.args['view'] as { callback_id: string; private_metadata: string };
+    const refused = await h.interact(
+      viewSubmission(USERS.viewer, {
+        ...view,
+        state: {
+          quick_target: { quick_target: textInput('zpool-204117') },
+          quick_label: { quick_label: textInput('nope') },
+        },
+      }),
+    );
+    expect(refused.json()).toMatchObject({
+      response_action: 'errors',
+      errors: { quick_target: expect.stringMatching(/^You need operator .*\(you have viewer via a direct grant\)\.$/) },
+    });
+    expect(posts()).toHaveLength(0);
+    await h.slack.waitFor(
+      () =>
+        h
+          .auditMessages()
+          .some(
+            (m) =>
+              /Quick snapshots/.test(JSON.stringify(m.args)) &&
+              /Denied/.test(String(m.args['text'])) &&
+              JSON.stringify(m.args).includes(`<@${USERS.viewer}>`),
+          ),
+      'the refusal audited',
+    );
   });
 
   it('rejects malformed shortcut payloads quietly', async () => {

@@ -169,7 +169,7 @@ function ovhProblemText(problem: Extract<Problem, { kind: 'ovh' }>): Text {
 export function problemText(problem: Problem | AuditProblem): Text {
   switch (problem.kind) {
     case 'refused':
-      return sentence(refusalText(problem.refusal, 'target' in problem.refusal ? problem.refusal.target : undefined));
+      return sentence(refusalText(problem.refusal, refusedTarget(problem.refusal)));
     case 'quick_refused':
       return sentence(refusalText(problem.refusal, undefined));
     case 'invalid_name':
@@ -235,6 +235,12 @@ function expirationText(problem: Extract<Problem, { kind: 'invalid_expiration' }
     case 'too_far':
       return say`The expiration ${shown} is too far: expirations are limited to ${Math.round((problem.limitMs ?? 0) / (365 * 86_400_000))} years${problem.at === undefined ? '' : ` (until ${utcMinute(problem.at)})`}; leave it out to keep the snapshot until deleted.`;
   }
+}
+
+/** What a refusal is about: a fresh one carries its target (a policy refusal, in its decision); the audit's does not. */
+function refusedTarget(refusal: Refusal | AuditRefusal): Target | undefined {
+  if ('target' in refusal) return refusal.target;
+  return 'decision' in refusal ? refusal.decision.target : undefined;
 }
 
 /** Capital first letter and a full stop. */

@@ -62,7 +62,7 @@ export function changeFinishedMessage(what: Text, result: ChangeResult): SlackMe
     ]);
   }
   return message(say`Failed: ${what}`, [
-    section(say`:x: Failed: ${what}.\n>${verbatim(result.detail)}`),
+    section(say`:x: Failed: ${what}.\n${verbatim(result.detail)}`),
     context(say`OVH task ${task}.`),
   ]);
 }

@@ -55,7 +55,14 @@ function changeJson(change: ChangeDraft): { [key: string]: JsonValue } {
 
 /** How a change ended, in the same words as the reply that followed it before the restart. */
 export function changeFinishedMessage(what: Text, result: ChangeResult): SlackMessage {
-  return message(say`${capitalized(what)}: ${result.outcome.replace('_', ' ')}`, changeResultBlocks(what, result));
+  const head = {
+    succeeded: 'Done',
+    failed: 'Failed',
+    applied: 'Applied',
+    not_applied: 'Not applied',
+    unknown: 'Unknown',
+  }[result.outcome];
+  return message(say`${head}: ${what}`, changeResultBlocks(what, result));
 }
 
 /**

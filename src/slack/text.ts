@@ -101,12 +101,17 @@ export function escapeMrkdwn(value: string): string {
 /** Every line break Slack may honour (a span split over lines is no longer one span). */
 const LINE_BREAKS = /\s*[\r\n\v\f\u0085\u2028\u2029]+\s*/g;
 
+/** Half a UTF-16 pair (typed text cut badly somewhere): not text Slack can show or JSON can carry cleanly. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
 /**
- * Inline code: escaped, no backtick that could end the span early, one line, and no space at either edge (a span
- * that Slack does not recognise as one would let its content format).
+ * Inline code: escaped, no backtick that could end the span early, one line, no broken UTF-16, and no space at
+ * either edge (a span that Slack does not recognise as one would let its content format).
  */
 export function codeSpan(value: string): string {
-  const inner = escapeMrkdwn(value.replaceAll('`', 'ˋ').replace(LINE_BREAKS, ' ⏎ ').trim());
+  const inner = escapeMrkdwn(
+    value.replaceAll('`', 'ˋ').replace(LINE_BREAKS, ' ⏎ ').replace(LONE_SURROGATE, '\ufffd').trim(),
+  );
   return inner === '' ? '` `' : `\`${inner}\``;
 }
 

@@ -97,7 +97,7 @@ function outcomeLine(request: ApprovalRequest): Text {
     case 'failed': {
       const by = request.approvals.length === 0 ? text('—') : approvers;
       const why = outcomeDetailText(request.outcomeDetail) ?? text('unknown error');
-      return say`${state} by ${by}${task}\n>${why}`;
+      return say`${state} by ${by}${task}\n${why}`;
     }
     case 'rejected': {
       const by = request.decidedBy === null ? text('someone') : text(user(request.decidedBy));

@@ -55,11 +55,15 @@ function dropBrokenTail(text: string): string {
 export function cutMrkdwn(text: string, max: number): string {
   if (text.length <= max) return text;
   let kept = dropBrokenTail(text.slice(0, Math.max(0, max - 1)));
-  if ((kept.match(/`/g)?.length ?? 0) % 2 === 1) {
-    kept = dropBrokenTail(kept.slice(0, -1));
-    const open = kept.lastIndexOf('`');
-    const inside = kept.slice(open + 1).trimEnd();
-    kept = inside === '' ? kept.slice(0, open) : `${kept.slice(0, open + 1)}${inside}\``;
+  const backticks = (value: string) => value.match(/`/g)?.length ?? 0;
+  if (backticks(kept) % 2 === 1) {
+    // Cut one shorter, for the closing backtick (unless what was given up was the span's opening one).
+    kept = dropBrokenTail(text.slice(0, Math.max(0, max - 2)));
+    if (backticks(kept) % 2 === 1) {
+      const open = kept.lastIndexOf('`');
+      const inside = kept.slice(open + 1).trimEnd();
+      kept = inside === '' ? kept.slice(0, open) : `${kept.slice(0, open + 1)}${inside}\``;
+    }
   }
   return `${kept}…`;
 }

@@ -161,6 +161,8 @@ export class ApprovalService {
   private readonly deps: ApprovalServiceDeps;
   private running = false;
   private wake: (() => void) | undefined;
+  /** A wake-up arrived since the current pass began: make another pass before sleeping. */
+  private kicked = false;
   private loop: Promise<void> | undefined;
 
   constructor(deps: ApprovalServiceDeps) {
@@ -382,6 +384,7 @@ export class ApprovalService {
       this.deps.logger?.error({ err: error }, 'approval recovery failed'),
     );
     while (this.running) {
+      this.kicked = false;
       let next: number | undefined;
       try {
         next = await this.sweep();
@@ -389,6 +392,8 @@ export class ApprovalService {
         this.deps.logger?.error({ err: error }, 'approval sweep failed');
       }
       if (!this.running) break;
+      // A kick during the pass may concern a row the pass had already read past (a new request's card).
+      if (this.kicked) continue;
       await new Promise<void>((resolve) => {
         this.wake = resolve;
         // An infinite interval means "only when kicked" (tests that fast-forward a shared clock).
@@ -403,6 +408,7 @@ export class ApprovalService {
   }
 
   private kick(): void {
+    this.kicked = true;
     this.wake?.();
   }
 

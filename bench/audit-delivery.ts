@@ -11,6 +11,7 @@ import {
 import { ManualClock } from '../src/shared/clock.js';
 import { AuditStore } from '../src/store/audit-store.js';
 import { openDatabase } from '../src/store/database.js';
+import { percentile } from './stats.js';
 
 /** Slack's pace for one channel: one message (post or edit) per second. */
 export const ALLOWED_INTERVAL_MS = 1_000;
@@ -179,6 +180,215 @@ async function storeCpuPerRecord(records: number): Promise<number> {
     return (used.user + used.system) / 1_000 / records;
   } finally {
     await database.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export interface SlowSlackCase {
+  records: number;
+  channels: number;
+  /** Outboxes (replicas) sharing the database. */
+  replicas: number;
+}
+
+export interface SlowSlackResult extends SlowSlackCase {
+  /** Messages Slack holds per record at the end (the target: 1.00). */
+  messagesPerRecord: number;
+  /** Records with more than one message (must be 0). */
+  duplicates: number;
+  /** Records whose latest version Slack does not show at the end (must be 0). */
+  stale: number;
+  /** Latency Slack took to answer each call (virtual ms). */
+  latency: { calls: number; p50: number; p99: number };
+  /** Calls the publisher gave up on at its timeout (Slack still acted on them, later). */
+  timeouts: { post: number; update: number; find: number };
+  /** Look-ups for a post whose answer was lost, and how many found the message. */
+  lookups: { made: number; found: number };
+  virtualSeconds: number;
+  realMs: number;
+}
+
+/** The bot's Slack call timeout (src/main.ts, src/slack/audit-publisher.ts). */
+export const SLACK_CALL_TIMEOUT_MS = 10_000;
+/** One call in fifty (2 %) takes this long: the 99th percentile of Slack's latency. */
+export const SLOW_CALL_MS = 11_000;
+
+/**
+ * Slack as the slow one the issue saw (p99 latency 11 s), behind a publisher with the real one's contract: a
+ * call not answered within SLACK_CALL_TIMEOUT_MS fails as unanswered, though Slack still does it when its
+ * latency is up (a post appears then); `find` reads the messages that exist when it is answered, as
+ * conversations.history does. At most one message (post or edit) per second per channel, else 429 with
+ * Retry-After. All in the outbox's virtual time.
+ */
+class SlowSlack implements AuditPublisher {
+  readonly maxAttemptMs = 3 * SLACK_CALL_TIMEOUT_MS; // a look-up of two pages, then a post
+  readonly latencies: number[] = [];
+  readonly timeouts = { post: 0, update: 0, find: 0 };
+  readonly lookups = { made: 0, found: 0 };
+  /** Messages per channel, in the order Slack made them. */
+  private readonly channels = new Map<string, Array<{ ts: string; id: string; version: number }>>();
+  private readonly lastAccepted = new Map<string, number>();
+  /** Effects of unanswered calls still to happen (Slack is still working on them). */
+  pendingEffects = 0;
+  private ts = 0;
+  private seed = 0x9e3779b9;
+
+  constructor(private readonly clock: ManualClock) {}
+
+  messagesOf(id: string): number {
+    let count = 0;
+    for (const messages of this.channels.values()) count += messages.filter((m) => m.id === id).length;
+    return count;
+  }
+
+  shownVersion(id: string): number | undefined {
+    for (const messages of this.channels.values()) {
+      const message = messages.find((m) => m.id === id);
+      if (message !== undefined) return message.version;
+    }
+    return undefined;
+  }
+
+  async post(channel: string, record: AuditRecord): Promise<{ ts: string }> {
+    this.admit(channel);
+    return this.answer('post', () => {
+      this.ts += 1;
+      const ts = `1700000000.${String(this.ts).padStart(6, '0')}`;
+      const messages = this.channels.get(channel) ?? [];
+      messages.push({ ts, id: record.id, version: record.version });
+      this.channels.set(channel, messages);
+      return { ts };
+    });
+  }
+
+  async update(channel: string, ts: string, record: AuditRecord): Promise<void> {
+    this.admit(channel);
+    await this.answer('update', () => {
+      const message = this.channels.get(channel)?.find((m) => m.ts === ts);
+      if (message !== undefined) message.version = Math.max(message.version, record.version);
+    });
+  }
+
+  async find(
+    channel: string,
+    record: AuditRecord,
+    after: string | undefined,
+  ): Promise<{ ts: string; version: number } | undefined> {
+    this.lookups.made += 1;
+    const found = await this.answer('find', () =>
+      this.channels.get(channel)?.find((m) => m.id === record.id && (after === undefined || m.ts > after)),
+    );
+    if (found !== undefined) this.lookups.found += 1;
+    return found === undefined ? undefined : { ts: found.ts, version: found.version };
+  }
+
+  /** Slack acts after its latency; the caller hears of it only within the timeout. */
+  private async answer<T>(kind: 'post' | 'update' | 'find', effect: () => T): Promise<T> {
+    const latency = this.random() < 0.02 ? SLOW_CALL_MS : 100 + Math.round(this.random() * 400);
+    this.latencies.push(latency);
+    if (latency <= SLACK_CALL_TIMEOUT_MS) {
+      await this.clock.sleep(latency);
+      return effect();
+    }
+    this.timeouts[kind] += 1;
+    this.pendingEffects += 1;
+    void this.clock.sleep(latency).then(() => {
+      this.pendingEffects -= 1;
+      effect();
+    });
+    await this.clock.sleep(SLACK_CALL_TIMEOUT_MS);
+    throw new AuditDeliveryError(`Slack unreachable: no answer within ${SLACK_CALL_TIMEOUT_MS} ms`, {
+      minRetryMs: kind === 'post' ? SLACK_CALL_TIMEOUT_MS : undefined,
+    });
+  }
+
+  private admit(channel: string): void {
+    const now = this.clock.now();
+    const last = this.lastAccepted.get(channel);
+    if (last !== undefined && now - last < ALLOWED_INTERVAL_MS) {
+      const retryAfterMs = Math.ceil((ALLOWED_INTERVAL_MS - (now - last)) / 1_000) * 1_000;
+      throw new AuditDeliveryError('Slack rate limit', { retryAfterMs, refused: true });
+    }
+    this.lastAccepted.set(channel, now);
+  }
+
+  /** Deterministic (mulberry32), so runs compare. */
+  private random(): number {
+    this.seed = (this.seed + 0x6d2b79f5) | 0;
+    let t = this.seed;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  }
+}
+
+/**
+ * Scenario 3b: the same burst (records, then every 5th one ending) delivered through a slow Slack: one call
+ * in fifty answered after 11 s, past the 10 s timeout. The count that matters is messages per record.
+ */
+export async function auditDeliverySlowSlack(c: SlowSlackCase): Promise<SlowSlackResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'nasha-bench-audit-slow-'));
+  const clock = new ManualClock(Date.UTC(2026, 0, 1), { autoAdvance: true });
+  const slack = new SlowSlack(clock);
+  const databases = [];
+  for (let i = 0; i < c.replicas; i++) databases.push(await openDatabase({ dataDir: dir }));
+  const outboxes = databases.map(
+    (database) => new AuditOutbox({ repo: new AuditStore(database.db), publisher: slack, clock }),
+  );
+  const first = databases[0];
+  if (first === undefined) throw new Error('no replica');
+  const trail = new AuditTrail({
+    repo: new AuditStore(first.db),
+    clock,
+    auditChannel: 'C0AUDIT0',
+    outbox: outboxes[0],
+  });
+  try {
+    const started = performance.now();
+    const startedAt = clock.now();
+    for (const outbox of outboxes) outbox.start();
+    const ids: string[] = [];
+    for (let i = 0; i < c.records; i++) {
+      const record = await trail.record({
+        actor: { userId: 'U0OPER', channelId: 'C0OPS' },
+        action: 'snapshot.create',
+        target: { service: 'zpool-128310', partition: `p${i % 40}` },
+        subject: `snap-${i}`,
+        outcome: 'started',
+        auditChannel: `C0AUDIT${i % c.channels}`,
+      });
+      ids.push(record.id);
+    }
+    await clock.sleep(Math.round((c.records / c.channels / 3) * ALLOWED_INTERVAL_MS));
+    for (let i = 0; i < ids.length; i += 5)
+      await trail.update(ids[i] ?? '', { outcome: 'succeeded', taskId: 4_000_000 + i });
+    const latest = (index: number) => (index % 5 === 0 ? 2 : 1);
+    while (!ids.every((id, index) => slack.shownVersion(id) === latest(index)) || slack.pendingEffects > 0) {
+      await clock.sleep(1_000);
+    }
+    const virtualSeconds = (clock.now() - startedAt) / 1_000;
+    // Anything still on its way would show up within a timeout or two: wait, then count.
+    await clock.sleep(3 * SLACK_CALL_TIMEOUT_MS);
+    const realMs = performance.now() - started;
+    const messages = ids.map((id) => slack.messagesOf(id));
+    return {
+      ...c,
+      messagesPerRecord: messages.reduce((sum, n) => sum + n, 0) / ids.length,
+      duplicates: messages.filter((n) => n > 1).length,
+      stale: ids.filter((id, index) => slack.shownVersion(id) !== latest(index)).length,
+      latency: {
+        calls: slack.latencies.length,
+        p50: percentile(slack.latencies, 50),
+        p99: percentile(slack.latencies, 99),
+      },
+      timeouts: { ...slack.timeouts },
+      lookups: { ...slack.lookups },
+      virtualSeconds,
+      realMs,
+    };
+  } finally {
+    await Promise.all(outboxes.map((outbox) => outbox.stop()));
+    await Promise.all(databases.map((database) => database.close()));
     rmSync(dir, { recursive: true, force: true });
   }
 }

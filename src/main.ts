@@ -89,14 +89,15 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
   });
 
   // The bot's own Web API client for audit posts and group lookups: rate limits are reported, not
-  // waited out, so the outbox and the group cache stay in control of retries.
+  // waited out, and nothing is retried by the client, so the outbox and the group cache stay in control of
+  // retries. A post retried blindly after a lost answer shows twice; the outbox looks for it first.
   const web = new webApi.WebClient(env.slack.botToken, {
     ...(env.slack.apiUrl !== undefined && { slackApiUrl: env.slack.apiUrl }),
     logger: createBoltLogger(logger.child({ component: 'slack-web' })),
     rejectRateLimitedCalls: true,
-    // Well under the outbox lease (30 s), so a slow Slack call cannot outlive its claim.
+    // The audit publisher's call timeout too; the outbox lease outlasts its longest attempt (a look-up and a post).
     timeout: 10_000,
-    retryConfig: { retries: overrides.slackRetries ?? 2, factor: 2, minTimeout: 500, maxTimeout: 2_000 },
+    retryConfig: { retries: 0 },
   });
   const groups = new CachedGroupDirectory(createGroupMemberFetcher(web), {
     clock,

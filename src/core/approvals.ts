@@ -187,6 +187,8 @@ export class ApprovalService {
   private readonly deps: ApprovalServiceDeps;
   private running = false;
   private wake: (() => void) | undefined;
+  /** A wake-up arrived since the current pass began: make another pass before sleeping. */
+  private kicked = false;
   private loop: Promise<void> | undefined;
 
   constructor(deps: ApprovalServiceDeps) {
@@ -389,6 +391,7 @@ export class ApprovalService {
       this.deps.logger?.error({ err: error }, 'approval recovery failed'),
     );
     while (this.running) {
+      this.kicked = false;
       let next: number | undefined;
       try {
         next = await this.sweep();
@@ -396,6 +399,8 @@ export class ApprovalService {
         this.deps.logger?.error({ err: error }, 'approval sweep failed');
       }
       if (!this.running) break;
+      // A kick during the pass may concern a row the pass had already read past (a new request's card).
+      if (this.kicked) continue;
       await new Promise<void>((resolve) => {
         this.wake = resolve;
         // An infinite interval means "only when kicked" (tests that fast-forward a shared clock).
@@ -410,6 +415,7 @@ export class ApprovalService {
   }
 
   private kick(): void {
+    this.kicked = true;
     this.wake?.();
   }
 

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { type BackoffPolicy, backoffDelay } from '../shared/backoff.js';
 import type { Clock } from '../shared/clock.js';
 import { ACTION_IDS, type ActionId } from './actions.js';
 import { type AuditDetail, parseAuditDetail, serializeAuditDetail } from './audit-detail.js';
@@ -86,6 +87,11 @@ export interface AuditDelivery {
   attempts: number;
   nextAttemptAt: number;
   lastError: string | null;
+  /**
+   * Claims of the row to post it that Slack never confirmed (counting the current one). Above 1, an earlier
+   * post may have reached Slack without its answer reaching us (a timeout, a crash): look before posting.
+   */
+  postClaims: number;
 }
 
 export interface AuditInput {
@@ -146,17 +152,35 @@ export interface AuditRepository {
   get(id: string): Promise<AuditDelivery | undefined>;
   /** Channels that have at least one undelivered row due at `now` (leased or not). */
   dueChannels(now: number): Promise<string[]>;
-  /** The oldest undelivered row of a channel that is due at `now`, with its lease. */
-  headOfChannel(channel: string, now: number): Promise<{ id: string; leaseUntil: number | null } | undefined>;
+  /**
+   * The rows a channel may deliver next, oldest first: its oldest row not yet posted (posts go out in creation
+   * order, so the newer ones wait behind it, due or not), and its oldest posted row with an edit pending.
+   * With when each is due and its lease; due or not.
+   */
+  channelHeads(channel: string): Promise<Array<{ id: string; nextAttemptAt: number; leaseUntil: number | null }>>;
   /**
    * Compare-and-set lease: succeeds only if the row is still undelivered, due, and not leased by anyone
-   * (or the lease expired). Throws `AuditRecordInvalidError` if the claimed row cannot be read.
+   * (or the lease expired); a row not yet posted counts the claim in `postClaims`. Throws
+   * `AuditRecordInvalidError` if the claimed row cannot be read.
    */
   claim(id: string, owner: string, now: number, leaseUntil: number): Promise<AuditDelivery | undefined>;
   /** Saves the Slack ts (if none yet) and raises delivered_version to `version`; releases our lease. */
   markDelivered(id: string, owner: string, version: number, slackTs: string): Promise<void>;
-  /** attempts+1, last_error, next_attempt_at; releases our lease. No-op if the lease is someone else's. */
-  markFailed(id: string, owner: string, failure: { error: string; nextAttemptAt: number }): Promise<void>;
+  /**
+   * attempts+1, last_error, next_attempt_at; releases our lease. No-op if the lease is someone else's.
+   * `postedNothing`: this claim certainly posted nothing (Slack refused, or no post was sent), so it no longer
+   * counts in `postClaims`.
+   */
+  markFailed(
+    id: string,
+    owner: string,
+    failure: { error: string; nextAttemptAt: number; postedNothing?: boolean },
+  ): Promise<void>;
+  /**
+   * The Slack ts of the latest message of `channel` among the records created before record `id`. Posts go out
+   * in creation order, so a message posted for `id` comes after it (undefined: none posted yet).
+   */
+  latestTsBefore(channel: string, id: string): Promise<string | undefined>;
   /**
    * The earliest instant after `now` when an undelivered row becomes due or another owner's lease on it
    * expires (the caller hears about its own deliveries directly).
@@ -175,25 +199,56 @@ export class AuditRecordInvalidError extends Error {
   }
 }
 
-/** Thrown by publishers. `permanent` for errors a retry cannot fix soon (channel_not_found, not_in_channel). */
+/**
+ * Thrown by publishers. `permanent` for errors a retry cannot fix soon (channel_not_found, not_in_channel);
+ * `refused` when Slack answered and did nothing (a refusal, a rate limit): a refused post posted nothing.
+ * `retryAfterMs` is Slack's Retry-After, waited exactly; `minRetryMs` only a floor under the back-off (a post
+ * left unanswered is given that long to land before the outbox looks for it).
+ */
 export class AuditDeliveryError extends Error {
   override readonly name = 'AuditDeliveryError';
   readonly retryAfterMs: number | undefined;
+  readonly minRetryMs: number | undefined;
   readonly permanent: boolean;
+  readonly refused: boolean;
   constructor(
     message: string,
-    options: { retryAfterMs?: number | undefined; permanent?: boolean | undefined; cause?: unknown } = {},
+    options: {
+      retryAfterMs?: number | undefined;
+      minRetryMs?: number | undefined;
+      permanent?: boolean | undefined;
+      refused?: boolean | undefined;
+      cause?: unknown;
+    } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.retryAfterMs = options.retryAfterMs;
+    this.minRetryMs = options.minRetryMs;
     this.permanent = options.permanent ?? false;
+    this.refused = options.refused ?? false;
   }
 }
 
-/** Sends audit messages; the Slack layer implements it. Throws `AuditDeliveryError` on failure. */
+/**
+ * Sends audit messages; the Slack layer implements it. Throws `AuditDeliveryError` on failure. Never retries
+ * a post by itself: a post whose answer is lost may have been made, and only the outbox, which looks first
+ * (`find`), may post again.
+ */
 export interface AuditPublisher {
   post(channel: string, record: AuditRecord): Promise<{ ts: string }>;
   update(channel: string, ts: string, record: AuditRecord): Promise<void>;
+  /**
+   * The message an earlier post of `record` left in `channel`, if any, and the record version it shows;
+   * `after`: a ts it must be newer than. Throws `AuditDeliveryError` (permanent: it cannot look at all).
+   * A publisher without it cannot look: a post whose answer was lost is then posted again.
+   */
+  find?(
+    channel: string,
+    record: AuditRecord,
+    after: string | undefined,
+  ): Promise<{ ts: string; version: number } | undefined>;
+  /** The longest one delivery attempt (a look-up, then a post or an edit) can take; leases must be longer. */
+  readonly maxAttemptMs?: number;
 }
 
 export interface AuditTrailOptions {
@@ -271,11 +326,17 @@ export interface AuditOutboxOptions {
   logger?: Logger | undefined;
   /** Slack allows about one message per second per channel. */
   minIntervalPerChannelMs?: number;
+  /** Back-off (src/shared/backoff.ts) when Slack gave no Retry-After. */
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /** In [0, 1); the back-off's jitter source. */
+  random?: () => number;
   /** Back-off after a permanent error: the row is kept, retried rarely, and an operator can fix the cause. */
   permanentRetryMs?: number;
-  /** Must exceed the publisher's own request timeout, or another replica may deliver the row again. */
+  /**
+   * How long a claim holds a row. Must exceed the publisher's longest attempt (`maxAttemptMs`), or another
+   * replica could take the row while a post is still on its way; by default twice that, at least 30 s.
+   */
   leaseMs?: number;
   /** Identifies this process in leases; unique per outbox. */
   owner?: string;
@@ -290,12 +351,15 @@ type IdleWaiter = (wakeAt: number | undefined) => void;
 
 /**
  * Delivers audit records to Slack: posts version 1, edits the message for later versions, retries with
- * back-off (honouring Retry-After), paces each channel, and never drops a row. Leases make it safe to run
- * one outbox per replica over a shared database.
+ * back-off (or exactly Slack's Retry-After), paces each channel, and never drops a row. Leases make it safe
+ * to run one outbox per replica over a shared database.
  *
- * Duplicate window: if the process dies after Slack accepted a post but before its ts was committed, the
- * row is still undelivered without a ts and the next run posts it again. Within one process the ts is kept
- * in memory first, so a failed save leads to an edit, not a second post.
+ * Order: per channel, records are posted in creation order, across restarts and replicas (the store offers
+ * only a channel's oldest unposted row; edits of posted ones do not wait).
+ * One message per record: every claim to post is counted in the row before the post goes out, so after a
+ * post whose answer was lost (a timeout, a crash, a failed save) the next attempt, in this process or
+ * another, first looks for the message in the channel (`AuditPublisher.find`) and edits it if found. Within
+ * one process the ts is also kept in memory, so a failed save leads to an edit at once.
  */
 export class AuditOutbox {
   readonly owner: string;
@@ -304,8 +368,7 @@ export class AuditOutbox {
   private readonly clock: Clock;
   private readonly logger: Logger | undefined;
   private readonly minIntervalMs: number;
-  private readonly retryBaseMs: number;
-  private readonly retryMaxMs: number;
+  private readonly retryPolicy: BackoffPolicy;
   private readonly permanentRetryMs: number;
   private readonly leaseMs: number;
   private readonly idlePollMs: number;
@@ -324,6 +387,8 @@ export class AuditOutbox {
   private readonly unsavedTs = new Map<string, string>();
   /** Records whose permanent failure was already logged as an error. */
   private readonly reported = new Set<string>();
+  /** Whether "cannot look for a lost post" was logged already. */
+  private lookupWarned = false;
   private readonly idleWaiters = new Set<IdleWaiter>();
   /** Ends of our own leases left behind when a delivery's result could not be written: wake then. */
   private strandedLeases: number[] = [];
@@ -337,10 +402,19 @@ export class AuditOutbox {
     this.clock = options.clock;
     this.logger = options.logger;
     this.minIntervalMs = options.minIntervalPerChannelMs ?? 1_000;
-    this.retryBaseMs = options.retryBaseMs ?? 2_000;
-    this.retryMaxMs = options.retryMaxMs ?? 5 * 60_000;
+    this.retryPolicy = {
+      baseMs: options.retryBaseMs ?? 2_000,
+      maxMs: options.retryMaxMs ?? 5 * 60_000,
+      random: options.random ?? Math.random,
+    };
     this.permanentRetryMs = options.permanentRetryMs ?? 60 * 60_000;
-    this.leaseMs = options.leaseMs ?? 30_000;
+    const worstAttemptMs = options.publisher.maxAttemptMs ?? 10_000;
+    this.leaseMs = options.leaseMs ?? Math.max(30_000, 2 * worstAttemptMs);
+    if (this.leaseMs <= worstAttemptMs) {
+      throw new Error(
+        `audit outbox: a lease of ${this.leaseMs} ms does not outlast the publisher's longest attempt (${worstAttemptMs} ms)`,
+      );
+    }
     this.owner = options.owner ?? randomUUID();
     this.idlePollMs = options.idlePollMs ?? 30_000;
   }
@@ -436,7 +510,7 @@ export class AuditOutbox {
         wakeAt = await this.tick(active);
       } catch (error) {
         this.logger?.error({ err: error }, 'audit outbox: database error, retrying');
-        wakeAt = this.clock.now() + this.retryBaseMs;
+        wakeAt = this.clock.now() + this.retryPolicy.baseMs;
       }
       if (!active()) break;
       if (this.poked) continue;
@@ -460,11 +534,13 @@ export class AuditOutbox {
         wakeAt = earliest(wakeAt, notBefore);
         continue;
       }
-      const head = await this.repo.headOfChannel(channel, now);
-      // Someone holds the oldest row: leave the channel to it (keeps order and pacing); nextWakeAt
-      // covers another owner's lease expiry, strandedLeases our own.
-      if (head === undefined || (head.leaseUntil !== null && head.leaseUntil > now)) continue;
-      await this.claimAndSend(head.id, channel);
+      const heads = await this.repo.channelHeads(channel);
+      // Someone holds one of them: leave the channel to it (keeps order and pacing); nextWakeAt covers
+      // another owner's lease expiry, strandedLeases our own. A head not due yet holds back the rows behind
+      // it: nextWakeAt brings the loop back when it is due.
+      if (heads.some((head) => head.leaseUntil !== null && head.leaseUntil > now)) continue;
+      const next = heads.find((head) => head.nextAttemptAt <= now);
+      if (next !== undefined) await this.claimAndSend(next.id, channel);
     }
     this.strandedLeases = this.strandedLeases.filter((until) => until > now);
     for (const until of this.strandedLeases) wakeAt = earliest(wakeAt, until);
@@ -492,7 +568,7 @@ export class AuditOutbox {
     }
     if (delivery === undefined) return; // lost the race to another outbox
     this.channelNotBefore.set(channel, claimedAt + this.minIntervalMs);
-    const sending = this.send(delivery)
+    const sending = this.send(delivery, claimedAt + this.leaseMs)
       .catch((error: unknown) => {
         // The row keeps our lease; it comes back when the lease expires.
         this.strandedLeases.push(claimedAt + this.leaseMs);
@@ -505,21 +581,38 @@ export class AuditOutbox {
     this.inFlight.set(channel, sending);
   }
 
-  private async send(delivery: AuditDelivery): Promise<void> {
+  private async send(delivery: AuditDelivery, leaseUntil: number): Promise<void> {
     const { record } = delivery;
     const channel = record.auditChannel;
     let ts = delivery.slackTs ?? this.unsavedTs.get(record.id);
+    let postSent = false;
     try {
+      let shown: number | undefined;
+      if (ts === undefined && delivery.postClaims > 1) {
+        const found = await this.findLostPost(delivery);
+        if (found !== undefined) {
+          ts = found.ts;
+          shown = found.version;
+          this.unsavedTs.set(record.id, ts);
+        }
+      }
       if (ts === undefined) {
+        postSent = true;
         ts = (await this.publisher.post(channel, record)).ts;
         // Remembered before anything else can fail, so the next attempt edits this message.
         this.unsavedTs.set(record.id, ts);
-      } else {
+      } else if (shown !== record.version) {
         await this.publisher.update(channel, ts, record);
       }
     } catch (error) {
-      await this.failed(delivery, error);
+      const refused = error instanceof AuditDeliveryError && error.refused;
+      await this.failed(delivery, error, { postedNothing: ts === undefined && (!postSent || refused) });
       return;
+    }
+    if (this.clock.now() > leaseUntil) {
+      // The lease is meant to outlast any attempt (leaseMs > publisher.maxAttemptMs): another replica may
+      // have taken the row meanwhile.
+      this.logger?.error({ auditId: record.id, leaseUntil }, 'audit outbox: a delivery outlived its lease');
     }
     try {
       await this.repo.markDelivered(record.id, this.owner, record.version, ts);
@@ -535,7 +628,37 @@ export class AuditOutbox {
     this.logger?.debug({ auditId: record.id, version: record.version, ts }, 'audit message delivered');
   }
 
-  private async failed(delivery: AuditDelivery, error: unknown): Promise<void> {
+  /**
+   * An earlier claim to post this record got no confirmation: its post may be in the channel. Looks for it
+   * among the messages after the previous record's. A publisher that cannot look at all (a permanent error,
+   * e.g. the app lacks the history scope) gets the post: a possible duplicate rather than a record never
+   * delivered. A transient failure throws, and the attempt is retried.
+   */
+  private async findLostPost(delivery: AuditDelivery): Promise<{ ts: string; version: number } | undefined> {
+    const { record } = delivery;
+    if (this.publisher.find === undefined) return undefined;
+    try {
+      const after = await this.repo.latestTsBefore(record.auditChannel, record.id);
+      const found = await this.publisher.find(record.auditChannel, record, after);
+      this.logger?.info(
+        { auditId: record.id, found: found !== undefined },
+        'audit outbox: looked for the message of an unconfirmed post before posting again',
+      );
+      return found;
+    } catch (error) {
+      if (!(error instanceof AuditDeliveryError && error.permanent)) throw error;
+      if (!this.lookupWarned) {
+        this.lookupWarned = true;
+        this.logger?.warn(
+          { err: error, auditId: record.id },
+          'audit outbox: cannot look for the message of an unconfirmed post; posting again (it may show twice)',
+        );
+      }
+      return undefined;
+    }
+  }
+
+  private async failed(delivery: AuditDelivery, error: unknown, post: { postedNothing: boolean }): Promise<void> {
     const { record } = delivery;
     const retry = this.scheduleRetry(delivery, error);
     if (retry.permanent) {
@@ -546,10 +669,14 @@ export class AuditOutbox {
       else if (delivery.attempts === 0) this.logger?.warn(log, 'audit message not delivered yet, will retry');
       else this.logger?.debug(log, 'audit message still not delivered');
     }
-    await this.repo.markFailed(record.id, this.owner, { error: retry.reason, nextAttemptAt: retry.at });
+    await this.repo.markFailed(record.id, this.owner, {
+      error: retry.reason,
+      nextAttemptAt: retry.at,
+      postedNothing: post.postedNothing,
+    });
   }
 
-  /** When to try again: long after a permanent error, else max(Retry-After, exponential back-off). */
+  /** When to try again: long after a permanent error, else Slack's Retry-After, else the back-off. */
   private scheduleRetry(
     delivery: AuditDelivery,
     error: unknown,
@@ -559,10 +686,12 @@ export class AuditOutbox {
     if (error instanceof AuditDeliveryError && error.permanent) {
       return { at: now + this.permanentRetryMs, inMs: this.permanentRetryMs, permanent: true, reason };
     }
-    const attempts = delivery.attempts + 1;
-    const backoff = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** Math.min(attempts - 1, 30));
-    const retryAfter = error instanceof AuditDeliveryError ? (error.retryAfterMs ?? 0) : 0;
-    const inMs = Math.max(retryAfter, backoff);
+    const retry = Math.min(delivery.attempts, 60);
+    const known = error instanceof AuditDeliveryError ? error : undefined;
+    const inMs =
+      known?.retryAfterMs !== undefined
+        ? Math.max(0, known.retryAfterMs)
+        : Math.max(known?.minRetryMs ?? 0, backoffDelay(this.retryPolicy, retry));
     // Slack is rate limiting or down for this channel: its other rows wait too (and keep their order).
     const channel = delivery.record.auditChannel;
     this.channelNotBefore.set(channel, Math.max(this.channelNotBefore.get(channel) ?? 0, now + inMs));

@@ -18,10 +18,12 @@ export interface ReadinessChecks {
 
 /**
  * /readyz: what an on-call engineer needs to know before sending traffic. The OVH check is cached
- * (it costs a request from the shared budget): a probe every few seconds must not exhaust it.
+ * (it costs a request from the shared budget): a probe every few seconds must not exhaust it, and
+ * probes that arrive together share the one check in flight.
  */
 export class Readiness {
   private ovhCache: { at: number; result: CheckResult } | undefined;
+  private ovhInFlight: Promise<CheckResult> | undefined;
 
   constructor(
     private readonly checks: ReadinessChecks,
@@ -35,12 +37,17 @@ export class Readiness {
     return { ready: database.ok && ovh.ok && slack.ok, checks: { database, ovh, slack } };
   }
 
-  private async ovh(): Promise<CheckResult> {
+  private ovh(): Promise<CheckResult> {
     const now = this.clock.now();
-    if (this.ovhCache !== undefined && now - this.ovhCache.at < this.ovhCacheMs) return this.ovhCache.result;
-    const result = await attempt(() => this.checks.ovh());
-    this.ovhCache = { at: now, result };
-    return result;
+    if (this.ovhCache !== undefined && now - this.ovhCache.at < this.ovhCacheMs) {
+      return Promise.resolve(this.ovhCache.result);
+    }
+    this.ovhInFlight ??= attempt(() => this.checks.ovh()).then((result) => {
+      this.ovhCache = { at: now, result };
+      this.ovhInFlight = undefined;
+      return result;
+    });
+    return this.ovhInFlight;
   }
 }
 

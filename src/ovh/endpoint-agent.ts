@@ -1,12 +1,19 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { subscribe } from 'node:diagnostics_channel';
+import { ClientRequest } from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
-import { createSecureContext, rootCertificates, type SecureContext, type TLSSocket } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 
 /**
  * node-ovh calls `https.request()` without an agent and offers no `ca`, `agent` or proxy option,
  * so the only seam is `https.globalAgent`. This agent changes nothing for other hosts; for a
- * registered OVH endpoint it adds the endpoint's extra CA (never disabling verification) and an
- * idle timeout that destroys stalled sockets node-ovh would otherwise keep forever.
+ * registered OVH endpoint it adds the endpoint's extra CA (never disabling verification).
+ *
+ * Sockets get no timeout of ours: Node arms the pooled socket's timer from the server's `Keep-Alive`
+ * hint (4 s for `timeout=5`) and leaves it armed when the socket is reused, so a handler that destroyed
+ * the socket on `timeout` cut requests in flight. Node itself closes idle pooled sockets on that timer;
+ * a request in flight ends at its own deadline, where the transport destroys it (see `watchOvhRequests`).
  */
 interface EndpointSettings {
   /**
@@ -15,7 +22,6 @@ interface EndpointSettings {
    * bench/RESULTS.md). A CA that does not load stays `ca`, so it fails per request as before.
    */
   tls: { secureContext: SecureContext } | { ca: string[] } | undefined;
-  idleTimeoutMs: number;
 }
 
 class OvhEndpointAgent extends https.Agent {
@@ -26,15 +32,8 @@ class OvhEndpointAgent extends https.Agent {
     callback?: (err: Error | null, stream: Duplex) => void,
   ): Duplex | null | undefined {
     const settings = this.endpoints.get(endpointKey(options.host ?? options.hostname ?? '', options.port));
-    if (settings === undefined) return super.createConnection(options, callback);
-    const withCa = settings.tls === undefined ? options : { ...options, ...settings.tls };
-    const socket = super.createConnection(withCa, callback) as TLSSocket | null | undefined;
-    if (socket) {
-      socket.setTimeout(settings.idleTimeoutMs);
-      // `on`, not `once`: keep-alive sockets are reused, and the agent re-arms the timeout on reuse.
-      socket.on('timeout', () => socket.destroy(new Error('OVH API connection idle timeout')));
-    }
-    return socket;
+    if (settings === undefined || settings.tls === undefined) return super.createConnection(options, callback);
+    return super.createConnection({ ...options, ...settings.tls }, callback);
   }
 }
 
@@ -50,14 +49,6 @@ function sharedAgent(): OvhEndpointAgent {
   return https.globalAgent as OvhEndpointAgent;
 }
 
-// The agent re-applies `options.timeout` to a socket each time it returns to the pool, so it must be
-// at least every endpoint's idle timeout or a reused socket would be cut short mid-request.
-function syncAgentTimeout(agent: OvhEndpointAgent): void {
-  let timeout = 5_000;
-  for (const settings of agent.endpoints.values()) timeout = Math.max(timeout, settings.idleTimeoutMs);
-  agent.options.timeout = timeout;
-}
-
 function tlsWithCa(ca: string[]): EndpointSettings['tls'] {
   try {
     return { secureContext: createSecureContext({ ca }) };
@@ -67,22 +58,36 @@ function tlsWithCa(ca: string[]): EndpointSettings['tls'] {
 }
 
 /** Registers an OVH endpoint; returns a function that unregisters it. */
-export function registerOvhEndpoint(options: {
-  host: string;
-  port: number;
-  caPem: string | undefined;
-  idleTimeoutMs: number;
-}): () => void {
+export function registerOvhEndpoint(options: { host: string; port: number; caPem: string | undefined }): () => void {
   const agent = sharedAgent();
   const key = endpointKey(options.host, options.port);
   const settings: EndpointSettings = {
     tls: options.caPem === undefined ? undefined : tlsWithCa([...rootCertificates, options.caPem]),
-    idleTimeoutMs: options.idleTimeoutMs,
   };
   agent.endpoints.set(key, settings);
-  syncAgentTimeout(agent);
   return () => {
     if (agent.endpoints.get(key) === settings) agent.endpoints.delete(key);
-    syncAgentTimeout(agent);
   };
+}
+
+type RequestWatcher = (request: ClientRequest) => void;
+const watchers = new AsyncLocalStorage<RequestWatcher>();
+let subscribed = false;
+
+/**
+ * Runs `issue` (one node-ovh call) and hands `watch` every HTTP request it makes, as it is sent: node-ovh
+ * keeps the request object and the response headers to itself, and the caller needs both (to end a request
+ * at its deadline, to read Retry-After). Node publishes each client request on a diagnostics channel,
+ * synchronously, in the async context of the code that made it; that context tells whose request it is.
+ */
+export function watchOvhRequests<T>(watch: RequestWatcher, issue: () => T): T {
+  if (!subscribed) {
+    subscribed = true;
+    subscribe('http.client.request.start', (message) => {
+      const watcher = watchers.getStore();
+      const request = (message as { request?: unknown } | null)?.request;
+      if (watcher !== undefined && request instanceof ClientRequest) watcher(request);
+    });
+  }
+  return watchers.run(watch, issue);
 }

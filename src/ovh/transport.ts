@@ -1,12 +1,14 @@
+import type { ClientRequest } from 'node:http';
 import { getSystemErrorName } from 'node:util';
 import createNodeOvh, { type OvhCallbackError, type OvhClient } from '@ovhcloud/node-ovh';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { type BackoffPolicy, parseRetryAfter, retryDelay } from '../shared/backoff.js';
 import { type Clock, systemClock } from '../shared/clock.js';
 import type { OvhAccessRule } from './access-rules.js';
 import { RequestBudget } from './budget.js';
 import type { OvhClientTuning, OvhConnectionConfig } from './config.js';
-import { registerOvhEndpoint } from './endpoint-agent.js';
+import { registerOvhEndpoint, watchOvhRequests } from './endpoint-agent.js';
 import { OvhApiError, type OvhErrorKind } from './errors.js';
 import { buildPath } from './path.js';
 
@@ -38,6 +40,11 @@ export interface OvhTransportOptions {
   onAttempt?: (event: OvhAttemptEvent) => void;
   retryBaseDelayMs?: number;
   retryMaxDelayMs?: number;
+  /**
+   * A GET refused with a Retry-After is retried after exactly that long, unless it is longer than this: then
+   * it fails at once (a caller, often a person in Slack, should not wait minutes for an answer).
+   */
+  maxRetryAfterMs?: number;
 }
 
 export interface OvhCallOptions<T> {
@@ -50,7 +57,10 @@ export interface OvhCallOptions<T> {
   schema: z.ZodType<T>;
 }
 
-type RawResult = { ok: true; value: unknown; status?: never } | { ok: false; error: OvhApiError };
+type RawResult =
+  | { ok: true; value: unknown }
+  /** `retryAfterMs`: the answer's Retry-After header, when it had a readable one. */
+  | { ok: false; error: OvhApiError; retryAfterMs?: number | undefined };
 
 const AUTH_TIME_ROUTE = '/auth/time';
 const ServerTimeSchema = z.number().int().positive();
@@ -65,12 +75,11 @@ export class OvhTransport {
   private readonly ovh: OvhClient;
   private readonly clock: Clock;
   private readonly budget: RequestBudget;
-  private readonly random: () => number;
   private readonly tuning: OvhClientTuning;
   private readonly logger: Logger | undefined;
   private readonly onAttempt: ((event: OvhAttemptEvent) => void) | undefined;
-  private readonly retryBaseDelayMs: number;
-  private readonly retryMaxDelayMs: number;
+  private readonly retryPolicy: BackoffPolicy;
+  private readonly maxRetryAfterMs: number;
   private readonly unregisterEndpoint: () => void;
   private syncing: Promise<void> | undefined;
 
@@ -81,16 +90,18 @@ export class OvhTransport {
     this.budget =
       options.budget ??
       new RequestBudget({ requestsPerMinute: tuning.requestsPerMinute, burst: tuning.burst, clock: this.clock });
-    this.random = options.random ?? Math.random;
     this.logger = options.logger;
     this.onAttempt = options.onAttempt;
-    this.retryBaseDelayMs = options.retryBaseDelayMs ?? 500;
-    this.retryMaxDelayMs = options.retryMaxDelayMs ?? 8_000;
+    this.retryPolicy = {
+      baseMs: options.retryBaseDelayMs ?? 500,
+      maxMs: options.retryMaxDelayMs ?? 8_000,
+      random: options.random ?? Math.random,
+    };
+    this.maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
     this.unregisterEndpoint = registerOvhEndpoint({
       host: connection.host,
       port: connection.port,
       caPem: connection.caPem,
-      idleTimeoutMs: tuning.timeoutMs + 5_000,
     });
     // host/port/basePath only: node-ovh's `endpoint` would silently override `host`.
     this.ovh = createNodeOvh({
@@ -101,7 +112,7 @@ export class OvhTransport {
       port: connection.port,
       basePath: connection.basePath,
       // No node-ovh `timeout`: it adds a socket listener per request, which leaks on keep-alive
-      // sockets. Our deadline (send) decides, and the endpoint agent destroys idle sockets.
+      // sockets. Our deadline (send) decides and ends the request; Node closes idle pooled sockets.
     });
   }
 
@@ -134,7 +145,22 @@ export class OvhTransport {
         continue;
       }
       if (options.method === 'GET' && isRetryable(error) && retries < this.tuning.maxRetries) {
-        const delay = this.backoff(retries);
+        const delay = this.retryDelay(result.retryAfterMs, retries);
+        if (delay === undefined) {
+          this.logger?.warn(
+            { operation, status: error.httpStatus, retryAfterMs: result.retryAfterMs },
+            'OVH asks to wait longer than a caller should: not retrying',
+          );
+          const seconds = Math.ceil((result.retryAfterMs ?? 0) / 1_000);
+          throw new OvhApiError({
+            kind: error.kind,
+            operation: error.operation,
+            httpStatus: error.httpStatus,
+            ovhMessage: `${error.ovhMessage ?? 'refused'} (OVH asks to retry in ${seconds} s)`,
+            cause: error.cause,
+            attempts: attempt,
+          });
+        }
         retries++;
         this.logger?.warn(
           { operation, kind: error.kind, status: error.httpStatus, attempt, delayMs: delay },
@@ -174,8 +200,9 @@ export class OvhTransport {
         return;
       }
       const error = withAttempts(result.error, attempt);
-      if (isRetryable(error) && retries < this.tuning.maxRetries) {
-        await this.clock.sleep(this.backoff(retries));
+      const delay = this.retryDelay(result.retryAfterMs, retries);
+      if (isRetryable(error) && retries < this.tuning.maxRetries && delay !== undefined) {
+        await this.clock.sleep(delay);
         retries++;
         continue;
       }
@@ -210,14 +237,18 @@ export class OvhTransport {
     return sendWithDeadline(this.ovh, method, path, params, `${method} ${route}`, this.tuning.timeoutMs);
   }
 
-  /** Exponential back-off with "equal jitter": half fixed, half random. */
-  private backoff(retry: number): number {
-    const ceiling = Math.min(this.retryMaxDelayMs, this.retryBaseDelayMs * 2 ** retry);
-    return Math.round(ceiling / 2 + this.random() * (ceiling / 2));
+  /** OVH's Retry-After if it gave one, else the shared back-off; undefined when OVH asks for too long a wait. */
+  private retryDelay(retryAfterMs: number | undefined, retry: number): number | undefined {
+    if (retryAfterMs !== undefined && retryAfterMs > this.maxRetryAfterMs) return undefined;
+    return retryDelay(this.retryPolicy, retry, retryAfterMs);
   }
 }
 
-/** One node-ovh request with a hard deadline; never rejects, never hangs. */
+/**
+ * One node-ovh request with a hard deadline; never rejects, never hangs. At the deadline the HTTP request is
+ * destroyed with its socket, so an answer that never comes holds nothing. A failed answer's Retry-After
+ * header is read here: node-ovh passes on only the status and the message.
+ */
 function sendWithDeadline(
   ovh: OvhClient,
   method: HttpMethod,
@@ -227,24 +258,36 @@ function sendWithDeadline(
   timeoutMs: number,
 ): Promise<RawResult> {
   return new Promise<RawResult>((resolve) => {
+    const requests: ClientRequest[] = [];
+    let retryAfter: string | string[] | undefined;
     const timer = setTimeout(() => {
       resolve({
         ok: false,
         error: new OvhApiError({ kind: 'timeout', operation, ovhMessage: `no answer within ${timeoutMs} ms` }),
       });
+      for (const request of requests) request.destroy();
     }, timeoutMs);
     const settle = (result: RawResult): void => {
       clearTimeout(timer);
-      resolve(result);
+      resolve(
+        result.ok ? result : { ...result, retryAfterMs: parseRetryAfter(retryAfter, Date.now()) }, // server's clock
+      );
+    };
+    const watch = (request: ClientRequest): void => {
+      requests.push(request);
+      request.once('response', (response) => {
+        retryAfter = response.headers['retry-after'];
+      });
     };
     try {
       // A fresh copy each time: node-ovh deletes keys from the object it is given.
-      ovh
-        .request(method, path, { ...params }, (error, response) => {
+      watchOvhRequests(watch, () =>
+        ovh.request(method, path, { ...params }, (error, response) => {
           settle(
             error === null ? { ok: true, value: response } : { ok: false, error: classify(error, response, operation) },
           );
-        })
+        }),
+      )
         // node-ovh's request() is async: a throw inside it (bad header, bad path) rejects here.
         .catch((thrown: unknown) => settle({ ok: false, error: classify(toError(thrown), undefined, operation) }));
     } catch (thrown) {
@@ -278,12 +321,7 @@ export async function requestConsumerKey(options: {
 }): Promise<ConsumerKeyRequest> {
   const { connection } = options;
   const operation = 'POST /auth/credential';
-  const unregister = registerOvhEndpoint({
-    host: connection.host,
-    port: connection.port,
-    caPem: connection.caPem,
-    idleTimeoutMs: options.timeoutMs + 5_000,
-  });
+  const unregister = registerOvhEndpoint({ host: connection.host, port: connection.port, caPem: connection.caPem });
   try {
     const ovh = createNodeOvh({
       appKey: connection.appKey,

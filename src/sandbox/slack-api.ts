@@ -22,8 +22,22 @@ export interface HandlerResult {
   status?: number;
   headers?: Record<string, string>;
   body: object;
+  /** Answer only after this many ms (real time), or once this promise settles: a slow Slack. */
+  delay?: number | Promise<unknown>;
+  /** Close the connection instead of answering; what the call did stays done (an answer lost on the way). */
+  drop?: boolean;
 }
 export type MethodHandler = (args: Record<string, unknown>) => HandlerResult;
+
+/** A message the default chat.postMessage handler keeps, as conversations.history returns it. */
+export interface StoredMessage {
+  type: 'message';
+  ts: string;
+  text: unknown;
+  blocks: unknown;
+  bot_id: string;
+  metadata?: unknown;
+}
 export type CallListener = (call: AnsweredCall) => void;
 
 export interface LocalSlackApiOptions {
@@ -61,6 +75,8 @@ export class LocalSlackApi {
   readonly calls: RecordedCall[] = [];
   /** Slack user group id → member user ids (for usergroups.users.list). */
   readonly groups = new Map<string, string[]>();
+  /** Messages posted through the default chat.postMessage handler, per channel, oldest first. */
+  readonly messages = new Map<string, StoredMessage[]>();
   private readonly handlers = new Map<string, MethodHandler>();
   private readonly listeners = new Set<CallListener>();
   private readonly options: LocalSlackApiOptions;
@@ -80,8 +96,29 @@ export class LocalSlackApi {
         url: 'https://acme.slack.com/',
       },
     }));
-    this.handlers.set('chat.postMessage', (a) => ({ body: { ok: true, channel: a['channel'], ts: this.nextTs() } }));
-    this.handlers.set('chat.update', (a) => ({ body: { ok: true, channel: a['channel'], ts: a['ts'] } }));
+    this.handlers.set('chat.postMessage', (a) => {
+      const message: StoredMessage = {
+        type: 'message',
+        ts: this.nextTs(),
+        text: a['text'],
+        blocks: a['blocks'],
+        bot_id: identity.botId,
+        ...(a['metadata'] !== undefined && { metadata: a['metadata'] }),
+      };
+      const channel = String(a['channel']);
+      this.messages.set(channel, [...(this.messages.get(channel) ?? []), message]);
+      return { body: { ok: true, channel: a['channel'], ts: message.ts, message } };
+    });
+    this.handlers.set('chat.update', (a) => {
+      const message = this.messages.get(String(a['channel']))?.find((m) => m.ts === a['ts']);
+      if (message !== undefined) {
+        message.text = a['text'];
+        message.blocks = a['blocks'];
+        if (a['metadata'] !== undefined) message.metadata = a['metadata'];
+      }
+      return { body: { ok: true, channel: a['channel'], ts: a['ts'] } };
+    });
+    this.handlers.set('conversations.history', (a) => ({ body: this.history(a) }));
     this.handlers.set('chat.postEphemeral', () => ({ body: { ok: true, message_ts: this.nextTs() } }));
     this.handlers.set('chat.getPermalink', (a) => ({
       body: {
@@ -108,6 +145,11 @@ export class LocalSlackApi {
   /** Replaces how one method answers (tests: failures, rate limits). */
   on(method: string, handler: MethodHandler): void {
     this.handlers.set(method, handler);
+  }
+
+  /** How one method answers now, so a test can wrap it (delay or drop the usual answer). */
+  handlerOf(method: string): MethodHandler {
+    return this.handlers.get(method) ?? (() => ({ body: { ok: true } }));
   }
 
   /** Called after every answered call; returns the unsubscribe function. */
@@ -173,7 +215,45 @@ export class LocalSlackApi {
     const call: RecordedCall = { method, args, authorization };
     const result = this.authError(authorization, args) ?? this.answer(method, args);
     this.record(call, asRecord(result.body));
+    if (typeof result.delay === 'number') await new Promise((resolve) => setTimeout(resolve, result.delay as number));
+    else if (result.delay !== undefined) await result.delay.catch(() => undefined);
+    if (result.drop === true) {
+      req.socket.destroy();
+      return;
+    }
     this.reply(res, result);
+  }
+
+  /**
+   * conversations.history as Slack answers it: newest first, `oldest`/`latest` exclusive unless `inclusive`,
+   * `limit` (default 100) with an opaque cursor, metadata only with `include_all_metadata`.
+   */
+  private history(args: Record<string, unknown>): Record<string, unknown> {
+    const stored = this.messages.get(String(args['channel'])) ?? [];
+    const inclusive = args['inclusive'] === true || args['inclusive'] === 'true';
+    const bound = (name: string) => (args[name] === undefined ? undefined : Number(args[name]));
+    const oldest = bound('oldest');
+    const latest = bound('latest');
+    const inRange = stored.filter((m) => {
+      const ts = Number(m.ts);
+      if (oldest !== undefined && (inclusive ? ts < oldest : ts <= oldest)) return false;
+      if (latest !== undefined && (inclusive ? ts > latest : ts >= latest)) return false;
+      return true;
+    });
+    const newestFirst = [...inRange].reverse();
+    const start = Number(args['cursor'] ?? 0) || 0;
+    const limit = Math.min(Math.max(Number(args['limit'] ?? 100) || 100, 1), 999);
+    const page = newestFirst.slice(start, start + limit);
+    const withMetadata = args['include_all_metadata'] === true || args['include_all_metadata'] === 'true';
+    const hasMore = start + limit < newestFirst.length;
+    return {
+      ok: true,
+      messages: page.map(({ metadata, ...message }) =>
+        withMetadata && metadata !== undefined ? { ...message, metadata } : message,
+      ),
+      has_more: hasMore,
+      response_metadata: { next_cursor: hasMore ? String(start + limit) : '' },
+    };
   }
 
   private authError(authorization: string | undefined, args: Record<string, unknown>): HandlerResult | undefined {

@@ -7,7 +7,7 @@ import { SnapshotTypeSchema } from '../ovh/models.js';
 import { message, type SlackMessage } from './blocks/limits.js';
 import { changeText } from './blocks/problems.js';
 import { changeResultBlocks } from './blocks/replies.js';
-import { capitalized, code, say, type Text } from './text.js';
+import { code, say, type Text } from './text.js';
 
 const PartitionSchema = z.object({ service: z.string().min(1).max(256), partition: z.string().min(1).max(256) });
 /** The change as data (worded when the result is reported), read back like any stored input. */

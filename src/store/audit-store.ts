@@ -2,6 +2,9 @@
  * `AuditRepository` over Kysely (SQLite or PostgreSQL). Every outbox transition is a single UPDATE guarded
  * by its WHERE clause, so concurrent outboxes (replicas) need no locks beyond the row's own. Writes of a
  * version also append to the audit hash chain (audit-chain.ts), under the chain lock.
+ *
+ * Creation order is `created_at`, then, within a millisecond, the global seq of the record's first history
+ * row; a channel's posts follow it (see `channelHeads`).
  */
 import { type ExpressionBuilder, type Kysely, type Selectable, sql } from 'kysely';
 import {
@@ -21,6 +24,15 @@ type Row = Selectable<AuditRecordsTable>;
 
 /** Row is undelivered: some version newer than the one Slack shows. */
 const undelivered = sql<boolean>`delivered_version < version`;
+
+/** The global seq of the record's first history row: creation order within one millisecond. */
+function creationSeq(eb: ExpressionBuilder<DatabaseSchema, 'audit_records'>) {
+  return eb
+    .selectFrom('audit_history')
+    .select('audit_history.seq')
+    .whereRef('audit_history.audit_id', '=', 'audit_records.id')
+    .where('audit_history.version', '=', 1);
+}
 /** When a row can next be claimed: its retry time, or later if another owner holds a lease on it. */
 function claimableAt(owner: string) {
   return sql<number>`case when lease_until > next_attempt_at and lease_owner <> ${owner} then lease_until else next_attempt_at end`;
@@ -65,6 +77,7 @@ export class AuditStore implements AuditRepository {
           last_error: null,
           lease_owner: null,
           lease_until: null,
+          post_claims: 0,
         })
         .execute();
       const hash = await appendToChain(trx, historyRow(record));
@@ -116,31 +129,40 @@ export class AuditStore implements AuditRepository {
     return rows.map((row) => row.audit_channel);
   }
 
-  async headOfChannel(channel: string, now: number): Promise<{ id: string; leaseUntil: number | null } | undefined> {
-    const row = await this.db
-      .selectFrom('audit_records')
-      .select(['id', 'lease_until'])
-      .where('audit_channel', '=', channel)
-      .where(undelivered)
-      .where('next_attempt_at', '<=', now)
-      .orderBy('created_at')
-      // Same millisecond: creation order is the global seq of the record's first history row.
-      .orderBy((eb) =>
-        eb
-          .selectFrom('audit_history')
-          .select('audit_history.seq')
-          .whereRef('audit_history.audit_id', '=', 'audit_records.id')
-          .where('audit_history.version', '=', 1),
-      )
-      .limit(1)
-      .executeTakeFirst();
-    return row === undefined ? undefined : { id: row.id, leaseUntil: row.lease_until };
+  async channelHeads(
+    channel: string,
+  ): Promise<Array<{ id: string; nextAttemptAt: number; leaseUntil: number | null }>> {
+    const head = (posted: boolean) =>
+      this.db
+        .selectFrom('audit_records')
+        .select(['id', 'next_attempt_at', 'lease_until', 'created_at'])
+        .select((eb) => creationSeq(eb).as('seq'))
+        .where('audit_channel', '=', channel)
+        .where(undelivered)
+        .where('slack_ts', posted ? 'is not' : 'is', null)
+        .orderBy('created_at')
+        .orderBy((eb) => creationSeq(eb))
+        .limit(1)
+        .executeTakeFirst();
+    const rows = (await Promise.all([head(false), head(true)])).filter((row) => row !== undefined);
+    rows.sort((a, b) => a.created_at - b.created_at || Number(a.seq ?? 0) - Number(b.seq ?? 0));
+    return rows.map((row) => ({ id: row.id, nextAttemptAt: row.next_attempt_at, leaseUntil: row.lease_until }));
   }
 
   async claim(id: string, owner: string, now: number, leaseUntil: number): Promise<AuditDelivery | undefined> {
     const row = await this.db
       .updateTable('audit_records')
-      .set({ lease_owner: owner, lease_until: leaseUntil })
+      .set((eb) => ({
+        lease_owner: owner,
+        lease_until: leaseUntil,
+        // Counted before the post goes out, so a post whose answer is lost (even with the process) is known.
+        post_claims: eb
+          .case()
+          .when('slack_ts', 'is', null)
+          .then(eb('post_claims', '+', 1))
+          .else(0)
+          .end(),
+      }))
       .where('id', '=', id)
       .where(undelivered)
       .where('next_attempt_at', '<=', now)
@@ -172,11 +194,23 @@ export class AuditStore implements AuditRepository {
       .execute();
   }
 
-  async markFailed(id: string, owner: string, failure: { error: string; nextAttemptAt: number }): Promise<void> {
+  async markFailed(
+    id: string,
+    owner: string,
+    failure: { error: string; nextAttemptAt: number; postedNothing?: boolean },
+  ): Promise<void> {
     await this.db
       .updateTable('audit_records')
       .set((eb) => ({
         attempts: eb('attempts', '+', 1),
+        ...(failure.postedNothing === true && {
+          post_claims: eb
+            .case()
+            .when('post_claims', '>', 0)
+            .then(eb('post_claims', '-', 1))
+            .else(0)
+            .end(),
+        }),
         last_error: failure.error,
         next_attempt_at: failure.nextAttemptAt,
         lease_owner: null,
@@ -196,6 +230,31 @@ export class AuditStore implements AuditRepository {
       .where(at, '>', now)
       .executeTakeFirst();
     return row?.at ?? undefined;
+  }
+
+  async latestTsBefore(channel: string, id: string): Promise<string | undefined> {
+    const own = await this.db
+      .selectFrom('audit_records')
+      .select('created_at')
+      .select((eb) => creationSeq(eb).as('seq'))
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (own === undefined) return undefined;
+    const seq = Number(own.seq ?? 0);
+    const row = await this.db
+      .selectFrom('audit_records')
+      .select((eb) => eb.fn.max<string | null>('slack_ts').as('ts'))
+      .where('audit_channel', '=', channel)
+      .where('slack_ts', 'is not', null)
+      .where((eb) =>
+        eb.or([
+          eb('created_at', '<', own.created_at),
+          eb.and([eb('created_at', '=', own.created_at), eb(creationSeq(eb), '<', seq)]),
+        ]),
+      )
+      .executeTakeFirst();
+    // Slack ts are "seconds.micros" with ten digits of seconds (until 2286): text order is time order.
+    return row?.ts ?? undefined;
   }
 
   async pending(): Promise<{ count: number; oldestUpdatedAt: number | undefined }> {
@@ -299,5 +358,6 @@ function toDelivery(row: Row & { hash: string | null }): AuditDelivery {
     attempts: row.attempts,
     nextAttemptAt: row.next_attempt_at,
     lastError: row.last_error,
+    postClaims: row.post_claims,
   };
 }

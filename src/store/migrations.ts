@@ -222,6 +222,24 @@ function migrations(dialect: DialectName): Record<string, Migration> {
           .execute();
       },
     },
+    '0006_audit_post_order': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // Claims to post a record that Slack never confirmed: the outbox looks for a lost post before posting
+        // again. Rows written before this migration count as never claimed.
+        await db.schema
+          .alterTable('audit_records')
+          .addColumn('post_claims', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+        // Each channel's oldest undelivered rows, read on every outbox pass (posts go out in creation order).
+        await db.schema
+          .createIndex('audit_records_channel_pending')
+          .ifNotExists()
+          .on('audit_records')
+          .columns(['audit_channel', 'created_at'])
+          .where(sql<boolean>`delivered_version < version`)
+          .execute();
+      },
+    },
     '0008_change_intents': {
       async up(db: Kysely<unknown>): Promise<void> {
         // Write-ahead record of each change sent to OVH (see ChangeIntentsTable): a crash between the POST and

@@ -3,7 +3,7 @@
  * unquoted identifiers differently; snake_case never needs quoting). Times are epoch milliseconds in bigint
  * columns; the PostgreSQL pool parses int8 to number so both dialects return the same shapes.
  */
-import type { GeneratedAlways } from 'kysely';
+import type { Generated, GeneratedAlways } from 'kysely';
 
 /** One Slack audit message: rewritten as the operation progresses, delivered by the outbox. */
 export interface AuditRecordsTable {
@@ -33,6 +33,8 @@ export interface AuditRecordsTable {
   /** Compare-and-set lease so two outboxes (replicas) never deliver the same row at once. */
   lease_owner: string | null;
   lease_until: number | null;
+  /** Claims to post the row that Slack never confirmed (migration 0006): above 1, look before posting again. */
+  post_claims: Generated<number>;
 }
 
 /** Append-only: every version of every audit record. `seq` orders them globally (for the hash chain). */

@@ -25,7 +25,13 @@ describe('manifest.yml', () => {
 
   it('asks for the fewest bot scopes that work, with interactivity on', () => {
     const oauth = manifest['oauth_config'] as { scopes: { bot: string[] } };
-    expect(oauth.scopes.bot.sort()).toEqual(['chat:write', 'commands', 'usergroups:read']);
+    expect(oauth.scopes.bot.sort()).toEqual([
+      'channels:history',
+      'chat:write',
+      'commands',
+      'groups:history',
+      'usergroups:read',
+    ]);
     const settings = manifest['settings'] as { interactivity: { is_enabled: boolean } };
     expect(settings.interactivity.is_enabled).toBe(true);
   });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { type Logger, pino } from 'pino';
 import {
+  AuditDeliveryError,
   type AuditInput,
   AuditOutbox,
   type AuditOutboxOptions,
@@ -27,7 +28,7 @@ export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<v
 }
 
 export interface PublisherCall {
-  kind: 'post' | 'update';
+  kind: 'post' | 'update' | 'find';
   channel: string;
   id: string;
   version: number;
@@ -36,16 +37,30 @@ export interface PublisherCall {
   ok: boolean;
 }
 
-/** Records every call with its clock time; `failWith` decides per call whether Slack "fails". */
+/**
+ * Records every call with its clock time; `failWith` decides per call whether Slack "fails" (nothing done),
+ * `loseAnswer` whether Slack does it but the answer never arrives (the publisher throws as on a timeout).
+ * `find` looks through the messages posted so far, as conversations.history would.
+ */
 export class FakePublisher implements AuditPublisher {
   readonly calls: PublisherCall[] = [];
   failWith: ((call: Omit<PublisherCall, 'ok' | 'ts'>) => Error | undefined) | undefined;
+  loseAnswer: ((call: Omit<PublisherCall, 'ok' | 'ts'>) => boolean) | undefined;
+  /** Calls to `find`, with the `after` each was given. */
+  readonly finds: Array<{ id: string; after: string | undefined }> = [];
   private nextTs = 1;
+  /** What each message shows: ts → record id and version. */
+  private readonly shown = new Map<string, { id: string; version: number }>();
 
   constructor(private readonly clock: Clock) {}
 
   get delivered(): PublisherCall[] {
-    return this.calls.filter((call) => call.ok);
+    return this.calls.filter((call) => call.ok && call.kind !== 'find');
+  }
+
+  /** Messages in Slack per record id (posts that were made, answered or not). */
+  messagesOf(id: string): number {
+    return [...this.shown.values()].filter((message) => message.id === id).length;
   }
 
   async post(channel: string, record: AuditRecord): Promise<{ ts: string }> {
@@ -59,11 +74,29 @@ export class FakePublisher implements AuditPublisher {
     this.attempt('update', channel, ts, record);
   }
 
-  private attempt(kind: 'post' | 'update', channel: string, ts: string, record: AuditRecord): void {
+  async find(
+    channel: string,
+    record: AuditRecord,
+    after: string | undefined,
+  ): Promise<{ ts: string; version: number } | undefined> {
+    this.finds.push({ id: record.id, after });
+    this.attempt('find', channel, '', record);
+    for (const [ts, message] of this.shown) {
+      if (message.id === record.id && (after === undefined || ts > after)) return { ts, version: message.version };
+    }
+    return undefined;
+  }
+
+  private attempt(kind: PublisherCall['kind'], channel: string, ts: string, record: AuditRecord): void {
     const call = { kind, channel, id: record.id, version: record.version, at: this.clock.now() };
     const error = this.failWith?.(call);
     this.calls.push({ ...call, ts, ok: error === undefined });
     if (error !== undefined) throw error;
+    if (kind !== 'find') this.shown.set(ts, { id: record.id, version: record.version });
+    if (kind !== 'find' && this.loseAnswer?.(call) === true) {
+      this.nextTs += kind === 'post' ? 1 : 0;
+      throw new AuditDeliveryError('Slack unreachable: timeout of 10000ms exceeded');
+    }
   }
 }
 

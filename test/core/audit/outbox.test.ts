@@ -1,5 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AuditDeliveryError, AuditOutbox, type AuditRepository } from '../../../src/core/audit.js';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  AuditDeliveryError,
+  AuditOutbox,
+  type AuditPublisher,
+  type AuditRecord,
+  type AuditRepository,
+} from '../../../src/core/audit.js';
 import { ManualClock } from '../../../src/shared/clock.js';
 import { AuditStore } from '../../../src/store/audit-store.js';
 import { openDatabase } from '../../../src/store/database.js';
@@ -74,7 +80,8 @@ describe('AuditOutbox', () => {
   });
 
   it('loses nothing during a Slack outage and delivers everything once Slack is back', async () => {
-    const { trail, outbox, publisher, repo, clock } = await harness();
+    // Jitter 0: each delay is the lower bound of its equal-jitter range (half the doubling ceiling).
+    const { trail, outbox, publisher, repo, clock } = await harness({ outbox: { random: () => 0 } });
     const outageEnds = T0 + 10 * 60_000;
     publisher.failWith = (call) =>
       call.at < outageEnds ? new AuditDeliveryError('slack is down (503)', {}) : undefined;
@@ -90,9 +97,11 @@ describe('AuditOutbox', () => {
     const failed = publisher.calls.filter((c) => !c.ok);
     expect(failed.length).toBeGreaterThan(2);
     expect(new Set(failed.map((c) => c.id))).toEqual(new Set([records[0]?.id]));
-    // Back-off doubles from retryBaseMs (2 s) up to retryMaxMs.
+    // Back-off doubles from retryBaseMs (2 s) up to retryMaxMs: 1–2 s, 2–4 s, 4–8 s, …
     const gaps = failed.slice(1).map((c, i) => c.at - (failed[i]?.at ?? 0));
-    expect(gaps.slice(0, 4)).toEqual([2_000, 4_000, 8_000, 16_000]);
+    expect(gaps.slice(0, 4)).toEqual([1_000, 2_000, 4_000, 8_000]);
+    // Each retry first looked for a message the unanswered post might have left (the look failed too).
+    expect(failed.slice(1).every((c) => c.kind === 'find')).toBe(true);
     for (const record of records) expect((await repo.get(record.id))?.deliveredVersion).toBe(1);
     expect(clock.now()).toBeGreaterThanOrEqual(outageEnds);
   });
@@ -103,7 +112,7 @@ describe('AuditOutbox', () => {
     publisher.failWith = () => {
       if (limited) return undefined;
       limited = true;
-      return new AuditDeliveryError('ratelimited', { retryAfterMs: 30_000 });
+      return new AuditDeliveryError('ratelimited', { retryAfterMs: 30_000, refused: true });
     };
     outbox.start();
     const record = await trail.record(input());
@@ -116,15 +125,24 @@ describe('AuditOutbox', () => {
     expect(publisher.delivered[0]?.id).toBe(record.id);
   });
 
-  it('uses the exponential back-off when Retry-After is shorter', async () => {
-    const { trail, outbox, publisher } = await harness();
-    let calls = 0;
-    publisher.failWith = () =>
-      ++calls === 1 ? new AuditDeliveryError('ratelimited', { retryAfterMs: 500 }) : undefined;
+  it('honours a Retry-After shorter or longer than the back-off: what Slack asks, no more', async () => {
+    const { trail, outbox, publisher } = await harness({ outbox: { random: () => 0.5 } });
+    const asked = [1_200, 7_000, 7_000, 7_000];
+    publisher.failWith = (call) =>
+      call.kind === 'post' && asked.length > 0
+        ? new AuditDeliveryError('ratelimited', { retryAfterMs: asked.shift(), refused: true })
+        : undefined;
     outbox.start();
     await trail.record(input());
     expect(await outbox.flush(HOUR)).toBe(true);
-    expect(publisher.calls.map((c) => c.at)).toEqual([T0, T0 + 2_000]);
+    // The back-off alone would have waited 1.5 s, 3 s, 6 s, 12 s; a refused post needs no look-up.
+    expect(publisher.calls.map((c) => [c.kind, c.at - T0])).toEqual([
+      ['post', 0],
+      ['post', 1_200],
+      ['post', 8_200],
+      ['post', 15_200],
+      ['post', 22_200],
+    ]);
   });
 
   it('paces one channel to one send per second, while other channels do not wait', async () => {
@@ -158,14 +176,35 @@ describe('AuditOutbox', () => {
     expect(await second.outbox.depth()).toBe(2);
     second.outbox.start();
     expect(await second.outbox.flush(HOUR)).toBe(true);
-    // Order across a restart is best effort: `a` was in back-off, `b` was due at once.
-    expect(second.publisher.delivered.map((c) => [c.kind, c.id, c.version])).toEqual(
-      expect.arrayContaining([
-        ['post', a.id, 1],
-        ['post', b.id, 2],
-      ]),
-    );
-    expect(second.publisher.delivered).toHaveLength(2);
+    // Creation order holds across the restart: `b`, due at once, waits for `a`, which was in back-off.
+    expect(second.publisher.delivered.map((c) => [c.kind, c.id, c.version])).toEqual([
+      ['post', a.id, 1],
+      ['post', b.id, 2],
+    ]);
+  });
+
+  it('after a restart, records never attempted wait for the oldest one, still in its retry delay', async () => {
+    const clock = new ManualClock(T0);
+    const first = await harness({ clock });
+    first.publisher.failWith = () => new AuditDeliveryError('Slack answered HTTP 503', {});
+    const records: AuditRecord[] = [];
+    for (let i = 0; i < 10; i++) records.push(await first.trail.record(input({ subject: `#${i}` })));
+    first.outbox.start();
+    await vi.waitFor(async () => expect((await first.repo.get(records[0]?.id ?? ''))?.attempts).toBe(1));
+    await first.outbox.stop();
+    await first.database.close();
+
+    // The next process knows nothing of the first one's pause: only the table.
+    const second = await harness({ clock });
+    second.outbox.start();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(second.publisher.calls).toEqual([]); // #1…#9 are due, but #0 is not yet
+    // Past #0's retry delay (at most 2 s), then on at Slack's pace of one message a second.
+    for (let step = 0; step < 30 && second.publisher.delivered.length < 10; step++) {
+      clock.advance(1_000);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(second.publisher.delivered.map((c) => c.id)).toEqual(records.map((r) => r.id));
   });
 
   it('waits for the lease of a crashed process before delivering its row again', async () => {
@@ -178,7 +217,11 @@ describe('AuditOutbox', () => {
     const second = await harness({ clock: new ManualClock(T0, { autoAdvance: true }) });
     second.outbox.start();
     expect(await second.outbox.flush(HOUR)).toBe(true);
-    expect(second.publisher.calls.map((c) => [c.kind, c.at])).toEqual([['post', T0 + 30_000]]);
+    // Its claim counted a post that may have been made: look first, then post (none was found).
+    expect(second.publisher.calls.map((c) => [c.kind, c.at])).toEqual([
+      ['find', T0 + 30_000],
+      ['post', T0 + 30_000],
+    ]);
   });
 
   it('never posts twice when the ts could not be saved: the retry edits the posted message', async () => {
@@ -246,7 +289,9 @@ describe('AuditOutbox', () => {
     const { logger, lines } = captureLogger();
     const { trail, outbox, publisher, repo, clock } = await harness({ outbox: { logger } });
     publisher.failWith = (call) =>
-      call.channel === 'CGONE0001' ? new AuditDeliveryError('channel_not_found', { permanent: true }) : undefined;
+      call.channel === 'CGONE0001'
+        ? new AuditDeliveryError('channel_not_found', { permanent: true, refused: true })
+        : undefined;
     outbox.start();
     const lost = await trail.record(input({ auditChannel: 'CGONE0001' }));
     const fine = await trail.record(input());
@@ -360,6 +405,97 @@ describe('AuditOutbox', () => {
     const [doneA, doneB] = await Promise.all([a.outbox.flush(HOUR), b.outbox.flush(HOUR)]);
     expect(doneA && doneB).toBe(true);
     expect(publisher.delivered.map((c) => c.id).sort()).toEqual(records.map((r) => r.id).sort());
+  });
+
+  it('a post whose answer was lost is looked for, found and kept: one message, later versions edit it', async () => {
+    const { trail, outbox, publisher, repo } = await harness();
+    publisher.loseAnswer = (call) => call.kind === 'post' && publisher.calls.length === 1;
+    outbox.start();
+    const record = await trail.record(input());
+    expect(await outbox.flush(HOUR)).toBe(true);
+    const posted = publisher.calls[0]?.ts;
+    expect(publisher.calls.map((c) => [c.kind, c.ok])).toEqual([
+      ['post', true],
+      ['find', true],
+    ]);
+    expect(publisher.messagesOf(record.id)).toBe(1);
+    expect(await repo.get(record.id)).toMatchObject({ slackTs: posted, deliveredVersion: 1 });
+
+    await trail.update(record.id, { outcome: 'succeeded' });
+    expect(await outbox.flush(HOUR)).toBe(true);
+    expect(publisher.calls.at(-1)).toMatchObject({ kind: 'update', ts: posted, version: 2, ok: true });
+    expect(publisher.messagesOf(record.id)).toBe(1);
+  });
+
+  it('a lost post found showing an older version is edited to the current one', async () => {
+    const clock = new ManualClock(T0);
+    const { trail, outbox, publisher, repo } = await harness({ clock });
+    let lost = false;
+    publisher.loseAnswer = (call) => {
+      if (lost || call.kind !== 'post') return false;
+      lost = true;
+      return true;
+    };
+    const record = await trail.record(input());
+    outbox.start();
+    await vi.waitFor(async () => expect((await repo.get(record.id))?.attempts).toBe(1));
+    await trail.update(record.id, { outcome: 'succeeded', taskId: 42 });
+    clock.advance(10_000); // past the retry delay
+    await vi.waitFor(async () => expect(await outbox.depth()).toBe(0));
+    expect(publisher.calls.map((c) => [c.kind, c.version])).toEqual([
+      ['post', 1],
+      ['find', 2],
+      ['update', 2],
+    ]);
+    expect(publisher.messagesOf(record.id)).toBe(1);
+  });
+
+  it('looks only after the previous record’s message (posts are in creation order)', async () => {
+    const { trail, outbox, publisher } = await harness();
+    const first = await trail.record(input({ subject: 'first' }));
+    const second = await trail.record(input({ subject: 'second' }));
+    publisher.loseAnswer = (call) => call.kind === 'post' && call.id === second.id && publisher.finds.length === 0;
+    expect(await outbox.flush(HOUR)).toBe(true);
+    const firstTs = publisher.calls.find((c) => c.id === first.id)?.ts;
+    expect(publisher.finds).toEqual([{ id: second.id, after: firstTs }]);
+    expect(publisher.messagesOf(second.id)).toBe(1);
+  });
+
+  it('a publisher that cannot look (no history scope) gets the post again, with a warning', async () => {
+    const { logger, lines } = captureLogger();
+    const { trail, outbox, publisher } = await harness({ outbox: { logger } });
+    publisher.loseAnswer = (call) => call.kind === 'post' && publisher.calls.length === 1;
+    publisher.failWith = (call) =>
+      call.kind === 'find' ? new AuditDeliveryError('Slack refused: missing_scope', { permanent: true }) : undefined;
+    const record = await trail.record(input());
+    expect(await outbox.flush(HOUR)).toBe(true);
+    expect(publisher.calls.map((c) => [c.kind, c.ok])).toEqual([
+      ['post', true],
+      ['find', false],
+      ['post', true],
+    ]);
+    expect(publisher.messagesOf(record.id)).toBe(2);
+    expect(lines.filter((l) => l['level'] === 40 && /cannot look/.test(String(l['msg'])))).toHaveLength(1);
+  });
+
+  it('a claim lasts longer than the publisher’s longest attempt', async () => {
+    const h = await harness({ clock: new ManualClock(T0) });
+    const slow: AuditPublisher = {
+      maxAttemptMs: 40_000,
+      post: () => new Promise(() => {}), // never answers: the lease is what matters here
+      update: async () => {},
+    };
+    const outbox = new AuditOutbox({ repo: h.repo, publisher: slow, clock: h.clock, idlePollMs: Infinity });
+    const record = await h.trail.record(input());
+    outbox.start();
+    await vi.waitFor(async () => {
+      const row = await h.database.db.selectFrom('audit_records').selectAll().executeTakeFirstOrThrow();
+      expect(row).toMatchObject({ id: record.id, lease_until: T0 + 80_000, post_claims: 1 });
+    });
+    void outbox.stop();
+    expect(() => new AuditOutbox({ repo: h.repo, publisher: slow, clock: h.clock, leaseMs: 30_000 })).toThrow(
+      /does not outlast/,
+    );
   });
 
   it('flush without start runs the loop only for the flush', async () => {

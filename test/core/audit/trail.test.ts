@@ -44,6 +44,7 @@ describe('AuditTrail', () => {
       attempts: 0,
       nextAttemptAt: T0,
       lastError: null,
+      postClaims: 0,
     });
     expect(await h.repo.history(record.id)).toEqual([{ seq: expect.any(Number), record }]);
   });

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startBot } from '../src/compose.js';
 import type { AuditSink } from '../src/core/ports.js';
 import { type QuickSnapshotMemory, QuickSnapshotService, type SavedQuickRun } from '../src/core/quick-snapshots.js';
-import { startBot } from '../src/main.js';
 import type { OvhClientTuning } from '../src/ovh/config.js';
 import { createNashaApi } from '../src/ovh/index.js';
 import {

@@ -2,7 +2,7 @@ import { webApi } from '@slack/bolt';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { loadBotConfig } from './config/bot-config.js';
-import type { AppEnv } from './config/env.js';
+import { type AppEnv, DEFAULT_STARTUP_TIMEOUT_MS } from './config/env.js';
 import { ApprovalService } from './core/approvals.js';
 import { AuditOutbox, AuditTrail } from './core/audit.js';
 import { CachedGroupDirectory } from './core/groups.js';
@@ -11,11 +11,15 @@ import { QuickSnapshotService } from './core/quick-snapshots.js';
 import { SnapshotService } from './core/snapshot-service.js';
 import { type CheckResult, opsRoutes, Readiness } from './ops/health.js';
 import { BotMetrics } from './ops/metrics.js';
+import { checkOvh, checkSlackAuth, DEFAULT_SLACK_API_URL, StartupTimer, slackTarget } from './ops/startup.js';
 import { createNashaApi } from './ovh/index.js';
 import type { TaskTrackerOptions } from './ovh/task-tracker.js';
 import { type Clock, systemClock } from './shared/clock.js';
+import { ConfigError } from './shared/config-error.js';
 import { createBoltLogger, createLogger } from './shared/logger.js';
-import { createSlackApp } from './slack/app.js';
+import { createProxyDispatcher, describeProxy, proxyFor } from './shared/proxy.js';
+import { diagnoseConnection, innermostMessage, problemLine, StartupError } from './shared/startup-error.js';
+import { createSlackApp, type SlackApp, slackFetch } from './slack/app.js';
 import { createSlackApprovalCards } from './slack/approval-cards.js';
 import { createSlackAuditPublisher } from './slack/audit-publisher.js';
 import { createGroupMemberFetcher } from './slack/group-members.js';
@@ -24,7 +28,7 @@ import { createQuickResumeReporter } from './slack/quick-runner.js';
 import { createResumeReporter } from './slack/resume-reply.js';
 import { ApprovalStore } from './store/approval-store.js';
 import { AuditStore } from './store/audit-store.js';
-import { openDatabase } from './store/database.js';
+import { type Database, openDatabase } from './store/database.js';
 import { QuickStore } from './store/quick-store.js';
 import { TaskJournal } from './store/task-journal.js';
 
@@ -32,7 +36,7 @@ import { TaskJournal } from './store/task-journal.js';
 export interface BotOverrides {
   clock?: Clock;
   logger?: Logger;
-  /** Known bot identity: skips auth.test (tests and the sandbox). */
+  /** Known bot identity: skips the startup auth.test (tests and the sandbox). */
   botIdentity?: { botId: string; botUserId: string };
   /** Slack WebClient retries (tests: none). */
   slackRetries?: number;
@@ -59,7 +63,9 @@ export interface RunningBot {
 
 /**
  * The composition root: config → logger → store → OVH client → core → Slack app. Nothing else
- * reads the environment; everything below gets its dependencies as parameters.
+ * reads the environment; everything below gets its dependencies as parameters. Slack, OVH and the
+ * database are checked together within one startup time (NASHA_STARTUP_TIMEOUT_MS): a failure is a
+ * StartupError naming what failed, the likely cause and the fix.
  */
 export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promise<RunningBot> {
   const clock = overrides.clock ?? systemClock;
@@ -67,10 +73,12 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
   const config = loadBotConfig(env.configPath);
   for (const warning of config.warnings) logger.warn({ config: env.configPath }, warning);
 
-  const database = await openDatabase(
-    env.databaseUrl !== undefined ? { databaseUrl: env.databaseUrl } : { dataDir: env.dataDir },
-    logger,
-  );
+  const timer = new StartupTimer(env.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS);
+  // HTTPS_PROXY / NO_PROXY for everything Slack (OVH's endpoint agent gets its proxy with its connection).
+  const dispatcher = env.proxy === undefined ? undefined : createProxyDispatcher(env.proxy);
+  const fetch = dispatcher === undefined ? undefined : slackFetch(dispatcher);
+  const { database, identity } = await checkDependencies({ env, overrides, timer, fetch, logger });
+
   const metrics = new BotMetrics();
   const api = createNashaApi({
     config: env.ovh,
@@ -84,6 +92,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
   // waited out, so the outbox and the group cache stay in control of retries.
   const web = new webApi.WebClient(env.slack.botToken, {
     ...(env.slack.apiUrl !== undefined && { slackApiUrl: env.slack.apiUrl }),
+    ...(fetch !== undefined && { fetch }),
     logger: createBoltLogger(logger.child({ component: 'slack-web' })),
     rejectRateLimitedCalls: true,
     // Well under the outbox lease (30 s), so a slow Slack call cannot outlive its claim.
@@ -181,7 +190,8 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
       },
       onResult: (kind, name, result) => metrics.slackRequest(kind, name, result),
       ...(overrides.socketPingTimeoutMs !== undefined && { socketPingTimeoutMs: overrides.socketPingTimeoutMs }),
-      ...(overrides.botIdentity && overrides.botIdentity),
+      ...identity,
+      dispatcher,
       ...(overrides.slackRetries !== undefined && { retryConfig: { retries: overrides.slackRetries } }),
     },
     {
@@ -203,10 +213,11 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
   };
   slackConnection = () => slackApp.connection();
   try {
+    // No network: the identity is known, so Bolt makes no auth.test of its own.
     await slackApp.init();
   } catch (error) {
     await closeAll();
-    throw new SlackAuthError(error);
+    throw error;
   }
   outbox.start();
   const reportToUser = createResumeReporter(logger);
@@ -219,7 +230,14 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
   approvals.start();
   if (resumed > 0) logger.info({ tasks: resumed }, 'following OVH tasks left unfinished by the previous run');
   if (resumedRuns > 0) logger.info({ runs: resumedRuns }, 'finishing quick snapshot runs left by the previous run');
-  const port = await slackApp.start();
+  let port: number | undefined;
+  try {
+    port = await startReceiving(slackApp, env, timer);
+  } catch (error) {
+    await slackApp.stop().catch(() => undefined);
+    await closeAll();
+    throw error;
+  }
   logger.info({ mode: env.slack.mode, port, ovh: env.ovh.connection.endpoint }, 'nasha-bot is ready');
 
   let stopping: Promise<void> | undefined;
@@ -256,21 +274,118 @@ function approvalIdOf(reply: unknown): string | undefined {
   return typeof id === 'string' ? id : undefined;
 }
 
-/** Slack refused the bot token (auth.test failed) or could not be reached at startup. */
-export class SlackAuthError extends Error {
-  override readonly name = 'SlackAuthError';
-  constructor(cause: unknown) {
-    const code =
-      cause instanceof webApi.WebAPIPlatformError
-        ? String(cause.data.error)
-        : cause instanceof Error
-          ? cause.message
-          : String(cause);
-    super(
-      `Slack rejected the bot at startup (auth.test: ${code}). Check SLACK_BOT_TOKEN (xoxb-…) and that the app is installed.`,
-      {
-        cause,
-      },
+/**
+ * Slack (auth.test), OVH (an authenticated call) and the database, all at once within the startup time.
+ * Every failure is reported together; whatever did open is closed again.
+ */
+async function checkDependencies(options: {
+  env: AppEnv;
+  overrides: BotOverrides;
+  timer: StartupTimer;
+  fetch: webApi.FetchFunction | undefined;
+  logger: Logger;
+}): Promise<{ database: Database; identity: { botId: string; botUserId: string } }> {
+  const { env, overrides, timer, logger } = options;
+  const opening = openDatabase(
+    env.databaseUrl !== undefined ? { databaseUrl: env.databaseUrl } : { dataDir: env.dataDir },
+    logger,
+  );
+  const slackProxy =
+    env.proxy === undefined ? undefined : proxyFor(env.proxy, new URL(env.slack.apiUrl ?? DEFAULT_SLACK_API_URL));
+  const [db, slack, ovh] = await Promise.allSettled([
+    timer.bound(opening),
+    overrides.botIdentity ??
+      checkSlackAuth({
+        token: env.slack.botToken,
+        apiUrl: env.slack.apiUrl,
+        fetch: options.fetch,
+        proxy: slackProxy,
+        timer,
+        logger,
+      }),
+    checkOvh({ config: env.ovh, timer, logger: logger.child({ component: 'ovh' }) }),
+  ]);
+  const problems: string[] = [];
+  const failures: unknown[] = [];
+  const collect = (result: PromiseSettledResult<unknown>) => {
+    if (result.status === 'fulfilled') return;
+    if (result.reason instanceof StartupError) problems.push(...result.reason.problems);
+    else failures.push(result.reason);
+  };
+  collect(db);
+  collect(slack);
+  collect(ovh);
+  let database: Database | undefined;
+  if (db.status === 'fulfilled') {
+    if (db.value.timedOut) {
+      problems.unshift(
+        `${databaseName(env)}: no answer within ${timer.describe()}. Likely cause: the database server is unreachable or overloaded (or the disk hangs). Fix: check it is up and reachable from this host, or raise NASHA_STARTUP_TIMEOUT_MS if it is only slow.`,
+      );
+      void opening.then((late) => late.close()).catch(() => undefined);
+    } else database = db.value.value;
+  }
+  if (database !== undefined && slack.status === 'fulfilled' && failures.length === 0 && problems.length === 0) {
+    return { database, identity: slack.value };
+  }
+  await database?.close();
+  // A configuration problem first (exit 2), then anything unexpected (a bug), then the dependencies.
+  throw failures.find((f) => f instanceof ConfigError) ?? failures[0] ?? new StartupError(problems);
+}
+
+function databaseName(env: AppEnv): string {
+  if (env.databaseUrl === undefined) return `SQLite database in ${env.dataDir} (NASHA_DATA_DIR)`;
+  const url = new URL(env.databaseUrl);
+  return `PostgreSQL at ${url.host}${url.pathname} (DATABASE_URL)`;
+}
+
+/**
+ * Starts receiving from Slack. HTTP mode: listening on PORT. Socket Mode: the first WebSocket connection,
+ * within what is left of the startup time (Bolt would otherwise retry apps.connections.open 100 times).
+ */
+async function startReceiving(slackApp: SlackApp, env: AppEnv, timer: StartupTimer): Promise<number | undefined> {
+  if (env.slack.mode === 'http') {
+    try {
+      return await slackApp.start();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'EADDRINUSE' && code !== 'EACCES') throw error;
+      throw new StartupError(
+        [
+          `HTTP receiver on ${env.host}:${env.port} (HOST, PORT): ${innermostMessage(error)}. Likely cause: ${code === 'EADDRINUSE' ? 'another process already listens there' : 'this user may not listen on that port'}. Fix: set PORT to a free port${code === 'EACCES' ? ' above 1023' : ''}.`,
+        ],
+        { cause: error },
+      );
+    }
+  }
+  const apiUrl = env.slack.apiUrl ?? DEFAULT_SLACK_API_URL;
+  // The WebSocket host is whatever apps.connections.open returns; Slack's own is wss-primary.slack.com.
+  const socketUrl = 'wss://wss-primary.slack.com/';
+  const proxy = env.proxy === undefined ? undefined : proxyFor(env.proxy, new URL(socketUrl));
+  const dependency = `Slack Socket Mode (apps.connections.open at ${apiUrl}, then the wss:// URL it returns${proxy === undefined ? '' : `, through ${describeProxy(proxy)}`})`;
+  let outcome: Awaited<ReturnType<StartupTimer['bound']>>;
+  try {
+    outcome = await timer.bound(slackApp.start());
+  } catch (error) {
+    // The Socket Mode client gives up at once only when Slack refuses the app token.
+    throw new StartupError(
+      [
+        `${dependency}: ${innermostMessage(error)}. Likely cause: SLACK_APP_TOKEN is wrong or revoked, or lacks the connections:write scope. Fix: set SLACK_APP_TOKEN to an app-level token (xapp-…) with connections:write from "Basic Information" → "App-Level Tokens".`,
+      ],
+      { cause: error },
     );
   }
+  if (!outcome.timedOut) return undefined;
+  const last = slackApp.lastConnectionError();
+  const known = last === undefined ? undefined : diagnoseConnection(last, slackTarget(socketUrl, proxy));
+  throw new StartupError([
+    problemLine(
+      dependency,
+      known ?? {
+        what: `no connection within ${timer.describe()}${last === undefined ? '' : ` (${innermostMessage(last)})`}`,
+        cause: 'a firewall or proxy blocks WebSocket (wss://) traffic to Slack, or Slack is unavailable',
+        fix: 'allow outbound HTTPS and WebSocket to *.slack.com:443 (or set HTTPS_PROXY), check https://slack-status.com, or raise NASHA_STARTUP_TIMEOUT_MS',
+        transient: true,
+      },
+    ),
+  ]);
 }

@@ -1,9 +1,10 @@
 import { pathToFileURL } from 'node:url';
-import { type RunningBot, SlackAuthError, startBot } from './compose.js';
+import { type RunningBot, startBot } from './compose.js';
 import { type AppEnv, parseAppEnv } from './config/env.js';
 import { incompleteCredentialsMessage, selectRunMode } from './config/mode.js';
 import { ConfigError } from './shared/config-error.js';
 import { createLogger } from './shared/logger.js';
+import { StartupError } from './shared/startup-error.js';
 
 /** The CLI (`npm start`): environment → sandbox or `startBot` → signals. The composition root is compose.ts. */
 async function main(): Promise<void> {
@@ -37,12 +38,14 @@ async function main(): Promise<void> {
   try {
     bot = await startBot(env, { logger });
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof SlackAuthError) {
-      logger.fatal({ err: error }, error.message);
+    // A setting or a dependency: the clean message, once, on stderr (no stack: nothing to debug in the code).
+    if (error instanceof ConfigError || error instanceof StartupError) {
       process.stderr.write(`${error.message}\n`);
       process.exit(error instanceof ConfigError ? 2 : 1);
     }
+    // Anything else is a bug: the stack goes to the log.
     logger.fatal({ err: error }, 'startup failed');
+    process.stderr.write('nasha-bot could not start: unexpected error (see the "startup failed" log line)\n');
     process.exit(1);
   }
   let signals = 0;

@@ -1,6 +1,7 @@
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { createSecureContext, rootCertificates, type SecureContext, type TLSSocket } from 'node:tls';
+import { openTunnel } from '../shared/proxy.js';
 
 /**
  * node-ovh calls `https.request()` without an agent and offers no `ca`, `agent` or proxy option,
@@ -16,6 +17,8 @@ interface EndpointSettings {
    */
   tls: { secureContext: SecureContext } | { ca: string[] } | undefined;
   idleTimeoutMs: number;
+  /** HTTPS_PROXY for this endpoint: each connection is a CONNECT tunnel with TLS to OVH inside it. */
+  proxy: URL | undefined;
 }
 
 class OvhEndpointAgent extends https.Agent {
@@ -28,6 +31,7 @@ class OvhEndpointAgent extends https.Agent {
     const settings = this.endpoints.get(endpointKey(options.host ?? options.hostname ?? '', options.port));
     if (settings === undefined) return super.createConnection(options, callback);
     const withCa = settings.tls === undefined ? options : { ...options, ...settings.tls };
+    if (settings.proxy !== undefined && !('socket' in options)) return this.tunnel(settings.proxy, withCa, callback);
     const socket = super.createConnection(withCa, callback) as TLSSocket | null | undefined;
     if (socket) {
       socket.setTimeout(settings.idleTimeoutMs);
@@ -35,6 +39,23 @@ class OvhEndpointAgent extends https.Agent {
       socket.on('timeout', () => socket.destroy(new Error('OVH API connection idle timeout')));
     }
     return socket;
+  }
+
+  /** Through the proxy: once the tunnel is open, the same TLS connection (and idle timeout) over it. */
+  private tunnel(
+    proxy: URL,
+    options: https.RequestOptions,
+    callback: ((err: Error | null, stream: Duplex) => void) | undefined,
+  ): undefined {
+    const host = options.host ?? options.hostname ?? '';
+    openTunnel(proxy, host.replace(/^\[(.*)\]$/, '$1'), Number(options.port ?? 443)).then(
+      (tunnel) => {
+        const socket = this.createConnection({ ...options, socket: tunnel } as https.RequestOptions);
+        if (socket) callback?.(null, socket);
+      },
+      (error: Error) => callback?.(error, undefined as never),
+    );
+    return undefined;
   }
 }
 
@@ -72,12 +93,14 @@ export function registerOvhEndpoint(options: {
   port: number;
   caPem: string | undefined;
   idleTimeoutMs: number;
+  proxy?: URL | undefined;
 }): () => void {
   const agent = sharedAgent();
   const key = endpointKey(options.host, options.port);
   const settings: EndpointSettings = {
     tls: options.caPem === undefined ? undefined : tlsWithCa([...rootCertificates, options.caPem]),
     idleTimeoutMs: options.idleTimeoutMs,
+    proxy: options.proxy,
   };
   agent.endpoints.set(key, settings);
   syncAgentTimeout(agent);

@@ -90,6 +90,7 @@ export class OvhTransport {
       host: connection.host,
       port: connection.port,
       caPem: connection.caPem,
+      proxy: connection.proxy,
       idleTimeoutMs: tuning.timeoutMs + 5_000,
     });
     // host/port/basePath only: node-ovh's `endpoint` would silently override `host`.
@@ -282,6 +283,7 @@ export async function requestConsumerKey(options: {
     host: connection.host,
     port: connection.port,
     caPem: connection.caPem,
+    proxy: connection.proxy,
     idleTimeoutMs: options.timeoutMs + 5_000,
   });
   try {

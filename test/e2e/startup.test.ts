@@ -3,10 +3,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SlackAuthError, startBot } from '../../src/compose.js';
+import { startBot } from '../../src/compose.js';
 import type { AppEnv } from '../../src/config/env.js';
 import { type Simulator, startSimulator } from '../../src/ovh/simulator/index.js';
 import { createLogger } from '../../src/shared/logger.js';
+import { StartupError } from '../../src/shared/startup-error.js';
 import { TEST_CONFIG, testEnv } from '../support/bot-harness.js';
 import { botProcessEnv } from '../support/bot-process.js';
 import { FakeSlack } from '../support/fake-slack.js';
@@ -84,10 +85,10 @@ describe('startup', () => {
     slack.on('auth.test', () => ({ body: { ok: false, error: 'invalid_auth' } }));
     try {
       await expect(startBot(env(), { logger: createLogger({ level: 'silent' }), slackRetries: 0 })).rejects.toThrow(
-        SlackAuthError,
+        StartupError,
       );
       await expect(startBot(env(), { logger: createLogger({ level: 'silent' }), slackRetries: 0 })).rejects.toThrow(
-        /auth\.test: invalid_auth\)\. Check SLACK_BOT_TOKEN/,
+        /Slack rejected the bot token \(auth\.test: invalid_auth\)\. .*Fix: set SLACK_BOT_TOKEN/,
       );
     } finally {
       slack.on('auth.test', () => ({ body: { ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: 'T1' } }));
@@ -99,7 +100,7 @@ describe('startup', () => {
     try {
       const result = await run({});
       expect(result.code).toBe(1);
-      expect(result.stderr).toContain('Slack rejected the bot at startup (auth.test: invalid_auth)');
+      expect(result.stderr).toContain('Slack rejected the bot token (auth.test: invalid_auth)');
     } finally {
       slack.on('auth.test', () => ({ body: { ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: 'T1' } }));
     }

@@ -332,6 +332,11 @@ async function checkDependencies(options: {
   throw failures.find((f) => f instanceof ConfigError) ?? failures[0] ?? new StartupError(problems);
 }
 
+function detail(error: unknown): string {
+  const message = error === undefined ? '' : innermostMessage(error);
+  return message === '' ? '' : ` (${message})`;
+}
+
 function databaseName(env: AppEnv): string {
   if (env.databaseUrl === undefined) return `SQLite database in ${env.dataDir} (NASHA_DATA_DIR)`;
   const url = new URL(env.databaseUrl);
@@ -381,7 +386,8 @@ async function startReceiving(slackApp: SlackApp, env: AppEnv, timer: StartupTim
     problemLine(
       dependency,
       known ?? {
-        what: `no connection within ${timer.describe()}${last === undefined ? '' : ` (${innermostMessage(last)})`}`,
+        // undici's WebSocket errors carry no cause (an empty TypeError): say what is known.
+        what: `no WebSocket connection within ${timer.describe()}${detail(last)}`,
         cause: 'a firewall or proxy blocks WebSocket (wss://) traffic to Slack, or Slack is unavailable',
         fix: 'allow outbound HTTPS and WebSocket to *.slack.com:443 (or set HTTPS_PROXY), check https://slack-status.com, or raise NASHA_STARTUP_TIMEOUT_MS',
         transient: true,

@@ -198,12 +198,13 @@ export function createProxyDispatcher(settings: ProxySettings): Dispatcher | und
   const direct = buildConnector({ allowH2: false });
   const connect: buildConnector.connector = (options, callback) => {
     const proxy = proxyFor(settings, options);
+    // undici calls back with the error alone on failure, whatever its types say.
     const done: buildConnector.Callback = (...args) => {
-      const socket = args[1];
-      if (socket !== null) {
+      const socket: Socket | null | undefined = args[1];
+      if (socket !== null && socket !== undefined) {
         socket.setTimeout(SLACK_IDLE_TIMEOUT_MS, () => socket.destroy());
         callback(null, socket);
-      } else callback(args[0], null);
+      } else callback(args[0] ?? new Error('connection failed'), null);
     };
     if (proxy === undefined) {
       direct(options, done);

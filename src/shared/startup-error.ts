@@ -105,7 +105,7 @@ export function diagnoseConnection(
   const viaProxy = target.proxy === undefined ? '' : ` through the proxy ${target.proxy}`;
   const orProxy =
     target.proxy === undefined && target.proxyable
-      ? ', or set HTTPS_PROXY if outbound traffic must go through a proxy'
+      ? `, or, if outbound traffic must go through a proxy, set HTTPS_PROXY (and keep ${target.host} out of NO_PROXY)`
       : '';
   const tunnel = findTunnelError(error);
   if (tunnel !== undefined) {
@@ -187,9 +187,15 @@ export function diagnoseConnection(
         true,
       );
     default:
-      if (code === undefined || !(TLS_CODES.has(code) || code.startsWith('ERR_SSL') || code === 'EPROTO')) {
-        return undefined;
+      if (code !== undefined && (code === 'EPROTO' || code.startsWith('ERR_SSL'))) {
+        return diagnosis(
+          what,
+          `TLS: the handshake with ${where} failed (it may not speak HTTPS on that port, or something in between interferes)`,
+          `check the address and port in ${target.variable}`,
+          false,
+        );
       }
+      if (code === undefined || !TLS_CODES.has(code)) return undefined;
       return diagnosis(
         what,
         code === 'ERR_TLS_CERT_ALTNAME_INVALID'

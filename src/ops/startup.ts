@@ -263,9 +263,16 @@ export async function checkOvh(options: OvhCheckOptions): Promise<void> {
       try {
         outcome = await timer.bound(client.listServices());
       } catch (error) {
-        last = diagnoseOvh(error, target);
-        if (!last.transient) throw new StartupError([problemLine(dependency, last)], { cause: error });
-        options.logger.warn({ attempt: attempts, problem: problemLine(dependency, last) }, 'OVH not reachable yet');
+        // An attempt that timed out is "no answer", however close to the end of the startup time it ended.
+        const timedOut = error instanceof OvhApiError && error.kind === 'timeout';
+        last = timedOut ? undefined : diagnoseOvh(error, target);
+        if (last !== undefined && !last.transient) {
+          throw new StartupError([problemLine(dependency, last)], { cause: error });
+        }
+        const problem =
+          last === undefined ? `${dependency}: ${innermostMessage(error)}` : problemLine(dependency, last);
+        options.logger.warn({ attempt: attempts, problem }, 'OVH not reachable yet');
+        if (timedOut) continue;
         const wait = backoff(attempts);
         if (wait >= timer.remaining()) break;
         await sleep(wait);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { createLogger } from '../../src/shared/logger.js';
 import { StartupError } from '../../src/shared/startup-error.js';
 import { TEST_CONFIG, testEnv } from '../support/bot-harness.js';
 import { botProcessEnv } from '../support/bot-process.js';
+import { certificateFor, startTlsFront } from '../support/connect-proxy.js';
 import { FakeSlack } from '../support/fake-slack.js';
 
 let slack: FakeSlack;
@@ -141,6 +142,19 @@ describe('startup', () => {
   }, 30_000);
 });
 
+describe('the CLI and the composition root', () => {
+  it('nothing imports src/main.ts (the CLI): the sandbox, tests and benchmarks use src/compose.ts', () => {
+    const importers = ['src', 'test', 'bench'].flatMap((root) =>
+      readdirSync(root, { recursive: true, encoding: 'utf8' })
+        .filter((file) => file.endsWith('.ts'))
+        .map((file) => join(root, file))
+        .filter((file) => /(from\s+|import\()'[./]*(src\/)?main\.js'/.test(readFileSync(file, 'utf8'))),
+    );
+    expect(importers).toEqual([]);
+    expect(readFileSync('src/sandbox/index.ts', 'utf8')).toContain("from '../compose.js'");
+  });
+});
+
 describe('bounded startup: each dependency gets the startup time, then a named failure', () => {
   const quiet = () => ({ logger: createLogger({ level: 'silent' }) });
 
@@ -193,6 +207,30 @@ describe('bounded startup: each dependency gets the startup time, then a named f
         /^Slack Socket Mode \(apps\.connections\.open at http:\/\/127\.0\.0\.1:\d+\/api\/, then the wss:\/\/ URL it returns\): no WebSocket connection within 1\.5 s\. Likely cause: a firewall or proxy blocks WebSocket \(wss:\/\/\) traffic to Slack/,
       ),
     ]);
+  });
+
+  it('certificates this host does not trust (a TLS-inspecting proxy): TLS named, with how to trust the CA', async () => {
+    const front = await startTlsFront(await certificateFor(['127.0.0.1']), Number(new URL(slack.baseUrl).port));
+    try {
+      const base = env();
+      const untrusted: AppEnv = {
+        ...base,
+        slack: { ...base.slack, apiUrl: `https://127.0.0.1:${front.port}/api/` },
+        ovh: { ...base.ovh, connection: { ...base.ovh.connection, caPem: undefined } },
+        startupTimeoutMs: 3_000,
+      };
+      const error = await startBot(untrusted, quiet()).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StartupError);
+      const [ovh, slackLine] = [...(error as StartupError).problems].sort();
+      expect(slackLine).toMatch(
+        /^Slack auth\.test at https:\/\/127\.0\.0\.1:\d+\/api\/: .*self-signed certificate.*Likely cause: TLS: the certificate of 127\.0\.0\.1:\d+ is not trusted \(a TLS-inspecting proxy or a private CA\)\. Fix: trust the issuing CA with NODE_EXTRA_CA_CERTS=<CA file> \(verification is never turned off\)/,
+      );
+      expect(ovh).toMatch(
+        /^OVH at https:\/\/127\.0\.0\.1:\d+\/1\.0: .*Likely cause: TLS: .* is not trusted .*Fix: trust the issuing CA with OVH_CA_FILE/,
+      );
+    } finally {
+      await front.close();
+    }
   });
 
   it('a SQLite file that is not a database: one clean line naming the file and the fix', async () => {

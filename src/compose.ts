@@ -76,8 +76,8 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
   const timer = new StartupTimer(env.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS);
   // HTTPS_PROXY / NO_PROXY for everything Slack (OVH's endpoint agent gets its proxy with its connection).
   const dispatcher = env.proxy === undefined ? undefined : createProxyDispatcher(env.proxy);
-  const fetch = dispatcher === undefined ? undefined : slackFetch(dispatcher);
-  const { database, identity } = await checkDependencies({ env, overrides, timer, fetch, logger });
+  const proxiedFetch = dispatcher === undefined ? undefined : slackFetch(dispatcher);
+  const { database, identity } = await checkDependencies({ env, overrides, timer, proxiedFetch, logger });
 
   const metrics = new BotMetrics();
   const api = createNashaApi({
@@ -92,7 +92,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
   // waited out, so the outbox and the group cache stay in control of retries.
   const web = new webApi.WebClient(env.slack.botToken, {
     ...(env.slack.apiUrl !== undefined && { slackApiUrl: env.slack.apiUrl }),
-    ...(fetch !== undefined && { fetch }),
+    ...(proxiedFetch !== undefined && { fetch: proxiedFetch }),
     logger: createBoltLogger(logger.child({ component: 'slack-web' })),
     rejectRateLimitedCalls: true,
     // Well under the outbox lease (30 s), so a slow Slack call cannot outlive its claim.
@@ -220,7 +220,12 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     throw error;
   }
   outbox.start();
-  const reportToUser = createResumeReporter(logger);
+  // After a restart, results go to the stored response_url: through the proxy too. The reporter only
+  // POSTs a JSON string and reads `ok`/`status`, which the Web API's fetch type covers.
+  const reportToUser =
+    proxiedFetch === undefined
+      ? createResumeReporter(logger)
+      : createResumeReporter(logger, proxiedFetch as unknown as typeof fetch);
   const resumed = await service.resume(async (entry, result) => {
     const approvalId = approvalIdOf(entry.reply);
     if (approvalId !== undefined) await approvals.onResumedResult(approvalId, result);
@@ -282,7 +287,7 @@ async function checkDependencies(options: {
   env: AppEnv;
   overrides: BotOverrides;
   timer: StartupTimer;
-  fetch: webApi.FetchFunction | undefined;
+  proxiedFetch: webApi.FetchFunction | undefined;
   logger: Logger;
 }): Promise<{ database: Database; identity: { botId: string; botUserId: string } }> {
   const { env, overrides, timer, logger } = options;
@@ -298,7 +303,7 @@ async function checkDependencies(options: {
       checkSlackAuth({
         token: env.slack.botToken,
         apiUrl: env.slack.apiUrl,
-        fetch: options.fetch,
+        fetch: options.proxiedFetch,
         proxy: slackProxy,
         timer,
         logger,

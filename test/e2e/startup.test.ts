@@ -211,8 +211,10 @@ describe('bounded startup: each dependency gets the startup time, then a named f
 
   it('certificates this host does not trust (a TLS-inspecting proxy): TLS named, with how to trust the CA', async () => {
     const front = await startTlsFront(await certificateFor(['127.0.0.1']), Number(new URL(slack.baseUrl).port));
+    // A simulator of its own: a keep-alive socket to the shared one, verified earlier, would be reused.
+    const untrustedSim = await startSimulator();
     try {
-      const base = env();
+      const base = testEnv({ slack, sim: untrustedSim, dir });
       const untrusted: AppEnv = {
         ...base,
         slack: { ...base.slack, apiUrl: `https://127.0.0.1:${front.port}/api/` },
@@ -230,6 +232,7 @@ describe('bounded startup: each dependency gets the startup time, then a named f
       );
     } finally {
       await front.close();
+      await untrustedSim.close();
     }
   });
 

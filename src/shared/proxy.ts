@@ -29,7 +29,7 @@ export type NoProxyRule =
  * What NO_PROXY means when it is unset: loopback goes direct (a proxy cannot reach this host's loopback).
  * When NO_PROXY is set it is the whole list, as for curl: list loopback there to keep it direct.
  */
-export const DEFAULT_NO_PROXY = 'localhost,.localhost,127.0.0.0/8,::1';
+export const DEFAULT_NO_PROXY = 'localhost,127.0.0.0/8,::1';
 
 /** A NO_PROXY value: comma-separated; `*` alone = nothing is proxied. Problems name the entry. */
 export function parseNoProxy(text: string): { rules: NoProxyRule[]; problems: string[] } {

@@ -107,7 +107,7 @@ async function bot(): Promise<void> {
     import('node:fs'),
     import('node:os'),
     import('node:path'),
-    import('../src/main.js'),
+    import('../src/compose.js'),
     import('../test/support/bot-harness.js'),
     import('./ipc.js'),
   ]);

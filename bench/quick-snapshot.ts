@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startBot } from '../src/compose.js';
 import { DEFAULT_APPROVAL_RULES } from '../src/config/bot-config.js';
 import { ActionGate } from '../src/core/gate.js';
 import { Policy } from '../src/core/policy.js';
 import type { AuditSink } from '../src/core/ports.js';
 import { type QuickSnapshotMemory, QuickSnapshotService, type SavedQuickRun } from '../src/core/quick-snapshots.js';
-import { startBot } from '../src/main.js';
 import type { OvhClientTuning } from '../src/ovh/config.js';
 import { createNashaApi } from '../src/ovh/index.js';
 import {

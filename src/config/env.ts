@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { type OvhConfig, parseOvhConfig } from '../ovh/config.js';
 import { ConfigError } from '../shared/config-error.js';
+import { DEFAULT_NO_PROXY, type NoProxyRule, type ProxySettings, parseNoProxy, proxyFor } from '../shared/proxy.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -27,7 +28,14 @@ export interface AppEnv {
   dataDir: string;
   databaseUrl: string | undefined;
   logLevel: string;
+  /** The whole time startup gives Slack, OVH and the database to answer (default 30 s). */
+  startupTimeoutMs?: number | undefined;
+  /** HTTPS_PROXY / HTTP_PROXY / NO_PROXY for Slack (OVH's is resolved into `ovh.connection.proxy`). */
+  proxy?: ProxySettings | undefined;
 }
+
+/** Default of NASHA_STARTUP_TIMEOUT_MS. */
+export const DEFAULT_STARTUP_TIMEOUT_MS = 30_000;
 
 const optional = z
   .string()
@@ -83,7 +91,95 @@ const SlackEnvSchema = z.object({
   NASHA_CONFIG: optional.pipe(z.string().default('nasha.yml')),
   ...StoreEnvShape,
   LOG_LEVEL: optional.pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+  NASHA_STARTUP_TIMEOUT_MS: optional.transform((value, ctx) => {
+    if (value === undefined) return DEFAULT_STARTUP_TIMEOUT_MS;
+    const ms = Number(value);
+    if (!Number.isInteger(ms) || ms < 100 || ms > 600_000) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `NASHA_STARTUP_TIMEOUT_MS must be a whole number of milliseconds from 100 to 600000, got "${value}"`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  }),
 });
+
+/**
+ * A proxy URL as ops write them: `http://proxy:3128`, `http://user:password@proxy:3128`, or without a scheme
+ * (`proxy:3128`, taken as http:// as curl does). Only a scheme, credentials, host and port.
+ */
+function proxyUrl(name: string) {
+  return optional.transform((value, ctx): URL | undefined => {
+    if (value === undefined) return undefined;
+    let url: URL;
+    try {
+      url = new URL(value.includes('://') ? value : `http://${value}`);
+    } catch {
+      url = new URL('invalid:');
+    }
+    if (
+      (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+      url.hostname === '' ||
+      (url.pathname !== '' && url.pathname !== '/') ||
+      url.search !== '' ||
+      url.hash !== ''
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${name} must be a proxy URL such as http://proxy.example.com:3128 (http:// or https://, no path)`,
+      });
+      return z.NEVER;
+    }
+    return url;
+  });
+}
+
+const noProxyList = z
+  .string()
+  .optional()
+  .transform((value, ctx): NoProxyRule[] => {
+    const { rules, problems } = parseNoProxy(value ?? DEFAULT_NO_PROXY);
+    for (const message of problems) ctx.addIssue({ code: 'custom', message });
+    return rules;
+  });
+
+/**
+ * HTTPS_PROXY, HTTP_PROXY and NO_PROXY, each also in lower case (the form curl reads first). Both forms set
+ * to different values is an error: which one a tool picks differs from tool to tool.
+ */
+const ProxyEnvSchema = z
+  .object({
+    HTTPS_PROXY: z.string().optional(),
+    https_proxy: z.string().optional(),
+    HTTP_PROXY: z.string().optional(),
+    http_proxy: z.string().optional(),
+    NO_PROXY: z.string().optional(),
+    no_proxy: z.string().optional(),
+  })
+  .transform((env, ctx): ProxySettings => {
+    const pick = (upper: 'HTTPS_PROXY' | 'HTTP_PROXY' | 'NO_PROXY') => {
+      const lower = upper.toLowerCase() as 'https_proxy' | 'http_proxy' | 'no_proxy';
+      // Empty is unset, as for every other variable.
+      const a = env[lower]?.trim() || undefined;
+      const b = env[upper]?.trim() || undefined;
+      if (a !== undefined && b !== undefined && a !== b) {
+        ctx.addIssue({ code: 'custom', message: `${upper} and ${lower} are both set, to different values: keep one` });
+      }
+      return a ?? b;
+    };
+    const part = <T>(schema: z.ZodType<T, string | undefined>, value: string | undefined): T | undefined => {
+      const parsed = schema.safeParse(value);
+      if (parsed.success) return parsed.data;
+      for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message });
+      return undefined;
+    };
+    return {
+      https: part(proxyUrl('HTTPS_PROXY'), pick('HTTPS_PROXY')),
+      http: part(proxyUrl('HTTP_PROXY'), pick('HTTP_PROXY')),
+      noProxy: part(noProxyList, pick('NO_PROXY')) ?? [],
+    };
+  });
 
 /** Every secret can be given as VAR or as VAR_FILE (a path, e.g. a mounted Kubernetes or Docker secret). */
 export const SECRET_VARIABLES = [
@@ -124,6 +220,8 @@ export function parseAppEnv(rawEnv: Env): AppEnv {
   const { env, problems } = withSecretFiles(rawEnv);
   const slack = SlackEnvSchema.safeParse(env);
   if (!slack.success) problems.push(...slack.error.issues.map((i) => i.message));
+  const proxy = ProxyEnvSchema.safeParse(env);
+  if (!proxy.success) problems.push(...proxy.error.issues.map((i) => i.message));
   let ovh: OvhConfig | undefined;
   try {
     ovh = parseOvhConfig(env);
@@ -135,8 +233,13 @@ export function parseAppEnv(rawEnv: Env): AppEnv {
   if (!given('SLACK_APP_TOKEN') && !given('SLACK_SIGNING_SECRET')) {
     problems.push('SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN to use Socket Mode)');
   }
-  if (!slack.success || ovh === undefined || problems.length > 0) throw new ConfigError(problems);
+  if (!slack.success || !proxy.success || ovh === undefined || problems.length > 0) throw new ConfigError(problems);
   const s = slack.data;
+  const ovhProxy = proxyFor(proxy.data, {
+    protocol: 'https:',
+    hostname: ovh.connection.host,
+    port: ovh.connection.port,
+  });
   return {
     slack: {
       mode: s.SLACK_APP_TOKEN === undefined ? 'http' : 'socket',
@@ -145,7 +248,7 @@ export function parseAppEnv(rawEnv: Env): AppEnv {
       appToken: s.SLACK_APP_TOKEN,
       apiUrl: s.SLACK_API_URL,
     },
-    ovh,
+    ovh: { ...ovh, connection: { ...ovh.connection, proxy: ovhProxy } },
     port: s.PORT,
     healthPort: s.HEALTH_PORT,
     host: s.HOST,
@@ -153,5 +256,7 @@ export function parseAppEnv(rawEnv: Env): AppEnv {
     dataDir: resolve(s.NASHA_DATA_DIR),
     databaseUrl: s.DATABASE_URL,
     logLevel: s.LOG_LEVEL,
+    startupTimeoutMs: s.NASHA_STARTUP_TIMEOUT_MS,
+    proxy: proxy.data,
   };
 }

@@ -24,6 +24,8 @@ export interface OvhConnectionConfig {
   consumerKey: string;
   /** Extra CA certificate (PEM) trusted for this endpoint only. */
   caPem: string | undefined;
+  /** The outbound proxy to tunnel through (HTTPS_PROXY, unless NO_PROXY lists the host); direct when undefined. */
+  proxy?: URL | undefined;
 }
 
 export interface OvhClientTuning {

@@ -4,6 +4,7 @@ import { ClientRequest } from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
+import { openTunnel } from '../shared/proxy.js';
 
 /**
  * node-ovh calls `https.request()` without an agent and offers no `ca`, `agent` or proxy option,
@@ -22,6 +23,8 @@ interface EndpointSettings {
    * bench/RESULTS.md). A CA that does not load stays `ca`, so it fails per request as before.
    */
   tls: { secureContext: SecureContext } | { ca: string[] } | undefined;
+  /** HTTPS_PROXY for this endpoint: each connection is a CONNECT tunnel with TLS to OVH inside it. */
+  proxy: URL | undefined;
 }
 
 class OvhEndpointAgent extends https.Agent {
@@ -32,8 +35,27 @@ class OvhEndpointAgent extends https.Agent {
     callback?: (err: Error | null, stream: Duplex) => void,
   ): Duplex | null | undefined {
     const settings = this.endpoints.get(endpointKey(options.host ?? options.hostname ?? '', options.port));
-    if (settings === undefined || settings.tls === undefined) return super.createConnection(options, callback);
-    return super.createConnection({ ...options, ...settings.tls }, callback);
+    if (settings === undefined) return super.createConnection(options, callback);
+    const withCa = settings.tls === undefined ? options : { ...options, ...settings.tls };
+    if (settings.proxy !== undefined && !('socket' in options)) return this.tunnel(settings.proxy, withCa, callback);
+    return super.createConnection(withCa, callback);
+  }
+
+  /** Through the proxy: once the tunnel is open, the same TLS connection over it. */
+  private tunnel(
+    proxy: URL,
+    options: https.RequestOptions,
+    callback: ((err: Error | null, stream: Duplex) => void) | undefined,
+  ): undefined {
+    const host = options.host ?? options.hostname ?? '';
+    openTunnel(proxy, host.replace(/^\[(.*)\]$/, '$1'), Number(options.port ?? 443)).then(
+      (tunnel) => {
+        const socket = this.createConnection({ ...options, socket: tunnel } as https.RequestOptions);
+        if (socket) callback?.(null, socket);
+      },
+      (error: Error) => callback?.(error, undefined as never),
+    );
+    return undefined;
   }
 }
 
@@ -58,11 +80,17 @@ function tlsWithCa(ca: string[]): EndpointSettings['tls'] {
 }
 
 /** Registers an OVH endpoint; returns a function that unregisters it. */
-export function registerOvhEndpoint(options: { host: string; port: number; caPem: string | undefined }): () => void {
+export function registerOvhEndpoint(options: {
+  host: string;
+  port: number;
+  caPem: string | undefined;
+  proxy?: URL | undefined;
+}): () => void {
   const agent = sharedAgent();
   const key = endpointKey(options.host, options.port);
   const settings: EndpointSettings = {
     tls: options.caPem === undefined ? undefined : tlsWithCa([...rootCertificates, options.caPem]),
+    proxy: options.proxy,
   };
   agent.endpoints.set(key, settings);
   return () => {

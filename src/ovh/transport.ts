@@ -102,6 +102,7 @@ export class OvhTransport {
       host: connection.host,
       port: connection.port,
       caPem: connection.caPem,
+      proxy: connection.proxy,
     });
     // host/port/basePath only: node-ovh's `endpoint` would silently override `host`.
     this.ovh = createNodeOvh({
@@ -321,7 +322,12 @@ export async function requestConsumerKey(options: {
 }): Promise<ConsumerKeyRequest> {
   const { connection } = options;
   const operation = 'POST /auth/credential';
-  const unregister = registerOvhEndpoint({ host: connection.host, port: connection.port, caPem: connection.caPem });
+  const unregister = registerOvhEndpoint({
+    host: connection.host,
+    port: connection.port,
+    caPem: connection.caPem,
+    proxy: connection.proxy,
+  });
   try {
     const ovh = createNodeOvh({
       appKey: connection.appKey,

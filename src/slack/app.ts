@@ -10,6 +10,7 @@ import {
   type webApi,
 } from '@slack/bolt';
 import type { Logger } from 'pino';
+import { type Dispatcher, fetch as undiciFetch } from 'undici';
 import type { SlackEnv } from '../config/env.js';
 import { createBoltLogger } from '../shared/logger.js';
 import type { SlackDeps } from './deps.js';
@@ -22,9 +23,14 @@ export interface SlackAppOptions {
   /** HTTP mode. */
   port: number;
   host: string;
-  /** Known bot identity skips the startup auth.test (tests, sandbox). */
+  /**
+   * The bot identity, from the bounded startup auth.test (or given by tests and the sandbox): Bolt then
+   * makes no auth.test of its own, whose retry policy would stretch a failing one to about 30 minutes.
+   */
   botId?: string;
   botUserId?: string;
+  /** Outbound proxy (HTTPS_PROXY/NO_PROXY) for the Web API and Socket Mode; Slack's defaults when undefined. */
+  dispatcher?: Dispatcher | undefined;
   /** WebClient retries; tests use { retries: 0 }. */
   retryConfig?: webApi.RetryOptions;
   /** /healthz, /readyz, /metrics: on PORT in HTTP mode, on the health port in Socket Mode. */
@@ -41,13 +47,21 @@ export interface SlackAppOptions {
 
 export interface SlackApp {
   app: App;
-  /** Runs auth.test; rejects (catchably) on bad credentials. */
+  /** Bolt's initialization; runs auth.test (rejecting catchably) only when no bot identity was given. */
   init(): Promise<void>;
   /** Starts receiving; in HTTP mode returns the bound port. */
   start(): Promise<number | undefined>;
   stop(): Promise<void>;
   /** Whether Slack can reach us: HTTP mode once started; Socket Mode while the socket is connected and alive. */
   connection(): { ok: boolean; detail: string };
+  /** Socket Mode: the last WebSocket error, to say why a connection does not come up. */
+  lastConnectionError(): unknown;
+}
+
+/** The Web API's `fetch` through `dispatcher` (undici's own fetch: the dispatcher is an undici one). */
+export function slackFetch(dispatcher: Dispatcher): webApi.FetchFunction {
+  // Slack's FormData body is the global one, which undici's fetch takes as it is.
+  return (url, init) => undiciFetch(url, { ...init, dispatcher } as Parameters<typeof undiciFetch>[1]);
 }
 
 /**
@@ -58,6 +72,7 @@ export interface SlackApp {
 export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): SlackApp {
   const { slack } = options;
   const boltLogger = createBoltLogger(options.logger.child({ component: 'slack' }));
+  const knownIdentity = options.botId !== undefined && options.botUserId !== undefined;
   const common = {
     token: slack.botToken,
     deferInitialization: true,
@@ -68,13 +83,17 @@ export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): Slack
     clientOptions: {
       ...(slack.apiUrl !== undefined && { slackApiUrl: slack.apiUrl }),
       ...(options.retryConfig !== undefined && { retryConfig: options.retryConfig }),
+      ...(options.dispatcher !== undefined && { fetch: slackFetch(options.dispatcher) }),
     },
-    ...(options.botId !== undefined &&
-      options.botUserId !== undefined && { botId: options.botId, botUserId: options.botUserId }),
+    ...(knownIdentity && { botId: options.botId, botUserId: options.botUserId, tokenVerificationEnabled: false }),
   };
   // The Socket Mode client pings Slack and expects a pong (and Slack's pings) in time; when the
   // link goes silent it drops it and reconnects. We track its state for /readyz.
-  const socketState = { connected: false, detail: 'not connected yet' };
+  const socketState: { connected: boolean; detail: string; lastError: unknown } = {
+    connected: false,
+    detail: 'not connected yet',
+    lastError: undefined,
+  };
   const pingTimeout = options.socketPingTimeoutMs ?? 5_000;
   const socketReceiver =
     slack.mode === 'socket'
@@ -86,6 +105,8 @@ export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): Slack
           serverPingTimeout: pingTimeout * 6,
           autoReconnectEnabled: true,
           customRoutes: options.routes,
+          // Also wraps the receiver's apps.connections.open calls (its client gets no fetch of its own).
+          ...(options.dispatcher !== undefined && { dispatcher: options.dispatcher }),
           // The receiver's own client (apps.connections.open) must use the same Web API URL.
           installerOptions: {
             port: options.healthPort,
@@ -96,6 +117,9 @@ export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): Slack
   if (socketReceiver !== undefined) {
     const client = socketReceiver.client;
     client.on('connected', () => Object.assign(socketState, { connected: true, detail: 'connected' }));
+    client.on('error', (error: unknown) => {
+      socketState.lastError = error;
+    });
     for (const event of ['disconnected', 'reconnecting', 'disconnecting'] as const) {
       client.on(event, () => {
         if (socketState.connected) options.logger.warn({ event }, 'Slack Socket Mode connection lost');
@@ -146,6 +170,7 @@ export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): Slack
         return { ok: httpStarted, detail: httpStarted ? 'HTTP receiver listening' : 'not started' };
       return { ok: socketState.connected, detail: `Socket Mode ${socketState.detail}` };
     },
+    lastConnectionError: () => socketState.lastError,
   };
 }
 

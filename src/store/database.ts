@@ -9,6 +9,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import type { CustomTypesConfig } from 'pg';
 import type { Logger } from 'pino';
 import { ConfigError } from '../shared/config-error.js';
+import { diagnoseConnection, errorCode, innermostMessage, problemLine, StartupError } from '../shared/startup-error.js';
 import { type DialectName, migrationProvider } from './migrations.js';
 import type { DatabaseSchema } from './schema.js';
 
@@ -54,18 +55,22 @@ async function openSqlite(dataDir: string, logger: Logger | undefined): Promise<
     sqlite.pragma('foreign_keys = ON');
   } catch (error) {
     sqlite.close();
-    throw error;
+    throw sqliteStartupError(error, file);
   }
   const db = new Kysely<DatabaseSchema>({ dialect: new SqliteDialect({ database: sqlite }) });
   // Kysely runs SQLite migrations outside a transaction; one IMMEDIATE transaction around the whole run
   // makes them atomic and serialises two processes starting on the same file.
-  await migrate(db, 'sqlite', logger, {
-    begin: () => sqlite.exec('BEGIN IMMEDIATE'),
-    commit: () => sqlite.exec('COMMIT'),
-    rollback: () => {
-      if (sqlite.inTransaction) sqlite.exec('ROLLBACK');
-    },
-  });
+  try {
+    await migrate(db, 'sqlite', logger, {
+      begin: () => sqlite.exec('BEGIN IMMEDIATE'),
+      commit: () => sqlite.exec('COMMIT'),
+      rollback: () => {
+        if (sqlite.inTransaction) sqlite.exec('ROLLBACK');
+      },
+    });
+  } catch (error) {
+    throw sqliteStartupError(error, file);
+  }
   logger?.info({ file }, 'SQLite database ready');
   return handle(db, 'sqlite');
 }
@@ -99,9 +104,90 @@ async function openPostgres(databaseUrl: string, logger: Logger | undefined): Pr
   pool.on('error', (error) => logger?.error({ err: error }, 'idle PostgreSQL connection failed'));
   const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) });
   // Kysely wraps PostgreSQL migrations in a transaction under an advisory lock, so replicas can start together.
-  await migrate(db, 'postgres', logger);
+  try {
+    await migrate(db, 'postgres', logger);
+  } catch (error) {
+    throw postgresStartupError(error, url);
+  }
   logger?.info({ host: url.host, database: url.pathname.slice(1) }, 'PostgreSQL database ready');
   return handle(db, 'postgres');
+}
+
+/** What a startup failure of SQLite means for the operator: one line, never a stack. */
+function sqliteStartupError(error: unknown, file: string): StartupError {
+  const code = errorCode(error);
+  const [cause, fix] =
+    code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT'
+      ? [
+          'the file is not a SQLite database, or it is damaged',
+          `restore ${file} from a backup, or point NASHA_DATA_DIR elsewhere`,
+        ]
+      : code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED'
+        ? [
+            `another process holds a lock on it for more than ${SQLITE_BUSY_TIMEOUT_MS / 1_000} s`,
+            'stop the other process using it',
+          ]
+        : code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM'
+          ? ['the file or its directory is not writable by this process', 'make NASHA_DATA_DIR writable']
+          : code === 'SQLITE_FULL' || code === 'SQLITE_IOERR'
+            ? ['the disk is full or failing', 'free space on the disk of NASHA_DATA_DIR']
+            : [
+                'a migration could not be applied (the file was changed by hand, or by a newer nasha-bot)',
+                'run the nasha-bot version that last used this file, or restore it from a backup; nothing was changed (the migration was rolled back)',
+              ];
+  return new StartupError(
+    [
+      problemLine(`SQLite database ${file} (NASHA_DATA_DIR)`, {
+        what: innermostMessage(error),
+        cause,
+        fix,
+        transient: false,
+      }),
+    ],
+    { cause: error },
+  );
+}
+
+/** What a startup failure of PostgreSQL means for the operator: one line naming the server, never the password. */
+function postgresStartupError(error: unknown, url: URL): StartupError {
+  const dependency = `PostgreSQL at ${url.host}${url.pathname} (DATABASE_URL)`;
+  const code = errorCode(error);
+  const what = innermostMessage(error);
+  const timedOut = /timeout/i.test(what) && code === undefined;
+  const connection = diagnoseConnection(
+    error,
+    {
+      host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: url.port === '' ? 5432 : Number(url.port),
+      variable: 'DATABASE_URL',
+      proxy: undefined,
+      proxyable: false,
+      trustCa: 'sslrootcert=<CA file> in DATABASE_URL',
+    },
+    timedOut ? 'ETIMEDOUT' : code,
+  );
+  const postgres: Record<string, [string, string]> = {
+    '28P01': [
+      'PostgreSQL refused the user name or password',
+      'check the user and password in DATABASE_URL (or DATABASE_URL_FILE)',
+    ],
+    '28000': [
+      'PostgreSQL does not let this user in from this host (pg_hba.conf)',
+      'allow this host and user in pg_hba.conf',
+    ],
+    '3D000': ['the database does not exist', 'create it (CREATE DATABASE …) or correct its name in DATABASE_URL'],
+    '57P03': ['PostgreSQL is starting up or recovering', 'wait for it to accept connections, then start again'],
+    '53300': ['PostgreSQL has no free connection slot', 'raise max_connections or stop idle clients'],
+  };
+  const known = code === undefined ? undefined : postgres[code];
+  const diagnosis = connection ??
+    (known && { what, cause: known[0], fix: known[1], transient: false }) ?? {
+      what,
+      cause: 'a migration could not be applied (the schema was changed by hand, or by a newer nasha-bot)',
+      fix: 'run the nasha-bot version that last migrated this database, or restore it; nothing was changed (the migration ran in a transaction)',
+      transient: false,
+    };
+  return new StartupError([problemLine(dependency, diagnosis)], { cause: error });
 }
 
 function parseInt8(value: string): number {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { type RunningBot, startBot } from '../../src/main.js';
+import { type RunningBot, startBot } from '../../src/compose.js';
 import { type Simulator, startSimulator } from '../../src/ovh/simulator/index.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { TEST_CONFIG, testEnv } from '../support/bot-harness.js';

@@ -131,6 +131,9 @@ describe('openDatabase (PostgreSQL selection)', () => {
     );
     expect(error).toBeInstanceOf(Error);
     expect(error).not.toBeInstanceOf(ConfigError);
-    expect(String((error as Error).message)).toMatch(/migration failed: .*(ECONNREFUSED|connect)/);
+    expect(String((error as Error).message)).toMatch(
+      /PostgreSQL at 127\.0\.0\.1:1\/nasha \(DATABASE_URL\): .*ECONNREFUSED/,
+    );
+    expect(String((error as Error).message)).not.toContain('secret');
   });
 });

@@ -1,0 +1,433 @@
+import { webApi } from '@slack/bolt';
+import { sql } from 'kysely';
+import type { Logger } from 'pino';
+import { loadBotConfig } from './config/bot-config.js';
+import { type AppEnv, DEFAULT_STARTUP_TIMEOUT_MS } from './config/env.js';
+import { ApprovalService } from './core/approvals.js';
+import { AuditOutbox, AuditTrail } from './core/audit.js';
+import { ChangeDesk } from './core/desk.js';
+import { ActionGate } from './core/gate.js';
+import { CachedGroupDirectory } from './core/groups.js';
+import { Policy } from './core/policy.js';
+import { QuickSnapshotService } from './core/quick-snapshots.js';
+import { IntentSweeper } from './core/reconcile.js';
+import { type ChangeReporter, SnapshotService } from './core/snapshot-service.js';
+import { type CheckResult, opsRoutes, Readiness } from './ops/health.js';
+import { BotMetrics } from './ops/metrics.js';
+import { checkOvh, checkSlackAuth, DEFAULT_SLACK_API_URL, StartupTimer, slackTarget } from './ops/startup.js';
+import { createNashaApi } from './ovh/index.js';
+import type { TaskTrackerOptions } from './ovh/task-tracker.js';
+import { type Clock, systemClock } from './shared/clock.js';
+import { ConfigError } from './shared/config-error.js';
+import { createBoltLogger, createLogger } from './shared/logger.js';
+import { createProxyDispatcher, describeProxy, proxyFor } from './shared/proxy.js';
+import { diagnoseConnection, innermostMessage, problemLine, StartupError } from './shared/startup-error.js';
+import { createSlackApp, type SlackApp, slackFetch } from './slack/app.js';
+import { createSlackApprovalCards } from './slack/approval-cards.js';
+import { createSlackAuditPublisher } from './slack/audit-publisher.js';
+import { createGroupMemberFetcher } from './slack/group-members.js';
+import { createMetadataCodec } from './slack/metadata.js';
+import { createQuickResumeReporter } from './slack/quick-runner.js';
+import { createResumeReporter } from './slack/resume-reply.js';
+import { ApprovalStore } from './store/approval-store.js';
+import { AuditStore } from './store/audit-store.js';
+import { type Database, openDatabase } from './store/database.js';
+import { QuickStore } from './store/quick-store.js';
+import { TaskJournal } from './store/task-journal.js';
+
+/** What tests and the sandbox may replace; production uses the defaults. */
+export interface BotOverrides {
+  clock?: Clock;
+  logger?: Logger;
+  /** Known bot identity: skips the startup auth.test (tests and the sandbox). */
+  botIdentity?: { botId: string; botUserId: string };
+  /** Slack WebClient retries (tests: none). */
+  slackRetries?: number;
+  tracker?: Omit<TaskTrackerOptions, 'client' | 'clock' | 'logger'>;
+  /** Outbox tuning for tests (pacing, idle polling). */
+  outbox?: { minIntervalPerChannelMs?: number; retryBaseMs?: number; idlePollMs?: number };
+  /** How often the approvals sweeper looks even with nothing due. */
+  approvalSweepMs?: number;
+  /** The longest wait between passes of the change reconciliation sweep (wall-clock ms). */
+  intentSweepMs?: number;
+  /** Socket Mode heartbeat timeout (tests use a short one). */
+  socketPingTimeoutMs?: number;
+}
+
+export interface RunningBot {
+  /** Bound HTTP port (HTTP mode). */
+  port: number | undefined;
+  service: SnapshotService;
+  approvals: ApprovalService;
+  outbox: AuditOutbox;
+  readiness: Readiness;
+  metrics: BotMetrics;
+  /** Stops taking requests, flushes the audit outbox (bounded), closes everything. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The composition root: config → logger → store → OVH client → core → Slack app. Nothing else
+ * reads the environment; everything below gets its dependencies as parameters. Slack, OVH and the
+ * database are checked together within one startup time (NASHA_STARTUP_TIMEOUT_MS): a failure is a
+ * StartupError naming what failed, the likely cause and the fix.
+ */
+export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promise<RunningBot> {
+  const clock = overrides.clock ?? systemClock;
+  const logger = overrides.logger ?? createLogger({ level: env.logLevel });
+  const config = loadBotConfig(env.configPath);
+  for (const warning of config.warnings) logger.warn({ config: env.configPath }, warning);
+
+  const timer = new StartupTimer(env.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS);
+  // HTTPS_PROXY / NO_PROXY for everything Slack (OVH's endpoint agent gets its proxy with its connection).
+  const dispatcher = env.proxy === undefined ? undefined : createProxyDispatcher(env.proxy);
+  const proxiedFetch = dispatcher === undefined ? undefined : slackFetch(dispatcher);
+  const { database, identity } = await checkDependencies({ env, overrides, timer, proxiedFetch, logger });
+
+  const metrics = new BotMetrics();
+  const api = createNashaApi({
+    config: env.ovh,
+    clock,
+    logger: logger.child({ component: 'ovh' }),
+    onAttempt: (event) => metrics.ovhAttempt(event),
+    ...(overrides.tracker && { tracker: overrides.tracker }),
+  });
+
+  // The bot's own Web API client for audit posts and group lookups: rate limits are reported, not
+  // waited out, so the outbox and the group cache stay in control of retries.
+  const web = new webApi.WebClient(env.slack.botToken, {
+    ...(env.slack.apiUrl !== undefined && { slackApiUrl: env.slack.apiUrl }),
+    ...(proxiedFetch !== undefined && { fetch: proxiedFetch }),
+    logger: createBoltLogger(logger.child({ component: 'slack-web' })),
+    rejectRateLimitedCalls: true,
+    // The audit publisher's call timeout too; the outbox lease outlasts its longest attempt (a look-up and a post).
+    timeout: 10_000,
+    // Nothing is retried by the client: a post retried blindly after a lost answer shows twice (the outbox
+    // looks for it first), and the outbox and the group cache stay in control of retries.
+    retryConfig: { retries: 0 },
+  });
+  const groups = new CachedGroupDirectory(createGroupMemberFetcher(web), {
+    clock,
+    logger: logger.child({ component: 'groups' }),
+  });
+  const policy = new Policy(config.access, groups);
+  const gate = new ActionGate({
+    policy,
+    groups,
+    rules: config.approvals.rules,
+    responderGroups: config.quickSnapshot?.responderGroups ?? [],
+  });
+  const auditRepo = new AuditStore(database.db);
+  const outbox = new AuditOutbox({
+    repo: auditRepo,
+    publisher: createSlackAuditPublisher(web),
+    clock,
+    logger: logger.child({ component: 'audit' }),
+    ...overrides.outbox,
+  });
+  const audit = new AuditTrail({ repo: auditRepo, clock, auditChannel: config.audit.channel, outbox });
+  const journal = new TaskJournal({ db: database.db, clock });
+  const service = new SnapshotService({
+    client: api.client,
+    tracker: api.tracker,
+    gate,
+    policy,
+    audit,
+    journal,
+    clock,
+    logger,
+    // A request still out when its writer died gets one OVH attempt and some margin to land first.
+    intentLeaseMs: env.ovh.tuning.timeoutMs + 5_000,
+  });
+  const approvalRepo = new ApprovalStore(database.db);
+  const approvals = new ApprovalService({
+    repo: approvalRepo,
+    service,
+    policy,
+    audit,
+    cards: createSlackApprovalCards(web),
+    rules: config.approvals.rules,
+    configVersion: config.configVersion,
+    approvalsChannel: config.approvals.channel,
+    clock,
+    logger: logger.child({ component: 'approvals' }),
+    ...(overrides.approvalSweepMs !== undefined && { sweepIntervalMs: overrides.approvalSweepMs }),
+  });
+
+  const quick = new QuickSnapshotService({
+    client: api.client,
+    tracker: api.tracker,
+    gate,
+    policy,
+    audit,
+    memory: new QuickStore(database.db, logger.child({ component: 'quick' })),
+    settings: {
+      targetGroups: config.targetGroups,
+      defaultExpirationMs: config.quickSnapshot?.defaultExpirationMs,
+    },
+    clock,
+    logger: logger.child({ component: 'quick' }),
+  });
+
+  let slackRequestsInFlight = 0;
+  // Late-bound: readiness asks the Slack app (built just below) whether Slack can reach us.
+  let slackConnection = (): CheckResult => ({ ok: false, detail: 'starting' });
+  const readiness = new Readiness(
+    {
+      database: async () => {
+        await sql`select 1`.execute(database.db);
+      },
+      ovh: async () => {
+        await api.client.listServices();
+      },
+      slack: () => slackConnection(),
+    },
+    clock,
+  );
+  metrics.bind({
+    approvalsPending: async () => (await approvalRepo.open()).filter((r) => r.state === 'pending').length,
+    auditOutboxDepth: () => outbox.depth(),
+    auditOutboxOldestMs: () => outbox.oldestPendingAgeMs(),
+    ovhBudgetTokens: () => api.transport.requestBudget.available(),
+  });
+
+  const slackApp = createSlackApp(
+    {
+      slack: env.slack,
+      logger,
+      port: env.port,
+      host: env.host,
+      healthPort: env.healthPort ?? 3001,
+      routes: opsRoutes(readiness, metrics),
+      onRequest: (delta) => {
+        slackRequestsInFlight += delta;
+      },
+      onResult: (kind, name, result) => metrics.slackRequest(kind, name, result),
+      ...(overrides.socketPingTimeoutMs !== undefined && { socketPingTimeoutMs: overrides.socketPingTimeoutMs }),
+      ...identity,
+      dispatcher,
+      ...(overrides.slackRetries !== undefined && { retryConfig: { retries: overrides.slackRetries } }),
+    },
+    {
+      service,
+      approvals,
+      quick,
+      gate,
+      desk: new ChangeDesk({ gate, service, approvals, audit, clock }),
+      metadata: createMetadataCodec(env.slack.signingSecret ?? env.slack.botToken, () => clock.now()),
+      clock,
+      logger,
+    },
+  );
+  let sweeper: IntentSweeper | undefined;
+  const closeAll = async () => {
+    await sweeper?.stop();
+    await approvals.stop();
+    api.tracker.stop();
+    await outbox.stop();
+    api.transport.close();
+    await database.close();
+  };
+  slackConnection = () => slackApp.connection();
+  try {
+    // No network: the identity is known, so Bolt makes no auth.test of its own.
+    await slackApp.init();
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+  outbox.start();
+  // After a restart, results go to the stored response_url: through the proxy too. The reporter only
+  // POSTs a JSON string and reads `ok`/`status`, which the Web API's fetch type covers.
+  const reportToUser =
+    proxiedFetch === undefined
+      ? createResumeReporter(logger)
+      : createResumeReporter(logger, proxiedFetch as unknown as typeof fetch);
+  const report: ChangeReporter = async (origin, result) => {
+    const approvalId = approvalIdOf(origin.reply);
+    if (approvalId !== undefined) await approvals.onResumedResult(approvalId, result);
+    else await reportToUser(origin, result);
+  };
+  const resumed = await service.resume(report);
+  const resumedRuns = await quick.resume(createQuickResumeReporter(web, logger));
+  approvals.start();
+  // Changes whose OVH answer never arrived (this or another process died, or the answer was lost): settled
+  // from what OVH shows, now and then on a timer, by whichever replica gets each lease.
+  sweeper = new IntentSweeper({
+    pass: async () => {
+      const next = await service.reconcileDue(report);
+      await approvals.recoverInterrupted();
+      return next;
+    },
+    now: () => clock.now(),
+    intervalMs: overrides.intentSweepMs ?? 60_000,
+    logger: logger.child({ component: 'reconcile' }),
+  });
+  sweeper.start();
+  if (resumed > 0) logger.info({ tasks: resumed }, 'following OVH tasks left unfinished by the previous run');
+  if (resumedRuns > 0) logger.info({ runs: resumedRuns }, 'finishing quick snapshot runs left by the previous run');
+  let port: number | undefined;
+  try {
+    port = await startReceiving(slackApp, env, timer);
+  } catch (error) {
+    await slackApp.stop().catch(() => undefined);
+    await closeAll();
+    throw error;
+  }
+  logger.info({ mode: env.slack.mode, port, ovh: env.ovh.connection.endpoint }, 'nasha-bot is ready');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    port,
+    service,
+    approvals,
+    outbox,
+    readiness,
+    metrics,
+    stop() {
+      stopping ??= (async () => {
+        // 1. No new work. 2. Changes already sent to OVH get their task journaled (tracking resumes at
+        // the next start). 3. The audit outbox gets a bounded chance to deliver. 4. Close.
+        await slackApp.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the Slack app failed'));
+        quick.stop();
+        const [writes, quickWork] = await Promise.all([service.drained(10_000), quick.drained(10_000)]);
+        if (!writes) logger.warn('an OVH write was still in flight at shutdown');
+        if (!quickWork) logger.warn('a quick snapshot creation was still in flight at shutdown');
+        const flushed = await outbox.flush(5_000).catch(() => false);
+        if (!flushed) logger.warn('some audit records are still undelivered; they will go out on next start');
+        logger.info({ slackRequestsInFlight }, 'stopped');
+        await closeAll();
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Tasks started by an approved request carry its id in their journal entry. */
+function approvalIdOf(reply: unknown): string | undefined {
+  if (typeof reply !== 'object' || reply === null || !('approvalId' in reply)) return undefined;
+  const id = (reply as { approvalId: unknown }).approvalId;
+  return typeof id === 'string' ? id : undefined;
+}
+
+/**
+ * Slack (auth.test), OVH (an authenticated call) and the database, all at once within the startup time.
+ * Every failure is reported together; whatever did open is closed again.
+ */
+async function checkDependencies(options: {
+  env: AppEnv;
+  overrides: BotOverrides;
+  timer: StartupTimer;
+  proxiedFetch: webApi.FetchFunction | undefined;
+  logger: Logger;
+}): Promise<{ database: Database; identity: { botId: string; botUserId: string } }> {
+  const { env, overrides, timer, logger } = options;
+  const opening = openDatabase(
+    env.databaseUrl !== undefined ? { databaseUrl: env.databaseUrl } : { dataDir: env.dataDir },
+    logger,
+  );
+  const slackProxy =
+    env.proxy === undefined ? undefined : proxyFor(env.proxy, new URL(env.slack.apiUrl ?? DEFAULT_SLACK_API_URL));
+  const [db, slack, ovh] = await Promise.allSettled([
+    timer.bound(opening),
+    overrides.botIdentity ??
+      checkSlackAuth({
+        token: env.slack.botToken,
+        apiUrl: env.slack.apiUrl,
+        fetch: options.proxiedFetch,
+        proxy: slackProxy,
+        timer,
+        logger,
+      }),
+    checkOvh({ config: env.ovh, timer, logger: logger.child({ component: 'ovh' }) }),
+  ]);
+  const problems: string[] = [];
+  const failures: unknown[] = [];
+  const collect = (result: PromiseSettledResult<unknown>) => {
+    if (result.status === 'fulfilled') return;
+    if (result.reason instanceof StartupError) problems.push(...result.reason.problems);
+    else failures.push(result.reason);
+  };
+  collect(db);
+  collect(slack);
+  collect(ovh);
+  let database: Database | undefined;
+  if (db.status === 'fulfilled') {
+    if (db.value.timedOut) {
+      problems.unshift(
+        `${databaseName(env)}: no answer within ${timer.describe()}. Likely cause: the database server is unreachable or overloaded (or the disk hangs). Fix: check it is up and reachable from this host, or raise NASHA_STARTUP_TIMEOUT_MS if it is only slow.`,
+      );
+      void opening.then((late) => late.close()).catch(() => undefined);
+    } else database = db.value.value;
+  }
+  if (database !== undefined && slack.status === 'fulfilled' && failures.length === 0 && problems.length === 0) {
+    return { database, identity: slack.value };
+  }
+  await database?.close();
+  // A configuration problem first (exit 2), then anything unexpected (a bug), then the dependencies.
+  throw failures.find((f) => f instanceof ConfigError) ?? failures[0] ?? new StartupError(problems);
+}
+
+function detail(error: unknown): string {
+  const message = error === undefined ? '' : innermostMessage(error);
+  return message === '' ? '' : ` (${message})`;
+}
+
+function databaseName(env: AppEnv): string {
+  if (env.databaseUrl === undefined) return `SQLite database in ${env.dataDir} (NASHA_DATA_DIR)`;
+  const url = new URL(env.databaseUrl);
+  return `PostgreSQL at ${url.host}${url.pathname} (DATABASE_URL)`;
+}
+
+/**
+ * Starts receiving from Slack. HTTP mode: listening on PORT. Socket Mode: the first WebSocket connection,
+ * within what is left of the startup time (Bolt would otherwise retry apps.connections.open 100 times).
+ */
+async function startReceiving(slackApp: SlackApp, env: AppEnv, timer: StartupTimer): Promise<number | undefined> {
+  if (env.slack.mode === 'http') {
+    try {
+      return await slackApp.start();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'EADDRINUSE' && code !== 'EACCES') throw error;
+      throw new StartupError(
+        [
+          `HTTP receiver on ${env.host}:${env.port} (HOST, PORT): ${innermostMessage(error)}. Likely cause: ${code === 'EADDRINUSE' ? 'another process already listens there' : 'this user may not listen on that port'}. Fix: set PORT to a free port${code === 'EACCES' ? ' above 1023' : ''}.`,
+        ],
+        { cause: error },
+      );
+    }
+  }
+  const apiUrl = env.slack.apiUrl ?? DEFAULT_SLACK_API_URL;
+  // The WebSocket host is whatever apps.connections.open returns; Slack's own is wss-primary.slack.com.
+  const socketUrl = 'wss://wss-primary.slack.com/';
+  const proxy = env.proxy === undefined ? undefined : proxyFor(env.proxy, new URL(socketUrl));
+  const dependency = `Slack Socket Mode (apps.connections.open at ${apiUrl}, then the wss:// URL it returns${proxy === undefined ? '' : `, through ${describeProxy(proxy)}`})`;
+  let outcome: Awaited<ReturnType<StartupTimer['bound']>>;
+  try {
+    outcome = await timer.bound(slackApp.start());
+  } catch (error) {
+    // The Socket Mode client gives up at once only when Slack refuses the app token.
+    throw new StartupError(
+      [
+        `${dependency}: ${innermostMessage(error)}. Likely cause: SLACK_APP_TOKEN is wrong or revoked, or lacks the connections:write scope. Fix: set SLACK_APP_TOKEN to an app-level token (xapp-…) with connections:write from "Basic Information" → "App-Level Tokens".`,
+      ],
+      { cause: error },
+    );
+  }
+  if (!outcome.timedOut) return undefined;
+  const last = slackApp.lastConnectionError();
+  const known = last === undefined ? undefined : diagnoseConnection(last, slackTarget(socketUrl, proxy));
+  throw new StartupError([
+    problemLine(
+      dependency,
+      known ?? {
+        // undici's WebSocket errors carry no cause (an empty TypeError): say what is known.
+        what: `no WebSocket connection within ${timer.describe()}${detail(last)}`,
+        cause: 'a firewall or proxy blocks WebSocket (wss://) traffic to Slack, or Slack is unavailable',
+        fix: 'allow outbound HTTPS and WebSocket to *.slack.com:443 (or set HTTPS_PROXY), check https://slack-status.com, or raise NASHA_STARTUP_TIMEOUT_MS',
+        transient: true,
+      },
+    ),
+  ]);
+}

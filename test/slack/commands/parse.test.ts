@@ -89,7 +89,10 @@ describe('parseCommand', () => {
     ['snapshot schedule zpool-1/data day-1', /Usage: `\/nasha snapshot schedule add\|remove\|show/],
     ['snapshot schedule add zpool-1 day-1', /The partition is missing/],
     ['snapshot partitions', /Usage: `\/nasha snapshot partitions <service>`/],
-    ['snapshot delete zpool-1/data', /Usage: `\/nasha snapshot delete <service>\/<partition>\/<name> \[--reason <why>\]`/],
+    [
+      'snapshot delete zpool-1/data',
+      /Usage: `\/nasha snapshot delete <service>\/<partition>\/<name> \[--reason <why>\]`/,
+    ],
     ['snapshot create zpool-1/data --expires', /`--expires` needs a value/],
     ['snapshot create zpool-1/data --force', /Unknown option `--force`/],
     ['snapshot list zpool-1//data', /is not a valid `service\/partition`/],

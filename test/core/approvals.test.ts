@@ -622,11 +622,17 @@ describe('pending → approved → executing → succeeded | failed | invalidate
     const { id } = await h.file(REQUESTER, DELETE, 'free space');
     const pending = await h.repo.get(id);
     await h.repo.update(id, pending?.version ?? 0, { state: 'executing' }, T0);
+    // Within ten minutes it may be another replica's call still under way: left alone.
+    h.clock.advance(10 * 60_000 - 1);
+    await h.service().recoverInterrupted();
+    expect(await h.state(id)).toBe('executing');
+    h.clock.advance(1);
     await h.service().recoverInterrupted();
     expect(await h.repo.get(id)).toMatchObject({
       state: 'failed',
-      outcomeDetail: 'the bot stopped while sending the change to OVH; check the partition before asking again',
+      outcomeDetail: 'the bot stopped before sending the change to OVH; nothing was changed, ask again',
     });
+    expect(await h.cards.finished(id)).toMatchObject({ state: 'failed' });
     expect(h.snapshots.changes).toEqual([]);
   });
 });

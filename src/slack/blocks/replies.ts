@@ -241,7 +241,39 @@ export function changeResultMessage(draft: ChangeDraft, result: ChangeResult): S
 export function changeLinesMessage(lines: readonly ChangeLine[]): SlackMessage {
   const blocks = lines.flatMap(changeLineBlocks);
   const first = lines[0];
-  return message(first === undefined ? 'Nothing to change.' : plain(capitalized(changeText(first.draft))), blocks);
+  return message(first === undefined ? 'Nothing to change.' : lineHeadline(first), blocks);
+}
+
+/** The notification text of a change's line: where it stands, first. */
+function lineHeadline(line: ChangeLine): string | Text {
+  const what = capitalized(changeText(line.draft));
+  const state = line.state;
+  switch (state.kind) {
+    case 'working':
+      return `Working on ${plain(what)}…`;
+    case 'submitted':
+      return `Submitted: ${plain(what)}`;
+    case 'finished':
+      return changeResultMessage(line.draft, state.result).text;
+    case 'error':
+      return 'Something went wrong.';
+    case 'outcome': {
+      const outcome = state.outcome;
+      switch (outcome.kind) {
+        case 'pending':
+          return `Pending approval #${outcome.approval.id}`;
+        case 'already_pending':
+          return `Already pending approval #${outcome.approval.id}`;
+        case 'noop':
+          return `Nothing to do: ${plain(problemText(outcome.problem))}`;
+        case 'needs_reason':
+          return problemText({ kind: 'reason_required', action: outcome.request.action });
+        case 'refused':
+        case 'failed':
+          return problemText(outcome.problem);
+      }
+    }
+  }
 }
 
 /** A button this version of the bot does not know (a message from an older version). */

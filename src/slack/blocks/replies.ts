@@ -5,7 +5,7 @@ import { type Problem, type ProblemCode, problemCode } from '../../core/problems
 import type { ChangeResult, Page, PartitionSnapshots } from '../../core/snapshot-service.js';
 import type { CustomSnapshot, Partition, SnapshotType, Storage } from '../../ovh/models.js';
 import type { ChangeLine } from '../change-runner.js';
-import { capitalized, fallback, mrkdwn, plain, type Text, user, verbatim } from '../text.js';
+import { capitalized, fallback, mrkdwn, plain, say, type Text, user, verbatim } from '../text.js';
 import { approvalPendingMessage } from './approval-card.js';
 import {
   type Block,
@@ -143,7 +143,7 @@ const ERROR_ICON: Readonly<Record<ProblemCode, string>> = {
 /** A problem core returned, as the person reads it (the same words as the audit record and the form error). */
 export function problemMessage(problem: Problem): SlackMessage {
   const words = problemText(problem);
-  return message(plain(words), [section(`${ERROR_ICON[problemCode(problem)]} ${mrkdwn(words)}`)]);
+  return message(words, [section(`${ERROR_ICON[problemCode(problem)]} ${mrkdwn(words)}`)]);
 }
 
 export function errorMessage(error: Pick<NashaError, 'problem'>): SlackMessage {
@@ -152,8 +152,10 @@ export function errorMessage(error: Pick<NashaError, 'problem'>): SlackMessage {
 
 /** One line per change: where each one stands. */
 export function changeLineBlocks(line: ChangeLine): Block[] {
-  const what = capitalized(changeText(line.draft));
   const state = line.state;
+  const what = capitalized(
+    changeText(state.kind === 'submitted' || state.kind === 'finished' ? state.outcome.request : line.draft),
+  );
   switch (state.kind) {
     case 'working':
       return [section(`:hourglass_flowing_sand: ${mrkdwn(what)}: working on it…`)];
@@ -235,7 +237,7 @@ export function changeResultMessage(draft: ChangeDraft, result: ChangeResult): S
     not_applied: 'Not applied',
     unknown: 'Unknown',
   }[result.outcome];
-  return message(`${head}: ${fallback(what)}`, changeResultBlocks(what, result));
+  return { text: `${head}: ${fallback(changeText(draft))}`, blocks: changeResultBlocks(what, result) };
 }
 
 export function changeLinesMessage(lines: readonly ChangeLine[]): SlackMessage {
@@ -246,15 +248,17 @@ export function changeLinesMessage(lines: readonly ChangeLine[]): SlackMessage {
 
 /** The notification text of a change's line: where it stands, first. */
 function lineHeadline(line: ChangeLine): string | Text {
-  const what = capitalized(changeText(line.draft));
   const state = line.state;
+  // Once sent, the change as the bot resolved it (a default name is known by then).
+  const change = state.kind === 'submitted' || state.kind === 'finished' ? state.outcome.request : line.draft;
+  const what = changeText(change);
   switch (state.kind) {
     case 'working':
-      return `Working on ${plain(what)}…`;
+      return say`Working on ${what}…`;
     case 'submitted':
-      return `Submitted: ${plain(what)}`;
+      return say`Submitted: ${what}`;
     case 'finished':
-      return changeResultMessage(line.draft, state.result).text;
+      return changeResultMessage(change, state.result).text;
     case 'error':
       return 'Something went wrong.';
     case 'outcome': {

@@ -18,7 +18,7 @@ import {
 } from '../blocks/replies.js';
 import { runChanges } from '../change-runner.js';
 import type { SlackDeps } from '../deps.js';
-import { code, mrkdwn, plain, say, type Text, text } from '../text.js';
+import { code, mrkdwn, say, type Text, text } from '../text.js';
 import type { ParsedCommand } from './parse.js';
 
 /** Where a command's answer goes; `replace` rewrites the same message. */
@@ -154,7 +154,7 @@ async function execute(deps: SlackDeps, actor: Actor, command: ParsedCommand, re
 
 /** A parse error: the parser's own words, shown like any other invalid input. */
 export function problemLikeMessage(words: Text): SlackMessage {
-  return message(plain(words), [section(`:warning: ${mrkdwn(words)}`)]);
+  return message(words, [section(`:warning: ${mrkdwn(words)}`)]);
 }
 
 /** Submits one change and rewrites the reply at each step (submitted, pending, refused, done…). */

@@ -115,8 +115,14 @@ describe('/nasha commands end to end (signed requests in, fake Slack Web API out
 
   it('"did you mean" from the real lists for a service, a partition, a type and a name', async () => {
     const cases: Array<[string, RegExp]> = [
-      ['snapshot list zpool-12831/data', /There is no NAS-HA service `zpool-12831`\. Did you mean `zpool-128310`/],
-      ['snapshot list zpool-128310/dat', /`zpool-128310` has no partition `dat`\. Did you mean `data`/],
+      [
+        'snapshot list zpool-12831/data',
+        /There is no NAS-HA service `zpool-12831` that you can see\. Did you mean `zpool-128310`/,
+      ],
+      [
+        'snapshot list zpool-128310/dat',
+        /`zpool-128310` has no partition `dat`, or it is not yours\. Did you mean `data`/,
+      ],
       [
         'snapshot show zpool-128310/data/snap-data-pre-upgrad',
         /no custom snapshot named `snap-data-pre-upgrad`\. Did you mean `snap-data-pre-upgrade`/,
@@ -167,7 +173,7 @@ describe('/nasha commands end to end (signed requests in, fake Slack Web API out
     const refused = await h.command('snapshot schedule add zpool-204117/uploads day-7');
     await h.replies(refused.id, (t) => t.length > 0);
     expect(lastReply(refused.id)).toContain(
-      'OVH refused to enable `day-7` snapshots on `zpool-204117/uploads`: This call has not been granted.',
+      'OVH refused to enable a frequency on `zpool-204117/uploads`: `This call has not been granted`.',
     );
   });
 
@@ -182,6 +188,8 @@ describe('/nasha commands end to end (signed requests in, fake Slack Web API out
 
   it('usage errors answer in the ack itself, with an example', async () => {
     const { ack } = await h.command('snapshot schedule add zpool-128310');
-    expect(JSON.stringify(ack.json())).toMatch(/Usage: `\/nasha snapshot schedule add <service>\/<partition> <type>`/);
+    expect(JSON.stringify(ack.json())).toMatch(
+      /Usage: `\/nasha snapshot schedule add &lt;service&gt;\/&lt;partition&gt; &lt;type&gt; \[--reason &lt;why&gt;\]`/,
+    );
   });
 });

@@ -29,17 +29,17 @@ const posts = () => h.sim.requests.filter((r) => r.method !== 'GET').length;
 describe('role checks on every command', () => {
   it('help lists only what the caller may do', async () => {
     const admin = await answer('help', USERS.admin);
-    expect(admin).toContain('delete <service>/<partition>/<name>');
+    expect(admin).toContain('delete &lt;service&gt;/&lt;partition&gt;/&lt;name&gt;');
     const viewer = await answer('help', USERS.viewer);
-    expect(viewer).toContain('list <service>[/<partition>]');
-    expect(viewer).not.toContain('create <service>');
-    expect(viewer).not.toContain('delete <service>');
+    expect(viewer).toContain('list &lt;service&gt;[/&lt;partition&gt;]');
+    expect(viewer).not.toContain('create &lt;service&gt;');
+    expect(viewer).not.toContain('delete &lt;service&gt;');
     const operator = await answer('help', USERS.operator);
-    expect(operator).toContain('create <service>');
-    expect(operator).not.toContain('delete <service>');
+    expect(operator).toContain('create &lt;service&gt;');
+    expect(operator).not.toContain('delete &lt;service&gt;');
     expect(await answer('help', USERS.nobody)).toContain('You have no access to nasha-bot here');
     // Channel cap: an admin in a viewer-capped channel sees the viewer help.
-    expect(await answer('help', USERS.admin, CHANNELS.general)).not.toContain('create <service>');
+    expect(await answer('help', USERS.admin, CHANNELS.general)).not.toContain('create &lt;service&gt;');
   });
 
   it('granted: an operator through a Slack user group creates a snapshot', async () => {

@@ -62,9 +62,11 @@ async function lastViewUpdate(predicate: (view: View) => boolean): Promise<View>
 async function commandRefusal(text: string, user: string): Promise<string> {
   const { ack, id } = await h.command(text, { user });
   const acked = ack.body === '' ? '' : String((ack.json() as { text?: unknown }).text ?? '');
-  if (acked.startsWith('You ')) return acked;
+  // The form's inline error is plain text (“…”); the command's notification text has code spans.
+  const plainly = (x: string) => x.replace(/`([^`]*)`/g, '“$1”');
+  if (acked.startsWith('You ')) return plainly(acked);
   const texts = await h.replies(id, (t) => t.some((x) => x.startsWith('You ')));
-  return texts.find((x) => x.startsWith('You ')) ?? '';
+  return plainly(texts.find((x) => x.startsWith('You ')) ?? '');
 }
 
 const mainState = (service: string, partition: string, action: string) => ({
@@ -206,12 +208,12 @@ describe('/nasha snapshot modal', () => {
     };
     const impossible = 'The expiration `2027-02-30` is not a real date: February 2027 has 28 days.';
     expect(await commandSays('2027-02-30')).toContain(impossible);
-    expect(await formSays('2027-02-30')).toBe(impossible.replace(/`/g, ''));
+    expect(await formSays('2027-02-30')).toBe(impossible.replace(/`([^`]*)`/g, '“$1”'));
     const today = new Date(h.clock.now()).toISOString().slice(0, 10);
     const past = `The expiration \`${today}\` (${today} 00:00 UTC) is in the past: it is now `;
     expect(await commandSays(today)).toContain(past);
-    expect(await formSays(today)).toContain(past.replace(/`/g, ''));
-    expect(await formSays('12h1d')).toMatch(/^The expiration 12h1d puts d after h: write the larger unit first/);
+    expect(await formSays(today)).toContain(past.replace(/`([^`]*)`/g, '“$1”'));
+    expect(await formSays('12h1d')).toMatch(/^The expiration “12h1d” puts d after h: write the larger unit first/);
     expect(await formSays('soon')).toMatch(/^soon is not an expiration: use a duration from now \(30m, 12h/);
     expect(h.sim.state.listCustomSnapshots('zpool-204117', 'uploads')).not.toContain('never-made');
 
@@ -264,7 +266,7 @@ describe('/nasha snapshot modal', () => {
     );
     expect(bad.json()).toEqual({
       response_action: 'errors',
-      errors: { expiration: 'The expiration 2027-02-29 is not a real date: February 2027 has 28 days.' },
+      errors: { expiration: 'The expiration “2027-02-29” is not a real date: February 2027 has 28 days.' },
     });
     const good = await h.interact(
       viewSubmission(USERS.operator, {

@@ -214,7 +214,7 @@ describe('/nasha snapshot modal', () => {
     expect(await commandSays(today)).toContain(past);
     expect(await formSays(today)).toContain(past.replace(/`([^`]*)`/g, '“$1”'));
     expect(await formSays('12h1d')).toMatch(/^The expiration “12h1d” puts d after h: write the larger unit first/);
-    expect(await formSays('soon')).toMatch(/^soon is not an expiration: use a duration from now \(30m, 12h/);
+    expect(await formSays('soon')).toMatch(/^“soon” is not an expiration: use a duration from now \(“30m”, “12h”/);
     expect(h.sim.state.listCustomSnapshots('zpool-204117', 'uploads')).not.toContain('never-made');
 
     // 12h from now: what the date-only picker could not offer.

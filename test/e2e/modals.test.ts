@@ -221,9 +221,7 @@ describe('/nasha snapshot modal', () => {
     const before = h.clock.now();
     expect((await submit('in-12-hours', ' 12 H ')).json()).toMatchObject({ response_action: 'update' });
     const after = h.clock.now();
-    await lastViewUpdate(
-      (v) => JSON.stringify(v).includes('Done: Create snapshot `in-12-hours`'),
-    );
+    await lastViewUpdate((v) => JSON.stringify(v).includes('Done: Create snapshot `in-12-hours`'));
     const expiration = h.sim.state.getCustomSnapshot('zpool-204117', 'uploads', 'in-12-hours').expiration;
     expect(expiration).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$/);
     const at = Date.parse(expiration ?? '');

@@ -158,7 +158,7 @@ describe('incident quick snapshots', () => {
     const done = await finalSummary();
     expect(done).toContain('3/4 done');
     expect(done).toContain(
-      '`zpool-204117/uploads` — failed: OVH task ended in ovhError: zfs: out of space in the snapshot reserve',
+      "`zpool-204117/uploads` — failed: OVH's task ended in `ovhError`: `zfs: out of space in the snapshot reserve`",
     );
   });
 

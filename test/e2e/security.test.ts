@@ -80,7 +80,7 @@ describe('request verification and hostile payloads', () => {
     );
     expect(res.status).toBe(200);
     await h.slack.waitFor(() => h.slack.replies('btn').length > 0, 'the reply');
-    expect(JSON.stringify(h.slack.replies('btn')[0])).toMatch(/no access/i);
+    expect(JSON.stringify(h.slack.replies('btn')[0])).toMatch(/was not found, or is not yours/);
   });
 
   it('forged or foreign private_metadata in a modal submission is refused inline, nothing changes', async () => {

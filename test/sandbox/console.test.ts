@@ -87,11 +87,11 @@ describe('the sandbox console', () => {
     await c.see('@alice only │ • `snap-data-pre-upgrade` — kept until deleted');
 
     c.say('/nasha snapshot create zpool-128310/data before-upgrade --expires 7d');
-    await c.see('@alice only │ ✅ Done: create snapshot `before-upgrade` on `zpool-128310/data`.');
+    await c.see('@alice only │ ✅ Done: Create snapshot `before-upgrade` on `zpool-128310/data`.');
     await c.see(/#audit │ \(edited\) ✅ Create snapshot on `zpool-128310\/data`: Succeeded/);
 
     c.say('/nasha snapshot list zpool-128310/data');
-    await c.see(/@alice only │ • `before-upgrade` — expires 2026-12-05 \d\d:\d\d UTC/);
+    await c.see(/@alice only │ • `before-upgrade` — expires 2026-12-05T\d\d:\d\dZ/);
 
     // Approvals are on: the delete asks why (a modal, filled as a form), then waits for someone else.
     c.say('/nasha snapshot delete zpool-128310/data/before-upgrade');
@@ -117,7 +117,7 @@ describe('the sandbox console', () => {
     await c.see('Back: nothing was sent.');
     c.say(approve ?? '');
     c.say('y');
-    await c.see(`@bob only │ You approved #${id}; running it now.`);
+    await c.see(`@bob only │ ✅ You approved #${id}; running it now.`);
     await c.see(/#approvals │ ✅ Approved → done by @bob · OVH task `\d+`/);
     await c.see(
       `DM @alice │ Your request #${id} (delete snapshot \`before-upgrade\` on \`zpool-128310/data\`): ✅ Approved → done`,
@@ -156,11 +156,11 @@ describe('the sandbox console', () => {
     c.say('2027-02-30');
     c.say('y');
     await c.see(/│ {3}✗ Name: .*not a valid snapshot name/);
-    await c.see('│   ✗ Expires: The expiration 2027-02-30 is not a real date: February 2027 has 28 days.');
+    await c.see('│   ✗ Expires: The expiration “2027-02-30” is not a real date: February 2027 has 28 days.');
     c.say('from-console');
     c.say('12h');
     c.say('');
-    await c.see(/✅ create snapshot `from-console` on `zpool-128310\/logs` — done \(task `\d+`\)/);
+    await c.see(/✅ Done: Create snapshot `from-console` on `zpool-128310\/logs`\./);
     await c.see(/#audit │ \(edited\) ✅ Create snapshot on `zpool-128310\/logs`: Succeeded/);
 
     // dave may only read: the form refuses the change inline, on the action field.

@@ -206,7 +206,7 @@ async function viaBot(c: QuickCase, cert: LoopbackCertificate, ready: () => Prom
     botIdentity: { botId: 'BBOT', botUserId: 'UBOT' },
   });
   try {
-    const final = `Quick snapshots inc: ${c.n}/${c.n} done`;
+    const final = `Quick snapshots \`inc\`: ${c.n}/${c.n} done`;
     const summarized = new Promise<number>((resolve) => {
       slack.subscribe((call) => {
         const blocks = JSON.stringify(call.args['blocks'] ?? []);

@@ -256,7 +256,7 @@ function lineHeadline(line: ChangeLine): string | Text {
     case 'working':
       return say`Working on ${what}…`;
     case 'submitted':
-      return say`Submitted: ${what}`;
+      return state.outcome.task === undefined ? say`Checking on OVH: ${what}` : say`Submitted: ${what}`;
     case 'finished':
       return changeResultMessage(change, state.result).text;
     case 'error':

@@ -51,7 +51,7 @@ describe('resume reply: how a change ended, after a restart', () => {
       detail: 'OVH task ended in error: <!channel>',
     });
     expect(sectionTexts(failed[0]?.body.blocks ?? [])[0]).toBe(
-      ':x: Failed: delete snapshot `snap-data-pre-upgrade` on `zpool-128310/data`.\n`OVH task ended in error: &lt;!channel&gt;`',
+      ':x: Failed: delete snapshot `snap-data-pre-upgrade` on `zpool-128310/data`.\n>`OVH task ended in error: &lt;!channel&gt;`',
     );
     expect(failed[0]?.body.text).not.toContain('<!channel>');
   });

@@ -120,7 +120,8 @@ function audit(subject: string): string {
 }
 
 async function ends(subject: string, replyId: string | undefined, auditText: RegExp, reply?: RegExp): Promise<void> {
-  await slack.waitFor(() => auditText.test(audit(subject)), `the audit of ${subject} to match ${auditText}`, 30_000);
+  // Up to the audit outbox's lease (60 s): a process killed while delivering a record holds its channel until then.
+  await slack.waitFor(() => auditText.test(audit(subject)), `the audit of ${subject} to match ${auditText}`, 90_000);
   if (replyId !== undefined && reply !== undefined) {
     await slack.waitFor(() => reply.test(lastReply(replyId)), `the reply to match ${reply}`, 30_000);
   }

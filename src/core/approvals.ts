@@ -209,7 +209,9 @@ export class ApprovalService {
     together: readonly ChangeRequest[] = [],
   ): Promise<FiledRequest> {
     const channel = this.deps.approvalsChannel;
-    if (verdict.action !== change.action || channel === undefined) {
+    const sameTarget =
+      verdict.target.service === change.target.service && verdict.target.partition === change.target.partition;
+    if (verdict.action !== change.action || !sameTarget || channel === undefined) {
       throw new Error(`${change.action} was not found to need approval`);
     }
     const rule = verdict.rule;

@@ -219,6 +219,19 @@ export class ActionGate {
         };
       }
     }
+    // A responder stopped only by the channel cap is told so: "not found" would hide the real reason.
+    if (spec.responders && (await this.responderGroupOf(actor.userId)) !== undefined) {
+      const capped: Decision = {
+        ...decision,
+        denial: {
+          kind: 'channel_cap',
+          channelId: actor.channelId,
+          limit: this.deps.policy.channelLimit(actor.channelId),
+          elsewhere: [],
+        },
+      };
+      return { decision: capped, verdict: this.refuse(action, target, 'run', capped) };
+    }
     return { decision, verdict: this.refuse(action, target, 'run', decision) };
   }
 

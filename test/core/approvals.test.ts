@@ -394,11 +394,8 @@ describe('approval requests', () => {
     expect(h.audit.records).toEqual([]);
   });
 
-  // BUG (reported to the lead): request() checks that the verdict is for the same action, not for the same
-  // target, so a verdict for zpool-1/data files (and, once approved, runs) a request on zpool-1/logs. The desk
-  // never mixes them, but SnapshotService.change refuses exactly this ("a verdict for X cannot authorize Y"),
-  // and the verdict is the request's only authorization.
-  it.fails('a verdict for another target files nothing', async () => {
+  // The verdict is the request's only authorization: one for zpool-1/data cannot file a request on zpool-1/logs.
+  it('a verdict for another target files nothing', async () => {
     const h = await harness();
     const elsewhere: ChangeRequest = { ...DELETE, target: { service: 'zpool-1', partition: 'logs' } };
     await expect(

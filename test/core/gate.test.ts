@@ -259,9 +259,9 @@ describe('ActionGate.evaluate: snapshot.quick through a responder group', () => 
         'refused',
       );
     }
-    // A responder who is also a viewer on the target is refused by policy (their role is too low here).
+    // A responder who is also a viewer: as a responder they could act, so what stops them here is the cap.
     expect(await gate.evaluate(actor(RESPONDER_VIEWER, 'C0GENERAL'), 'snapshot.quick', DATA)).toMatchObject({
-      refusal: { kind: 'policy', via: 'run', decision: { denial: { kind: 'role_too_low', has: 'viewer' } } },
+      refusal: { kind: 'policy', via: 'run', decision: { denial: { kind: 'channel_cap', limit: 'viewer' } } },
     });
     // The grant's viewer is not what lets them act: the responder group is.
     expect(await gate.evaluate(actor(RESPONDER_VIEWER, 'C0INCIDENT'), 'snapshot.quick', DATA)).toMatchObject({
@@ -270,13 +270,13 @@ describe('ActionGate.evaluate: snapshot.quick through a responder group', () => 
     });
   });
 
-  // BUG (reported to the lead): a responder without a grant on the target, refused only because the channel cap
-  // forbids operator, gets `not_visible` ("not found or not yours") — the decision behind it is the grant check
-  // (no grant), so the refusal hides the real reason (the cap) and suggests the target may not exist, although
-  // the same click works from an operator channel. Expected: a refusal that names the channel cap.
-  it.fails('a responder refused by the channel cap is told it is the cap, not that the target is invisible', async () => {
+  // A responder without a grant, refused only because the channel cap forbids operator, is told it is the cap.
+  it('a responder refused by the channel cap is told it is the cap, not that the target is invisible', async () => {
     const verdict = await gateWith().evaluate(actor(RESPONDER, 'C0GENERAL'), 'snapshot.quick', DATA);
-    expect(verdict).toMatchObject({ kind: 'refused', refusal: { kind: 'policy' } });
+    expect(verdict).toMatchObject({
+      kind: 'refused',
+      refusal: { kind: 'policy', decision: { denial: { kind: 'channel_cap' } } },
+    });
   });
 
   it('a responder group that cannot be resolved counts as not joined', async () => {

@@ -18,7 +18,7 @@ import { ActionGate, type ApprovalVerdict } from '../../src/core/gate.js';
 import type { GroupDirectory } from '../../src/core/groups.js';
 import type { AccessConfig, Actor } from '../../src/core/model.js';
 import { Policy } from '../../src/core/policy.js';
-import type { AuditInput, AuditPatch, AuditSink, JsonValue } from '../../src/core/ports.js';
+import type { AuditInput, JsonValue } from '../../src/core/ports.js';
 import type { Problem } from '../../src/core/problems.js';
 import type {
   ChangeAuthorization,
@@ -32,6 +32,7 @@ import type { SnapshotType } from '../../src/ovh/models.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import { ApprovalStore } from '../../src/store/approval-store.js';
 import { type Database, openDatabase } from '../../src/store/database.js';
+import { RecordingAudit } from '../support/recording-audit.js';
 
 /**
  * The approval state machine of ApprovalService, transition by transition, on the real store (SQLite, real
@@ -88,18 +89,8 @@ const GROUPS: GroupDirectory = {
 
 // ---- fakes of the ports -----------------------------------------------------------------------------------------
 
-class RecordingAudit implements AuditSink {
-  readonly records: AuditInput[] = [];
-  readonly patches: Array<{ id: string; patch: AuditPatch }> = [];
-  async record(input: AuditInput): Promise<{ id: string }> {
-    this.records.push(input);
-    return { id: `audit-${this.records.length}` };
-  }
-  async update(id: string, patch: AuditPatch): Promise<unknown> {
-    this.patches.push({ id, patch });
-    return undefined;
-  }
-  /** The records of refused clicks on approval cards. */
+/** The recording audit port, with the refused clicks on approval cards picked out. */
+class ClickAudit extends RecordingAudit {
   refusedClicks(): AuditInput[] {
     return this.records.filter((r) => r.action === 'approval.decide');
   }
@@ -237,7 +228,7 @@ async function harness() {
   const clock = new ManualClock(T0, { autoAdvance: true });
   const policy = new Policy(ACCESS, GROUPS);
   const gate = new ActionGate({ policy, groups: GROUPS, rules: RULES, responderGroups: [] });
-  const audit = new RecordingAudit();
+  const audit = new ClickAudit();
   const cards = new FakeCards();
   const snapshots = new FakeSnapshots();
   /** An ApprovalService on the shared store: another one is another replica, or the next process. */
@@ -277,8 +268,7 @@ async function eventually(done: () => Promise<boolean> | boolean, what: string):
   throw new Error(`never happened: ${what}`);
 }
 
-const auditPatches = (audit: RecordingAudit, id: string) =>
-  audit.patches.filter((p) => p.id === id).map((p) => p.patch);
+const auditPatches = (audit: ClickAudit, id: string) => audit.patches.filter((p) => p.id === id).map((p) => p.patch);
 
 /** The audit record of one refused click, as ApprovalService writes it. */
 function refusedClick(

@@ -6,7 +6,7 @@ import { DEFAULT_APPROVAL_RULES } from '../../src/config/bot-config.js';
 import { NashaError } from '../../src/core/errors.js';
 import { ActionGate } from '../../src/core/gate.js';
 import { Policy } from '../../src/core/policy.js';
-import type { AuditInput, AuditPatch, AuditSink, ChangeOrigin } from '../../src/core/ports.js';
+import type { ChangeOrigin } from '../../src/core/ports.js';
 import { IntentSweeper, isAmbiguousWriteFailure } from '../../src/core/reconcile.js';
 import {
   type ChangeAuthorization,
@@ -19,6 +19,7 @@ import type { FaultRule } from '../../src/ovh/simulator/index.js';
 import { type Database, openDatabase } from '../../src/store/database.js';
 import { TaskJournal } from '../../src/store/task-journal.js';
 import { type OvhHarness, startOvhHarness } from '../support/ovh-harness.js';
+import { RecordingAudit } from '../support/recording-audit.js';
 
 /**
  * The write path of SnapshotService over the real client, simulator and task journal: every change is written
@@ -43,24 +44,6 @@ afterEach(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   ovh = database = dir = undefined;
 });
-
-/** The audit port, recording what the service writes (the real trail is tested in test/core/audit). */
-class RecordingAudit implements AuditSink {
-  readonly records: AuditInput[] = [];
-  readonly patches: Array<{ id: string; patch: AuditPatch }> = [];
-  async record(input: AuditInput): Promise<{ id: string }> {
-    this.records.push(input);
-    return { id: `audit-${this.records.length}` };
-  }
-  async update(id: string, patch: AuditPatch): Promise<unknown> {
-    this.patches.push({ id, patch });
-    return undefined;
-  }
-  /** The record as the patches leave it. */
-  final(id: string): AuditPatch {
-    return Object.assign({}, ...this.patches.filter((p) => p.id === id).map((p) => p.patch));
-  }
-}
 
 async function setup(options: { timeoutMs?: number; faults?: FaultRule[] } = {}) {
   ovh = await startOvhHarness({

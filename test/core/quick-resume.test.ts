@@ -5,11 +5,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_APPROVAL_RULES } from '../../src/config/bot-config.js';
 import { ActionGate } from '../../src/core/gate.js';
 import { Policy } from '../../src/core/policy.js';
-import type { AuditInput, AuditPatch, AuditSink } from '../../src/core/ports.js';
 import { type QuickRun, QuickSnapshotService, type SavedQuickRun } from '../../src/core/quick-snapshots.js';
 import { type Database, openDatabase } from '../../src/store/database.js';
 import { QuickStore } from '../../src/store/quick-store.js';
 import { type OvhHarness, startOvhHarness } from '../support/ovh-harness.js';
+import { RecordingAudit } from '../support/recording-audit.js';
 
 /**
  * QuickSnapshotService.resume over the real client, simulator and store: what a run left by a
@@ -28,20 +28,6 @@ afterEach(async () => {
 });
 
 const noGroups = { membersOf: async () => new Set<string>() };
-
-/** The audit port, recording what the service writes (the real trail is tested in test/core/audit). */
-class RecordingAudit implements AuditSink {
-  readonly records: AuditInput[] = [];
-  readonly patches: Array<{ id: string; patch: AuditPatch }> = [];
-  async record(input: AuditInput): Promise<{ id: string }> {
-    this.records.push(input);
-    return { id: `audit-${this.records.length}` };
-  }
-  async update(id: string, patch: AuditPatch): Promise<unknown> {
-    this.patches.push({ id, patch });
-    return undefined;
-  }
-}
 
 describe('QuickSnapshotService.resume', () => {
   it('follows saved tasks, looks for creations cut short on OVH, reports unstarted ones, then closes the run', async () => {

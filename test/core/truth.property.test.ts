@@ -15,11 +15,12 @@ import type { GroupDirectory } from '../../src/core/groups.js';
 import type { AccessConfig, Actor, CapRole, GrantConfig, Role, Target } from '../../src/core/model.js';
 import { ROLES } from '../../src/core/model.js';
 import { Policy } from '../../src/core/policy.js';
-import type { AuditInput, AuditPatch, AuditSink } from '../../src/core/ports.js';
+
 import { QuickSnapshotService } from '../../src/core/quick-snapshots.js';
 import type { ChangeRequest } from '../../src/core/snapshot-service.js';
 import { canIMessage, helpMessage } from '../../src/slack/blocks/permissions.js';
 import { usageOf } from '../../src/slack/commands/parse.js';
+import { RecordingAudit } from '../support/recording-audit.js';
 
 /**
  * What the bot says equals what it does: over generated configurations (users, groups, grants, scopes, channel
@@ -69,17 +70,6 @@ const worldArb = fc.record({
   rules: fc.tuple(ruleArb, ruleArb, ruleArb, ruleArb),
 });
 type World = typeof worldArb extends fc.Arbitrary<infer W> ? W : never;
-
-class RecordingAudit implements AuditSink {
-  readonly records: AuditInput[] = [];
-  async record(input: AuditInput): Promise<{ id: string }> {
-    this.records.push(input);
-    return { id: `audit-${this.records.length}` };
-  }
-  async update(_id: string, _patch: AuditPatch): Promise<unknown> {
-    return undefined;
-  }
-}
 
 function build(world: World) {
   const access: AccessConfig = {

@@ -6,7 +6,7 @@ import type { ChangeResult } from '../core/snapshot-service.js';
 import { SnapshotTypeSchema } from '../ovh/models.js';
 import { message, type SlackMessage } from './blocks/limits.js';
 import { changeText } from './blocks/problems.js';
-import { changeResultBlocks } from './blocks/replies.js';
+import { changeResultBlocks, RESULT_HEAD } from './blocks/replies.js';
 import { code, say, type Text } from './text.js';
 
 const PartitionSchema = z.object({ service: z.string().min(1).max(256), partition: z.string().min(1).max(256) });
@@ -55,14 +55,7 @@ function changeJson(change: ChangeDraft): { [key: string]: JsonValue } {
 
 /** How a change ended, in the same words as the reply that followed it before the restart. */
 export function changeFinishedMessage(what: Text, result: ChangeResult): SlackMessage {
-  const head = {
-    succeeded: 'Done',
-    failed: 'Failed',
-    applied: 'Applied',
-    not_applied: 'Not applied',
-    unknown: 'Unknown',
-  }[result.outcome];
-  return message(say`${head}: ${what}`, changeResultBlocks(what, result));
+  return message(say`${RESULT_HEAD[result.outcome]}: ${what}`, changeResultBlocks(what, result));
 }
 
 /**

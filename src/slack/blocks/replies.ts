@@ -227,17 +227,22 @@ export function changeResultBlocks(what: Text, result: ChangeResult): Block[] {
   }
 }
 
+/** The first word of a result's notification text. */
+export const RESULT_HEAD: Readonly<Record<ChangeResult['outcome'], string>> = {
+  succeeded: 'Done',
+  failed: 'Failed',
+  applied: 'Applied',
+  not_applied: 'Not applied',
+  unknown: 'Unknown',
+};
+
 /** A change's final result as a whole message (a result reported after a restart). */
 export function changeResultMessage(draft: ChangeDraft, result: ChangeResult): SlackMessage {
   const what = capitalized(changeText(draft));
-  const head = {
-    succeeded: 'Done',
-    failed: 'Failed',
-    applied: 'Applied',
-    not_applied: 'Not applied',
-    unknown: 'Unknown',
-  }[result.outcome];
-  return { text: `${head}: ${fallback(changeText(draft))}`, blocks: changeResultBlocks(what, result) };
+  return {
+    text: `${RESULT_HEAD[result.outcome]}: ${fallback(changeText(draft))}`,
+    blocks: changeResultBlocks(what, result),
+  };
 }
 
 export function changeLinesMessage(lines: readonly ChangeLine[]): SlackMessage {

@@ -65,6 +65,7 @@ describe('openDatabase (SQLite)', () => {
         '0003_quick_snapshots',
         '0004_audit_chain',
         '0005_quick_runs',
+        '0007_slack_deliveries',
       ]);
       const rows = await second.db.selectFrom('tracked_tasks').selectAll().execute();
       expect(rows).toHaveLength(1);

@@ -5,6 +5,7 @@ import { errorMessage } from '../blocks/replies.js';
 import { toErrorMessage } from '../commands/run-command.js';
 import type { SlackDeps } from '../deps.js';
 import { ChannelIdSchema, UserIdSchema } from '../payloads.js';
+import { answerInvalidButton } from '../unclaimed.js';
 
 const ClickSchema = z.object({
   user: z.object({ id: UserIdSchema }),
@@ -13,18 +14,17 @@ const ClickSchema = z.object({
   actions: z.array(z.object({ value: z.string().regex(/^[A-Z0-9]{6}$/) })).min(1),
 });
 
+const INVALID_APPROVAL_BUTTON = 'malformed approval button payload';
+
 type ButtonArgs = AllMiddlewareArgs & SlackActionMiddlewareArgs<BlockButtonAction>;
 
 /**
  * The button only names the request; who clicked comes from the signed payload and every rule is
  * checked again on the server (approver rights now, no self-approval, one vote per person).
  */
-function parseClick(deps: SlackDeps, body: unknown) {
+function parseClick(body: unknown) {
   const click = ClickSchema.safeParse(body);
-  if (!click.success) {
-    deps.logger.warn('malformed approval button payload');
-    return undefined;
-  }
+  if (!click.success) return undefined;
   const requestId = click.data.actions[0]?.value ?? '';
   return {
     actor: { userId: click.data.user.id, channelId: click.data.channel?.id },
@@ -43,8 +43,8 @@ async function tell(deps: SlackDeps, respond: ButtonArgs['respond'], text: strin
 export function createApproveButton(deps: SlackDeps) {
   return async ({ ack, body, respond }: ButtonArgs): Promise<void> => {
     await ack();
-    const click = parseClick(deps, body);
-    if (click === undefined) return;
+    const click = parseClick(body);
+    if (click === undefined) return answerInvalidButton(respond, deps.logger, INVALID_APPROVAL_BUTTON);
     try {
       const result = await deps.approvals.approve(click.actor, click.requestId);
       await tell(deps, respond, result.message, result.ok);
@@ -61,8 +61,8 @@ export function createApproveButton(deps: SlackDeps) {
 export function createCancelButton(deps: SlackDeps) {
   return async ({ ack, body, respond }: ButtonArgs): Promise<void> => {
     await ack();
-    const click = parseClick(deps, body);
-    if (click === undefined) return;
+    const click = parseClick(body);
+    if (click === undefined) return answerInvalidButton(respond, deps.logger, INVALID_APPROVAL_BUTTON);
     const result = await deps.approvals.cancel(click.actor, click.requestId);
     await tell(deps, respond, result.message, result.ok);
   };
@@ -72,8 +72,8 @@ export function createCancelButton(deps: SlackDeps) {
 export function createRejectButton(deps: SlackDeps) {
   return async ({ ack, body, client, respond }: ButtonArgs): Promise<void> => {
     await ack();
-    const click = parseClick(deps, body);
-    if (click?.triggerId === undefined) return;
+    const click = parseClick(body);
+    if (click?.triggerId === undefined) return answerInvalidButton(respond, deps.logger, INVALID_APPROVAL_BUTTON);
     const metadata = deps.metadata.encode({
       u: click.actor.userId,
       c: click.actor.channelId ?? null,

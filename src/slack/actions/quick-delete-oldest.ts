@@ -6,6 +6,7 @@ import { changeFinishedMessage } from '../blocks/replies.js';
 import { toErrorMessage } from '../commands/run-command.js';
 import type { SlackDeps } from '../deps.js';
 import { parseJsonButton } from '../payloads.js';
+import { answerInvalidButton } from '../unclaimed.js';
 
 const ValueSchema = z.object({
   s: z.string().min(1),
@@ -26,10 +27,7 @@ export function createDeleteOldestButton(deps: SlackDeps) {
   }: AllMiddlewareArgs & SlackActionMiddlewareArgs<BlockButtonAction>): Promise<void> => {
     await ack();
     const click = parseJsonButton(body, ValueSchema);
-    if (click === undefined) {
-      deps.logger.warn('malformed delete-oldest payload');
-      return;
-    }
+    if (click === undefined) return answerInvalidButton(respond, deps.logger, 'malformed delete-oldest payload');
     const { actor, value } = click;
     const change = {
       action: 'snapshot.delete' as const,

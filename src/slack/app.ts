@@ -12,7 +12,7 @@ import {
 } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { SlackEnv } from '../config/env.js';
-import { type Clock, systemClock } from '../shared/clock.js';
+import { systemClock } from '../shared/clock.js';
 import { createBoltLogger } from '../shared/logger.js';
 import type { SlackDeps } from './deps.js';
 import { registerListeners } from './register-listeners.js';
@@ -49,11 +49,6 @@ export interface SlackAppOptions {
   onResult?: (kind: string, name: string, result: 'ok' | 'error') => void;
   /** Deliveries already run, shared by replicas: a copy of one is not run again. */
   deliveries: DeliveryLedger;
-  /**
-   * The clock request timestamps are judged by. Bolt checks their age against the system clock, so the rest of
-   * the replay window must be measured with it too, not with an injected test clock. Tests of the guard only.
-   */
-  wallClock?: Clock;
 }
 
 export interface SlackApp {
@@ -75,9 +70,10 @@ export interface SlackApp {
 export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): SlackApp {
   const { slack } = options;
   const boltLogger = createBoltLogger(options.logger.child({ component: 'slack' }));
-  const wallClock = options.wallClock ?? systemClock;
+  // Bolt checks a request's age against the system clock, so the rest of the replay window (timestamps ahead,
+  // how long a delivery is remembered) is measured with it too, never with an injected clock.
   const guard = createRequestGuard({
-    replays: new ReplayGuard({ ledger: options.deliveries, clock: wallClock, logger: options.logger }),
+    replays: new ReplayGuard({ ledger: options.deliveries, clock: systemClock, logger: options.logger }),
     logger: options.logger,
     onResult: options.onResult,
   });
@@ -145,13 +141,14 @@ export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): Slack
               logger: boltLogger,
               logLevel: LogLevel.INFO,
               processEventErrorHandler: answerHttpError,
+              // The edge reads the body first and Bolt reuses it unchecked: both apply this one limit.
               bodyLimit: defaultBodyLimit,
             }),
             {
               signingSecret: slack.signingSecret ?? '',
               endpoint: '/slack/events',
               bodyLimit: defaultBodyLimit,
-              clock: wallClock,
+              clock: systemClock,
               logger: options.logger,
             },
           ),

@@ -363,7 +363,13 @@ const interactivity: fc.Arbitrary<Payload> = fc.oneof(
     .map(([user, channel, name, ts, global]) => () => ({
       kind: 'shortcut',
       body: global
-        ? { type: 'shortcut', callback_id: QUICK_SHORTCUT.global, trigger_id: newTriggerId(), user: { id: user }, team: {} }
+        ? {
+            type: 'shortcut',
+            callback_id: QUICK_SHORTCUT.global,
+            trigger_id: newTriggerId(),
+            user: { id: user },
+            team: {},
+          }
         : {
             type: 'message_action',
             callback_id: QUICK_SHORTCUT.message,

@@ -98,6 +98,16 @@ async function deliver(
   return { ...(ack?.payload !== undefined && { payload: ack.payload }), ms: (ack?.at ?? sent) - sent };
 }
 
+/** The request lines of a command (each written once its listener is done). */
+const requestLines = (text: string) =>
+  logLines.filter((l) => l.includes('"msg":"slack request"') && l.includes(`"command":"${text}"`)).length;
+
+/** Waits until a command ran to the end: its result replied, its request line written (later tests count theirs). */
+async function finished(id: string, text: string, lines: number): Promise<void> {
+  await slack.waitFor(() => slack.replies(id).some((r) => /^(Done|Failed)/.test(String(r['text']))), 'the result');
+  await slack.waitFor(() => requestLines(text) >= lines, 'the request log line');
+}
+
 const snapshotPosts = (partition: string) =>
   sim.requests.filter((r) => r.method === 'POST' && r.path.endsWith(`/${partition}/customSnapshot`)).length;
 
@@ -126,10 +136,7 @@ describe('Socket Mode: deliveries sent again', () => {
     const before = snapshotPosts('logs');
     const first = await deliver('slash_commands', payload);
     expect(JSON.stringify(first)).toContain('Working on');
-    await slack.waitFor(
-      () => slack.replies(id).some((r) => /^(Done|Failed)/.test(String(r['text']))),
-      `the result (${JSON.stringify(slack.replies(id).map((r) => r['text']))})`,
-    );
+    await finished(id, 'snapshot create zpool-128310/logs', 1);
     const again = await deliver('slash_commands', payload, { retry_attempt: 1, retry_reason: 'timeout' });
     expect(again).not.toBe('no ack');
     expect(String((again as { payload?: { text?: unknown } }).payload?.text)).toMatch(
@@ -148,12 +155,7 @@ describe('Socket Mode: deliveries sent again', () => {
         JSON.stringify(await deliver('slash_commands', command('snapshot create zpool-204117/media', id))),
       ).toContain('Working on');
     }
-    for (const id of ids) {
-      await slack.waitFor(
-        () => slack.replies(id).some((r) => /^(Done|Failed)/.test(String(r['text']))),
-        `the result (${JSON.stringify(slack.replies(id).map((r) => r['text']))})`,
-      );
-    }
+    for (const id of ids) await finished(id, 'snapshot create zpool-204117/media', 2);
     expect(snapshotPosts('media') - before).toBe(2);
   });
 });

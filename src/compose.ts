@@ -32,6 +32,7 @@ import { createResumeReporter } from './slack/resume-reply.js';
 import { ApprovalStore } from './store/approval-store.js';
 import { AuditStore } from './store/audit-store.js';
 import { type Database, openDatabase } from './store/database.js';
+import { DeliveryStore } from './store/delivery-store.js';
 import { QuickStore } from './store/quick-store.js';
 import { TaskJournal } from './store/task-journal.js';
 
@@ -203,6 +204,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
         slackRequestsInFlight += delta;
       },
       onResult: (kind, name, result) => metrics.slackRequest(kind, name, result),
+      deliveries: new DeliveryStore(database.db),
       ...(overrides.socketPingTimeoutMs !== undefined && { socketPingTimeoutMs: overrides.socketPingTimeoutMs }),
       ...identity,
       dispatcher,

@@ -1,20 +1,30 @@
 import type { Server } from 'node:http';
 import {
   App,
+  type AppOptions,
   type CustomRoute,
-  ErrorCode,
+  defaultBodyLimit,
   HTTPReceiver,
   LogLevel,
-  type ReceiverProcessEventErrorHandlerArgs,
+  type ReceiverEvent,
   SocketModeReceiver,
   type webApi,
 } from '@slack/bolt';
 import type { Logger } from 'pino';
 import { type Dispatcher, fetch as undiciFetch } from 'undici';
 import type { SlackEnv } from '../config/env.js';
+import { systemClock } from '../shared/clock.js';
 import { createBoltLogger } from '../shared/logger.js';
 import type { SlackDeps } from './deps.js';
 import { registerListeners } from './register-listeners.js';
+import { type DeliveryLedger, ReplayGuard } from './replay-guard.js';
+import {
+  acknowledgeSocketError,
+  answerHttpError,
+  createRequestGuard,
+  guardHttpEdge,
+  type RequestGuard,
+} from './request-guard.js';
 import { createRequestLogMiddleware } from './request-log.js';
 
 export interface SlackAppOptions {
@@ -43,6 +53,8 @@ export interface SlackAppOptions {
   onRequest?: (delta: 1 | -1) => void;
   /** Each finished Slack request, for metrics. */
   onResult?: (kind: string, name: string, result: 'ok' | 'error') => void;
+  /** Deliveries already run, shared by replicas: a copy of one is not run again. */
+  deliveries: DeliveryLedger;
 }
 
 export interface SlackApp {
@@ -73,6 +85,13 @@ export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): Slack
   const { slack } = options;
   const boltLogger = createBoltLogger(options.logger.child({ component: 'slack' }));
   const knownIdentity = options.botId !== undefined && options.botUserId !== undefined;
+  // Bolt checks a request's age against the system clock, so the rest of the replay window (timestamps ahead,
+  // how long a delivery is remembered) is measured with it too, never with an injected clock.
+  const guard = createRequestGuard({
+    replays: new ReplayGuard({ ledger: options.deliveries, clock: systemClock, logger: options.logger }),
+    logger: options.logger,
+    onResult: options.onResult,
+  });
   const common = {
     token: slack.botToken,
     deferInitialization: true,
@@ -107,6 +126,7 @@ export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): Slack
           customRoutes: options.routes,
           // Also wraps the receiver's apps.connections.open calls (its client gets no fetch of its own).
           ...(options.dispatcher !== undefined && { dispatcher: options.dispatcher }),
+          processEventErrorHandler: acknowledgeSocketError,
           // The receiver's own client (apps.connections.open) must use the same Web API URL.
           installerOptions: {
             port: options.healthPort,
@@ -130,21 +150,32 @@ export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): Slack
   let httpStarted = false;
   const app =
     slack.mode === 'socket' && socketReceiver !== undefined
-      ? new App({
+      ? new GuardedApp(guard, {
           ...common,
           socketMode: true,
           appToken: slack.appToken ?? '',
           receiver: socketReceiver,
         })
-      : new App({
+      : new GuardedApp(guard, {
           ...common,
-          receiver: new HTTPReceiver({
-            signingSecret: slack.signingSecret ?? '',
-            customRoutes: options.routes,
-            logger: boltLogger,
-            logLevel: LogLevel.INFO,
-            processEventErrorHandler: answerMalformed,
-          }),
+          receiver: guardHttpEdge(
+            new HTTPReceiver({
+              signingSecret: slack.signingSecret ?? '',
+              customRoutes: options.routes,
+              logger: boltLogger,
+              logLevel: LogLevel.INFO,
+              processEventErrorHandler: answerHttpError,
+              // The edge reads the body first and Bolt reuses it unchecked: both apply this one limit.
+              bodyLimit: defaultBodyLimit,
+            }),
+            {
+              signingSecret: slack.signingSecret ?? '',
+              endpoint: '/slack/events',
+              bodyLimit: defaultBodyLimit,
+              clock: systemClock,
+              logger: options.logger,
+            },
+          ),
         });
   app.use(createRequestLogMiddleware(options.logger, options.onRequest, options.onResult));
   registerListeners(app, deps);
@@ -175,19 +206,18 @@ export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): Slack
 }
 
 /**
- * Bolt answers 500 when it cannot even route a payload (e.g. a view_submission without a user).
- * Such a request is malformed, not a server fault: answer 400 without details, 401 for auth.
+ * Bolt's App with the request guard in front of its routing. Both receivers hand every delivery to
+ * `processEvent`, so this one place serves HTTP and Socket Mode alike.
  */
-async function answerMalformed({ error, logger, response }: ReceiverProcessEventErrorHandlerArgs): Promise<boolean> {
-  if (response.headersSent) {
-    logger.error('An error occurred after the request was acknowledged', error);
-    return false;
+class GuardedApp extends App {
+  constructor(
+    private readonly guard: RequestGuard,
+    options: AppOptions,
+  ) {
+    super(options);
   }
-  if ('code' in error && error.code === ErrorCode.AuthorizationError) {
-    response.writeHead(401).end();
-    return false;
+
+  override processEvent(event: ReceiverEvent): Promise<void> {
+    return this.guard(event, (delivered) => super.processEvent(delivered));
   }
-  logger.warn('Could not process a Slack request', error);
-  response.writeHead(400, { 'content-type': 'text/plain' }).end('The request could not be processed.');
-  return false;
 }

@@ -1,7 +1,28 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { AnyMiddlewareArgs, Middleware } from '@slack/bolt';
 import type { Logger } from 'pino';
 import { requestContext } from '../shared/logger.js';
+
+/** The message of every request's log line, wherever it is written (here, or by the request guard). */
+export const REQUEST_LOG_MESSAGE = 'slack request';
+
+/** How a request ended when that is not simply "served": set by whoever answered it, reported on its one line. */
+interface RequestOutcome {
+  outcome?: string;
+  reason?: string;
+}
+
+const outcomes = new AsyncLocalStorage<RequestOutcome>();
+
+/**
+ * Marks the request being served as answered without being run (a stale or invalid button, an unclaimed
+ * payload): its log line says so, at warn level, instead of a second line about it.
+ */
+export function noteRequestOutcome(outcome: string, reason: string): void {
+  const slot = outcomes.getStore();
+  if (slot !== undefined) Object.assign(slot, { outcome, reason });
+}
 
 /**
  * One log line per Slack request, with a correlation id that every log line written while serving
@@ -16,11 +37,14 @@ export function createRequestLogMiddleware(
     onRequest?.(1);
     const requestId = randomUUID().slice(0, 12);
     const started = performance.now();
+    const slot: RequestOutcome = {};
     await requestContext.run({ requestId }, async () => {
-      const summary = describe(body);
+      const summary = describeRequest(body);
       try {
-        await next();
-        logger.info({ ...summary, durationMs: Math.round(performance.now() - started) }, 'slack request');
+        await outcomes.run(slot, next);
+        const line = { ...summary, ...slot, durationMs: Math.round(performance.now() - started) };
+        if (slot.outcome === undefined) logger.info(line, REQUEST_LOG_MESSAGE);
+        else logger.warn(line, REQUEST_LOG_MESSAGE);
         onResult?.(String(summary['kind'] ?? 'unknown'), metricName(summary), 'ok');
       } catch (error) {
         logger.error(
@@ -47,20 +71,27 @@ function metricName(summary: Record<string, unknown>): string {
   return typeof id === 'string' && /^nasha_[a-z_]+$|^(service|partition)$/.test(id) ? id : 'other';
 }
 
-function describe(body: unknown): Record<string, unknown> {
+/** What a request's log line says about it: who, where, what — bounded, whatever the body holds. */
+export function describeRequest(body: unknown): Record<string, unknown> {
   if (typeof body !== 'object' || body === null) return {};
   const b = body as Record<string, unknown>;
   const user = (b['user'] as { id?: unknown } | undefined)?.id ?? b['user_id'];
   const view = b['view'] as { callback_id?: unknown } | undefined;
   const actions = b['actions'] as Array<{ action_id?: unknown }> | undefined;
   return {
-    kind: b['command'] !== undefined ? 'command' : b['type'],
-    userId: typeof user === 'string' ? user : undefined,
-    channelId:
+    kind: b['command'] !== undefined ? 'command' : short(b['type']),
+    userId: short(user),
+    channelId: short(
       typeof b['channel_id'] === 'string' ? b['channel_id'] : (b['channel'] as { id?: unknown } | undefined)?.id,
+    ),
     // The command's first words only: arguments may be long, but say what was asked.
     command: typeof b['text'] === 'string' ? b['text'].split(/\s+/).slice(0, 3).join(' ').slice(0, 60) : undefined,
-    callbackId: view?.callback_id,
-    actionId: actions?.[0]?.action_id ?? b['action_id'],
+    callbackId: short(view?.callback_id),
+    actionId: short(Array.isArray(actions) ? actions[0]?.action_id : b['action_id']),
   };
+}
+
+/** A string field as logged: at most 100 characters; anything else is left out. */
+function short(value: unknown): string | undefined {
+  return typeof value === 'string' ? value.slice(0, 100) : undefined;
 }

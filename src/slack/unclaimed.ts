@@ -1,8 +1,9 @@
-import type { AnyMiddlewareArgs, Middleware } from '@slack/bolt';
+import type { AnyMiddlewareArgs, Middleware, RespondFn } from '@slack/bolt';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { staleFormModal } from './blocks/modals.js';
 import { staleInteractionMessage, unknownCommandMessage } from './blocks/replies.js';
+import { noteRequestOutcome } from './request-log.js';
 
 export type ClaimKind = 'command' | 'action' | 'view' | 'options' | 'shortcut';
 type IdMatcher = string | RegExp;
@@ -47,6 +48,10 @@ const InteractionSchema = z.union([
   z
     .object({ type: z.literal('view_submission'), view: z.object({ callback_id: z.string() }) })
     .transform((b) => ({ kind: 'view' as const, id: b.view.callback_id })),
+  // Nothing listens for a form being closed (no form asks to be told).
+  z
+    .object({ type: z.literal('view_closed'), view: z.object({ callback_id: z.string() }) })
+    .transform((b) => ({ kind: 'closed' as const, id: b.view.callback_id })),
   z
     .object({ type: z.literal('block_suggestion'), action_id: z.string() })
     .transform((b) => ({ kind: 'options' as const, id: b.action_id })),
@@ -62,6 +67,22 @@ const InteractionSchema = z.union([
 type AnyAck = (response?: object) => Promise<void>;
 
 /**
+ * Tells whoever clicked a button the bot cannot use — a stale one, or one whose value does not parse — that it
+ * did nothing, instead of silence. For the listeners too: they have acknowledged already. `respond` is there
+ * for buttons in messages; a form's elements have no response_url.
+ */
+export async function answerInvalidButton(
+  respond: RespondFn | undefined,
+  logger: Logger,
+  reason: string,
+): Promise<void> {
+  noteRequestOutcome('invalid button', reason);
+  await respond?.({ response_type: 'ephemeral', replace_original: false, ...staleInteractionMessage() }).catch(
+    (error: unknown) => logger.warn({ err: error }, 'could not tell the clicker a button is no longer valid'),
+  );
+}
+
+/**
  * Answers, at once, what no listener claims: a button or form from an older version of the bot, a
  * shortcut or command the manifest has and the code does not. Bolt would answer those only after
  * its 3-second timeout, with a 404 that Slack shows as an error. A global middleware rather than
@@ -72,16 +93,22 @@ type AnyAck = (response?: object) => Promise<void>;
 export function createUnclaimedMiddleware(claims: ListenerClaims, logger: Logger): Middleware<AnyMiddlewareArgs> {
   return async (args) => {
     const parsed = InteractionSchema.safeParse(args.body);
-    if (!parsed.success || claims.claims(parsed.data.kind, parsed.data.id) || !('ack' in args)) {
+    if (!parsed.success || !('ack' in args)) {
       await args.next();
       return;
     }
     const found = parsed.data;
     const ack = args.ack as AnyAck;
-    logger.warn(
-      { kind: found.kind, id: found.id.slice(0, 100) },
-      'Slack request no listener claims; answered as stale',
-    );
+    if (found.kind === 'closed') {
+      await ack();
+      return;
+    }
+    if (claims.claims(found.kind, found.id)) {
+      await args.next();
+      return;
+    }
+    const stale = 'no listener claims it; answered as stale';
+    if (found.kind !== 'action') noteRequestOutcome('stale', stale);
     switch (found.kind) {
       case 'command':
         await ack({ response_type: 'ephemeral', ...unknownCommandMessage(found.id.slice(0, 40)) });
@@ -94,11 +121,7 @@ export function createUnclaimedMiddleware(claims: ListenerClaims, logger: Logger
         return;
       case 'action':
         await ack();
-        if (found.inMessage && 'respond' in args) {
-          await args
-            .respond({ response_type: 'ephemeral', replace_original: false, ...staleInteractionMessage() })
-            .catch((error: unknown) => logger.warn({ err: error }, 'could not answer a stale button'));
-        }
+        await answerInvalidButton(found.inMessage && 'respond' in args ? args.respond : undefined, logger, stale);
         return;
       case 'shortcut':
         await ack();

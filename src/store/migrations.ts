@@ -279,6 +279,26 @@ function migrations(dialect: DialectName): Record<string, Migration> {
           .execute();
       },
     },
+    '0009_slack_deliveries': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // Slack deliveries already run, so that a replayed or re-sent one is not run again (src/slack/replay-guard.ts).
+        // The primary key is the lock: of two replicas inserting the same key, exactly one succeeds.
+        await db.schema
+          .createTable('slack_deliveries')
+          .ifNotExists()
+          .addColumn('key', 'text', (c) => c.primaryKey().notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('received_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('slack_deliveries_expires')
+          .ifNotExists()
+          .on('slack_deliveries')
+          .column('expires_at')
+          .execute();
+      },
+    },
   };
 }
 

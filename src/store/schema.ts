@@ -171,6 +171,20 @@ export interface QuickRunsTable {
   finished_at: number | null;
 }
 
+/**
+ * Slack deliveries already accepted (see migration 0009): a signed request is valid for minutes, so a copy of
+ * one must be recognised across restarts and replicas. Rows are deleted once no copy could still be accepted.
+ */
+export interface SlackDeliveriesTable {
+  /** sha256 (hex) of what identifies the delivery: its trigger_id, or its whole body when it has none. */
+  key: string;
+  /** command, action, view or shortcut: for inspection. */
+  kind: string;
+  received_at: number;
+  /** After this, a copy would be refused by its timestamp anyway: the row may go. */
+  expires_at: number;
+}
+
 export interface DatabaseSchema {
   audit_records: AuditRecordsTable;
   audit_history: AuditHistoryTable;
@@ -180,4 +194,5 @@ export interface DatabaseSchema {
   snapshot_records: SnapshotRecordsTable;
   quick_targets: QuickTargetsTable;
   quick_runs: QuickRunsTable;
+  slack_deliveries: SlackDeliveriesTable;
 }

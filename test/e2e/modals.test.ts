@@ -28,12 +28,12 @@ type View = {
 
 async function openModal(user: string = USERS.admin): Promise<View> {
   const opened = h.slack.callsTo('views.open').length;
-  const { ack } = await h.command('snapshot', { user });
+  const { ack, triggerId } = await h.command('snapshot', { user });
   expect(ack.status).toBe(200);
   expect(ack.body).toBe('');
   await h.slack.waitFor(() => h.slack.callsTo('views.open').length > opened, 'views.open');
   const call = h.slack.callsTo('views.open').at(-1);
-  expect(call?.args['trigger_id']).toBe('1337.42.abcdef');
+  expect(call?.args['trigger_id']).toBe(triggerId);
   return call?.args['view'] as View;
 }
 

@@ -26,7 +26,13 @@ import {
   USERS,
 } from '../support/bot-harness.js';
 import { blockSuggestion, buttonClick, viewAction, viewSubmission } from '../support/slack-payloads.js';
-import { interactivityBody, postSigned, type SignedResponse, slashCommandBody } from '../support/slack-requests.js';
+import {
+  interactivityBody,
+  newTriggerId,
+  postSigned,
+  type SignedResponse,
+  slashCommandBody,
+} from '../support/slack-requests.js';
 import { commandText, fuzzParams, fuzzTimeout, hostileSegment, hostileString } from './hostile.js';
 
 let h: BotHarness;
@@ -357,11 +363,17 @@ const interactivity: fc.Arbitrary<Payload> = fc.oneof(
     .map(([user, channel, name, ts, global]) => () => ({
       kind: 'shortcut',
       body: global
-        ? { type: 'shortcut', callback_id: QUICK_SHORTCUT.global, trigger_id: '1.2.3', user: { id: user }, team: {} }
+        ? {
+            type: 'shortcut',
+            callback_id: QUICK_SHORTCUT.global,
+            trigger_id: newTriggerId(),
+            user: { id: user },
+            team: {},
+          }
         : {
             type: 'message_action',
             callback_id: QUICK_SHORTCUT.message,
-            trigger_id: '1.2.3',
+            trigger_id: newTriggerId(),
             user: { id: user, name: 'u' },
             channel: { id: channel, name },
             message: { ts, text: name },

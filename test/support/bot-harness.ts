@@ -10,7 +10,13 @@ import { ManualClock } from '../../src/shared/clock.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { FakeSlack, type RecordedCall } from './fake-slack.js';
 import { simulatorConfig } from './ovh-harness.js';
-import { interactivityBody, postSigned, type SignedResponse, slashCommandBody } from './slack-requests.js';
+import {
+  interactivityBody,
+  newTriggerId,
+  postSigned,
+  type SignedResponse,
+  slashCommandBody,
+} from './slack-requests.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789';
 export const BOT_TOKEN = 'xoxb-test-bot-token-0123456789';
@@ -92,8 +98,11 @@ export interface BotHarness {
   dataDir: string;
   logLines: string[];
   env: AppEnv;
-  /** Sends `/nasha <text>` signed as Slack does; returns the ack and the id of its response_url. */
-  command(text: string, options?: { user?: string; channel?: string }): Promise<{ ack: SignedResponse; id: string }>;
+  /** Sends `/nasha <text>` signed as Slack does; returns the ack, the id of its response_url and its trigger_id. */
+  command(
+    text: string,
+    options?: { user?: string; channel?: string },
+  ): Promise<{ ack: SignedResponse; id: string; triggerId: string }>;
   /** Sends an interactivity payload (block_actions, view_submission, block_suggestion). */
   interact(payload: object): Promise<SignedResponse>;
   /** Waits until the reply of a command satisfies `predicate`; returns all replies so far. */
@@ -162,9 +171,16 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
     env,
     async command(text, { user = USERS.admin, channel = CHANNELS.ops } = {}) {
       const id = randomUUID();
-      const body = slashCommandBody({ text, user_id: user, channel_id: channel, response_url: slack.responseUrl(id) });
+      const triggerId = newTriggerId();
+      const body = slashCommandBody({
+        text,
+        user_id: user,
+        channel_id: channel,
+        response_url: slack.responseUrl(id),
+        trigger_id: triggerId,
+      });
       const ack = await postSigned(harness.url, SIGNING_SECRET, body);
-      return { ack, id };
+      return { ack, id, triggerId };
     },
     interact: (payload) => postSigned(harness.url, SIGNING_SECRET, interactivityBody(payload)),
     async replies(id, predicate) {

@@ -5,6 +5,7 @@ import {
   viewSelectAction,
   viewSubmissionPayload,
 } from '../../src/sandbox/payloads.js';
+import { newTriggerId } from './slack-requests.js';
 
 /** Interactivity payloads shaped as Slack sends them (see ../shared/reference/slack-bolt.md §4.3). */
 
@@ -25,7 +26,7 @@ export function buttonClick(options: {
     isEphemeral: true,
     button: { actionId: options.actionId, blockId: options.blockId ?? 'b1', value: options.value, text: 'x' },
     responseUrl: options.responseUrl,
-    triggerId: '1337.42.abc',
+    triggerId: newTriggerId(),
     actionTs: '1700000001.000200',
   });
 }
@@ -40,7 +41,7 @@ export interface ViewLike {
 const input = (view: ViewLike): ViewPayloadInput => ({ ...view, id: view.id ?? 'V1' });
 
 export function viewSubmission(userId: string, view: ViewLike): object {
-  return viewSubmissionPayload(user(userId), input(view), '1337.43.abc');
+  return viewSubmissionPayload(user(userId), input(view), newTriggerId());
 }
 
 export function blockSuggestion(userId: string, actionId: string, value: string, view: ViewLike): object {
@@ -52,7 +53,7 @@ export function viewAction(userId: string, actionId: string, selected: string, v
     user(userId),
     input(view),
     { type: 'external_select', actionId, blockId: actionId, selected: { text: selected, value: selected } },
-    '1337.44.abc',
+    newTriggerId(),
     '1700000001.000300',
   );
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { slashCommandBody as commandBody } from '../../src/sandbox/signed-requests.js';
 
 export {
@@ -8,7 +9,18 @@ export {
   slackSignature,
 } from '../../src/sandbox/signed-requests.js';
 
-/** A `/nasha` command from the test workspace (admin in #ops unless `fields` say otherwise). */
+let triggers = 0;
+
+/**
+ * A fresh trigger_id, as Slack gives every command and interaction its own: the bot runs each trigger_id
+ * once (a second delivery of one is a replay).
+ */
+export function newTriggerId(): string {
+  triggers += 1;
+  return `1337.${triggers}.${randomBytes(4).toString('hex')}`;
+}
+
+/** A `/nasha` command from the test workspace (admin in #ops unless `fields` say otherwise), with a fresh trigger_id. */
 export function slashCommandBody(fields: Record<string, string>): string {
   return commandBody({
     channel_id: 'C0OPS',
@@ -16,7 +28,7 @@ export function slashCommandBody(fields: Record<string, string>): string {
     user_id: 'U0ADMIN',
     user_name: 'alice',
     response_url: 'https://hooks.slack.com/commands/T1/1/abc',
-    trigger_id: '1337.42.abcdef',
+    trigger_id: newTriggerId(),
     ...fields,
   });
 }

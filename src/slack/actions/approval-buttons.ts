@@ -8,6 +8,7 @@ import { rejectModal } from '../blocks/modals.js';
 import type { SlackDeps } from '../deps.js';
 import { ChannelIdSchema, UserIdSchema } from '../payloads.js';
 import { mrkdwn, plain, text } from '../text.js';
+import { answerInvalidButton } from '../unclaimed.js';
 import { failureMessage } from '../views/listener-replies.js';
 
 const ClickSchema = z.object({
@@ -17,18 +18,17 @@ const ClickSchema = z.object({
   actions: z.array(z.object({ value: z.string().regex(/^[A-Z0-9]{6}$/) })).min(1),
 });
 
+const INVALID_APPROVAL_BUTTON = 'malformed approval button payload';
+
 type ButtonArgs = AllMiddlewareArgs & SlackActionMiddlewareArgs<BlockButtonAction>;
 
 /**
  * The button only names the request; who clicked comes from the signed payload and every rule is
  * checked again on the server (approver rights now, no self-approval, one vote per person).
  */
-function parseClick(deps: SlackDeps, body: unknown) {
+function parseClick(body: unknown) {
   const click = ClickSchema.safeParse(body);
-  if (!click.success) {
-    deps.logger.warn('malformed approval button payload');
-    return undefined;
-  }
+  if (!click.success) return undefined;
   const requestId = click.data.actions[0]?.value ?? '';
   return {
     actor: { userId: click.data.user.id, channelId: click.data.channel?.id },
@@ -47,8 +47,8 @@ async function tell(deps: SlackDeps, respond: ButtonArgs['respond'], reply: Slac
 function decideButton(deps: SlackDeps, decide: (actor: Actor, requestId: string) => Promise<ClickResult>) {
   return async ({ ack, body, respond }: ButtonArgs): Promise<void> => {
     await ack();
-    const click = parseClick(deps, body);
-    if (click === undefined) return;
+    const click = parseClick(body);
+    if (click === undefined) return answerInvalidButton(respond, deps.logger, INVALID_APPROVAL_BUTTON);
     let reply: SlackMessage;
     try {
       const result = await decide(click.actor, click.requestId);
@@ -72,8 +72,8 @@ export function createCancelButton(deps: SlackDeps) {
 export function createRejectButton(deps: SlackDeps) {
   return async ({ ack, body, client, respond }: ButtonArgs): Promise<void> => {
     await ack();
-    const click = parseClick(deps, body);
-    if (click?.triggerId === undefined) return;
+    const click = parseClick(body);
+    if (click?.triggerId === undefined) return answerInvalidButton(respond, deps.logger, INVALID_APPROVAL_BUTTON);
     const metadata = deps.metadata.encode({
       u: click.actor.userId,
       c: click.actor.channelId ?? null,

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { partitionsMessage, snapshotsMessage } from '../blocks/replies.js';
 import type { SlackDeps } from '../deps.js';
 import { parseJsonButton } from '../payloads.js';
+import { answerInvalidButton } from '../unclaimed.js';
 import { failureMessage } from '../views/listener-replies.js';
 
 const PageValueSchema = z.object({
@@ -23,10 +24,7 @@ export function createPageButton(deps: SlackDeps) {
   }: AllMiddlewareArgs & SlackActionMiddlewareArgs<BlockButtonAction>): Promise<void> => {
     await ack();
     const click = parseJsonButton(body, PageValueSchema);
-    if (click === undefined) {
-      deps.logger.warn('malformed page button payload');
-      return;
-    }
+    if (click === undefined) return answerInvalidButton(respond, deps.logger, 'malformed page button payload');
     const { actor, value } = click;
     try {
       const message =

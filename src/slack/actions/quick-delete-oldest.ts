@@ -5,6 +5,7 @@ import { changeLinesMessage } from '../blocks/replies.js';
 import { type ChangeLine, runChanges } from '../change-runner.js';
 import type { SlackDeps } from '../deps.js';
 import { parseJsonButton } from '../payloads.js';
+import { answerInvalidButton } from '../unclaimed.js';
 
 const ValueSchema = z.object({
   s: z.string().min(1).max(128),
@@ -31,10 +32,7 @@ export function createDeleteOldestButton(deps: SlackDeps) {
   }: AllMiddlewareArgs & SlackActionMiddlewareArgs<BlockButtonAction>): Promise<void> => {
     await ack();
     const click = parseJsonButton(body, ValueSchema);
-    if (click === undefined) {
-      deps.logger.warn('malformed delete-oldest payload');
-      return;
-    }
+    if (click === undefined) return answerInvalidButton(respond, deps.logger, 'malformed delete-oldest payload');
     const { actor, value } = click;
     const draft: ChangeDraft = {
       action: 'snapshot.delete',

@@ -285,10 +285,24 @@ function lineHeadline(line: ChangeLine): string | Text {
   }
 }
 
-/** A button this version of the bot does not know (a message from an older version). */
+/** A button the bot cannot use: one this version does not know (an older message), or a value it cannot read. */
 export function staleInteractionMessage(): SlackMessage {
-  const text = 'This button is from an older version of nasha-bot and does nothing now. Run the command again.';
+  const text =
+    'This button is no longer valid (it is from an older version of nasha-bot, or its message has changed), so it did nothing. Run the command again.';
   return message(text, [section(`:information_source: ${text}`)]);
+}
+
+/** A copy of a command already received (a replay, or a delivery sent twice): not run again. */
+export function duplicateRequestMessage(): SlackMessage {
+  const text = 'This request was already received, so it was not run again.';
+  return message(text, [section(`:information_source: ${text}`)]);
+}
+
+/** The bot could not check that a request is not a copy of one already run, so it did not run it. */
+export function requestNotCheckedMessage(): SlackMessage {
+  const text =
+    'nasha-bot could not accept this request just now (its database did not answer); nothing was done. Try again in a moment.';
+  return message(text, [section(`:warning: ${text}`)]);
 }
 
 /** A slash command the app manifest routes here and this version does not handle. */

@@ -1,0 +1,91 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/shared/clock.js';
+import { createLogger } from '../../src/shared/logger.js';
+import { DELIVERY_RETENTION_MS, deliveryKey, REPLAY_WINDOW_MS, ReplayGuard } from '../../src/slack/replay-guard.js';
+import { type Database, openDatabase } from '../../src/store/database.js';
+import { DeliveryStore } from '../../src/store/delivery-store.js';
+
+const T0 = Date.UTC(2026, 10, 28, 9, 0, 0);
+
+let database: Database;
+let clock: ManualClock;
+let guard: ReplayGuard;
+
+beforeEach(async () => {
+  database = await openDatabase({ dataDir: mkdtempSync(join(tmpdir(), 'nasha-replay-')) });
+  clock = new ManualClock(T0);
+  guard = new ReplayGuard({
+    ledger: new DeliveryStore(database.db),
+    clock,
+    logger: createLogger({ level: 'silent' }),
+  });
+});
+afterEach(async () => {
+  await database.close();
+});
+
+const rows = () => database.db.selectFrom('slack_deliveries').selectAll().execute();
+
+describe('ReplayGuard: at most once per delivery', () => {
+  it('a trigger_id runs once; another trigger_id, even with the same body, is another delivery', async () => {
+    const body = { command: '/nasha', text: 'snapshot create zpool-128310/logs' };
+    expect(await guard.isFirstDelivery('command', '1.1.a', body)).toBe(true);
+    expect(await guard.isFirstDelivery('command', '1.1.a', body)).toBe(false);
+    expect(await guard.isFirstDelivery('command', '1.1.a', { ...body, text: 'other' })).toBe(false);
+    expect(await guard.isFirstDelivery('command', '1.2.b', body)).toBe(true);
+  });
+
+  it('without a trigger_id, identical bodies are one delivery and different ones are not', async () => {
+    const body = { type: 'block_actions', actions: [{ action_id: 'x', value: '1' }] };
+    expect(await guard.isFirstDelivery('action', undefined, body)).toBe(true);
+    expect(await guard.isFirstDelivery('action', undefined, structuredClone(body))).toBe(false);
+    expect(
+      await guard.isFirstDelivery('action', undefined, { ...body, actions: [{ action_id: 'x', value: '2' }] }),
+    ).toBe(true);
+  });
+
+  it('stores a hash, never the trigger_id or what the user typed', async () => {
+    await guard.isFirstDelivery('command', '1337.42.secret', { text: 'snapshot delete zpool-1/db/s --reason payroll' });
+    const stored = JSON.stringify(await rows());
+    expect(stored).not.toMatch(/1337|payroll|zpool/);
+    expect(deliveryKey('command', '1337.42.secret', {})).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('keeps a record for two replay windows and a minute, then forgets it on a later request', async () => {
+    expect(DELIVERY_RETENTION_MS).toBe(2 * REPLAY_WINDOW_MS + 60_000);
+    await guard.isFirstDelivery('command', 'old', {});
+    expect((await rows())[0]).toMatchObject({ received_at: T0, expires_at: T0 + DELIVERY_RETENTION_MS });
+
+    // Still remembered at the last moment a copy could be accepted.
+    clock.advance(DELIVERY_RETENTION_MS);
+    expect(await guard.isFirstDelivery('command', 'old', {})).toBe(false);
+
+    clock.advance(60_000);
+    await guard.isFirstDelivery('command', 'new', {});
+    expect((await rows()).map((r) => r.key)).toEqual([deliveryKey('command', 'new', {})]);
+  });
+
+  it('prunes at most once a minute', async () => {
+    await guard.isFirstDelivery('command', 'a', {});
+    clock.advance(DELIVERY_RETENTION_MS + 1);
+    await guard.isFirstDelivery('command', 'b', {}); // prunes 'a'
+    await database.db
+      .insertInto('slack_deliveries')
+      .values({ key: 'expired', kind: 'command', received_at: T0, expires_at: T0 })
+      .execute();
+    clock.advance(59_999);
+    await guard.isFirstDelivery('command', 'c', {});
+    expect((await rows()).map((r) => r.key)).toContain('expired');
+    clock.advance(1);
+    await guard.isFirstDelivery('command', 'd', {});
+    expect((await rows()).map((r) => r.key)).not.toContain('expired');
+  });
+
+  it('throws when the ledger cannot be reached, so the caller runs nothing', async () => {
+    await database.close();
+    await expect(guard.isFirstDelivery('command', 'x', {})).rejects.toThrow();
+  });
+});

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/store/database.js';
+import { DeliveryStore } from '../../src/store/delivery-store.js';
+import { forEachBackend } from './test-database.js';
+
+const T0 = Date.UTC(2026, 10, 28, 9, 0, 0);
+const delivery = (key: string, at = T0) => ({ key, kind: 'command', at, keepUntil: at + 660_000 });
+
+describe('DeliveryStore: Slack deliveries already accepted', () => {
+  forEachBackend((backend) => {
+    it('records a key once: the first record is the first delivery, every later one a copy', async () => {
+      const database = await openDatabase(await backend.open());
+      try {
+        const store = new DeliveryStore(database.db);
+        expect(await store.record(delivery('a'))).toBe(true);
+        expect(await store.record(delivery('a', T0 + 1_000))).toBe(false);
+        expect(await store.record(delivery('b'))).toBe(true);
+        const rows = await database.db.selectFrom('slack_deliveries').selectAll().orderBy('key').execute();
+        expect(rows).toEqual([
+          { key: 'a', kind: 'command', received_at: T0, expires_at: T0 + 660_000 },
+          { key: 'b', kind: 'command', received_at: T0, expires_at: T0 + 660_000 },
+        ]);
+      } finally {
+        await database.close();
+      }
+    });
+
+    it('two processes recording the same key at once: exactly one is first', async () => {
+      const options = await backend.open();
+      const [one, two] = await Promise.all([openDatabase(options), openDatabase(options)]);
+      try {
+        const stores = [new DeliveryStore(one.db), new DeliveryStore(two.db)];
+        for (let round = 0; round < 10; round++) {
+          const results = await Promise.all(
+            Array.from({ length: 6 }, (_, i) => stores[i % 2]?.record(delivery(`race-${round}`))),
+          );
+          expect(results.filter((first) => first === true)).toHaveLength(1);
+        }
+      } finally {
+        await Promise.all([one.close(), two.close()]);
+      }
+    });
+
+    it('prune deletes only what is kept until before now, and survives reopening otherwise', async () => {
+      const options = await backend.open();
+      const database = await openDatabase(options);
+      const store = new DeliveryStore(database.db);
+      await store.record({ key: 'old', kind: 'action', at: T0, keepUntil: T0 + 1_000 });
+      await store.record({ key: 'edge', kind: 'action', at: T0, keepUntil: T0 + 2_000 });
+      await store.record({ key: 'new', kind: 'view', at: T0, keepUntil: T0 + 60_000 });
+      expect(await store.prune(T0 + 2_000)).toBe(1);
+      expect(await store.prune(T0 + 2_000)).toBe(0);
+      await database.close();
+
+      const reopened = await openDatabase(options);
+      try {
+        const keys = await reopened.db.selectFrom('slack_deliveries').select('key').orderBy('key').execute();
+        expect(keys.map((r) => r.key)).toEqual(['edge', 'new']);
+        expect(await new DeliveryStore(reopened.db).record(delivery('new'))).toBe(false);
+      } finally {
+        await reopened.close();
+      }
+    });
+  });
+});

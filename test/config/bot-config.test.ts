@@ -377,8 +377,8 @@ approvals:
     expect(ttlProblems('4')).toEqual([
       `nasha.yml:6: approvals.rules.snapshot.delete.ttl: ${grammar} (got "4", which has no unit after 4)`,
     ]);
-    expect(ttlProblems('7j')).toEqual([
-      `nasha.yml:6: approvals.rules.snapshot.delete.ttl: ${grammar} (got "7j", which has an unknown unit "j")`,
+    expect(ttlProblems('7q')).toEqual([
+      `nasha.yml:6: approvals.rules.snapshot.delete.ttl: ${grammar} (got "7q", which has an unknown unit "q")`,
     ]);
     expect(ttlProblems('1w1m')).toEqual([
       'nasha.yml:6: approvals.rules.snapshot.delete.ttl: must be from 5m to 7d: how long a request may wait for its approvals (got "1w1m")',

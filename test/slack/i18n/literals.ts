@@ -153,6 +153,8 @@ export function readsAsText(value: string): boolean {
     .replace(/:[a-z0-9_+-]+:/g, ' ') // emoji codes
     .replace(/…/g, ' ')
     .trim();
+  // A command as typed (`/nasha snapshot …`) is the grammar, the same in every language.
+  if (words.startsWith('/nasha')) return false;
   return /\p{L}{2,}[\s\u00a0]+\p{L}/u.test(words) || /^\p{Lu}\p{Ll}{2,}[.!?]?$/u.test(words);
 }
 

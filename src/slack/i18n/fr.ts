@@ -80,7 +80,7 @@ export const fr: Partial<Record<MessageKey, string>> = {
   'canI.what': '<b>{action}</b> sur {target}',
   'canI.run': '{who, select, self {vous pouvez} other {{person} peut}} lancer {what} maintenant, {basis}.',
   'canI.request':
-    '{who, select, self {vous pouvez} other {{person} peut}} demander {what} (ajoutez {option})\u202f; l’action s’exécute dès que {approvers} {quorum, plural, one {autre que le demandeur l’approuve} other {autres que le demandeur l’approuvent}}.',
+    '{who, select, self {vous pouvez} other {{person} peut}} demander {what} (ajoutez {option})\u202f; l’action s’exécute une fois approuvée par {approvers} {quorum, plural, one {autre que le demandeur} other {autres que le demandeur}}.',
   'canI.because': 'motif\u00a0: {reason}.',
   'canI.basisResponder': 'en tant que membre du groupe d’astreinte {group}',
   'canI.basisGrant': 'avec le rôle <b>{role}</b> de grants[{index}] via {via}{capped}',
@@ -109,7 +109,7 @@ export const fr: Partial<Record<MessageKey, string>> = {
   'canI.channel': 'canal {channel}',
   'canI.capNone': '{place}\u00a0: absent de channels, aucun plafond (unlisted_channels = admin)',
   'canI.capNothing': '<b>none</b> (rien n’est permis)',
-  'canI.capAtMost': 'au plus <b>{role}</b>',
+  'canI.capAtMost': '<b>{role}</b>',
   'canI.capListed': '{place}\u00a0: plafonné à {max} (channels)',
   'canI.capUnlisted': '{place}\u00a0: absent de channels, plafonné à {max} (unlisted_channels)',
   'canI.noGrants': 'aucune autorisation dans la configuration du bot\u00a0: tout est refusé',

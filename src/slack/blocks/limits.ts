@@ -1,4 +1,5 @@
 import type { types } from '@slack/bolt';
+import { t } from '../i18n/translate.js';
 import { date, ENGLISH, escapeMrkdwn, fallback, mrkdwn, type RenderContext, Text } from '../text.js';
 
 /** Slack's Block Kit limits the builders respect (docs.slack.dev, @slack/types JSDoc). */
@@ -113,7 +114,8 @@ export function message(text: string | Text, blocks: readonly Block[], reader: R
   );
   if (blocks.length <= LIMITS.messageBlocks) return { text: fallbackText, blocks: [...blocks] };
   const kept = blocks.slice(0, LIMITS.messageBlocks - 1);
-  return { text: fallbackText, blocks: [...kept, context(`…${blocks.length - kept.length} more blocks not shown.`)] };
+  const more = t(reader.lang, 'common.moreBlocks', { count: blocks.length - kept.length });
+  return { text: fallbackText, blocks: [...kept, context(mrkdwn(more, reader))] };
 }
 
 export function plainText(text: string, max: number): types.PlainTextElement {

@@ -13,6 +13,7 @@ export const fr: Partial<Record<MessageKey, string>> = {
   'common.listAnd': ' et ',
   'common.listComma': ', ',
   'common.didYouMean': ' Vouliez-vous dire {suggestions}\u202f?',
+  'common.moreBlocks': '{count, plural, one {…# bloc de plus, non affiché.} other {…# blocs de plus, non affichés.}}',
 
   // ---- grammaire des commandes (les mots de commande eux-mêmes ne changent pas) --------------------------------
   'usage.service': 'service',
@@ -277,4 +278,108 @@ export const fr: Partial<Record<MessageKey, string>> = {
   // ---- menus d’options ------------------------------------------------------------------------------------------
   'options.slow': 'OVH tarde à répondre — tapez à nouveau',
   'options.more': '{count} de plus\u00a0: tapez pour filtrer',
+
+  // ---- le bac à sable : ses personnes et ses canaux -------------------------------------------------------------
+  'sandbox.role.alice': 'admin partout',
+  'sandbox.role.bob': 'approbateur partout\u00a0: décide des demandes d’approbation',
+  'sandbox.role.carol': 'opératrice partout, via le groupe @sre',
+  'sandbox.role.dave': 'lecteur partout, mais d’astreinte (@oncall)\u00a0: peut prendre des instantanés d’incident',
+  'sandbox.role.erin': 'opératrice sur zpool-204117 (préproduction) uniquement',
+  'sandbox.role.camille':
+    'opératrice partout, via le groupe @sre\u202f; son Slack est en français (fr-FR, Europe/Paris)',
+  'sandbox.about.ops': 'là où l’équipe travaille (sans plafond)',
+  'sandbox.about.general': 'plafonné à viewer\u00a0: lecture seule pour tous',
+  'sandbox.about.incident': 'plafonné à operator',
+  'sandbox.about.audit': 'le journal d’audit (le bot y publie)',
+  'sandbox.about.approvals': 'les demandes d’approbation (le bot y publie)',
+
+  // ---- les mots de la console du bac à sable --------------------------------------------------------------------
+  'console.helpHead':
+    'Commandes de la console (tout le reste commençant par {command} part au bot, comme depuis Slack)\u00a0:',
+  'console.help.botHelp': 'ce que vous pouvez faire, en tant qu’utilisateur courant',
+  'console.help.press': 'appuie sur le bouton de ce numéro (ou {press})',
+  'console.help.say':
+    'dit quelque chose dans le canal (le bot ne le lit pas\u202f; les raccourcis peuvent s’en servir)',
+  'console.help.shortcut':
+    'liste les raccourcis de l’application, ou en lance un (un raccourci de message agit sur le dernier message du canal)',
+  'console.help.as': 'parle en tant que quelqu’un d’autre\u00a0: {example} (voir /users)',
+  'console.help.in': 'passe dans un autre canal\u00a0: {example} (voir /channels)',
+  'console.help.users': 'qui et où\u202f; /whoami',
+  'console.help.logs': 'les n dernières lignes du journal du bot (20 par défaut)',
+  'console.help.wait':
+    'attend que {text} apparaisse, sans tenir compte de la casse (pour les scripts\u202f; 30 s au plus)',
+  'console.help.quit': 'arrête le bac à sable (Ctrl+D aussi)',
+  'console.arg.number': 'numéro',
+  'console.arg.text': 'texte',
+  'console.arg.name': 'nom',
+  'console.arg.channel': 'canal',
+  'console.formHelp':
+    'Dans un formulaire\u00a0: Entrée garde la valeur [entre crochets], - vide un champ facultatif, /cancel ferme le formulaire.',
+  'console.finishForm': 'Terminez d’abord ce formulaire, ou tapez /cancel pour le fermer.',
+  'console.typeYesNo': 'Tapez o ou n.',
+  'console.whoami': 'Vous êtes {name} ({id}, {role}) dans #{channel}.',
+  'console.notCommand': '{word} n’est pas une commande ici. Tapez /help\u202f; la commande du bot est {command}.',
+  'console.saidHint':
+    '(Le bot ne lit pas les messages\u00a0: sa commande est {command}, p. ex. {example}. /help pour la console.)',
+  'console.noShortcuts': 'L’application ne déclare aucun raccourci.',
+  'console.shortcutsHead': 'Raccourcis (lancez-en un avec {usage})\u00a0:',
+  'console.shortcutLine':
+    '{number}. {name} ({type, select, message {sur le dernier message du canal} other {depuis le menu des raccourcis}}) — {description}',
+  'console.noMessage':
+    'Aucun message dans #{channel} pour l’instant\u00a0: dites d’abord quelque chose (une ligne sans /).',
+  'console.shortcutHttp': '⚠ Le bot a répondu HTTP {status} à ce raccourci.',
+  'console.clickHttp': '⚠ Le bot a répondu HTTP {status} à ce clic.',
+  'console.noUser': 'Aucun utilisateur «\u00a0{name}\u00a0». Essayez\u00a0: {names}.',
+  'console.nowUser': 'Vous êtes maintenant {name} ({role}).',
+  'console.noChannel': 'Aucun canal «\u00a0{name}\u00a0». Essayez\u00a0: {names}.',
+  'console.nowIn': 'Vous êtes maintenant dans #{channel} ({about}).',
+  'console.waitTimeout': '⚠ /wait\u00a0: «\u00a0{text}\u00a0» n’est pas apparu en {seconds} s.',
+  'console.lastLogs':
+    '{count, plural, =0 {Aucune ligne dans {file}.} one {La dernière ligne de {file}\u00a0:} other {Les # dernières lignes de {file}\u00a0:}}',
+  'console.dispatchFailed':
+    '⚠ Slack dirait\u00a0: {command} a échoué avec l’erreur «\u00a0dispatch_failed\u00a0» (le bot a répondu HTTP {status}).',
+  'console.noButton': 'Il n’y a pas de bouton [{number}] (un message qui change reçoit de nouveaux boutons).',
+  'console.buttonNotYours':
+    'Le bouton [{number}] est sur un message que seul @{owner} voit\u00a0: faites d’abord /as {owner}.',
+  'console.opensUrl': '(le bouton ouvre {url} dans un navigateur)',
+  'console.confirmPrompt': '{confirm}\u202f? [o/N] ',
+  'console.nothingSent': '{button}\u00a0: rien n’a été envoyé.',
+  'console.slackRefused': '(Slack a refusé {method}\u00a0: {error})',
+  'console.messageDeleted': '(message supprimé)',
+  'console.only': 'pour @{name} seulement',
+  'console.dm': 'MP @{name}',
+  'console.formFor': 'un formulaire pour @{name}',
+  'console.shownTo': 'affiché pour @{name}',
+  'console.notFillable': '(impossible à remplir ici\u00a0: {labels})',
+  'console.formClosed': '{button}\u00a0: le formulaire a été fermé.',
+  'console.submitPrompt': '{submit}\u202f? [O/n] ',
+  'console.fieldPrompt': '{label}{optional, select, yes { (facultatif)} other {}}{current}\u00a0: ',
+  'console.noteDate': 'une date, AAAA-MM-JJ',
+  'console.noteCheckboxes': 'des numéros, p. ex. 1,3 (- pour aucun)',
+  'console.noteExternal': 'un numéro, ou du texte à rechercher',
+  'console.noOptions':
+    '(aucune option{external, select, yes {\u00a0: tapez du texte pour relancer la recherche} other {}})',
+  'console.optionsFailed': '⚠ le chargement des options a échoué (HTTP {status})',
+  'console.botAnswered': '⚠ le bot a répondu HTTP {status}',
+  'console.troubleConnecting':
+    '⚠ Slack dirait «\u00a0Nous avons rencontré un problème de connexion\u00a0» (le bot a répondu HTTP {status}).',
+  'console.sentClosed': '└ envoyé\u202f; le formulaire s’est fermé.',
+  'console.fieldError': '{label}\u00a0: {message}',
+  'console.unreadableBlock': '[bloc illisible]',
+  'console.image': '[image\u00a0: {description}]',
+  'console.noDescription': 'sans description',
+  'console.blockNotShown': '[bloc {type}\u00a0: non affiché dans la console]',
+  'console.elementNotShown': '[{type}\u00a0: non disponible dans la console]',
+  'console.areYouSure': 'Êtes-vous sûr\u202f?',
+  'console.yes': 'Oui',
+  'console.cancel': 'Annuler',
+  'console.close': 'Fermer',
+  'console.edited': '(modifié)',
+  'console.none': 'aucune',
+  'console.required': 'Ce champ est obligatoire.',
+  'console.atLeast': 'Saisissez au moins {count} caractères.',
+  'console.atMost': 'Saisissez au plus {count} caractères.',
+  'console.dateFormat': 'Tapez une date au format AAAA-MM-JJ (par exemple 2026-12-31).',
+  'console.numbersRange': 'Tapez des numéros de 1 à {count}, ou - pour aucun.',
+  'console.numberRange': 'Tapez un numéro de 1 à {count}.',
 };

@@ -153,8 +153,8 @@ export function readsAsText(value: string): boolean {
     .replace(/:[a-z0-9_+-]+:/g, ' ') // emoji codes
     .replace(/…/g, ' ')
     .trim();
-  // A command as typed (`/nasha snapshot …`) is the grammar, the same in every language.
-  if (words.startsWith('/nasha')) return false;
+  // A command as typed (`/nasha snapshot …`, `/as bob`) is the grammar, the same in every language.
+  if (/^\/[a-z-]+(\s|$)/.test(words)) return false;
   return /\p{L}{2,}[\s\u00a0]+\p{L}/u.test(words) || /^\p{Lu}\p{Ll}{2,}[.!?]?$/u.test(words);
 }
 
@@ -179,10 +179,12 @@ function inCallNotForPeople(source: string, start: number): boolean {
 }
 
 /** User-facing words written in the module instead of the catalog. */
-export function strayWords(source: string, allowed: ReadonlySet<string> = new Set()): Literal[] {
+export function strayWords(source: string, allowed: ReadonlyArray<string | RegExp> = []): Literal[] {
+  const isAllowed = (value: string) =>
+    allowed.some((entry) => (typeof entry === 'string' ? entry === value : entry.test(value)));
   return literalsOf(source)
     .filter((literal) => {
-      if (allowed.has(literal.value)) return false;
+      if (isAllowed(literal.value)) return false;
       const before = source.slice(Math.max(0, literal.start - 12), literal.start);
       if (/\b(from|import)\s*\(?\s*$/.test(before)) return false;
       if (literal.tag === 'say') return /\p{L}/u.test(literal.value);

@@ -8,6 +8,10 @@ const ROOT = new URL('../../../', import.meta.url).pathname;
 
 /** Modules whose words all come from the catalogs: a literal that reads as text fails this test. */
 const CONVERTED: readonly string[] = [
+  'src/slack/blocks/limits.ts',
+  'src/sandbox/workspace.ts',
+  'src/sandbox/render.ts',
+  'src/sandbox/console.ts',
   'src/slack/views/quick-form.ts',
   'src/slack/views/modal-context.ts',
   'src/slack/views/main-modal.ts',
@@ -42,15 +46,11 @@ const NOT_YET: Readonly<Record<string, string>> = {
   'src/slack/quick-runner.ts': 'being changed by another engineer; a later pass',
   'src/slack/approval-cards.ts': 'being changed by another engineer; a later pass',
   'src/slack/audit-publisher.ts': 'being changed by another engineer; a later pass',
-  'src/slack/blocks/limits.ts': 'one line (“N more blocks not shown”): needs the reader in message(); a later pass',
   'src/slack/unclaimed.ts': 'outside this pass (stale buttons and forms)',
   'src/slack/request-guard.ts': 'outside this pass (answers to replayed and malformed requests)',
   'src/slack/actions/quick-delete-oldest.ts': 'its reason goes to the approval card and audit: with them',
   'src/slack/actions/page-button.ts': 'renders replies.ts listings: with them',
   'src/sandbox/index.ts': 'the banner: a later pass',
-  'src/sandbox/console.ts': 'issue 19, converting now',
-  'src/sandbox/render.ts': 'issue 19, converting now',
-  'src/sandbox/workspace.ts': 'people and channels of the sandbox (their descriptions): a later pass',
 };
 
 /** Modules with no words for people: logs, HTTP details, ids (scanned so a new one is noticed). */
@@ -71,11 +71,15 @@ const NO_WORDING: readonly string[] = [
 ];
 
 /** Strings in converted modules that read as words but are not for people (ids, grammar, Slack's own names). */
-const ALLOWED: Readonly<Record<string, readonly string[]>> = {
+const ALLOWED: Readonly<Record<string, ReadonlyArray<string | RegExp>>> = {
   // Turns problems.ts's English refusal into the third person, until that module speaks every language.
   'src/slack/blocks/permissions.ts': ['of theirs'],
   // What the log line says about a button payload the bot cannot read (the person gets unclaimed.ts's words).
   'src/slack/actions/approval-buttons.ts': ['malformed approval button payload'],
+  // The console's commands (`/nasha snapshot help` typed after the command's name), the same in every language.
+  'src/sandbox/console.ts': ['… snapshot help'],
+  // The sandbox's bot configuration: a YAML file (its comments are for whoever reads the file, like nasha.example.yml).
+  'src/sandbox/workspace.ts': [/^# The sandbox's bot configuration/],
 };
 
 const SCANNED = ['src/slack', 'src/sandbox'];
@@ -91,7 +95,7 @@ function modules(dir: string): string[] {
 describe('no user-facing words outside the catalogs', () => {
   it.each(CONVERTED)('%s takes every word from the catalog', (path) => {
     const source = readFileSync(join(ROOT, path), 'utf8');
-    const stray = strayWords(source, new Set(ALLOWED[path] ?? []));
+    const stray = strayWords(source, ALLOWED[path] ?? []);
     expect(stray.map((s) => `${path}:${s.line}: ${s.tag ?? ''}${JSON.stringify(s.value)}`)).toEqual([]);
   });
 
@@ -140,8 +144,9 @@ describe('the scanner (it can fail)', () => {
   });
 
   it('an allow-list exempts exact strings only', () => {
-    expect(strayWords("const a = 'Slack API';", new Set(['Slack API']))).toEqual([]);
-    expect(strayWords("const a = 'Slack API';", new Set(['Slack'])).length).toBe(1);
+    expect(strayWords("const a = 'Slack API';", ['Slack API'])).toEqual([]);
+    expect(strayWords("const a = 'Slack API';", ['Slack']).length).toBe(1);
+    expect(strayWords("const a = 'Slack API';", [/^Slack /])).toEqual([]);
   });
 
   it('lexes the project’s own modules without losing its place', () => {

@@ -175,4 +175,18 @@ describe('plurals follow each language’s rules (French: 0 and 1 are singular)'
     expect(line('en', count)).toBe(english);
     expect(line('fr', count)).toBe(french);
   });
+
+  it.each([
+    [0, '0 full', '0 pleine', 'il faut encore 0 approbation'],
+    [1, '1 full', '1 pleine', 'il faut encore 1 approbation'],
+    [2, '2 full', '2 pleines', 'il faut encore 2 approbations'],
+    [12_345, '12345 full', '12\u202f345 pleines', 'il faut encore 12\u202f345 approbations'],
+  ])('%i in summaries and click answers', (count, english, french, approvals) => {
+    expect(plain(t('en', 'quick.countFull', { count }))).toBe(english);
+    expect(plain(t('fr', 'quick.countFull', { count }))).toBe(french);
+    expect(plain(t('fr', 'click.approved', { id: '#A', remaining: count }), { lang: 'fr' })).toContain(approvals);
+    expect(plain(t('en', 'click.approved', { id: '#A', remaining: count }))).toContain(
+      `needs ${count} more approval(s)`,
+    );
+  });
 });

@@ -26,6 +26,7 @@ import { createSlackApp, type SlackApp, slackFetch } from './slack/app.js';
 import { createSlackApprovalCards } from './slack/approval-cards.js';
 import { createSlackAuditPublisher } from './slack/audit-publisher.js';
 import { createGroupMemberFetcher } from './slack/group-members.js';
+import { createProfileFetcher, ReaderDirectory } from './slack/i18n/readers.js';
 import { createMetadataCodec } from './slack/metadata.js';
 import { createQuickResumeReporter } from './slack/quick-runner.js';
 import { createResumeReporter } from './slack/resume-reply.js';
@@ -217,6 +218,11 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
       gate,
       desk: new ChangeDesk({ gate, service, approvals, audit, clock }),
       metadata: createMetadataCodec(env.slack.signingSecret ?? env.slack.botToken, () => clock.now()),
+      readers: new ReaderDirectory(createProfileFetcher(web), {
+        clock,
+        languages: config.language,
+        logger: logger.child({ component: 'readers' }),
+      }),
       clock,
       logger,
     },

@@ -16,6 +16,7 @@ import { EXPIRATION_RANGE } from '../core/naming.js';
 import { editDistance } from '../core/suggest.js';
 import { ConfigError } from '../shared/config-error.js';
 import { DURATION_FORMS, type DurationRange, HOUR_MS, isWithin, parseDuration, rangeText } from '../shared/duration.js';
+import { LANGUAGES, type Lang } from '../shared/language.js';
 
 export { ConfigError };
 
@@ -56,6 +57,14 @@ export const APPROVAL_TTL_MIN_MS = 5 * 60_000;
 export const APPROVAL_TTL_MAX_MS = 7 * 24 * HOUR_MS;
 const APPROVAL_TTL_RANGE: DurationRange = { minMs: APPROVAL_TTL_MIN_MS, maxMs: APPROVAL_TTL_MAX_MS };
 
+/** The bot's languages: the workspace default and the channels that read another one. */
+export interface LanguageConfig {
+  /** `language` (default `en`): forms and replies for people Slack gives no language the bot speaks, and channels. */
+  default: Lang;
+  /** `channels[].language`: what the bot posts in that channel (audit, approvals, alerts, digest) is in it. */
+  channels: ReadonlyMap<string, Lang>;
+}
+
 export interface BotConfig {
   /** `version` from the file (default 1); bump it to invalidate pending approvals. */
   version: number;
@@ -70,6 +79,8 @@ export interface BotConfig {
   /** Named lists of concrete partitions, e.g. `payments` → zpool-1/db, zpool-2/uploads. */
   targetGroups: ReadonlyMap<string, readonly Target[]>;
   quickSnapshot: QuickSnapshotConfig | undefined;
+  /** Languages are about wording only: they are not part of {@link configVersion} (approvals survive a change). */
+  language: LanguageConfig;
   /** Problems that do not stop the bot but the operator should see at startup. */
   warnings: readonly string[];
 }
@@ -224,12 +235,22 @@ const GrantSchema = strictMapping(
   'a mapping with role, users and/or groups, and scope',
 );
 
+const LANGUAGE_NAMES: Readonly<Record<Lang, string>> = { en: 'English', fr: 'French' };
+const LanguageSchema = z.enum(LANGUAGES, {
+  error: (issue) =>
+    `${oneOf(LANGUAGES, issue.input, `is required: one of ${LANGUAGES.join(', ')}`)}: the language of the bot's words (${LANGUAGES.map((l) => `${l}: ${LANGUAGE_NAMES[l]}`).join(', ')})`,
+});
+
 const ChannelCapSchema = strictMapping(
   {
-    id: ChannelId('the Slack channel ID (C…) this cap applies to'),
-    max_role: CapRoleSchema(`is required: the strongest role usable in this channel (${CAP_ROLES.join(', ')})`),
+    id: ChannelId('the Slack channel ID (C…) this entry applies to'),
+    // Optional when the entry only sets a language: such a channel keeps the cap of unlisted channels.
+    max_role: CapRoleSchema(
+      `is required: the strongest role usable in this channel (${CAP_ROLES.join(', ')})`,
+    ).optional(),
+    language: LanguageSchema.optional(),
   },
-  'a mapping with id and max_role',
+  'a mapping with id and max_role and/or language',
 );
 
 const TargetSchema = z.string({ error: expected('a partition like "zpool-123/data"') }).superRefine((value, ctx) => {
@@ -356,7 +377,7 @@ const BotConfigFileSchema = strictMapping(
       .nullable()
       .optional(),
     channels: z
-      .array(ChannelCapSchema, { error: expected('a list of channel caps ({id, max_role})') })
+      .array(ChannelCapSchema, { error: expected('a list of channels ({id, max_role and/or language})') })
       .nullable()
       .optional(),
     unlisted_channels: CapRoleSchema(`is required: ${CAP_ROLES.join(', ')}`).optional(),
@@ -376,6 +397,7 @@ const BotConfigFileSchema = strictMapping(
       },
       'a mapping with default_expiration and/or responder_groups',
     ).optional(),
+    language: LanguageSchema.optional(),
   },
   'a mapping of settings (audit, grants, channels, …)',
 );
@@ -495,7 +517,14 @@ function relationProblems(raw: unknown): { path: PathKey[]; message: string }[] 
   if (Array.isArray(channels)) {
     const firstIndex = new Map<string, number>();
     channels.forEach((channel, index) => {
-      const id = asRecord(channel)?.['id'];
+      const entry = asRecord(channel);
+      if (entry !== undefined && entry['max_role'] === undefined && entry['language'] === undefined) {
+        out.push({
+          path: ['channels', index],
+          message: `sets nothing for this channel: add max_role (${CAP_ROLES.join(', ')}) and/or language (${LANGUAGES.join(', ')})`,
+        });
+      }
+      const id = entry?.['id'];
       if (typeof id !== 'string') return;
       const first = firstIndex.get(id);
       if (first === undefined) firstIndex.set(id, index);
@@ -517,7 +546,10 @@ function listAnd(items: readonly string[]): string {
 /** Approve buttons are clicked in the approvals channel, so its cap must leave room for approver. */
 function approvalsChannelCapProblem(root: Record<string, unknown>, channel: string): string | undefined {
   const channels = Array.isArray(root['channels']) ? root['channels'] : [];
-  const index = channels.findIndex((entry) => asRecord(entry)?.['id'] === channel);
+  // An entry that only sets a language leaves the channel capped as an unlisted one.
+  const index = channels.findIndex(
+    (entry) => asRecord(entry)?.['id'] === channel && asRecord(entry)?.['max_role'] !== undefined,
+  );
   const listed = index === -1 ? undefined : asRecord(channels[index])?.['max_role'];
   const cap = index === -1 ? (root['unlisted_channels'] ?? 'admin') : listed;
   if (typeof cap !== 'string' || !CAP_ROLES.includes(cap as CapRole)) return undefined;
@@ -570,7 +602,9 @@ function build(file: BotConfigFile, fileName: string): BotConfig {
   }));
   const access: AccessConfig = {
     grants,
-    channels: (file.channels ?? []).map((channel) => ({ id: channel.id, maxRole: channel.max_role })),
+    channels: (file.channels ?? []).flatMap((channel) =>
+      channel.max_role === undefined ? [] : [{ id: channel.id, maxRole: channel.max_role }],
+    ),
     unlistedChannels: file.unlisted_channels ?? 'admin',
   };
   const targetGroups = new Map<string, readonly Target[]>(
@@ -626,9 +660,18 @@ function build(file: BotConfigFile, fileName: string): BotConfig {
     );
   }
 
+  const language: LanguageConfig = {
+    default: file.language ?? 'en',
+    channels: new Map(
+      (file.channels ?? []).flatMap((channel) =>
+        channel.language === undefined ? [] : [[channel.id, channel.language]],
+      ),
+    ),
+  };
+
   const normalized = { version, audit, approvals, access, targetGroups, quickSnapshot };
   const hash = createHash('sha256').update(canonicalJson(normalized)).digest('hex').slice(0, 12);
-  return { ...normalized, configVersion: `${version}:${hash}`, warnings };
+  return { ...normalized, configVersion: `${version}:${hash}`, language, warnings };
 }
 
 // ---- entry points -----------------------------------------------------------------------------------------------

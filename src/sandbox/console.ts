@@ -3,6 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { createInterface, type Interface } from 'node:readline';
 import { stripVTControlCharacters } from 'node:util';
 import { z } from 'zod';
+import { langOfLocale } from '../shared/language.js';
+import { type MessageKey, type MessageValues, type Translator, translator } from '../slack/i18n/translate.js';
 import {
   blockSuggestionPayload,
   globalShortcutPayload,
@@ -80,21 +82,29 @@ const COMMAND = '/nasha';
 const VIEW_UPDATE_WAIT_MS = 3_000;
 const FORM_GRACE_MS = 2_000;
 
-const HELP = `Console commands (everything else starting with ${COMMAND} goes to the bot, as from Slack):
-  ${COMMAND} snapshot help      what you may do, as the current user
-  <number>                  press the button with that number (or /press <number>)
-  <text>                    say something in the channel (the bot does not read it; shortcuts may act on it)
-  /shortcut [<number>]      list the app's shortcuts, or run one (a message shortcut acts on the channel's last message)
-  /as <name>                speak as someone else: /as bob (see /users)
-  /in <channel>             move to another channel: /in general (see /channels)
-  /users, /channels         who and where; /whoami
-  /logs [n]                 the bot's last n log lines (default 20)
-  /wait <text>              wait until <text> appears, any case (for scripts; 30 s at most)
-  /quit                     stop the sandbox (Ctrl+D works too)
-In a form: Enter keeps the value in [brackets], - empties an optional field, /cancel closes the form.`;
+/** The console's commands and what each does (the commands themselves are the same in every language). */
+function helpLines(tr: Translator): string[] {
+  const arg = (key: MessageKey) => `<${tr.plain(tr.t(key))}>`;
+  const number = arg('console.arg.number');
+  const rows: ReadonlyArray<readonly [string, MessageKey, MessageValues?]> = [
+    [`${COMMAND} snapshot help`, 'console.help.botHelp'],
+    [number, 'console.help.press', { press: `/press ${number}` }],
+    [arg('console.arg.text'), 'console.help.say'],
+    [`/shortcut [${number}]`, 'console.help.shortcut'],
+    [`/as ${arg('console.arg.name')}`, 'console.help.as', { example: '/as bob' }],
+    [`/in ${arg('console.arg.channel')}`, 'console.help.in', { example: '/in general' }],
+    ['/users, /channels', 'console.help.users'],
+    ['/logs [n]', 'console.help.logs'],
+    [`/wait ${arg('console.arg.text')}`, 'console.help.wait', { text: arg('console.arg.text') }],
+    ['/quit', 'console.help.quit'],
+  ];
+  return [
+    tr.plain(tr.t('console.helpHead', { command: COMMAND })),
+    ...rows.map(([command, key, values]) => `  ${command.padEnd(26)}${tr.plain(tr.t(key, values))}`),
+    tr.plain(tr.t('console.formHelp')),
+  ];
+}
 
-const FORM_HELP =
-  '│   In a form: Enter keeps the value in [brackets], - empties an optional field, /cancel closes the form.';
 const CONSOLE_COMMANDS: ReadonlySet<string> = new Set([
   COMMAND.slice(1),
   'as',
@@ -202,6 +212,8 @@ export class SandboxConsole {
   private wake: (() => void) | undefined;
   private readonly watchers = new Set<() => void>();
   private user: SandboxUser;
+  /** The console speaks the current person's language (as the bot does to them). */
+  private tr: Translator;
   private channelId: string;
   private buttonCounter = 0;
   private readonly buttons = new Map<number, { button: RenderedButton; messageKey: string }>();
@@ -229,11 +241,13 @@ export class SandboxConsole {
   constructor(options: ConsoleOptions) {
     this.options = options;
     this.user = this.findUser(options.user) ?? this.firstUser();
+    this.tr = readerOf(this.user);
     this.channelId = this.findChannel(options.channel)?.id ?? options.workspace.channels[0]?.id ?? 'C0OPS';
     this.render = {
       names: workspaceNames(options.workspace),
       color: options.color,
       nextButtonNumber: () => ++this.buttonCounter,
+      tr: this.tr,
     };
     this.rl = createInterface({
       input: options.input,
@@ -341,15 +355,15 @@ export class SandboxConsole {
         continue;
       }
       if (command === 'help') {
-        this.write([FORM_HELP]);
+        this.write([`│   ${this.words('console.formHelp')}`]);
         continue;
       }
       if (command !== undefined && CONSOLE_COMMANDS.has(command)) {
-        this.write([`│   Finish this form first, or type /cancel to close it.`]);
+        this.write([`│   ${this.words('console.finishForm')}`]);
         continue;
       }
       if (accept !== undefined && !accept.test(typed)) {
-        this.write([`│   Type y or n.`]);
+        this.write([`│   ${this.words('console.typeYesNo')}`]);
         continue;
       }
       this.mark = this.heard.length;
@@ -449,7 +463,7 @@ export class SandboxConsole {
         return this.slashCommand(line.slice(COMMAND.length).trim());
       case '/help':
       case '/?':
-        this.write(HELP.split('\n'));
+        this.write(helpLines(this.tr));
         return;
       case '/as':
         return this.switchUser(argument);
@@ -457,14 +471,21 @@ export class SandboxConsole {
       case '/channel':
         return this.switchChannel(argument);
       case '/users':
-        this.write(this.options.workspace.users.map((u) => `  ${u.name.padEnd(6)} ${u.id.padEnd(9)} ${u.role}`));
+        this.write(
+          this.options.workspace.users.map((u) => `  ${u.name.padEnd(7)} ${u.id.padEnd(9)} ${this.words(u.role)}`),
+        );
         return;
       case '/channels':
-        this.write(this.options.workspace.channels.map((c) => `  #${c.name.padEnd(10)} ${c.about}`));
+        this.write(this.options.workspace.channels.map((c) => `  #${c.name.padEnd(10)} ${this.words(c.about)}`));
         return;
       case '/whoami':
         this.write([
-          `You are ${this.user.name} (${this.user.id}, ${this.user.role}) in #${this.channelName(this.channelId)}.`,
+          this.words('console.whoami', {
+            name: this.user.name,
+            id: this.user.id,
+            role: this.tr.t(this.user.role),
+            channel: this.channelName(this.channelId),
+          }),
         ]);
         return;
       case '/press':
@@ -482,7 +503,7 @@ export class SandboxConsole {
         return;
       default:
         if (word.startsWith('/')) {
-          this.write([`${word} is not a command here. Type /help; the bot's command is ${COMMAND}.`]);
+          this.write([this.words('console.notCommand', { word, command: COMMAND })]);
           return;
         }
         this.say(line);
@@ -499,7 +520,7 @@ export class SandboxConsole {
       this.write([
         style(
           'dim',
-          `(The bot does not read messages: its command is ${COMMAND}, e.g. ${COMMAND} snapshot help. /help for the console.)`,
+          this.words('console.saidHint', { command: COMMAND, example: `${COMMAND} snapshot help` }),
           this.options.color,
         ),
       ]);
@@ -510,14 +531,15 @@ export class SandboxConsole {
     const shortcuts = this.options.shortcuts ?? [];
     const chosen = /^\d+$/.test(argument) ? shortcuts[Number(argument) - 1] : undefined;
     if (chosen === undefined) {
+      const usage = `/shortcut <${this.words('console.arg.number')}>`;
       this.write(
         shortcuts.length === 0
-          ? ['The app declares no shortcuts.']
+          ? [this.words('console.noShortcuts')]
           : [
-              'Shortcuts (run one with /shortcut <number>):',
+              this.words('console.shortcutsHead', { usage }),
               ...shortcuts.map(
                 (s, i) =>
-                  `  ${i + 1}. ${s.name} (${s.type === 'message' ? "on the channel's last message" : 'from the shortcuts menu'}) — ${s.description}`,
+                  `  ${this.words('console.shortcutLine', { number: i + 1, name: s.name, type: s.type, description: s.description })}`,
               ),
             ],
       );
@@ -535,7 +557,7 @@ export class SandboxConsole {
     } else {
       const message = this.lastMessages.get(this.channelId);
       if (message === undefined) {
-        this.write([`No message in #${this.channelName(this.channelId)} yet: say something first (a line without /).`]);
+        this.write([this.words('console.noMessage', { channel: this.channelName(this.channelId) })]);
         return;
       }
       const key = `eph:${randomUUID()}`;
@@ -556,29 +578,31 @@ export class SandboxConsole {
     }
     const ack = await this.post(interactivityBody(payload));
     this.expectForm();
-    if (ack.status !== 200) this.write([`⚠ The bot answered HTTP ${ack.status} to that shortcut.`]);
+    if (ack.status !== 200) this.write([this.words('console.shortcutHttp', { status: String(ack.status) })]);
   }
 
   private switchUser(name: string): void {
     const user = this.findUser(name);
     if (user === undefined) {
-      this.write([`No user "${name}". Try: ${this.options.workspace.users.map((u) => u.name).join(', ')}.`]);
+      const names = this.options.workspace.users.map((u) => u.name).join(', ');
+      this.write([this.words('console.noUser', { name, names })]);
       return;
     }
     this.user = user;
-    this.write([`You are now ${user.name} (${user.role}).`]);
+    this.tr = readerOf(user);
+    this.render.tr = this.tr;
+    this.write([this.words('console.nowUser', { name: user.name, role: this.tr.t(user.role) })]);
   }
 
   private switchChannel(name: string): void {
     const channel = this.findChannel(name);
     if (channel === undefined) {
-      this.write([
-        `No channel "${name}". Try: ${this.options.workspace.channels.map((c) => `#${c.name}`).join(', ')}.`,
-      ]);
+      const names = this.options.workspace.channels.map((c) => `#${c.name}`).join(', ');
+      this.write([this.words('console.noChannel', { name, names })]);
       return;
     }
     this.channelId = channel.id;
-    this.write([`You are now in #${channel.name} (${channel.about}).`]);
+    this.write([this.words('console.nowIn', { channel: channel.name, about: this.tr.t(channel.about) })]);
   }
 
   /**
@@ -597,7 +621,7 @@ export class SandboxConsole {
     );
     if (!seen) {
       this.failures++;
-      this.write([`⚠ /wait: "${text}" did not appear within ${ms / 1000} s.`]);
+      this.write([this.words('console.waitTimeout', { text, seconds: ms / 1000 })]);
       // The warning quotes the text: a later /wait must not take it for the real thing.
       this.mark = this.heard.length;
     }
@@ -612,7 +636,7 @@ export class SandboxConsole {
       .filter((l) => l !== '');
     const n = Number.isInteger(count) && count > 0 ? count : 20;
     this.write([
-      `Last ${Math.min(n, lines.length)} lines of ${this.options.logFile}:`,
+      this.words('console.lastLogs', { count: Math.min(n, lines.length), file: this.options.logFile }),
       ...lines.slice(-n).map(logLine),
     ]);
   }
@@ -665,9 +689,7 @@ export class SandboxConsole {
     const ack = await this.post(body);
     this.expectForm();
     if (ack.status !== 200) {
-      this.write([
-        `⚠ Slack would say: ${COMMAND} failed with the error "dispatch_failed" (the bot answered HTTP ${ack.status}).`,
-      ]);
+      this.write([this.words('console.dispatchFailed', { command: COMMAND, status: String(ack.status) })]);
       return;
     }
     if (ack.body.trim() === '') return;
@@ -687,25 +709,23 @@ export class SandboxConsole {
     const entry = this.buttons.get(number);
     const message = entry === undefined ? undefined : this.messages.get(entry.messageKey);
     if (entry === undefined || message === undefined) {
-      this.write([`There is no button [${number}] (a message that changes gets new buttons).`]);
+      this.write([this.words('console.noButton', { number: String(number) })]);
       return;
     }
     const { button } = entry;
     const owner = message.userId ?? (message.ephemeral ? undefined : this.dmUser(message.channelId));
     if (owner !== undefined && owner !== this.user.id) {
       // Ephemeral messages and DMs are only on their owner's screen.
-      this.write([
-        `Button [${number}] is on a message only @${this.userName(owner)} sees: /as ${this.userName(owner)} first.`,
-      ]);
+      this.write([this.words('console.buttonNotYours', { number: String(number), owner: this.userName(owner) })]);
       return;
     }
-    if (button.url !== undefined) this.write([`(the button opens ${button.url} in a browser)`]);
+    if (button.url !== undefined) this.write([this.words('console.opensUrl', { url: button.url })]);
     if (button.confirm !== undefined) {
       const { title, text, confirm, deny } = button.confirm;
       this.write([`${style('bold', title, this.options.color)}`, ...text.split('\n').map((l) => `  ${l}`)]);
-      const answer = await this.ask(`${confirm}? [y/N] `);
-      if (!/^y(es)?$/i.test(answer?.trim() ?? '')) {
-        this.write([`${deny}: nothing was sent.`]);
+      const answer = await this.ask(this.words('console.confirmPrompt', { confirm }));
+      if (!YES.test(answer?.trim() ?? '')) {
+        this.write([this.words('console.nothingSent', { button: deny })]);
         return;
       }
     }
@@ -728,7 +748,7 @@ export class SandboxConsole {
     });
     const ack = await this.post(interactivityBody(payload));
     this.expectForm();
-    if (ack.status !== 200) this.write([`⚠ The bot answered HTTP ${ack.status} to that click.`]);
+    if (ack.status !== 200) this.write([this.words('console.clickHttp', { status: String(ack.status) })]);
   }
 
   // ---- what the bot sends to Slack -------------------------------------------------------------
@@ -736,7 +756,8 @@ export class SandboxConsole {
   private onSlackCall(call: AnsweredCall): void {
     const error = SlackErrorSchema.safeParse(call.answer);
     if (error.success) {
-      this.write([style('dim', `(Slack refused ${call.method}: ${error.data.error})`, this.options.color)]);
+      const refused = this.words('console.slackRefused', { method: call.method, error: error.data.error });
+      this.write([style('dim', refused, this.options.color)]);
     } else {
       this.showSlackCall(call);
     }
@@ -796,7 +817,8 @@ export class SandboxConsole {
     if (target === undefined) return;
     if (truthy(args.data.delete_original)) {
       this.dropButtons(target.messageKey);
-      this.write(this.labelled(this.label(target), [style('dim', '(message deleted)', this.options.color)]));
+      const deleted = style('dim', this.words('console.messageDeleted'), this.options.color);
+      this.write(this.labelled(this.label(target), [deleted]));
       return;
     }
     const replace = truthy(args.data.replace_original);
@@ -832,7 +854,7 @@ export class SandboxConsole {
       blocks: message.blocks,
       lines: rendered.lines,
     });
-    const lines = edited ? editedLines(before ?? [], rendered.lines) : rendered.lines;
+    const lines = edited ? editedLines(before ?? [], rendered.lines, this.tr) : rendered.lines;
     if (edited && lines.length === 0) return;
     this.write(this.labelled(this.label(target), lines));
   }
@@ -842,9 +864,9 @@ export class SandboxConsole {
   }
 
   private label(target: ResponseTarget): string {
-    if (target.ephemeral) return `@${this.userName(target.userId)} only`;
+    if (target.ephemeral) return this.words('console.only', { name: this.userName(target.userId) });
     const dmUser = this.dmUser(target.channelId);
-    if (dmUser !== undefined) return `DM @${this.userName(dmUser)}`;
+    if (dmUser !== undefined) return this.words('console.dm', { name: this.userName(dmUser) });
     return `#${this.channelName(target.channelId)}`;
   }
 
@@ -907,8 +929,8 @@ export class SandboxConsole {
   }
 
   private formTitle(form: ModalForm, userId: string, fillable = true): string {
-    const whose = fillable ? 'a form for' : 'shown to';
-    return `┌ ${style('bold', form.title, this.options.color)} — ${whose} @${this.userName(userId)}`;
+    const whose = this.words(fillable ? 'console.formFor' : 'console.shownTo', { name: this.userName(userId) });
+    return `┌ ${style('bold', form.title, this.options.color)} — ${whose}`;
   }
 
   private async runPendingForm(): Promise<void> {
@@ -942,14 +964,17 @@ export class SandboxConsole {
       if (fresh !== 'none') {
         const lines = form.lines.map((l) => `│ ${l}`);
         this.write(fresh === 'all' ? [this.formTitle(form, current.userId), ...lines] : lines);
-        if (form.unsupported.length > 0) this.write([`│ (not fillable here: ${form.unsupported.join(', ')})`]);
+        if (form.unsupported.length > 0) {
+          this.write([`│ ${this.words('console.notFillable', { labels: form.unsupported.join(', ') })}`]);
+        }
         fresh = 'none';
       }
       const field = form.fields.find((f) => !answered.has(fieldKey(f)));
       if (field !== undefined) {
         const before = current.version;
         const value = await this.askField(field, values, form, current);
-        if (value === 'cancel') return this.closeForm(current, `${form.close}: the form was closed.`);
+        if (value === 'cancel')
+          return this.closeForm(current, this.words('console.formClosed', { button: form.close }));
         const previous = values.has(fieldKey(field)) ? values.get(fieldKey(field)) : field.initial;
         values.set(fieldKey(field), value);
         answered.add(fieldKey(field));
@@ -960,9 +985,12 @@ export class SandboxConsole {
         }
         continue;
       }
-      const confirm = await this.formLine(`└ ${form.submit}? [Y/n] `, /^(y|yes|n|no)?$/i);
+      const confirm = await this.formLine(
+        `└ ${this.words('console.submitPrompt', { submit: form.submit })}`,
+        /^(y|yes|o|oui|n|no|non)?$/i,
+      );
       if (confirm === undefined || /^n/i.test(confirm.trim()))
-        return this.closeForm(current, `${form.close}: nothing was sent.`);
+        return this.closeForm(current, this.words('console.nothingSent', { button: form.close }));
       const outcome = await this.submit(current, form, values);
       if (outcome.kind === 'closed') return;
       if (outcome.kind === 'errors') {
@@ -1007,18 +1035,21 @@ export class SandboxConsole {
     record: ViewRecord,
   ): Promise<FieldValue | undefined | 'cancel'> {
     const current = values.has(fieldKey(field)) ? values.get(fieldKey(field)) : field.initial;
-    const shown = describeValue(current);
-    const optional = field.optional ? ' (optional)' : '';
-    const prompt = `│ ${field.label}${optional}${shown === '' ? '' : ` [${shown}]`}: `;
+    const shown = describeValue(current, this.tr);
+    const prompt = `│ ${this.words('console.fieldPrompt', {
+      label: field.label,
+      optional: field.optional ? 'yes' : 'no',
+      current: shown === '' ? '' : ` [${shown}]`,
+    })}`;
+    const note = (key: MessageKey) => `│   ${style('dim', this.words(key), this.options.color)}`;
     const notes: string[] = [];
     if (field.hint !== undefined) notes.push(`│   ${style('dim', field.hint, this.options.color)}`);
-    if (field.kind === 'datepicker') notes.push(`│   ${style('dim', 'a date, YYYY-MM-DD', this.options.color)}`);
-    if (field.kind === 'checkboxes')
-      notes.push(`│   ${style('dim', 'numbers, e.g. 1,3 (- for none)', this.options.color)}`);
+    if (field.kind === 'datepicker') notes.push(note('console.noteDate'));
+    if (field.kind === 'checkboxes') notes.push(note('console.noteCheckboxes'));
     let choices: FormOption[] = field.options;
     if (field.kind === 'external_select') {
       choices = await this.loadOptions(record, form, field, '', values);
-      notes.push(`│   ${style('dim', 'a number, or text to search', this.options.color)}`);
+      notes.push(note('console.noteExternal'));
     }
     this.write(notes);
     if (field.kind !== 'text' && field.kind !== 'datepicker') this.showChoices(field, choices, current);
@@ -1031,7 +1062,7 @@ export class SandboxConsole {
         this.showChoices(field, choices, current);
         continue;
       }
-      const answer = parseAnswer(field, current, line, choices);
+      const answer = parseAnswer(field, current, line, choices, this.tr);
       if (!answer.ok) {
         this.write([`│   ✗ ${answer.error}`]);
         continue;
@@ -1042,7 +1073,8 @@ export class SandboxConsole {
 
   private showChoices(field: FormField, choices: readonly FormOption[], current: FieldValue | undefined): void {
     if (choices.length === 0) {
-      this.write([`│   (no options${field.kind === 'external_select' ? ': type text to search again' : ''})`]);
+      const external = field.kind === 'external_select' ? 'yes' : 'no';
+      this.write([`│   ${this.words('console.noOptions', { external })}`]);
       return;
     }
     const selected =
@@ -1066,7 +1098,7 @@ export class SandboxConsole {
     );
     const res = await this.post(interactivityBody(payload));
     if (res.status !== 200) {
-      this.write([`│   ⚠ loading options failed (HTTP ${res.status})`]);
+      this.write([`│   ${this.words('console.optionsFailed', { status: String(res.status) })}`]);
       return [];
     }
     const parsed = OptionsAnswerSchema.safeParse(safeJson(res.body));
@@ -1091,7 +1123,7 @@ export class SandboxConsole {
       slackTs(),
     );
     const res = await this.post(interactivityBody(payload));
-    if (res.status !== 200) this.write([`│   ⚠ the bot answered HTTP ${res.status}`]);
+    if (res.status !== 200) this.write([`│   ${this.words('console.botAnswered', { status: String(res.status) })}`]);
   }
 
   private async submit(
@@ -1107,19 +1139,21 @@ export class SandboxConsole {
     );
     const res = await this.post(interactivityBody(payload));
     if (res.status !== 200) {
-      this.write([`│ ⚠ Slack would say "We had some trouble connecting" (the bot answered HTTP ${res.status}).`]);
+      this.write([`│ ${this.words('console.troubleConnecting', { status: String(res.status) })}`]);
       return { kind: 'errors', keys: [] };
     }
     const answer = res.body.trim() === '' ? undefined : SubmissionAnswerSchema.safeParse(safeJson(res.body));
     if (answer === undefined || !answer.success || answer.data.response_action === 'clear') {
       record.closed = true;
-      this.write(['└ sent; the form closed.']);
+      this.write([this.words('console.sentClosed')]);
       return { kind: 'closed' };
     }
     const data = answer.data;
     if (data.response_action === 'errors') {
       const errors = formErrors(form.fields, data.errors);
-      this.write(errors.map((e) => `│   ✗ ${e.label}: ${e.message}`));
+      this.write(
+        errors.map((e) => `│   ✗ ${this.words('console.fieldError', { label: e.label, message: e.message })}`),
+      );
       return { kind: 'errors', keys: errors.flatMap((e) => (e.field === undefined ? [] : [fieldKey(e.field)])) };
     }
     if (data.response_action === 'push') {
@@ -1141,6 +1175,11 @@ export class SandboxConsole {
       record.version++;
     }
     return { kind: 'view', view: record };
+  }
+
+  /** A catalog message in the current person's language, as the terminal shows it. */
+  private words(key: MessageKey, values?: MessageValues): string {
+    return this.tr.plain(this.tr.t(key, values));
   }
 
   // ---- names -----------------------------------------------------------------------------------
@@ -1168,6 +1207,17 @@ export class SandboxConsole {
   private channelName(id: string): string {
     return this.options.workspace.channels.find((c) => c.id === id)?.name ?? id;
   }
+}
+
+/** Yes in the console's prompts, in English or French (`[y/N]`, `[o/N]`). */
+const YES = /^(y|yes|o|oui)$/i;
+
+/** The person's reader, as the bot sees them (their Slack locale and zone). */
+function readerOf(user: SandboxUser): Translator {
+  return translator({
+    lang: langOfLocale(user.locale, 'en'),
+    ...(user.tz !== undefined && { tz: user.tz }),
+  });
 }
 
 function safeJson(text: string): unknown {

@@ -10,6 +10,8 @@ import { type BotOverrides, type RunningBot, startBot } from '../compose.js';
 import type { AppEnv, Env } from '../config/env.js';
 import { type Simulator, type SimulatorOptions, simulatorConnection, startSimulator } from '../ovh/simulator/index.js';
 import { createLogger } from '../shared/logger.js';
+import { t } from '../slack/i18n/translate.js';
+import { plain } from '../slack/text.js';
 import { SandboxConsole, type Shortcut } from './console.js';
 import { LocalSlackApi } from './slack-api.js';
 import { SANDBOX_WORKSPACE, type SandboxWorkspace } from './workspace.js';
@@ -98,6 +100,13 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     await slack.start();
     cleanups.push(() => slack.stop());
     for (const group of workspace.groups) slack.groups.set(group.id, [...group.members]);
+    for (const user of workspace.users) {
+      slack.users.set(user.id, {
+        name: user.name,
+        ...(user.locale !== undefined && { locale: user.locale }),
+        ...(user.tz !== undefined && { tz: user.tz }),
+      });
+    }
 
     const clock = options.overrides?.clock;
     const sim = await startSimulator({
@@ -222,7 +231,7 @@ nasha-bot SANDBOX — no Slack or OVH credentials are set, so nothing real is to
   Logs   ${options.logFile} (/logs shows the last lines; deleted on exit)
 
 People (switch with /as <name>):
-${workspace.users.map((u) => `  ${u.name.padEnd(width)}  ${u.role}`).join('\n')}
+${workspace.users.map((u) => `  ${u.name.padEnd(width)}  ${plain(t('en', u.role))}`).join('\n')}
 Channels: ${workspace.channels.map((c) => `#${c.name}`).join(', ')} (/in <channel> to move; /channels). The bot posts
 to #${channel(workspace.auditChannel)?.name ?? 'audit'} and #${channel(workspace.approvalsChannel)?.name ?? 'approvals'}; those lines start with their name.
 

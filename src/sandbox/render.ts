@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ENGLISH_TRANSLATOR, type MessageKey, type MessageValues, type Translator } from '../slack/i18n/translate.js';
 
 /**
  * Block Kit for a terminal: messages become lines and numbered buttons, modals become forms to fill
@@ -16,6 +17,14 @@ export interface RenderOptions {
   names: NameDirectory;
   /** ANSI bold/dim/colour (a TTY); plain text otherwise. */
   color: boolean;
+  /** The console's own words (placeholders for what it cannot draw, dialog defaults): English by default. */
+  tr?: Translator;
+}
+
+/** The console's own words, in the reader's language. */
+function words(tr: Translator | undefined, key: MessageKey, values?: MessageValues): string {
+  const translator = tr ?? ENGLISH_TRANSLATOR;
+  return translator.plain(translator.t(key, values));
 }
 
 // ---- text --------------------------------------------------------------------------------------
@@ -202,11 +211,15 @@ export function renderMessage(message: { text?: unknown; blocks?: unknown }, opt
  * An edited message, shortly: its first line (what it is about), then only the lines that are new.
  * Nothing when the edit changed nothing visible.
  */
-export function editedLines(previous: readonly string[], next: readonly string[]): string[] {
+export function editedLines(
+  previous: readonly string[],
+  next: readonly string[],
+  tr: Translator = ENGLISH_TRANSLATOR,
+): string[] {
   const before = new Set(previous);
   const changed = next.filter((line, index) => index > 0 && !before.has(line));
   if (changed.length === 0 && next[0] === previous[0]) return [];
-  return [`(edited) ${next[0] ?? ''}`, ...changed];
+  return [`${words(tr, 'console.edited')} ${next[0] ?? ''}`, ...changed];
 }
 
 export function renderBlocks(blocks: readonly unknown[], options: MessageRenderOptions): Rendered {
@@ -214,7 +227,7 @@ export function renderBlocks(blocks: readonly unknown[], options: MessageRenderO
   blocks.forEach((raw, index) => {
     const block = BlockSchema.safeParse(raw);
     if (!block.success) {
-      out.lines.push('[unreadable block]');
+      out.lines.push(words(options.tr, 'console.unreadableBlock'));
       return;
     }
     renderBlock(block.data, block.data.block_id ?? `b${index}`, options, out);
@@ -267,13 +280,15 @@ function renderBlock(
     }
     case 'image': {
       const parsed = ImageSchema.safeParse(block);
-      out.lines.push(`[image: ${parsed.success ? (parsed.data.alt_text ?? 'no description') : 'no description'}]`);
+      const description =
+        (parsed.success ? parsed.data.alt_text : undefined) ?? words(options.tr, 'console.noDescription');
+      out.lines.push(words(options.tr, 'console.image', { description }));
       return;
     }
     default:
       break;
   }
-  out.lines.push(`[${block.type} block: not shown in the console]`);
+  out.lines.push(words(options.tr, 'console.blockNotShown', { type: block.type }));
 }
 
 function textLines(text: TextObject, options: RenderOptions): string[] {
@@ -297,7 +312,7 @@ function renderElement(
   buttons: RenderedButton[],
 ): string | undefined {
   const button = ButtonSchema.safeParse(element);
-  if (!button.success) return `[${element.type}: not available in the console]`;
+  if (!button.success) return words(options.tr, 'console.elementNotShown', { type: element.type });
   const { data } = button;
   const confirm = data.confirm;
   const rendered: RenderedButton = {
@@ -311,10 +326,10 @@ function renderElement(
       confirm === undefined
         ? undefined
         : {
-            title: confirm.title?.text ?? 'Are you sure?',
+            title: confirm.title?.text ?? words(options.tr, 'console.areYouSure'),
             text: textOf(confirm.text, options),
-            confirm: confirm.confirm?.text ?? 'Yes',
-            deny: confirm.deny?.text ?? 'Cancel',
+            confirm: confirm.confirm?.text ?? words(options.tr, 'console.yes'),
+            deny: confirm.deny?.text ?? words(options.tr, 'console.cancel'),
           },
   };
   buttons.push(rendered);
@@ -421,7 +436,7 @@ export function modalForm(view: unknown, options: MessageRenderOptions): ModalFo
   const form: ModalForm = {
     title: data.title.text,
     submit: data.submit?.text,
-    close: data.close?.text ?? 'Close',
+    close: data.close?.text ?? words(options.tr, 'console.close'),
     callbackId: data.callback_id,
     privateMetadata: data.private_metadata,
     lines: [],
@@ -493,7 +508,7 @@ function initialValue(kind: FieldKind, d: z.infer<typeof ElementDetailsSchema>):
 }
 
 /** How a value is shown in a prompt's [default] and in the summary. */
-export function describeValue(value: FieldValue | undefined): string {
+export function describeValue(value: FieldValue | undefined, tr: Translator = ENGLISH_TRANSLATOR): string {
   if (value === undefined) return '';
   switch (value.kind) {
     case 'text':
@@ -503,7 +518,7 @@ export function describeValue(value: FieldValue | undefined): string {
     case 'option':
       return value.option.text;
     case 'options':
-      return value.options.map((o) => o.text).join(', ') || 'none';
+      return value.options.map((o) => o.text).join(', ') || words(tr, 'console.none');
   }
 }
 
@@ -526,38 +541,39 @@ export function parseAnswer(
   current: FieldValue | undefined,
   input: string,
   choices: readonly FormOption[] = field.options,
+  tr: Translator = ENGLISH_TRANSLATOR,
 ): Answer {
   const typed = input.trim();
+  const refuse = (key: MessageKey, values?: MessageValues): Answer => ({ ok: false, error: words(tr, key, values) });
   if (typed === '') {
     if (current !== undefined || field.optional || field.kind === 'checkboxes') return { ok: true, keep: true };
-    return { ok: false, error: 'This field is required.' };
+    return refuse('console.required');
   }
   if (typed === CLEAR) {
     return field.optional || field.kind === 'checkboxes'
       ? { ok: true, keep: false, value: field.kind === 'checkboxes' ? { kind: 'options', options: [] } : undefined }
-      : { ok: false, error: 'This field is required.' };
+      : refuse('console.required');
   }
   switch (field.kind) {
     case 'text': {
       // The console reads one line at a time: `\n` typed literally becomes a line break.
       const text = input.replace(/\\n/g, '\n');
       if (field.minLength !== undefined && text.length < field.minLength)
-        return { ok: false, error: `Please enter at least ${field.minLength} characters.` };
+        return refuse('console.atLeast', { count: field.minLength });
       if (field.maxLength !== undefined && text.length > field.maxLength)
-        return { ok: false, error: `Please enter at most ${field.maxLength} characters.` };
+        return refuse('console.atMost', { count: field.maxLength });
       return { ok: true, keep: false, value: { kind: 'text', text } };
     }
     case 'datepicker':
       return isCalendarDate(typed)
         ? { ok: true, keep: false, value: { kind: 'date', date: typed } }
-        : { ok: false, error: 'Type a date as YYYY-MM-DD (for example 2026-12-31).' };
+        : refuse('console.dateFormat');
     case 'checkboxes': {
       const numbers = typed.split(/[\s,]+/).filter((part) => part !== '');
       const picked: FormOption[] = [];
       for (const number of numbers) {
         const option = pick(choices, number);
-        if (option === undefined)
-          return { ok: false, error: `Type numbers from 1 to ${choices.length}, or - for none.` };
+        if (option === undefined) return refuse('console.numbersRange', { count: choices.length });
         if (!picked.includes(option)) picked.push(option);
       }
       return { ok: true, keep: false, value: { kind: 'options', options: picked } };
@@ -565,7 +581,7 @@ export function parseAnswer(
     default: {
       const option = pick(choices, typed);
       return option === undefined
-        ? { ok: false, error: `Type a number from 1 to ${choices.length}.` }
+        ? refuse('console.numberRange', { count: choices.length })
         : { ok: true, keep: false, value: { kind: 'option', option } };
     }
   }

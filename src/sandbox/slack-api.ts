@@ -40,6 +40,15 @@ export interface StoredMessage {
 }
 export type CallListener = (call: AnsweredCall) => void;
 
+/** A person as users.info describes them (what the bot reads: language and time zone). */
+export interface SlackUserProfile {
+  name?: string;
+  /** `fr-FR`, `en-US`…: answered only when the call asks `include_locale`, as Slack does. */
+  locale?: string;
+  /** IANA zone, e.g. `Europe/Paris`. */
+  tz?: string;
+}
+
 export interface LocalSlackApiOptions {
   /** When set, Web API calls must carry this token (as Slack checks): others get `invalid_auth`. */
   botToken?: string;
@@ -75,6 +84,8 @@ export class LocalSlackApi {
   readonly calls: RecordedCall[] = [];
   /** Slack user group id → member user ids (for usergroups.users.list). */
   readonly groups = new Map<string, string[]>();
+  /** Slack user id → profile (for users.info); anyone else is `user_not_found`, as in Slack. */
+  readonly users = new Map<string, SlackUserProfile>();
   /** Messages posted through the default chat.postMessage handler, per channel, oldest first. */
   readonly messages = new Map<string, StoredMessage[]>();
   private readonly handlers = new Map<string, MethodHandler>();
@@ -140,6 +151,7 @@ export class LocalSlackApi {
     this.handlers.set('usergroups.users.list', (a) => ({
       body: { ok: true, users: this.groups.get(String(a['usergroup'])) ?? [] },
     }));
+    this.handlers.set('users.info', (a) => ({ body: this.userInfo(a) }));
   }
 
   /** Replaces how one method answers (tests: failures, rate limits). */
@@ -253,6 +265,23 @@ export class LocalSlackApi {
       ),
       has_more: hasMore,
       response_metadata: { next_cursor: hasMore ? String(start + limit) : '' },
+    };
+  }
+
+  /** users.info as Slack answers it: `tz` always, `locale` only with `include_locale`. */
+  private userInfo(args: Record<string, unknown>): Record<string, unknown> {
+    const id = String(args['user'] ?? '');
+    const profile = this.users.get(id);
+    if (profile === undefined) return { ok: false, error: 'user_not_found' };
+    const withLocale = args['include_locale'] === true || args['include_locale'] === 'true';
+    return {
+      ok: true,
+      user: {
+        id,
+        name: profile.name ?? id.toLowerCase(),
+        ...(profile.tz !== undefined && { tz: profile.tz }),
+        ...(withLocale && profile.locale !== undefined && { locale: profile.locale }),
+      },
     };
   }
 

@@ -1,3 +1,4 @@
+import type { MessageKey } from '../slack/i18n/en.js';
 import type { NameDirectory } from './render.js';
 
 /**
@@ -9,14 +10,17 @@ import type { NameDirectory } from './render.js';
 export interface SandboxUser {
   id: string;
   name: string;
-  /** What this person may do, for the banner and `/users`. */
-  role: string;
+  /** What this person may do, for the banner and `/users` (a catalog message: the console speaks their language). */
+  role: MessageKey;
+  /** Their Slack locale and time zone, as users.info answers them (the bot reads them in that language). */
+  locale?: string;
+  tz?: string;
 }
 
 export interface SandboxChannel {
   id: string;
   name: string;
-  about: string;
+  about: MessageKey;
 }
 
 export interface SandboxGroup {
@@ -36,28 +40,31 @@ export interface SandboxWorkspace {
 }
 
 const USERS: readonly SandboxUser[] = [
-  { id: 'U0ALICE', name: 'alice', role: 'admin everywhere' },
-  { id: 'U0BOB', name: 'bob', role: 'approver everywhere: decides approval requests' },
-  { id: 'U0CAROL', name: 'carol', role: 'operator everywhere, through the @sre group' },
-  { id: 'U0DAVE', name: 'dave', role: 'viewer everywhere, but on call (@oncall): may take incident snapshots' },
-  { id: 'U0ERIN', name: 'erin', role: 'operator on zpool-204117 (staging) only' },
+  { id: 'U0ALICE', name: 'alice', role: 'sandbox.role.alice', locale: 'en-US' },
+  { id: 'U0BOB', name: 'bob', role: 'sandbox.role.bob', locale: 'en-US' },
+  { id: 'U0CAROL', name: 'carol', role: 'sandbox.role.carol', locale: 'en-GB' },
+  { id: 'U0DAVE', name: 'dave', role: 'sandbox.role.dave', locale: 'en-US' },
+  { id: 'U0ERIN', name: 'erin', role: 'sandbox.role.erin', locale: 'en-US' },
+  // Reads the bot in French: her forms, replies and this console speak French, times in Paris time.
+  { id: 'U0CAMILLE', name: 'camille', role: 'sandbox.role.camille', locale: 'fr-FR', tz: 'Europe/Paris' },
 ];
 
 const CHANNELS: readonly SandboxChannel[] = [
-  { id: 'C0OPS', name: 'ops', about: 'where the team works (no cap)' },
-  { id: 'C0GENERAL', name: 'general', about: 'capped at viewer: read-only for everyone' },
-  { id: 'C0INCIDENT', name: 'incident', about: 'capped at operator' },
-  { id: 'C0AUDIT', name: 'audit', about: 'the audit trail (the bot posts there)' },
-  { id: 'C0APPROVALS', name: 'approvals', about: 'approval requests (the bot posts there)' },
+  { id: 'C0OPS', name: 'ops', about: 'sandbox.about.ops' },
+  { id: 'C0GENERAL', name: 'general', about: 'sandbox.about.general' },
+  { id: 'C0INCIDENT', name: 'incident', about: 'sandbox.about.incident' },
+  { id: 'C0AUDIT', name: 'audit', about: 'sandbox.about.audit' },
+  { id: 'C0APPROVALS', name: 'approvals', about: 'sandbox.about.approvals' },
 ];
 
 const GROUPS: readonly SandboxGroup[] = [
-  { id: 'S0SRE', handle: 'sre', members: ['U0CAROL'] },
+  { id: 'S0SRE', handle: 'sre', members: ['U0CAROL', 'U0CAMILLE'] },
   { id: 'S0ONCALL', handle: 'oncall', members: ['U0DAVE'] },
 ];
 
 const CONFIG = `# The sandbox's bot configuration (same format as nasha.example.yml).
 version: 1
+language: en                     # the default; camille's Slack is in French, so the bot speaks French to her
 audit:
   channel: C0AUDIT
 approvals:

@@ -4,6 +4,8 @@
  * them (`12 h`), and parts may be combined largest unit first (`1d12h`, `2w 3d`). Each use checks its own range.
  */
 
+import type { Lang } from './language.js';
+
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 60 * MINUTE_MS;
 export const DAY_MS = 24 * HOUR_MS;
@@ -19,6 +21,9 @@ export const DURATION_UNITS: Readonly<Record<string, number>> = {
   h: HOUR_MS,
   m: MINUTE_MS,
   min: MINUTE_MS,
+  // French: `sem` (semaines), `j` (jours); `h` and `min` are the same words.
+  sem: WEEK_MS,
+  j: DAY_MS,
 };
 
 /** The grammar in words, for error messages and hints. */
@@ -97,20 +102,47 @@ export function rangeText(range: DurationRange): string {
  * 604 800 000 → `7d`, 129 600 000 → `1d12h`, 90 000 → `1m30s`: days, hours, minutes (seconds only when not whole
  * minutes; milliseconds dropped). Whole minutes read back with {@link parseDuration} to the same value.
  */
-export function formatDuration(ms: number): string {
+export function formatDuration(ms: number, lang: Lang = 'en'): string {
   if (!Number.isFinite(ms)) return String(ms);
+  const units = FORMAT_UNITS[lang];
   let rest = Math.max(0, Math.floor(ms / 1_000)) * 1_000;
-  if (rest === 0) return '0m';
-  let out = '';
-  for (const [unit, size] of [
-    ['d', DAY_MS],
-    ['h', HOUR_MS],
-    ['m', MINUTE_MS],
-    ['s', 1_000],
-  ] as const) {
+  if (rest === 0) return units.zero;
+  const parts: string[] = [];
+  for (const [unit, size] of units.parts) {
     const count = Math.floor(rest / size);
-    if (count > 0) out += `${count}${unit}`;
+    if (count > 0) parts.push(`${count}${units.between}${unit}`);
     rest -= count * size;
   }
-  return out;
+  return parts.join(units.separator);
 }
+
+/**
+ * How each language writes a duration: English `1d12h`; French `1 j 12 h`, a no-break space between the number
+ * and its unit, as French typography wants (and as {@link parseDuration} reads back).
+ */
+const FORMAT_UNITS: Readonly<
+  Record<Lang, { zero: string; between: string; separator: string; parts: ReadonlyArray<readonly [string, number]> }>
+> = {
+  en: {
+    zero: '0m',
+    between: '',
+    separator: '',
+    parts: [
+      ['d', DAY_MS],
+      ['h', HOUR_MS],
+      ['m', MINUTE_MS],
+      ['s', 1_000],
+    ],
+  },
+  fr: {
+    zero: '0\u00a0min',
+    between: '\u00a0',
+    separator: ' ',
+    parts: [
+      ['j', DAY_MS],
+      ['h', HOUR_MS],
+      ['min', MINUTE_MS],
+      ['s', 1_000],
+    ],
+  },
+};

@@ -5,6 +5,7 @@ import type { ActionGate } from '../core/gate.js';
 import type { QuickSnapshotService } from '../core/quick-snapshots.js';
 import type { SnapshotService } from '../core/snapshot-service.js';
 import type { Clock } from '../shared/clock.js';
+import type { ReaderDirectory } from './i18n/readers.js';
 import type { MetadataCodec } from './metadata.js';
 
 /** Everything the listeners need, passed in by the composition root. */
@@ -18,6 +19,8 @@ export interface SlackDeps {
   approvals: ApprovalService;
   quick: QuickSnapshotService;
   metadata: MetadataCodec;
+  /** Who reads in which language: a person (their Slack locale and zone), a channel (its configured language). */
+  readers: ReaderDirectory;
   clock: Clock;
   logger: Logger;
 }

@@ -6,6 +6,10 @@
  * ping or formatting.
  */
 
+import type { Lang } from '../shared/language.js';
+import { en } from './i18n/en.js';
+import { fr } from './i18n/fr.js';
+
 /** Slack IDs the bot itself mentions; anything else is shown as text. */
 const USER_ID = /^[UW][A-Z0-9]{2,}$/;
 const GROUP_ID = /^S[A-Z0-9]{2,}$/;
@@ -121,22 +125,76 @@ function isoMinute(epochMs: number): string | undefined {
   return Number.isNaN(at.getTime()) ? undefined : at.toISOString().replace(/:\d{2}\.\d{3}Z$/, 'Z');
 }
 
-export function mrkdwn(value: Text | Part): string {
+/**
+ * Who reads a rendering: their language and, when it is known (a person, from Slack), their time zone. A
+ * channel's readers have no one time zone: dates stay Slack's date tokens, which each reader sees in their own.
+ */
+export interface RenderContext {
+  lang: Lang;
+  /** IANA time zone (`Europe/Paris`); set only for one known person (ephemeral replies, forms, DMs). */
+  tz?: string | undefined;
+}
+
+/** English, no time zone: how everything rendered before the bot spoke other languages. */
+export const ENGLISH: RenderContext = { lang: 'en' };
+
+/** Words text.ts itself needs, from the catalogs (plain data: no import back into this module). */
+function catalogWord(lang: Lang, key: 'time.unknown'): string {
+  return (lang === 'fr' ? fr[key] : undefined) ?? en[key];
+}
+
+/** Quotes around a user's words in plain text (French: guillemets with no-break spaces inside). */
+const QUOTES: Readonly<Record<Lang, readonly [string, string]>> = {
+  en: ['“', '”'],
+  fr: ['«\u00a0', '\u00a0»'],
+};
+
+const DATE_FORMATS: Readonly<Record<'short' | 'long', Intl.DateTimeFormatOptions>> = {
+  short: { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' },
+  long: {
+    weekday: 'long',
+    year: 'numeric',
+    month: 'long',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    timeZoneName: 'short',
+  },
+};
+const dateFormats = new Map<string, Intl.DateTimeFormat | null>();
+
+/** The moment in the reader's time zone and language, or undefined (no time zone, or one Intl does not know). */
+function localDate(epochMs: number, format: 'short' | 'long', context: RenderContext): string | undefined {
+  if (context.tz === undefined || !Number.isFinite(new Date(epochMs).getTime())) return undefined;
+  const key = `${context.lang}|${context.tz}|${format}`;
+  let formatter = dateFormats.get(key);
+  if (formatter === undefined) {
+    try {
+      formatter = new Intl.DateTimeFormat(context.lang, { ...DATE_FORMATS[format], timeZone: context.tz });
+    } catch {
+      formatter = null;
+    }
+    dateFormats.set(key, formatter);
+  }
+  return formatter?.format(epochMs);
+}
+
+export function mrkdwn(value: Text | Part, context: RenderContext = ENGLISH): string {
   return pieces(value instanceof Text ? value : text(value))
-    .map(mrkdwnPiece)
+    .map((piece) => mrkdwnPiece(piece, context))
     .join('');
 }
 
-function mrkdwnPiece(piece: Piece): string {
+function mrkdwnPiece(piece: Piece, context: RenderContext): string {
   if (typeof piece === 'string') return escapeMrkdwn(piece);
   switch (piece.kind) {
     case 'code':
     case 'verbatim':
       return codeSpan(piece.value);
     case 'bold':
-      return `*${mrkdwn(piece.value)}*`;
+      return `*${mrkdwn(piece.value, context)}*`;
     case 'italic':
-      return `_${mrkdwn(piece.value)}_`;
+      return `_${mrkdwn(piece.value, context)}_`;
     case 'user':
       return USER_ID.test(piece.id) ? `<@${piece.id}>` : codeSpan(piece.id);
     case 'group':
@@ -145,7 +203,9 @@ function mrkdwnPiece(piece: Piece): string {
       return CHANNEL_ID.test(piece.id) ? `<#${piece.id}>` : codeSpan(piece.id);
     case 'date': {
       const iso = isoMinute(piece.epochMs);
-      if (iso === undefined) return 'an unknown time';
+      if (iso === undefined) return escapeMrkdwn(catalogWord(context.lang, 'time.unknown'));
+      const local = localDate(piece.epochMs, piece.format, context);
+      if (local !== undefined) return escapeMrkdwn(local);
       const seconds = Math.floor(piece.epochMs / 1000);
       const format = piece.format === 'long' ? '{date_long_pretty} {time}' : '{date_short_pretty} {time}';
       return `<!date^${seconds}^${format}|${iso}>`;
@@ -158,35 +218,37 @@ function mrkdwnPiece(piece: Piece): string {
  * mrkdwn, so it is rendered like {@link mrkdwn} (user text inert, mentions only from IDs) but without bold or
  * italic, which notifications would show as stray `*` and `_`.
  */
-export function fallback(value: Text | Part): string {
+export function fallback(value: Text | Part, context: RenderContext = ENGLISH): string {
   const flat = (pieces_: readonly Piece[]): Piece[] =>
     pieces_.flatMap((piece) =>
       typeof piece !== 'string' && (piece.kind === 'bold' || piece.kind === 'italic')
         ? flat(piece.value.pieces)
         : [piece],
     );
-  return mrkdwn(new Text(flat(pieces(value instanceof Text ? value : text(value)))));
+  return mrkdwn(new Text(flat(pieces(value instanceof Text ? value : text(value)))), context);
 }
 
 /**
  * Plain text, for places Slack does not render mrkdwn (form errors, plain_text fields, notification text).
  * Mentions become the ID with its sigil: Slack shows plain text as typed.
  */
-export function plain(value: Text | Part): string {
+export function plain(value: Text | Part, context: RenderContext = ENGLISH): string {
   return pieces(value instanceof Text ? value : text(value))
-    .map(plainPiece)
+    .map((piece) => plainPiece(piece, context))
     .join('');
 }
 
-function plainPiece(piece: Piece): string {
+function plainPiece(piece: Piece, context: RenderContext): string {
   if (typeof piece === 'string') return piece;
   switch (piece.kind) {
     case 'code':
-    case 'verbatim':
-      return `“${piece.value}”`;
+    case 'verbatim': {
+      const [open, close] = QUOTES[context.lang];
+      return `${open}${piece.value}${close}`;
+    }
     case 'bold':
     case 'italic':
-      return plain(piece.value);
+      return plain(piece.value, context);
     case 'user':
       return `@${piece.id}`;
     case 'group':
@@ -194,7 +256,11 @@ function plainPiece(piece: Piece): string {
     case 'channel':
       return `#${piece.id}`;
     case 'date':
-      return isoMinute(piece.epochMs) ?? 'an unknown time';
+      return (
+        localDate(piece.epochMs, piece.format, context) ??
+        isoMinute(piece.epochMs) ??
+        catalogWord(context.lang, 'time.unknown')
+      );
   }
 }
 

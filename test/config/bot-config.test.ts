@@ -160,8 +160,8 @@ describe('parseBotConfig: every problem names its key, its line and the fix', ()
 
   it('rejects unknown top-level keys, one line each, including camelCase spellings', () => {
     expect(problems(`${MINIMAL}unlistedChannels: none\nfoo: 1\n`)).toEqual([
-      'nasha.yml:3: unlistedChannels: unknown key "unlistedChannels" — did you mean "unlisted_channels"? (allowed here: version, audit, approvals, grants, channels, unlisted_channels, target_groups, quick_snapshot)',
-      'nasha.yml:4: foo: unknown key "foo" (allowed here: version, audit, approvals, grants, channels, unlisted_channels, target_groups, quick_snapshot)',
+      'nasha.yml:3: unlistedChannels: unknown key "unlistedChannels" — did you mean "unlisted_channels"? (allowed here: version, audit, approvals, grants, channels, unlisted_channels, target_groups, quick_snapshot, language)',
+      'nasha.yml:4: foo: unknown key "foo" (allowed here: version, audit, approvals, grants, channels, unlisted_channels, target_groups, quick_snapshot, language)',
     ]);
   });
 
@@ -377,8 +377,8 @@ approvals:
     expect(ttlProblems('4')).toEqual([
       `nasha.yml:6: approvals.rules.snapshot.delete.ttl: ${grammar} (got "4", which has no unit after 4)`,
     ]);
-    expect(ttlProblems('7j')).toEqual([
-      `nasha.yml:6: approvals.rules.snapshot.delete.ttl: ${grammar} (got "7j", which has an unknown unit "j")`,
+    expect(ttlProblems('7q')).toEqual([
+      `nasha.yml:6: approvals.rules.snapshot.delete.ttl: ${grammar} (got "7q", which has an unknown unit "q")`,
     ]);
     expect(ttlProblems('1w1m')).toEqual([
       'nasha.yml:6: approvals.rules.snapshot.delete.ttl: must be from 5m to 7d: how long a request may wait for its approvals (got "1w1m")',
@@ -498,6 +498,54 @@ approvals:
     }
     const grouped = withRules('{snapshot.delete: {approver_groups: [S0STORAGE]}}');
     expect(parseBotConfig(grouped, 'nasha.yml').configVersion).not.toBe(base);
+  });
+});
+
+describe('parseBotConfig: languages', () => {
+  it('defaults to English everywhere', () => {
+    const config = parseBotConfig(MINIMAL, 'nasha.yml');
+    expect(config.language.default).toBe('en');
+    expect([...config.language.channels]).toEqual([]);
+  });
+
+  it('reads the workspace default and per-channel languages; a language-only entry caps nothing', () => {
+    const text = `${MINIMAL}language: fr\nchannels:\n  - {id: C0AUDIT01, language: en}\n  - {id: C0GENERAL, max_role: viewer, language: fr}\n`;
+    const config = parseBotConfig(text, 'nasha.yml');
+    expect(config.language.default).toBe('fr');
+    expect([...config.language.channels]).toEqual([
+      ['C0AUDIT01', 'en'],
+      ['C0GENERAL', 'fr'],
+    ]);
+    expect(config.access.channels).toEqual([{ id: 'C0GENERAL', maxRole: 'viewer' }]);
+  });
+
+  it('keeps approvals valid across a language change (wording is not authorization)', () => {
+    const base = parseBotConfig(MINIMAL, 'nasha.yml').configVersion;
+    const french = `${MINIMAL}language: fr\nchannels:\n  - {id: C0APPROV01, language: fr}\n`;
+    expect(parseBotConfig(french, 'nasha.yml').configVersion).toBe(base);
+  });
+
+  it('rejects a language it does not speak, naming the ones it does', () => {
+    expect(problems(`${MINIMAL}language: de\n`)).toEqual([
+      'nasha.yml:3: language: must be one of en, fr (got "de"): the language of the bot\'s words (en: English, fr: French)',
+    ]);
+    expect(problems(`${MINIMAL}language: FR\n`)[0]).toMatch(/got "FR"\) — did you mean "fr"\?/);
+    expect(problems(`${MINIMAL}channels:\n  - {id: C0OPS01, language: french}\n`)[0]).toMatch(
+      /^nasha\.yml:4: channels\[0\]\.language: must be one of en, fr \(got "french"\)/,
+    );
+  });
+
+  it('rejects a channel entry that sets nothing', () => {
+    expect(problems(`${MINIMAL}channels:\n  - id: C0OPS01\n`)).toEqual([
+      'nasha.yml:4: channels[0]: sets nothing for this channel: add max_role (viewer, operator, approver, admin, none) and/or language (en, fr)',
+    ]);
+  });
+
+  it('checks the approvals channel cap as unlisted when its entry only sets a language', () => {
+    const text = `${MINIMAL}unlisted_channels: viewer\nchannels:\n  - {id: C0APPROV01, language: fr}\n`;
+    expect(problems(text).join('\n')).toMatch(
+      /nobody could approve in C0APPROV01: .*unlisted_channels caps it to viewer/,
+    );
   });
 });
 

@@ -13,6 +13,13 @@ describe('nasha.example.yml', () => {
       'snapshot.create': { required: false, quorum: 1, approverGroups: [], ttlMs: 4 * 3_600_000 },
       'schedule.add': { required: false, quorum: 1, approverGroups: [], ttlMs: 4 * 3_600_000 },
     });
+    expect(config.language).toEqual({
+      default: 'en',
+      channels: new Map([
+        ['C0123INCIDENT', 'fr'],
+        ['C0123AUDIT', 'en'],
+      ]),
+    });
     expect(config.warnings).toEqual([]);
   });
 });

@@ -96,7 +96,7 @@ describe('expiration parsing', () => {
   it.each([
     ['7', 'has no unit after 7'],
     ['7 days', 'has an unknown unit "days"'],
-    ['7j', 'has an unknown unit "j"'],
+    ['7q', 'has an unknown unit "q"'],
     ['12h1d', 'puts d after h: write the larger unit first, like 1d12h'],
     ['1d1d', 'has two d parts'],
     ['9999999d', 'has a number longer than 6 digits'],

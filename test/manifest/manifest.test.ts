@@ -31,6 +31,7 @@ describe('manifest.yml', () => {
       'commands',
       'groups:history',
       'usergroups:read',
+      'users:read',
     ]);
     const settings = manifest['settings'] as { interactivity: { is_enabled: boolean } };
     expect(settings.interactivity.is_enabled).toBe(true);

@@ -205,6 +205,34 @@ describe('the sandbox console', () => {
     expect(await c.running).toBe(0);
   });
 
+  it('camille reads French: the console, help, the form and its answers; alice, back, reads English', async () => {
+    const c = await start();
+    c.say('/as camille');
+    await c.see(
+      'Vous êtes maintenant camille (opératrice partout, via le groupe @sre\u202f; son Slack est en français',
+    );
+    c.say('/nasha snapshot help');
+    await c.see('pour @camille seulement │ ━━ Instantanés NAS-HA ━━');
+    await c.see('Ce que vous pouvez faire ici. Les commandes commencent par `/nasha snapshot`\u00a0:');
+    c.say('/nasha snapshot lsit');
+    await c.see('Commande inconnue\u00a0: `lsit`. Vouliez-vous dire `list`\u202f? Essayez `/nasha help`.');
+    c.say('/nasha snapshot');
+    await c.see('┌ Instantanés NAS-HA — un formulaire pour @camille');
+    await c.see('│   un numéro, ou du texte à rechercher');
+    c.say('/users');
+    await c.see('│   Terminez d’abord ce formulaire, ou tapez /cancel pour le fermer.');
+    c.say('/cancel');
+    await c.see('└ Annuler\u00a0: le formulaire a été fermé.');
+    c.say('/frobnicate');
+    await c.see('/frobnicate n’est pas une commande ici.');
+    c.say('/as alice');
+    await c.see('You are now alice (admin everywhere).');
+    c.say('/nasha snapshot help');
+    await c.see('@alice only │ ━━ NAS-HA snapshots ━━');
+    c.say('/quit');
+    expect(await c.running).toBe(0);
+  });
+
   it('scripts: /wait fails the run when the text never comes; unknown input is explained', async () => {
     const input = new PassThrough();
     input.end('hello\n/frobnicate\n/wait this never appears\n');

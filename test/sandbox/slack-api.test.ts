@@ -32,6 +32,24 @@ describe('the local Slack Web API', () => {
     expect(await call('admin.users.remove', {}, 'xoxb-right')).toEqual({ ok: false, error: 'unknown_method' });
   });
 
+  it('answers users.info like Slack: the locale only with include_locale, user_not_found for strangers', async () => {
+    slack = new LocalSlackApi();
+    await slack.start();
+    slack.users.set('U0FR', { name: 'camille', locale: 'fr-FR', tz: 'Europe/Paris' });
+    expect(await call('users.info', { user: 'U0FR', include_locale: true })).toEqual({
+      ok: true,
+      user: { id: 'U0FR', name: 'camille', tz: 'Europe/Paris', locale: 'fr-FR' },
+    });
+    expect(await call('users.info', { user: 'U0FR' })).toEqual({
+      ok: true,
+      user: { id: 'U0FR', name: 'camille', tz: 'Europe/Paris' },
+    });
+    expect(await call('users.info', { user: 'U0WHO', include_locale: true })).toEqual({
+      ok: false,
+      error: 'user_not_found',
+    });
+  });
+
   it('tells listeners what the bot said and what Slack answered; a listener bug is not the bot’s problem', async () => {
     slack = new LocalSlackApi();
     await slack.start();

@@ -44,7 +44,7 @@ describe('the duration grammar', () => {
     ['1,5d', 'has a fraction: use whole numbers, like 1h30m'],
     ['1h-30m', 'has "-30m" where a number and a unit belong'],
     ['7 days', 'has an unknown unit "days"'],
-    ['7j', 'has an unknown unit "j"'],
+    ['7q', 'has an unknown unit "q"'],
     ['12h1d', 'puts d after h: write the larger unit first, like 1d12h'],
     ['30m1h', 'puts h after m: write the larger unit first, like 1d12h'],
     ['1d1d', 'has two d parts'],
@@ -73,6 +73,32 @@ describe('the duration grammar', () => {
       fc.property(fc.integer({ min: 0, max: 10_000_000 }), (minutes) => {
         const ms = minutes * MINUTE_MS;
         expect(parseDuration(formatDuration(ms))).toEqual({ ok: true, ms });
+      }),
+    );
+  });
+
+  it('reads French durations where they are natural: 7j, 12 h, 2sem, 1j12h, 30 min', () => {
+    expect(parseDuration('7j')).toEqual({ ok: true, ms: 7 * DAY_MS });
+    expect(parseDuration('12 h')).toEqual({ ok: true, ms: 12 * HOUR_MS });
+    expect(parseDuration('2sem')).toEqual({ ok: true, ms: 14 * DAY_MS });
+    expect(parseDuration('1j12h')).toEqual({ ok: true, ms: 36 * HOUR_MS });
+    expect(parseDuration('1\u00a0j 12\u00a0h')).toEqual({ ok: true, ms: 36 * HOUR_MS });
+    expect(parseDuration('30 min')).toEqual({ ok: true, ms: 30 * MINUTE_MS });
+    expect(parseDuration('12h1j')).toMatchObject({
+      ok: false,
+      problem: 'puts j after h: write the larger unit first, like 1d12h',
+    });
+  });
+
+  it('formats durations in French with no-break spaces, in a form it reads back', () => {
+    expect(formatDuration(7 * DAY_MS, 'fr')).toBe('7\u00a0j');
+    expect(formatDuration(36 * HOUR_MS, 'fr')).toBe('1\u00a0j 12\u00a0h');
+    expect(formatDuration(5 * MINUTE_MS, 'fr')).toBe('5\u00a0min');
+    expect(formatDuration(0, 'fr')).toBe('0\u00a0min');
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 10_000_000 }), (minutes) => {
+        const ms = minutes * MINUTE_MS;
+        expect(parseDuration(formatDuration(ms, 'fr'))).toEqual({ ok: true, ms });
       }),
     );
   });

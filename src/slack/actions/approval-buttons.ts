@@ -2,12 +2,12 @@ import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } 
 import { z } from 'zod';
 import type { ClickResult } from '../../core/approvals.js';
 import type { Actor } from '../../core/model.js';
-import { clickEffectMessage, clickRefusalMessage } from '../blocks/clicks.js';
-import { message, type SlackMessage, section } from '../blocks/limits.js';
+import { cannotOpenRejectMessage, clickEffectMessage, clickRefusalMessage } from '../blocks/clicks.js';
+import type { SlackMessage } from '../blocks/limits.js';
 import { rejectModal } from '../blocks/modals.js';
 import type { SlackDeps } from '../deps.js';
+import { translator } from '../i18n/translate.js';
 import { ChannelIdSchema, UserIdSchema } from '../payloads.js';
-import { mrkdwn, plain, text } from '../text.js';
 import { answerInvalidButton } from '../unclaimed.js';
 import { failureMessage } from '../views/listener-replies.js';
 
@@ -49,10 +49,14 @@ function decideButton(deps: SlackDeps, decide: (actor: Actor, requestId: string)
     await ack();
     const click = parseClick(body);
     if (click === undefined) return answerInvalidButton(respond, deps.logger, INVALID_APPROVAL_BUTTON);
+    // The answer is ephemeral, to the clicker: in their language.
+    const tr = translator(await deps.readers.person(click.actor.userId));
     let reply: SlackMessage;
     try {
       const result = await decide(click.actor, click.requestId);
-      reply = result.ok ? clickEffectMessage(result.request, result.effect) : clickRefusalMessage(result.refusal);
+      reply = result.ok
+        ? clickEffectMessage(result.request, result.effect, tr)
+        : clickRefusalMessage(result.refusal, tr);
     } catch (error) {
       reply = failureMessage(deps, error, { userId: click.actor.userId, approval: click.requestId });
     }
@@ -79,12 +83,12 @@ export function createRejectButton(deps: SlackDeps) {
       c: click.actor.channelId ?? null,
       r: click.requestId,
     });
+    const tr = translator(await deps.readers.person(click.actor.userId));
     await client.views
-      .open({ trigger_id: click.triggerId, view: rejectModal(metadata, click.requestId) })
+      .open({ trigger_id: click.triggerId, view: rejectModal(metadata, click.requestId, tr) })
       .catch(async (error: unknown) => {
         deps.logger.warn({ err: error }, 'could not open the reject form');
-        const words = text('Could not open the reject form; try again.');
-        await tell(deps, respond, message(plain(words), [section(`:warning: ${mrkdwn(words)}`)]));
+        await tell(deps, respond, cannotOpenRejectMessage(tr));
       });
   };
 }

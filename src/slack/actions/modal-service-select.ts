@@ -1,6 +1,7 @@
 import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { FIELD, mainModal } from '../blocks/modals.js';
 import type { SlackDeps } from '../deps.js';
+import { translator } from '../i18n/translate.js';
 import { stateValue } from '../payloads.js';
 import { modalContext } from '../views/modal-context.js';
 
@@ -15,6 +16,7 @@ export function createModalServiceSelect(deps: SlackDeps) {
     const service = ctx === undefined ? undefined : stateValue(ctx.state, FIELD.service, FIELD.service);
     if (ctx === undefined || service === undefined) return;
     const blockId = `${FIELD.partition}_${Buffer.from(service).toString('base64url').slice(0, 40)}`;
+    const tr = translator(await deps.readers.person(ctx.actor.userId));
     await client.views
       .update({
         view_id: ctx.viewId,
@@ -23,6 +25,7 @@ export function createModalServiceSelect(deps: SlackDeps) {
           deps.metadata.encode({ u: ctx.actor.userId, c: ctx.actor.channelId ?? null }),
           blockId,
           service,
+          tr,
         ),
       })
       .catch((error: unknown) => deps.logger.debug({ err: error }, 'views.update failed (stale hash or closed modal)'));

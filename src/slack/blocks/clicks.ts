@@ -5,33 +5,35 @@
  */
 import type { ApprovalRequest, ClickEffect, ClickRefusal } from '../../core/approvals.js';
 import type { Decision } from '../../core/policy.js';
-import { group, joinText, listOf, mrkdwn, plain, say, type Text, text } from '../text.js';
+import { ENGLISH_TRANSLATOR, type Translator } from '../i18n/translate.js';
+import { group, joinText, type Text, text } from '../text.js';
 import { message, type SlackMessage, section } from './limits.js';
 import { problemText, refusalText, sentence } from './problems.js';
 
 /** Why a click did nothing, as one sentence. */
-export function clickRefusalText(refusal: ClickRefusal): Text {
+export function clickRefusalText(refusal: ClickRefusal, tr: Translator = ENGLISH_TRANSLATOR): Text {
   const id = `#${refusal.id}`;
   switch (refusal.kind) {
     case 'unknown_request':
-      return say`There is no approval request ${id}.`;
+      return tr.t('click.unknownRequest', { id });
     case 'busy':
-      return say`Approval ${id} is busy; try again.`;
+      return tr.t('click.busy', { id });
     case 'reason_too_short':
       return problemText({ kind: 'reason_too_short', purpose: 'reject' });
     case 'closed':
       return refusal.state === 'approved' || refusal.state === 'executing'
-        ? say`Approval ${id} is already approved and running.`
-        : say`Approval ${id} is already ${refusal.state}.`;
+        ? tr.t('click.alreadyRunning', { id })
+        : tr.t('click.closed', { id, state: refusal.state });
     case 'expired':
-      return say`Approval ${id} has expired; it can no longer be approved.`;
+      return tr.t('click.expired', { id });
     case 'already_voted':
-      return say`You already approved ${id}; it needs ${refusal.remaining} more approval(s).`;
+      return tr.t('click.alreadyVoted', { id, remaining: refusal.remaining });
     case 'not_approver':
-      return notApproverText(refusal.decision);
+      return notApproverText(refusal.decision, tr);
     case 'self_approval':
     case 'self_rejection':
     case 'not_requester':
+      // Worded by problems.ts, as the audit record says it (English until that module speaks every language).
       return sentence(refusalText({ kind: 'click', why: refusal.kind }, undefined));
   }
 }
@@ -40,7 +42,7 @@ export function clickRefusalText(refusal: ClickRefusal): Text {
  * Not allowed to decide: the role check (as for any action) and, when the rule limits approvers to user groups,
  * which groups — named, since the clicker may join one.
  */
-function notApproverText(decision: Decision): Text {
+function notApproverText(decision: Decision, tr: Translator): Text {
   const parts: Text[] = [];
   if (decision.denial !== undefined) {
     parts.push(refusalText({ kind: 'policy', action: 'approval.decide', via: 'run', decision }, decision.target));
@@ -49,31 +51,35 @@ function notApproverText(decision: Decision): Text {
   if (groups !== undefined && groups.memberOf === undefined) {
     const retry =
       groups.unresolved.length > 0
-        ? say`; could not check your membership of ${listOf(
-            groups.unresolved.map((issue) => group(issue.groupId)),
-            'and',
-          )} right now, try again in a minute`
+        ? tr.t('click.retryGroups', {
+            groups: tr.list(
+              groups.unresolved.map((issue) => group(issue.groupId)),
+              'and',
+            ),
+          })
         : text();
-    parts.push(
-      say`approvals of this operation are limited to members of ${listOf(groups.groups.map(group), 'or')}${retry}`,
-    );
+    parts.push(tr.t('click.approverGroups', { groups: tr.list(groups.groups.map(group), 'or'), retry }));
   }
   if (parts.length === 0) return sentence(refusalText({ kind: 'click', why: 'not_approver' }, undefined));
-  return sentence(joinText(parts, '; also, '));
+  return sentence(joinText(parts, tr.plain(tr.t('click.also'))));
 }
 
 /** What a click did, as one sentence. */
-export function clickEffectText(request: ApprovalRequest, effect: ClickEffect): Text {
+export function clickEffectText(
+  request: ApprovalRequest,
+  effect: ClickEffect,
+  tr: Translator = ENGLISH_TRANSLATOR,
+): Text {
   const id = `#${request.id}`;
   switch (effect.kind) {
     case 'running':
-      return say`You approved ${id}; running it now.`;
+      return tr.t('click.running', { id });
     case 'approved':
-      return say`You approved ${id}; it needs ${effect.remaining} more approval(s).`;
+      return tr.t('click.approved', { id, remaining: effect.remaining });
     case 'rejected':
-      return say`Request ${id} rejected.`;
+      return tr.t('click.rejected', { id });
     case 'cancelled':
-      return say`Request ${id} cancelled.`;
+      return tr.t('click.cancelled', { id });
   }
 }
 
@@ -97,12 +103,22 @@ const EFFECT_ICON: Readonly<Record<ClickEffect['kind'], string>> = {
   cancelled: ':leftwards_arrow_with_hook:',
 };
 
-export function clickRefusalMessage(refusal: ClickRefusal): SlackMessage {
-  const words = clickRefusalText(refusal);
-  return message(plain(words), [section(`${REFUSAL_ICON[refusal.kind]} ${mrkdwn(words)}`)]);
+export function clickRefusalMessage(refusal: ClickRefusal, tr: Translator = ENGLISH_TRANSLATOR): SlackMessage {
+  const words = clickRefusalText(refusal, tr);
+  return message(tr.plain(words), [section(`${REFUSAL_ICON[refusal.kind]} ${tr.mrkdwn(words)}`)]);
 }
 
-export function clickEffectMessage(request: ApprovalRequest, effect: ClickEffect): SlackMessage {
-  const words = clickEffectText(request, effect);
-  return message(plain(words), [section(`${EFFECT_ICON[effect.kind]} ${mrkdwn(words)}`)]);
+export function clickEffectMessage(
+  request: ApprovalRequest,
+  effect: ClickEffect,
+  tr: Translator = ENGLISH_TRANSLATOR,
+): SlackMessage {
+  const words = clickEffectText(request, effect, tr);
+  return message(tr.plain(words), [section(`${EFFECT_ICON[effect.kind]} ${tr.mrkdwn(words)}`)]);
+}
+
+/** A click that could not open its form (Slack refused views.open). */
+export function cannotOpenRejectMessage(tr: Translator = ENGLISH_TRANSLATOR): SlackMessage {
+  const words = tr.t('click.cannotOpenReject');
+  return message(tr.plain(words), [section(`:warning: ${tr.mrkdwn(words)}`)]);
 }

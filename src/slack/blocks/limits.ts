@@ -1,5 +1,6 @@
 import type { types } from '@slack/bolt';
-import { date, escapeMrkdwn, fallback, mrkdwn, Text } from '../text.js';
+import { t } from '../i18n/translate.js';
+import { date, ENGLISH, escapeMrkdwn, fallback, mrkdwn, type RenderContext, Text } from '../text.js';
 
 /** Slack's Block Kit limits the builders respect (docs.slack.dev, @slack/types JSDoc). */
 export const LIMITS = {
@@ -106,11 +107,15 @@ export const divider: types.DividerBlock = { type: 'divider' };
  * Text is rendered for it with {@link fallback}; a string is taken as plain words and escaped, so nothing in it
  * (a name, a user's words in `plain()` output) can mention, link or ping.
  */
-export function message(text: string | Text, blocks: readonly Block[]): SlackMessage {
-  const fallbackText = cutMrkdwn(text instanceof Text ? fallback(text) : escapeMrkdwn(text), LIMITS.fallbackText);
+export function message(text: string | Text, blocks: readonly Block[], reader: RenderContext = ENGLISH): SlackMessage {
+  const fallbackText = cutMrkdwn(
+    text instanceof Text ? fallback(text, reader) : escapeMrkdwn(text),
+    LIMITS.fallbackText,
+  );
   if (blocks.length <= LIMITS.messageBlocks) return { text: fallbackText, blocks: [...blocks] };
   const kept = blocks.slice(0, LIMITS.messageBlocks - 1);
-  return { text: fallbackText, blocks: [...kept, context(`…${blocks.length - kept.length} more blocks not shown.`)] };
+  const more = t(reader.lang, 'common.moreBlocks', { count: blocks.length - kept.length });
+  return { text: fallbackText, blocks: [...kept, context(mrkdwn(more, reader))] };
 }
 
 export function plainText(text: string, max: number): types.PlainTextElement {

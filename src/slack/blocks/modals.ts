@@ -2,10 +2,10 @@ import type { types } from '@slack/bolt';
 import type { ChangeDraft } from '../../core/desk.js';
 import { sortTypes } from '../../core/snapshot-service.js';
 import { SNAPSHOT_TYPES, type SnapshotType } from '../../ovh/models.js';
-import { capitalized, code, mrkdwn, say, verbatim } from '../text.js';
+import { ENGLISH_TRANSLATOR, type MessageKey, type Translator } from '../i18n/translate.js';
+import { capitalized, code, verbatim } from '../text.js';
 import { type Block, LIMITS, plainText, section, truncate } from './limits.js';
 import { changeText } from './problems.js';
-import { frequencyLabel } from './replies.js';
 
 /** Pure builders for the `/nasha snapshot` modals. */
 
@@ -33,26 +33,37 @@ export const FIELD = {
 export const MODAL_ACTIONS = ['list', 'create', 'schedule', 'delete'] as const;
 export type ModalAction = (typeof MODAL_ACTIONS)[number];
 
-const ACTION_LABEL: Readonly<Record<ModalAction, string>> = {
-  list: 'List snapshots',
-  create: 'Create a snapshot',
-  schedule: 'Edit automatic frequencies',
-  delete: 'Delete a snapshot',
+const ACTION_LABEL: Readonly<Record<ModalAction, MessageKey>> = {
+  list: 'modal.actionList',
+  create: 'modal.actionCreate',
+  schedule: 'modal.actionSchedule',
+  delete: 'modal.actionDelete',
 };
+
+/** A catalog message as the plain text of a form (titles, labels, hints, buttons, options). */
+function words(tr: Translator, key: MessageKey, values?: Parameters<Translator['t']>[1]): string {
+  return tr.plain(tr.t(key, values));
+}
+
+/** `hour-1 (every hour)`: a frequency as forms list it. */
+export function frequencyLabel(type: SnapshotType, tr: Translator = ENGLISH_TRANSLATOR): string {
+  return words(tr, 'frequency.label', { type, every: tr.t(`frequency.${type}`) });
+}
 
 function modal(
   callbackId: string,
   title: string,
   blocks: Block[],
   privateMetadata: string,
-  submit?: string,
+  submit: string | undefined,
+  tr: Translator,
 ): types.ModalView {
   return {
     type: 'modal',
     callback_id: callbackId,
     title: plainText(title, LIMITS.modalTitle),
     ...(submit !== undefined && { submit: plainText(submit, LIMITS.modalButton) }),
-    close: plainText(submit === undefined ? 'Close' : 'Cancel', LIMITS.modalButton),
+    close: plainText(words(tr, submit === undefined ? 'modal.close' : 'modal.cancel'), LIMITS.modalButton),
     private_metadata: privateMetadata,
     blocks: blocks.slice(0, LIMITS.modalBlocks),
   };
@@ -66,50 +77,55 @@ export function mainModal(
   privateMetadata: string,
   partitionBlockId: string = FIELD.partition,
   service?: string,
+  tr: Translator = ENGLISH_TRANSLATOR,
 ): types.ModalView {
   const serviceSelect: types.ExternalSelect = {
     type: 'external_select',
     action_id: FIELD.service,
-    placeholder: plainText('Choose a service', 150),
+    placeholder: plainText(words(tr, 'modal.chooseService'), 150),
     min_query_length: 0,
     ...(service !== undefined && { initial_option: { text: plainText(service, LIMITS.optionText), value: service } }),
   };
   return modal(
     MODAL.main,
-    'NAS-HA snapshots',
+    words(tr, 'modal.mainTitle'),
     [
       {
         type: 'input',
         block_id: FIELD.service,
         dispatch_action: true,
-        label: plainText('Service', 2000),
+        label: plainText(words(tr, 'modal.service'), 2000),
         element: serviceSelect,
       },
       {
         type: 'input',
         block_id: partitionBlockId,
-        label: plainText('Partition', 2000),
+        label: plainText(words(tr, 'modal.partition'), 2000),
         element: {
           type: 'external_select',
           action_id: FIELD.partition,
-          placeholder: plainText(service === undefined ? 'Choose a service first' : 'Type to search', 150),
+          placeholder: plainText(
+            words(tr, service === undefined ? 'modal.chooseServiceFirst' : 'modal.typeToSearch'),
+            150,
+          ),
           min_query_length: 0,
         },
       },
       {
         type: 'input',
         block_id: FIELD.action,
-        label: plainText('Action', 2000),
+        label: plainText(words(tr, 'modal.action'), 2000),
         element: {
           type: 'static_select',
           action_id: FIELD.action,
-          initial_option: option('list', ACTION_LABEL.list),
-          options: MODAL_ACTIONS.map((a) => option(a, ACTION_LABEL[a])),
+          initial_option: option('list', words(tr, ACTION_LABEL.list)),
+          options: MODAL_ACTIONS.map((a) => option(a, words(tr, ACTION_LABEL[a]))),
         },
       },
     ],
     privateMetadata,
-    'Next',
+    words(tr, 'modal.next'),
+    tr,
   );
 }
 
@@ -120,59 +136,53 @@ export function createModal(
   defaultName: string,
   partitionCount: number | undefined,
   needsApproval = false,
+  tr: Translator = ENGLISH_TRANSLATOR,
 ): types.ModalView {
+  const usage =
+    partitionCount === undefined ? undefined : tr.t('modal.createUsage', { count: partitionCount, max: 10 });
   return modal(
     MODAL.create,
-    'Create a snapshot',
+    words(tr, 'modal.createTitle'),
     [
-      section(
-        mrkdwn(
-          say`Custom snapshot of ${code(target)}${partitionCount === undefined ? '' : ` (${partitionCount}/10 used)`}.`,
-        ),
-      ),
+      section(tr.mrkdwn(tr.t('modal.createIntro', { target: code(target), usage: usage ?? '' }))),
       {
         type: 'input',
         block_id: FIELD.name,
-        label: plainText('Name', 2000),
+        label: plainText(words(tr, 'modal.name'), 2000),
         element: { type: 'plain_text_input', action_id: FIELD.name, initial_value: defaultName, max_length: 100 },
-        hint: plainText('Letters, digits, . _ : - (max 100)', 2000),
+        hint: plainText(words(tr, 'modal.nameHint', { chars: '. _ : -', max: 100 }), 2000),
       },
       {
         // Text, not a datepicker: the same grammar as `--expires` (12h, 7d, a date or a date-time).
         type: 'input',
         block_id: FIELD.expiration,
         optional: true,
-        label: plainText('Expires', 2000),
+        label: plainText(words(tr, 'modal.expires'), 2000),
         element: {
           type: 'plain_text_input',
           action_id: FIELD.expiration,
           max_length: 40,
-          placeholder: plainText('e.g. 7d', 150),
+          placeholder: plainText(
+            words(tr, 'modal.expiresPlaceholder', { example: tr.lang === 'fr' ? '7j' : '7d' }),
+            150,
+          ),
         },
-        hint: plainText(
-          'In 30m, 12h, 7d, 2w or 1d12h from now, or on a date (2026-12-31, midnight UTC) or at a date-time with its zone (2026-12-31T18:00Z, 2026-12-31T18:00+01:00). Leave empty to keep the snapshot until deleted.',
-          2000,
-        ),
+        hint: plainText(words(tr, 'modal.expiresHint'), 2000),
       },
-      ...(needsApproval ? [reasonInput('Reason', 'Creating needs a second person: the approvers read this.')] : []),
+      ...(needsApproval ? [reasonInput(words(tr, 'modal.reason'), words(tr, 'modal.reasonCreate'))] : []),
     ],
     privateMetadata,
-    needsApproval ? 'Request approval' : 'Create',
+    words(tr, needsApproval ? 'modal.requestApproval' : 'modal.create'),
+    tr,
   );
 }
 
 export type ScheduleAction = 'schedule.add' | 'schedule.remove';
 
-const REASON_FOR: Readonly<Record<string, { label: string; hint: string }>> = {
-  'schedule.remove': {
-    label: 'Reason (for removals)',
-    hint: 'Removing a frequency needs a second person: the approvers read this.',
-  },
-  'schedule.add': {
-    label: 'Reason (for additions)',
-    hint: 'Adding a frequency needs a second person: the approvers read this.',
-  },
-  both: { label: 'Reason', hint: 'Changing frequencies needs a second person: the approvers read this.' },
+const REASON_FOR: Readonly<Record<string, { label: MessageKey; hint: MessageKey }>> = {
+  'schedule.remove': { label: 'modal.reasonRemovals', hint: 'modal.reasonRemovalsHint' },
+  'schedule.add': { label: 'modal.reasonAdditions', hint: 'modal.reasonAdditionsHint' },
+  both: { label: 'modal.reason', hint: 'modal.reasonBothHint' },
 };
 
 /**
@@ -184,20 +194,25 @@ export function scheduleModal(
   target: string,
   enabled: readonly SnapshotType[],
   needApproval: readonly ScheduleAction[] = [],
+  tr: Translator = ENGLISH_TRANSLATOR,
 ): types.ModalView {
   const reasonFor = REASON_FOR[needApproval.length > 1 ? 'both' : (needApproval[0] ?? '')];
-  const options = sortTypes(SNAPSHOT_TYPES).map((t) => option(t, frequencyLabel(t)));
+  const options = sortTypes(SNAPSHOT_TYPES).map((t) => option(t, frequencyLabel(t, tr)));
   const initial = options.filter((o) => enabled.includes(o.value as SnapshotType));
+  const reason =
+    reasonFor === undefined
+      ? []
+      : [{ ...reasonInput(words(tr, reasonFor.label), words(tr, reasonFor.hint)), optional: true }];
   return modal(
     MODAL.schedule,
-    'Snapshot frequencies',
+    words(tr, 'modal.scheduleTitle'),
     [
-      section(mrkdwn(say`Automatic snapshots of ${code(target)}. Each frequency keeps its latest snapshot.`)),
+      section(tr.mrkdwn(tr.t('modal.scheduleIntro', { target: code(target) }))),
       {
         type: 'input',
         block_id: FIELD.frequencies,
         optional: true,
-        label: plainText('Frequencies', 2000),
+        label: plainText(words(tr, 'modal.frequencies'), 2000),
         element: {
           type: 'checkboxes',
           action_id: FIELD.frequencies,
@@ -206,10 +221,11 @@ export function scheduleModal(
         },
       },
       // Optional: only the changes that need approval need it (checked when submitted).
-      ...(reasonFor !== undefined ? [{ ...reasonInput(reasonFor.label, reasonFor.hint), optional: true }] : []),
+      ...reason,
     ],
     privateMetadata,
-    'Apply',
+    words(tr, 'modal.apply'),
+    tr,
   );
 }
 
@@ -218,54 +234,61 @@ export function deleteModal(
   target: string,
   names: readonly string[],
   needsApproval = false,
+  tr: Translator = ENGLISH_TRANSLATOR,
 ): types.ModalView {
   if (names.length === 0) {
     return modal(
       MODAL.result,
-      'Delete a snapshot',
-      [section(mrkdwn(say`${code(target)} has no custom snapshot.`))],
+      words(tr, 'modal.deleteTitle'),
+      [section(tr.mrkdwn(tr.t('modal.noCustomSnapshot', { target: code(target) })))],
       privateMetadata,
+      undefined,
+      tr,
     );
   }
   return modal(
     MODAL.delete,
-    'Delete a snapshot',
+    words(tr, 'modal.deleteTitle'),
     [
-      section(mrkdwn(say`Delete a custom snapshot of ${code(target)}. This cannot be undone.`)),
+      section(tr.mrkdwn(tr.t('modal.deleteIntro', { target: code(target) }))),
       {
         type: 'input',
         block_id: FIELD.snapshot,
-        label: plainText('Snapshot', 2000),
+        label: plainText(words(tr, 'modal.snapshot'), 2000),
         element: {
           type: 'static_select',
           action_id: FIELD.snapshot,
           options: names.slice(0, LIMITS.options).map((n) => option(n, n)),
         },
       },
-      ...(needsApproval ? [reasonInput('Reason', 'Deleting needs a second person: the approvers read this.')] : []),
+      ...(needsApproval ? [reasonInput(words(tr, 'modal.reason'), words(tr, 'modal.reasonDelete'))] : []),
     ],
     privateMetadata,
-    needsApproval ? 'Request approval' : 'Delete',
+    words(tr, needsApproval ? 'modal.requestApproval' : 'modal.delete'),
+    tr,
   );
 }
 
 /** Replaces a form, or answers a shortcut, this version of the bot does not know. Nothing was changed. */
-export function staleFormModal(): types.ModalView {
+export function staleFormModal(tr: Translator = ENGLISH_TRANSLATOR): types.ModalView {
   return modal(
     MODAL.result,
-    'nasha',
-    [
-      section(
-        `:information_source: ${mrkdwn(say`This form or shortcut is not one this version of nasha-bot knows, so nothing was changed. Start again from ${code('/nasha')}.`)}`,
-      ),
-    ],
+    words(tr, 'modal.staleTitle'),
+    [section(`:information_source: ${tr.mrkdwn(tr.t('modal.stale'))}`)],
     '',
+    undefined,
+    tr,
   );
 }
 
 /** A read-only modal showing a result (listing, progress, outcome). */
-export function resultModal(privateMetadata: string, title: string, blocks: Block[]): types.ModalView {
-  return modal(MODAL.result, title, blocks, privateMetadata);
+export function resultModal(
+  privateMetadata: string,
+  title: string,
+  blocks: Block[],
+  tr: Translator = ENGLISH_TRANSLATOR,
+): types.ModalView {
+  return modal(MODAL.result, title, blocks, privateMetadata, undefined, tr);
 }
 
 export function option(value: string, label: string): types.PlainTextOption {
@@ -283,28 +306,39 @@ function reasonInput(label: string, hint: string): types.InputBlock {
 }
 
 /** Asks why, before a change that needs a second person is put to the approvers. */
-export function reasonModal(privateMetadata: string, change: ChangeDraft): types.ModalView {
+export function reasonModal(
+  privateMetadata: string,
+  change: ChangeDraft,
+  tr: Translator = ENGLISH_TRANSLATOR,
+): types.ModalView {
   return modal(
     MODAL.reason,
-    'Request approval',
+    words(tr, 'modal.requestApproval'),
     [
-      section(mrkdwn(say`${capitalized(changeText(change))} needs a second person's approval.`)),
-      reasonInput('Reason', 'The approvers read this on the approval card.'),
+      // The change's words (problems.ts) are English until that module speaks the reader's language too.
+      section(tr.mrkdwn(tr.t('modal.reasonIntro', { change: capitalized(changeText(change)) }))),
+      reasonInput(words(tr, 'modal.reason'), words(tr, 'modal.reasonHint')),
     ],
     privateMetadata,
-    'Request',
+    words(tr, 'modal.request'),
+    tr,
   );
 }
 
-export function rejectModal(privateMetadata: string, requestId: string): types.ModalView {
+export function rejectModal(
+  privateMetadata: string,
+  requestId: string,
+  tr: Translator = ENGLISH_TRANSLATOR,
+): types.ModalView {
   return modal(
     MODAL.reject,
-    'Reject request',
+    words(tr, 'modal.rejectTitle'),
     [
-      section(say`Reject approval request ${verbatim(`#${requestId}`)}.`),
-      reasonInput('Why?', 'The requester gets this in a DM.'),
+      section(tr.mrkdwn(tr.t('modal.rejectIntro', { request: verbatim(`#${requestId}`) }))),
+      reasonInput(words(tr, 'modal.why'), words(tr, 'modal.rejectHint')),
     ],
     privateMetadata,
-    'Reject',
+    words(tr, 'modal.reject'),
+    tr,
   );
 }

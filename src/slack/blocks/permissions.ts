@@ -7,130 +7,147 @@ import type { Explanation, Offer } from '../../core/gate.js';
 import { formatTarget } from '../../core/model.js';
 import type { CapMatch, Decision, GrantCheck, GrantVia } from '../../core/policy.js';
 import { SNAPSHOT_TYPES } from '../../ovh/models.js';
-import { exampleOf, usageOf } from '../commands/parse.js';
-import {
-  bold,
-  channel,
-  code,
-  group,
-  italic,
-  joinText,
-  listOf,
-  mrkdwn,
-  type Piece,
-  plain,
-  say,
-  Text,
-  text,
-  user,
-} from '../text.js';
+import { canIUsage, exampleOf, usageOf } from '../commands/parse.js';
+import { ENGLISH_TRANSLATOR, type Translator } from '../i18n/translate.js';
+import { bold, channel, code, group, joinText, type Piece, plain, Text, text, user } from '../text.js';
 import { context, header, message, type SlackMessage, section } from './limits.js';
 import { actionWords, refusalText } from './problems.js';
 
 /** Example targets taken from the reader's own grants (never a service they cannot see). */
-export function exampleTargets(patterns: readonly string[]): { service: string; partition: string } {
+export function exampleTargets(
+  patterns: readonly string[],
+  tr: Translator = ENGLISH_TRANSLATOR,
+): { service: string; partition: string } {
   const concrete = patterns.filter((p) => !p.includes('*'));
   const partition = concrete.find((p) => p.includes('/'));
   if (partition !== undefined) return { service: partition.slice(0, partition.indexOf('/')), partition };
+  const word = (key: 'usage.service' | 'usage.partition') => `<${tr.plain(tr.t(key))}>`;
   const service = concrete[0];
-  if (service !== undefined) return { service, partition: `${service}/<partition>` };
-  return { service: '<service>', partition: '<service>/<partition>' };
+  if (service !== undefined) return { service, partition: `${service}/${word('usage.partition')}` };
+  return { service: word('usage.service'), partition: `${word('usage.service')}/${word('usage.partition')}` };
 }
 
 /** Help lists exactly the actions the gate would let the reader use here, and says which need approval. */
-export function helpMessage(offers: readonly Offer[], heldPatterns: readonly string[]): SlackMessage {
+export function helpMessage(
+  offers: readonly Offer[],
+  heldPatterns: readonly string[],
+  tr: Translator = ENGLISH_TRANSLATOR,
+): SlackMessage {
   if (offers.length === 0) {
-    const words = say`You have no access to nasha-bot here. Ask an admin to grant you a role, or check with ${code('/nasha can-i read <service>')}.`;
-    return message(plain(words), [section(`:lock: ${mrkdwn(words)}`)]);
+    const words = tr.t('help.noAccess', { check: code(`/nasha can-i read ${usageWord(tr, 'usage.service')}`) });
+    return message(tr.plain(words), [section(`:lock: ${tr.mrkdwn(words)}`)]);
   }
-  const targets = exampleTargets(heldPatterns);
+  const targets = exampleTargets(heldPatterns, tr);
   const lines = offers.flatMap((offer) =>
     offer.action.commands.map((command) => {
-      const approval =
-        offer.mode === 'approval' ? say` — ${italic('needs a second person: add')} ${code('--reason <why>')}` : text();
-      return mrkdwn(
-        say`• ${code(usageOf(command))}${approval}\n   ${italic('e.g.')} ${code(`/nasha snapshot ${exampleOf(command, targets)}`)}`,
+      const approval = offer.mode === 'approval' ? tr.t('help.needsApproval', { option: reasonOption(tr) }) : text();
+      return tr.mrkdwn(
+        tr.t('help.command', {
+          usage: code(usageOf(command, tr)),
+          approval,
+          example: code(`/nasha snapshot ${exampleOf(command, targets)}`),
+        }),
       );
     }),
   );
-  return message('nasha-bot help', [
-    header('NAS-HA snapshots'),
-    section(mrkdwn(say`What you can do here. Commands start with ${code('/nasha snapshot')}:\n`) + lines.join('\n')),
-    section(
-      mrkdwn(
-        say`• ${code('/nasha snapshot')} alone opens a form.\n• ${code('/nasha can-i <action> <service>[/<partition>] [@user]')} tells what would happen if you tried.`,
-      ),
-    ),
-    context(mrkdwn(say`Frequencies: ${joinText(SNAPSHOT_TYPES.map(code), ' ')}`)),
+  return message(tr.plain(tr.t('help.notification')), [
+    header(tr.plain(tr.t('help.title'))),
+    section(tr.mrkdwn(tr.t('help.intro')) + lines.join('\n')),
+    section(tr.mrkdwn(tr.t('help.more', { canI: code(canIUsage(tr)) }))),
+    context(tr.mrkdwn(tr.t('help.frequencies', { types: joinText(SNAPSHOT_TYPES.map(code), ' ') }))),
   ]);
 }
 
-/** How to speak of the person asked about: "you" or their mention, in the third person. */
+/** `<service>` in the reader's words. */
+function usageWord(tr: Translator, key: 'usage.service' | 'usage.why'): string {
+  return `<${tr.plain(tr.t(key))}>`;
+}
+
+/** `--reason <why>`, as help and can-i show it. */
+export function reasonOption(tr: Translator): Piece {
+  return code(`--reason ${usageWord(tr, 'usage.why')}`);
+}
+
+/** The person asked about: oneself ("you") or someone else, by mention. */
 interface Person {
-  name: Text;
+  who: 'self' | 'other';
+  person: Text;
   self: boolean;
 }
 
-function has(person: Person): string {
-  return person.self ? 'have' : 'has';
+function viaText(via: GrantVia, tr: Translator): Text {
+  return via.kind === 'user' ? tr.t('canI.viaUser') : tr.t('canI.viaGroup', { group: group(via.groupId) });
 }
 
-function can(person: Person, rest: Text): Text {
-  return say`${person.name} can ${rest}`;
-}
-
-function viaText(via: GrantVia): Text {
-  return via.kind === 'user' ? text('a direct grant') : say`membership of ${group(via.groupId)}`;
-}
-
-function approversText(explained: Explanation): Text {
+function approversText(explained: Explanation, tr: Translator): Text {
   const rule = explained.rule;
-  if (rule === undefined) return text('an approver');
-  const count = rule.quorum === 1 ? text('one approver') : say`${rule.quorum} different approvers`;
-  const groups = rule.approverGroups.length === 0 ? text() : say` in ${listOf(rule.approverGroups.map(group), 'or')}`;
-  return say`${count}${groups}`;
+  if (rule === undefined) return tr.t('canI.anApprover');
+  return tr.t('canI.approvers', {
+    quorum: rule.quorum,
+    groups: rule.approverGroups.length === 0 ? 'none' : 'some',
+    groupList: tr.list(rule.approverGroups.map(group), 'or'),
+  });
 }
 
 /** The verdict in one sentence: yes / yes, with approval / only by request / no, because … */
-function verdictLine(explained: Explanation, person: Person): { icon: string; head: string; body: Text } {
+function verdictLine(explained: Explanation, person: Person, tr: Translator): { icon: string; head: Text; body: Text } {
   const verdict = explained.verdict;
-  const what = say`${bold(actionWords(explained.action.id))} on ${code(formatTarget(explained.target))}`;
+  const what = tr.t('canI.what', {
+    action: actionWords(explained.action.id),
+    target: code(formatTarget(explained.target)),
+  });
+  const someone = { who: person.who, person: person.person };
   switch (verdict.kind) {
     case 'run': {
       const basis =
         verdict.basis.kind === 'responder'
-          ? say`as a member of the responder group ${group(verdict.basis.groupId)}`
-          : grantBasis(verdict.basis.decision);
-      return { icon: ':white_check_mark:', head: 'Yes', body: can(person, say`run ${what} now, ${basis}.`) };
+          ? tr.t('canI.basisResponder', { group: group(verdict.basis.groupId) })
+          : grantBasis(verdict.basis.decision, tr);
+      return {
+        icon: ':white_check_mark:',
+        head: tr.t('canI.yes'),
+        body: tr.t('canI.run', { ...someone, what, basis }),
+      };
     }
     case 'approval': {
       const direct = explained.decision.effectiveRole;
       const wouldRun = direct !== undefined && roleAtLeast(direct, explained.action.role);
-      const body = can(
-        person,
-        say`request ${what} (add ${code('--reason <why>')}); it runs once ${approversText(explained)} other than the requester approve${explained.rule?.quorum === 1 ? 's' : ''}.`,
-      );
-      return wouldRun
-        ? { icon: ':ballot_box_with_check:', head: 'Yes, with approval', body }
-        : { icon: ':ballot_box_with_check:', head: 'Only by request', body };
+      const body = tr.t('canI.request', {
+        ...someone,
+        what,
+        option: reasonOption(tr),
+        approvers: approversText(explained, tr),
+        quorum: explained.rule?.quorum ?? 0,
+      });
+      return {
+        icon: ':ballot_box_with_check:',
+        head: tr.t(wouldRun ? 'canI.yesWithApproval' : 'canI.onlyByRequest'),
+        body,
+      };
     }
     case 'refused':
       return {
         icon: ':no_entry:',
-        head: 'No',
-        body: say`because ${thirdPerson(refusalText(verdict.refusal, explained.target), person)}.`,
+        head: tr.t('canI.no'),
+        // The refusal's words (problems.ts) are English until that module speaks the reader's language too.
+        body: tr.t('canI.because', { reason: thirdPerson(refusalText(verdict.refusal, explained.target), person) }),
       };
   }
 }
 
-function grantBasis(decision: Decision): Text {
+function grantBasis(decision: Decision, tr: Translator): Text {
   const grant = decision.grant;
   if (grant === undefined || decision.effectiveRole === undefined) return text();
   const capped =
     decision.userRole !== undefined && decision.userRole !== decision.effectiveRole
-      ? say` (capped from ${bold(decision.userRole)} in this channel)`
+      ? tr.t('canI.capped', { role: decision.userRole })
       : text();
-  return say`with ${bold(decision.effectiveRole)} from grants[${grant.index}] via ${viaText(grant.via)}${capped}`;
+  return tr.t('canI.basisGrant', {
+    role: decision.effectiveRole,
+    index: String(grant.index),
+    via: viaText(grant.via, tr),
+    capped,
+  });
 }
 
 function roleAtLeast(role: string, needed: string): boolean {
@@ -141,7 +158,7 @@ function roleAtLeast(role: string, needed: string): boolean {
 /** The refusal words are in the second person; about someone else they are in the third. */
 function thirdPerson(words: Text, person: Person): Text {
   if (person.self) return words;
-  const them = plain(person.name);
+  const them = plain(person.person);
   return new Text(
     words.pieces.map((piece) =>
       typeof piece === 'string'
@@ -156,92 +173,114 @@ function thirdPerson(words: Text, person: Person): Text {
   );
 }
 
-function requirementLine(explained: Explanation): Text {
+function requirementLine(explained: Explanation, tr: Translator): Text {
   const spec: ActionSpec = explained.action;
   const where = code(formatTarget(explained.target));
   const word = code(spec.canIWords[0] ?? spec.id);
   const rule = explained.rule;
   if (rule?.required === true && spec.requestRole !== undefined) {
-    return say`${word} on ${where} needs approval (approvals.rules.${spec.id}): ${bold(spec.requestRole)} to request it, ${approversText(explained)} to approve it; the request waits ${Math.round(rule.ttlMs / 60_000)} min`;
+    return tr.t('canI.requirementApproval', {
+      action: word,
+      target: where,
+      rule: `approvals.rules.${spec.id}`,
+      requestRole: spec.requestRole,
+      approvers: approversText(explained, tr),
+      minutes: Math.round(rule.ttlMs / 60_000),
+    });
   }
   const responders =
     explained.responders !== undefined && explained.responders.groups.length > 0
-      ? say`, or membership of a responder group (${listOf(explained.responders.groups.map(group), 'or')})`
+      ? tr.t('canI.requirementResponders', { groups: tr.list(explained.responders.groups.map(group), 'or') })
       : text();
-  return say`${word} on ${where} needs ${bold(spec.role)}${responders}`;
+  return tr.t('canI.requirement', { action: word, target: where, role: spec.role, responders });
 }
 
-function grantLine(check: GrantCheck, where: Piece): Text {
-  const head = say`grants[${check.index}] (${bold(check.role)} on ${joinText(check.patterns.map(code), ', ')})`;
-  if (check.coverage === 'none') return say`${head}: does not cover ${where}`;
-  if (check.coverage === 'some_partitions') return say`${head}: covers only some partitions of ${where}`;
-  if (check.holder?.kind === 'user') return say`${head}: applies, listed in its users`;
+function grantLine(check: GrantCheck, where: Piece, tr: Translator): Text {
+  const head = tr.t('canI.grantHead', {
+    index: String(check.index),
+    role: check.role,
+    patterns: joinText(check.patterns.map(code), ', '),
+  });
+  if (check.coverage === 'none') return tr.t('canI.grantNone', { head, target: where });
+  if (check.coverage === 'some_partitions') return tr.t('canI.grantSome', { head, target: where });
+  if (check.holder?.kind === 'user') return tr.t('canI.grantUser', { head });
   if (check.holder?.kind === 'group') {
     const stale =
       check.holderIssue?.state === 'stale' && check.holderIssue.staleForMs !== undefined
-        ? say`; membership from a copy ${Math.round(check.holderIssue.staleForMs / 60_000)} min old, refreshing it failed (${check.holderIssue.error})`
+        ? tr.t('canI.grantStale', {
+            minutes: Math.round(check.holderIssue.staleForMs / 60_000),
+            error: check.holderIssue.error,
+          })
         : text();
-    return say`${head}: applies, via ${group(check.holder.groupId)}${stale}`;
+    return tr.t('canI.grantGroup', { head, group: group(check.holder.groupId), stale });
   }
   const parts: Text[] = [];
-  if (check.listsUsers) parts.push(text('not listed in its users'));
+  if (check.listsUsers) parts.push(tr.t('canI.notListed'));
   if (check.notIn.length > 0) {
     parts.push(
-      say`not in ${listOf(check.notIn.map(group), 'or')}${check.notInStale ? ' (some member lists are from an old copy: refreshing them failed)' : ''}`,
+      tr.t('canI.notIn', { groups: tr.list(check.notIn.map(group), 'or'), stale: check.notInStale ? 'yes' : 'no' }),
     );
   }
-  for (const issue of check.unresolved)
-    parts.push(say`could not resolve group ${group(issue.groupId)} (${issue.error})`);
-  return say`${head}: does not apply: ${joinText(parts, '; ')}`;
+  for (const issue of check.unresolved) {
+    parts.push(tr.t('canI.unresolved', { group: group(issue.groupId), error: issue.error }));
+  }
+  return tr.t('canI.grantNotApplying', { head, reasons: joinText(parts, '; ') });
 }
 
-function capLine(cap: CapMatch | undefined, channelId: string | undefined): Text {
-  const place = channelId === undefined ? text('no channel') : say`channel ${channel(channelId)}`;
-  if (cap === undefined) return say`${place}: not listed in channels, no cap (unlisted_channels: admin)`;
-  const max = cap.maxRole === 'none' ? say`${bold('none')} (nothing allowed)` : say`at most ${bold(cap.maxRole)}`;
-  return cap.listed
-    ? say`${place}: capped to ${max} (channels)`
-    : say`${place}: not listed in channels, capped to ${max} (unlisted_channels)`;
+function capLine(cap: CapMatch | undefined, channelId: string | undefined, tr: Translator): Text {
+  const place =
+    channelId === undefined ? tr.t('canI.noChannel') : tr.t('canI.channel', { channel: channel(channelId) });
+  if (cap === undefined) return tr.t('canI.capNone', { place });
+  const max = cap.maxRole === 'none' ? tr.t('canI.capNothing') : tr.t('canI.capAtMost', { role: cap.maxRole });
+  return tr.t(cap.listed ? 'canI.capListed' : 'canI.capUnlisted', { place, max });
 }
 
 /** `can-i`: the verdict, then what it rests on (only grants that touch the target's service are named). */
-export function canIMessage(explained: Explanation, channelId?: string): SlackMessage {
+export function canIMessage(
+  explained: Explanation,
+  channelId?: string,
+  tr: Translator = ENGLISH_TRANSLATOR,
+): SlackMessage {
   const person: Person = explained.self
-    ? { name: text('you'), self: true }
-    : { name: text(user(explained.subjectId)), self: false };
-  const line = verdictLine(explained, person);
+    ? { who: 'self', person: text(), self: true }
+    : { who: 'other', person: text(user(explained.subjectId)), self: false };
+  const someone = { who: person.who, person: person.person };
+  const line = verdictLine(explained, person, tr);
   const where = code(formatTarget(explained.target));
   const decision = explained.decision;
   const others = decision.grantCount - decision.grants.length;
-  const reasons: Text[] = [requirementLine(explained)];
+  const reasons: Text[] = [requirementLine(explained, tr)];
   if (explained.verdict.kind !== 'refused' || explained.verdict.refusal.kind !== 'not_visible') {
-    reasons.push(...decision.grants.map((g) => grantLine(g, where)));
+    reasons.push(...decision.grants.map((g) => grantLine(g, where, tr)));
   }
-  if (decision.grantCount === 0) reasons.push(text('no grants in the bot config: everything is denied'));
-  else if (others > 0)
-    reasons.push(
-      say`${others} other grant${others === 1 ? '' : 's'} do${others === 1 ? 'es' : ''} not cover this service`,
-    );
+  if (decision.grantCount === 0) reasons.push(tr.t('canI.noGrants'));
+  else if (others > 0) reasons.push(tr.t('canI.otherGrants', { count: others }));
   if (explained.responders !== undefined && explained.responders.memberOf !== undefined) {
-    reasons.push(
-      say`${person.name} ${person.self ? 'are' : 'is'} in the responder group ${group(explained.responders.memberOf)}`,
-    );
+    reasons.push(tr.t('canI.responder', { ...someone, group: group(explained.responders.memberOf) }));
   }
   for (const right of explained.approvals ?? []) {
-    const limited = right.groups.length === 0 ? text() : say` (limited to ${listOf(right.groups.map(group), 'or')})`;
+    const limited =
+      right.groups.length === 0
+        ? text()
+        : tr.t('canI.approveLimited', { groups: tr.list(right.groups.map(group), 'or') });
     reasons.push(
-      right.allowed
-        ? say`requests to ${actionWords(right.action)}${limited}: ${person.name} can approve them, except ${person.self ? 'your' : 'their'} own`
-        : say`requests to ${actionWords(right.action)}${limited}: ${person.name} cannot approve them`,
+      tr.t(right.allowed ? 'canI.canApprove' : 'canI.cannotApprove', {
+        ...someone,
+        action: actionWords(right.action),
+        limited,
+      }),
     );
   }
-  reasons.push(capLine(decision.cap, channelId ?? decision.cap?.channelId));
+  reasons.push(capLine(decision.cap, channelId ?? decision.cap?.channelId, tr));
   reasons.push(
-    say`what ${person.name} ${has(person)} there: ${decision.effectiveRole === undefined ? 'no role' : bold(decision.effectiveRole)}`,
+    tr.t('canI.role', {
+      ...someone,
+      role: decision.effectiveRole === undefined ? tr.t('canI.noRole') : bold(decision.effectiveRole),
+    }),
   );
-  const verdict = say`${bold(line.head)} — ${line.body}`;
-  return message(`${line.head}: ${plain(line.body)}`, [
-    section(`${line.icon} ${mrkdwn(verdict)}`),
-    section(reasons.map((r) => `• ${mrkdwn(r)}`).join('\n')),
+  const verdict = tr.t('canI.verdict', { head: line.head, body: line.body });
+  return message(tr.plain(tr.t('canI.notification', { head: line.head, body: line.body })), [
+    section(`${line.icon} ${tr.mrkdwn(verdict)}`),
+    section(reasons.map((r) => `• ${tr.mrkdwn(r)}`).join('\n')),
   ]);
 }

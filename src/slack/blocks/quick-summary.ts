@@ -1,7 +1,9 @@
 import type { types } from '@slack/bolt';
 import { formatTarget } from '../../core/model.js';
 import type { QuickItem, QuickRun } from '../../core/quick-snapshots.js';
-import { bold, code, date, joinText, say, type Text, text, user, verbatim } from '../text.js';
+import { formatDuration, parseDuration } from '../../shared/duration.js';
+import { ENGLISH_TRANSLATOR, type Translator } from '../i18n/translate.js';
+import { bold, code, date, joinText, type Text, text, user, verbatim } from '../text.js';
 import {
   chunkSections,
   context,
@@ -31,35 +33,54 @@ export interface DeleteOldestValue {
   l: string;
 }
 
-function line(item: QuickItem): Text {
-  const where = code(formatTarget(item.target));
+function line(item: QuickItem, tr: Translator): Text {
+  const target = code(formatTarget(item.target));
   const state = item.state;
+  // The failure and refusal words (problems.ts) are English until that module speaks every language.
   switch (state.status) {
     case 'queued':
-      return say`:white_circle: ${where} — queued`;
-    case 'creating':
-      return say`:arrows_counterclockwise: ${where} — creating${state.taskId === null ? '' : say` (task ${code(String(state.taskId))})`}`;
+      return text(':white_circle: ', tr.t('quick.queued', { target }));
+    case 'creating': {
+      const task = state.taskId === null ? text() : tr.t('quick.task', { id: code(String(state.taskId)) });
+      return text(':arrows_counterclockwise: ', tr.t('quick.creating', { target, task }));
+    }
     case 'done':
-      return say`:white_check_mark: ${where} — ${code(item.name)}${state.existed ? ' (already taken this minute)' : ''}`;
+      return text(
+        ':white_check_mark: ',
+        tr.t('quick.done', { target, name: code(item.name), existed: state.existed ? 'yes' : 'no' }),
+      );
     case 'failed':
-      return say`:x: ${where} — failed: ${storedText(() => quickFailureText(state.failure), state.failure)}`;
+      return text(
+        ':x: ',
+        tr.t('quick.failed', { target, why: storedText(() => quickFailureText(state.failure), state.failure) }),
+      );
     case 'full':
-      return say`:warning: ${where} — 10/10 custom snapshots: nothing taken, see below`;
+      return text(':warning: ', tr.t('quick.full', { target }));
     case 'denied':
-      return say`:no_entry: ${where} — not allowed: ${storedText(() => refusalText(state.refusal, item.target), state.refusal)}`;
+      return text(
+        ':no_entry: ',
+        tr.t('quick.denied', {
+          target,
+          why: storedText(() => refusalText(state.refusal, item.target), state.refusal),
+        }),
+      );
   }
 }
 
-function counts(run: QuickRun): string {
+function counts(run: QuickRun, tr: Translator): Text {
   const n = (status: string) => run.items.filter((i) => i.state.status === status).length;
+  const inProgress = n('creating') + n('queued');
   const parts = [
-    `${n('done')}/${run.items.length} done`,
-    n('creating') + n('queued') > 0 ? `${n('creating') + n('queued')} in progress` : undefined,
-    n('failed') > 0 ? `${n('failed')} failed` : undefined,
-    n('full') > 0 ? `${n('full')} full` : undefined,
-    n('denied') > 0 ? `${n('denied')} not allowed` : undefined,
+    tr.t('quick.countDone', { done: n('done'), total: run.items.length }),
+    inProgress > 0 ? tr.t('quick.countInProgress', { count: inProgress }) : undefined,
+    n('failed') > 0 ? tr.t('quick.countFailed', { count: n('failed') }) : undefined,
+    n('full') > 0 ? tr.t('quick.countFull', { count: n('full') }) : undefined,
+    n('denied') > 0 ? tr.t('quick.countDenied', { count: n('denied') }) : undefined,
   ];
-  return parts.filter((p) => p !== undefined).join(' · ');
+  return joinText(
+    parts.filter((p) => p !== undefined),
+    tr.plain(tr.t('quick.countSeparator')),
+  );
 }
 
 /** An expiration as stored (ISO 8601): a date in the reader's time zone, or the text if it is not one. */
@@ -68,31 +89,42 @@ function expirationText(expiration: string): Text {
   return Number.isNaN(at) ? text(verbatim(expiration)) : text(date(at));
 }
 
-/** One message for the whole run, rewritten in place as results come. */
-export function quickSummary(run: QuickRun): SlackMessage {
+/**
+ * One message for the whole run, rewritten in place as results come. It is posted in a channel: `tr` is the
+ * channel's reader (its language; dates stay Slack's tokens).
+ */
+export function quickSummary(run: QuickRun, tr: Translator = ENGLISH_TRANSLATOR): SlackMessage {
   const finished = run.finishedAt !== null;
-  const expires = run.expiration === null ? text('no expiration') : say`expire ${expirationText(run.expiration)}`;
-  const reason = run.reason === null ? text() : say` · Reason: ${verbatim(truncate(run.reason, REASON_SHOWN))}`;
+  const expires =
+    run.expiration === null
+      ? tr.t('quick.noExpiration')
+      : tr.t('quick.expire', { when: expirationText(run.expiration) });
+  const reason =
+    run.reason === null ? text() : tr.t('quick.reason', { reason: verbatim(truncate(run.reason, REASON_SHOWN)) });
+  const tally = counts(run, tr);
   const blocks: types.KnownBlock[] = [
     // plain_text: the label shows as typed, never as markup.
-    header(`${finished ? 'Quick snapshots' : 'Taking quick snapshots'} — ${run.label}`),
-    context(say`Asked by ${user(run.requester)} for ${verbatim(run.spec)} · ${expires}${reason}`),
-    section(say`${bold(counts(run))}`),
+    header(tr.plain(tr.t(finished ? 'quick.headerDone' : 'quick.headerRunning', { label: run.label }))),
+    context(tr.mrkdwn(tr.t('quick.askedBy', { user: user(run.requester), spec: verbatim(run.spec), expires, reason }))),
+    section(tr.mrkdwn(text(bold(tally)))),
   ];
   // Many partitions: a few long sections rather than one block per partition (≤ 50 blocks).
-  blocks.push(...chunkSections(run.items.map(line)));
+  blocks.push(...chunkSections(run.items.map((item) => tr.mrkdwn(line(item, tr)))));
   const full = run.items.filter((i) => i.state.status === 'full');
   for (const item of full.slice(0, FULL_DETAILS)) {
     if (item.state.status !== 'full') continue;
     const oldest = item.state.snapshots[0];
     const list = item.state.snapshots.map((s, i) => {
-      const made = s.createdAt === null ? text('made outside the bot') : say`made ${date(s.createdAt)}`;
-      const kept = s.expiration === null ? text('kept until deleted') : say`expires ${expirationText(s.expiration)}`;
-      return say`${i + 1}. ${verbatim(s.name)} — ${made}, ${kept}`;
+      const made = s.createdAt === null ? tr.t('quick.madeOutside') : tr.t('quick.made', { when: date(s.createdAt) });
+      const kept =
+        s.expiration === null
+          ? tr.t('quick.keptUntilDeleted')
+          : tr.t('quick.expires', { when: expirationText(s.expiration) });
+      return tr.t('quick.oldestLine', { index: i + 1, name: verbatim(s.name), made, kept });
     });
     blocks.push(
       section(
-        say`${bold(say`${code(formatTarget(item.target))} is full (10/10), oldest first:`)}\n${joinText(list, '\n')}`,
+        tr.mrkdwn(text(tr.t('quick.isFull', { target: code(formatTarget(item.target)) }), '\n', joinText(list, '\n'))),
       ),
     );
     if (oldest !== undefined) {
@@ -108,18 +140,18 @@ export function quickSummary(run: QuickRun): SlackMessage {
           {
             type: 'button',
             action_id: QUICK_ACTION.deleteOldest,
-            text: plainText(`Delete oldest (${oldest.name})`, LIMITS.buttonText),
+            text: plainText(tr.plain(tr.t('quick.deleteOldest', { name: oldest.name })), LIMITS.buttonText),
             value: JSON.stringify(value).slice(0, LIMITS.buttonValue),
           },
         ],
       });
     }
   }
-  if (full.length > FULL_DETAILS)
-    blocks.push(context(`${full.length - FULL_DETAILS} more full partitions not detailed.`));
-  if (full.length > 0)
-    blocks.push(context('Nothing is deleted automatically: "Delete oldest" asks for approval like any delete.'));
-  return message(say`Quick snapshots ${verbatim(run.label)}: ${counts(run)}`, blocks);
+  if (full.length > FULL_DETAILS) {
+    blocks.push(context(tr.mrkdwn(tr.t('quick.moreFull', { count: full.length - FULL_DETAILS }))));
+  }
+  if (full.length > 0) blocks.push(context(tr.mrkdwn(tr.t('quick.nothingDeleted'))));
+  return message(tr.t('quick.notification', { label: verbatim(run.label), counts: tally }), blocks, tr.reader);
 }
 
 export const QUICK_FIELD = {
@@ -135,24 +167,33 @@ export const QUICK_EXPIRATIONS = ['1d', '3d', '7d', '14d', '30d', 'none'] as con
 export function quickModal(
   privateMetadata: string,
   prefill: { target: string | undefined; label: string; reason: string | undefined; expiration: string },
+  tr: Translator = ENGLISH_TRANSLATOR,
 ): types.ModalView {
+  const words = (key: Parameters<Translator['t']>[0]) => tr.plain(tr.t(key));
+  const duration = (value: string) => {
+    const parsed = parseDuration(value);
+    return tr.lang === 'en' || !parsed.ok ? value : formatDuration(parsed.ms, tr.lang);
+  };
   const expirationOption = (value: string): types.PlainTextOption => ({
-    text: plainText(value === 'none' ? 'Keep until deleted' : `In ${value}`, LIMITS.optionText),
+    text: plainText(
+      value === 'none' ? words('quick.keepUntilDeleted') : tr.plain(tr.t('quick.in', { duration: duration(value) })),
+      LIMITS.optionText,
+    ),
     value,
   });
   return {
     type: 'modal',
     callback_id: QUICK_MODAL,
-    title: plainText('Snapshot now', LIMITS.modalTitle),
-    submit: plainText('Take snapshots', LIMITS.modalButton),
-    close: plainText('Cancel', LIMITS.modalButton),
+    title: plainText(words('quick.formTitle'), LIMITS.modalTitle),
+    submit: plainText(words('quick.formSubmit'), LIMITS.modalButton),
+    close: plainText(words('modal.cancel'), LIMITS.modalButton),
     private_metadata: privateMetadata,
     blocks: [
       {
         type: 'input',
         block_id: QUICK_FIELD.target,
-        label: plainText('What to snapshot', 2000),
-        hint: plainText('service/partition, a whole service, or a group from the config', 2000),
+        label: plainText(words('quick.formTarget'), 2000),
+        hint: plainText(words('quick.formTargetHint'), 2000),
         element: {
           type: 'plain_text_input',
           action_id: QUICK_FIELD.target,
@@ -163,7 +204,7 @@ export function quickModal(
       {
         type: 'input',
         block_id: QUICK_FIELD.label,
-        label: plainText('Label', 2000),
+        label: plainText(words('quick.formLabel'), 2000),
         element: {
           type: 'plain_text_input',
           action_id: QUICK_FIELD.label,
@@ -174,7 +215,7 @@ export function quickModal(
       {
         type: 'input',
         block_id: QUICK_FIELD.expiration,
-        label: plainText('Expires', 2000),
+        label: plainText(words('quick.formExpires'), 2000),
         element: {
           type: 'static_select',
           action_id: QUICK_FIELD.expiration,
@@ -186,7 +227,7 @@ export function quickModal(
         type: 'input',
         block_id: QUICK_FIELD.reason,
         optional: true,
-        label: plainText('Reason', 2000),
+        label: plainText(words('quick.formReason'), 2000),
         element: {
           type: 'plain_text_input',
           action_id: QUICK_FIELD.reason,

@@ -1,13 +1,18 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { SlackMessage } from '../blocks/limits.js';
 import { mainModal, reasonModal } from '../blocks/modals.js';
-import { workingMessage } from '../blocks/replies.js';
+import { reasonOption } from '../blocks/permissions.js';
 import type { SlackDeps } from '../deps.js';
+import { type Translator, translator } from '../i18n/translate.js';
 import { SlashCommandSchema } from '../payloads.js';
-import { mrkdwn } from '../text.js';
 import { parseCommand } from './parse.js';
 import { runQuickCommand } from './quick-command.js';
-import { describeCommand, draftOf, problemLikeMessage, type Reply, runCommand } from './run-command.js';
+import { draftOf, problemLikeMessage, type Reply, runCommand, workingMessage } from './run-command.js';
+
+/** Words for a `text`-only answer (Slack parses it as mrkdwn). */
+function answer(tr: Translator, words: Parameters<Translator['t']>[0], values?: Parameters<Translator['t']>[1]) {
+  return { response_type: 'ephemeral' as const, text: tr.fallback(tr.t(words, values)) };
+}
 
 /** `/nasha …`: acks at once (Slack's 3 s), then does the work and rewrites the reply. */
 export function createNashaCommand(deps: SlackDeps) {
@@ -18,7 +23,7 @@ export function createNashaCommand(deps: SlackDeps) {
         { issues: payload.error.issues.map((i) => i.path.join('.')) },
         'malformed slash command payload',
       );
-      await ack({ response_type: 'ephemeral', text: 'This request looked malformed and was ignored.' });
+      await ack(answer(translator({ lang: deps.readers.defaultLang }), 'command.malformed'));
       return;
     }
     const {
@@ -29,22 +34,22 @@ export function createNashaCommand(deps: SlackDeps) {
       response_url: responseUrl,
     } = payload.data;
     const actor = { userId, channelId };
-    const parsed = parseCommand(text);
+    // The person's language and zone (cached; bounded, so the ack stays within Slack's 3 s).
+    const tr = translator(await deps.readers.person(userId));
+    const parsed = parseCommand(text, tr);
     deps.logger.info({ userId, channelId, command: parsed.kind }, 'slash command');
 
     if (parsed.kind === 'error') {
-      await ack({ response_type: 'ephemeral', ...problemLikeMessage(parsed.message) });
+      await ack({ response_type: 'ephemeral', ...problemLikeMessage(parsed.message, tr) });
       return;
     }
     if (parsed.kind === 'modal') {
       await ack();
       const metadata = deps.metadata.encode({ u: userId, c: channelId });
-      await client.views.open({ trigger_id: triggerId, view: mainModal(metadata) }).catch((error: unknown) => {
+      const view = mainModal(metadata, undefined, undefined, tr);
+      await client.views.open({ trigger_id: triggerId, view }).catch((error: unknown) => {
         deps.logger.warn({ err: error }, 'views.open failed');
-        return respond({
-          response_type: 'ephemeral',
-          text: 'Could not open the form; try again, or use `/nasha help`.',
-        });
+        return respond(answer(tr, 'command.cannotOpenForm'));
       });
       return;
     }
@@ -67,25 +72,23 @@ export function createNashaCommand(deps: SlackDeps) {
         n: draft.action === 'schedule.add' || draft.action === 'schedule.remove' ? draft.type : (draft.name ?? ''),
         ...(draft.action === 'snapshot.create' && draft.expires !== undefined && { e: draft.expires }),
       });
-      await client.views.open({ trigger_id: triggerId, view: reasonModal(metadata, draft) }).catch((error: unknown) => {
+      const view = reasonModal(metadata, draft, tr);
+      await client.views.open({ trigger_id: triggerId, view }).catch((error: unknown) => {
         deps.logger.warn({ err: error }, 'views.open failed');
-        return respond({
-          response_type: 'ephemeral',
-          text: 'Could not open the form: add `--reason <why>` to the command instead.',
-        });
+        return respond(answer(tr, 'command.addReasonInstead', { option: reasonOption(tr) }));
       });
       return;
     }
-    await ack({ response_type: 'ephemeral', ...workingMessage(mrkdwn(describeCommand(parsed))) });
+    await ack({ response_type: 'ephemeral', ...workingMessage(parsed, tr) });
     // Let acks of commands that have already arrived go out before this one's work starts: when many
     // arrive together, their acks would otherwise wait behind it (3× the p99 ack at 32; bench/RESULTS.md).
     await new Promise((resolve) => setImmediate(resolve));
     const reply = responseUrlReply(deps, respond, responseUrl);
     if (parsed.kind === 'quick') {
-      await runQuickCommand(deps, client, actor, parsed, reply);
+      await runQuickCommand(deps, client, actor, parsed, reply, tr);
       return;
     }
-    await runCommand(deps, actor, parsed, reply);
+    await runCommand(deps, actor, parsed, reply, tr);
   };
 }
 

@@ -13,8 +13,8 @@ import type { PartitionTarget } from '../../core/snapshot-service.js';
 import { suggest } from '../../core/suggest.js';
 import { SNAPSHOT_TYPES, type SnapshotType } from '../../ovh/models.js';
 import { DURATION_UNITS } from '../../shared/duration.js';
-import { didYouMean } from '../blocks/problems.js';
-import { code, listOf, say, type Text, text, verbatim } from '../text.js';
+import { ENGLISH_TRANSLATOR, type MessageKey, type Translator } from '../i18n/translate.js';
+import { code, type Text, text, verbatim } from '../text.js';
 
 /** `/nasha …` text, parsed. Pure: no I/O, so every branch is unit-tested. The grammar is the action table's. */
 export type ParsedCommand =
@@ -50,8 +50,33 @@ export const SUBCOMMANDS: readonly string[] = [...META_WORDS, ...COMMAND_WORDS];
 const MAX_TEXT = 2_000;
 const EXAMPLE_TARGETS = { service: 'zpool-128310', partition: 'zpool-128310/data' };
 
+/** Placeholder words of usage lines (`<service>`, `<name>`…), in the reader's language. */
+const PLACEHOLDERS: Readonly<Record<string, MessageKey>> = {
+  service: 'usage.service',
+  partition: 'usage.partition',
+  name: 'usage.name',
+  type: 'usage.type',
+  label: 'usage.label',
+  group: 'usage.group',
+  why: 'usage.why',
+  action: 'usage.action',
+};
+
+/** `<service>`, `[<name>]`: the words inside `<…>` in the reader's language (the command words never change). */
+function placeholders(usage: string, tr: Translator): string {
+  return usage.replace(/<([a-z]+)>/g, (whole, word: string) => {
+    const key = PLACEHOLDERS[word];
+    return key === undefined ? whole : `<${tr.plain(tr.t(key))}>`;
+  });
+}
+
+/** `/nasha can-i <action> <service>[/<partition>] [@user]` in the reader's words. */
+export function canIUsage(tr: Translator = ENGLISH_TRANSLATOR): string {
+  return `${placeholders('/nasha can-i <action> <service>[/<partition>]', tr)} [@${tr.plain(tr.t('usage.user'))}]`;
+}
+
 /** `create <service>/<partition> [<name>] [--expires <7d|12h|ISO date>] [--reason <why>]`, from the table. */
-export function usageOf(spec: CommandSpec): string {
+export function usageOf(spec: CommandSpec, tr: Translator = ENGLISH_TRANSLATOR): string {
   const target: Record<CommandSpec['target'], string> = {
     none: '',
     service: '<service>',
@@ -60,13 +85,17 @@ export function usageOf(spec: CommandSpec): string {
     snapshot: '<service>/<partition>/<name>',
     'quick-target': '<service>[/<partition>]|<group>',
   };
+  const expires = tr.plain(tr.t('parse.expiresHint', { isoDate: tr.t('usage.isoDate') }));
   const options: Record<CommandOption, string> = {
-    expires: '[--expires <7d|12h|ISO date>]',
+    expires: `[--expires <${expires}>]`,
     reason: '[--reason <why>]',
   };
-  return [...spec.words, target[spec.target], ...spec.args, ...spec.options.map((o) => options[o])]
-    .filter((part) => part !== '')
-    .join(' ');
+  return placeholders(
+    [...spec.words, target[spec.target], ...spec.args, ...spec.options.map((o) => options[o])]
+      .filter((part) => part !== '')
+      .join(' '),
+    tr,
+  );
 }
 
 /** The table's example with a target filled in (`{service}`, `{partition}`). */
@@ -77,8 +106,8 @@ export function exampleOf(
   return spec.example.replaceAll('{partition}', targets.partition).replaceAll('{service}', targets.service);
 }
 
-export function parseCommand(rawText: string): ParsedCommand {
-  if (rawText.length > MAX_TEXT) return error(say`That command is too long (${rawText.length} characters).`);
+export function parseCommand(rawText: string, tr: Translator = ENGLISH_TRANSLATOR): ParsedCommand {
+  if (rawText.length > MAX_TEXT) return error(tr.t('parse.tooLong', { count: rawText.length }));
   // `--reason` takes the rest of the line (approvals), quotes optional.
   const reasonAt = rawText.search(/(^|\s)--reason(\s|=|$)/);
   const reasonText =
@@ -95,39 +124,39 @@ export function parseCommand(rawText: string): ParsedCommand {
     .filter((w) => w !== '');
   if (words[0]?.toLowerCase() === 'snapshot' || words[0]?.toLowerCase() === 'snapshots') words.shift();
   const [first, ...rest] = words;
-  if (first === undefined) return reasonText === undefined ? { kind: 'modal' } : reasonMisplaced();
+  if (first === undefined) return reasonText === undefined ? { kind: 'modal' } : reasonMisplaced(tr);
   const sub = first.toLowerCase();
   const entry = sub === 'schedule' ? commandFor(['schedule', (rest[0] ?? '').toLowerCase()]) : commandFor([sub]);
-  if (reasonText !== undefined && entry?.command.options.includes('reason') !== true) return reasonMisplaced();
+  if (reasonText !== undefined && entry?.command.options.includes('reason') !== true) return reasonMisplaced(tr);
   switch (sub) {
     case 'help':
     case '?':
       return { kind: 'help' };
     case 'can-i':
     case 'cani':
-      return parseCanI(rest);
+      return parseCanI(rest, tr);
     case 'services':
-      return rest.length === 0 ? { kind: 'services' } : error(say`${code('services')} takes no arguments.`);
+      return rest.length === 0 ? { kind: 'services' } : error(tr.t('parse.noArguments', { command: code('services') }));
     case 'partitions': {
       const service = rest[0];
-      if (service === undefined || rest.length > 1 || service.includes('/')) return usage(entry);
+      if (service === undefined || rest.length > 1 || service.includes('/')) return usage(entry, tr);
       return { kind: 'partitions', service };
     }
     case 'list': {
-      const target = parseTarget(rest, { allowServiceOnly: true });
-      if (!('target' in target)) return usage(entry, target);
-      if (target.extra.length > 0) return unexpected(target.extra, 'after the target');
+      const target = parseTarget(rest, { allowServiceOnly: true }, tr);
+      if (!('target' in target)) return usage(entry, tr, target);
+      if (target.extra.length > 0) return unexpected(target.extra, 'target', tr);
       return { kind: 'list', target: target.target };
     }
     case 'schedule':
-      return parseSchedule(rest, entry, reasonText);
+      return parseSchedule(rest, { entry, reason: reasonText, tr });
     case 'create':
-      return parseCreate(rest, entry, reasonText);
+      return parseCreate(rest, { entry, reason: reasonText, tr });
     case 'show':
     case 'delete': {
-      const target = parseTarget(rest, { allowServiceOnly: false, wantName: true });
+      const target = parseTarget(rest, { allowServiceOnly: false, wantName: true }, tr);
       if (!('target' in target) || target.name === undefined || target.extra.length > 0) {
-        return usage(entry, 'target' in target ? undefined : target);
+        return usage(entry, tr, 'target' in target ? undefined : target);
       }
       const partition = target.target as PartitionTarget;
       return sub === 'show'
@@ -135,43 +164,61 @@ export function parseCommand(rawText: string): ParsedCommand {
         : { kind: 'delete', target: partition, name: target.name, reason: reasonText };
     }
     case 'quick':
-      return parseQuick(rest, entry, reasonText);
+      return parseQuick(rest, { entry, reason: reasonText, tr });
     default: {
       const close = suggest(sub, SUBCOMMANDS, 2);
       return error(
-        say`Unknown command ${verbatim(first.slice(0, 40))}.${didYouMean(close)} Try ${code('/nasha help')}.`,
+        tr.t('parse.unknownCommand', { command: verbatim(first.slice(0, 40)), suggestions: tr.didYouMean(close) }),
       );
     }
   }
 }
 
-function parseSchedule(words: string[], entry: CommandEntry | undefined, reason: string | undefined): ParsedCommand {
+/** What the words after a command's name are parsed with: its table row, its `--reason`, the reader. */
+interface CommandContext {
+  entry: CommandEntry | undefined;
+  reason: string | undefined;
+  tr: Translator;
+}
+
+function parseSchedule(words: string[], { entry, reason, tr }: CommandContext): ParsedCommand {
   const [op, ...rest] = words;
   const lower = op?.toLowerCase();
   if (entry === undefined || (lower !== 'add' && lower !== 'remove' && lower !== 'show')) {
     const ops = ['add', 'remove', 'show'].filter((o) => commandFor(['schedule', o]) !== undefined);
     return error(
-      say`Usage: ${code(`/nasha snapshot schedule ${ops.join('|')} <service>/<partition> <type>`)} — for example ${code('/nasha snapshot schedule add zpool-128310/data day-7')}.`,
+      tr.t('parse.usage', {
+        lead: text(),
+        usage: code(placeholders(`/nasha snapshot schedule ${ops.join('|')} <service>/<partition> <type>`, tr)),
+        example: code('/nasha snapshot schedule add zpool-128310/data day-7'),
+      }),
     );
   }
-  const target = parseTarget(rest, { allowServiceOnly: false });
-  if (!('target' in target)) return usage(entry, target);
+  const target = parseTarget(rest, { allowServiceOnly: false }, tr);
+  if (!('target' in target)) return usage(entry, tr, target);
   const [typeWord, ...extra] = target.extra;
   if (typeWord === undefined) {
-    return error(say`Which frequency? One of ${listOf(SNAPSHOT_TYPES.map(code), 'or')}.`);
+    return error(tr.t('parse.whichFrequency', { types: tr.list(SNAPSHOT_TYPES.map(code), 'or') }));
   }
-  if (extra.length > 0) return unexpected(extra, 'after the frequency');
-  const type = parseSnapshotType(typeWord);
+  if (extra.length > 0) return unexpected(extra, 'frequency', tr);
+  const type = parseSnapshotType(typeWord, tr);
   if (typeof type !== 'string') return type;
   return { kind: 'schedule', op: lower, target: target.target as PartitionTarget, type, reason };
 }
 
-export function parseSnapshotType(word: string): SnapshotType | Extract<ParsedCommand, { kind: 'error' }> {
+export function parseSnapshotType(
+  word: string,
+  tr: Translator = ENGLISH_TRANSLATOR,
+): SnapshotType | Extract<ParsedCommand, { kind: 'error' }> {
   const lower = word.toLowerCase();
   if ((SNAPSHOT_TYPES as readonly string[]).includes(lower)) return lower as SnapshotType;
   const close = suggest(lower, SNAPSHOT_TYPES, 2);
   return error(
-    say`${verbatim(word.slice(0, 40))} is not a snapshot frequency.${didYouMean(close)} Frequencies: ${listOf(SNAPSHOT_TYPES.map(code), 'and')}.`,
+    tr.t('parse.notFrequency', {
+      word: verbatim(word.slice(0, 40)),
+      suggestions: tr.didYouMean(close),
+      types: tr.list(SNAPSHOT_TYPES.map(code), 'and'),
+    }),
   );
 }
 
@@ -179,10 +226,11 @@ export function parseSnapshotType(word: string): SnapshotType | Extract<ParsedCo
 function takeExpires(
   words: readonly string[],
   entry: CommandEntry | undefined,
+  tr: Translator,
 ): { expires: string | undefined; positional: string[] } | Extract<ParsedCommand, { kind: 'error' }> {
   let expires: string | undefined;
   const positional: string[] = [];
-  const known = listOf(
+  const known = tr.list(
     (entry?.command.options ?? []).map((o) => code(`--${o}`)),
     'and',
   );
@@ -191,7 +239,7 @@ function takeExpires(
     if (word === '--expires' || word === '--expire' || word === '-e') {
       const value = words[i + 1];
       if (value === undefined) {
-        return error(say`${code('--expires')} needs a value: ${code('7d')}, ${code('12h')} or an ISO 8601 date.`);
+        return error(tr.t('parse.expiresValue'));
       }
       expires = value;
       i++;
@@ -204,7 +252,7 @@ function takeExpires(
     } else if (word.startsWith('--expires=')) {
       expires = word.slice('--expires='.length);
     } else if (word.startsWith('--')) {
-      return error(say`Unknown option ${verbatim(word.slice(0, 40))} (this command takes ${known}).`);
+      return error(tr.t('parse.unknownOption', { option: verbatim(word.slice(0, 40)), options: known }));
     } else {
       positional.push(word);
     }
@@ -212,40 +260,46 @@ function takeExpires(
   return { expires, positional };
 }
 
-function parseCreate(words: string[], entry: CommandEntry | undefined, reason: string | undefined): ParsedCommand {
-  const options = takeExpires(words, entry);
+function parseCreate(words: string[], { entry, reason, tr }: CommandContext): ParsedCommand {
+  const options = takeExpires(words, entry, tr);
   if ('kind' in options) return options;
   const { expires, positional } = options;
-  const target = parseTarget(positional, { allowServiceOnly: false, wantName: true });
-  if (!('target' in target)) return usage(entry, target);
-  if (target.extra.length > 0) return unexpected(target.extra, 'after the name');
+  const target = parseTarget(positional, { allowServiceOnly: false, wantName: true }, tr);
+  if (!('target' in target)) return usage(entry, tr, target);
+  if (target.extra.length > 0) return unexpected(target.extra, 'name', tr);
   return { kind: 'create', target: target.target as PartitionTarget, name: target.name, expires, reason };
 }
 
-function parseQuick(words: string[], entry: CommandEntry | undefined, reason: string | undefined): ParsedCommand {
-  const options = takeExpires(words, entry);
+function parseQuick(words: string[], { entry, reason, tr }: CommandContext): ParsedCommand {
+  const options = takeExpires(words, entry, tr);
   if ('kind' in options) return options;
   const { expires, positional } = options;
   const [spec, label, ...extra] = positional;
-  if (spec === undefined) return usage(entry);
-  if (extra.length > 0) {
-    return error(say`Unexpected ${verbatim(extra.join(' '))}: the label is one word (e.g. ${code('inc-2041')}).`);
-  }
+  if (spec === undefined) return usage(entry, tr);
+  if (extra.length > 0) return error(tr.t('parse.labelOneWord', { words: verbatim(extra.join(' ')) }));
   return { kind: 'quick', spec, label, expires, reason };
 }
 
-function parseCanI(words: string[]): ParsedCommand {
+function parseCanI(words: string[], tr: Translator): ParsedCommand {
   const [actionWord, ...rest] = words;
-  const canIUsage = () =>
+  const usageError = () =>
     error(
-      say`Usage: ${code('/nasha can-i <action> <service>[/<partition>] [@user]')} — for example ${code('/nasha can-i delete zpool-128310/data')}.`,
+      tr.t('parse.usage', {
+        lead: text(),
+        usage: code(canIUsage(tr)),
+        example: code('/nasha can-i delete zpool-128310/data'),
+      }),
     );
-  if (actionWord === undefined) return canIUsage();
+  if (actionWord === undefined) return usageError();
   const action = CAN_I_WORDS.get(actionWord.toLowerCase());
   if (action === undefined) {
     const close = suggest(actionWord.toLowerCase(), CAN_I_WORDS.keys(), 2);
     return error(
-      say`${verbatim(actionWord.slice(0, 40))} is not an action.${didYouMean(close)} Actions: ${listOf([...CAN_I_WORDS.keys()].map(code), 'and')}.`,
+      tr.t('parse.notAction', {
+        word: verbatim(actionWord.slice(0, 40)),
+        suggestions: tr.didYouMean(close),
+        actions: tr.list([...CAN_I_WORDS.keys()].map(code), 'and'),
+      }),
     );
   }
   let userId: string | undefined;
@@ -253,13 +307,12 @@ function parseCanI(words: string[]): ParsedCommand {
   for (const word of rest) {
     const mention = /^<@([UW][A-Z0-9]+)(\|[^>]*)?>$/.exec(word) ?? /^([UW][A-Z0-9]{6,})$/.exec(word);
     if (mention) userId = mention[1];
-    else if (word.startsWith('@'))
-      return error(say`Mention the user so Slack sends their ID (got ${verbatim(word.slice(0, 40))} as plain text).`);
+    else if (word.startsWith('@')) return error(tr.t('parse.mentionUser', { word: verbatim(word.slice(0, 40)) }));
     else targetWords.push(word);
   }
-  const target = parseTarget(targetWords, { allowServiceOnly: true });
-  if (!('target' in target)) return canIUsage();
-  if (target.extra.length > 0) return unexpected(target.extra, '');
+  const target = parseTarget(targetWords, { allowServiceOnly: true }, tr);
+  if (!('target' in target)) return usageError();
+  if (target.extra.length > 0) return unexpected(target.extra, 'none', tr);
   return { kind: 'can-i', action, target: target.target, userId };
 }
 
@@ -278,17 +331,18 @@ type TargetProblem = { problem: Text };
 function parseTarget(
   words: readonly string[],
   options: { allowServiceOnly: boolean; wantName?: boolean },
+  tr: Translator,
 ): ParsedTarget | TargetProblem {
   const [first, ...rest] = words;
-  if (first === undefined) return { problem: text('A target is missing.') };
+  if (first === undefined) return { problem: tr.t('parse.targetMissing') };
   const parts = first.split('/');
   const shown = verbatim(first.slice(0, 80));
-  if (parts.some((p) => p === '')) return { problem: say`${shown} is not a valid ${code('service/partition')}.` };
+  if (parts.some((p) => p === '')) return { problem: tr.t('parse.notTarget', { words: shown }) };
   const remaining = [...rest];
   const service = parts[0] ?? '';
   let partition = parts[1];
   let name = parts[2];
-  if (parts.length > 3) return { problem: say`${shown} has too many ${code('/')}.` };
+  if (parts.length > 3) return { problem: tr.t('parse.tooManySlashes', { words: shown }) };
   if (partition === undefined && remaining.length > 0 && !remaining[0]?.startsWith('-')) {
     const next = remaining[0] ?? '';
     // `svc part` as two words, unless the second word is a frequency (schedule … svc type is an error below).
@@ -299,28 +353,36 @@ function parseTarget(
   if (partition === undefined) {
     return options.allowServiceOnly
       ? { target: { service }, name: undefined, extra: remaining }
-      : { problem: text('The partition is missing.') };
+      : { problem: tr.t('parse.partitionMissing') };
   }
   if (options.wantName && name === undefined && remaining.length > 0) name = remaining.shift();
-  if (!options.wantName && name !== undefined) return { problem: say`${shown} has too many ${code('/')}.` };
+  if (!options.wantName && name !== undefined) return { problem: tr.t('parse.tooManySlashes', { words: shown }) };
   return { target: { service, partition }, name, extra: remaining };
 }
 
-function usage(entry: CommandEntry | undefined, problem?: TargetProblem): ParsedCommand {
+function usage(entry: CommandEntry | undefined, tr: Translator, problem?: TargetProblem): ParsedCommand {
   const lead = problem === undefined ? text() : text(problem.problem, ' ');
-  if (entry === undefined) return error(say`${lead}Try ${code('/nasha help')}.`);
+  if (entry === undefined) return error(tr.t('parse.tryHelp', { lead }));
   return error(
-    say`${lead}Usage: ${code(`/nasha snapshot ${usageOf(entry.command)}`)} — for example ${code(`/nasha snapshot ${exampleOf(entry.command)}`)}.`,
+    tr.t('parse.usage', {
+      lead,
+      usage: code(`/nasha snapshot ${usageOf(entry.command, tr)}`),
+      example: code(`/nasha snapshot ${exampleOf(entry.command)}`),
+    }),
   );
 }
 
-function unexpected(words: readonly string[], where: string): ParsedCommand {
-  return error(say`Unexpected ${verbatim(words.join(' '))}${where === '' ? '' : ` ${where}`}.`);
+function unexpected(
+  words: readonly string[],
+  where: 'target' | 'frequency' | 'name' | 'none',
+  tr: Translator,
+): ParsedCommand {
+  return error(tr.t('parse.unexpected', { words: verbatim(words.join(' ')), where }));
 }
 
-function reasonMisplaced(): ParsedCommand {
+function reasonMisplaced(tr: Translator): ParsedCommand {
   const takers = commandsWith('reason').map((c) => code(c.command.words.join(' ')));
-  return error(say`${code('--reason')} goes with ${listOf(takers, 'and')}.`);
+  return error(tr.t('parse.reasonMisplaced', { commands: tr.list(takers, 'and') }));
 }
 
 function error(message: Text): Extract<ParsedCommand, { kind: 'error' }> {

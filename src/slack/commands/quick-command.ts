@@ -2,8 +2,8 @@ import type { webApi } from '@slack/bolt';
 import type { Actor } from '../../core/model.js';
 import { context, message, type SlackMessage } from '../blocks/limits.js';
 import type { SlackDeps } from '../deps.js';
+import { ENGLISH_TRANSLATOR, type Translator } from '../i18n/translate.js';
 import { runQuickSnapshots } from '../quick-runner.js';
-import { code, mrkdwn, say } from '../text.js';
 import { failureMessage } from '../views/listener-replies.js';
 
 /** Where the command's answer goes (its reply, rewritten in place). */
@@ -26,6 +26,7 @@ export async function runQuickCommand(
   actor: Actor,
   command: QuickCommand,
   reply: QuickReply,
+  tr: Translator = ENGLISH_TRANSLATOR,
 ): Promise<void> {
   try {
     const run = await deps.quick.plan(actor, command.spec, {
@@ -43,13 +44,11 @@ export async function runQuickCommand(
       (where) =>
         reply.replace(
           where.inChannel
-            ? message('Quick snapshots: the summary is in this channel.', [
-                context(':camera_with_flash: The summary is posted in this channel.'),
+            ? message(tr.plain(tr.t('quick.summaryHere')), [
+                context(`:camera_with_flash: ${tr.mrkdwn(tr.t('quick.summaryHereLine'))}`),
               ])
-            : message('Quick snapshots: the summary is in your DM.', [
-                context(
-                  `:camera_with_flash: ${mrkdwn(say`I could not post in this channel, so the summary is in your DM with me. Invite me (${code('/invite @nasha')}) to share it next time.`)}`,
-                ),
+            : message(tr.plain(tr.t('quick.summaryInDm')), [
+                context(`:camera_with_flash: ${tr.mrkdwn(tr.t('quick.summaryInDmLine'))}`),
               ]),
         ),
     );

@@ -3,7 +3,7 @@ import type { ChangeDraft } from '../../core/desk.js';
 import { NashaError } from '../../core/errors.js';
 import { type Actor, formatTarget } from '../../core/model.js';
 import type { JsonValue } from '../../core/ports.js';
-import { message, type SlackMessage, section } from '../blocks/limits.js';
+import { context, message, type SlackMessage, section } from '../blocks/limits.js';
 import { canIMessage, helpMessage } from '../blocks/permissions.js';
 import {
   changeLinesMessage,
@@ -18,7 +18,8 @@ import {
 } from '../blocks/replies.js';
 import { runChanges } from '../change-runner.js';
 import type { SlackDeps } from '../deps.js';
-import { code, mrkdwn, say, type Text, text } from '../text.js';
+import { ENGLISH_TRANSLATOR, type Translator } from '../i18n/translate.js';
+import { code, type Text, text } from '../text.js';
 import type { ParsedCommand } from './parse.js';
 
 /** Where a command's answer goes; `replace` rewrites the same message. */
@@ -29,28 +30,34 @@ export interface Reply {
 }
 
 /** What a command is about, for the "working" line. */
-export function describeCommand(command: ParsedCommand): Text {
+export function describeCommand(command: ParsedCommand, tr: Translator = ENGLISH_TRANSLATOR): Text {
   switch (command.kind) {
     case 'services':
-      return text('the list of services');
+      return tr.t('command.describeServices');
     case 'partitions':
-      return say`the partitions of ${code(command.service)}`;
+      return tr.t('command.describePartitions', { service: code(command.service) });
     case 'list':
-      return say`the snapshots of ${code(formatTarget(command.target))}`;
+      return tr.t('command.describeList', { target: code(formatTarget(command.target)) });
     case 'schedule':
-      return say`${code(`schedule ${command.op} ${formatTarget(command.target)} ${command.type}`)}`;
+      return text(code(`schedule ${command.op} ${formatTarget(command.target)} ${command.type}`));
     case 'create':
-      return say`a snapshot of ${code(formatTarget(command.target))}`;
+      return tr.t('command.describeCreate', { target: code(formatTarget(command.target)) });
     case 'show':
     case 'delete':
-      return say`${code(`${command.kind} ${formatTarget(command.target)}/${command.name}`)}`;
+      return text(code(`${command.kind} ${formatTarget(command.target)}/${command.name}`));
     case 'can-i':
-      return text('the permission check');
+      return tr.t('command.describeCanI');
     case 'quick':
-      return say`quick snapshots of ${code(command.spec)}`;
+      return tr.t('command.describeQuick', { spec: code(command.spec) });
     default:
-      return text('your request');
+      return tr.t('command.describeOther');
   }
+}
+
+/** The command's first answer, within Slack's 3 s: what it is working on. */
+export function workingMessage(command: ParsedCommand, tr: Translator = ENGLISH_TRANSLATOR): SlackMessage {
+  const words = tr.t('command.working', { what: describeCommand(command, tr) });
+  return message(words, [context(`:hourglass_flowing_sand: ${tr.mrkdwn(words)}`)], tr.reader);
 }
 
 /** The change a command asks for, if it is one. */
@@ -85,9 +92,15 @@ export function draftOf(command: ParsedCommand): { draft: ChangeDraft; reason: s
  * Runs a parsed command for a verified actor and writes the answer through `reply`. Never throws:
  * problems become their message, anything else a reference to the log line.
  */
-export async function runCommand(deps: SlackDeps, actor: Actor, command: ParsedCommand, reply: Reply): Promise<void> {
+export async function runCommand(
+  deps: SlackDeps,
+  actor: Actor,
+  command: ParsedCommand,
+  reply: Reply,
+  tr: Translator = ENGLISH_TRANSLATOR,
+): Promise<void> {
   try {
-    await execute(deps, actor, command, reply);
+    await execute(deps, actor, command, reply, tr);
   } catch (error) {
     await reply
       .replace(toErrorMessage(deps, error, { userId: actor.userId, command: command.kind }))
@@ -112,16 +125,22 @@ export function toErrorMessage(
   return unexpectedErrorMessage(reference);
 }
 
-async function execute(deps: SlackDeps, actor: Actor, command: ParsedCommand, reply: Reply): Promise<void> {
+async function execute(
+  deps: SlackDeps,
+  actor: Actor,
+  command: ParsedCommand,
+  reply: Reply,
+  tr: Translator,
+): Promise<void> {
   const { service } = deps;
   const now = deps.clock.now();
   const change = draftOf(command);
   if (change !== undefined) return runChange(deps, actor, change.draft, change.reason, reply);
   switch (command.kind) {
     case 'help':
-      return reply.replace(helpMessage(await deps.gate.offers(actor), await deps.gate.heldPatterns(actor)));
+      return reply.replace(helpMessage(await deps.gate.offers(actor), await deps.gate.heldPatterns(actor), tr));
     case 'error':
-      return reply.replace(problemLikeMessage(command.message));
+      return reply.replace(problemLikeMessage(command.message, tr));
     case 'modal':
     case 'quick':
       return; // handled by their listeners (they need the Slack client)
@@ -143,7 +162,7 @@ async function execute(deps: SlackDeps, actor: Actor, command: ParsedCommand, re
     }
     case 'can-i': {
       const explained = await deps.gate.explain(actor, command.userId ?? actor.userId, command.action, command.target);
-      if ('verdict' in explained) return reply.replace(canIMessage(explained));
+      if ('verdict' in explained) return reply.replace(canIMessage(explained, undefined, tr));
       return reply.replace(problemMessage({ kind: 'refused', refusal: explained.refusal }));
     }
     case 'create':
@@ -153,8 +172,8 @@ async function execute(deps: SlackDeps, actor: Actor, command: ParsedCommand, re
 }
 
 /** A parse error: the parser's own words, shown like any other invalid input. */
-export function problemLikeMessage(words: Text): SlackMessage {
-  return message(words, [section(`:warning: ${mrkdwn(words)}`)]);
+export function problemLikeMessage(words: Text, tr: Translator = ENGLISH_TRANSLATOR): SlackMessage {
+  return message(words, [section(`:warning: ${tr.mrkdwn(words)}`)], tr.reader);
 }
 
 /** Submits one change and rewrites the reply at each step (submitted, pending, refused, done…). */

@@ -3,8 +3,9 @@ import { z } from 'zod';
 import { LIMITS } from '../blocks/limits.js';
 import { FIELD, option } from '../blocks/modals.js';
 import type { SlackDeps } from '../deps.js';
+import type { Translator } from '../i18n/translate.js';
 import { stateValue } from '../payloads.js';
-import { modalContext } from '../views/modal-context.js';
+import { modalContext, payloadTranslator } from '../views/modal-context.js';
 
 /** Slack waits 3 s for the options; answer with what we have a little before. */
 const OPTIONS_DEADLINE_MS = 2_500;
@@ -25,8 +26,11 @@ export function createServiceOptions(deps: SlackDeps) {
     const context = modalContext(deps, body);
     if (context === undefined) return ack({ options: [] });
     const query = typed(body);
-    const names = await withinDeadline(deps, deps.service.serviceNames(context.actor));
-    return ack({ options: toOptions(names, query) });
+    const [names, tr] = await Promise.all([
+      withinDeadline(deps, deps.service.serviceNames(context.actor)),
+      payloadTranslator(deps, body),
+    ]);
+    return ack({ options: toOptions(names, query, tr) });
   };
 }
 
@@ -37,17 +41,21 @@ export function createPartitionOptions(deps: SlackDeps) {
     const service = context === undefined ? undefined : stateValue(context.state, FIELD.service, FIELD.service);
     if (context === undefined || service === undefined) return ack({ options: [] });
     const query = typed(body);
-    const names = await withinDeadline(deps, deps.service.partitionNames(context.actor, service));
-    return ack({ options: toOptions(names, query) });
+    const [names, tr] = await Promise.all([
+      withinDeadline(deps, deps.service.partitionNames(context.actor, service)),
+      payloadTranslator(deps, body),
+    ]);
+    return ack({ options: toOptions(names, query, tr) });
   };
 }
 
-function toOptions(names: readonly string[] | undefined, query: string) {
-  if (names === undefined) return [option('-', 'OVH is slow to answer — type again')];
+function toOptions(names: readonly string[] | undefined, query: string, tr: Translator) {
+  if (names === undefined) return [option('-', tr.plain(tr.t('options.slow')))];
   const matching = names.filter((n) => n.toLowerCase().includes(query));
   const shown = matching.slice(0, LIMITS.options).map((n) => option(n, n));
   if (matching.length > LIMITS.options) {
-    shown[LIMITS.options - 1] = option('-', `${matching.length - (LIMITS.options - 1)} more: type to filter`);
+    const more = tr.t('options.more', { count: matching.length - (LIMITS.options - 1) });
+    shown[LIMITS.options - 1] = option('-', tr.plain(more));
   }
   return shown;
 }

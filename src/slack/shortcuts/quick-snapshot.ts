@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { sanitizeLabel } from '../../core/quick-snapshots.js';
 import { quickModal } from '../blocks/quick-summary.js';
 import type { SlackDeps } from '../deps.js';
+import { translator } from '../i18n/translate.js';
 import { ChannelIdSchema, UserIdSchema } from '../payloads.js';
 
 const MessageShortcutSchema = z.object({
@@ -33,20 +34,26 @@ export function createQuickMessageShortcut(deps: SlackDeps) {
     }
     const { user, channel, message, trigger_id: triggerId } = payload.data;
     // Only lookups that answer fast: the trigger id expires 3 s after the click.
-    const [permalink, target] = await Promise.all([
+    const [permalink, target, reader] = await Promise.all([
       client.chat
         .getPermalink({ channel: channel.id, message_ts: message.ts })
         .then((r) => (typeof r.permalink === 'string' ? r.permalink : undefined))
         .catch(() => undefined),
       deps.quick.lastTarget(`channel:${channel.id}`).catch(() => undefined),
+      deps.readers.person(user.id),
     ]);
+    const tr = translator(reader);
     const metadata = deps.metadata.encode({ u: user.id, c: channel.id });
-    const view = quickModal(metadata, {
-      target,
-      label: sanitizeLabel(channel.name ?? 'incident'),
-      reason: permalink === undefined ? undefined : `Incident message: ${permalink}`,
-      expiration: '7d',
-    });
+    const view = quickModal(
+      metadata,
+      {
+        target,
+        label: sanitizeLabel(channel.name ?? 'incident'),
+        reason: permalink === undefined ? undefined : tr.plain(tr.t('quick.incidentMessage', { link: permalink })),
+        expiration: '7d',
+      },
+      tr,
+    );
     await client.views
       .open({ trigger_id: triggerId, view })
       .catch((error: unknown) => deps.logger.warn({ err: error }, 'views.open failed'));
@@ -67,13 +74,15 @@ export function createQuickGlobalShortcut(deps: SlackDeps) {
       return;
     }
     const { user, trigger_id: triggerId } = payload.data;
-    const target = await deps.quick.lastTarget(`user:${user.id}`).catch(() => undefined);
-    const view = quickModal(deps.metadata.encode({ u: user.id, c: null }), {
-      target,
-      label: 'incident',
-      reason: undefined,
-      expiration: '7d',
-    });
+    const [target, reader] = await Promise.all([
+      deps.quick.lastTarget(`user:${user.id}`).catch(() => undefined),
+      deps.readers.person(user.id),
+    ]);
+    const view = quickModal(
+      deps.metadata.encode({ u: user.id, c: null }),
+      { target, label: 'incident', reason: undefined, expiration: '7d' },
+      translator(reader),
+    );
     await client.views
       .open({ trigger_id: triggerId, view })
       .catch((error: unknown) => deps.logger.warn({ err: error }, 'views.open failed'));

@@ -7,15 +7,14 @@ import { SNAPSHOT_TYPES } from '../../ovh/models.js';
 import { clickRefusalText } from '../blocks/clicks.js';
 import { FIELD, reasonModal } from '../blocks/modals.js';
 import type { SlackDeps } from '../deps.js';
+import { ENGLISH_TRANSLATOR, type Translator } from '../i18n/translate.js';
 import type { ModalMetadata } from '../metadata.js';
 import { stateValue } from '../payloads.js';
 import { reasonMissing, runFormChanges } from './form-changes.js';
 import { failureText, formError, problemError } from './listener-replies.js';
-import { EXPIRED_FORM, modalContext } from './modal-context.js';
+import { expiredForm, modalContext, payloadTranslator } from './modal-context.js';
 
 type ViewArgs = AllMiddlewareArgs & SlackViewMiddlewareArgs;
-
-const TITLE = 'Request approval';
 
 /** What a reason form's signed metadata says the change is (only *what*: the desk decides who may). */
 type DraftMetadata = Pick<ModalMetadata, 's' | 'p' | 'k' | 'n' | 'e'>;
@@ -70,37 +69,41 @@ export function reasonFormView(
   deps: Pick<SlackDeps, 'metadata'>,
   actor: Actor,
   change: ChangeDraft | ChangeRequest,
+  tr: Translator = ENGLISH_TRANSLATOR,
 ): types.ModalView {
   const metadata = deps.metadata.encode({ u: actor.userId, c: actor.channelId ?? null, ...draftMetadata(change) });
-  return reasonModal(metadata, change);
+  return reasonModal(metadata, change, tr);
 }
 
 /** Reason given: the change goes to the desk (which files the approval request) and the form shows the outcome. */
 export function createReasonSubmission(deps: SlackDeps) {
   return async ({ ack, body, client }: ViewArgs): Promise<void> => {
+    const tr = await payloadTranslator(deps, body);
     const ctx = modalContext(deps, body);
     const draft = ctx === undefined ? undefined : draftFromMetadata(ctx.metadata);
     if (ctx === undefined || draft === undefined) {
-      await ack({ response_action: 'errors', errors: { [FIELD.reason]: EXPIRED_FORM } });
+      await ack({ response_action: 'errors', errors: { [FIELD.reason]: expiredForm(tr) } });
       return;
     }
     const reason = stateValue(ctx.state, FIELD.reason, FIELD.reason)?.trim() ?? '';
     const missing = reasonMissing(deps, [draft], reason);
     if (missing !== undefined) {
-      await ack({ response_action: 'errors', errors: { [FIELD.reason]: problemError(missing) } });
+      await ack({ response_action: 'errors', errors: { [FIELD.reason]: problemError(missing, tr) } });
       return;
     }
-    await runFormChanges(deps, { ack, client }, ctx, TITLE, [draft], reason);
+    const title = tr.plain(tr.t('modal.requestApproval'));
+    await runFormChanges(deps, { ack, client }, ctx, title, [draft], reason, tr);
   };
 }
 
 /** Reject: a reason is required; core checks the rights again and audits a refusal; it shows on the form. */
 export function createRejectSubmission(deps: SlackDeps) {
   return async ({ ack, body }: ViewArgs): Promise<void> => {
+    const tr = await payloadTranslator(deps, body);
     const ctx = modalContext(deps, body);
     const requestId = ctx?.metadata.r;
     if (ctx === undefined || requestId === undefined) {
-      await ack({ response_action: 'errors', errors: { [FIELD.reason]: EXPIRED_FORM } });
+      await ack({ response_action: 'errors', errors: { [FIELD.reason]: expiredForm(tr) } });
       return;
     }
     const reason = stateValue(ctx.state, FIELD.reason, FIELD.reason) ?? '';
@@ -108,9 +111,9 @@ export function createRejectSubmission(deps: SlackDeps) {
     let error: string | undefined;
     try {
       const result = await deps.approvals.reject(ctx.actor, requestId, reason);
-      if (!result.ok) error = formError(clickRefusalText(result.refusal));
+      if (!result.ok) error = formError(clickRefusalText(result.refusal, tr), tr);
     } catch (thrown) {
-      error = formError(failureText(deps, thrown, { userId: ctx.actor.userId, approval: requestId }));
+      error = formError(failureText(deps, thrown, { userId: ctx.actor.userId, approval: requestId }, tr), tr);
     }
     if (error !== undefined) {
       await ack({ response_action: 'errors', errors: { [FIELD.reason]: error } });

@@ -8,15 +8,18 @@ import { context as contextBlock } from '../blocks/limits.js';
 import { FIELD, resultModal } from '../blocks/modals.js';
 import { target as targetCode } from '../blocks/problems.js';
 import type { SlackDeps } from '../deps.js';
+import type { Translator } from '../i18n/translate.js';
 import { stateOptions, stateValue } from '../payloads.js';
-import { mrkdwn, say } from '../text.js';
 import { reasonMissing, runFormChanges } from './form-changes.js';
 import { failureText, formError, problemError } from './listener-replies.js';
-import { EXPIRED_FORM, type ModalContext, modalContext } from './modal-context.js';
+import { expiredForm, type ModalContext, modalContext, payloadTranslator } from './modal-context.js';
 
 type ViewArgs = AllMiddlewareArgs & SlackViewMiddlewareArgs;
 
-const TITLE = 'NAS-HA snapshots';
+/** The title of the forms' result view. */
+function title(tr: Translator): string {
+  return tr.plain(tr.t('modal.mainTitle'));
+}
 
 function targetOf(ctx: ModalContext): PartitionTarget | undefined {
   const { s: service, p: partition } = ctx.metadata;
@@ -35,10 +38,11 @@ function reasonOf(ctx: ModalContext): string {
 /** Create form: name and optional expiration (as `--expires` takes it), validated inline with its messages. */
 export function createCreateSubmission(deps: SlackDeps) {
   return async (args: ViewArgs): Promise<void> => {
+    const tr = await payloadTranslator(deps, args.body);
     const ctx = modalContext(deps, args.body);
     const target = ctx === undefined ? undefined : targetOf(ctx);
     if (ctx === undefined || target === undefined) {
-      await args.ack({ response_action: 'errors', errors: { [FIELD.name]: EXPIRED_FORM } });
+      await args.ack({ response_action: 'errors', errors: { [FIELD.name]: expiredForm(tr) } });
       return;
     }
     const errors: Record<string, string> = {};
@@ -52,28 +56,29 @@ export function createCreateSubmission(deps: SlackDeps) {
         check();
       } catch (error) {
         if (!(error instanceof NashaError)) throw error;
-        errors[field] = problemError(error.problem);
+        errors[field] = problemError(error.problem, tr);
       }
     };
     slip(FIELD.name, () => checkSnapshotName(name));
     if (expires !== undefined) slip(FIELD.expiration, () => parseExpiration(expires, deps.clock.now()));
     const missing = reasonMissing(deps, [draft], reasonOf(ctx));
-    if (missing !== undefined) errors[reasonField(ctx, FIELD.name)] = problemError(missing);
+    if (missing !== undefined) errors[reasonField(ctx, FIELD.name)] = problemError(missing, tr);
     if (Object.keys(errors).length > 0) {
       await args.ack({ response_action: 'errors', errors });
       return;
     }
-    await runFormChanges(deps, args, ctx, TITLE, [draft], reasonOf(ctx));
+    await runFormChanges(deps, args, ctx, title(tr), [draft], reasonOf(ctx), tr);
   };
 }
 
 /** Frequencies form: one add or remove per changed checkbox, against the live schedule, submitted together. */
 export function createScheduleSubmission(deps: SlackDeps) {
   return async (args: ViewArgs): Promise<void> => {
+    const tr = await payloadTranslator(deps, args.body);
     const ctx = modalContext(deps, args.body);
     const target = ctx === undefined ? undefined : targetOf(ctx);
     if (ctx === undefined || target === undefined) {
-      await args.ack({ response_action: 'errors', errors: { [FIELD.frequencies]: EXPIRED_FORM } });
+      await args.ack({ response_action: 'errors', errors: { [FIELD.frequencies]: expiredForm(tr) } });
       return;
     }
     const wanted = stateOptions(ctx.state, FIELD.frequencies, FIELD.frequencies).filter((t): t is SnapshotType =>
@@ -83,8 +88,8 @@ export function createScheduleSubmission(deps: SlackDeps) {
     try {
       current = await deps.service.enabledFrequencies(ctx.actor, target);
     } catch (error) {
-      const words = failureText(deps, error, { userId: ctx.actor.userId, form: 'schedule' });
-      await args.ack({ response_action: 'errors', errors: { [FIELD.frequencies]: formError(words) } });
+      const words = failureText(deps, error, { userId: ctx.actor.userId, form: 'schedule' }, tr);
+      await args.ack({ response_action: 'errors', errors: { [FIELD.frequencies]: formError(words, tr) } });
       return;
     }
     const drafts: ChangeDraft[] = [
@@ -97,7 +102,12 @@ export function createScheduleSubmission(deps: SlackDeps) {
       const metadata = deps.metadata.encode({ u: ctx.actor.userId, c: ctx.actor.channelId ?? null });
       await args.ack({
         response_action: 'update',
-        view: resultModal(metadata, TITLE, [contextBlock(mrkdwn(say`Nothing to change on ${targetCode(target)}.`))]),
+        view: resultModal(
+          metadata,
+          title(tr),
+          [contextBlock(tr.mrkdwn(tr.t('form.nothingToChange', { target: targetCode(target) })))],
+          tr,
+        ),
       });
       return;
     }
@@ -105,25 +115,26 @@ export function createScheduleSubmission(deps: SlackDeps) {
     if (missing !== undefined) {
       await args.ack({
         response_action: 'errors',
-        errors: { [reasonField(ctx, FIELD.frequencies)]: problemError(missing) },
+        errors: { [reasonField(ctx, FIELD.frequencies)]: problemError(missing, tr) },
       });
       return;
     }
     // One submission: the additions run, the changes that need approval are filed, and each approval's
     // preview counts the others (what will be left once all of them are done).
-    await runFormChanges(deps, args, ctx, TITLE, drafts, reasonOf(ctx));
+    await runFormChanges(deps, args, ctx, title(tr), drafts, reasonOf(ctx), tr);
   };
 }
 
 export function createDeleteSubmission(deps: SlackDeps) {
   return async (args: ViewArgs): Promise<void> => {
+    const tr = await payloadTranslator(deps, args.body);
     const ctx = modalContext(deps, args.body);
     const target = ctx === undefined ? undefined : targetOf(ctx);
     const name = ctx === undefined ? undefined : stateValue(ctx.state, FIELD.snapshot, FIELD.snapshot);
     if (ctx === undefined || target === undefined || name === undefined) {
       await args.ack({
         response_action: 'errors',
-        errors: { [FIELD.snapshot]: ctx === undefined ? EXPIRED_FORM : 'Choose a snapshot.' },
+        errors: { [FIELD.snapshot]: ctx === undefined ? expiredForm(tr) : tr.plain(tr.t('form.chooseSnapshot')) },
       });
       return;
     }
@@ -132,10 +143,10 @@ export function createDeleteSubmission(deps: SlackDeps) {
     if (missing !== undefined) {
       await args.ack({
         response_action: 'errors',
-        errors: { [reasonField(ctx, FIELD.snapshot)]: problemError(missing) },
+        errors: { [reasonField(ctx, FIELD.snapshot)]: problemError(missing, tr) },
       });
       return;
     }
-    await runFormChanges(deps, args, ctx, TITLE, [draft], reasonOf(ctx));
+    await runFormChanges(deps, args, ctx, title(tr), [draft], reasonOf(ctx), tr);
   };
 }

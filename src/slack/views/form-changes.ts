@@ -6,6 +6,7 @@ import { resultModal } from '../blocks/modals.js';
 import { changeLineBlocks } from '../blocks/replies.js';
 import { runChanges } from '../change-runner.js';
 import type { SlackDeps } from '../deps.js';
+import type { Translator } from '../i18n/translate.js';
 import { updateModal } from './listener-replies.js';
 import type { ModalContext } from './modal-context.js';
 
@@ -37,6 +38,7 @@ export async function runFormChanges(
   title: string,
   drafts: readonly ChangeDraft[],
   reason: string | undefined,
+  tr: Translator,
 ): Promise<void> {
   const { s, p } = ctx.metadata;
   const metadata = deps.metadata.encode({
@@ -45,7 +47,8 @@ export async function runFormChanges(
     ...(s !== undefined && { s }),
     ...(p !== undefined && { p }),
   });
-  const view = (blocks: Block[]) => resultModal(metadata, title, blocks);
+  // The change lines (replies.ts) are English until that module speaks the reader's language too.
+  const view = (blocks: Block[]) => resultModal(metadata, title, blocks, tr);
   await args.ack({
     response_action: 'update',
     view: view(drafts.flatMap((draft) => changeLineBlocks({ draft, state: { kind: 'working' } }))),

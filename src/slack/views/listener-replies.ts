@@ -11,27 +11,34 @@ import { type SlackMessage, truncate } from '../blocks/limits.js';
 import { problemText } from '../blocks/problems.js';
 import { problemMessage, unexpectedErrorMessage } from '../blocks/replies.js';
 import type { SlackDeps } from '../deps.js';
-import { code, plain, say, type Text } from '../text.js';
+import { ENGLISH_TRANSLATOR, type Translator } from '../i18n/translate.js';
+import { code, type Text } from '../text.js';
 
 /** Slack shows a form error under its field, as plain text; long ones are cut. */
 const MAX_FORM_ERROR = 1_900;
 
-export function formError(words: Text): string {
-  return truncate(plain(words), MAX_FORM_ERROR);
+export function formError(words: Text, tr: Translator = ENGLISH_TRANSLATOR): string {
+  return truncate(tr.plain(words), MAX_FORM_ERROR);
 }
 
-export function problemError(problem: Problem): string {
-  return formError(problemText(problem));
+/** A problem's words (problems.ts: English until that module speaks every language) as a form error. */
+export function problemError(problem: Problem, tr: Translator = ENGLISH_TRANSLATOR): string {
+  return formError(problemText(problem), tr);
 }
 
 /** A thrown error as the person reads it: a problem core raised, or a reference to the log line. */
-export function failureText(deps: Pick<SlackDeps, 'logger'>, error: unknown, context: Record<string, unknown>): Text {
+export function failureText(
+  deps: Pick<SlackDeps, 'logger'>,
+  error: unknown,
+  context: Record<string, unknown>,
+  tr: Translator = ENGLISH_TRANSLATOR,
+): Text {
   if (error instanceof NashaError) {
     deps.logger.info({ ...context, code: error.code }, 'request refused');
     return problemText(error.problem);
   }
   const reference = logUnexpected(deps, error, context);
-  return say`Something went wrong on our side. Nothing was changed. Reference: ${code(reference)}.`;
+  return tr.t('form.somethingWrong', { reference: code(reference) });
 }
 
 /** The same, as a message (an ephemeral answer, a result modal). */

@@ -18,9 +18,8 @@ import { target as targetCode } from '../blocks/problems.js';
 import { snapshotsMessage } from '../blocks/replies.js';
 import type { SlackDeps } from '../deps.js';
 import { stateValue, stateValueByPrefix } from '../payloads.js';
-import { mrkdwn, say } from '../text.js';
 import { failureMessage, problemError, updateModal } from './listener-replies.js';
-import { EXPIRED_FORM, modalContext } from './modal-context.js';
+import { expiredForm, modalContext, payloadTranslator } from './modal-context.js';
 
 /** What each choice of the main modal asks for (the frequencies form: at least adding one). */
 const ACTION_OF: Readonly<Record<ModalAction, ActionId>> = {
@@ -39,9 +38,10 @@ const SCHEDULE_ACTIONS: readonly ScheduleAction[] = ['schedule.add', 'schedule.r
  */
 export function createMainModalSubmission(deps: SlackDeps) {
   return async ({ ack, body, client }: AllMiddlewareArgs & SlackViewMiddlewareArgs): Promise<void> => {
+    const tr = await payloadTranslator(deps, body);
     const ctx = modalContext(deps, body);
     if (ctx === undefined) {
-      await ack({ response_action: 'errors', errors: { [FIELD.service]: EXPIRED_FORM } });
+      await ack({ response_action: 'errors', errors: { [FIELD.service]: expiredForm(tr) } });
       return;
     }
     const service = stateValue(ctx.state, FIELD.service, FIELD.service);
@@ -50,9 +50,9 @@ export function createMainModalSubmission(deps: SlackDeps) {
     const action = MODAL_ACTIONS.find((a) => a === chosen);
     const partitionBlock = Object.keys(ctx.state).find((id) => id.startsWith(FIELD.partition)) ?? FIELD.partition;
     const errors: Record<string, string> = {};
-    if (service === undefined || service === '-') errors[FIELD.service] = 'Choose a service.';
-    if (partition === undefined || partition === '-') errors[partitionBlock] = 'Choose a partition.';
-    if (action === undefined) errors[FIELD.action] = 'Choose an action.';
+    if (service === undefined || service === '-') errors[FIELD.service] = tr.plain(tr.t('form.chooseService'));
+    if (partition === undefined || partition === '-') errors[partitionBlock] = tr.plain(tr.t('form.choosePartition'));
+    if (action === undefined) errors[FIELD.action] = tr.plain(tr.t('form.chooseAction'));
     if (service === undefined || partition === undefined || action === undefined || Object.keys(errors).length > 0) {
       await ack({ response_action: 'errors', errors });
       return;
@@ -72,7 +72,7 @@ export function createMainModalSubmission(deps: SlackDeps) {
     if (verdict.kind === 'refused') {
       await ack({
         response_action: 'errors',
-        errors: { [FIELD.action]: problemError({ kind: 'refused', refusal: verdict.refusal }) },
+        errors: { [FIELD.action]: problemError({ kind: 'refused', refusal: verdict.refusal }, tr) },
       });
       return;
     }
@@ -85,31 +85,38 @@ export function createMainModalSubmission(deps: SlackDeps) {
           defaultSnapshotName(partition, deps.clock.now()),
           undefined,
           deps.gate.approvalRule('snapshot.create') !== undefined,
+          tr,
         ),
       });
       return;
     }
+    const title = tr.plain(tr.t('modal.mainTitle'));
     await ack({
       response_action: 'update',
-      view: resultModal(metadata, 'NAS-HA snapshots', [
-        contextBlock(`:hourglass_flowing_sand: ${mrkdwn(say`Loading ${targetCode(target)}…`)}`),
-      ]),
+      view: resultModal(
+        metadata,
+        title,
+        [contextBlock(`:hourglass_flowing_sand: ${tr.mrkdwn(tr.t('form.loading', { target: targetCode(target) }))}`)],
+        tr,
+      ),
     });
     let view: types.ModalView;
     try {
       if (action === 'list') {
+        // The listing (replies.ts) is English until that module speaks the reader's language too.
         const page = await deps.service.snapshots(ctx.actor, target);
-        view = resultModal(metadata, 'NAS-HA snapshots', snapshotsMessage(service, page, deps.clock.now()).blocks);
+        view = resultModal(metadata, title, snapshotsMessage(service, page, deps.clock.now()).blocks, tr);
       } else if (action === 'schedule') {
         const needApproval = SCHEDULE_ACTIONS.filter((a) => deps.gate.approvalRule(a) !== undefined);
-        view = scheduleModal(metadata, label, await deps.service.enabledFrequencies(ctx.actor, target), needApproval);
+        const enabled = await deps.service.enabledFrequencies(ctx.actor, target);
+        view = scheduleModal(metadata, label, enabled, needApproval, tr);
       } else {
         const approval = deps.gate.approvalRule('snapshot.delete') !== undefined;
-        view = deleteModal(metadata, label, await deps.service.snapshotNames(ctx.actor, target), approval);
+        view = deleteModal(metadata, label, await deps.service.snapshotNames(ctx.actor, target), approval, tr);
       }
     } catch (error) {
       const blocks = failureMessage(deps, error, { userId: ctx.actor.userId, form: action }).blocks;
-      view = resultModal(metadata, 'NAS-HA snapshots', blocks);
+      view = resultModal(metadata, title, blocks, tr);
     }
     await updateModal(deps, client, ctx.viewId, view);
   };

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import type { Actor } from '../../core/model.js';
 import type { SlackDeps } from '../deps.js';
+import { type Translator, translator } from '../i18n/translate.js';
 import type { ModalMetadata } from '../metadata.js';
 import { UserIdSchema, type ViewState, ViewStateSchema } from '../payloads.js';
-import { code, plain, say } from '../text.js';
 
 const ModalPayloadSchema = z.object({
   user: z.object({ id: UserIdSchema }),
@@ -48,6 +48,20 @@ export function modalContext(deps: SlackDeps, body: unknown): ModalContext | und
   };
 }
 
-export const EXPIRED_FORM = plain(
-  say`This form has expired or was not opened for you. Run ${code('/nasha snapshot')} again.`,
-);
+const PayloadUserSchema = z.object({ user: z.object({ id: UserIdSchema }) });
+
+/**
+ * The translator for whoever sent an interaction payload (the signed payload's user id, even when the rest of
+ * it does not check out), or the workspace default when it names nobody.
+ */
+export async function payloadTranslator(deps: Pick<SlackDeps, 'readers'>, body: unknown): Promise<Translator> {
+  const sender = PayloadUserSchema.safeParse(body);
+  return translator(
+    sender.success ? await deps.readers.person(sender.data.user.id) : { lang: deps.readers.defaultLang },
+  );
+}
+
+/** A form that cannot be used (forged, expired, someone else's), as its inline error. */
+export function expiredForm(tr: Translator): string {
+  return tr.plain(tr.t('form.expired'));
+}

@@ -4,14 +4,15 @@ import type { SlackDeps } from '../deps.js';
 import { stateValue } from '../payloads.js';
 import { runQuickSnapshots } from '../quick-runner.js';
 import { failureText, formError } from './listener-replies.js';
-import { EXPIRED_FORM, modalContext } from './modal-context.js';
+import { expiredForm, modalContext, payloadTranslator } from './modal-context.js';
 
 /** "Take snapshots": plan inline (so mistakes and refusals show on the form), then run after the ack. */
 export function createQuickFormSubmission(deps: SlackDeps) {
   return async ({ ack, body, client }: AllMiddlewareArgs & SlackViewMiddlewareArgs): Promise<void> => {
+    const tr = await payloadTranslator(deps, body);
     const ctx = modalContext(deps, body);
     if (ctx === undefined) {
-      await ack({ response_action: 'errors', errors: { [QUICK_FIELD.target]: EXPIRED_FORM } });
+      await ack({ response_action: 'errors', errors: { [QUICK_FIELD.target]: expiredForm(tr) } });
       return;
     }
     const spec = (stateValue(ctx.state, QUICK_FIELD.target, QUICK_FIELD.target) ?? '').trim();
@@ -19,14 +20,17 @@ export function createQuickFormSubmission(deps: SlackDeps) {
     const expirationChoice = stateValue(ctx.state, QUICK_FIELD.expiration, QUICK_FIELD.expiration) ?? '7d';
     const reason = stateValue(ctx.state, QUICK_FIELD.reason, QUICK_FIELD.reason);
     if (!(QUICK_EXPIRATIONS as readonly string[]).includes(expirationChoice)) {
-      await ack({ response_action: 'errors', errors: { [QUICK_FIELD.expiration]: 'Choose an expiration.' } });
+      await ack({
+        response_action: 'errors',
+        errors: { [QUICK_FIELD.expiration]: tr.plain(tr.t('form.chooseExpiration')) },
+      });
       return;
     }
     const context = { userId: ctx.actor.userId, form: 'quick' };
     const refuse = (error: unknown) =>
       ack({
         response_action: 'errors',
-        errors: { [QUICK_FIELD.target]: formError(failureText(deps, error, context)) },
+        errors: { [QUICK_FIELD.target]: formError(failureText(deps, error, context, tr), tr) },
       });
     let run: Awaited<ReturnType<SlackDeps['quick']['plan']>>;
     try {

@@ -1,0 +1,150 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  AUDIT_CHANNEL,
+  type BotHarness,
+  messageText,
+  startBotHarness,
+  TEST_CONFIG,
+  USERS,
+} from '../support/bot-harness.js';
+import { select, staticSelect, viewSubmission } from '../support/slack-payloads.js';
+
+/**
+ * The workspace default is French and the audit channel reads English. Slack says the admin reads French
+ * (fr-FR, Paris) and the approver English (en-US); the viewer has no profile Slack can give (user_not_found),
+ * so the default applies.
+ */
+const CONFIG = `${TEST_CONFIG.replace(
+  '  - id: C0GENERAL\n    max_role: viewer\n',
+  `  - id: C0GENERAL\n    max_role: viewer\n  - id: ${AUDIT_CHANNEL}\n    language: en\n`,
+)}language: fr\n`;
+
+type View = { callback_id: string; private_metadata: string; title: { text: string }; submit?: { text: string } };
+
+let h: BotHarness;
+beforeAll(async () => {
+  h = await startBotHarness({ config: CONFIG });
+  h.slack.users.set(USERS.admin, { name: 'camille', locale: 'fr-FR', tz: 'Europe/Paris' });
+  h.slack.users.set(USERS.approver, { name: 'bob', locale: 'en-US', tz: 'America/New_York' });
+  h.slack.users.set(USERS.operator, { name: 'oscar', locale: 'fr-CA', tz: 'America/Toronto' });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+async function reply(text: string, user: string, done: (texts: string[]) => boolean): Promise<string> {
+  const { ack, id } = await h.command(text, { user });
+  expect(ack.status).toBe(200);
+  const replies = await h.replies(id, done);
+  return replies.at(-1) ?? '';
+}
+
+async function openForm(user: string): Promise<View> {
+  const opened = h.slack.callsTo('views.open').length;
+  const { ack } = await h.command('snapshot', { user });
+  expect(ack.status).toBe(200);
+  await h.slack.waitFor(() => h.slack.callsTo('views.open').length > opened, 'views.open');
+  return h.slack.callsTo('views.open').at(-1)?.args['view'] as View;
+}
+
+describe('each person reads the bot in their Slack language; channels in theirs', () => {
+  it('help: French for a fr-FR user, English for an en-US user, the default (French) when Slack says nothing', async () => {
+    const french = await reply('help', USERS.admin, (t) => t.some((x) => x.includes('Aide')));
+    expect(french).toBe('Aide de nasha-bot');
+    const english = await reply('help', USERS.approver, (t) => t.some((x) => x.includes('help')));
+    expect(english).toBe('nasha-bot help');
+    const byDefault = await reply('help', USERS.viewer, (t) => t.some((x) => x.includes('Aide')));
+    expect(byDefault).toBe('Aide de nasha-bot');
+    // fr-CA is French too.
+    expect(await reply('help', USERS.operator, (t) => t.some((x) => x.includes('Aide')))).toBe('Aide de nasha-bot');
+  });
+
+  it('help’s blocks explain the same commands in French', async () => {
+    const { id } = await h.command('help', { user: USERS.admin });
+    await h.replies(id, (t) => t.includes('Aide de nasha-bot'));
+    const shown = JSON.stringify(h.slack.replies(id).at(-1)?.['blocks']);
+    expect(shown).toContain('Ce que vous pouvez faire ici.');
+    expect(shown).toContain('`delete &lt;service&gt;/&lt;partition&gt;/&lt;nom&gt; [--reason &lt;motif&gt;]`');
+    expect(shown).not.toContain('What you can do here');
+  });
+
+  it('can-i answers in the asker’s language', async () => {
+    const french = await reply('can-i create zpool-128310/data', USERS.admin, (t) =>
+      t.some((x) => /^(Oui|Non)/.test(x)),
+    );
+    expect(french).toMatch(/^Oui\u00a0: vous pouvez lancer create sur/);
+    const english = await reply('can-i create zpool-128310/data', USERS.approver, (t) =>
+      t.some((x) => /^(Yes|No)/.test(x)),
+    );
+    expect(english).toMatch(/^Yes: you can run create on/);
+  });
+
+  it('a grammar error is answered at once, in French, with the same command words', async () => {
+    const { ack } = await h.command('snapshot lsit', { user: USERS.admin });
+    const said = ack.json() as { text: string };
+    expect(said.text).toBe('Commande inconnue\u00a0: `lsit`. Vouliez-vous dire `list`\u202f? Essayez `/nasha help`.');
+    const { ack: english } = await h.command('snapshot lsit', { user: USERS.approver });
+    expect((english.json() as { text: string }).text).toBe(
+      'Unknown command `lsit`. Did you mean `list`? Try `/nasha help`.',
+    );
+  });
+
+  it('forms: the French user’s form and its next step are French; the English user’s are English', async () => {
+    const french = await openForm(USERS.admin);
+    expect(french.title.text).toBe('Instantanés NAS-HA');
+    expect(french.submit?.text).toBe('Suivant');
+    const english = await openForm(USERS.approver);
+    expect(english.title.text).toBe('NAS-HA snapshots');
+
+    const next = await h.interact(
+      viewSubmission(USERS.admin, {
+        callback_id: french.callback_id,
+        private_metadata: french.private_metadata,
+        state: {
+          service: { service: select('zpool-128310') },
+          partition: { partition: select('logs') },
+          action: { action: staticSelect('create') },
+        },
+      }),
+    );
+    const update = next.json() as { response_action: string; view: View };
+    expect(update.view.callback_id).toBe('nasha_modal_create');
+    expect(update.view.title.text).toBe('Créer un instantané');
+    expect(JSON.stringify(update.view)).toContain('Dans 30m, 12h, 7j, 2sem ou 1j12h');
+
+    // An inline error of the form: French words around the problem's (English until problems.ts speaks French).
+    const missing = await h.interact(
+      viewSubmission(USERS.admin, {
+        callback_id: french.callback_id,
+        private_metadata: french.private_metadata,
+        state: { service: { service: select('zpool-128310') } },
+      }),
+    );
+    expect(missing.json()).toMatchObject({
+      response_action: 'errors',
+      errors: { partition: 'Choisissez une partition.', action: 'Choisissez une action.' },
+    });
+  });
+
+  it('asks Slack once per person (cached), with include_locale', () => {
+    const asked = h.slack.callsTo('users.info');
+    const perUser = new Map<string, number>();
+    for (const call of asked) perUser.set(String(call.args['user']), (perUser.get(String(call.args['user'])) ?? 0) + 1);
+    expect(perUser.get(USERS.admin)).toBe(1);
+    expect(perUser.get(USERS.approver)).toBe(1);
+    expect(asked.every((call) => call.args['include_locale'] === 'true')).toBe(true);
+  });
+
+  it('a French create with a French duration: the audit channel keeps its configured language (English)', async () => {
+    const posted = h.auditMessages().length;
+    const { id } = await h.command('snapshot create zpool-128310/data depuis-fr --expires 7j', { user: USERS.admin });
+    await h.replies(id, (t) => t.some((x) => x.includes('Done')));
+    await h.slack.waitFor(() => h.auditMessages().length > posted, 'the audit message');
+    const audit = messageText(h.auditMessages().at(-1)?.args ?? {});
+    expect(audit).toContain('depuis-fr');
+    expect(audit).toMatch(/Create snapshot/);
+    expect(audit).not.toMatch(/Instantané|instantané/);
+    const created = h.sim.requests.find((r) => r.method === 'POST' && r.path.endsWith('/data/customSnapshot'));
+    expect(created?.status).toBe(200);
+  });
+});

@@ -6,20 +6,20 @@ import { DEFAULT_APPROVAL_RULES } from '../../src/config/bot-config.js';
 import type { ApprovalRules } from '../../src/core/actions.js';
 import {
   type ApprovalCards,
+  type ApprovalOutcomeDetail,
   type ApprovalRequest,
   ApprovalService,
   type ApprovalState,
   type ClickResult,
 } from '../../src/core/approvals.js';
-import type { AuditDetail, AuditProblem } from '../../src/core/audit-detail.js';
-import { parseAuditDetail } from '../../src/core/audit-detail.js';
+import type { AuditProblem } from '../../src/core/audit-detail.js';
 import { NashaError } from '../../src/core/errors.js';
 import { ActionGate, type ApprovalVerdict } from '../../src/core/gate.js';
 import type { GroupDirectory } from '../../src/core/groups.js';
 import type { AccessConfig, Actor } from '../../src/core/model.js';
 import { Policy } from '../../src/core/policy.js';
 import type { AuditInput, JsonValue } from '../../src/core/ports.js';
-import type { Problem } from '../../src/core/problems.js';
+import type { Problem, TaskFailure } from '../../src/core/problems.js';
 import type {
   ChangeAuthorization,
   ChangeRequest,
@@ -57,6 +57,8 @@ const DELETE: ChangeRequest = { action: 'snapshot.delete', target: TARGET, name:
 const REMOVE_DAY_1: ChangeRequest = { action: 'schedule.remove', target: TARGET, type: 'day-1' };
 const ADD_DAY_7: ChangeRequest = { action: 'schedule.add', target: TARGET, type: 'day-7' };
 const REMOVE_HOUR_1: ChangeRequest = { action: 'schedule.remove', target: TARGET, type: 'hour-1' };
+/** How the fake's failing task ends: OVH's status and its own words. */
+const QUOTA_FAILURE: TaskFailure = { outcome: 'failed', status: 'customerError', details: 'quota exceeded' };
 
 /**
  * Deletes need one approver (the default); removing a frequency needs two, for the quorum tests; adding one is
@@ -198,9 +200,7 @@ class FakeSnapshots implements Pick<SnapshotService, 'inspect' | 'change' | 'cha
     const outcome = typeof this.result === 'string' ? Promise.resolve(this.result) : this.result.promise;
     const done = outcome.then(
       (how): ChangeResult =>
-        how === 'succeeded'
-          ? { outcome: 'succeeded', taskId }
-          : { outcome: 'failed', taskId, detail: 'OVH: quota exceeded' },
+        how === 'succeeded' ? { outcome: 'succeeded', taskId } : { outcome: 'failed', taskId, failure: QUOTA_FAILURE },
     );
     return {
       auditId: 'approvedAuditId' in authorization ? authorization.approvedAuditId : 'none',
@@ -286,9 +286,9 @@ function refusedClick(
   };
 }
 
-/** A request's outcome detail, read back as the card reads it. */
-const outcomeOf = (request: ApprovalRequest | undefined): AuditDetail | undefined =>
-  parseAuditDetail(request?.outcomeDetail ?? null);
+/** A request's outcome detail, read back from the store as the card reads it. */
+const outcomeOf = (request: ApprovalRequest | undefined): ApprovalOutcomeDetail | null | undefined =>
+  request?.outcomeDetail;
 
 const refusalOf = (click: ClickResult) => (click.ok ? undefined : click.refusal);
 
@@ -488,7 +488,7 @@ describe('pending → approved → executing → succeeded | failed | invalidate
     await h.approvals.approve(APPROVER_A, first.id);
     const failed = await h.cards.finished(first.id);
     expect(failed).toMatchObject({ state: 'failed', taskId: 4_000_001 });
-    expect(outcomeOf(failed)).toEqual({ ovh: 'OVH: quota exceeded' });
+    expect(outcomeOf(failed)).toEqual({ task: QUOTA_FAILURE });
 
     const refusal: Problem = {
       kind: 'ovh',
@@ -617,7 +617,7 @@ describe('pending → approved → executing → succeeded | failed | invalidate
     await h.service().recoverInterrupted();
     expect(await h.repo.get(id)).toMatchObject({
       state: 'failed',
-      outcomeDetail: 'the bot stopped before sending the change to OVH; nothing was changed, ask again',
+      outcomeDetail: { settlement: { kind: 'not_sent' } },
     });
     expect(await h.cards.finished(id)).toMatchObject({ state: 'failed' });
     expect(h.snapshots.changes).toEqual([]);

@@ -32,6 +32,7 @@ import type { SnapshotType } from '../../src/ovh/models.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import { ApprovalStore } from '../../src/store/approval-store.js';
 import { type Database, openDatabase } from '../../src/store/database.js';
+import { expectNoProse } from '../support/no-prose.js';
 import { RecordingAudit } from '../support/recording-audit.js';
 
 /**
@@ -214,10 +215,15 @@ class FakeSnapshots implements Pick<SnapshotService, 'inspect' | 'change' | 'cha
 
 let database: Database | undefined;
 let dir: string | undefined;
+/** Every request and audit write of the test, read at its end: data only, never a sentence of core's. */
+let handedOn: (() => Promise<unknown>) | undefined;
 afterEach(async () => {
+  const seen = await handedOn?.();
+  handedOn = undefined;
   await database?.close();
   database = undefined;
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  expectNoProse(seen);
 });
 
 async function harness() {
@@ -256,6 +262,12 @@ async function harness() {
   const file = async (actor: Actor, change: ChangeRequest, reason: string, together: readonly ChangeRequest[] = []) =>
     (await approvals.request(actor, change, reason, await verdict(actor, change), null, together)).request;
   const state = async (id: string) => (await repo.get(id))?.state;
+  const db = database.db;
+  handedOn = async () => {
+    const ids = await db.selectFrom('approval_requests').select('id').execute();
+    const requests = await Promise.all(ids.map((row) => repo.get(row.id)));
+    return { requests, records: audit.records, patches: audit.patches };
+  };
   return { repo, clock, policy, gate, audit, cards, snapshots, service, approvals, verdict, file, state };
 }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { type AuditDetail, auditRefusal, parseAuditDetail, serializeAuditDetail } from '../../src/core/audit-detail.js';
 import type { Decision } from '../../src/core/policy.js';
 import { proseIn } from '../support/no-prose.js';
+import { VIEWER_QUICK_REFUSAL } from '../support/refusals.js';
 
 /** The audit detail as data: refusals keep a target only where the user may be shown it; older text reads back. */
 const TARGET = { service: 'zpool-1', partition: 'db' };
@@ -35,15 +36,7 @@ describe('auditRefusal', () => {
         denial: { kind: 'role_too_low', has: 'viewer', via: { kind: 'user' } },
       }),
     );
-    expect(low).toEqual({
-      kind: 'policy',
-      action: 'snapshot.quick',
-      via: 'run',
-      required: 'operator',
-      has: 'viewer',
-      denial: { kind: 'role_too_low', has: 'viewer', via: { kind: 'user' } },
-      target: TARGET,
-    });
+    expect(low).toEqual({ ...VIEWER_QUICK_REFUSAL, target: TARGET });
     const capped = policy(
       decision({
         userRole: 'operator',

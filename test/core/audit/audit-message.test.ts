@@ -3,8 +3,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AUDIT_ACTIONS, AUDIT_OUTCOMES, type AuditRecord } from '../../../src/core/audit.js';
 import { type AuditDetail, serializeAuditDetail } from '../../../src/core/audit-detail.js';
+import type { Settlement } from '../../../src/core/reconcile.js';
 import { auditMessage, cut, SLACK_LIMITS } from '../../../src/slack/blocks/audit-message.js';
 import { fuzzParams, hostileString } from '../../fuzz/hostile.js';
+import { VIEWER_QUICK_REFUSAL } from '../../support/refusals.js';
 
 const T0 = Date.UTC(2026, 10, 28, 9, 30, 15, 123);
 const TARGET = { service: 'zpool-123456', partition: 'backups' };
@@ -289,60 +291,42 @@ describe('auditMessage', () => {
       "*Why*\nOVH's task ended in `customerError`: `Quota &lt;!here&gt; ˋexceededˋ`.",
     );
 
-    const notApplied = auditMessage(
-      withDetail(
-        {
-          settlement: {
-            kind: 'shown_not_made',
-            lost: { kind: 'http', httpStatus: 503 },
-            action: 'snapshot.create',
-            subject: 'before-upgrade',
-          },
-        },
-        { outcome: 'not_applied', taskId: null },
-      ),
-    );
-    expect(detailSection(notApplied, 'Reconciliation')).toBe(
+    /** The "Reconciliation" section of a record with this settlement. */
+    const reconciled = (settlement: Settlement, outcome: AuditRecord['outcome']) =>
+      detailSection(auditMessage(withDetail({ settlement }, { outcome, taskId: null })), 'Reconciliation');
+    const notApplied: Settlement = {
+      kind: 'shown_not_made',
+      lost: { kind: 'http', httpStatus: 503 },
+      action: 'snapshot.create',
+      subject: 'before-upgrade',
+    };
+    expect(reconciled(notApplied, 'not_applied')).toBe(
       '*Reconciliation*\nOVH answered HTTP 503; OVH shows it was not done (there is no snapshot `before-upgrade`, and no OVH task was started for it).',
     );
-    const found = auditMessage(
-      withDetail(
-        {
-          settlement: {
-            kind: 'task_found',
-            lost: { kind: 'network', ovhMessage: 'ECONNRESET <!channel>' },
-            taskId: 4242,
-          },
-        },
-        { outcome: 'succeeded' },
-      ),
-    );
-    expect(detailSection(found, 'Reconciliation')).toBe(
+    const found: Settlement = {
+      kind: 'task_found',
+      lost: { kind: 'network', ovhMessage: 'ECONNRESET <!channel>' },
+      taskId: 4242,
+    };
+    expect(reconciled(found, 'succeeded')).toBe(
       '*Reconciliation*\nThe connection to OVH broke (`ECONNRESET &lt;!channel&gt;`); the bot found OVH task `4242` for it and followed it.',
     );
-    const unknown = auditMessage(
-      withDetail(
-        {
-          settlement: {
-            kind: 'cannot_ask',
-            lost: { kind: 'timeout' },
-            problem: {
-              kind: 'ovh',
-              failure: 'unavailable',
-              step: 'list snapshots',
-              target: TARGET,
-              name: undefined,
-              httpStatus: 503,
-              ovhMessage: undefined,
-            },
-            tries: 12,
-            gaveUp: true,
-          },
-        },
-        { outcome: 'unknown', taskId: null },
-      ),
-    );
-    expect(detailSection(unknown, 'Reconciliation')).toBe(
+    const unknown: Settlement = {
+      kind: 'cannot_ask',
+      lost: { kind: 'timeout' },
+      problem: {
+        kind: 'ovh',
+        failure: 'unavailable',
+        step: 'list snapshots',
+        target: TARGET,
+        name: undefined,
+        httpStatus: 503,
+        ovhMessage: undefined,
+      },
+      tries: 12,
+      gaveUp: true,
+    };
+    expect(reconciled(unknown, 'unknown')).toBe(
       '*Reconciliation*\nOVH did not answer in time, and OVH cannot be asked now (HTTP 503 while trying to list the snapshots of `zpool-123456/backups`); gave up asking after 12 tries: check the partition on OVH.',
     );
     // An older version's note on a reconciled change: its own words, shown literally.
@@ -357,15 +341,7 @@ describe('auditMessage', () => {
         {
           problem: {
             kind: 'refused',
-            refusal: {
-              kind: 'policy',
-              action: 'snapshot.quick',
-              via: 'run',
-              required: 'operator',
-              has: 'viewer',
-              denial: { kind: 'role_too_low', has: 'viewer', via: { kind: 'user' } },
-              target: { service: 'zpool-1', partition: 'db' },
-            },
+            refusal: { ...VIEWER_QUICK_REFUSAL, target: { service: 'zpool-1', partition: 'db' } },
           },
         },
         { action: 'snapshot.quick', subject: 'inc-1', outcome: 'denied', target: { service: 'zpool-1' }, taskId: null },

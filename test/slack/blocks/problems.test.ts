@@ -2,22 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { AuditRefusal } from '../../../src/core/audit-detail.js';
 import { problemText } from '../../../src/slack/blocks/problems.js';
 import { mrkdwn, plain } from '../../../src/slack/text.js';
+import { VIEWER_QUICK_REFUSAL } from '../../support/refusals.js';
 
 /** A quick run refused as a whole: the first partition's refusal, named only if the user may see it. */
 describe('problemText: quick_refused', () => {
-  const low: AuditRefusal = {
-    kind: 'policy',
-    action: 'snapshot.quick',
-    via: 'run',
-    required: 'operator',
-    has: 'viewer',
-    denial: { kind: 'role_too_low', has: 'viewer', via: { kind: 'user' } },
-  };
-
   it('names the partition the refusal is about when it keeps one', () => {
     const words = problemText({
       kind: 'quick_refused',
-      refusal: { ...low, target: { service: 'zpool-204117', partition: 'db' } },
+      refusal: { ...VIEWER_QUICK_REFUSAL, target: { service: 'zpool-204117', partition: 'db' } },
       spec: 'zpool-204117',
     });
     expect(mrkdwn(words)).toBe('You need *operator* on `zpool-204117/db` (you have *viewer* via a direct grant).');
@@ -25,11 +17,7 @@ describe('problemText: quick_refused', () => {
 
   it('otherwise the target as the user typed it, inert; never "on it"', () => {
     const capped: AuditRefusal = {
-      kind: 'policy',
-      action: 'snapshot.quick',
-      via: 'run',
-      required: 'operator',
-      has: 'viewer',
+      ...VIEWER_QUICK_REFUSAL,
       denial: { kind: 'channel_cap', channelId: 'C0INCIDENT', limit: 'viewer', elsewhere: [] },
     };
     const words = problemText({ kind: 'quick_refused', refusal: capped, spec: 'db-<!here>' });

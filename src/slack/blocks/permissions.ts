@@ -23,6 +23,7 @@ import {
   Text,
   text,
   user,
+  verbatim,
 } from '../text.js';
 import { context, header, message, type SlackMessage, section } from './limits.js';
 import { actionWords, refusalText } from './problems.js';
@@ -179,7 +180,7 @@ function grantLine(check: GrantCheck, where: Piece): Text {
   if (check.holder?.kind === 'group') {
     const stale =
       check.holderIssue?.state === 'stale' && check.holderIssue.staleForMs !== undefined
-        ? say`; membership from a copy ${Math.round(check.holderIssue.staleForMs / 60_000)} min old, refreshing it failed (${check.holderIssue.error})`
+        ? say`; membership from a copy ${Math.round(check.holderIssue.staleForMs / 60_000)} min old, refreshing it failed (${verbatim(check.holderIssue.error)})`
         : text();
     return say`${head}: applies, via ${group(check.holder.groupId)}${stale}`;
   }
@@ -191,7 +192,8 @@ function grantLine(check: GrantCheck, where: Piece): Text {
     );
   }
   for (const issue of check.unresolved)
-    parts.push(say`could not resolve group ${group(issue.groupId)} (${issue.error})`);
+    // The lookup's own error text, shown as it came (not the bot's words).
+    parts.push(say`could not resolve group ${group(issue.groupId)} (${verbatim(issue.error)})`);
   return say`${head}: does not apply: ${joinText(parts, '; ')}`;
 }
 

@@ -370,6 +370,13 @@ describe('auditMessage', () => {
       '*Reconciliation*\n(not readable by this version) `{"kind":"quantum_flux"}`',
     );
     expect(detailSection(settlement, 'Why')).toBe('*Why*\n(not readable by this version) `{"outcome":"exploded"}`');
+    // A known settlement with a part this version does not know: shown as data, never with a clause left out.
+    const lost = auditMessage(
+      record({ outcome: 'unknown', detail: '{"settlement":{"kind":"checking","lost":{"kind":"carrier_pigeon"}}}' }),
+    );
+    expect(detailSection(lost, 'Reconciliation')).toBe(
+      '*Reconciliation*\n(not readable by this version) `{"kind":"checking","lost":{"kind":"carrier_pigeon"}}`',
+    );
   });
 
   it('omits what a record does not have', () => {

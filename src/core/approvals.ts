@@ -5,7 +5,7 @@ import type { Clock } from '../shared/clock.js';
 import { type CompareAndSetResult, compareAndSet, type Modification } from '../shared/compare-and-set.js';
 import type { ApprovableAction, ApprovalRule } from './actions.js';
 import type { AuditDetail, AuditProblem, ClickRefusalKind } from './audit-detail.js';
-import { auditProblem, serializeAuditDetail } from './audit-detail.js';
+import { auditProblem } from './audit-detail.js';
 import { NashaError } from './errors.js';
 import type { ApprovalVerdict } from './gate.js';
 import type { Actor, Role, Target } from './model.js';
@@ -66,7 +66,8 @@ export interface ApprovalRequest {
   decidedBy: string | null;
   decisionReason: string | null;
   taskId: number | null;
-  outcomeDetail: string | null;
+  /** Why it failed or was not executed, as data (the store keeps it as the audit detail's JSON). */
+  outcomeDetail: ApprovalOutcomeDetail | null;
   auditId: string | null;
   reply: JsonValue;
   card: { channel: string; ts: string | null; version: number };
@@ -79,9 +80,15 @@ export interface ApprovalPatch {
   decidedBy?: string | null;
   decisionReason?: string | null;
   taskId?: number | null;
-  outcomeDetail?: string | null;
+  outcomeDetail?: ApprovalOutcomeDetail | null;
   auditId?: string | null;
 }
+
+/**
+ * How an executed or invalidated request ended, when not plainly done: the problem that stopped it, how OVH's
+ * task ended, or how the change was settled on OVH. Rows written by older versions hold text (`text`, `ovh`).
+ */
+export type ApprovalOutcomeDetail = Pick<AuditDetail, 'problem' | 'task' | 'settlement' | 'ovh' | 'note' | 'text'>;
 
 /** Persistence with compare-and-set: every transition names the version it starts from. */
 export interface ApprovalRepository {
@@ -375,10 +382,7 @@ export class ApprovalService {
       if (now - request.updatedAt < INTERRUPTED_AFTER_MS) continue;
       await this.transition(request.id, (r) =>
         r.state === 'executing' && r.taskId === null
-          ? {
-              state: 'failed',
-              outcomeDetail: 'the bot stopped before sending the change to OVH; nothing was changed, ask again',
-            }
+          ? { state: 'failed', outcomeDetail: { settlement: { kind: 'not_sent' } } }
           : undefined,
       );
       await this.finished(request.id);
@@ -432,7 +436,7 @@ export class ApprovalService {
     if (why !== undefined) {
       await this.transition(id, () => ({
         state: 'invalidated',
-        outcomeDetail: serializeAuditDetail({ problem: why }),
+        outcomeDetail: { problem: why },
       }));
       await this.updateAudit(claimed, 'invalidated', { problem: why });
       await this.finished(id);
@@ -469,7 +473,7 @@ export class ApprovalService {
       const gone = error instanceof NashaError && (error.code === 'not_found' || error.code === 'conflict');
       await this.transition(id, () => ({
         state: gone ? 'invalidated' : 'failed',
-        outcomeDetail: serializeAuditDetail({ problem }),
+        outcomeDetail: { problem },
       }));
       if (gone) await this.updateAudit(claimed, 'invalidated', { problem });
       await this.finished(id);
@@ -486,7 +490,7 @@ export class ApprovalService {
         ? {
             state: succeeded ? 'succeeded' : 'failed',
             taskId: result.taskId,
-            outcomeDetail: result.outcome === 'succeeded' ? null : serializeAuditDetail({ ovh: result.detail }),
+            outcomeDetail: outcomeDetailOf(result),
           }
         : undefined,
     );
@@ -710,16 +714,27 @@ function sameChange(a: ChangeRequest, b: ChangeRequest): boolean {
 
 /** The result a closed intent stands for, if it was closed without a task to follow (or stays unknown). */
 function intentResult(intent: StoredIntent): ChangeResult | undefined {
-  const detail = 'settled on OVH while the bot was restarting; see the audit record';
   switch (intent.outcome) {
     case 'applied':
-      return { outcome: 'applied', taskId: null, detail };
     case 'not_applied':
-      return { outcome: 'not_applied', taskId: null, detail };
+      return { outcome: intent.outcome, taskId: null, settlement: { kind: 'settled_by_sweep' } };
     case 'failed':
-      return { outcome: 'not_applied', taskId: null, detail: 'it failed before OVH made it; see the audit record' };
+      return { outcome: 'not_applied', taskId: null, settlement: { kind: 'failed_before_made' } };
     default:
       return undefined;
+  }
+}
+
+/** What an execution's end leaves on the request: nothing when done, else how it ended. */
+function outcomeDetailOf(result: Exclude<ChangeResult, { outcome: 'unknown' }>): ApprovalOutcomeDetail | null {
+  switch (result.outcome) {
+    case 'succeeded':
+      return null;
+    case 'failed':
+      return { task: result.failure };
+    case 'applied':
+    case 'not_applied':
+      return { settlement: result.settlement };
   }
 }
 

@@ -6,11 +6,15 @@
  */
 import { z } from 'zod';
 import type { ActionId, ApprovableAction } from './actions.js';
-import type { Role } from './model.js';
-import type { Denial } from './policy.js';
-import type { Problem, Refusal } from './problems.js';
+import type { Role, Target } from './model.js';
+import type { Decision, Denial } from './policy.js';
+import type { Problem, Refusal, TaskFailure } from './problems.js';
+import type { Settlement } from './reconcile.js';
 
-/** A refusal as the audit trail keeps it: the role check's outcome, not every grant. */
+/**
+ * A refusal as the audit trail keeps it: the role check's outcome, not every grant. `target`: what it is about,
+ * kept only where the user may be shown it (a target their grants cover, or the one they typed themselves).
+ */
 export type AuditRefusal =
   | {
       kind: 'policy';
@@ -19,8 +23,9 @@ export type AuditRefusal =
       required: Role;
       has: Role | undefined;
       denial: Denial | undefined;
+      target?: Target | undefined;
     }
-  | { kind: 'not_visible'; action: ActionId }
+  | { kind: 'not_visible'; action: ActionId; target?: Target | undefined }
   | { kind: 'approval_required'; action: ApprovableAction }
   | { kind: 'others_permissions' }
   /** A click on an approval card that was refused (self-approval, not an approver, not the requester…). */
@@ -58,9 +63,13 @@ export interface AuditDetail {
   decidedBy?: readonly string[] | undefined;
   /** Why it was refused, failed or did nothing. */
   problem?: AuditProblem | undefined;
-  /** OVH's own words about a failed task. */
+  /** How OVH's task ended badly (its status, OVH's own words). */
+  task?: TaskFailure | undefined;
+  /** How a change whose answer was lost (or that was never sent) was settled on OVH. */
+  settlement?: Settlement | undefined;
+  /** Written by older versions: a failed task in the bot's words around OVH's. */
   ovh?: string | undefined;
-  /** What the bot found on OVH when it reconciled a change whose answer was lost (its own words). */
+  /** Written by older versions: what the bot found on OVH after a lost answer, in its own words. */
   note?: string | undefined;
   /** A quick snapshot run's partitions by state. */
   quick?: QuickAuditSummary | undefined;
@@ -78,14 +87,24 @@ export function auditRefusal(refusal: Refusal): AuditRefusal {
         required: refusal.decision.required,
         has: refusal.decision.effectiveRole,
         denial: refusal.decision.denial,
+        ...(mayName(refusal.decision) && { target: refusal.decision.target }),
       };
     case 'not_visible':
-      return { kind: 'not_visible', action: refusal.action };
+      // The target as the user asked for it: "not found, or not yours" confirms nothing.
+      return { kind: 'not_visible', action: refusal.action, target: refusal.target };
     case 'approval_required':
       return { kind: 'approval_required', action: refusal.action };
     case 'others_permissions':
       return { kind: 'others_permissions' };
   }
+}
+
+/**
+ * Whether a role check's target may be named to the user: one their grants cover (on a service, some of its
+ * partitions). A responder stopped by a channel cap, or a group that could not be resolved, names none.
+ */
+function mayName(decision: Decision): boolean {
+  return decision.userRole !== undefined || (decision.denial?.kind === 'no_grant' && decision.denial.partial);
 }
 
 export function auditProblem(problem: Problem): AuditProblem {
@@ -100,6 +119,9 @@ export function serializeAuditDetail(detail: AuditDetail): string {
     ...detail,
     ...(detail.reason !== undefined && { reason: detail.reason.slice(0, 1_000) }),
     ...(detail.ovh !== undefined && { ovh: detail.ovh.slice(0, MAX_TEXT) }),
+    ...(detail.task?.details !== undefined && {
+      task: { ...detail.task, details: detail.task.details.slice(0, MAX_TEXT) },
+    }),
   };
   let json = JSON.stringify(bounded);
   if (json.length > 9_000 && bounded.quick !== undefined) {
@@ -115,6 +137,8 @@ const AuditDetailSchema = z.object({
   approvalId: z.string().optional(),
   decidedBy: z.array(z.string()).optional(),
   problem: looseObject.and(z.object({ kind: z.string() })).optional(),
+  task: looseObject.and(z.object({ outcome: z.string() })).optional(),
+  settlement: looseObject.and(z.object({ kind: z.string() })).optional(),
   ovh: z.string().optional(),
   note: z.string().optional(),
   quick: z
@@ -133,7 +157,7 @@ const AuditDetailSchema = z.object({
 
 /**
  * The stored text back as data. Anything that is not a detail object (older plain-text records) becomes
- * `text`. The problem is passed through by kind: the renderer words only the kinds it knows.
+ * `text`. The problem, the task's end and the settlement are passed through by kind: the renderer words only the kinds it knows.
  */
 export function parseAuditDetail(stored: string | null): AuditDetail | undefined {
   if (stored === null || stored === '') return undefined;
@@ -146,6 +170,11 @@ export function parseAuditDetail(stored: string | null): AuditDetail | undefined
   }
   const parsed = AuditDetailSchema.safeParse(json);
   if (!parsed.success) return { text: stored };
-  const { problem, ...rest } = parsed.data;
-  return { ...rest, ...(problem !== undefined && { problem: problem as unknown as AuditProblem }) };
+  const { problem, task, settlement, ...rest } = parsed.data;
+  return {
+    ...rest,
+    ...(problem !== undefined && { problem: problem as unknown as AuditProblem }),
+    ...(task !== undefined && { task: task as unknown as TaskFailure }),
+    ...(settlement !== undefined && { settlement: settlement as unknown as Settlement }),
+  };
 }

@@ -1,4 +1,6 @@
-import { type Problem, type ProblemCode, problemCode, suggestionsOf } from './problems.js';
+import { OvhApiError } from '../ovh/errors.js';
+import type { Target } from './model.js';
+import { type OvhStep, type Problem, type ProblemCode, problemCode, suggestionsOf } from './problems.js';
 
 export type NashaErrorCode = ProblemCode;
 
@@ -23,4 +25,45 @@ export class NashaError extends Error {
 
 export function refused(refusal: Extract<Problem, { kind: 'refused' }>['refusal']): NashaError {
   return new NashaError({ kind: 'refused', refusal });
+}
+
+/** Maps an OVH failure to a problem (what the bot was doing, and how OVH failed). */
+export function toNashaError(error: unknown, step: OvhStep, target?: Target, name?: string): NashaError {
+  if (error instanceof NashaError) return error;
+  const problem = (
+    failure: Extract<Problem, { kind: 'ovh' }>['failure'],
+    details: { httpStatus?: number | undefined; ovhMessage?: string | undefined } = {},
+  ): NashaError =>
+    new NashaError(
+      {
+        kind: 'ovh',
+        failure,
+        step,
+        target,
+        name,
+        httpStatus: details.httpStatus,
+        ovhMessage: details.ovhMessage,
+      },
+      { cause: error },
+    );
+  if (error instanceof OvhApiError) {
+    const details = { httpStatus: error.httpStatus, ovhMessage: error.ovhMessage };
+    switch (error.kind) {
+      case 'http':
+        if (error.httpStatus === 404) return problem('not_found', details);
+        if (error.httpStatus === 429 || (error.httpStatus ?? 0) >= 500) return problem('unavailable', details);
+        return problem('refused', details);
+      case 'input':
+        return problem('invalid', details);
+      case 'timeout':
+        return problem('timeout', details);
+      case 'clock':
+        return problem('clock', details);
+      case 'network':
+        return problem('network', details);
+      case 'parse':
+        return problem('parse', details);
+    }
+  }
+  return problem('unexpected');
 }

@@ -74,8 +74,11 @@ export type Problem =
   | { kind: 'quick_target_invalid'; spec: string }
   | { kind: 'quick_target_unknown'; spec: string; suggestions: readonly string[] }
   | { kind: 'service_empty'; service: string }
-  /** Nothing in a quick run may be taken by this user (the first partition's refusal). */
-  | { kind: 'quick_refused'; refusal: AuditRefusal }
+  /**
+   * Nothing in a quick run may be taken by this user: the first partition's refusal (naming its partition only
+   * if the user may see it), and the target as they typed it.
+   */
+  | { kind: 'quick_refused'; refusal: AuditRefusal; spec: string }
   /** An approved request that no longer matches: the configuration changed since it was made. */
   | { kind: 'config_changed' }
   /** An approved request whose stored content does not match what was approved. */
@@ -91,6 +94,19 @@ export type Problem =
       httpStatus: number | undefined;
       ovhMessage: string | undefined;
     };
+
+/** OVH failing a call: what the bot was doing, how OVH failed, OVH's own words. */
+export type OvhProblem = Extract<Problem, { kind: 'ovh' }>;
+
+/**
+ * How OVH's task for a change ended badly: failed (its status), still running at the deadline (its last status),
+ * or no longer known to OVH. `details`: OVH's own words, or the error text the tracking ended on, never the bot's.
+ */
+export interface TaskFailure {
+  outcome: 'failed' | 'timeout' | 'lost';
+  status: string | undefined;
+  details: string | undefined;
+}
 
 /** The coarse category of a problem (how it is shown: icon, log level). */
 export type ProblemCode =

@@ -13,13 +13,14 @@ import {
   auditRefusal,
   type QuickAuditSummary,
 } from './audit-detail.js';
-import { NashaError, refused } from './errors.js';
+import { NashaError, refused, toNashaError } from './errors.js';
 import type { ActionGate } from './gate.js';
 import { type Actor, formatTarget, type Target } from './model.js';
 import { MAX_EXPIRATION_MS, parseExpiration } from './naming.js';
 import type { Policy } from './policy.js';
 import type { AuditSink, JsonValue } from './ports.js';
-import { MAX_CUSTOM_SNAPSHOTS, type PartitionTarget, toNashaError } from './snapshot-service.js';
+import type { TaskFailure } from './problems.js';
+import { MAX_CUSTOM_SNAPSHOTS, type PartitionTarget, taskFailure } from './snapshot-service.js';
 import { suggest } from './suggest.js';
 
 /** What the bot remembers for quick snapshots (OVH keeps no creation time). */
@@ -52,7 +53,7 @@ export interface ExistingSnapshot {
 export type QuickFailure =
   | { kind: 'problem'; problem: AuditProblem }
   /** OVH's task ended badly: its status and OVH's words. */
-  | { kind: 'task'; outcome: 'failed' | 'timeout' | 'lost'; status: string | undefined; details: string | undefined }
+  | ({ kind: 'task' } & TaskFailure)
   /** The bot restarted: before starting it, while creating it (OVH had no trace), or without being able to check. */
   | { kind: 'restart'; when: 'not_started' | 'not_created' | 'unknown' }
   /** Written by an older version as text. */
@@ -212,7 +213,7 @@ export class QuickSnapshotService {
         outcome: 'denied',
         detail: { problem: { kind: 'refused', refusal }, quick: quickSummary(run) },
       });
-      throw new QuickRunRefusedError(refusal);
+      throw new QuickRunRefusedError(refusal, run.spec);
     }
     if (scope !== undefined) await this.deps.memory.rememberTarget(scope, run.spec, run.startedAt);
     const audit = await this.deps.audit.record({
@@ -463,8 +464,11 @@ export class QuickSnapshotService {
 
 /** Nothing in a quick run may be taken by this user: refused (and audited) before anything is sent. */
 export class QuickRunRefusedError extends NashaError {
-  constructor(readonly refusal: AuditRefusal) {
-    super({ kind: 'quick_refused', refusal });
+  constructor(
+    readonly refusal: AuditRefusal,
+    spec: string,
+  ) {
+    super({ kind: 'quick_refused', refusal, spec });
   }
 }
 
@@ -500,18 +504,7 @@ export function compareOldest(a: ExistingSnapshot, b: ExistingSnapshot): number 
 /** A partition's state once OVH's task ended. */
 function stateOf(result: TaskResult, taskId: number): QuickItemState {
   if (result.outcome === 'done') return { status: 'done', taskId, existed: false };
-  const failure: QuickFailure =
-    result.outcome === 'failed'
-      ? { kind: 'task', outcome: 'failed', status: result.status, details: result.details ?? undefined }
-      : result.outcome === 'timeout'
-        ? {
-            kind: 'task',
-            outcome: 'timeout',
-            status: result.lastStatus ?? undefined,
-            details: result.lastError ?? undefined,
-          }
-        : { kind: 'task', outcome: 'lost', status: undefined, details: result.reason };
-  return { status: 'failed', taskId, failure };
+  return { status: 'failed', taskId, failure: { kind: 'task', ...taskFailure(result) } };
 }
 
 /** The run for its audit record: partitions by state. */

@@ -8,7 +8,9 @@ import type { NashaClient } from '../ovh/client.js';
 import { OvhApiError } from '../ovh/errors.js';
 import { FAILED_TASK_STATUSES, PENDING_TASK_STATUSES, type Task, type TaskFunction } from '../ovh/models.js';
 import { InFlightWork } from '../shared/in-flight.js';
+import { toNashaError } from './errors.js';
 import type { ChangeAction } from './ports.js';
+import type { OvhProblem, OvhStep } from './problems.js';
 
 /** The change as the intent recorded it. */
 export interface IntendedChange {
@@ -24,9 +26,45 @@ export type OvhFinding =
   /** A task for the change, begun since it was sent: followed to its end like any other. */
   | { kind: 'task'; task: Task }
   /** The partition shows the change made, and no task was found to name. */
-  | { kind: 'applied'; detail: string }
+  | { kind: 'applied' }
   /** The partition does not show it and no task for it exists: OVH did not make it. */
-  | { kind: 'not_applied'; detail: string };
+  | { kind: 'not_applied' };
+
+/** How OVH's answer to a change went missing. */
+export type LostAnswer =
+  | { kind: 'timeout' }
+  /** A 5xx (or a gateway's error page). */
+  | { kind: 'http'; httpStatus: number | undefined }
+  /** An answer that is not OVH's API answer (a proxy page, a malformed 200). */
+  | { kind: 'parse' }
+  /** The connection broke after the request went out; `ovhMessage`: the network error's own code and words. */
+  | { kind: 'network'; ovhMessage: string | undefined }
+  /** The answer never reached the bot (it stopped, or handed the change to the sweep): found by the sweep. */
+  | { kind: 'not_heard' };
+
+/**
+ * How a change whose answer was lost, or that was never sent, was settled: what the bot found on OVH and how,
+ * as data (the Slack layer words it; the audit record keeps it as it is).
+ */
+export type Settlement =
+  /** The partition shows the change made (`action` on `subject`), and no OVH task was found to name. */
+  | { kind: 'shown_made'; lost: LostAnswer; action: ChangeAction; subject: string }
+  /** The partition does not show it and no OVH task was started for it (two checks agree). */
+  | { kind: 'shown_not_made'; lost: LostAnswer; action: ChangeAction; subject: string }
+  /** OVH's task for it was found and followed. */
+  | { kind: 'task_found'; lost: LostAnswer; taskId: number }
+  /** The bot stopped after writing the change down and before sending it to OVH: nothing was changed. */
+  | { kind: 'not_sent' }
+  /** OVH cannot be asked (`problem`: how the last check failed); after `tries` checks, `gaveUp` or still checking. */
+  | { kind: 'cannot_ask'; lost: LostAnswer; problem: OvhProblem; tries: number; gaveUp: boolean }
+  /** What OVH showed could not be recorded yet: the sweep checks again. */
+  | { kind: 'checking'; lost: LostAnswer }
+  /** Another replica of the bot took the change over and finishes it. */
+  | { kind: 'other_replica' }
+  /** Settled by the sweep while the bot restarted: the audit record has what OVH showed. */
+  | { kind: 'settled_by_sweep' }
+  /** Stopped before OVH made it (a pre-check or OVH refused it): the audit record has why. */
+  | { kind: 'failed_before_made' };
 
 /** The OVH task operation each change starts (ovh-api.md §1.3; both frequency changes share one). */
 export const TASK_OPERATION: Readonly<Record<ChangeAction, TaskFunction>> = {
@@ -64,30 +102,30 @@ export function isAmbiguousWriteFailure(error: unknown): boolean {
 /** Network errors raised before any byte of the request could leave. */
 const NEVER_CONNECTED = /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)\b/;
 
-/** How the answer was lost, in words for the audit record and the user. */
-export function describeLostAnswer(error: unknown): string {
+/** How the answer was lost, as data. */
+export function lostAnswer(error: unknown): LostAnswer {
   if (error instanceof OvhApiError) {
     switch (error.kind) {
       case 'timeout':
-        return 'OVH did not answer in time';
+        return { kind: 'timeout' };
       case 'http':
-        return `OVH answered HTTP ${error.httpStatus ?? '?'}`;
+        return { kind: 'http', httpStatus: error.httpStatus };
       case 'parse':
-        return 'OVH answered with a page that is not its API answer';
+        return { kind: 'parse' };
       case 'network':
-        return `the connection to OVH broke (${error.ovhMessage ?? 'network error'})`;
+        return { kind: 'network', ovhMessage: error.ovhMessage };
       default:
-        return error.message;
+        break;
     }
   }
-  return 'the answer from OVH was lost';
+  return { kind: 'not_heard' };
 }
 
 /**
  * Asks OVH whether a change sent at `since` was made: the partition's state, then the newest tasks of its
  * operation on that partition since then (skipping `journaled`, tasks that belong to other changes). A task
  * is taken only if it agrees with the state: a done one only if the change shows, a failed one only if it
- * does not. Throws (an OvhApiError) when OVH cannot be asked.
+ * does not. Throws a NashaError (an `ovh` problem naming the step) when OVH cannot be asked.
  */
 export async function findOnOvh(
   client: NashaClient,
@@ -98,38 +136,32 @@ export async function findOnOvh(
   const shows = await stateShows(client, change);
   const task = await matchingTask(client, change, since, journaled, shows);
   if (task !== undefined) return { kind: 'task', task };
-  const what = stateText(change, shows);
-  return shows
-    ? { kind: 'applied', detail: `OVH shows it done (${what}; no OVH task found for it)` }
-    : { kind: 'not_applied', detail: `OVH shows it was not done (${what}, and no OVH task was started for it)` };
+  return { kind: shows ? 'applied' : 'not_applied' };
+}
+
+/** One read of a check; a failure says which read it was. */
+async function asking<T>(change: IntendedChange, step: OvhStep, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw toNashaError(error, step, { service: change.service, partition: change.partition });
+  }
 }
 
 /** True if the partition shows the change made. */
 async function stateShows(client: NashaClient, change: IntendedChange): Promise<boolean> {
   const { service, partition, subject } = change;
+  const snapshots = () => asking(change, 'list snapshots', () => client.listCustomSnapshots(service, partition));
+  const types = () => asking(change, 'read frequencies', () => client.listSnapshotTypes(service, partition));
   switch (change.kind) {
     case 'snapshot.create':
-      return (await client.listCustomSnapshots(service, partition)).includes(subject);
+      return (await snapshots()).includes(subject);
     case 'snapshot.delete':
-      return !(await client.listCustomSnapshots(service, partition)).includes(subject);
+      return !(await snapshots()).includes(subject);
     case 'schedule.add':
-      return (await client.listSnapshotTypes(service, partition)).some((type) => type === subject);
+      return (await types()).some((type) => type === subject);
     case 'schedule.remove':
-      return !(await client.listSnapshotTypes(service, partition)).some((type) => type === subject);
-  }
-}
-
-function stateText(change: IntendedChange, shows: boolean): string {
-  const subject = change.subject;
-  switch (change.kind) {
-    case 'snapshot.create':
-      return shows ? `snapshot ${subject} exists` : `there is no snapshot ${subject}`;
-    case 'snapshot.delete':
-      return shows ? `snapshot ${subject} is gone` : `snapshot ${subject} is still there`;
-    case 'schedule.add':
-      return shows ? `${subject} is enabled` : `${subject} is not enabled`;
-    case 'schedule.remove':
-      return shows ? `${subject} is disabled` : `${subject} is still enabled`;
+      return !(await types()).some((type) => type === subject);
   }
 }
 
@@ -140,11 +172,13 @@ async function matchingTask(
   journaled: ReadonlySet<number>,
   shows: boolean,
 ): Promise<Task | undefined> {
-  const ids = await client.listTasks(change.service, { operation: TASK_OPERATION[change.kind] });
+  const ids = await asking(change, 'read task', () =>
+    client.listTasks(change.service, { operation: TASK_OPERATION[change.kind] }),
+  );
   // Task ids grow with time: newest first, and stop at the first one older than the change.
   const candidates = [...new Set(ids)].filter((id) => !journaled.has(id)).sort((a, b) => b - a);
   for (const taskId of candidates.slice(0, MAX_TASKS_READ)) {
-    const task = await client.getTask(change.service, taskId);
+    const task = await asking(change, 'read task', () => client.getTask(change.service, taskId));
     const began = Date.parse(task.todoDate ?? '');
     if (Number.isFinite(began) && began < since - TASK_CLOCK_SLACK_MS) return undefined;
     if (task.partitionName !== change.partition) continue;

@@ -8,7 +8,7 @@ import type { Clock } from '../shared/clock.js';
 import { InFlightWork } from '../shared/in-flight.js';
 import type { ApprovableAction } from './actions.js';
 import { auditProblem } from './audit-detail.js';
-import { NashaError, refused } from './errors.js';
+import { NashaError, refused, toNashaError } from './errors.js';
 import type { ActionGate, RunVerdict } from './gate.js';
 import type { Actor, Target } from './model.js';
 import { checkSnapshotName } from './naming.js';
@@ -23,16 +23,21 @@ import type {
   StoredIntent,
   TaskJournalPort,
 } from './ports.js';
-import { isNoop, type OvhStep, type Problem } from './problems.js';
+import { isNoop, type OvhProblem, type OvhStep, type TaskFailure } from './problems.js';
 import {
-  describeLostAnswer,
   findOnOvh,
   isAmbiguousWriteFailure,
   keepRenewed,
+  type LostAnswer,
+  lostAnswer,
   type OvhFinding,
+  type Settlement,
   TASK_CLOCK_SLACK_MS,
 } from './reconcile.js';
 import { suggest } from './suggest.js';
+
+/** Moved to errors.ts (checks on OVH use it too); still exported here for existing importers. */
+export { toNashaError } from './errors.js';
 
 /** At most this many custom snapshots per partition (OVH FAQ and control panel). */
 export const MAX_CUSTOM_SNAPSHOTS = 10;
@@ -61,15 +66,16 @@ export type ChangeRequest =
   | { action: 'snapshot.create'; target: PartitionTarget; name: string; expiration?: string | undefined }
   | { action: 'snapshot.delete'; target: PartitionTarget; name: string };
 
+/** How a change ended, as data: the Slack layer words it (OVH's own words are the only text in it). */
 export type ChangeResult =
   | { outcome: 'succeeded'; taskId: number }
-  | { outcome: 'failed'; taskId: number; detail: string }
+  | { outcome: 'failed'; taskId: number; failure: TaskFailure }
   /** OVH's answer was lost, but OVH shows the change made (no task found to name). */
-  | { outcome: 'applied'; taskId: null; detail: string }
+  | { outcome: 'applied'; taskId: null; settlement: Settlement }
   /** OVH did not make the change: checked on OVH after its answer was lost, or it was never sent. */
-  | { outcome: 'not_applied'; taskId: null; detail: string }
+  | { outcome: 'not_applied'; taskId: null; settlement: Settlement }
   /** OVH could not be asked yet: the sweep goes on checking and reports to the same reply and audit record. */
-  | { outcome: 'unknown'; taskId: null; detail: string };
+  | { outcome: 'unknown'; taskId: null; settlement: Settlement };
 
 export interface ChangeStarted {
   auditId: string;
@@ -122,7 +128,7 @@ export interface SnapshotServiceDeps {
 }
 
 /** A POST/DELETE whose answer never came back usably; `lease` is still being renewed. */
-interface LostAnswer {
+interface UnansweredWrite {
   intent: ChangeIntent;
   error: unknown;
   lease: { stop(): void };
@@ -311,13 +317,13 @@ export class SnapshotService {
   /**
    * The write-ahead intent, the pre-checks, the OVH write, then its task id in the audit record and the
    * journal (closing the intent). A refusal is audited and thrown; an answer lost on the way (OVH may have
-   * done it) comes back as a LostAnswer, still leased, for `settleLostAnswer`.
+   * done it) comes back as an UnansweredWrite, still leased, for `settleLostAnswer`.
    */
   private async writeAndJournal(
     request: ChangeRequest,
     auditId: string,
     reply: JsonValue,
-  ): Promise<{ task: Task } | LostAnswer> {
+  ): Promise<{ task: Task } | UnansweredWrite> {
     const { service, partition } = request.target;
     const intent: ChangeIntent = {
       id: randomUUID(),
@@ -399,8 +405,8 @@ export class SnapshotService {
    * only once two checks agree); if OVH cannot be asked, the intent is left to the sweep and the answer is
    * "unknown, being checked".
    */
-  private async settleLostAnswer({ intent, error, lease }: LostAnswer): Promise<ChangeResult> {
-    const lost = describeLostAnswer(error);
+  private async settleLostAnswer({ intent, error, lease }: UnansweredWrite): Promise<ChangeResult> {
+    const lost = lostAnswer(error);
     this.deps.logger?.warn({ err: error, intentId: intent.id }, 'OVH answer to a change was lost; checking OVH');
     try {
       let notApplied: OvhFinding | undefined;
@@ -420,54 +426,77 @@ export class SnapshotService {
         notApplied = finding;
       }
       // Not two agreeing checks: the sweep looks again later.
-      return await this.stillUnknown(intent, lastError, `${lost}, and OVH cannot be asked now`);
+      return await this.stillUnknown(intent, lastError, lost);
     } catch (recordError) {
       this.deps.logger?.error({ err: recordError, intentId: intent.id }, 'settling a lost OVH answer failed');
       await this.abandon(intent);
-      return {
-        outcome: 'unknown',
-        taskId: null,
-        detail: `${lost}; the bot is still checking whether OVH made the change`,
-      };
+      return { outcome: 'unknown', taskId: null, settlement: { kind: 'checking', lost } };
     } finally {
       lease.stop();
     }
   }
 
   /** The live caller's view of a finding: the intent is closed (or journaled) before it hears the result. */
-  private async concludeLive(intent: ChangeIntent, finding: OvhFinding, lost: string): Promise<ChangeResult> {
-    if (finding.kind === 'task') return (await this.adopt(intent, finding.task))?.done ?? this.handledElsewhere();
+  private async concludeLive(intent: ChangeIntent, finding: OvhFinding, lost: LostAnswer): Promise<ChangeResult> {
+    if (finding.kind === 'task') {
+      return (await this.adopt(intent, finding.task, lost))?.done ?? this.handledElsewhere();
+    }
     const result = await this.recordFinding(intent, finding, lost);
     await this.deps.journal.closeIntent(intent.id, finding.kind);
     return result;
   }
 
-  /** Journals a task found on OVH for an intent and follows it; undefined if the intent was closed meanwhile. */
-  private async adopt(intent: ChangeIntent, task: Task): Promise<{ done: Promise<ChangeResult> } | undefined> {
-    if (intent.auditId !== null) await this.deps.audit.update(intent.auditId, { taskId: task.taskId });
+  /**
+   * Journals a task found on OVH for an intent and follows it; undefined if the intent was closed meanwhile.
+   * The audit record says how the task was found.
+   */
+  private async adopt(
+    intent: ChangeIntent,
+    task: Task,
+    lost: LostAnswer,
+  ): Promise<{ done: Promise<ChangeResult> } | undefined> {
+    if (intent.auditId !== null) {
+      await this.deps.audit.update(intent.auditId, {
+        taskId: task.taskId,
+        detail: { settlement: { kind: 'task_found', lost, taskId: task.taskId }, note: undefined },
+      });
+    }
     if (!(await this.deps.journal.attachTask(intent.id, this.journalEntry(intent, task.taskId)))) return undefined;
     this.deps.logger?.info({ intentId: intent.id, taskId: task.taskId }, 'found the OVH task of a change');
     return { done: this.follow(intent.service, task.taskId, intent.auditId, TASK_DEADLINE_MS, task) };
   }
 
   private handledElsewhere(): ChangeResult {
-    return { outcome: 'unknown', taskId: null, detail: 'another bot replica is finishing this change' };
+    return { outcome: 'unknown', taskId: null, settlement: { kind: 'other_replica' } };
   }
 
   /** The audit record says what OVH shows; the result says it to the user. */
-  private async recordFinding(
+  private recordFinding(
     intent: ChangeIntent,
     finding: Exclude<OvhFinding, { kind: 'task' }>,
-    context: string,
+    lost: LostAnswer,
   ): Promise<ChangeResult> {
-    const detail = context === '' ? finding.detail : `${context}; ${finding.detail}`;
+    const seen = { lost, action: intent.kind, subject: intent.subject };
+    return this.recordSettlement(
+      intent,
+      finding.kind,
+      finding.kind === 'applied' ? { kind: 'shown_made', ...seen } : { kind: 'shown_not_made', ...seen },
+    );
+  }
+
+  /** A change settled without a task: its audit record (an older version's note replaced), then the result. */
+  private async recordSettlement(
+    intent: ChangeIntent,
+    outcome: 'applied' | 'not_applied',
+    settlement: Settlement,
+  ): Promise<ChangeResult> {
     if (intent.auditId !== null) {
       await this.deps.audit.update(intent.auditId, {
-        outcome: finding.kind === 'applied' ? 'succeeded' : 'not_applied',
-        detail: { note: detail },
+        outcome: outcome === 'applied' ? 'succeeded' : 'not_applied',
+        detail: { settlement, note: undefined },
       });
     }
-    return { outcome: finding.kind, taskId: null, detail };
+    return { outcome, taskId: null, settlement };
   }
 
   /**
@@ -477,19 +506,22 @@ export class SnapshotService {
   private async stillUnknown(
     intent: ChangeIntent,
     error: unknown,
-    context: string,
+    lost: LostAnswer,
     report?: ChangeReporter,
   ): Promise<ChangeResult> {
     const checks = intent.checks + 1;
-    const why = error instanceof Error ? error.message : String(error);
     const final = checks >= MAX_INTENT_CHECKS;
-    const detail = final
-      ? `${context} (${why}); gave up asking after ${checks} tries: check the partition on OVH`
-      : `${context} (${why}); the bot keeps checking and updates this record`;
-    const result: ChangeResult = { outcome: 'unknown', taskId: null, detail };
+    const settlement: Settlement = {
+      kind: 'cannot_ask',
+      lost,
+      problem: checkProblem(error, intent),
+      tries: checks,
+      gaveUp: final,
+    };
+    const result: ChangeResult = { outcome: 'unknown', taskId: null, settlement };
     if (intent.checks === 0 || final) {
       if (intent.auditId !== null)
-        await this.deps.audit.update(intent.auditId, { outcome: 'unknown', detail: { note: detail } });
+        await this.deps.audit.update(intent.auditId, { outcome: 'unknown', detail: { settlement, note: undefined } });
       await report?.(intent, result);
     }
     if (final) await this.deps.journal.closeIntent(intent.id, 'unknown');
@@ -525,27 +557,25 @@ export class SnapshotService {
     const lease = this.keepLeased(intent.id);
     try {
       if (intent.sentAt === null) {
-        const finding = {
-          kind: 'not_applied',
-          detail: 'the bot stopped before sending it to OVH; nothing was changed',
-        } as const;
-        await this.reportFinding(intent, finding, '', report);
-        return;
-      }
-      let finding: OvhFinding;
-      try {
-        finding = await this.findOnOvh(intent);
-      } catch (error) {
-        await this.stillUnknown(
+        await this.reportSettled(
           intent,
-          error,
-          "OVH's answer never reached the bot, and OVH cannot be asked now",
+          'not_applied',
+          () => this.recordSettlement(intent, 'not_applied', NOT_SENT),
           report,
         );
         return;
       }
+      // Whatever the writer saw (if it saw anything) is not kept with the intent: the answer never reached it.
+      const lost: LostAnswer = { kind: 'not_heard' };
+      let finding: OvhFinding;
+      try {
+        finding = await this.findOnOvh(intent);
+      } catch (error) {
+        await this.stillUnknown(intent, error, lost, report);
+        return;
+      }
       if (finding.kind === 'task') {
-        const adopted = await this.adopt(intent, finding.task);
+        const adopted = await this.adopt(intent, finding.task, lost);
         void adopted?.done.then((result) =>
           report(intent, result).catch((error: unknown) =>
             this.deps.logger?.error({ err: error, intentId: intent.id }, 'reporting a reconciled change failed'),
@@ -553,24 +583,25 @@ export class SnapshotService {
         );
         return;
       }
-      await this.reportFinding(intent, finding, "OVH's answer never reached the bot", report);
+      const found = finding;
+      await this.reportSettled(intent, found.kind, () => this.recordFinding(intent, found, lost), report);
     } finally {
       lease.stop();
     }
   }
 
   /** Sweep order: audit record, then the user, then the intent closed (a crash in between repeats, never loses). */
-  private async reportFinding(
+  private async reportSettled(
     intent: ChangeIntent,
-    finding: Exclude<OvhFinding, { kind: 'task' }>,
-    context: string,
+    outcome: 'applied' | 'not_applied',
+    record: () => Promise<ChangeResult>,
     report: ChangeReporter,
   ): Promise<void> {
-    const result = await this.recordFinding(intent, finding, context);
+    const result = await record();
     await report(intent, result).catch((error: unknown) =>
       this.deps.logger?.error({ err: error, intentId: intent.id }, 'reporting a reconciled change failed'),
     );
-    await this.deps.journal.closeIntent(intent.id, finding.kind);
+    await this.deps.journal.closeIntent(intent.id, outcome);
   }
 
   private async findOnOvh(intent: ChangeIntent): Promise<OvhFinding> {
@@ -648,7 +679,7 @@ export class SnapshotService {
         // On success the detail stays as it was (e.g. who approved it).
         await this.deps.audit.update(auditId, {
           outcome: result.outcome,
-          ...(result.outcome === 'failed' && { detail: { ovh: result.detail } }),
+          ...(result.outcome === 'failed' && { detail: { task: result.failure } }),
         });
       }
       await this.deps.journal.finish(service, taskId, tracked.outcome);
@@ -826,69 +857,44 @@ export class SnapshotService {
   }
 }
 
-/** Maps an OVH failure to a problem (what the bot was doing, and how OVH failed). */
-export function toNashaError(error: unknown, step: OvhStep, target?: Target, name?: string): NashaError {
-  if (error instanceof NashaError) return error;
-  const problem = (
-    failure: Extract<Problem, { kind: 'ovh' }>['failure'],
-    details: { httpStatus?: number | undefined; ovhMessage?: string | undefined } = {},
-  ): NashaError =>
-    new NashaError(
-      {
-        kind: 'ovh',
-        failure,
-        step,
-        target,
-        name,
-        httpStatus: details.httpStatus,
-        ovhMessage: details.ovhMessage,
-      },
-      { cause: error },
-    );
-  if (error instanceof OvhApiError) {
-    const details = { httpStatus: error.httpStatus, ovhMessage: error.ovhMessage };
-    switch (error.kind) {
-      case 'http':
-        if (error.httpStatus === 404) return problem('not_found', details);
-        if (error.httpStatus === 429 || (error.httpStatus ?? 0) >= 500) return problem('unavailable', details);
-        return problem('refused', details);
-      case 'input':
-        return problem('invalid', details);
-      case 'timeout':
-        return problem('timeout', details);
-      case 'clock':
-        return problem('clock', details);
-      case 'network':
-        return problem('network', details);
-      case 'parse':
-        return problem('parse', details);
-    }
-  }
-  return problem('unexpected');
-}
-
 /** What a followed task's end means: a task always has a definite outcome. */
 type TaskChangeResult = Extract<ChangeResult, { outcome: 'succeeded' | 'failed' }>;
 
 function toChangeResult(result: TaskResult): TaskChangeResult {
+  return result.outcome === 'done'
+    ? { outcome: 'succeeded', taskId: result.taskId }
+    : { outcome: 'failed', taskId: result.taskId, failure: taskFailure(result) };
+}
+
+/** How a task that did not end done ended: its status and OVH's words (or the error the tracking ended on). */
+export function taskFailure(result: Exclude<TaskResult, { outcome: 'done' }>): TaskFailure {
   switch (result.outcome) {
-    case 'done':
-      return { outcome: 'succeeded', taskId: result.taskId };
     case 'failed':
-      return {
-        outcome: 'failed',
-        taskId: result.taskId,
-        detail: `OVH task ended in ${result.status}${result.details ? `: ${result.details}` : ''}`,
-      };
+      return { outcome: 'failed', status: result.status, details: result.details ?? undefined };
     case 'timeout':
-      return {
-        outcome: 'failed',
-        taskId: result.taskId,
-        detail: `OVH task still ${result.lastStatus ?? 'unknown'} after the deadline${result.lastError ? ` (${result.lastError})` : ''}; check it later`,
-      };
+      return { outcome: 'timeout', status: result.lastStatus, details: result.lastError };
     case 'lost':
-      return { outcome: 'failed', taskId: result.taskId, detail: `OVH no longer knows the task: ${result.reason}` };
+      return { outcome: 'lost', status: undefined, details: result.reason };
   }
+}
+
+const NOT_SENT: Settlement = { kind: 'not_sent' };
+
+/** How a check on OVH failed, as the problem it is (a failure outside OVH's reads is an unexpected one). */
+function checkProblem(error: unknown, intent: ChangeIntent): OvhProblem {
+  const target = { service: intent.service, partition: intent.partition };
+  const problem = toNashaError(error, 'read task', target).problem;
+  return problem.kind === 'ovh'
+    ? problem
+    : {
+        kind: 'ovh',
+        failure: 'unexpected',
+        step: 'read task',
+        target,
+        name: undefined,
+        httpStatus: undefined,
+        ovhMessage: undefined,
+      };
 }
 
 /** The subject of a change: the snapshot's name or the frequency. */

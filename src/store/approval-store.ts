@@ -8,6 +8,7 @@ import {
   type ImpactPreview,
   OPEN_STATES,
 } from '../core/approvals.js';
+import { parseAuditDetail, serializeAuditDetail } from '../core/audit-detail.js';
 import type { ChangeRequest } from '../core/snapshot-service.js';
 import { SNAPSHOT_TYPES } from '../ovh/models.js';
 import type { ApprovalRequestsTable, DatabaseSchema } from './schema.js';
@@ -66,7 +67,7 @@ export class ApprovalStore implements ApprovalRepository {
         decided_by: request.decidedBy,
         decision_reason: request.decisionReason,
         task_id: request.taskId,
-        outcome_detail: request.outcomeDetail,
+        outcome_detail: storedDetail(request.outcomeDetail),
         audit_id: request.auditId,
         reply: JSON.stringify(request.reply),
         card_channel: request.card.channel,
@@ -98,7 +99,7 @@ export class ApprovalStore implements ApprovalRepository {
         ...(patch.decidedBy !== undefined && { decided_by: patch.decidedBy }),
         ...(patch.decisionReason !== undefined && { decision_reason: patch.decisionReason }),
         ...(patch.taskId !== undefined && { task_id: patch.taskId }),
-        ...(patch.outcomeDetail !== undefined && { outcome_detail: patch.outcomeDetail }),
+        ...(patch.outcomeDetail !== undefined && { outcome_detail: storedDetail(patch.outcomeDetail) }),
         ...(patch.auditId !== undefined && { audit_id: patch.auditId }),
       })
       .where('id', '=', id)
@@ -173,6 +174,11 @@ function toChange(row: Row): ChangeRequest {
   }
 }
 
+/** The outcome detail as stored: the audit detail's JSON (bounded like it). */
+function storedDetail(detail: ApprovalRequest['outcomeDetail']): string | null {
+  return detail === null ? null : serializeAuditDetail(detail);
+}
+
 function toRequest(row: Row): ApprovalRequest {
   return {
     id: row.id,
@@ -193,7 +199,8 @@ function toRequest(row: Row): ApprovalRequest {
     decidedBy: row.decided_by,
     decisionReason: row.decision_reason,
     taskId: row.task_id === null ? null : Number(row.task_id),
-    outcomeDetail: row.outcome_detail,
+    // Older rows hold plain text: read back as `text`.
+    outcomeDetail: parseAuditDetail(row.outcome_detail) ?? null,
     auditId: row.audit_id,
     reply: JsonSchema.parse(JSON.parse(row.reply)),
     card: { channel: row.card_channel, ts: row.card_ts, version: row.card_version },

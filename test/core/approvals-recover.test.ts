@@ -131,7 +131,7 @@ describe('ApprovalService.recoverInterrupted', () => {
     expect((await repo.get('OPEN01'))?.state).toBe('executing');
     expect(await repo.get('DONE01')).toMatchObject({
       state: 'failed',
-      outcomeDetail: expect.stringContaining('settled'),
+      outcomeDetail: { settlement: { kind: 'settled_by_sweep' } },
     });
     // Too recent: it could still be re-validating in a live replica.
     expect((await repo.get('NONE01'))?.state).toBe('executing');
@@ -140,7 +140,7 @@ describe('ApprovalService.recoverInterrupted', () => {
     await approvals.recoverInterrupted();
     expect(await repo.get('NONE01')).toMatchObject({
       state: 'failed',
-      outcomeDetail: 'the bot stopped before sending the change to OVH; nothing was changed, ask again',
+      outcomeDetail: { settlement: { kind: 'not_sent' } },
     });
     expect((await repo.get('OPEN01'))?.state).toBe('executing');
     expect(cards.notified.map((r) => r.id)).toEqual(['DONE01', 'NONE01']);

@@ -6,20 +6,20 @@ import { DEFAULT_APPROVAL_RULES } from '../../src/config/bot-config.js';
 import type { ApprovalRules } from '../../src/core/actions.js';
 import {
   type ApprovalCards,
+  type ApprovalOutcomeDetail,
   type ApprovalRequest,
   ApprovalService,
   type ApprovalState,
   type ClickResult,
 } from '../../src/core/approvals.js';
-import type { AuditDetail, AuditProblem } from '../../src/core/audit-detail.js';
-import { parseAuditDetail } from '../../src/core/audit-detail.js';
+import type { AuditProblem } from '../../src/core/audit-detail.js';
 import { NashaError } from '../../src/core/errors.js';
 import { ActionGate, type ApprovalVerdict } from '../../src/core/gate.js';
 import type { GroupDirectory } from '../../src/core/groups.js';
 import type { AccessConfig, Actor } from '../../src/core/model.js';
 import { Policy } from '../../src/core/policy.js';
 import type { AuditInput, JsonValue } from '../../src/core/ports.js';
-import type { Problem } from '../../src/core/problems.js';
+import type { Problem, TaskFailure } from '../../src/core/problems.js';
 import type {
   ChangeAuthorization,
   ChangeRequest,
@@ -32,6 +32,7 @@ import type { SnapshotType } from '../../src/ovh/models.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import { ApprovalStore } from '../../src/store/approval-store.js';
 import { type Database, openDatabase } from '../../src/store/database.js';
+import { expectNoProse } from '../support/no-prose.js';
 import { RecordingAudit } from '../support/recording-audit.js';
 
 /**
@@ -57,6 +58,8 @@ const DELETE: ChangeRequest = { action: 'snapshot.delete', target: TARGET, name:
 const REMOVE_DAY_1: ChangeRequest = { action: 'schedule.remove', target: TARGET, type: 'day-1' };
 const ADD_DAY_7: ChangeRequest = { action: 'schedule.add', target: TARGET, type: 'day-7' };
 const REMOVE_HOUR_1: ChangeRequest = { action: 'schedule.remove', target: TARGET, type: 'hour-1' };
+/** How the fake's failing task ends: OVH's status and its own words. */
+const QUOTA_FAILURE: TaskFailure = { outcome: 'failed', status: 'customerError', details: 'quota exceeded' };
 
 /**
  * Deletes need one approver (the default); removing a frequency needs two, for the quorum tests; adding one is
@@ -198,9 +201,7 @@ class FakeSnapshots implements Pick<SnapshotService, 'inspect' | 'change' | 'cha
     const outcome = typeof this.result === 'string' ? Promise.resolve(this.result) : this.result.promise;
     const done = outcome.then(
       (how): ChangeResult =>
-        how === 'succeeded'
-          ? { outcome: 'succeeded', taskId }
-          : { outcome: 'failed', taskId, detail: 'OVH: quota exceeded' },
+        how === 'succeeded' ? { outcome: 'succeeded', taskId } : { outcome: 'failed', taskId, failure: QUOTA_FAILURE },
     );
     return {
       auditId: 'approvedAuditId' in authorization ? authorization.approvedAuditId : 'none',
@@ -214,10 +215,15 @@ class FakeSnapshots implements Pick<SnapshotService, 'inspect' | 'change' | 'cha
 
 let database: Database | undefined;
 let dir: string | undefined;
+/** Every request and audit write of the test, read at its end: data only, never a sentence of core's. */
+let handedOn: (() => Promise<unknown>) | undefined;
 afterEach(async () => {
+  const seen = await handedOn?.();
+  handedOn = undefined;
   await database?.close();
   database = undefined;
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  expectNoProse(seen);
 });
 
 async function harness() {
@@ -256,6 +262,12 @@ async function harness() {
   const file = async (actor: Actor, change: ChangeRequest, reason: string, together: readonly ChangeRequest[] = []) =>
     (await approvals.request(actor, change, reason, await verdict(actor, change), null, together)).request;
   const state = async (id: string) => (await repo.get(id))?.state;
+  const db = database.db;
+  handedOn = async () => {
+    const ids = await db.selectFrom('approval_requests').select('id').execute();
+    const requests = await Promise.all(ids.map((row) => repo.get(row.id)));
+    return { requests, records: audit.records, patches: audit.patches };
+  };
   return { repo, clock, policy, gate, audit, cards, snapshots, service, approvals, verdict, file, state };
 }
 
@@ -286,9 +298,9 @@ function refusedClick(
   };
 }
 
-/** A request's outcome detail, read back as the card reads it. */
-const outcomeOf = (request: ApprovalRequest | undefined): AuditDetail | undefined =>
-  parseAuditDetail(request?.outcomeDetail ?? null);
+/** A request's outcome detail, read back from the store as the card reads it. */
+const outcomeOf = (request: ApprovalRequest | undefined): ApprovalOutcomeDetail | null | undefined =>
+  request?.outcomeDetail;
 
 const refusalOf = (click: ClickResult) => (click.ok ? undefined : click.refusal);
 
@@ -488,7 +500,7 @@ describe('pending → approved → executing → succeeded | failed | invalidate
     await h.approvals.approve(APPROVER_A, first.id);
     const failed = await h.cards.finished(first.id);
     expect(failed).toMatchObject({ state: 'failed', taskId: 4_000_001 });
-    expect(outcomeOf(failed)).toEqual({ ovh: 'OVH: quota exceeded' });
+    expect(outcomeOf(failed)).toEqual({ task: QUOTA_FAILURE });
 
     const refusal: Problem = {
       kind: 'ovh',
@@ -617,7 +629,7 @@ describe('pending → approved → executing → succeeded | failed | invalidate
     await h.service().recoverInterrupted();
     expect(await h.repo.get(id)).toMatchObject({
       state: 'failed',
-      outcomeDetail: 'the bot stopped before sending the change to OVH; nothing was changed, ask again',
+      outcomeDetail: { settlement: { kind: 'not_sent' } },
     });
     expect(await h.cards.finished(id)).toMatchObject({ state: 'failed' });
     expect(h.snapshots.changes).toEqual([]);

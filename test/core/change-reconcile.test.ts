@@ -18,6 +18,7 @@ import { OvhApiError } from '../../src/ovh/errors.js';
 import type { FaultRule } from '../../src/ovh/simulator/index.js';
 import { type Database, openDatabase } from '../../src/store/database.js';
 import { TaskJournal } from '../../src/store/task-journal.js';
+import { expectNoProse } from '../support/no-prose.js';
 import { type OvhHarness, startOvhHarness } from '../support/ovh-harness.js';
 import { RecordingAudit } from '../support/recording-audit.js';
 
@@ -37,12 +38,17 @@ const ACTOR = { userId: 'U0ADMIN', channelId: 'C0OPS' };
 let ovh: OvhHarness | undefined;
 let database: Database | undefined;
 let dir: string | undefined;
+/** What core handed on in the test: results, reports and audit writes. Data only, never a sentence. */
+let handedOn: Array<() => unknown> = [];
 
 afterEach(async () => {
+  const seen = handedOn.map((read) => read());
+  handedOn = [];
   await ovh?.close();
   await database?.close();
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   ovh = database = dir = undefined;
+  expectNoProse(seen);
 });
 
 async function setup(options: { timeoutMs?: number; faults?: FaultRule[] } = {}) {
@@ -69,6 +75,12 @@ async function setup(options: { timeoutMs?: number; faults?: FaultRule[] } = {})
   const report = async (origin: ChangeOrigin, result: ChangeResult) => {
     reports.push({ origin, result });
   };
+  // The reply stored with a change is the Slack layer's own data: only the results are core's.
+  handedOn.push(
+    () => reports.map((r) => r.result),
+    () => audit.records,
+    () => audit.patches,
+  );
   return { ovh, journal, audit, service: make(), other: make(), reports, report, db: database.db };
 }
 
@@ -126,7 +138,7 @@ describe('isAmbiguousWriteFailure', () => {
 });
 
 describe('a lost answer is checked on OVH before anything is said', () => {
-  it('502 after OVH made it: the task is found and followed; the record and the journal are the normal ones', async () => {
+  it('502 after OVH made it: the task is found and followed; the record says how it was found', async () => {
     const t = await setup({
       faults: [{ method: 'POST', path: CUSTOM, fault: { type: 'html', status: 502, afterApply: true }, times: 1 }],
     });
@@ -141,7 +153,12 @@ describe('a lost answer is checked on OVH before anything is said', () => {
     expect(result).toEqual({ outcome: 'succeeded', taskId: expect.any(Number) });
     const tasks = await t.ovh.api.client.listTasks(SVC, { operation: 'clusterLeclercCustomSnapCreate' });
     expect(tasks).toEqual([result.taskId]);
-    expect(t.audit.final(started.auditId)).toEqual({ outcome: 'succeeded', taskId: result.taskId });
+    expect(t.audit.final(started.auditId)).toEqual({
+      outcome: 'succeeded',
+      taskId: result.taskId,
+      // A gateway's HTML page instead of OVH's answer.
+      detail: { settlement: { kind: 'task_found', lost: { kind: 'parse' }, taskId: result.taskId }, note: undefined },
+    });
     expect(await t.ovh.api.client.listCustomSnapshots(SVC, 'logs')).toContain('snap-after-502');
     expect(await t.journal.intentOfAudit(started.auditId)).toMatchObject({
       outcome: 'journaled',
@@ -174,17 +191,16 @@ describe('a lost answer is checked on OVH before anything is said', () => {
     });
     const started = await t.service.change(ACTOR, create('snap-503'), REPLY, await allowed(create('snap-503')));
     const result = await started.done;
-    expect(result).toEqual({
-      outcome: 'not_applied',
-      taskId: null,
-      detail:
-        'OVH answered HTTP 503; OVH shows it was not done (there is no snapshot snap-503, and no OVH task was started for it)',
-    });
+    const settlement = {
+      kind: 'shown_not_made',
+      lost: { kind: 'http', httpStatus: 503 },
+      action: 'snapshot.create',
+      subject: 'snap-503',
+    };
+    expect(result).toEqual({ outcome: 'not_applied', taskId: null, settlement });
     expect(t.audit.final(started.auditId)).toEqual({
       outcome: 'not_applied',
-      detail: {
-        note: 'OVH answered HTTP 503; OVH shows it was not done (there is no snapshot snap-503, and no OVH task was started for it)',
-      },
+      detail: { settlement, note: undefined },
     });
     expect(await t.journal.intentOfAudit(started.auditId)).toMatchObject({ outcome: 'not_applied' });
     const checks = postsAndChecks(t.ovh).filter((line) => line.startsWith('GET /partition/logs/customSnapshot'));
@@ -205,10 +221,11 @@ describe('a lost answer is checked on OVH before anything is said', () => {
       await allowed({ action: 'schedule.add', target: { service: SVC, partition: 'logs' }, type: 'day-7' }),
     );
     const result = await started.done;
-    expect(result.outcome).toBe('not_applied');
-    expect(result.outcome === 'not_applied' && result.detail).toMatch(
-      /^OVH did not answer in time; .*day-7 is not enabled/,
-    );
+    expect(result).toEqual({
+      outcome: 'not_applied',
+      taskId: null,
+      settlement: { kind: 'shown_not_made', lost: { kind: 'timeout' }, action: 'schedule.add', subject: 'day-7' },
+    });
     expect(await t.ovh.api.client.listSnapshotTypes(SVC, 'logs')).not.toContain('day-7');
   });
 
@@ -237,11 +254,22 @@ describe('a lost answer is checked on OVH before anything is said', () => {
     });
     const started = await t.service.change(ACTOR, create('snap-unknown'), REPLY, await allowed(create('snap-unknown')));
     const result = await started.done;
-    expect(result.outcome).toBe('unknown');
-    expect(result.outcome === 'unknown' && result.detail).toMatch(
-      /^OVH answered with a page that is not its API answer, and OVH cannot be asked now \(.*503.*\); the bot keeps checking/,
-    );
-    expect(t.audit.final(started.auditId)).toMatchObject({ outcome: 'unknown' });
+    // How the last check failed is kept as the problem it is: which read, OVH's status.
+    expect(result).toEqual({
+      outcome: 'unknown',
+      taskId: null,
+      settlement: {
+        kind: 'cannot_ask',
+        lost: { kind: 'parse' },
+        problem: expect.objectContaining({ kind: 'ovh', failure: 'unavailable', step: 'read task', httpStatus: 503 }),
+        tries: 1,
+        gaveUp: false,
+      },
+    });
+    expect(t.audit.final(started.auditId)).toMatchObject({
+      outcome: 'unknown',
+      detail: { settlement: { kind: 'cannot_ask', tries: 1 } },
+    });
     const open = await t.journal.intentOfAudit(started.auditId);
     expect(open).toMatchObject({ outcome: null, checks: 1, taskId: null });
 
@@ -253,7 +281,15 @@ describe('a lost answer is checked on OVH before anything is said', () => {
     await expect.poll(() => t.reports.length).toBe(1);
     expect(t.reports[0]?.origin).toMatchObject({ service: SVC, kind: 'snapshot.create', reply: REPLY });
     expect(t.reports[0]?.result).toMatchObject({ outcome: 'succeeded', taskId: expect.any(Number) });
-    expect(t.audit.final(started.auditId)).toMatchObject({ outcome: 'succeeded' });
+    // The record says how the task was found (the "still checking" settlement is replaced).
+    expect(t.audit.final(started.auditId)).toEqual({
+      outcome: 'succeeded',
+      taskId: t.reports[0]?.result.taskId,
+      detail: {
+        settlement: { kind: 'task_found', lost: { kind: 'not_heard' }, taskId: t.reports[0]?.result.taskId },
+        note: undefined,
+      },
+    });
   });
 
   it('a refusal (4xx) is not ambiguous: failed at once, no check', async () => {
@@ -311,7 +347,12 @@ describe('the sweep settles what a dead process left', () => {
       origin: { auditId: 'audit-i1', reply: REPLY },
       result: { outcome: 'succeeded', taskId: expect.any(Number) },
     });
-    expect(t.audit.final('audit-i1')).toEqual({ outcome: 'succeeded', taskId: t.reports[0]?.result.taskId });
+    const taskId = t.reports[0]?.result.taskId;
+    expect(t.audit.final('audit-i1')).toEqual({
+      outcome: 'succeeded',
+      taskId,
+      detail: { settlement: { kind: 'task_found', lost: { kind: 'not_heard' }, taskId }, note: undefined },
+    });
     expect(await t.journal.intentOfAudit('audit-i1')).toMatchObject({ outcome: 'journaled' });
     expect(await t.journal.unfinished()).toEqual([]);
   });
@@ -325,11 +366,7 @@ describe('the sweep settles what a dead process left', () => {
     expect(t.reports).toEqual([
       {
         origin: expect.objectContaining({ auditId: 'audit-i2' }),
-        result: {
-          outcome: 'not_applied',
-          taskId: null,
-          detail: 'the bot stopped before sending it to OVH; nothing was changed',
-        },
+        result: { outcome: 'not_applied', taskId: null, settlement: { kind: 'not_sent' } },
       },
     ]);
     expect(t.audit.final('audit-i2')).toMatchObject({ outcome: 'not_applied' });
@@ -356,15 +393,14 @@ describe('the sweep settles what a dead process left', () => {
     await t.journal.add({ service: SVC, taskId: made.taskId, kind: 'snapshot.create', deadlineAt: 0 });
     t.ovh.clock.advance(20_000);
     await t.service.reconcileDue(t.report);
-    expect(t.reports.map((r) => r.result)).toEqual([
-      {
-        outcome: 'applied',
-        taskId: null,
-        detail:
-          "OVH's answer never reached the bot; OVH shows it done (snapshot snap-confirmed exists; no OVH task found for it)",
-      },
-    ]);
-    expect(t.audit.final('audit-i4')).toMatchObject({ outcome: 'succeeded' });
+    const settlement = {
+      kind: 'shown_made',
+      lost: { kind: 'not_heard' },
+      action: 'snapshot.create',
+      subject: 'snap-confirmed',
+    };
+    expect(t.reports.map((r) => r.result)).toEqual([{ outcome: 'applied', taskId: null, settlement }]);
+    expect(t.audit.final('audit-i4')).toEqual({ outcome: 'succeeded', detail: { settlement, note: undefined } });
   });
 
   it('OVH down during the sweep: reported unknown once, retried with back-off, never claimed twice at once', async () => {
@@ -374,7 +410,19 @@ describe('the sweep settles what a dead process left', () => {
     t.ovh.sim.addFaults({ method: 'GET', path: CUSTOM, fault: { type: 'status', status: 500 }, times: 2 });
     await t.service.reconcileDue(t.report);
     await t.service.reconcileDue(t.report); // not due again yet
-    expect(t.reports.map((r) => r.result.outcome)).toEqual(['unknown']);
+    expect(t.reports.map((r) => r.result)).toEqual([
+      {
+        outcome: 'unknown',
+        taskId: null,
+        settlement: {
+          kind: 'cannot_ask',
+          lost: { kind: 'not_heard' },
+          problem: expect.objectContaining({ failure: 'unavailable', step: 'list snapshots', httpStatus: 500 }),
+          tries: 1,
+          gaveUp: false,
+        },
+      },
+    ]);
     expect(t.audit.final('audit-i5')).toMatchObject({ outcome: 'unknown' });
     t.ovh.clock.advance(30_000);
     await t.service.reconcileDue(t.report); // OVH still failing: no second "unknown" report

@@ -167,6 +167,8 @@ describe('ChangeDesk.submit: refused by the gate', () => {
           required: 'operator',
           has: 'viewer',
           denial: { kind: 'role_too_low', has: 'viewer', via: { kind: 'user' } },
+          // The viewer's grant covers it: the refusal may name it.
+          target: DATA,
         },
       },
     });
@@ -201,7 +203,8 @@ describe('ChangeDesk.submit: refused by the gate', () => {
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({ action: 'schedule.add', subject: 'day-2', outcome: 'denied' });
     expect(h.detailOf(records[0])).toEqual({
-      problem: { kind: 'refused', refusal: { kind: 'not_visible', action: 'schedule.add' } },
+      // The target as the user typed it ("not found, or not yours" confirms nothing).
+      problem: { kind: 'refused', refusal: { kind: 'not_visible', action: 'schedule.add', target: DATA } },
     });
     expect(h.writes()).toEqual([]);
   });

@@ -10,6 +10,7 @@ import { type Database, openDatabase } from '../../src/store/database.js';
 import { QuickStore } from '../../src/store/quick-store.js';
 import { type OvhHarness, startOvhHarness } from '../support/ovh-harness.js';
 import { RecordingAudit } from '../support/recording-audit.js';
+import { VIEWER_QUICK_REFUSAL } from '../support/refusals.js';
 
 /**
  * QuickSnapshotService.resume over the real client, simulator and store: what a run left by a
@@ -79,14 +80,7 @@ describe('QuickSnapshotService.resume', () => {
         item('vol-004', { status: 'queued' }),
         item('vol-005', {
           status: 'denied',
-          refusal: {
-            kind: 'policy',
-            action: 'snapshot.quick',
-            via: 'run',
-            required: 'operator',
-            has: 'viewer',
-            denial: { kind: 'role_too_low', has: 'viewer', via: { kind: 'user' } },
-          },
+          refusal: VIEWER_QUICK_REFUSAL,
         }),
         item('vol-006', { status: 'creating', taskId: null }),
       ],
@@ -109,14 +103,7 @@ describe('QuickSnapshotService.resume', () => {
       { status: 'failed', taskId: null, failure: { kind: 'restart', when: 'not_started' } },
       {
         status: 'denied',
-        refusal: {
-          kind: 'policy',
-          action: 'snapshot.quick',
-          via: 'run',
-          required: 'operator',
-          has: 'viewer',
-          denial: { kind: 'role_too_low', has: 'viewer', via: { kind: 'user' } },
-        },
+        refusal: VIEWER_QUICK_REFUSAL,
       },
       { status: 'done', taskId: unsaved.taskId, existed: false },
     ]);

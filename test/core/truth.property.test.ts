@@ -20,6 +20,7 @@ import { QuickSnapshotService } from '../../src/core/quick-snapshots.js';
 import type { ChangeRequest } from '../../src/core/snapshot-service.js';
 import { canIMessage, helpMessage } from '../../src/slack/blocks/permissions.js';
 import { usageOf } from '../../src/slack/commands/parse.js';
+import { proseIn } from '../support/no-prose.js';
 import { RecordingAudit } from '../support/recording-audit.js';
 
 /**
@@ -138,6 +139,9 @@ function draftFor(action: ApprovableAction, target: Target): ChangeDraft {
 
 const CAN_I_HEAD = { run: ['Yes'], approval: ['Yes, with approval', 'Only by request'], refused: ['No'] } as const;
 
+/** What core returned in a run of the property (checked for prose at its end). */
+const handedOn: unknown[] = [];
+
 describe('can-i and help tell what the bot does', () => {
   it('for every user × channel × target × change: can-i’s verdict is what submitting it does', async () => {
     await fc.assert(
@@ -152,8 +156,14 @@ describe('can-i and help tell what the bot does', () => {
               if (!('verdict' in explained)) throw new Error('asking about yourself is always answered');
               const spec = `${target.service}/${target.partition}`;
               const planned = await quick.plan(actor, spec, {}).then(
-                (run) => run.items[0]?.state.status,
-                (error: unknown) => (error instanceof NashaError ? `refused:${error.code}` : 'crashed'),
+                (run) => {
+                  handedOn.push(run.items);
+                  return run.items[0]?.state.status;
+                },
+                (error: unknown) => {
+                  if (error instanceof NashaError) handedOn.push(error.problem);
+                  return error instanceof NashaError ? `refused:${error.code}` : 'crashed';
+                },
               );
               const expected =
                 explained.verdict.kind === 'run'
@@ -172,6 +182,7 @@ describe('can-i and help tell what the bot does', () => {
                 const before = { executed: executed.length, filed: filed.length, audited: audit.records.length };
                 const draft = draftFor(action, target);
                 const outcome = await desk.submit(actor, draft);
+                handedOn.push(outcome);
                 switch (explained.verdict.kind) {
                   case 'run':
                     expect(outcome.kind).toBe('started');
@@ -197,6 +208,9 @@ describe('can-i and help tell what the bot does', () => {
             }
           }
         }
+        // Core handed on data only: outcomes, problems, plans and audit records hold no sentence of its own.
+        expect(proseIn([handedOn, audit.records, audit.patches])).toEqual([]);
+        handedOn.length = 0;
       }),
       { numRuns: 40 },
     );

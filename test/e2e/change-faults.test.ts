@@ -110,13 +110,18 @@ const lastReply = (replyId: string) => String(slack.replies(replyId).at(-1)?.['t
 
 /** The audit message about `subject` as it reads now (its last post or update). */
 function audit(subject: string): string {
+  return String(auditCall(subject)?.args['text'] ?? '');
+}
+
+/** The latest audit message about `subject`, blocks and all (the detail sections are in the blocks). */
+function auditCall(subject: string) {
   const calls = slack.calls.filter(
     (c) =>
       (c.method === 'chat.postMessage' || c.method === 'chat.update') &&
       c.args['channel'] === AUDIT_CHANNEL &&
       JSON.stringify(c.args).includes(subject),
   );
-  return String(calls.at(-1)?.args['text'] ?? '');
+  return calls.at(-1);
 }
 
 async function ends(subject: string, replyId: string | undefined, auditText: RegExp, reply?: RegExp): Promise<void> {
@@ -170,6 +175,13 @@ describe('SIGKILL at each step of a change', () => {
       /^Not applied: create snapshot/,
     );
     expect(lastReply(replyId)).not.toMatch(/could not create/i);
+    // How it was settled, worded by the Slack layer from the data core recorded.
+    expect(JSON.stringify(slack.replies(replyId).at(-1)?.['blocks'])).toContain(
+      '>The bot stopped before sending it to OVH; nothing was changed.',
+    );
+    expect(JSON.stringify(auditCall('snap-kill-before')?.args['blocks'])).toContain(
+      '*Reconciliation*\\nThe bot stopped before sending it to OVH; nothing was changed.',
+    );
     expect(sim.requests.filter((r) => r.method === 'POST')).toEqual([]);
     expect(await snapshots()).not.toContain('snap-kill-before');
     expect(intents(w.dataDir)).toMatchObject([{ outcome: 'not_applied' }]);
@@ -190,6 +202,9 @@ describe('SIGKILL at each step of a change', () => {
 
     await w.start();
     await ends('snap-kill-during', replyId, /Succeeded \(OVH task \d+\)/, /^Done: create snapshot `snap-kill-during`/);
+    expect(JSON.stringify(auditCall('snap-kill-during')?.args['blocks'])).toMatch(
+      /\*Reconciliation\*\\nOVH's answer never reached the bot; the bot found OVH task `\d+` for it and followed it\./,
+    );
     expect(await snapshots()).toContain('snap-kill-during');
     expect(sim.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
     expect(intents(w.dataDir)).toMatchObject([{ outcome: 'journaled', task_id: expect.any(Number) }]);

@@ -158,7 +158,8 @@ describe('/nasha commands end to end (signed requests in, fake Slack Web API out
     const { id } = await h.command('snapshot create zpool-204117/uploads pre-deploy');
     const texts = await h.replies(id, final);
     expect(texts.at(-1)).toBe('Failed: create snapshot `pre-deploy` on `zpool-204117/uploads`');
-    expect(lastReply(id)).toContain('OVH task ended in customerError: Quota exceeded on the snapshot reserve');
+    // OVH's status and its own words, verbatim, in the bot's sentence.
+    expect(lastReply(id)).toContain("OVH's task ended in `customerError`: `Quota exceeded on the snapshot reserve`.");
 
     h.sim.addFaults({
       method: 'POST',

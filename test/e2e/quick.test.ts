@@ -165,7 +165,8 @@ describe('incident quick snapshots', () => {
   it('a user without rights is refused and it is audited; a responder-group member is allowed', async () => {
     await start();
     const refused = await quick('zpool-204117 nope', USERS.viewer);
-    expect(refused).toMatch(/You need \*operator\*/);
+    // The first partition's refusal, naming the partition (the viewer's grant covers it), never "on it".
+    expect(refused).toMatch(/You need \*operator\* on `zpool-204117\/[a-z]+` \(you have \*viewer\* via /);
     expect(posts()).toHaveLength(0);
     await h.slack.waitFor(
       () =>
@@ -324,7 +325,11 @@ describe('incident quick snapshots', () => {
     );
     expect(refused.json()).toMatchObject({
       response_action: 'errors',
-      errors: { quick_target: expect.stringMatching(/^You need operator .*\(you have viewer via a direct grant\)\.$/) },
+      errors: {
+        quick_target: expect.stringMatching(
+          /^You need operator on “zpool-204117\/[a-z]+” \(you have viewer via a direct grant\)\.$/,
+        ),
+      },
     });
     expect(posts()).toHaveLength(0);
     await h.slack.waitFor(

@@ -48,10 +48,10 @@ describe('resume reply: how a change ended, after a restart', () => {
     const failed = await report(token, {
       outcome: 'failed',
       taskId: 4242,
-      detail: 'OVH task ended in error: <!channel>',
+      failure: { outcome: 'failed', status: 'error', details: '<!channel>' },
     });
     expect(sectionTexts(failed[0]?.body.blocks ?? [])[0]).toBe(
-      ':x: Failed: delete snapshot `snap-data-pre-upgrade` on `zpool-128310/data`.\n>`OVH task ended in error: &lt;!channel&gt;`',
+      ":x: Failed: delete snapshot `snap-data-pre-upgrade` on `zpool-128310/data`.\n>OVH's task ended in `error`: `&lt;!channel&gt;`.",
     );
     expect(failed[0]?.body.text).not.toContain('<!channel>');
   });

@@ -56,6 +56,33 @@ describe('approval requests in the database', () => {
       await database.close();
     });
 
+    it('keeps the outcome detail as data (the audit detail JSON); a row written as plain text reads as text', async () => {
+      const database = await openDatabase(await backend.open());
+      const store = new ApprovalStore(database.db);
+      await store.insert(request('DDDDDD'));
+      const failure = { outcome: 'failed', status: 'customerError', details: 'Quota exceeded' } as const;
+      await store.update('DDDDDD', 1, { state: 'failed', outcomeDetail: { task: failure } }, 2_000);
+      expect((await store.get('DDDDDD'))?.outcomeDetail).toEqual({ task: failure });
+      const row = await database.db
+        .selectFrom('approval_requests')
+        .select('outcome_detail')
+        .where('id', '=', 'DDDDDD')
+        .executeTakeFirstOrThrow();
+      expect(JSON.parse(row.outcome_detail ?? '')).toEqual({ task: failure });
+      // As an older version wrote it.
+      await database.db
+        .updateTable('approval_requests')
+        .set({ outcome_detail: 'the bot stopped before sending the change to OVH' })
+        .where('id', '=', 'DDDDDD')
+        .execute();
+      expect((await store.get('DDDDDD'))?.outcomeDetail).toEqual({
+        text: 'the bot stopped before sending the change to OVH',
+      });
+      await store.update('DDDDDD', 2, { outcomeDetail: null }, 3_000);
+      expect((await store.get('DDDDDD'))?.outcomeDetail).toBeNull();
+      await database.close();
+    });
+
     it('50 concurrent transitions from one version: exactly one wins, across two connections (replicas)', async () => {
       const options = await backend.open();
       const [a, b] = await Promise.all([openDatabase(options), openDatabase(options)]);
@@ -86,7 +113,7 @@ describe('approval requests in the database', () => {
       await one.update('CCCCCC', 1, { state: 'expired' }, 400);
       await one.update('CCCCCC', 2, { state: 'expired' }, 401);
       expect((await two.staleCards()).map((r) => r.id)).toEqual([]);
-      await one.update('CCCCCC', 3, { outcomeDetail: 'x' }, 402);
+      await one.update('CCCCCC', 3, { outcomeDetail: { text: 'x' } }, 402);
       expect((await two.staleCards()).map((r) => r.id)).toEqual(['CCCCCC']);
       await Promise.all([a.close(), b.close()]);
     });

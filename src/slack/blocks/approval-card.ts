@@ -1,6 +1,5 @@
 import type { types } from '@slack/bolt';
-import type { ApprovalRequest, ImpactPreview } from '../../core/approvals.js';
-import { parseAuditDetail } from '../../core/audit-detail.js';
+import type { ApprovalOutcomeDetail, ApprovalRequest, ImpactPreview } from '../../core/approvals.js';
 import {
   bold,
   capitalized,
@@ -19,7 +18,8 @@ import {
   verbatim,
 } from '../text.js';
 import { context, fieldsSection, header, LIMITS, message, plainText, type SlackMessage, section } from './limits.js';
-import { changeText, problemText, storedText, target } from './problems.js';
+import { changeText, problemText, storedText, target, taskFailureText } from './problems.js';
+import { settlementText } from './settlements.js';
 
 /** Pure builders for approval cards and the requester's DM. */
 
@@ -66,14 +66,19 @@ export function previewText(preview: ImpactPreview): Text {
   return say`Stops ${code(preview.type)} snapshots. Frequencies left: ${left}. Automatic restore points will reach back ${bold(durationText(preview.reachAfterMs))} (now ${durationText(preview.reachBeforeMs)}); ${preview.customCount} custom snapshot(s) are not affected.`;
 }
 
-/** What the request's stored outcome says (a problem, OVH's words, or text from an older version). */
-function outcomeDetailText(stored: string | null): Text | undefined {
-  const detail = parseAuditDetail(stored);
-  if (detail === undefined) return undefined;
+/**
+ * What the request's stored outcome says: the problem that stopped it, how OVH's task ended, how the change was
+ * settled on OVH, or an older version's text (shown literally).
+ */
+export function outcomeDetailText(detail: ApprovalOutcomeDetail | null): Text | undefined {
+  if (detail === null) return undefined;
   const parts: Text[] = [];
-  const { problem, ovh } = detail;
+  const { problem, task, settlement, ovh, note } = detail;
   if (problem !== undefined) parts.push(storedText(() => problemText(problem), problem));
+  if (task !== undefined) parts.push(storedText(() => taskFailureText(task), task));
+  if (settlement !== undefined) parts.push(storedText(() => settlementText(settlement), settlement));
   if (ovh !== undefined) parts.push(say`OVH said: ${verbatim(ovh)}`);
+  if (note !== undefined) parts.push(text(verbatim(note)));
   if (detail.text !== undefined) parts.push(text(verbatim(detail.text)));
   return parts.length === 0 ? undefined : joinText(parts, ' ');
 }
@@ -92,8 +97,12 @@ function outcomeLine(request: ApprovalRequest): Text {
     }
     case 'approved':
     case 'executing':
-    case 'succeeded':
       return say`${state} by ${approvers}${task}`;
+    case 'succeeded': {
+      // Done, or confirmed on OVH after its answer was lost (then how it was confirmed).
+      const how = outcomeDetailText(request.outcomeDetail);
+      return say`${state} by ${approvers}${task}${how === undefined ? '' : say`\n${how}`}`;
+    }
     case 'failed': {
       const by = request.approvals.length === 0 ? text('—') : approvers;
       const why = outcomeDetailText(request.outcomeDetail) ?? text('unknown error');

@@ -25,7 +25,8 @@ import {
   verbatim,
 } from '../text.js';
 import { cutMrkdwn } from './limits.js';
-import { problemText, refusalText, sentence, storedText } from './problems.js';
+import { problemText, refusalText, sentence, storedText, taskFailureText } from './problems.js';
+import { settlementText } from './settlements.js';
 
 /** Slack's documented limits that this message could reach. */
 export const SLACK_LIMITS = {
@@ -145,19 +146,25 @@ function decidedLabel(outcome: AuditOutcome): string {
 
 function detailSections(record: AuditRecord, detail: AuditDetail): types.KnownBlock[] {
   const parts: Array<{ label: string; data: unknown; render: () => Text }> = [];
-  const { reason, decidedBy, problem, ovh, quick } = detail;
+  const { reason, decidedBy, problem, task, settlement, ovh, note, quick } = detail;
   if (reason !== undefined) parts.push({ label: 'Reason', data: reason, render: () => text(verbatim(reason)) });
   if (decidedBy !== undefined && decidedBy.length > 0) {
     const render = () => listOf(decidedBy.map(user), 'and');
     parts.push({ label: decidedLabel(record.outcome), data: decidedBy, render });
   }
   if (problem !== undefined) {
-    // A refusal as stored names no target: it is the record's.
+    // A refusal names its own target when it keeps one (a quick run's partition), else the record's.
     const render = () =>
       problem.kind === 'refused' ? sentence(refusalText(problem.refusal, record.target)) : problemText(problem);
     parts.push({ label: 'Why', data: problem, render });
   }
+  if (task !== undefined) parts.push({ label: 'Why', data: task, render: () => taskFailureText(task) });
+  if (settlement !== undefined) {
+    parts.push({ label: 'Reconciliation', data: settlement, render: () => settlementText(settlement) });
+  }
+  // Written by older versions: OVH's words inside the bot's, and the bot's own note on a reconciled change.
   if (ovh !== undefined) parts.push({ label: 'OVH said', data: ovh, render: () => text(verbatim(ovh)) });
+  if (note !== undefined) parts.push({ label: 'Reconciliation', data: note, render: () => text(verbatim(note)) });
   if (quick !== undefined) parts.push({ label: 'Partitions', data: quick, render: () => quickText(quick) });
   const legacy = detail.text;
   if (legacy !== undefined) parts.push({ label: 'Detail', data: legacy, render: () => text(verbatim(legacy)) });

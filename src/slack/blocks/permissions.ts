@@ -9,7 +9,7 @@ import type { CapMatch, Decision, GrantCheck, GrantVia } from '../../core/policy
 import { SNAPSHOT_TYPES } from '../../ovh/models.js';
 import { canIUsage, exampleOf, usageOf } from '../commands/parse.js';
 import { ENGLISH_TRANSLATOR, type Translator } from '../i18n/translate.js';
-import { bold, channel, code, group, joinText, type Piece, plain, Text, text, user } from '../text.js';
+import { bold, channel, code, group, joinText, type Piece, plain, Text, text, user, verbatim } from '../text.js';
 import { context, header, message, type SlackMessage, section } from './limits.js';
 import { actionWords, refusalText } from './problems.js';
 
@@ -209,7 +209,7 @@ function grantLine(check: GrantCheck, where: Piece, tr: Translator): Text {
       check.holderIssue?.state === 'stale' && check.holderIssue.staleForMs !== undefined
         ? tr.t('canI.grantStale', {
             minutes: Math.round(check.holderIssue.staleForMs / 60_000),
-            error: check.holderIssue.error,
+            error: verbatim(check.holderIssue.error),
           })
         : text();
     return tr.t('canI.grantGroup', { head, group: group(check.holder.groupId), stale });
@@ -222,7 +222,7 @@ function grantLine(check: GrantCheck, where: Piece, tr: Translator): Text {
     );
   }
   for (const issue of check.unresolved) {
-    parts.push(tr.t('canI.unresolved', { group: group(issue.groupId), error: issue.error }));
+    parts.push(tr.t('canI.unresolved', { group: group(issue.groupId), error: verbatim(issue.error) }));
   }
   return tr.t('canI.grantNotApplying', { head, reasons: joinText(parts, '; ') });
 }

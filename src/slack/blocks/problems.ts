@@ -7,7 +7,7 @@ import { type AuditProblem, type AuditRefusal, auditRefusal } from '../../core/a
 import type { ChangeDraft } from '../../core/desk.js';
 import { formatTarget, type Target } from '../../core/model.js';
 import type { Denial, GrantVia } from '../../core/policy.js';
-import type { OvhStep, Problem, Refusal } from '../../core/problems.js';
+import type { OvhStep, Problem, Refusal, TaskFailure } from '../../core/problems.js';
 import type { QuickFailure } from '../../core/quick-snapshots.js';
 import { formatUtcMinute } from '../../shared/calendar.js';
 import { formatDuration } from '../../shared/duration.js';
@@ -57,15 +57,14 @@ export function denialText(required: string, where: Text, denial: Denial | undef
   }
 }
 
-/** A refusal, whether fresh from the gate (with the whole decision) or as the audit trail keeps it. */
+/**
+ * A refusal, whether fresh from the gate (with the whole decision) or as the audit trail keeps it. It names its
+ * own target when it carries one the user may see, else `where` (the target as the reader knows it).
+ */
 export function refusalText(refusal: Refusal | AuditRefusal, where: Target | undefined): Text {
-  const compact: AuditRefusal =
-    'decision' in refusal
-      ? auditRefusal(refusal)
-      : 'target' in refusal
-        ? { kind: 'not_visible', action: refusal.action }
-        : refusal;
-  const at = where === undefined ? text('it') : text(target(where));
+  const compact: AuditRefusal = 'decision' in refusal ? auditRefusal(refusal) : refusal;
+  const named = compact.kind === 'policy' || compact.kind === 'not_visible' ? (compact.target ?? where) : where;
+  const at = named === undefined ? text('it') : text(target(named));
   switch (compact.kind) {
     case 'policy': {
       const retry =
@@ -124,7 +123,7 @@ const STEP_WORDS: Readonly<Record<OvhStep, string>> = {
   'read task': 'read the task of',
 };
 
-function stepText(step: OvhStep, where: Target | undefined, name: string | undefined): Text {
+export function stepText(step: OvhStep, where: Target | undefined, name: string | undefined): Text {
   const words = STEP_WORDS[step];
   const named = name === undefined ? text() : say` ${code(name)}`;
   const on =
@@ -171,7 +170,8 @@ export function problemText(problem: Problem | AuditProblem): Text {
     case 'refused':
       return sentence(refusalText(problem.refusal, refusedTarget(problem.refusal)));
     case 'quick_refused':
-      return sentence(refusalText(problem.refusal, undefined));
+      // The first partition's refusal names it if the user may see it; else the target as they typed it.
+      return sentence(refusalText(problem.refusal, { service: problem.spec }));
     case 'invalid_name':
       return say`${verbatim(problem.name)} is not a valid snapshot name: use 1–100 letters, digits, ${code('.')}, ${code('_')}, ${code(':')} or ${code('-')}, starting with a letter or digit.`;
     case 'invalid_expiration':
@@ -278,7 +278,8 @@ export function changeText(change: ChangeDraft): Text {
   }
 }
 
-function taskFailureText(failure: Extract<QuickFailure, { kind: 'task' }>): Text {
+/** How OVH's task ended badly: its status and OVH's own words (a sentence). */
+export function taskFailureText(failure: TaskFailure): Text {
   const said = failure.details === undefined ? text() : say`: ${verbatim(failure.details)}`;
   switch (failure.outcome) {
     case 'failed':

@@ -5,7 +5,7 @@ import { type Problem, type ProblemCode, problemCode } from '../../core/problems
 import type { ChangeResult, Page, PartitionSnapshots } from '../../core/snapshot-service.js';
 import type { CustomSnapshot, Partition, SnapshotType, Storage } from '../../ovh/models.js';
 import type { ChangeLine } from '../change-runner.js';
-import { capitalized, fallback, mrkdwn, plain, say, type Text, user, verbatim } from '../text.js';
+import { capitalized, fallback, mrkdwn, plain, say, type Text, user } from '../text.js';
 import { approvalPendingMessage } from './approval-card.js';
 import {
   type Block,
@@ -22,7 +22,8 @@ import {
   slackDate,
   truncate,
 } from './limits.js';
-import { changeText, problemText } from './problems.js';
+import { changeText, problemText, taskFailureText } from './problems.js';
+import { settlementText } from './settlements.js';
 
 /** Pure builders for every reply the bot sends. Inputs are plain data; no I/O. */
 
@@ -203,25 +204,29 @@ export function changeLineBlocks(line: ChangeLine): Block[] {
 
 /** How a change ended, as OVH says: done, failed, or (after a lost answer) applied / not applied / unknown. */
 export function changeResultBlocks(what: Text, result: ChangeResult): Block[] {
-  const quote = (detail: string) => `\n>${mrkdwn(verbatim(detail))}`;
+  const quote = (detail: Text) => `\n>${mrkdwn(detail)}`;
   switch (result.outcome) {
     case 'succeeded':
       return [section(`:white_check_mark: Done: ${mrkdwn(what)}.`), context(`OVH task \`${result.taskId}\` is done.`)];
     case 'failed':
       return [
-        section(`:x: Failed: ${mrkdwn(what)}.${quote(result.detail)}`),
+        section(`:x: Failed: ${mrkdwn(what)}.${quote(taskFailureText(result.failure))}`),
         context(`OVH task \`${result.taskId}\`.`),
       ];
     case 'applied':
-      return [section(`:white_check_mark: Applied (confirmed on OVH): ${mrkdwn(what)}.${quote(result.detail)}`)];
+      return [
+        section(
+          `:white_check_mark: Applied (confirmed on OVH): ${mrkdwn(what)}.${quote(settlementText(result.settlement))}`,
+        ),
+      ];
     case 'not_applied':
       return [
-        section(`:heavy_minus_sign: Not applied: ${mrkdwn(what)}.${quote(result.detail)}`),
+        section(`:heavy_minus_sign: Not applied: ${mrkdwn(what)}.${quote(settlementText(result.settlement))}`),
         context('Nothing was changed on OVH; run it again if it is still needed.'),
       ];
     case 'unknown':
       return [
-        section(`:grey_question: Unknown, being checked: ${mrkdwn(what)}.${quote(result.detail)}`),
+        section(`:grey_question: Unknown, being checked: ${mrkdwn(what)}.${quote(settlementText(result.settlement))}`),
         context('Do not run it again yet: this message and the audit record update once OVH says.'),
       ];
   }

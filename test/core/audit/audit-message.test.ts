@@ -3,8 +3,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AUDIT_ACTIONS, AUDIT_OUTCOMES, type AuditRecord } from '../../../src/core/audit.js';
 import { type AuditDetail, serializeAuditDetail } from '../../../src/core/audit-detail.js';
+import type { Settlement } from '../../../src/core/reconcile.js';
 import { auditMessage, cut, SLACK_LIMITS } from '../../../src/slack/blocks/audit-message.js';
 import { fuzzParams, hostileString } from '../../fuzz/hostile.js';
+import { VIEWER_QUICK_REFUSAL } from '../../support/refusals.js';
 
 const T0 = Date.UTC(2026, 10, 28, 9, 30, 15, 123);
 const TARGET = { service: 'zpool-123456', partition: 'backups' };
@@ -278,6 +280,78 @@ describe('auditMessage', () => {
     expect(detailSection(failed, 'OVH said')).toBe('*OVH said*\n`Error 500 &lt;!here&gt; ˋboomˋ`');
   });
 
+  it('a failed task, a reconciled change and a quick partition are worded from data; OVH’s words verbatim', () => {
+    const failed = auditMessage(
+      withDetail(
+        { task: { outcome: 'failed', status: 'customerError', details: 'Quota <!here> `exceeded`' } },
+        { outcome: 'failed' },
+      ),
+    );
+    expect(detailSection(failed, 'Why')).toBe(
+      "*Why*\nOVH's task ended in `customerError`: `Quota &lt;!here&gt; ˋexceededˋ`.",
+    );
+
+    /** The "Reconciliation" section of a record with this settlement. */
+    const reconciled = (settlement: Settlement, outcome: AuditRecord['outcome']) =>
+      detailSection(auditMessage(withDetail({ settlement }, { outcome, taskId: null })), 'Reconciliation');
+    const notApplied: Settlement = {
+      kind: 'shown_not_made',
+      lost: { kind: 'http', httpStatus: 503 },
+      action: 'snapshot.create',
+      subject: 'before-upgrade',
+    };
+    expect(reconciled(notApplied, 'not_applied')).toBe(
+      '*Reconciliation*\nOVH answered HTTP 503; OVH shows it was not done (there is no snapshot `before-upgrade`, and no OVH task was started for it).',
+    );
+    const found: Settlement = {
+      kind: 'task_found',
+      lost: { kind: 'network', ovhMessage: 'ECONNRESET <!channel>' },
+      taskId: 4242,
+    };
+    expect(reconciled(found, 'succeeded')).toBe(
+      '*Reconciliation*\nThe connection to OVH broke (`ECONNRESET &lt;!channel&gt;`); the bot found OVH task `4242` for it and followed it.',
+    );
+    const unknown: Settlement = {
+      kind: 'cannot_ask',
+      lost: { kind: 'timeout' },
+      problem: {
+        kind: 'ovh',
+        failure: 'unavailable',
+        step: 'list snapshots',
+        target: TARGET,
+        name: undefined,
+        httpStatus: 503,
+        ovhMessage: undefined,
+      },
+      tries: 12,
+      gaveUp: true,
+    };
+    expect(reconciled(unknown, 'unknown')).toBe(
+      '*Reconciliation*\nOVH did not answer in time, and OVH cannot be asked now (HTTP 503 while trying to list the snapshots of `zpool-123456/backups`); gave up asking after 12 tries: check the partition on OVH.',
+    );
+    // An older version's note on a reconciled change: its own words, shown literally.
+    const legacy = auditMessage(
+      record({ outcome: 'not_applied', detail: '{"note":"OVH shows it was not done <@U0X>"}' }),
+    );
+    expect(detailSection(legacy, 'Reconciliation')).toBe('*Reconciliation*\n`OVH shows it was not done &lt;@U0X&gt;`');
+
+    // A quick run refused on a partition the user may see: the refusal names the partition, not the typed target.
+    const quick = auditMessage(
+      withDetail(
+        {
+          problem: {
+            kind: 'refused',
+            refusal: { ...VIEWER_QUICK_REFUSAL, target: { service: 'zpool-1', partition: 'db' } },
+          },
+        },
+        { action: 'snapshot.quick', subject: 'inc-1', outcome: 'denied', target: { service: 'zpool-1' }, taskId: null },
+      ),
+    );
+    expect(detailSection(quick, 'Why')).toBe(
+      '*Why*\nYou need *operator* on `zpool-1/db` (you have *viewer* via a direct grant).',
+    );
+  });
+
   it('still goes out when a stored problem is of a kind (or shape) this version does not know', () => {
     const future = auditMessage(
       record({ outcome: 'failed', detail: '{"problem":{"kind":"quantum_flux","x":"<!channel>"}}' }),
@@ -289,6 +363,20 @@ describe('auditMessage', () => {
       record({ outcome: 'noop', detail: '{"problem":{"kind":"frequency_not_enabled","type":7}}' }),
     );
     expect(detailSection(malformed, 'Why')).toContain('(not readable by this version)');
+    const settlement = auditMessage(
+      record({ outcome: 'unknown', detail: '{"settlement":{"kind":"quantum_flux"},"task":{"outcome":"exploded"}}' }),
+    );
+    expect(detailSection(settlement, 'Reconciliation')).toBe(
+      '*Reconciliation*\n(not readable by this version) `{"kind":"quantum_flux"}`',
+    );
+    expect(detailSection(settlement, 'Why')).toBe('*Why*\n(not readable by this version) `{"outcome":"exploded"}`');
+    // A known settlement with a part this version does not know: shown as data, never with a clause left out.
+    const lost = auditMessage(
+      record({ outcome: 'unknown', detail: '{"settlement":{"kind":"checking","lost":{"kind":"carrier_pigeon"}}}' }),
+    );
+    expect(detailSection(lost, 'Reconciliation')).toBe(
+      '*Reconciliation*\n(not readable by this version) `{"kind":"checking","lost":{"kind":"carrier_pigeon"}}`',
+    );
   });
 
   it('omits what a record does not have', () => {
@@ -410,6 +498,34 @@ describe('auditMessage', () => {
           })),
         ),
         ovh: hostileString(100),
+        task: fc.record({
+          outcome: fc.constantFrom('failed' as const, 'timeout' as const, 'lost' as const),
+          status: hostileString(20),
+          details: hostileString(100),
+        }),
+        settlement: fc.oneof(
+          hostileString(60).map((subject) => ({
+            kind: 'shown_made' as const,
+            lost: { kind: 'network' as const, ovhMessage: subject },
+            action: 'snapshot.delete' as const,
+            subject,
+          })),
+          hostileString(60).map((ovhMessage) => ({
+            kind: 'cannot_ask' as const,
+            lost: { kind: 'timeout' as const },
+            problem: {
+              kind: 'ovh' as const,
+              failure: 'refused' as const,
+              step: 'read task' as const,
+              target: TARGET,
+              name: undefined,
+              httpStatus: 403,
+              ovhMessage,
+            },
+            tries: 1,
+            gaveUp: false,
+          })),
+        ),
         text: hostileString(100),
       },
       { requiredKeys: [] },

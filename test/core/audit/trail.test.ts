@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AUDIT_OUTCOMES, AuditDeliveryError, AuditTrail } from '../../../src/core/audit.js';
 import { ManualClock } from '../../../src/shared/clock.js';
+import { verifyAuditChain } from '../../../src/store/audit-chain.js';
 import { AUDIT_CHANNEL, type AuditHarness, auditHarness, input, T0, tempDir } from './harness.js';
 
 let cleanup: () => Promise<void>;
@@ -80,6 +81,23 @@ describe('AuditTrail', () => {
     expect(history.map((e) => e.record.updatedAt)).toEqual([T0, T0 + 1_000, T0 + 2_000]);
     const seqs = history.map((e) => e.seq);
     expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+  });
+
+  it('a settlement replaces an older version’s note; every version, old text and new JSON, verifies', async () => {
+    const record = await h.trail.record(
+      input({ outcome: 'unknown', detail: { approvalId: '7RLM5K', note: 'OVH cannot be asked now' } }),
+    );
+    h.clock.advance(1_000);
+    await h.trail.update(record.id, {
+      outcome: 'not_applied',
+      detail: { settlement: { kind: 'not_sent' }, note: undefined },
+    });
+    const history = await h.repo.history(record.id);
+    expect(history.map((e) => e.record.detail)).toEqual([
+      '{"approvalId":"7RLM5K","note":"OVH cannot be asked now"}',
+      '{"approvalId":"7RLM5K","settlement":{"kind":"not_sent"}}',
+    ]);
+    expect(await verifyAuditChain(h.database.db)).toMatchObject({ ok: true, problems: [] });
   });
 
   it('pokes the outbox after every write', async () => {

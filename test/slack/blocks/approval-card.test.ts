@@ -2,7 +2,7 @@ import type { types } from '@slack/bolt';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { APPROVAL_STATES, type ApprovalRequest } from '../../../src/core/approvals.js';
-import { serializeAuditDetail } from '../../../src/core/audit-detail.js';
+import { parseAuditDetail } from '../../../src/core/audit-detail.js';
 import {
   APPROVAL_ACTION,
   approvalCard,
@@ -143,12 +143,24 @@ describe('approval card', () => {
   });
 
   it('words a failure from its stored detail: OVH’s words verbatim, a problem in the bot’s words', () => {
+    const task = approvalCard(
+      request({
+        state: 'failed',
+        approvals: [{ userId: 'U0APPROVER', at: T0 }],
+        taskId: 4242,
+        outcomeDetail: { task: { outcome: 'failed', status: 'error', details: '<!channel> *disk*' } },
+      }),
+    );
+    expect(all(task)).toContain(
+      ":x: *Approved → failed* by <@U0APPROVER> · OVH task `4242`\nOVH's task ended in `error`: `&lt;!channel&gt; *disk*`.",
+    );
+    // An older version's row: OVH's words inside the bot's, shown literally.
     const ovh = approvalCard(
       request({
         state: 'failed',
         approvals: [{ userId: 'U0APPROVER', at: T0 }],
         taskId: 4242,
-        outcomeDetail: serializeAuditDetail({ ovh: 'OVH task ended in error: <!channel> *disk*' }),
+        outcomeDetail: parseAuditDetail('{"ovh":"OVH task ended in error: <!channel> *disk*"}') ?? null,
       }),
     );
     expect(all(ovh)).toContain(
@@ -157,7 +169,7 @@ describe('approval card', () => {
     const problem = approvalCard(
       request({
         state: 'failed',
-        outcomeDetail: serializeAuditDetail({
+        outcomeDetail: {
           problem: {
             kind: 'ovh',
             failure: 'unavailable',
@@ -167,14 +179,20 @@ describe('approval card', () => {
             httpStatus: 503,
             ovhMessage: undefined,
           },
-        }),
+        },
       }),
     );
     expect(all(problem)).toContain(
       ':x: *Approved → failed* by —\nOVH is not answering properly (HTTP 503) — could not delete snapshot `snap-data-pre-upgrade` on `zpool-128310/data`. Try again in a minute.',
     );
-    // Written by the recovery path (and older versions) as text: shown verbatim.
-    const legacy = approvalCard(request({ state: 'failed', outcomeDetail: 'the bot stopped <@U0VICTIM>' }));
+    // Written by the recovery path as data; by older versions as text, shown verbatim.
+    const stopped = approvalCard(request({ state: 'failed', outcomeDetail: { settlement: { kind: 'not_sent' } } }));
+    expect(all(stopped)).toContain(
+      ':x: *Approved → failed* by —\nThe bot stopped before sending it to OVH; nothing was changed.',
+    );
+    const legacy = approvalCard(
+      request({ state: 'failed', outcomeDetail: parseAuditDetail('the bot stopped <@U0VICTIM>') ?? null }),
+    );
     expect(all(legacy)).toContain('\n`the bot stopped &lt;@U0VICTIM&gt;`');
     expect(all(approvalCard(request({ state: 'failed' })))).toContain('\nunknown error');
   });
@@ -183,9 +201,9 @@ describe('approval card', () => {
     const card = approvalCard(
       request({
         state: 'invalidated',
-        outcomeDetail: serializeAuditDetail({
+        outcomeDetail: {
           problem: { kind: 'snapshot_missing', target: TARGET, name: 'snap-data-pre-upgrade', suggestions: [] },
-        }),
+        },
       }),
     );
     expect(all(card)).toContain(
@@ -195,7 +213,10 @@ describe('approval card', () => {
       ':warning: *Not executed* — the target changed. Nothing was sent to OVH.',
     );
     const future = approvalCard(
-      request({ state: 'invalidated', outcomeDetail: '{"problem":{"kind":"from_the_future"}}' }),
+      request({
+        state: 'invalidated',
+        outcomeDetail: parseAuditDetail('{"problem":{"kind":"from_the_future"}}') ?? null,
+      }),
     );
     expect(all(future)).toContain('(not readable by this version) `{"kind":"from_the_future"}`');
   });
@@ -255,7 +276,13 @@ describe('approval card', () => {
         const messages = [
           approvalCard(request({ reason, change: { action: 'snapshot.delete', target: TARGET, name } })),
           approvalCard(request({ state: 'rejected', decidedBy: 'U0APPROVER', decisionReason })),
-          approvalCard(request({ state: 'failed', outcomeDetail: serializeAuditDetail({ ovh: decisionReason }) })),
+          approvalCard(request({ state: 'failed', outcomeDetail: { ovh: decisionReason } })),
+          approvalCard(
+            request({
+              state: 'failed',
+              outcomeDetail: { task: { outcome: 'failed', status: name, details: decisionReason } },
+            }),
+          ),
           approvalPendingMessage(request({ reason })),
           approvalOutcomeMessage(request({ state: 'rejected', decidedBy: 'U0APPROVER', decisionReason })),
         ];

@@ -102,6 +102,7 @@ describe('reply builders respect Slack limits whatever the input', () => {
   });
 
   it('errors and results escape user text and stay short', () => {
+    const SCRIPT_FAILURE = { outcome: 'failed', status: 'error', details: '<script>&' } as const;
     const built = errorMessage({ problem: { kind: 'invalid_name', name: `<@U0EVIL> ${long(10_000)}` } });
     expectWithinLimits(built.blocks);
     expect(JSON.stringify(built.blocks)).not.toContain('<@U0EVIL>');
@@ -115,9 +116,9 @@ describe('reply builders respect Slack limits whatever the input', () => {
             request: { action: 'snapshot.create', target: { service: 'zpool-1', partition: 'data' }, name: 'x' },
             auditId: 'a',
             task: { taskId: 4, status: 'todo' } as never,
-            done: Promise.resolve({ outcome: 'failed', taskId: 4, detail: '<script>&' }),
+            done: Promise.resolve({ outcome: 'failed', taskId: 4, failure: SCRIPT_FAILURE }),
           },
-          result: { outcome: 'failed', taskId: 4, detail: '<script>&' },
+          result: { outcome: 'failed', taskId: 4, failure: SCRIPT_FAILURE },
         },
       },
     ]);

@@ -82,7 +82,7 @@ export function createNashaCommand(deps: SlackDeps) {
     await new Promise((resolve) => setImmediate(resolve));
     const reply = responseUrlReply(deps, respond, responseUrl);
     if (parsed.kind === 'quick') {
-      await runQuickCommand(deps, client, actor, parsed, reply);
+      await runQuickCommand(deps, actor, parsed, reply);
       return;
     }
     await runCommand(deps, actor, parsed, reply);

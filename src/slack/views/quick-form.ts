@@ -8,7 +8,7 @@ import { EXPIRED_FORM, modalContext } from './modal-context.js';
 
 /** "Take snapshots": plan inline (so mistakes and refusals show on the form), then run after the ack. */
 export function createQuickFormSubmission(deps: SlackDeps) {
-  return async ({ ack, body, client }: AllMiddlewareArgs & SlackViewMiddlewareArgs): Promise<void> => {
+  return async ({ ack, body }: AllMiddlewareArgs & SlackViewMiddlewareArgs): Promise<void> => {
     const ctx = modalContext(deps, body);
     if (ctx === undefined) {
       await ack({ response_action: 'errors', errors: { [QUICK_FIELD.target]: EXPIRED_FORM } });
@@ -52,7 +52,7 @@ export function createQuickFormSubmission(deps: SlackDeps) {
     }
     await ack();
     const scope = ctx.actor.channelId === undefined ? `user:${ctx.actor.userId}` : `channel:${ctx.actor.channelId}`;
-    await runQuickSnapshots(deps, client, ctx.actor, run, scope).catch((error: unknown) =>
+    await runQuickSnapshots(deps, ctx.actor, run, scope).catch((error: unknown) =>
       deps.logger.error({ err: error }, 'quick snapshots from the form failed'),
     );
   };

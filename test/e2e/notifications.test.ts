@@ -1,9 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Simulator, startSimulator } from '../../src/ovh/simulator/index.js';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { approvalCardKey, approvalOutcomeKey } from '../../src/slack/approval-cards.js';
 import { NOTIFICATION_EVENT_TYPE } from '../../src/slack/notification-publisher.js';
 import { openDatabase } from '../../src/store/database.js';
@@ -13,15 +9,13 @@ import {
   type BotHarness,
   CHANNELS,
   messageText,
-  SIGNING_SECRET,
   startBotHarness,
   TEST_CONFIG,
   USERS,
 } from '../support/bot-harness.js';
-import { type BotProcess, botProcessEnv, spawnBot } from '../support/bot-process.js';
-import { FakeSlack } from '../support/fake-slack.js';
+import { type BotProcess, clickButton, sendCommand, spawnBot, useBotProcessWorld } from '../support/bot-process.js';
+import type { FakeSlack } from '../support/fake-slack.js';
 import { buttonClick } from '../support/slack-payloads.js';
-import { interactivityBody, postSigned, slashCommandBody } from '../support/slack-requests.js';
 
 /**
  * Notifications the bot owes (the approval card's rewrite, the requester's DM) when Slack's Web API answers
@@ -82,7 +76,7 @@ const pendingId = (replies: Array<Record<string, unknown>>): string | undefined 
     String(replies.find((r) => String(r['text']).startsWith('Pending approval #'))?.['text'] ?? ''),
   )?.[1];
 
-describe('notifications while Slack is down, and a restart in between', () => {
+describe('notifications of one bot: Slack down, a restart in between, a channel that refuses the bot', () => {
   let h: BotHarness | undefined;
   afterEach(async () => {
     await h?.close();
@@ -148,16 +142,8 @@ describe('notifications while Slack is down, and a restart in between', () => {
     expect(outage.failures()).toBeGreaterThanOrEqual(2);
     expect(harness.logLines.some((line) => line.includes('notification not delivered yet, will retry'))).toBe(true);
   });
-});
 
-describe('a quick-run summary in a channel the bot is not in', () => {
-  let h: BotHarness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
-
-  it('goes to the requester’s DM, is rewritten there to the end, and the reply says where it is', async () => {
+  it('a quick-run summary in a channel the bot is not in goes to the requester’s DM, is rewritten there to the end, and the reply says where it is', async () => {
     h = await startBotHarness({ config: TEST_CONFIG });
     const harness = h;
     recordAccepted(harness.slack);
@@ -186,29 +172,18 @@ describe('a quick-run summary in a channel the bot is not in', () => {
 });
 
 describe('notifications while Slack is down, with two bot processes on one store', () => {
-  let slack: FakeSlack;
-  let sim: Simulator;
-  let dir: string;
-  beforeAll(async () => {
-    slack = new FakeSlack();
-    await slack.start();
-    slack.groups.set('S0SRE', [USERS.operator]);
-    recordAccepted(slack);
-    sim = await startSimulator({ taskTimings: { doingAfterMs: 50, doneAfterMs: 300 } });
-    dir = mkdtempSync(join(tmpdir(), 'nasha-notify-replicas-'));
-    writeFileSync(join(dir, 'nasha.yml'), TEST_CONFIG);
-    writeFileSync(join(dir, 'ca.pem'), sim.caCertPem);
+  const world = useBotProcessWorld(TEST_CONFIG, {
+    sim: { taskTimings: { doingAfterMs: 50, doneAfterMs: 300 } },
+    groups: { S0SRE: [USERS.operator] },
+    prefix: 'nasha-notify-replicas-',
   });
-  afterAll(async () => {
-    await sim?.close();
-    await slack?.stop();
-  });
+  beforeAll(() => recordAccepted(world.slack));
 
   forEachBackend((backend) => {
     it('a decision on one replica during the outage: each notification arrives once after recovery', async () => {
+      const { slack, sim } = world;
       const store = await backend.open();
-      const env = botProcessEnv(
-        { slackApiUrl: slack.apiUrl, sim, dir },
+      const env = world.env(
         'databaseUrl' in store ? { DATABASE_URL: store.databaseUrl } : { NASHA_DATA_DIR: store.dataDir },
       );
       const replicas: BotProcess[] = await Promise.all([spawnBot(env), spawnBot(env)]);
@@ -218,15 +193,11 @@ describe('notifications while Slack is down, with two bot processes on one store
         const partition = backend.name === 'sqlite' ? 'vol-001' : 'vol-002';
         const name = `snap-${partition}-baseline`;
         const replyId = randomUUID();
-        await postSigned(
-          urls[0] ?? '',
-          SIGNING_SECRET,
-          slashCommandBody({
-            text: `snapshot delete zpool-310442/${partition}/${name} --reason "replicas, Slack down"`,
-            user_id: USERS.operator,
-            response_url: slack.responseUrl(replyId),
-          }),
-        );
+        await sendCommand(urls[0] ?? '', {
+          text: `snapshot delete zpool-310442/${partition}/${name} --reason "replicas, Slack down"`,
+          user_id: USERS.operator,
+          response_url: slack.responseUrl(replyId),
+        });
         await slack.waitFor(() => pendingId(slack.replies(replyId)) !== undefined, 'the pending reply', 20_000);
         const id = pendingId(slack.replies(replyId)) ?? '';
         await slack.waitFor(() => acceptedWrites(slack).some((w) => w.key === approvalCardKey(id)), 'the card', 20_000);
@@ -235,19 +206,13 @@ describe('notifications while Slack is down, with two bot processes on one store
         // Clicks on both replicas (Slack sends duplicates): one decision.
         await Promise.all(
           urls.map((url) =>
-            postSigned(
-              url,
-              SIGNING_SECRET,
-              interactivityBody(
-                buttonClick({
-                  user: USERS.approver,
-                  channel: APPROVALS_CHANNEL,
-                  actionId: 'nasha_approval_approve',
-                  value: id,
-                  responseUrl: slack.responseUrl(randomUUID()),
-                }),
-              ),
-            ),
+            clickButton(url, {
+              user: USERS.approver,
+              channel: APPROVALS_CHANNEL,
+              actionId: 'nasha_approval_approve',
+              value: id,
+              responseUrl: slack.responseUrl(randomUUID()),
+            }),
           ),
         );
         const owed = async () =>

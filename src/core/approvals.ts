@@ -69,6 +69,7 @@ export interface ApprovalRequest {
   outcomeDetail: string | null;
   auditId: string | null;
   reply: JsonValue;
+  /** Where the card goes; `ts` of a card posted before the notification outbox; `version` handed to the outbox. */
   card: { channel: string; ts: string | null; version: number };
 }
 

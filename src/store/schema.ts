@@ -139,10 +139,11 @@ export interface ApprovalRequestsTable {
   /** JSON, opaque: where to tell the requester. */
   reply: string;
   card_channel: string;
+  /** The card as versions before the notification outbox (0010) posted it; null for cards the outbox posts. */
   card_ts: string | null;
-  /** The request version the card shows. */
+  /** The request version last handed to the notification outbox (which delivers the card and the DM). */
   card_version: number;
-  /** Lease for the first post of a card, so two replicas never post it twice. */
+  /** Unused since 0010 (the notification outbox leases posts); versions before it leased a card's first post. */
   card_lease_until: number | null;
 }
 

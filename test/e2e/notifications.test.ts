@@ -125,6 +125,11 @@ describe('notifications of one bot: Slack down, a restart in between, a channel 
     await harness.slack.waitFor(() => outage.failures() >= 2, 'Slack refusing the rewrite and the DM');
     expect(acceptedWrites(harness.slack).filter((w) => w.key === approvalOutcomeKey(id))).toEqual([]);
     expect(await harness.bot.notifications.depth()).toBe(2); // the card's rewrite and the DM, owed
+    harness.clock.advance(5_000);
+    const metrics = await harness.bot.metrics.text();
+    expect(metrics).toMatch(/^nasha_notification_outbox_depth 2$/m);
+    expect(metrics).toMatch(/^nasha_notification_outbox_oldest_seconds [1-9]\d*/m);
+    expect(metrics).toMatch(/^nasha_notification_dead_letters 0$/m);
 
     // A restart while they are owed: the next process has them from the table.
     await harness.restart(overrides);

@@ -8,6 +8,7 @@ import { AuditOutbox, AuditTrail } from './core/audit.js';
 import { ChangeDesk } from './core/desk.js';
 import { ActionGate } from './core/gate.js';
 import { CachedGroupDirectory } from './core/groups.js';
+import { NotificationOutbox } from './core/notifications.js';
 import { Policy } from './core/policy.js';
 import { QuickSnapshotService } from './core/quick-snapshots.js';
 import { IntentSweeper } from './core/reconcile.js';
@@ -23,17 +24,19 @@ import { createBoltLogger, createLogger } from './shared/logger.js';
 import { createProxyDispatcher, describeProxy, proxyFor } from './shared/proxy.js';
 import { diagnoseConnection, innermostMessage, problemLine, StartupError } from './shared/startup-error.js';
 import { createSlackApp, type SlackApp, slackFetch } from './slack/app.js';
-import { createSlackApprovalCards } from './slack/approval-cards.js';
+import { createSlackApprovalNotices } from './slack/approval-cards.js';
 import { createSlackAuditPublisher } from './slack/audit-publisher.js';
 import { createGroupMemberFetcher } from './slack/group-members.js';
 import { createProfileFetcher, ReaderDirectory } from './slack/i18n/readers.js';
 import { createMetadataCodec } from './slack/metadata.js';
+import { createSlackNotificationPublisher } from './slack/notification-publisher.js';
 import { createQuickResumeReporter } from './slack/quick-runner.js';
 import { createResumeReporter } from './slack/resume-reply.js';
 import { ApprovalStore } from './store/approval-store.js';
 import { AuditStore } from './store/audit-store.js';
 import { type Database, openDatabase } from './store/database.js';
 import { DeliveryStore } from './store/delivery-store.js';
+import { NotificationStore } from './store/notification-store.js';
 import { QuickStore } from './store/quick-store.js';
 import { TaskJournal } from './store/task-journal.js';
 
@@ -46,7 +49,7 @@ export interface BotOverrides {
   /** Slack WebClient retries (tests: none). */
   slackRetries?: number;
   tracker?: Omit<TaskTrackerOptions, 'client' | 'clock' | 'logger'>;
-  /** Outbox tuning for tests (pacing, idle polling). */
+  /** Outbox tuning for tests (pacing, idle polling), for the audit and the notification outbox alike. */
   outbox?: { minIntervalPerChannelMs?: number; retryBaseMs?: number; idlePollMs?: number };
   /** How often the approvals sweeper looks even with nothing due. */
   approvalSweepMs?: number;
@@ -62,9 +65,10 @@ export interface RunningBot {
   service: SnapshotService;
   approvals: ApprovalService;
   outbox: AuditOutbox;
+  notifications: NotificationOutbox;
   readiness: Readiness;
   metrics: BotMetrics;
-  /** Stops taking requests, flushes the audit outbox (bounded), closes everything. */
+  /** Stops taking requests, flushes the outboxes (bounded), closes everything. */
   stop(): Promise<void>;
 }
 
@@ -128,6 +132,14 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     ...overrides.outbox,
   });
   const audit = new AuditTrail({ repo: auditRepo, clock, auditChannel: config.audit.channel, outbox });
+  // Everything else the bot owes Slack (cards, DMs, quick summaries): the same delivery, its own table.
+  const notifications = new NotificationOutbox({
+    repo: new NotificationStore(database.db),
+    publisher: createSlackNotificationPublisher(web),
+    clock,
+    logger: logger.child({ component: 'notifications' }),
+    ...overrides.outbox,
+  });
   const journal = new TaskJournal({ db: database.db, clock });
   const service = new SnapshotService({
     client: api.client,
@@ -147,7 +159,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     service,
     policy,
     audit,
-    cards: createSlackApprovalCards(web),
+    notices: createSlackApprovalNotices(notifications),
     rules: config.approvals.rules,
     configVersion: config.configVersion,
     approvalsChannel: config.approvals.channel,
@@ -190,6 +202,9 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     approvalsPending: async () => (await approvalRepo.open()).filter((r) => r.state === 'pending').length,
     auditOutboxDepth: () => outbox.depth(),
     auditOutboxOldestMs: () => outbox.oldestPendingAgeMs(),
+    notificationOutboxDepth: () => notifications.depth(),
+    notificationOutboxOldestMs: () => notifications.oldestPendingAgeMs(),
+    notificationDeadLetters: () => notifications.deadLetters(),
     ovhBudgetTokens: () => api.transport.requestBudget.available(),
   });
 
@@ -215,6 +230,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
       service,
       approvals,
       quick,
+      notifications,
       gate,
       desk: new ChangeDesk({ gate, service, approvals, audit, clock }),
       metadata: createMetadataCodec(env.slack.signingSecret ?? env.slack.botToken, () => clock.now()),
@@ -232,7 +248,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     await sweeper?.stop();
     await approvals.stop();
     api.tracker.stop();
-    await outbox.stop();
+    await Promise.all([outbox.stop(), notifications.stop()]);
     api.transport.close();
     await database.close();
   };
@@ -245,6 +261,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     throw error;
   }
   outbox.start();
+  notifications.start();
   // After a restart, results go to the stored response_url: through the proxy too. The reporter only
   // POSTs a JSON string and reads `ok`/`status`, which the Web API's fetch type covers.
   const reportToUser =
@@ -257,7 +274,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     else await reportToUser(origin, result);
   };
   const resumed = await service.resume(report);
-  const resumedRuns = await quick.resume(createQuickResumeReporter(web, logger));
+  const resumedRuns = await quick.resume(createQuickResumeReporter(notifications, logger));
   approvals.start();
   // Changes whose OVH answer never arrived (this or another process died, or the answer was lost): settled
   // from what OVH shows, now and then on a timer, by whichever replica gets each lease.
@@ -290,19 +307,24 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     service,
     approvals,
     outbox,
+    notifications,
     readiness,
     metrics,
     stop() {
       stopping ??= (async () => {
         // 1. No new work. 2. Changes already sent to OVH get their task journaled (tracking resumes at
-        // the next start). 3. The audit outbox gets a bounded chance to deliver. 4. Close.
+        // the next start). 3. The outboxes get a bounded chance to deliver. 4. Close.
         await slackApp.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the Slack app failed'));
         quick.stop();
         const [writes, quickWork] = await Promise.all([service.drained(10_000), quick.drained(10_000)]);
         if (!writes) logger.warn('an OVH write was still in flight at shutdown');
         if (!quickWork) logger.warn('a quick snapshot creation was still in flight at shutdown');
-        const flushed = await outbox.flush(5_000).catch(() => false);
+        const [flushed, notified] = await Promise.all([
+          outbox.flush(5_000).catch(() => false),
+          notifications.flush(5_000).catch(() => false),
+        ]);
         if (!flushed) logger.warn('some audit records are still undelivered; they will go out on next start');
+        if (!notified) logger.warn('some notifications are still undelivered; they will go out on next start');
         logger.info({ slackRequestsInFlight }, 'stopped');
         await closeAll();
       })();

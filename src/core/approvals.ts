@@ -70,6 +70,7 @@ export interface ApprovalRequest {
   outcomeDetail: ApprovalOutcomeDetail | null;
   auditId: string | null;
   reply: JsonValue;
+  /** Where the card goes; `ts` of a card posted before the notification outbox; `version` handed to the outbox. */
   card: { channel: string; ts: string | null; version: number };
 }
 
@@ -98,19 +99,21 @@ export interface ApprovalRepository {
   update(id: string, expectedVersion: number, patch: ApprovalPatch, now: number): Promise<ApprovalRequest | undefined>;
   /** Requests in pending, approved or executing state. */
   open(): Promise<ApprovalRequest[]>;
-  /** Requests whose card shows an older version than the request (or was never posted). */
+  /** Requests whose card was handed to the notification outbox at an older version than the request. */
   staleCards(): Promise<ApprovalRequest[]>;
-  /** Lease for the first post of a card: true for exactly one caller until `leaseUntil`. */
-  claimCardPost(id: string, now: number, leaseUntil: number): Promise<boolean>;
-  /** Records the posted card (ts set once) and the version it shows (never lowered). */
-  cardDelivered(id: string, ts: string, version: number): Promise<void>;
+  /** Records the version handed to the notification outbox (never lowered). */
+  cardQueued(id: string, version: number): Promise<void>;
 }
 
-/** Posts and rewrites approval cards; DMs the requester. The Slack layer implements it. */
-export interface ApprovalCards {
-  post(channel: string, request: ApprovalRequest): Promise<{ ts: string }>;
-  update(channel: string, ts: string, request: ApprovalRequest): Promise<void>;
-  notifyRequester(request: ApprovalRequest): Promise<void>;
+/**
+ * What a request owes Slack, as data: the Slack layer renders it and writes it to the durable notification
+ * outbox, which delivers it (retried until Slack takes it, once per message). Both are idempotent.
+ */
+export interface ApprovalNotices {
+  /** The card is to show this version of the request: posted once, then rewritten, never to an older version. */
+  card(request: ApprovalRequest): Promise<void>;
+  /** The requester is to be told how the request ended (one DM per request). */
+  outcome(request: ApprovalRequest): Promise<void>;
 }
 
 /** Who may decide: checked again at every click. */
@@ -154,7 +157,7 @@ export interface ApprovalServiceDeps {
   service: Pick<SnapshotService, 'inspect' | 'change' | 'changeIntentOf'>;
   policy: ApprovalPolicy;
   audit: AuditSink;
-  cards: ApprovalCards;
+  notices: ApprovalNotices;
   rules: Readonly<Record<ApprovableAction, ApprovalRule>>;
   configVersion: string;
   approvalsChannel: string | undefined;
@@ -180,7 +183,8 @@ const PERIOD_MS: Readonly<Record<SnapshotType, number>> = {
 const CAS_ATTEMPTS = 20;
 /** An execution with no change intent this long after it was claimed is not running anywhere any more. */
 const INTERRUPTED_AFTER_MS = 10 * 60_000;
-const CARD_LEASE_MS = 30_000;
+/** Where a request ends: its card shows the end and the requester is told. */
+const FINAL_STATES = APPROVAL_STATES.filter((state) => !OPEN_STATES.includes(state));
 
 /**
  * The two-person rule, in the manner of Teleport's access requests: rules on the server, no
@@ -601,14 +605,9 @@ export class ApprovalService {
     await this.finished(request.id);
   }
 
-  /** Terminal state reached: rewrite the card and tell the requester. */
+  /** Terminal state reached: the card's rewrite and the requester's DM are owed (`syncCard` writes both). */
   private async finished(id: string): Promise<void> {
     await this.syncCard(id);
-    const request = await this.deps.repo.get(id);
-    if (request === undefined) return;
-    await this.deps.cards
-      .notifyRequester(request)
-      .catch((error: unknown) => this.deps.logger?.warn({ err: error, approval: id }, 'could not tell the requester'));
   }
 
   /** Applies a patch computed from the latest row, retrying on concurrent changes. */
@@ -643,27 +642,22 @@ export class ApprovalService {
   }
 
   /**
-   * Brings the card up to the request's latest version: the first post is leased so two replicas
-   * never post twice; rewrites are idempotent and repeat until nothing newer exists.
+   * Hands the request's latest version to the notification outbox: the card, and at the end the requester's
+   * DM, then notes the version handed over. A failure (the database) leaves the card stale, and the sweeper
+   * hands it over again: writes are idempotent, so a repeat sends nothing twice.
    */
   async syncCard(id: string): Promise<void> {
     try {
+      // Again while a newer version was written meanwhile (the sweeper catches what is left).
       for (let round = 0; round < 5; round++) {
         const request = await this.deps.repo.get(id);
         if (request === undefined || request.card.version >= request.version) return;
-        let ts = request.card.ts;
-        if (ts === null) {
-          const now = this.deps.clock.now();
-          if (!(await this.deps.repo.claimCardPost(id, now, now + CARD_LEASE_MS))) return;
-          ts = (await this.deps.cards.post(request.card.channel, request)).ts;
-        } else {
-          await this.deps.cards.update(request.card.channel, ts, request);
-        }
-        await this.deps.repo.cardDelivered(id, ts, request.version);
+        await this.deps.notices.card(request);
+        if (FINAL_STATES.includes(request.state)) await this.deps.notices.outcome(request);
+        await this.deps.repo.cardQueued(id, request.version);
       }
     } catch (error) {
-      // The sweeper retries stale cards; the request itself is safe in the database.
-      this.deps.logger?.warn({ err: error, approval: id }, 'approval card not delivered yet');
+      this.deps.logger?.warn({ err: error, approval: id }, 'approval card not handed to the outbox yet');
     }
   }
 

@@ -6,8 +6,22 @@ export interface MetricSources {
   approvalsPending(): Promise<number>;
   auditOutboxDepth(): Promise<number>;
   auditOutboxOldestMs(): Promise<number>;
+  notificationOutboxDepth(): Promise<number>;
+  notificationOutboxOldestMs(): Promise<number>;
+  notificationDeadLetters(): Promise<number>;
   ovhBudgetTokens(): number;
 }
+
+const OUTBOX_HELP = {
+  audit: {
+    depth: 'Audit records not yet delivered to Slack',
+    oldest: 'Age of the oldest undelivered audit change',
+  },
+  notification: {
+    depth: 'Notifications (approval cards, DMs, quick-run summaries) not yet delivered to Slack',
+    oldest: 'Age of the oldest undelivered notification change',
+  },
+} as const;
 
 /**
  * The bot's Prometheus metrics (prom-client, its own registry: nothing global). Counters are fed by
@@ -53,11 +67,19 @@ export class BotMetrics {
       });
     [
       gauge('nasha_approvals_pending', 'Approval requests waiting for a decision', (s) => s.approvalsPending()),
-      gauge('nasha_audit_outbox_depth', 'Audit records not yet delivered to Slack', (s) => s.auditOutboxDepth()),
+      // Each outbox: how much is owed, and for how long.
+      ...(['audit', 'notification'] as const).flatMap((outbox) => [
+        gauge(`nasha_${outbox}_outbox_depth`, OUTBOX_HELP[outbox].depth, (s) => s[`${outbox}OutboxDepth`]()),
+        gauge(
+          `nasha_${outbox}_outbox_oldest_seconds`,
+          OUTBOX_HELP[outbox].oldest,
+          async (s) => (await s[`${outbox}OutboxOldestMs`]()) / 1000,
+        ),
+      ]),
       gauge(
-        'nasha_audit_outbox_oldest_seconds',
-        'Age of the oldest undelivered audit change',
-        async (s) => (await s.auditOutboxOldestMs()) / 1000,
+        'nasha_notification_dead_letters',
+        'Notifications given up after retrying for 24 h (kept in the notifications table)',
+        (s) => s.notificationDeadLetters(),
       ),
       gauge('nasha_ovh_budget_tokens', 'OVH request budget tokens left', (s) => s.ovhBudgetTokens()),
     ];

@@ -781,7 +781,8 @@ export class SandboxConsole {
         const target: ResponseTarget = {
           userId: dmUser ?? '',
           channelId,
-          messageKey: `${channelId}:${ts}`,
+          // A DM is one conversation whether the bot names the user or the D… id Slack answered with.
+          messageKey: `${dmUser ?? channelId}:${ts}`,
           ephemeral: false,
         };
         this.showMessage(target, target.messageKey, { ...args.data, ts }, call.method === 'chat.update');

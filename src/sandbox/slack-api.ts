@@ -76,6 +76,11 @@ function parseArgs(contentType: string | undefined, raw: string): Record<string,
   return args;
 }
 
+/** As Slack does: a post to a user id lands in the app's DM with them, a `D…` conversation (conversations.open's). */
+function conversationOf(channel: string): string {
+  return /^[UW][A-Z0-9]+$/.test(channel) ? `D${channel}` : channel;
+}
+
 function asRecord(value: unknown): Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }
@@ -86,7 +91,7 @@ export class LocalSlackApi {
   readonly groups = new Map<string, string[]>();
   /** Slack user id → profile (for users.info); anyone else is `user_not_found`, as in Slack. */
   readonly users = new Map<string, SlackUserProfile>();
-  /** Messages posted through the default chat.postMessage handler, per channel, oldest first. */
+  /** Messages posted through the default chat.postMessage handler, per conversation (`D<user>` for DMs), oldest first. */
   readonly messages = new Map<string, StoredMessage[]>();
   private readonly handlers = new Map<string, MethodHandler>();
   private readonly listeners = new Set<CallListener>();
@@ -116,12 +121,12 @@ export class LocalSlackApi {
         bot_id: identity.botId,
         ...(a['metadata'] !== undefined && { metadata: a['metadata'] }),
       };
-      const channel = String(a['channel']);
+      const channel = conversationOf(String(a['channel']));
       this.messages.set(channel, [...(this.messages.get(channel) ?? []), message]);
-      return { body: { ok: true, channel: a['channel'], ts: message.ts, message } };
+      return { body: { ok: true, channel, ts: message.ts, message } };
     });
     this.handlers.set('chat.update', (a) => {
-      const message = this.messages.get(String(a['channel']))?.find((m) => m.ts === a['ts']);
+      const message = this.messages.get(conversationOf(String(a['channel'])))?.find((m) => m.ts === a['ts']);
       if (message !== undefined) {
         message.text = a['text'];
         message.blocks = a['blocks'];
@@ -241,7 +246,7 @@ export class LocalSlackApi {
    * `limit` (default 100) with an opaque cursor, metadata only with `include_all_metadata`.
    */
   private history(args: Record<string, unknown>): Record<string, unknown> {
-    const stored = this.messages.get(String(args['channel'])) ?? [];
+    const stored = this.messages.get(conversationOf(String(args['channel']))) ?? [];
     const inclusive = args['inclusive'] === true || args['inclusive'] === 'true';
     const bound = (name: string) => (args[name] === undefined ? undefined : Number(args[name]));
     const oldest = bound('oldest');

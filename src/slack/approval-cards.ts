@@ -1,34 +1,35 @@
-import type { webApi } from '@slack/bolt';
-import type { ApprovalCards, ApprovalRequest } from '../core/approvals.js';
+import type { ApprovalNotices, ApprovalRequest } from '../core/approvals.js';
+import type { NotificationOutbox } from '../core/notifications.js';
 import { approvalCard, approvalOutcomeMessage } from './blocks/approval-card.js';
+import { storedMessage } from './notification-publisher.js';
 
-/** Approval cards in the approvals channel and the requester's DM, over the bot's WebClient. */
-export function createSlackApprovalCards(client: webApi.WebClient): ApprovalCards {
+/** The notification key of a request's card: one message, rewritten to each version. */
+export const approvalCardKey = (id: string): string => `approval:${id}:card`;
+/** The notification key of the requester's DM about how the request ended. */
+export const approvalOutcomeKey = (id: string): string => `approval:${id}:outcome:dm`;
+
+/**
+ * Approval cards in the approvals channel and the requester's DM, rendered here and written to the durable
+ * notification outbox, which delivers them.
+ */
+export function createSlackApprovalNotices(outbox: Pick<NotificationOutbox, 'send'>): ApprovalNotices {
   return {
-    async post(channel: string, request: ApprovalRequest) {
-      const card = approvalCard(request);
-      const response = await client.chat.postMessage({
-        channel,
-        text: card.text,
-        blocks: card.blocks,
-        unfurl_links: false,
-      });
-      if (typeof response.ts !== 'string') throw new Error('chat.postMessage returned no ts');
-      return { ts: response.ts };
-    },
-    async update(channel: string, ts: string, request: ApprovalRequest) {
-      const card = approvalCard(request);
-      await client.chat.update({ channel, ts, text: card.text, blocks: card.blocks });
-    },
-    async notifyRequester(request: ApprovalRequest) {
-      // Posting to a user id lands in the app's DM with them (chat:write, no extra scope).
-      const note = approvalOutcomeMessage(request);
-      await client.chat.postMessage({
+    card: (request: ApprovalRequest) =>
+      outbox.send({
+        key: approvalCardKey(request.id),
+        channel: request.card.channel,
+        version: request.version,
+        message: storedMessage(approvalCard(request)),
+        // A card an older version of the bot posted itself: edited in place.
+        ...(request.card.ts !== null && { existingTs: request.card.ts }),
+      }),
+    // Posting to a user id lands in the app's DM with them (chat:write, no extra scope).
+    outcome: (request: ApprovalRequest) =>
+      outbox.send({
+        key: approvalOutcomeKey(request.id),
         channel: request.requester.userId,
-        text: note.text,
-        blocks: note.blocks,
-        unfurl_links: false,
-      });
-    },
+        version: 1,
+        message: storedMessage(approvalOutcomeMessage(request)),
+      }),
   };
 }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { ApprovalService } from '../core/approvals.js';
 import type { ChangeDesk } from '../core/desk.js';
 import type { ActionGate } from '../core/gate.js';
+import type { NotificationOutbox } from '../core/notifications.js';
 import type { QuickSnapshotService } from '../core/quick-snapshots.js';
 import type { SnapshotService } from '../core/snapshot-service.js';
 import type { Clock } from '../shared/clock.js';
@@ -18,6 +19,8 @@ export interface SlackDeps {
   gate: ActionGate;
   approvals: ApprovalService;
   quick: QuickSnapshotService;
+  /** Messages the bot owes Slack beyond the answer to a request (summaries), delivered durably. */
+  notifications: Pick<NotificationOutbox, 'send' | 'posted'>;
   metadata: MetadataCodec;
   /** Who reads in which language: a person (their Slack locale and zone), a channel (its configured language). */
   readers: ReaderDirectory;

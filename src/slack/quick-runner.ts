@@ -1,54 +1,52 @@
-import type { webApi } from '@slack/bolt';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Actor } from '../core/model.js';
+import type { NotificationInput, NotificationOutbox } from '../core/notifications.js';
 import type { QuickRun, QuickSnapshotService, SavedQuickRun } from '../core/quick-snapshots.js';
-import type { SlackMessage } from './blocks/limits.js';
 import { quickSummary } from './blocks/quick-summary.js';
 import type { SlackDeps } from './deps.js';
+import { storedMessage } from './notification-publisher.js';
 
 /** chat.update is Tier 3 (50+/min): progress is rewritten once per second at most; the final result at once. */
 const MIN_UPDATE_INTERVAL_MS = 1_000;
 
-/** The part of the Web API the summary needs. */
-export interface SummaryClient {
-  chat: Pick<webApi.WebClient['chat'], 'postMessage' | 'update'>;
-}
+/** The notification key of a run's summary: one message, rewritten as results come. */
+export const quickSummaryKey = (runId: string): string => `quick:${runId}:summary`;
 
 /**
- * Posts the live summary (in the channel, so the whole incident sees it; else in the user's DM)
- * and runs the snapshots, rewriting the summary as results come. Returns where it was posted.
+ * Posts the live summary (in the channel, so the whole incident sees it; else in the user's DM) and runs the
+ * snapshots, rewriting the summary as results come. The summary goes through the notification outbox: the run
+ * never waits for Slack, and what Slack missed meanwhile arrives once it answers again (the newest version).
  */
 export async function runQuickSnapshots(
-  deps: Pick<SlackDeps, 'clock' | 'logger'> & { quick: Pick<QuickSnapshotService, 'execute'> },
-  client: SummaryClient,
+  deps: Pick<SlackDeps, 'clock' | 'logger' | 'notifications'> & { quick: Pick<QuickSnapshotService, 'execute'> },
   actor: Actor,
   run: QuickRun,
   scope: string | undefined,
-  /** Called once the summary is posted (the run may take minutes more). */
+  /** Called once the summary is posted, with where (the run may take minutes more). */
   onPosted: (where: { channel: string; inChannel: boolean }) => Promise<void> = async () => {},
-): Promise<{ channel: string; inChannel: boolean }> {
+): Promise<void> {
   if (!run.items.some((item) => item.state.status === 'queued')) {
     // Nothing may be taken: the core refuses it (audited) and throws; no summary is posted for it.
     await deps.quick.execute(actor, run, scope, () => {});
     throw new Error('a quick snapshot run with nothing allowed was not refused');
   }
-  const first = quickSummary(run);
-  let channel = actor.channelId ?? actor.userId;
-  let inChannel = actor.channelId !== undefined;
-  let ts: string | undefined;
-  try {
-    ts = await post(client, channel, first);
-  } catch (error) {
-    if (!inChannel) throw error;
-    deps.logger.info({ err: error, channelId: channel }, 'cannot post in the channel; using a DM');
-    channel = actor.userId;
-    inChannel = false;
-    ts = await post(client, channel, first);
-  }
-  const summaryTs = ts;
-  await onPosted({ channel, inChannel });
-  // The posted message already shows the plan: the first rewrite counts from it.
+  const summary: Omit<NotificationInput, 'message'> = {
+    key: quickSummaryKey(run.id),
+    channel: actor.channelId ?? actor.userId,
+    // A channel the bot may not post in: the user's DM instead.
+    ...(actor.channelId !== undefined && { fallbackChannel: actor.userId }),
+  };
+  await deps.notifications.send({ ...summary, version: 1, message: storedMessage(quickSummary(run)) });
+  void deps.notifications
+    .posted(summary.key)
+    .then((where) =>
+      where === undefined
+        ? undefined
+        : onPosted({ channel: where.channel, inChannel: where.channel === actor.channelId }),
+    )
+    .catch((error: unknown) => deps.logger.warn({ err: error }, 'could not say where the quick snapshot summary is'));
+  // The first version already shows the plan: the first rewrite counts from it.
   let lastUpdateAt = deps.clock.now();
   let dirty = false;
   let finished = false;
@@ -65,9 +63,8 @@ export async function runQuickSnapshots(
       if (wait > 0 && !finished) await Promise.race([deps.clock.sleep(wait), finishedSignal]);
       dirty = false;
       lastUpdateAt = deps.clock.now();
-      const message = quickSummary(run);
-      await client.chat
-        .update({ channel, ts: summaryTs, text: message.text, blocks: message.blocks })
+      await deps.notifications
+        .send({ ...summary, message: storedMessage(quickSummary(run)) })
         .catch((error: unknown) => deps.logger.warn({ err: error }, 'could not update the quick snapshot summary'));
     }
   };
@@ -77,37 +74,33 @@ export async function runQuickSnapshots(
       updating = undefined;
     });
   };
-  await deps.quick.execute(actor, run, scope, onProgress, { channel, ts: summaryTs });
+  await deps.quick.execute(actor, run, scope, onProgress, { summary: summary.key, channel: summary.channel });
   finished = true;
   finishNow?.();
   dirty = true;
   await (updating ?? Promise.resolve());
   await flush();
-  return { channel, inChannel };
 }
 
-async function post(client: SummaryClient, channel: string, message: SlackMessage): Promise<string> {
-  const response = await client.chat.postMessage({
-    channel,
-    text: message.text,
-    blocks: message.blocks,
-    unfurl_links: false,
-  });
-  if (typeof response.ts !== 'string') throw new Error('chat.postMessage returned no ts');
-  return response.ts;
-}
+const SummaryReplySchema = z.union([
+  z.object({ summary: z.string().min(1), channel: z.string().min(1) }),
+  // Written by versions that posted the summary themselves: the message to edit.
+  z.object({ channel: z.string().min(1), ts: z.string().min(1) }),
+]);
 
-const SummaryReplySchema = z.object({ channel: z.string().min(1), ts: z.string().min(1) });
-
-/** Rewrites the summary of a run finished after a restart (where `runQuickSnapshots` posted it). */
-export function createQuickResumeReporter(client: SummaryClient, logger: Logger) {
+/** Brings the summary of a run finished after a restart to its final state (through the outbox). */
+export function createQuickResumeReporter(notifications: Pick<NotificationOutbox, 'send'>, logger: Logger) {
   return async ({ run, reply }: SavedQuickRun): Promise<void> => {
     const where = SummaryReplySchema.safeParse(reply);
     if (!where.success) {
       logger.warn({ runId: run.id }, 'a resumed quick snapshot run has no summary to update');
       return;
     }
-    const message = quickSummary(run);
-    await client.chat.update({ ...where.data, text: message.text, blocks: message.blocks });
+    await notifications.send({
+      key: quickSummaryKey(run.id),
+      channel: where.data.channel,
+      message: storedMessage(quickSummary(run)),
+      ...('ts' in where.data && { existingTs: where.data.ts }),
+    });
   };
 }

@@ -130,25 +130,10 @@ export class ApprovalStore implements ApprovalRepository {
     return rows.map(toRequest);
   }
 
-  async claimCardPost(id: string, now: number, leaseUntil: number): Promise<boolean> {
-    const result = await this.db
-      .updateTable('approval_requests')
-      .set({ card_lease_until: leaseUntil })
-      .where('id', '=', id)
-      .where('card_ts', 'is', null)
-      .where((eb) => eb.or([eb('card_lease_until', 'is', null), eb('card_lease_until', '<=', now)]))
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
-  }
-
-  async cardDelivered(id: string, ts: string, version: number): Promise<void> {
+  async cardQueued(id: string, version: number): Promise<void> {
     await this.db
       .updateTable('approval_requests')
-      .set((eb) => ({
-        card_ts: eb.fn.coalesce('card_ts', eb.val(ts)),
-        card_version: sql<number>`case when card_version < ${version} then ${version} else card_version end`,
-        card_lease_until: null,
-      }))
+      .set({ card_version: sql<number>`case when card_version < ${version} then ${version} else card_version end` })
       .where('id', '=', id)
       .execute();
   }

@@ -1,7 +1,7 @@
 /**
- * `AuditRepository` over Kysely (SQLite or PostgreSQL). Every outbox transition is a single UPDATE guarded
- * by its WHERE clause, so concurrent outboxes (replicas) need no locks beyond the row's own. Writes of a
- * version also append to the audit hash chain (audit-chain.ts), under the chain lock.
+ * `AuditRepository` over Kysely (SQLite or PostgreSQL). The outbox's transitions are the shared ones of every
+ * outbox table (outbox-rows.ts). Writes of a version also append to the audit hash chain (audit-chain.ts),
+ * under the chain lock.
  *
  * Creation order is `created_at`, then, within a millisecond, the global seq of the record's first history
  * row; a channel's posts follow it (see `channelHeads`).
@@ -18,6 +18,7 @@ import {
 } from '../core/audit.js';
 import { appendToChain, type ChainContent, chainTransaction, dialectOf, storableText } from './audit-chain.js';
 import type { DialectName } from './migrations.js';
+import { deliveryState, OutboxRows } from './outbox-rows.js';
 import type { AuditRecordsTable, DatabaseSchema } from './schema.js';
 
 type Row = Selectable<AuditRecordsTable>;
@@ -26,17 +27,7 @@ type Row = Selectable<AuditRecordsTable>;
 const undelivered = sql<boolean>`delivered_version < version`;
 
 /** The global seq of the record's first history row: creation order within one millisecond. */
-function creationSeq(eb: ExpressionBuilder<DatabaseSchema, 'audit_records'>) {
-  return eb
-    .selectFrom('audit_history')
-    .select('audit_history.seq')
-    .whereRef('audit_history.audit_id', '=', 'audit_records.id')
-    .where('audit_history.version', '=', 1);
-}
-/** When a row can next be claimed: its retry time, or later if another owner holds a lease on it. */
-function claimableAt(owner: string) {
-  return sql<number>`case when lease_until > next_attempt_at and lease_owner <> ${owner} then lease_until else next_attempt_at end`;
-}
+const creationSeq = sql<number>`(select audit_history.seq from audit_history where audit_history.audit_id = audit_records.id and audit_history.version = 1)`;
 
 /** The chain hash of the record's current version (its history row). */
 function currentHash(eb: ExpressionBuilder<DatabaseSchema, 'audit_records'>) {
@@ -48,7 +39,7 @@ function currentHash(eb: ExpressionBuilder<DatabaseSchema, 'audit_records'>) {
     .as('hash');
 }
 
-export class AuditStore implements AuditRepository {
+export class AuditStore extends OutboxRows<AuditRecord> implements AuditRepository {
   private readonly dialect: DialectName;
 
   /** `dialect` picks how appends to the chain are serialised; found from `db` when not given. */
@@ -56,6 +47,7 @@ export class AuditStore implements AuditRepository {
     private readonly db: Kysely<DatabaseSchema>,
     dialect?: DialectName,
   ) {
+    super(db, { table: 'audit_records', lane: 'audit_channel', undelivered, creationSeq });
     this.dialect = dialect ?? dialectOf(db);
   }
 
@@ -108,7 +100,7 @@ export class AuditStore implements AuditRepository {
     });
   }
 
-  async get(id: string): Promise<AuditDelivery | undefined> {
+  override async get(id: string): Promise<AuditDelivery | undefined> {
     const row = await this.db
       .selectFrom('audit_records')
       .selectAll()
@@ -116,154 +108,6 @@ export class AuditStore implements AuditRepository {
       .where('id', '=', id)
       .executeTakeFirst();
     return row === undefined ? undefined : toDelivery(row);
-  }
-
-  async dueChannels(now: number): Promise<string[]> {
-    const rows = await this.db
-      .selectFrom('audit_records')
-      .select('audit_channel')
-      .distinct()
-      .where(undelivered)
-      .where('next_attempt_at', '<=', now)
-      .execute();
-    return rows.map((row) => row.audit_channel);
-  }
-
-  async channelHeads(
-    channel: string,
-  ): Promise<Array<{ id: string; nextAttemptAt: number; leaseUntil: number | null }>> {
-    const head = (posted: boolean) =>
-      this.db
-        .selectFrom('audit_records')
-        .select(['id', 'next_attempt_at', 'lease_until', 'created_at'])
-        .select((eb) => creationSeq(eb).as('seq'))
-        .where('audit_channel', '=', channel)
-        .where(undelivered)
-        .where('slack_ts', posted ? 'is not' : 'is', null)
-        .orderBy('created_at')
-        .orderBy((eb) => creationSeq(eb))
-        .limit(1)
-        .executeTakeFirst();
-    const rows = (await Promise.all([head(false), head(true)])).filter((row) => row !== undefined);
-    rows.sort((a, b) => a.created_at - b.created_at || Number(a.seq ?? 0) - Number(b.seq ?? 0));
-    return rows.map((row) => ({ id: row.id, nextAttemptAt: row.next_attempt_at, leaseUntil: row.lease_until }));
-  }
-
-  async claim(id: string, owner: string, now: number, leaseUntil: number): Promise<AuditDelivery | undefined> {
-    const row = await this.db
-      .updateTable('audit_records')
-      .set((eb) => ({
-        lease_owner: owner,
-        lease_until: leaseUntil,
-        // Counted before the post goes out, so a post whose answer is lost (even with the process) is known.
-        post_claims: eb
-          .case()
-          .when('slack_ts', 'is', null)
-          .then(eb('post_claims', '+', 1))
-          .else(0)
-          .end(),
-      }))
-      .where('id', '=', id)
-      .where(undelivered)
-      .where('next_attempt_at', '<=', now)
-      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now)]))
-      .returningAll()
-      .returning(currentHash)
-      .executeTakeFirst();
-    return row === undefined ? undefined : toDelivery(row);
-  }
-
-  async markDelivered(id: string, owner: string, version: number, slackTs: string): Promise<void> {
-    // Every right-hand side sees the row as it was before this UPDATE, in both dialects.
-    await this.db
-      .updateTable('audit_records')
-      .set((eb) => ({
-        delivered_version: eb
-          .case()
-          .when('delivered_version', '<', version)
-          .then(version)
-          .else(eb.ref('delivered_version'))
-          .end(),
-        slack_ts: eb.fn.coalesce('slack_ts', eb.val(slackTs)),
-        attempts: 0,
-        last_error: null,
-        lease_owner: eb.case().when('lease_owner', '=', owner).then(null).else(eb.ref('lease_owner')).end(),
-        lease_until: eb.case().when('lease_owner', '=', owner).then(null).else(eb.ref('lease_until')).end(),
-      }))
-      .where('id', '=', id)
-      .execute();
-  }
-
-  async markFailed(
-    id: string,
-    owner: string,
-    failure: { error: string; nextAttemptAt: number; postedNothing?: boolean },
-  ): Promise<void> {
-    await this.db
-      .updateTable('audit_records')
-      .set((eb) => ({
-        attempts: eb('attempts', '+', 1),
-        ...(failure.postedNothing === true && {
-          post_claims: eb
-            .case()
-            .when('post_claims', '>', 0)
-            .then(eb('post_claims', '-', 1))
-            .else(0)
-            .end(),
-        }),
-        last_error: failure.error,
-        next_attempt_at: failure.nextAttemptAt,
-        lease_owner: null,
-        lease_until: null,
-      }))
-      .where('id', '=', id)
-      .where('lease_owner', '=', owner)
-      .execute();
-  }
-
-  async nextWakeAt(now: number, owner: string): Promise<number | undefined> {
-    const at = claimableAt(owner);
-    const row = await this.db
-      .selectFrom('audit_records')
-      .select((eb) => eb.fn.min<number | null>(at).as('at'))
-      .where(undelivered)
-      .where(at, '>', now)
-      .executeTakeFirst();
-    return row?.at ?? undefined;
-  }
-
-  async latestTsBefore(channel: string, id: string): Promise<string | undefined> {
-    const own = await this.db
-      .selectFrom('audit_records')
-      .select('created_at')
-      .select((eb) => creationSeq(eb).as('seq'))
-      .where('id', '=', id)
-      .executeTakeFirst();
-    if (own === undefined) return undefined;
-    const seq = Number(own.seq ?? 0);
-    const row = await this.db
-      .selectFrom('audit_records')
-      .select((eb) => eb.fn.max<string | null>('slack_ts').as('ts'))
-      .where('audit_channel', '=', channel)
-      .where('slack_ts', 'is not', null)
-      .where((eb) =>
-        eb.or([
-          eb('created_at', '<', own.created_at),
-          eb.and([eb('created_at', '=', own.created_at), eb(creationSeq(eb), '<', seq)]),
-        ]),
-      )
-      .executeTakeFirst();
-    // Slack ts are "seconds.micros" with ten digits of seconds (until 2286): text order is time order.
-    return row?.ts ?? undefined;
-  }
-
-  async pending(): Promise<{ count: number; oldestUpdatedAt: number | undefined }> {
-    const row = await this.db
-      .selectFrom('audit_records')
-      .select((eb) => [eb.fn.countAll<number>().as('count'), eb.fn.min<number | null>('updated_at').as('oldest')])
-      .where(undelivered)
-      .executeTakeFirstOrThrow();
-    return { count: Number(row.count), oldestUpdatedAt: row.oldest ?? undefined };
   }
 
   /** Every stored version of a record, oldest first, with its global sequence number. */
@@ -351,13 +195,5 @@ function toRecord(row: ContentRow): AuditRecord {
 }
 
 function toDelivery(row: Row & { hash: string | null }): AuditDelivery {
-  return {
-    record: toRecord(row),
-    slackTs: row.slack_ts,
-    deliveredVersion: row.delivered_version,
-    attempts: row.attempts,
-    nextAttemptAt: row.next_attempt_at,
-    lastError: row.last_error,
-    postClaims: row.post_claims,
-  };
+  return { record: toRecord(row), channel: row.audit_channel, ...deliveryState(row) };
 }

@@ -299,6 +299,45 @@ function migrations(dialect: DialectName): Record<string, Migration> {
           .execute();
       },
     },
+    '0010_notifications': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // What the bot owes Slack besides audit records (NotificationsTable): approval cards, the requester's DM,
+        // quick-run summaries, delivered by an outbox with the audit outbox's columns.
+        await db.schema
+          .createTable('notifications')
+          .ifNotExists()
+          .addColumn('seq', dialect === 'sqlite' ? 'integer' : 'bigint', (c) =>
+            dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey().generatedAlwaysAsIdentity(),
+          )
+          .addColumn('id', 'text', (c) => c.notNull().unique())
+          .addColumn('channel', 'text', (c) => c.notNull())
+          .addColumn('fallback_channel', 'text')
+          .addColumn('slack_channel', 'text')
+          .addColumn('message', 'text', (c) => c.notNull())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addColumn('slack_ts', 'text')
+          .addColumn('delivered_version', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_error', 'text')
+          .addColumn('lease_owner', 'text')
+          .addColumn('lease_until', 'bigint')
+          .addColumn('post_claims', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('failing_since', 'bigint')
+          .addColumn('dead_at', 'bigint')
+          .execute();
+        // The outbox reads only what is still owed, per channel in creation order.
+        await db.schema
+          .createIndex('notifications_pending')
+          .ifNotExists()
+          .on('notifications')
+          .columns(['channel', 'created_at'])
+          .where(sql<boolean>`delivered_version < version and dead_at is null`)
+          .execute();
+      },
+    },
   };
 }
 

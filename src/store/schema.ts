@@ -5,11 +5,27 @@
  */
 import type { Generated, GeneratedAlways } from 'kysely';
 
-/** One Slack audit message: rewritten as the operation progresses, delivered by the outbox. */
-export interface AuditRecordsTable {
+/** The delivery columns of every outbox table (see outbox-rows.ts). */
+export interface OutboxColumns {
   id: string;
   created_at: number;
   updated_at: number;
+  /** +1 on each change; the outbox delivers until delivered_version catches up. */
+  version: number;
+  slack_ts: string | null;
+  delivered_version: number;
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  /** Compare-and-set lease so two outboxes (replicas) never deliver the same row at once. */
+  lease_owner: string | null;
+  lease_until: number | null;
+  /** Claims to post the row that Slack never confirmed (migration 0006): above 1, look before posting again. */
+  post_claims: Generated<number>;
+}
+
+/** One Slack audit message: rewritten as the operation progresses, delivered by the outbox. */
+export interface AuditRecordsTable extends OutboxColumns {
   actor_user_id: string;
   /** Channel the request came from; null for surfaces without one (App Home, shortcuts). */
   channel_id: string | null;
@@ -22,19 +38,7 @@ export interface AuditRecordsTable {
   task_id: number | null;
   /** OVH's message or the denial reason. */
   detail: string | null;
-  /** +1 on each change; the outbox delivers until delivered_version catches up. */
-  version: number;
   audit_channel: string;
-  slack_ts: string | null;
-  delivered_version: number;
-  attempts: number;
-  next_attempt_at: number;
-  last_error: string | null;
-  /** Compare-and-set lease so two outboxes (replicas) never deliver the same row at once. */
-  lease_owner: string | null;
-  lease_until: number | null;
-  /** Claims to post the row that Slack never confirmed (migration 0006): above 1, look before posting again. */
-  post_claims: Generated<number>;
 }
 
 /** Append-only: every version of every audit record. `seq` orders them globally (for the hash chain). */
@@ -135,10 +139,11 @@ export interface ApprovalRequestsTable {
   /** JSON, opaque: where to tell the requester. */
   reply: string;
   card_channel: string;
+  /** The card as versions before the notification outbox (0010) posted it; null for cards the outbox posts. */
   card_ts: string | null;
-  /** The request version the card shows. */
+  /** The request version last handed to the notification outbox (which delivers the card and the DM). */
   card_version: number;
-  /** Lease for the first post of a card, so two replicas never post it twice. */
+  /** Unused since 0010 (the notification outbox leases posts); versions before it leased a card's first post. */
   card_lease_until: number | null;
 }
 
@@ -185,6 +190,27 @@ export interface SlackDeliveriesTable {
   expires_at: number;
 }
 
+/**
+ * Notifications the bot owes Slack besides audit records (see migration 0010): one row per message, under a
+ * stable key (`id`), delivered by the notification outbox like audit records (the shared outbox columns).
+ */
+export interface NotificationsTable extends OutboxColumns {
+  /** Creation order within one millisecond. */
+  seq: GeneratedAlways<number>;
+  /** Where it is posted (a channel id, or a user id for the app's DM): its lane. */
+  channel: string;
+  /** Where to post instead if Slack refuses `channel` itself; cleared once used. */
+  fallback_channel: string | null;
+  /** Where Slack says the posted message is (a post to a user id lands in a D… conversation). */
+  slack_channel: string | null;
+  /** The message at `version`, as JSON (rendered by the Slack layer). */
+  message: string;
+  /** Since when attempts have failed with no delivery in between; for the give-up bound. */
+  failing_since: number | null;
+  /** When it was given up (a dead letter, kept for inspection); a newer version makes it owed again. */
+  dead_at: number | null;
+}
+
 export interface DatabaseSchema {
   audit_records: AuditRecordsTable;
   audit_history: AuditHistoryTable;
@@ -195,4 +221,5 @@ export interface DatabaseSchema {
   quick_targets: QuickTargetsTable;
   quick_runs: QuickRunsTable;
   slack_deliveries: SlackDeliveriesTable;
+  notifications: NotificationsTable;
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_APPROVAL_RULES } from '../../src/config/bot-config.js';
-import { type ApprovalCards, type ApprovalRequest, ApprovalService } from '../../src/core/approvals.js';
+import { type ApprovalNotices, type ApprovalRequest, ApprovalService } from '../../src/core/approvals.js';
 import { ActionGate } from '../../src/core/gate.js';
 import { Policy } from '../../src/core/policy.js';
 import type { AuditSink } from '../../src/core/ports.js';
@@ -30,13 +30,10 @@ afterEach(async () => {
 
 const audit: AuditSink = { record: async () => ({ id: 'unused' }), update: async () => undefined };
 
-class RecordingCards implements ApprovalCards {
+class RecordingNotices implements ApprovalNotices {
   readonly notified: ApprovalRequest[] = [];
-  async post(): Promise<{ ts: string }> {
-    return { ts: '1.1' };
-  }
-  async update(): Promise<void> {}
-  async notifyRequester(request: ApprovalRequest): Promise<void> {
+  async card(): Promise<void> {}
+  async outcome(request: ApprovalRequest): Promise<void> {
     this.notified.push(request);
   }
 }
@@ -83,7 +80,7 @@ describe('ApprovalService.recoverInterrupted', () => {
     const clock = ovh.clock;
     const journal = new TaskJournal({ db: database.db, clock });
     const repo = new ApprovalStore(database.db);
-    const cards = new RecordingCards();
+    const cards = new RecordingNotices();
     const service = new SnapshotService({
       client: ovh.api.client,
       tracker: ovh.api.tracker,
@@ -103,7 +100,7 @@ describe('ApprovalService.recoverInterrupted', () => {
       service,
       policy: openPolicy,
       audit,
-      cards,
+      notices: cards,
       rules: DEFAULT_APPROVAL_RULES,
       configVersion: 'v1',
       approvalsChannel: 'C0APPROVALS',

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_APPROVAL_RULES } from '../../src/config/bot-config.js';
 import type { ApprovalRules } from '../../src/core/actions.js';
 import {
-  type ApprovalCards,
+  type ApprovalNotices,
   type ApprovalOutcomeDetail,
   type ApprovalRequest,
   ApprovalService,
@@ -99,25 +99,38 @@ class ClickAudit extends RecordingAudit {
   }
 }
 
-/** Cards and DMs as they would reach Slack: each post/update records the state shown. */
-class FakeCards implements ApprovalCards {
-  readonly posts: Array<{ id: string; state: ApprovalState }> = [];
-  readonly updates: Array<{ id: string; ts: string; state: ApprovalState }> = [];
+/**
+ * The notices port as the notification outbox treats it: every card version handed over is recorded; a key
+ * makes one Slack message (the first hand-over posts it, later ones rewrite it, an older version never wins),
+ * and the requester gets one DM per request however often it is handed over.
+ */
+class FakeNotices implements ApprovalNotices {
+  readonly handed: Array<{ id: string; version: number; state: ApprovalState }> = [];
   readonly notified: ApprovalRequest[] = [];
+  /** Calls to `outcome`, repeats included. */
+  outcomeCalls = 0;
+  /** Throws instead of handing over (the database is down) while set. */
+  failing = false;
   private readonly waiting = new Map<string, Array<(request: ApprovalRequest) => void>>();
 
-  async post(channel: string, request: ApprovalRequest): Promise<{ ts: string }> {
-    expect(channel).toBe(APPROVALS_CHANNEL);
-    this.posts.push({ id: request.id, state: request.state });
-    return { ts: `ts-${request.id}` };
+  async card(request: ApprovalRequest): Promise<void> {
+    if (this.failing) throw new Error('database is locked');
+    expect(request.card.channel).toBe(APPROVALS_CHANNEL);
+    this.handed.push({ id: request.id, version: request.version, state: request.state });
   }
-  async update(_channel: string, ts: string, request: ApprovalRequest): Promise<void> {
-    this.updates.push({ id: request.id, ts, state: request.state });
-  }
-  async notifyRequester(request: ApprovalRequest): Promise<void> {
+  async outcome(request: ApprovalRequest): Promise<void> {
+    if (this.failing) throw new Error('database is locked');
+    this.outcomeCalls += 1;
+    if (this.notified.some((r) => r.id === request.id)) return;
     this.notified.push(request);
     for (const resolve of this.waiting.get(request.id) ?? []) resolve(request);
     this.waiting.delete(request.id);
+  }
+  /** The card messages posted: one per request, showing the first version handed over. */
+  get posts(): Array<{ id: string; state: ApprovalState }> {
+    const first = new Map<string, ApprovalState>();
+    for (const card of this.handed) if (!first.has(card.id)) first.set(card.id, card.state);
+    return [...first].map(([id, state]) => ({ id, state }));
   }
   /** The request as the requester's DM shows it: settles once it reached a final state. */
   finished(id: string): Promise<ApprovalRequest> {
@@ -125,9 +138,13 @@ class FakeCards implements ApprovalCards {
     if (done !== undefined) return Promise.resolve(done);
     return new Promise((resolve) => this.waiting.set(id, [...(this.waiting.get(id) ?? []), resolve]));
   }
-  /** The last state the card shows. */
+  /** The state the card shows: its newest version handed over. */
   shown(id: string): ApprovalState | undefined {
-    return [...this.posts, ...this.updates].filter((c) => c.id === id).at(-1)?.state;
+    const mine = this.handed.filter((c) => c.id === id);
+    return mine.reduce<(typeof mine)[number] | undefined>(
+      (a, c) => (a === undefined || c.version > a.version ? c : a),
+      undefined,
+    )?.state;
   }
 }
 
@@ -235,7 +252,7 @@ async function harness() {
   const policy = new Policy(ACCESS, GROUPS);
   const gate = new ActionGate({ policy, groups: GROUPS, rules: RULES, responderGroups: [] });
   const audit = new ClickAudit();
-  const cards = new FakeCards();
+  const cards = new FakeNotices();
   const snapshots = new FakeSnapshots();
   /** An ApprovalService on the shared store: another one is another replica, or the next process. */
   const service = (configVersion = '1:aaaaaaaaaaaa') =>
@@ -244,7 +261,7 @@ async function harness() {
       service: snapshots,
       policy,
       audit,
-      cards,
+      notices: cards,
       rules: RULES,
       configVersion,
       approvalsChannel: APPROVALS_CHANNEL,
@@ -862,6 +879,43 @@ describe('pending → rejected | cancelled', () => {
       expect(['approved', 'executing']).toContain(refusal?.kind === 'closed' ? refusal.state : undefined);
     }
     expect(h.audit.refusedClicks().filter((r) => r.subject === running.id)).toHaveLength(2);
+  });
+});
+
+describe('what a request owes Slack: the card and the DM, handed to the notification outbox', () => {
+  it('a decision made while nothing can be handed over: the sweep hands over the final card and the DM, once', async () => {
+    const h = await harness();
+    const { id } = await h.file(REQUESTER, DELETE, 'free space');
+    await h.approvals.sweep();
+    expect(h.cards.shown(id)).toBe('pending');
+    h.cards.failing = true; // the outbox's table cannot be written (the database is briefly unavailable)
+    expect((await h.service().reject(APPROVER_A, id, 'not today')).ok).toBe(true);
+    expect(h.cards.shown(id)).toBe('pending');
+    expect(h.cards.notified).toEqual([]);
+    h.cards.failing = false;
+    await h.approvals.sweep();
+    expect(h.cards.shown(id)).toBe('rejected');
+    expect(h.cards.notified.map((r) => [r.id, r.state, r.decisionReason])).toEqual([[id, 'rejected', 'not today']]);
+    // Handed over: nothing is owed any more, a later sweep hands nothing again.
+    const handed = h.cards.handed.length;
+    await h.approvals.sweep();
+    expect(h.cards.handed).toHaveLength(handed);
+    expect(h.cards.outcomeCalls).toBe(1);
+  });
+
+  it('hands over every version in order on one card, and the DM only at the end (expiry on the clock)', async () => {
+    const h = await harness();
+    const { id } = await h.file(REQUESTER, DELETE, 'free space');
+    await h.approvals.sweep();
+    h.clock.advance(4 * HOUR);
+    await h.approvals.sweep();
+    const versions = h.cards.handed.filter((c) => c.id === id).map((c) => c.version);
+    expect(versions).toEqual([...versions].sort((a, b) => a - b));
+    expect(new Set(versions).size).toBe(versions.length);
+    expect(h.cards.posts).toEqual([{ id, state: 'pending' }]);
+    expect(h.cards.shown(id)).toBe('expired');
+    expect(h.cards.notified.map((r) => r.state)).toEqual(['expired']);
+    expect(h.cards.outcomeCalls).toBe(1);
   });
 });
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_APPROVAL_RULES } from '../../src/config/bot-config.js';
-import { type ApprovalCards, type ApprovalRequest, ApprovalService } from '../../src/core/approvals.js';
+import { type ApprovalNotices, type ApprovalRequest, ApprovalService } from '../../src/core/approvals.js';
 import { type AuditRecord, AuditTrail } from '../../src/core/audit.js';
 import { type AuditDetail, parseAuditDetail } from '../../src/core/audit-detail.js';
 import { ChangeDesk, type ChangeDraft, type SubmitOutcome } from '../../src/core/desk.js';
@@ -23,7 +23,7 @@ import { type OvhHarness, startOvhHarness } from '../support/ovh-harness.js';
  * ChangeDesk.submit, outcome by outcome, each with the audit record it leaves: the real gate and policy, the real
  * SnapshotService over the real NashaClient (HTTPS, signed) against the simulator, the real ApprovalService, and
  * the real AuditTrail over the AuditStore on a test database (SQLite, or PostgreSQL with NASHA_TEST_DATABASE_URL).
- * Only the approval cards (Slack) are a recording fake.
+ * Only the approval notices (the cards and DMs handed to Slack's outbox) are a recording fake.
  */
 
 const SVC = 'zpool-128310';
@@ -48,14 +48,13 @@ const ACCESS: AccessConfig = {
 };
 const GROUPS: GroupDirectory = { membersOf: async () => new Set<string>() };
 
-class RecordingCards implements ApprovalCards {
+/** The cards handed to the notification outbox: one message per request. */
+class RecordingCards implements ApprovalNotices {
   readonly posted: string[] = [];
-  async post(_channel: string, request: ApprovalRequest): Promise<{ ts: string }> {
-    this.posted.push(request.id);
-    return { ts: `ts-${request.id}` };
+  async card(request: ApprovalRequest): Promise<void> {
+    if (!this.posted.includes(request.id)) this.posted.push(request.id);
   }
-  async update(): Promise<void> {}
-  async notifyRequester(): Promise<void> {}
+  async outcome(): Promise<void> {}
 }
 
 let ovh: OvhHarness | undefined;
@@ -96,7 +95,7 @@ async function harness() {
     service,
     policy,
     audit,
-    cards,
+    notices: cards,
     rules: DEFAULT_APPROVAL_RULES,
     configVersion: '1:aaaaaaaaaaaa',
     approvalsChannel: 'C0APPROVALS',

@@ -59,6 +59,9 @@ describe('operations endpoints (HTTP mode, on PORT)', () => {
     expect(text).toMatch(/nasha_approvals_pending 0/);
     expect(text).toMatch(/nasha_audit_outbox_depth \d+/);
     expect(text).toMatch(/nasha_audit_outbox_oldest_seconds \d/);
+    expect(text).toMatch(/nasha_notification_outbox_depth 0/);
+    expect(text).toMatch(/nasha_notification_outbox_oldest_seconds 0/);
+    expect(text).toMatch(/nasha_notification_dead_letters 0/);
     expect(text).toMatch(/nasha_ovh_budget_tokens \d+/);
     // No user data in label values.
     expect(text).not.toContain('U0VIEW');

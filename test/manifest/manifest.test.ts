@@ -30,6 +30,8 @@ describe('manifest.yml', () => {
       'chat:write',
       'commands',
       'groups:history',
+      'im:history',
+      'im:write',
       'usergroups:read',
       'users:read',
     ]);

@@ -1,15 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import type { NotificationInput } from '../../src/core/notifications.js';
 import type { QuickRun } from '../../src/core/quick-snapshots.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import { createLogger } from '../../src/shared/logger.js';
-import { runQuickSnapshots, type SummaryClient } from '../../src/slack/quick-runner.js';
+import { quickSummaryKey, runQuickSnapshots } from '../../src/slack/quick-runner.js';
 
 /** Lets pending promise chains run (no time passes on the manual clock). */
 const turns = async (n = 5) => {
   for (let i = 0; i < n; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 };
 
-const textOf = (args: object): string => String((args as { text?: unknown }).text);
+const textOf = (message: unknown): string => String((message as { text?: unknown }).text);
 
 function newRun(clock: ManualClock): QuickRun {
   return {
@@ -34,17 +35,14 @@ describe('runQuickSnapshots: the live summary', () => {
     const clock = new ManualClock(Date.UTC(2026, 10, 28, 9, 0, 0));
     const t0 = clock.now();
     const edits: Array<{ at: number; text: string }> = [];
-    const client: SummaryClient = {
-      chat: {
-        postMessage: async (args) => {
-          edits.push({ at: clock.now() - t0, text: `post: ${textOf(args)}` });
-          return { ok: true, ts: '1700000000.000100' };
-        },
-        update: async (args) => {
-          edits.push({ at: clock.now() - t0, text: textOf(args) });
-          return { ok: true };
-        },
+    const sent: NotificationInput[] = [];
+    // The summary goes to the notification outbox: each write is one version of one message.
+    const notifications = {
+      send: async (notice: NotificationInput) => {
+        sent.push(notice);
+        edits.push({ at: clock.now() - t0, text: `${sent.length === 1 ? 'post: ' : ''}${textOf(notice.message)}` });
       },
+      posted: async () => ({ channel: 'C1', ts: '1700000000.000100' }),
     };
     const run = newRun(clock);
     let progress = () => {};
@@ -63,8 +61,7 @@ describe('runQuickSnapshots: the live summary', () => {
       progress();
     };
     const running = runQuickSnapshots(
-      { clock, logger: createLogger({ level: 'silent' }), quick },
-      client,
+      { clock, logger: createLogger({ level: 'silent' }), quick, notifications },
       { userId: 'U1', channelId: 'C1' },
       run,
       undefined,
@@ -91,5 +88,12 @@ describe('runQuickSnapshots: the live summary', () => {
     // The final result did not wait for the pace (due at +2000).
     expect(edits.map((e) => e.at)).toEqual([0, 1_000, 1_500]);
     expect(edits.at(-1)?.text).toMatch(/3\/3 done/);
+    // One key: the first write is version 1 (posted once, in the channel, the DM as fallback), the rest newer ones.
+    expect(sent.map((n) => [n.key, n.version])).toEqual([
+      [quickSummaryKey('run-1'), 1],
+      [quickSummaryKey('run-1'), undefined],
+      [quickSummaryKey('run-1'), undefined],
+    ]);
+    expect(sent[0]).toMatchObject({ channel: 'C1', fallbackChannel: 'U1' });
   });
 });

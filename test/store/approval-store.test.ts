@@ -97,23 +97,19 @@ describe('approval requests in the database', () => {
       await Promise.all([a.close(), b.close()]);
     });
 
-    it('leases the first post of a card to one caller, and never lowers the version a card shows', async () => {
+    it('never lowers the card version handed to the outbox; a newer request version makes the card stale', async () => {
       const options = await backend.open();
       const [a, b] = await Promise.all([openDatabase(options), openDatabase(options)]);
       const [one, two] = [new ApprovalStore(a.db), new ApprovalStore(b.db)];
       await one.insert(request('CCCCCC'));
-      const claims = await Promise.all([one.claimCardPost('CCCCCC', 100, 200), two.claimCardPost('CCCCCC', 100, 200)]);
-      expect(claims.filter(Boolean)).toHaveLength(1);
-      expect(await one.claimCardPost('CCCCCC', 150, 250)).toBe(false); // still leased
-      expect(await two.claimCardPost('CCCCCC', 201, 300)).toBe(true); // lease expired (the poster died)
-      await one.cardDelivered('CCCCCC', '1700000000.000100', 3);
-      await two.cardDelivered('CCCCCC', '1700000000.999999', 2);
-      expect((await one.get('CCCCCC'))?.card).toEqual({ channel: 'C0APPROVALS', ts: '1700000000.000100', version: 3 });
-      expect(await one.claimCardPost('CCCCCC', 10_000, 20_000)).toBe(false); // posted: never again
+      expect((await two.staleCards()).map((r) => r.id)).toEqual(['CCCCCC']);
       await one.update('CCCCCC', 1, { state: 'expired' }, 400);
-      await one.update('CCCCCC', 2, { state: 'expired' }, 401);
+      await one.update('CCCCCC', 2, { outcomeDetail: { text: 'x' } }, 401);
+      await Promise.all([one.cardQueued('CCCCCC', 3), two.cardQueued('CCCCCC', 2)]);
+      await two.cardQueued('CCCCCC', 1); // late: never lowers it
+      expect((await one.get('CCCCCC'))?.card).toEqual({ channel: 'C0APPROVALS', ts: null, version: 3 });
       expect((await two.staleCards()).map((r) => r.id)).toEqual([]);
-      await one.update('CCCCCC', 3, { outcomeDetail: { text: 'x' } }, 402);
+      await one.update('CCCCCC', 3, { outcomeDetail: { text: 'y' } }, 402);
       expect((await two.staleCards()).map((r) => r.id)).toEqual(['CCCCCC']);
       await Promise.all([a.close(), b.close()]);
     });

@@ -1,7 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/ovh/simulator/index.js';
 import { BOT_TOKEN, SIGNING_SECRET } from './bot-harness.js';
+import { FakeSlack } from './fake-slack.js';
+import { buttonClick } from './slack-payloads.js';
+import { interactivityBody, postSigned, type SignedResponse, slashCommandBody } from './slack-requests.js';
 
 export interface BotProcess {
   port: number;
@@ -87,4 +94,67 @@ export function botProcessEnv(
     NASHA_CONFIG: join(world.dir, 'nasha.yml'),
     ...extra,
   };
+}
+
+/** What bot processes of one test file talk to: a fake Slack, the simulator, and their config directory. */
+export interface BotProcessWorld {
+  readonly slack: FakeSlack;
+  readonly sim: Simulator;
+  readonly dir: string;
+  /** The environment of a bot process in this world (plus `extra`: the store). */
+  env(extra?: Record<string, string>): Record<string, string>;
+}
+
+/**
+ * Starts a fake Slack (with `groups`), the simulator and a directory holding `config` as nasha.yml and the
+ * simulator's CA before the file's tests, and stops them after.
+ */
+export function useBotProcessWorld(
+  config: string,
+  options: { sim?: SimulatorOptions; groups?: Record<string, string[]>; prefix?: string } = {},
+): BotProcessWorld {
+  let slack: FakeSlack | undefined;
+  let sim: Simulator | undefined;
+  let dir: string | undefined;
+  beforeAll(async () => {
+    slack = new FakeSlack();
+    await slack.start();
+    for (const [group, members] of Object.entries(options.groups ?? {})) slack.groups.set(group, members);
+    sim = await startSimulator(options.sim);
+    dir = mkdtempSync(join(tmpdir(), options.prefix ?? 'nasha-processes-'));
+    writeFileSync(join(dir, 'nasha.yml'), config);
+    writeFileSync(join(dir, 'ca.pem'), sim.caCertPem);
+  });
+  afterAll(async () => {
+    await sim?.close();
+    await slack?.stop();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the bot process world is used before its beforeAll ran');
+    return value;
+  };
+  return {
+    get slack() {
+      return started(slack);
+    },
+    get sim() {
+      return started(sim);
+    },
+    get dir() {
+      return started(dir);
+    },
+    env(extra = {}) {
+      return botProcessEnv({ slackApiUrl: started(slack).apiUrl, sim: started(sim), dir: started(dir) }, extra);
+    },
+  };
+}
+
+/** A signed click on a message button, sent to a bot's `/slack/events`. */
+export function clickButton(url: string, click: Parameters<typeof buttonClick>[0]): Promise<SignedResponse> {
+  return postSigned(url, SIGNING_SECRET, interactivityBody(buttonClick(click)));
+}
+
+/** A signed `/nasha` command, sent to a bot's `/slack/events`. */
+export function sendCommand(url: string, command: Parameters<typeof slashCommandBody>[0]): Promise<SignedResponse> {
+  return postSigned(url, SIGNING_SECRET, slashCommandBody(command));
 }

@@ -19,6 +19,38 @@ export class FakeSlack extends LocalSlackApi {
       .map((c) => c.args);
   }
 
+  /**
+   * Slack failing chat.postMessage and chat.update (those `affects` picks) with HTTP 500 and 429 in turn (the
+   * 429 with `Retry-After: retryAfterSeconds`) until `end()`; nothing is posted or edited meanwhile.
+   */
+  outage(options: { retryAfterSeconds?: number; affects?: (args: Record<string, unknown>) => boolean } = {}): {
+    end(): void;
+    failures(): number;
+  } {
+    const methods = ['chat.postMessage', 'chat.update'] as const;
+    const usual = new Map(methods.map((method) => [method, this.handlerOf(method)]));
+    let failures = 0;
+    for (const method of methods) {
+      this.on(method, (args) => {
+        if (!(options.affects?.(args) ?? true)) return (usual.get(method) ?? (() => ({ body: { ok: true } })))(args);
+        failures += 1;
+        return failures % 2 === 1
+          ? { status: 500, body: { ok: false, error: 'internal_error' } }
+          : {
+              status: 429,
+              headers: { 'retry-after': String(options.retryAfterSeconds ?? 1) },
+              body: { ok: false, error: 'ratelimited' },
+            };
+      });
+    }
+    return {
+      end: () => {
+        for (const [method, handler] of usual) this.on(method, handler);
+      },
+      failures: () => failures,
+    };
+  }
+
   async waitFor(predicate: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!predicate()) {

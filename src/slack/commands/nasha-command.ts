@@ -85,7 +85,7 @@ export function createNashaCommand(deps: SlackDeps) {
     await new Promise((resolve) => setImmediate(resolve));
     const reply = responseUrlReply(deps, respond, responseUrl);
     if (parsed.kind === 'quick') {
-      await runQuickCommand(deps, client, actor, parsed, reply, tr);
+      await runQuickCommand(deps, actor, parsed, reply, tr);
       return;
     }
     await runCommand(deps, actor, parsed, reply, tr);

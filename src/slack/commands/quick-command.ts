@@ -1,4 +1,3 @@
-import type { webApi } from '@slack/bolt';
 import type { Actor } from '../../core/model.js';
 import { context, message, type SlackMessage } from '../blocks/limits.js';
 import type { SlackDeps } from '../deps.js';
@@ -22,7 +21,6 @@ export interface QuickCommand {
 /** `/nasha snapshot quick <target> [label]`: plan (permissions, names), then run with a live summary. */
 export async function runQuickCommand(
   deps: SlackDeps,
-  client: webApi.WebClient,
   actor: Actor,
   command: QuickCommand,
   reply: QuickReply,
@@ -37,7 +35,6 @@ export async function runQuickCommand(
     // Where the summary is, as soon as it is posted: the run itself may take minutes.
     await runQuickSnapshots(
       deps,
-      client,
       actor,
       run,
       actor.channelId === undefined ? undefined : `channel:${actor.channelId}`,

@@ -8,7 +8,7 @@ import { expiredForm, modalContext, payloadTranslator } from './modal-context.js
 
 /** "Take snapshots": plan inline (so mistakes and refusals show on the form), then run after the ack. */
 export function createQuickFormSubmission(deps: SlackDeps) {
-  return async ({ ack, body, client }: AllMiddlewareArgs & SlackViewMiddlewareArgs): Promise<void> => {
+  return async ({ ack, body }: AllMiddlewareArgs & SlackViewMiddlewareArgs): Promise<void> => {
     const tr = await payloadTranslator(deps, body);
     const ctx = modalContext(deps, body);
     if (ctx === undefined) {
@@ -56,7 +56,7 @@ export function createQuickFormSubmission(deps: SlackDeps) {
     }
     await ack();
     const scope = ctx.actor.channelId === undefined ? `user:${ctx.actor.userId}` : `channel:${ctx.actor.channelId}`;
-    await runQuickSnapshots(deps, client, ctx.actor, run, scope).catch((error: unknown) =>
+    await runQuickSnapshots(deps, ctx.actor, run, scope).catch((error: unknown) =>
       deps.logger.error({ err: error }, 'quick snapshots from the form failed'),
     );
   };

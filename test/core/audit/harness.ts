@@ -3,15 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { type Logger, pino } from 'pino';
+import { afterEach, beforeEach } from 'vitest';
 import {
   AuditDeliveryError,
   type AuditInput,
   AuditOutbox,
   type AuditOutboxOptions,
-  type AuditPublisher,
   type AuditRecord,
   AuditTrail,
 } from '../../../src/core/audit.js';
+import type { OutboxItem, OutboxPublisher } from '../../../src/core/outbox.js';
 import { type Clock, ManualClock } from '../../../src/shared/clock.js';
 import { AuditStore } from '../../../src/store/audit-store.js';
 import type { Database } from '../../../src/store/database.js';
@@ -27,6 +28,33 @@ export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<v
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * A fresh temporary directory for each test (`dir()`), and the outboxes opened on it (`track`) stopped and their
+ * databases closed after it.
+ */
+export function perTestDirectory<Opened extends { outbox: { stop(): Promise<void> }; database: Database }>() {
+  let dir = '';
+  let cleanup = async () => {};
+  const opened: Opened[] = [];
+  beforeEach(async () => {
+    ({ dir, cleanup } = await tempDir());
+  });
+  afterEach(async () => {
+    for (const h of opened.splice(0)) {
+      await h.outbox.stop();
+      await h.database.close();
+    }
+    await cleanup();
+  });
+  return {
+    dir: () => dir,
+    track: (h: Opened): Opened => {
+      opened.push(h);
+      return h;
+    },
+  };
+}
+
 export interface PublisherCall {
   kind: 'post' | 'update' | 'find';
   channel: string;
@@ -40,9 +68,10 @@ export interface PublisherCall {
 /**
  * Records every call with its clock time; `failWith` decides per call whether Slack "fails" (nothing done),
  * `loseAnswer` whether Slack does it but the answer never arrives (the publisher throws as on a timeout).
- * `find` looks through the messages posted so far, as conversations.history would.
+ * `find` looks through the messages posted so far, as conversations.history would. Any outbox's rows (audit
+ * records by default).
  */
-export class FakePublisher implements AuditPublisher {
+export class FakePublisher<Item extends OutboxItem = AuditRecord> implements OutboxPublisher<Item> {
   readonly calls: PublisherCall[] = [];
   failWith: ((call: Omit<PublisherCall, 'ok' | 'ts'>) => Error | undefined) | undefined;
   loseAnswer: ((call: Omit<PublisherCall, 'ok' | 'ts'>) => boolean) | undefined;
@@ -63,20 +92,20 @@ export class FakePublisher implements AuditPublisher {
     return [...this.shown.values()].filter((message) => message.id === id).length;
   }
 
-  async post(channel: string, record: AuditRecord): Promise<{ ts: string }> {
+  async post(channel: string, record: Item): Promise<{ ts: string }> {
     const ts = `1700000000.${String(this.nextTs).padStart(6, '0')}`;
     this.attempt('post', channel, ts, record);
     this.nextTs += 1;
     return { ts };
   }
 
-  async update(channel: string, ts: string, record: AuditRecord): Promise<void> {
+  async update(channel: string, ts: string, record: Item): Promise<void> {
     this.attempt('update', channel, ts, record);
   }
 
   async find(
     channel: string,
-    record: AuditRecord,
+    record: Item,
     after: string | undefined,
   ): Promise<{ ts: string; version: number } | undefined> {
     this.finds.push({ id: record.id, after });
@@ -87,7 +116,7 @@ export class FakePublisher implements AuditPublisher {
     return undefined;
   }
 
-  private attempt(kind: PublisherCall['kind'], channel: string, ts: string, record: AuditRecord): void {
+  private attempt(kind: PublisherCall['kind'], channel: string, ts: string, record: Item): void {
     const call = { kind, channel, id: record.id, version: record.version, at: this.clock.now() };
     const error = this.failWith?.(call);
     this.calls.push({ ...call, ts, ok: error === undefined });

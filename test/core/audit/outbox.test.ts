@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   AuditDeliveryError,
   AuditOutbox,
@@ -16,33 +16,17 @@ import {
   captureLogger,
   FakePublisher,
   input,
+  perTestDirectory,
   T0,
-  tempDir,
 } from './harness.js';
 
 const HOUR = 60 * 60_000;
 
-let dir: string;
-let cleanup: () => Promise<void>;
-const open: AuditHarness[] = [];
+const stores = perTestDirectory<AuditHarness>();
 
 async function harness(options: Parameters<typeof auditHarness>[1] = {}): Promise<AuditHarness> {
-  const h = await auditHarness(dir, options);
-  open.push(h);
-  return h;
+  return stores.track(await auditHarness(stores.dir(), options));
 }
-
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-});
-
-afterEach(async () => {
-  for (const h of open.splice(0)) {
-    await h.outbox.stop();
-    await h.database.close();
-  }
-  await cleanup();
-});
 
 describe('AuditOutbox', () => {
   it('posts a new record to the audit channel and saves the ts', async () => {
@@ -524,7 +508,7 @@ describe('AuditOutbox', () => {
   it('a second database opened on the same directory sees the same rows', async () => {
     const h = await harness();
     const record = await h.trail.record(input());
-    const again = await openDatabase({ dataDir: dir });
+    const again = await openDatabase({ dataDir: stores.dir() });
     try {
       expect((await new AuditStore(again.db).get(record.id))?.record).toEqual(record);
     } finally {

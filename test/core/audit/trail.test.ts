@@ -40,6 +40,7 @@ describe('AuditTrail', () => {
     });
     expect(await h.repo.get(record.id)).toEqual({
       record,
+      channel: AUDIT_CHANNEL,
       slackTs: null,
       deliveredVersion: 0,
       attempts: 0,
@@ -125,9 +126,9 @@ describe('AuditTrail', () => {
     await expect(h.trail.update('no-such-id', { outcome: 'failed' })).rejects.toThrow(/unknown audit record/);
   });
 
-  it('AuditDeliveryError carries Retry-After and permanence', () => {
+  it('AuditDeliveryError (the outbox DeliveryError) carries Retry-After and permanence', () => {
     const limited = new AuditDeliveryError('ratelimited', { retryAfterMs: 3_000 });
-    expect(limited).toMatchObject({ name: 'AuditDeliveryError', retryAfterMs: 3_000, permanent: false });
+    expect(limited).toMatchObject({ name: 'DeliveryError', retryAfterMs: 3_000, permanent: false });
     expect(new AuditDeliveryError('channel_not_found', { permanent: true }).permanent).toBe(true);
   });
 });

@@ -13,9 +13,11 @@ import { APPROVABLE_ACTIONS, type ApprovableAction, type ApprovalRule } from '..
 import type { AccessConfig, CapRole, GrantConfig, Target } from '../core/model.js';
 import { CAP_ROLES, ROLES } from '../core/model.js';
 import { EXPIRATION_RANGE } from '../core/naming.js';
+import type { ProtectionConfig } from '../core/protection/model.js';
 import { editDistance } from '../core/suggest.js';
 import { ConfigError } from '../shared/config-error.js';
 import { DURATION_FORMS, type DurationRange, HOUR_MS, isWithin, parseDuration, rangeText } from '../shared/duration.js';
+import { buildProtection, protectionRelationProblems, protectionSchema } from './protection-config.js';
 
 export { ConfigError };
 
@@ -70,6 +72,8 @@ export interface BotConfig {
   /** Named lists of concrete partitions, e.g. `payments` → zpool-1/db, zpool-2/uploads. */
   targetGroups: ReadonlyMap<string, readonly Target[]>;
   quickSnapshot: QuickSnapshotConfig | undefined;
+  /** `protection:` (policies the bot keeps by itself); undefined when the section is absent. */
+  protection: ProtectionConfig | undefined;
   /** Problems that do not stop the bot but the operator should see at startup. */
   warnings: readonly string[];
 }
@@ -330,6 +334,14 @@ const ApprovalRulesSchema = strictMapping(
   suggestOperation,
 );
 
+const ProtectionSchema = protectionSchema({
+  strictMapping,
+  expected,
+  oneOf,
+  channelId: ChannelId,
+  durationSetting,
+});
+
 const BotConfigFileSchema = strictMapping(
   {
     version: z
@@ -376,6 +388,7 @@ const BotConfigFileSchema = strictMapping(
       },
       'a mapping with default_expiration and/or responder_groups',
     ).optional(),
+    protection: ProtectionSchema.optional(),
   },
   'a mapping of settings (audit, grants, channels, …)',
 );
@@ -507,6 +520,7 @@ function relationProblems(raw: unknown): { path: PathKey[]; message: string }[] 
       }
     });
   }
+  out.push(...protectionRelationProblems(root, SCOPE_PATTERN_RE));
   return out;
 }
 
@@ -628,7 +642,9 @@ function build(file: BotConfigFile, fileName: string): BotConfig {
 
   const normalized = { version, audit, approvals, access, targetGroups, quickSnapshot };
   const hash = createHash('sha256').update(canonicalJson(normalized)).digest('hex').slice(0, 12);
-  return { ...normalized, configVersion: `${version}:${hash}`, warnings };
+  // Not in the hash: tuning a protection policy must not invalidate approvals waiting for a decision.
+  const protection = file.protection === undefined ? undefined : buildProtection(file.protection, targetGroups);
+  return { ...normalized, protection, configVersion: `${version}:${hash}`, warnings };
 }
 
 // ---- entry points -----------------------------------------------------------------------------------------------

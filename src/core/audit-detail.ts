@@ -9,6 +9,7 @@ import type { ActionId, ApprovableAction } from './actions.js';
 import type { Role } from './model.js';
 import type { Denial } from './policy.js';
 import type { Problem, Refusal } from './problems.js';
+import type { ProtectionProblem } from './protection/model.js';
 
 /** A refusal as the audit trail keeps it: the role check's outcome, not every grant. */
 export type AuditRefusal =
@@ -49,6 +50,19 @@ export interface QuickAuditSummary {
   pending: number;
 }
 
+/** What a protection record is about: a plan snapshot the policy took, or an alert and its fixes. */
+export interface ProtectionAuditDetail {
+  policy: string;
+  /** A plan snapshot: its class and slot, how late it ran, and whether the bot was down at its time. */
+  plan?: { label: string; slotAt: number; lateMs: number; missed: boolean } | undefined;
+  /** An alert: the problem as it stands. */
+  problem?: ProtectionProblem | undefined;
+  /** People who pressed the alert's Fix button. */
+  fixedBy?: readonly string[] | undefined;
+  /** How the alert ended. */
+  resolution?: 'cleared' | 'uncovered' | undefined;
+}
+
 export interface AuditDetail {
   /** Words a person typed: a request's reason, a rejection's reason, a quick run's reason. Shown literally. */
   reason?: string | undefined;
@@ -64,6 +78,8 @@ export interface AuditDetail {
   note?: string | undefined;
   /** A quick snapshot run's partitions by state. */
   quick?: QuickAuditSummary | undefined;
+  /** Protection: a plan snapshot, or an alert. */
+  protection?: ProtectionAuditDetail | undefined;
   /** Text of a record written before details were structured. */
   text?: string | undefined;
 }
@@ -128,6 +144,7 @@ const AuditDetailSchema = z.object({
       pending: z.number().int().nonnegative(),
     })
     .optional(),
+  protection: looseObject.and(z.object({ policy: z.string() })).optional(),
   text: z.string().optional(),
 });
 
@@ -146,6 +163,11 @@ export function parseAuditDetail(stored: string | null): AuditDetail | undefined
   }
   const parsed = AuditDetailSchema.safeParse(json);
   if (!parsed.success) return { text: stored };
-  const { problem, ...rest } = parsed.data;
-  return { ...rest, ...(problem !== undefined && { problem: problem as unknown as AuditProblem }) };
+  const { problem, protection, ...rest } = parsed.data;
+  return {
+    ...rest,
+    ...(problem !== undefined && { problem: problem as unknown as AuditProblem }),
+    // Passed through as written by core: the renderer words only the kinds it knows.
+    ...(protection !== undefined && { protection: protection as unknown as ProtectionAuditDetail }),
+  };
 }

@@ -9,6 +9,7 @@ import { ACTIONS, type SubjectKind } from '../../core/actions.js';
 import { type AuditAction, type AuditOutcome, type AuditRecord, shortAuditHash } from '../../core/audit.js';
 import { type AuditDetail, parseAuditDetail, type QuickAuditSummary } from '../../core/audit-detail.js';
 import { formatTarget } from '../../core/model.js';
+import { systemActorPolicy } from '../../core/protection/actor.js';
 import {
   bold,
   channel,
@@ -59,6 +60,8 @@ const OUTCOME_LOOK: Readonly<Record<AuditOutcome, { emoji: string; label: string
   invalidated: { emoji: ':warning:', label: 'Invalidated: target changed, not executed' },
   not_applied: { emoji: ':heavy_minus_sign:', label: 'Not applied: OVH did not make the change' },
   unknown: { emoji: ':grey_question:', label: 'Unknown: being checked on OVH' },
+  alerted: { emoji: ':rotating_light:', label: 'Alert open' },
+  resolved: { emoji: ':white_check_mark:', label: 'Resolved' },
 };
 
 const ACTION_LABEL: Readonly<Record<AuditAction, string>> = {
@@ -68,6 +71,7 @@ const ACTION_LABEL: Readonly<Record<AuditAction, string>> = {
   'snapshot.delete': 'Delete snapshot',
   'approval.decide': 'Approval decision',
   'snapshot.quick': 'Quick snapshots',
+  'protection.alert': 'Protection alert',
 };
 
 /** What the record's subject is, from the action table. */
@@ -76,6 +80,7 @@ const SUBJECT_LABEL: Readonly<Record<SubjectKind, string>> = {
   frequency: 'Frequency',
   label: 'Label',
   request: 'Request',
+  problem: 'Problem',
 };
 
 /** Partitions listed per state in a quick run's detail; more are counted. */
@@ -86,7 +91,7 @@ export function auditMessage(record: AuditRecord): { text: string; blocks: types
   const action = ACTION_LABEL[record.action];
   // A quick run's "target" is what its requester typed: shown literally like any of their words.
   const target = verbatim(formatTarget(record.target));
-  const who = user(record.actorUserId);
+  const who = actorText(record.actorUserId);
   const detail = parseAuditDetail(record.detail);
 
   const fields: Text[] = [
@@ -126,6 +131,12 @@ export function auditMessage(record: AuditRecord): { text: string; blocks: types
   const task = record.taskId === null ? text() : say` (OVH task ${record.taskId})`;
   const summary = say`${look.emoji} ${action} on ${target} by ${who}: ${look.label}${task}`;
   return { text: cut(fallback(summary), SLACK_LIMITS.fallbackText), blocks: blocks.slice(0, SLACK_LIMITS.blocks) };
+}
+
+/** A person by mention; the bot acting for a protection policy by the policy's name. */
+function actorText(actorUserId: string): Text {
+  const policy = systemActorPolicy(actorUserId);
+  return policy === undefined ? text(user(actorUserId)) : say`nasha-bot, for protection policy ${code(policy)}`;
 }
 
 function subjectField(action: AuditAction, subject: string): Text {

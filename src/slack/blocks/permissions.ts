@@ -100,7 +100,9 @@ function verdictLine(explained: Explanation, person: Person): { icon: string; he
       const basis =
         verdict.basis.kind === 'responder'
           ? say`as a member of the responder group ${group(verdict.basis.groupId)}`
-          : grantBasis(verdict.basis.decision);
+          : verdict.basis.kind === 'protection'
+            ? say`as protection policy ${code(verdict.basis.policy)}`
+            : grantBasis(verdict.basis.decision);
       return { icon: ':white_check_mark:', head: 'Yes', body: can(person, say`run ${what} now, ${basis}.`) };
     }
     case 'approval': {

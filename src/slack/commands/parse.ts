@@ -59,10 +59,12 @@ export function usageOf(spec: CommandSpec): string {
     partition: '<service>/<partition>',
     snapshot: '<service>/<partition>/<name>',
     'quick-target': '<service>[/<partition>]|<group>',
+    'status-target': '[<service>[/<partition>]|<policy>]',
   };
   const options: Record<CommandOption, string> = {
     expires: '[--expires <7d|12h|ISO date>]',
     reason: '[--reason <why>]',
+    at: '--at <ISO date-time|3h>',
   };
   return [...spec.words, target[spec.target], ...spec.args, ...spec.options.map((o) => options[o])]
     .filter((part) => part !== '')

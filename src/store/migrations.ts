@@ -369,7 +369,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
           .on('protection_alerts')
           .columns(['service', 'partition', 'kind'])
           .unique()
-          .where(sql.ref('state'), '=', 'open')
+          .where(sql<boolean>`state = 'open'`)
           .execute();
         await db.schema
           .createIndex('protection_alerts_undelivered')

@@ -278,7 +278,7 @@ export class ProtectionStore implements ProtectionRepository {
         updated_at: now,
         resolved_at: null,
       })
-      .onConflict((oc) => oc.columns(['service', 'partition', 'kind']).where('state', '=', 'open').doNothing())
+      .onConflict((oc) => oc.columns(['service', 'partition', 'kind']).where(sql<boolean>`state = 'open'`).doNothing())
       .executeTakeFirst();
     if (Number(result.numInsertedOrUpdatedRows ?? 0n) === 0) return undefined;
     return this.alert(alert.id);

@@ -77,3 +77,15 @@ export async function takeInventory(deps: {
   await deps.store.syncCovered(found, { listed, existing: services }, deps.now());
   return { covered: found.length, requests: 1 + wanted.length, failed };
 }
+
+/** What the gate asks before it lets a policy's system actor act: does that policy cover the target? */
+export function protectionCoverage(config: ProtectionConfig | undefined): {
+  covers(policy: string, target: Target): boolean;
+} {
+  return {
+    covers(policyName, target) {
+      const policy = config?.policies.find((p) => p.name === policyName);
+      return policy !== undefined && policyCovers(policy, target);
+    },
+  };
+}

@@ -9,11 +9,16 @@ import { ChangeDesk } from './core/desk.js';
 import { ActionGate } from './core/gate.js';
 import { CachedGroupDirectory } from './core/groups.js';
 import { Policy } from './core/policy.js';
+import { protectionCoverage } from './core/protection/coverage.js';
+import { Protection } from './core/protection/index.js';
+import { HeadroomPacer } from './core/protection/pacer.js';
+import { ProtectionQueries } from './core/protection/queries.js';
 import { QuickSnapshotService } from './core/quick-snapshots.js';
 import { IntentSweeper } from './core/reconcile.js';
 import { type ChangeReporter, SnapshotService } from './core/snapshot-service.js';
 import { type CheckResult, opsRoutes, Readiness } from './ops/health.js';
 import { BotMetrics } from './ops/metrics.js';
+import { ProtectionMetrics } from './ops/protection-metrics.js';
 import { checkOvh, checkSlackAuth, DEFAULT_SLACK_API_URL, StartupTimer, slackTarget } from './ops/startup.js';
 import { createNashaApi } from './ovh/index.js';
 import type { TaskTrackerOptions } from './ovh/task-tracker.js';
@@ -27,12 +32,14 @@ import { createSlackApprovalCards } from './slack/approval-cards.js';
 import { createSlackAuditPublisher } from './slack/audit-publisher.js';
 import { createGroupMemberFetcher } from './slack/group-members.js';
 import { createMetadataCodec } from './slack/metadata.js';
+import { createSlackAlertPublisher } from './slack/protection-alerts.js';
 import { createQuickResumeReporter } from './slack/quick-runner.js';
 import { createResumeReporter } from './slack/resume-reply.js';
 import { ApprovalStore } from './store/approval-store.js';
 import { AuditStore } from './store/audit-store.js';
 import { type Database, openDatabase } from './store/database.js';
 import { DeliveryStore } from './store/delivery-store.js';
+import { ProtectionStore } from './store/protection-store.js';
 import { QuickStore } from './store/quick-store.js';
 import { TaskJournal } from './store/task-journal.js';
 
@@ -53,6 +60,8 @@ export interface BotOverrides {
   intentSweepMs?: number;
   /** Socket Mode heartbeat timeout (tests use a short one). */
   socketPingTimeoutMs?: number;
+  /** false: protection's plan and scan loops do not run by themselves (tests drive them through `protection`). */
+  protectionLoops?: boolean;
 }
 
 export interface RunningBot {
@@ -63,6 +72,8 @@ export interface RunningBot {
   outbox: AuditOutbox;
   readiness: Readiness;
   metrics: BotMetrics;
+  /** Protection policies (undefined without a `protection:` section). */
+  protection: Protection | undefined;
   /** Stops taking requests, flushes the audit outbox (bounded), closes everything. */
   stop(): Promise<void>;
 }
@@ -117,6 +128,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     groups,
     rules: config.approvals.rules,
     responderGroups: config.quickSnapshot?.responderGroups ?? [],
+    protection: protectionCoverage(config.protection),
   });
   const auditRepo = new AuditStore(database.db);
   const outbox = new AuditOutbox({
@@ -170,6 +182,45 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     logger: logger.child({ component: 'quick' }),
   });
 
+  const desk = new ChangeDesk({ gate, service, approvals, audit, clock });
+  const protectionStore = new ProtectionStore(database.db);
+  // Scans and plan runs are background work: they start only while the budget keeps room for people.
+  const pacer = new HeadroomPacer({
+    budget: api.transport.requestBudget,
+    requestsPerMinute: env.ovh.tuning.requestsPerMinute,
+    burst: env.ovh.tuning.burst,
+    headroom: Math.max(2, Math.floor(env.ovh.tuning.burst / 3)),
+    clock,
+  });
+  const protection =
+    config.protection === undefined
+      ? undefined
+      : new Protection({
+          config: config.protection,
+          store: protectionStore,
+          desk,
+          audit,
+          ovh: () => api.client,
+          pacer,
+          publisher: createSlackAlertPublisher(web),
+          clock,
+          logger: logger.child({ component: 'protection' }),
+          observer: new ProtectionMetrics(
+            metrics.registry,
+            config.protection.policies.map((p) => p.name),
+            clock,
+          ),
+        });
+  const protectionQueries = new ProtectionQueries({
+    config: config.protection,
+    store: protectionStore,
+    gate,
+    policy,
+    service,
+    ovh: () => api.client,
+    clock,
+  });
+
   let slackRequestsInFlight = 0;
   // Late-bound: readiness asks the Slack app (built just below) whether Slack can reach us.
   let slackConnection = (): CheckResult => ({ ok: false, detail: 'starting' });
@@ -215,7 +266,8 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
       approvals,
       quick,
       gate,
-      desk: new ChangeDesk({ gate, service, approvals, audit, clock }),
+      desk,
+      protection: { queries: protectionQueries, runtime: protection },
       metadata: createMetadataCodec(env.slack.signingSecret ?? env.slack.botToken, () => clock.now()),
       clock,
       logger,
@@ -223,6 +275,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
   );
   let sweeper: IntentSweeper | undefined;
   const closeAll = async () => {
+    await protection?.stop();
     await sweeper?.stop();
     await approvals.stop();
     api.tracker.stop();
@@ -266,6 +319,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     logger: logger.child({ component: 'reconcile' }),
   });
   sweeper.start();
+  if (overrides.protectionLoops !== false) protection?.start();
   if (resumed > 0) logger.info({ tasks: resumed }, 'following OVH tasks left unfinished by the previous run');
   if (resumedRuns > 0) logger.info({ runs: resumedRuns }, 'finishing quick snapshot runs left by the previous run');
   let port: number | undefined;
@@ -286,12 +340,14 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     outbox,
     readiness,
     metrics,
+    protection,
     stop() {
       stopping ??= (async () => {
         // 1. No new work. 2. Changes already sent to OVH get their task journaled (tracking resumes at
         // the next start). 3. The audit outbox gets a bounded chance to deliver. 4. Close.
         await slackApp.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the Slack app failed'));
         quick.stop();
+        await protection?.stop();
         const [writes, quickWork] = await Promise.all([service.drained(10_000), quick.drained(10_000)]);
         if (!writes) logger.warn('an OVH write was still in flight at shutdown');
         if (!quickWork) logger.warn('a quick snapshot creation was still in flight at shutdown');

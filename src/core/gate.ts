@@ -163,6 +163,7 @@ export class ActionGate {
       role !== undefined && best !== undefined && roleRank(best) >= roleRank(role);
     const offers: Offer[] = [];
     for (const spec of ACTION_LIST) {
+      if (spec.kind === 'system') continue; // the bot's own work: nobody asks for it
       const rule = this.approvalRule(spec.id);
       if (rule !== undefined) {
         if (holds(spec.requestRole)) offers.push({ action: spec, mode: 'approval' });
@@ -192,6 +193,8 @@ export class ActionGate {
   ): Promise<{ verdict: Verdict; decision: Decision }> {
     if (actor.system !== undefined) return this.judgeSystem(actor.system.policy, action, target);
     const spec = ACTIONS[action];
+    // What the bot does by itself (alerts) is nobody's to ask for.
+    if (spec.kind === 'system') return this.judgeSystem('', action, target);
     const rule = this.approvalRule(action);
     if (rule !== undefined && isApprovable(action)) {
       const decision = await this.deps.policy.check(actor, target, spec.requestRole ?? spec.role);

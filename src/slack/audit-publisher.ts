@@ -25,7 +25,7 @@ const AuditMetadataSchema = z.object({
   event_payload: z.object({ audit_id: z.string(), version: z.number().int().positive() }),
 });
 
-const HistorySchema = z.object({
+export const HistorySchema = z.object({
   messages: z.array(z.object({ ts: z.string(), metadata: z.unknown().optional() })),
   has_more: z.boolean().optional(),
   response_metadata: z.object({ next_cursor: z.string().optional() }).optional(),
@@ -121,7 +121,7 @@ class CallTimeoutError extends Error {
 }
 
 /** The WebClient's own timeout covers the HTTP request; this one also covers time queued in the client. */
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+export function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => reject(new CallTimeoutError(`no answer from Slack within ${ms} ms`)), ms);
@@ -130,7 +130,7 @@ function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
 }
 
 /** `unansweredPostMs`: for a post, how long to wait before looking for it when its answer never came. */
-function toDeliveryError(error: unknown, unansweredPostMs: number | undefined): AuditDeliveryError {
+export function toDeliveryError(error: unknown, unansweredPostMs: number | undefined): AuditDeliveryError {
   if (error instanceof AuditDeliveryError) return error;
   if (error instanceof webApi.WebAPIRateLimitedError) {
     return new AuditDeliveryError('Slack rate limit', {

@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import type { ApprovalService } from '../core/approvals.js';
 import type { ChangeDesk } from '../core/desk.js';
 import type { ActionGate } from '../core/gate.js';
+import type { Protection } from '../core/protection/index.js';
+import type { ProtectionQueries } from '../core/protection/queries.js';
 import type { QuickSnapshotService } from '../core/quick-snapshots.js';
 import type { SnapshotService } from '../core/snapshot-service.js';
 import type { Clock } from '../shared/clock.js';
@@ -17,6 +19,8 @@ export interface SlackDeps {
   gate: ActionGate;
   approvals: ApprovalService;
   quick: QuickSnapshotService;
+  /** `status`, `restore`, and the alerts' Fix (runtime: undefined without a `protection:` section). */
+  protection?: { queries: ProtectionQueries; runtime: Protection | undefined } | undefined;
   metadata: MetadataCodec;
   clock: Clock;
   logger: Logger;

@@ -93,18 +93,26 @@ export class Protection {
   }
 
   /**
-   * Someone pressed an alert's Fix: records it (on the alert and its audit record) and returns the changes to
-   * submit in their name. The caller re-checks the partition once they ran (`recheck`).
+   * Someone pressed an alert's Fix: the changes to submit in their name (the desk decides whether they may).
+   * Once submitted, `fixed` records it and reads the partition again.
    */
-  async requestFix(alertId: string, userId: string): Promise<AlertFixRequest> {
+  async requestFix(alertId: string): Promise<AlertFixRequest> {
     const alert = await this.deps.store.alert(alertId);
     if (alert === undefined) throw new NashaError({ kind: 'alert_not_fixable', why: 'unknown' });
     if (alert.state !== 'open') throw new NashaError({ kind: 'alert_not_fixable', why: 'resolved' });
     const fix = this.fixPlan(alert);
     if (fix === undefined) throw new NashaError({ kind: 'alert_not_fixable', why: 'no_fix' });
-    const recorded = (await this.board.recordFix(alertId, userId)) ?? alert;
-    await this.board.deliver();
-    return { alert: recorded, fix, drafts: fixDrafts(fix, { service: alert.service, partition: alert.partition }) };
+    return { alert, fix, drafts: fixDrafts(fix, { service: alert.service, partition: alert.partition }) };
+  }
+
+  /**
+   * After a Fix's changes were submitted: `applied` says whether any ran or was filed for approval (a refused one
+   * is audited by the desk and changes nothing here). The press is recorded on the alert and its audit record,
+   * then the partition is read again, which resolves the alert if it is fixed.
+   */
+  async fixed(alertId: string, userId: string, applied: boolean): Promise<void> {
+    const alert = applied ? await this.board.recordFix(alertId, userId) : await this.deps.store.alert(alertId);
+    if (alert !== undefined) await this.recheck(alert.service, alert.partition);
   }
 
   /** Reads a partition again now and updates its alerts (after a fix). */
@@ -129,10 +137,19 @@ export class Protection {
     ];
   }
 
+  /** Stops the loops; a pass under way gets a few seconds to end (its OVH writes are journaled anyway). */
   async stop(): Promise<void> {
     this.running = false;
     for (const wake of this.wake.splice(0)) wake();
-    await Promise.all(this.loops);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(this.loops),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, 5_000);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   private fixPlan(alert: ProtectionAlert): AlertFixPlan | undefined {

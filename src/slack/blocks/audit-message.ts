@@ -7,9 +7,15 @@
 import type { types } from '@slack/bolt';
 import { ACTIONS, type SubjectKind } from '../../core/actions.js';
 import { type AuditAction, type AuditOutcome, type AuditRecord, shortAuditHash } from '../../core/audit.js';
-import { type AuditDetail, parseAuditDetail, type QuickAuditSummary } from '../../core/audit-detail.js';
+import {
+  type AuditDetail,
+  type ProtectionAuditDetail,
+  parseAuditDetail,
+  type QuickAuditSummary,
+} from '../../core/audit-detail.js';
 import { formatTarget } from '../../core/model.js';
 import { systemActorPolicy } from '../../core/protection/actor.js';
+import { formatDuration } from '../../shared/duration.js';
 import {
   bold,
   channel,
@@ -27,6 +33,7 @@ import {
 } from '../text.js';
 import { cutMrkdwn } from './limits.js';
 import { problemText, refusalText, sentence, storedText } from './problems.js';
+import { protectionProblemText } from './protection.js';
 
 /** Slack's documented limits that this message could reach. */
 export const SLACK_LIMITS = {
@@ -61,7 +68,7 @@ const OUTCOME_LOOK: Readonly<Record<AuditOutcome, { emoji: string; label: string
   not_applied: { emoji: ':heavy_minus_sign:', label: 'Not applied: OVH did not make the change' },
   unknown: { emoji: ':grey_question:', label: 'Unknown: being checked on OVH' },
   alerted: { emoji: ':rotating_light:', label: 'Alert open' },
-  resolved: { emoji: ':white_check_mark:', label: 'Resolved' },
+  resolved: { emoji: ':large_green_circle:', label: 'Resolved' },
 };
 
 const ACTION_LABEL: Readonly<Record<AuditAction, string>> = {
@@ -170,9 +177,32 @@ function detailSections(record: AuditRecord, detail: AuditDetail): types.KnownBl
   }
   if (ovh !== undefined) parts.push({ label: 'OVH said', data: ovh, render: () => text(verbatim(ovh)) });
   if (quick !== undefined) parts.push({ label: 'Partitions', data: quick, render: () => quickText(quick) });
+  const protection = detail.protection;
+  if (protection !== undefined) {
+    parts.push({ label: 'Protection', data: protection, render: () => protectionDetailText(protection) });
+  }
   const legacy = detail.text;
   if (legacy !== undefined) parts.push({ label: 'Detail', data: legacy, render: () => text(verbatim(legacy)) });
   return parts.map(({ label, data, render }) => mrkdwnSection(say`${bold(label)}\n${storedText(render, data)}`));
+}
+
+function protectionDetailText(detail: ProtectionAuditDetail): Text {
+  const lines: Text[] = [];
+  const plan = detail.plan;
+  if (plan !== undefined) {
+    const late = plan.lateMs >= 60_000 ? say`, taken ${formatDuration(plan.lateMs)} late` : text();
+    const missed = plan.missed ? text(' (missed while the bot was down, taken at its start)') : text();
+    lines.push(
+      say`Plan snapshot ${code(plan.label)} of policy ${code(detail.policy)} for ${date(plan.slotAt)}${late}${missed}`,
+    );
+  }
+  if (detail.problem !== undefined) lines.push(protectionProblemText(detail.problem));
+  if (detail.fixedBy !== undefined && detail.fixedBy.length > 0) {
+    lines.push(say`Fix pressed by ${listOf(detail.fixedBy.map(user), 'and')}`);
+  }
+  if (detail.resolution === 'uncovered') lines.push(text('Resolved: the partition is no longer covered by a policy'));
+  if (detail.resolution === 'cleared') lines.push(text('Resolved: the problem cleared'));
+  return joinText(lines, '\n');
 }
 
 function quickText(quick: QuickAuditSummary): Text {

@@ -41,6 +41,10 @@ export type ParsedCommand =
   | { kind: 'delete'; target: PartitionTarget; name: string; reason: string | undefined }
   | { kind: 'can-i'; action: ActionId; target: Target; userId: string | undefined }
   | { kind: 'quick'; spec: string; label: string | undefined; expires: string | undefined; reason: string | undefined }
+  /** `status [<service>[/<partition>]|<policy>]`: the query as typed (core resolves it). */
+  | { kind: 'status'; query: string | undefined }
+  /** `restore <service>/<partition> --at <time>`: the moment as typed (core reads it against its clock). */
+  | { kind: 'restore'; target: PartitionTarget; at: string | undefined }
   | { kind: 'error'; message: Text };
 
 /** Words that are not actions: help, and the permission check. */
@@ -138,6 +142,11 @@ export function parseCommand(rawText: string): ParsedCommand {
     }
     case 'quick':
       return parseQuick(rest, entry, reasonText);
+    case 'status':
+      if (rest.length > 2 || (rest.length === 2 && (rest[0] ?? '').includes('/'))) return usage(entry);
+      return { kind: 'status', query: rest.length === 0 ? undefined : rest.join('/') };
+    case 'restore':
+      return parseRestore(rest, entry);
     default: {
       const close = suggest(sub, SUBCOMMANDS, 2);
       return error(
@@ -234,6 +243,37 @@ function parseQuick(words: string[], entry: CommandEntry | undefined, reason: st
     return error(say`Unexpected ${verbatim(extra.join(' '))}: the label is one word (e.g. ${code('inc-2041')}).`);
   }
   return { kind: 'quick', spec, label, expires, reason };
+}
+
+const TIME_OF_DAY = /^\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(z|[+-]\d{2}(:?\d{2})?)?$/i;
+
+/** `restore <target> --at <moment>`: `--at 2026-11-27 14:00Z` (date and time as two words) and `--at 3h ago` too. */
+function parseRestore(words: string[], entry: CommandEntry | undefined): ParsedCommand {
+  let at: string | undefined;
+  const positional: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i] ?? '';
+    if (word === '--at' || word.startsWith('--at=')) {
+      let value = word === '--at' ? words[++i] : word.slice('--at='.length);
+      if (value === undefined || value === '') {
+        return error(
+          say`${code('--at')} needs a moment: ${code('2026-11-27T14:00Z')}, ${code('2026-11-27')} or ${code('3h')} (ago).`,
+        );
+      }
+      const next = words[i + 1];
+      if (/^\d{4}-\d{2}-\d{2}$/.test(value) && next !== undefined && TIME_OF_DAY.test(next)) {
+        value = `${value}T${next}`;
+        i++;
+      } else if (next?.toLowerCase() === 'ago') i++;
+      at = value;
+    } else if (word.startsWith('--')) {
+      return error(say`Unknown option ${verbatim(word.slice(0, 40))} (this command takes ${code('--at')}).`);
+    } else positional.push(word);
+  }
+  const target = parseTarget(positional, { allowServiceOnly: false });
+  if (!('target' in target)) return usage(entry, target);
+  if (target.extra.length > 0) return unexpected(target.extra, 'after the target');
+  return { kind: 'restore', target: target.target as PartitionTarget, at };
 }
 
 function parseCanI(words: string[]): ParsedCommand {

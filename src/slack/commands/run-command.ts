@@ -5,6 +5,7 @@ import { type Actor, formatTarget } from '../../core/model.js';
 import type { JsonValue } from '../../core/ports.js';
 import { message, type SlackMessage, section } from '../blocks/limits.js';
 import { canIMessage, helpMessage } from '../blocks/permissions.js';
+import { restoreMessage, statusMessage } from '../blocks/protection.js';
 import {
   changeLinesMessage,
   errorMessage,
@@ -48,6 +49,12 @@ export function describeCommand(command: ParsedCommand): Text {
       return text('the permission check');
     case 'quick':
       return say`quick snapshots of ${code(command.spec)}`;
+    case 'status':
+      return command.query === undefined
+        ? text('the protection status')
+        : say`the protection status of ${code(command.query)}`;
+    case 'restore':
+      return say`restore help for ${code(formatTarget(command.target))}`;
     default:
       return text('your request');
   }
@@ -146,10 +153,20 @@ async function execute(deps: SlackDeps, actor: Actor, command: ParsedCommand, re
       if ('verdict' in explained) return reply.replace(canIMessage(explained));
       return reply.replace(problemMessage({ kind: 'refused', refusal: explained.refusal }));
     }
+    case 'status':
+      return reply.replace(statusMessage(await protectionQueries(deps).status(actor, command.query)));
+    case 'restore':
+      return reply.replace(restoreMessage(await protectionQueries(deps).restore(actor, command.target, command.at)));
     case 'create':
     case 'delete':
       return;
   }
+}
+
+function protectionQueries(deps: SlackDeps): NonNullable<SlackDeps['protection']>['queries'] {
+  const queries = deps.protection?.queries;
+  if (queries === undefined) throw new NashaError({ kind: 'protection_off' });
+  return queries;
 }
 
 /** A parse error: the parser's own words, shown like any other invalid input. */

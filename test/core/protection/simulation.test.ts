@@ -179,7 +179,7 @@ describe('protection over 120 simulated days', () => {
         } else if (drift !== undefined && (await stack.store.alert(drift.alertId))?.state === 'open') {
           // One alert while it lasts: the next scan changes nothing, then an operator presses Fix.
           expect(stack.alerts.posts.filter((p) => p.alert.id === drift?.alertId)).toHaveLength(1);
-          const fix = await stack.protection.requestFix(drift.alertId, OPERATOR);
+          const fix = await stack.protection.requestFix(drift.alertId);
           expect(fix.drafts).toEqual([
             { action: 'schedule.add', target: { service: SVC, partition: 'logs' }, type: 'day-1' },
           ]);
@@ -189,7 +189,7 @@ describe('protection over 120 simulated days', () => {
             clock.advance(1_000);
             if (outcome.kind === 'started') expect((await outcome.done).outcome).toBe('succeeded');
           }
-          expect(await stack.protection.recheck(SVC, 'logs')).toBe(true);
+          await stack.protection.fixed(drift.alertId, OPERATOR, true);
           const resolved = await stack.store.alert(drift.alertId);
           expect(resolved?.state).toBe('resolved');
           expect(stack.alerts.shown().get(drift.alertId)?.state).toBe('resolved');

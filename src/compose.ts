@@ -60,8 +60,11 @@ export interface BotOverrides {
   intentSweepMs?: number;
   /** Socket Mode heartbeat timeout (tests use a short one). */
   socketPingTimeoutMs?: number;
-  /** false: protection's plan and scan loops do not run by themselves (tests drive them through `protection`). */
-  protectionLoops?: boolean;
+  /**
+   * false: protection's plan and scan loops do not run by themselves (tests drive them through `protection`);
+   * 'once': one plan pass and one scan at start, then nothing (a virtual clock that jumps would spin the loops).
+   */
+  protectionLoops?: boolean | 'once';
 }
 
 export interface RunningBot {
@@ -319,7 +322,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     logger: logger.child({ component: 'reconcile' }),
   });
   sweeper.start();
-  if (overrides.protectionLoops !== false) protection?.start();
+  if (overrides.protectionLoops !== false) protection?.start({ once: overrides.protectionLoops === 'once' });
   if (resumed > 0) logger.info({ tasks: resumed }, 'following OVH tasks left unfinished by the previous run');
   if (resumedRuns > 0) logger.info({ runs: resumedRuns }, 'finishing quick snapshot runs left by the previous run');
   let port: number | undefined;

@@ -49,6 +49,7 @@ const CHANNELS: readonly SandboxChannel[] = [
   { id: 'C0INCIDENT', name: 'incident', about: 'capped at operator' },
   { id: 'C0AUDIT', name: 'audit', about: 'the audit trail (the bot posts there)' },
   { id: 'C0APPROVALS', name: 'approvals', about: 'approval requests (the bot posts there)' },
+  { id: 'C0ALERTS', name: 'alerts', about: 'protection alerts: drift and coverage (the bot posts there)' },
 ];
 
 const GROUPS: readonly SandboxGroup[] = [
@@ -88,6 +89,20 @@ target_groups:                   # for incident quick snapshots: /nasha snapshot
 quick_snapshot:
   default_expiration: 7d
   responder_groups: [S0ONCALL]   # may take quick snapshots anywhere, even without a grant
+protection:                      # the bot keeps these partitions protected by itself
+  scan_every: 15m
+  alerts_channel: C0ALERTS
+  policies:
+    - name: production
+      # zpool-128310/logs has only hour-1: it drifts from day-1, so #alerts has an alert at once.
+      targets: ["zpool-128310/data", "zpool-128310/logs", "zpool-204117/db"]
+      frequencies: [hour-1, day-1]
+      plan:
+        - { every: 1d, keep: 3, at: "02:00" }
+        - { every: 7d, keep: 2, at: "Sun 02:00" }
+      reserve: 2
+      max_age: { warn: 2h, critical: 26h }
+      snapshot_space: 25
 `;
 
 export const SANDBOX_WORKSPACE: SandboxWorkspace = {

@@ -13,6 +13,9 @@ describe('nasha.example.yml', () => {
       'snapshot.create': { required: false, quorum: 1, approverGroups: [], ttlMs: 4 * 3_600_000 },
       'schedule.add': { required: false, quorum: 1, approverGroups: [], ttlMs: 4 * 3_600_000 },
     });
+    expect(config.protection?.policies.map((p) => [p.name, p.plan.map((c) => `${c.label}×${c.keep}`)])).toEqual([
+      ['production', ['daily×5', 'weekly×3']],
+    ]);
     expect(config.warnings).toEqual([]);
   });
 });

@@ -43,6 +43,7 @@ export class Protection {
   readonly scanner: CoverageScanner;
   readonly board: AlertBoard;
   private running = false;
+  private once = false;
   private loops: Promise<void>[] = [];
   private wake: Array<() => void> = [];
 
@@ -120,10 +121,14 @@ export class Protection {
     return this.scanner.recheck(service, partition);
   }
 
-  /** The plan loop (at start: slots missed while down, then each slot as it comes) and the scan loop. */
-  start(): void {
+  /**
+   * The plan loop (at start: slots missed while down, then each slot as it comes) and the scan loop. `once`: one
+   * pass of each, then they stop.
+   */
+  start(options: { once?: boolean } = {}): void {
     if (this.running) return;
     this.running = true;
+    this.once = options.once === true;
     this.loops = [
       this.loop('plans', async () => {
         await this.runPlans();
@@ -166,7 +171,7 @@ export class Protection {
         this.deps.logger?.error({ err: error, loop: name }, 'protection: a pass failed; trying again in a minute');
         next = this.deps.clock.now() + 60_000;
       }
-      if (!this.running) return;
+      if (!this.running || this.once) return;
       await new Promise<void>((resolve) => {
         this.wake.push(resolve);
         void this.deps.clock.sleep(Math.max(1_000, next - this.deps.clock.now())).then(resolve);

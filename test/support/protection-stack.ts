@@ -19,6 +19,7 @@ import { AuditStore } from '../../src/store/audit-store.js';
 import type { Database } from '../../src/store/database.js';
 import { ProtectionStore } from '../../src/store/protection-store.js';
 import { TaskJournal } from '../../src/store/task-journal.js';
+import type { Clock } from '../../src/shared/clock.js';
 import type { OvhHarness } from './ovh-harness.js';
 
 /** What the alerts channel would show: one message per alert, each version it was posted or edited to. */
@@ -70,7 +71,8 @@ export interface ProtectionStack {
 }
 
 export function protectionStack(options: {
-  ovh: OvhHarness;
+  /** The OVH client and the clock it runs on (an OvhHarness will do). */
+  ovh: Pick<OvhHarness, 'api' | 'config'> & { clock: Clock };
   database: Database;
   config: string;
   owner?: string;

@@ -15,11 +15,11 @@ import { HeadroomPacer } from '../../src/core/protection/pacer.js';
 import type { AlertPublisher, AlertView, ProtectionAlert } from '../../src/core/protection/ports.js';
 import { ProtectionQueries } from '../../src/core/protection/queries.js';
 import { SnapshotService } from '../../src/core/snapshot-service.js';
+import type { Clock } from '../../src/shared/clock.js';
 import { AuditStore } from '../../src/store/audit-store.js';
 import type { Database } from '../../src/store/database.js';
 import { ProtectionStore } from '../../src/store/protection-store.js';
 import { TaskJournal } from '../../src/store/task-journal.js';
-import type { Clock } from '../../src/shared/clock.js';
 import type { OvhHarness } from './ovh-harness.js';
 
 /** What the alerts channel would show: one message per alert, each version it was posted or edited to. */

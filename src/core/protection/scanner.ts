@@ -14,7 +14,7 @@ import { pool } from '../../shared/pool.js';
 import type { AlertBoard, BoardChanges, PartitionFindings } from './alerts.js';
 import { assess } from './assess.js';
 import { takeInventory } from './coverage.js';
-import type { ProtectionConfig, ProtectionProblemKind } from './model.js';
+import type { ProtectionConfig } from './model.js';
 import type { Pacer, ProtectionOvh, ProtectionRepository, ScannedPartition } from './ports.js';
 import { retentionMs } from './schedule.js';
 
@@ -159,17 +159,4 @@ export class CoverageScanner {
       return undefined;
     }
   }
-}
-
-/** Partitions with an open problem, by kind (a partition counts once per kind). */
-export function problemCounts(partitions: readonly ScannedPartition[]): Record<ProtectionProblemKind, number> {
-  const counts: Record<ProtectionProblemKind, number> = {
-    frequency_missing: 0,
-    stale: 0,
-    plan_missing: 0,
-    slots: 0,
-    snapshot_space: 0,
-  };
-  for (const partition of partitions) for (const problem of partition.scan?.problems ?? []) counts[problem.kind] += 1;
-  return counts;
 }

@@ -10,11 +10,16 @@ import { ActionGate } from './core/gate.js';
 import { CachedGroupDirectory } from './core/groups.js';
 import { NotificationOutbox } from './core/notifications.js';
 import { Policy } from './core/policy.js';
+import { protectionCoverage } from './core/protection/coverage.js';
+import { Protection } from './core/protection/index.js';
+import { HeadroomPacer } from './core/protection/pacer.js';
+import { ProtectionQueries } from './core/protection/queries.js';
 import { QuickSnapshotService } from './core/quick-snapshots.js';
 import { IntentSweeper } from './core/reconcile.js';
 import { type ChangeReporter, SnapshotService } from './core/snapshot-service.js';
 import { type CheckResult, opsRoutes, Readiness } from './ops/health.js';
 import { BotMetrics } from './ops/metrics.js';
+import { ProtectionMetrics } from './ops/protection-metrics.js';
 import { checkOvh, checkSlackAuth, DEFAULT_SLACK_API_URL, StartupTimer, slackTarget } from './ops/startup.js';
 import { createNashaApi } from './ovh/index.js';
 import type { TaskTrackerOptions } from './ovh/task-tracker.js';
@@ -30,6 +35,7 @@ import { createGroupMemberFetcher } from './slack/group-members.js';
 import { createProfileFetcher, ReaderDirectory } from './slack/i18n/readers.js';
 import { createMetadataCodec } from './slack/metadata.js';
 import { createSlackNotificationPublisher } from './slack/notification-publisher.js';
+import { createSlackAlertPublisher } from './slack/protection-alerts.js';
 import { createQuickResumeReporter } from './slack/quick-runner.js';
 import { createResumeReporter } from './slack/resume-reply.js';
 import { ApprovalStore } from './store/approval-store.js';
@@ -37,6 +43,7 @@ import { AuditStore } from './store/audit-store.js';
 import { type Database, openDatabase } from './store/database.js';
 import { DeliveryStore } from './store/delivery-store.js';
 import { NotificationStore } from './store/notification-store.js';
+import { ProtectionStore } from './store/protection-store.js';
 import { QuickStore } from './store/quick-store.js';
 import { TaskJournal } from './store/task-journal.js';
 
@@ -57,6 +64,11 @@ export interface BotOverrides {
   intentSweepMs?: number;
   /** Socket Mode heartbeat timeout (tests use a short one). */
   socketPingTimeoutMs?: number;
+  /**
+   * false: protection's plan and scan loops do not run by themselves (tests drive them through `protection`);
+   * 'once': one plan pass and one scan at start, then nothing (a virtual clock that jumps would spin the loops).
+   */
+  protectionLoops?: boolean | 'once';
 }
 
 export interface RunningBot {
@@ -68,6 +80,8 @@ export interface RunningBot {
   notifications: NotificationOutbox;
   readiness: Readiness;
   metrics: BotMetrics;
+  /** Protection policies (undefined without a `protection:` section). */
+  protection: Protection | undefined;
   /** Stops taking requests, flushes the outboxes (bounded), closes everything. */
   stop(): Promise<void>;
 }
@@ -122,6 +136,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     groups,
     rules: config.approvals.rules,
     responderGroups: config.quickSnapshot?.responderGroups ?? [],
+    protection: protectionCoverage(config.protection),
   });
   const auditRepo = new AuditStore(database.db);
   const outbox = new AuditOutbox({
@@ -183,6 +198,45 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     logger: logger.child({ component: 'quick' }),
   });
 
+  const desk = new ChangeDesk({ gate, service, approvals, audit, clock });
+  const protectionStore = new ProtectionStore(database.db);
+  // Scans and plan runs are background work: they start only while the budget keeps room for people.
+  const pacer = new HeadroomPacer({
+    budget: api.transport.requestBudget,
+    requestsPerMinute: env.ovh.tuning.requestsPerMinute,
+    burst: env.ovh.tuning.burst,
+    headroom: Math.max(2, Math.floor(env.ovh.tuning.burst / 3)),
+    clock,
+  });
+  const protection =
+    config.protection === undefined
+      ? undefined
+      : new Protection({
+          config: config.protection,
+          store: protectionStore,
+          desk,
+          audit,
+          ovh: () => api.client,
+          pacer,
+          publisher: createSlackAlertPublisher(web),
+          clock,
+          logger: logger.child({ component: 'protection' }),
+          observer: new ProtectionMetrics(
+            metrics.registry,
+            config.protection.policies.map((p) => p.name),
+            clock,
+          ),
+        });
+  const protectionQueries = new ProtectionQueries({
+    config: config.protection,
+    store: protectionStore,
+    gate,
+    policy,
+    service,
+    ovh: () => api.client,
+    clock,
+  });
+
   let slackRequestsInFlight = 0;
   // Late-bound: readiness asks the Slack app (built just below) whether Slack can reach us.
   let slackConnection = (): CheckResult => ({ ok: false, detail: 'starting' });
@@ -232,7 +286,8 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
       quick,
       notifications,
       gate,
-      desk: new ChangeDesk({ gate, service, approvals, audit, clock }),
+      desk,
+      protection: { queries: protectionQueries, runtime: protection },
       metadata: createMetadataCodec(env.slack.signingSecret ?? env.slack.botToken, () => clock.now()),
       readers: new ReaderDirectory(createProfileFetcher(web), {
         clock,
@@ -245,6 +300,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
   );
   let sweeper: IntentSweeper | undefined;
   const closeAll = async () => {
+    await protection?.stop();
     await sweeper?.stop();
     await approvals.stop();
     api.tracker.stop();
@@ -289,6 +345,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     logger: logger.child({ component: 'reconcile' }),
   });
   sweeper.start();
+  if (overrides.protectionLoops !== false) protection?.start({ once: overrides.protectionLoops === 'once' });
   if (resumed > 0) logger.info({ tasks: resumed }, 'following OVH tasks left unfinished by the previous run');
   if (resumedRuns > 0) logger.info({ runs: resumedRuns }, 'finishing quick snapshot runs left by the previous run');
   let port: number | undefined;
@@ -310,12 +367,14 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     notifications,
     readiness,
     metrics,
+    protection,
     stop() {
       stopping ??= (async () => {
         // 1. No new work. 2. Changes already sent to OVH get their task journaled (tracking resumes at
         // the next start). 3. The outboxes get a bounded chance to deliver. 4. Close.
         await slackApp.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the Slack app failed'));
         quick.stop();
+        await protection?.stop();
         const [writes, quickWork] = await Promise.all([service.drained(10_000), quick.drained(10_000)]);
         if (!writes) logger.warn('an OVH write was still in flight at shutdown');
         if (!quickWork) logger.warn('a quick snapshot creation was still in flight at shutdown');

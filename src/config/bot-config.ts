@@ -13,10 +13,12 @@ import { APPROVABLE_ACTIONS, type ApprovableAction, type ApprovalRule } from '..
 import type { AccessConfig, CapRole, GrantConfig, Target } from '../core/model.js';
 import { CAP_ROLES, ROLES } from '../core/model.js';
 import { EXPIRATION_RANGE } from '../core/naming.js';
+import type { ProtectionConfig } from '../core/protection/model.js';
 import { editDistance } from '../core/suggest.js';
 import { ConfigError } from '../shared/config-error.js';
 import { DURATION_FORMS, type DurationRange, HOUR_MS, isWithin, parseDuration, rangeText } from '../shared/duration.js';
 import { LANGUAGES, type Lang } from '../shared/language.js';
+import { buildProtection, protectionRelationProblems, protectionSchema } from './protection-config.js';
 
 export { ConfigError };
 
@@ -81,6 +83,8 @@ export interface BotConfig {
   quickSnapshot: QuickSnapshotConfig | undefined;
   /** Languages are about wording only: they are not part of {@link configVersion} (approvals survive a change). */
   language: LanguageConfig;
+  /** `protection:` (policies the bot keeps by itself); undefined when the section is absent. */
+  protection: ProtectionConfig | undefined;
   /** Problems that do not stop the bot but the operator should see at startup. */
   warnings: readonly string[];
 }
@@ -351,6 +355,14 @@ const ApprovalRulesSchema = strictMapping(
   suggestOperation,
 );
 
+const ProtectionSchema = protectionSchema({
+  strictMapping,
+  expected,
+  oneOf,
+  channelId: ChannelId,
+  durationSetting,
+});
+
 const BotConfigFileSchema = strictMapping(
   {
     version: z
@@ -398,6 +410,7 @@ const BotConfigFileSchema = strictMapping(
       'a mapping with default_expiration and/or responder_groups',
     ).optional(),
     language: LanguageSchema.optional(),
+    protection: ProtectionSchema.optional(),
   },
   'a mapping of settings (audit, grants, channels, …)',
 );
@@ -536,6 +549,7 @@ function relationProblems(raw: unknown): { path: PathKey[]; message: string }[] 
       }
     });
   }
+  out.push(...protectionRelationProblems(root, SCOPE_PATTERN_RE));
   return out;
 }
 
@@ -671,7 +685,9 @@ function build(file: BotConfigFile, fileName: string): BotConfig {
 
   const normalized = { version, audit, approvals, access, targetGroups, quickSnapshot };
   const hash = createHash('sha256').update(canonicalJson(normalized)).digest('hex').slice(0, 12);
-  return { ...normalized, configVersion: `${version}:${hash}`, language, warnings };
+  // Not in the hash: tuning a protection policy must not invalidate approvals waiting for a decision.
+  const protection = file.protection === undefined ? undefined : buildProtection(file.protection, targetGroups);
+  return { ...normalized, protection, configVersion: `${version}:${hash}`, language, warnings };
 }
 
 // ---- entry points -----------------------------------------------------------------------------------------------

@@ -15,15 +15,26 @@ export const ACTION_IDS = [
   'schedule.remove',
   'snapshot.quick',
   'approval.decide',
+  'protection.status',
+  'protection.restore',
+  'protection.alert',
 ] as const;
 export type ActionId = (typeof ACTION_IDS)[number];
+
+/** The rows that only read: never audited, never approvable. */
+export const READ_ONLY_ACTIONS = [
+  'read',
+  'protection.status',
+  'protection.restore',
+] as const satisfies readonly ActionId[];
+export type ReadOnlyAction = (typeof READ_ONLY_ACTIONS)[number];
 
 /** The changes that go through OVH one at a time and may be put to a second person (`approvals.rules`). */
 export const APPROVABLE_ACTIONS = ['snapshot.delete', 'schedule.remove', 'snapshot.create', 'schedule.add'] as const;
 export type ApprovableAction = (typeof APPROVABLE_ACTIONS)[number];
 
 /** What the `subject` of an audit record is for an action. */
-export type SubjectKind = 'snapshot' | 'frequency' | 'label' | 'request';
+export type SubjectKind = 'snapshot' | 'frequency' | 'label' | 'request' | 'problem';
 
 /** How a command names its target. */
 export type TargetForm =
@@ -38,9 +49,11 @@ export type TargetForm =
   /** `<service>/<partition>/<name>` (or the name as the next word). */
   | 'snapshot'
   /** A partition, a service or a target group (`quick`). */
-  | 'quick-target';
+  | 'quick-target'
+  /** Nothing, `<service>[/<partition>]` or a protection policy's name (`status`). */
+  | 'status-target';
 
-export type CommandOption = 'expires' | 'reason';
+export type CommandOption = 'expires' | 'reason' | 'at';
 
 /** One way to ask for an action with `/nasha snapshot …`. */
 export interface CommandSpec {
@@ -56,8 +69,11 @@ export interface CommandSpec {
 
 export interface ActionSpec {
   id: ActionId;
-  /** read: no change. change: one OVH write, approvable. quick: many creations at once. decide: an approval vote. */
-  kind: 'read' | 'change' | 'quick' | 'decide';
+  /**
+   * read: no change. change: one OVH write, approvable. quick: many creations at once. decide: an approval vote.
+   * system: what the bot does by itself (protection alerts), never asked for.
+   */
+  kind: 'read' | 'change' | 'quick' | 'decide' | 'system';
   /** The role needed on the target to run it directly. */
   role: Role;
   /** Changes that need approval: the role needed to *request* them (an approver vouches before they run). */
@@ -201,6 +217,48 @@ const ROWS: readonly ActionSpec[] = [
     approvalByDefault: false,
     subject: 'request',
     canIWords: ['approve'],
+    commands: [],
+  },
+  {
+    id: 'protection.status',
+    kind: 'read',
+    role: 'viewer',
+    requestRole: undefined,
+    responders: false,
+    approvalByDefault: false,
+    subject: undefined,
+    canIWords: ['status'],
+    commands: [{ words: ['status'], target: 'status-target', args: [], options: [], example: 'status {partition}' }],
+  },
+  {
+    id: 'protection.restore',
+    kind: 'read',
+    role: 'viewer',
+    requestRole: undefined,
+    responders: false,
+    approvalByDefault: false,
+    subject: undefined,
+    canIWords: ['restore'],
+    commands: [
+      {
+        words: ['restore'],
+        target: 'partition',
+        args: [],
+        options: ['at'],
+        example: 'restore {partition} --at 2026-11-27T14:00Z',
+      },
+    ],
+  },
+  {
+    // Drift and coverage alerts the bot opens, updates and resolves by itself (audited as the policy).
+    id: 'protection.alert',
+    kind: 'system',
+    role: 'admin',
+    requestRole: undefined,
+    responders: false,
+    approvalByDefault: false,
+    subject: 'problem',
+    canIWords: [],
     commands: [],
   },
 ];

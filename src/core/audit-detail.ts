@@ -9,6 +9,7 @@ import type { ActionId, ApprovableAction } from './actions.js';
 import type { Role, Target } from './model.js';
 import type { Decision, Denial } from './policy.js';
 import type { Problem, Refusal, TaskFailure } from './problems.js';
+import type { ProtectionProblem } from './protection/model.js';
 import type { Settlement } from './reconcile.js';
 
 /**
@@ -54,6 +55,19 @@ export interface QuickAuditSummary {
   pending: number;
 }
 
+/** What a protection record is about: a plan snapshot the policy took, or an alert and its fixes. */
+export interface ProtectionAuditDetail {
+  policy: string;
+  /** A plan snapshot: its class and slot, how late it ran, and whether the bot was down at its time. */
+  plan?: { label: string; slotAt: number; lateMs: number; missed: boolean } | undefined;
+  /** An alert: the problem as it stands. */
+  problem?: ProtectionProblem | undefined;
+  /** People who pressed the alert's Fix button. */
+  fixedBy?: readonly string[] | undefined;
+  /** How the alert ended. */
+  resolution?: 'cleared' | 'uncovered' | undefined;
+}
+
 export interface AuditDetail {
   /** Words a person typed: a request's reason, a rejection's reason, a quick run's reason. Shown literally. */
   reason?: string | undefined;
@@ -73,6 +87,8 @@ export interface AuditDetail {
   note?: string | undefined;
   /** A quick snapshot run's partitions by state. */
   quick?: QuickAuditSummary | undefined;
+  /** Protection: a plan snapshot, or an alert. */
+  protection?: ProtectionAuditDetail | undefined;
   /** Text of a record written before details were structured. */
   text?: string | undefined;
 }
@@ -152,6 +168,7 @@ const AuditDetailSchema = z.object({
       pending: z.number().int().nonnegative(),
     })
     .optional(),
+  protection: looseObject.and(z.object({ policy: z.string() })).optional(),
   text: z.string().optional(),
 });
 
@@ -170,11 +187,13 @@ export function parseAuditDetail(stored: string | null): AuditDetail | undefined
   }
   const parsed = AuditDetailSchema.safeParse(json);
   if (!parsed.success) return { text: stored };
-  const { problem, task, settlement, ...rest } = parsed.data;
+  const { problem, task, settlement, protection, ...rest } = parsed.data;
   return {
     ...rest,
     ...(problem !== undefined && { problem: problem as unknown as AuditProblem }),
     ...(task !== undefined && { task: task as unknown as TaskFailure }),
     ...(settlement !== undefined && { settlement: settlement as unknown as Settlement }),
+    // Passed through as written by core: the renderer words only the kinds it knows.
+    ...(protection !== undefined && { protection: protection as unknown as ProtectionAuditDetail }),
   };
 }

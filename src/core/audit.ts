@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Clock } from '../shared/clock.js';
-import { ACTION_IDS, type ActionId } from './actions.js';
+import { ACTION_IDS, READ_ONLY_ACTIONS, type ReadOnlyAction } from './actions.js';
 import { type AuditDetail, parseAuditDetail, serializeAuditDetail } from './audit-detail.js';
 import type { Actor, Target } from './model.js';
 import {
@@ -44,13 +44,20 @@ export const AUDIT_OUTCOMES = [
   'not_applied',
   /** OVH could not be asked yet whether the change was made; the record is updated when it is known. */
   'unknown',
+  /** A protection problem is open: its alert is in the alerts channel. */
+  'alerted',
+  /** The protection problem cleared: its alert says so. */
+  'resolved',
 ] as const;
 export const AuditOutcomeSchema = z.enum(AUDIT_OUTCOMES);
 export type AuditOutcome = z.infer<typeof AuditOutcomeSchema>;
 
-/** Every audited action: the action table's rows that change something or decide on a change. */
-export const AUDIT_ACTIONS = ACTION_IDS.filter((id) => id !== 'read') as Exclude<ActionId, 'read'>[];
-export const AuditActionSchema = z.enum(AUDIT_ACTIONS as [Exclude<ActionId, 'read'>, ...Exclude<ActionId, 'read'>[]]);
+/** Every audited action: the action table's rows that change something, decide on a change or alert. */
+type AuditedAction = Exclude<(typeof ACTION_IDS)[number], ReadOnlyAction>;
+export const AUDIT_ACTIONS = ACTION_IDS.filter(
+  (id) => !(READ_ONLY_ACTIONS as readonly string[]).includes(id),
+) as AuditedAction[];
+export const AuditActionSchema = z.enum(AUDIT_ACTIONS as [AuditedAction, ...AuditedAction[]]);
 export type AuditAction = z.infer<typeof AuditActionSchema>;
 
 /** One audit message as it currently reads. `version` grows by one with each change. */

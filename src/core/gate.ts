@@ -24,7 +24,9 @@ import type { Refusal } from './problems.js';
 export type Basis =
   | { kind: 'grant'; decision: Decision }
   /** A member of a `quick_snapshot.responder_groups` group (quick snapshots on every target). */
-  | { kind: 'responder'; groupId: string; decision: Decision };
+  | { kind: 'responder'; groupId: string; decision: Decision }
+  /** The bot itself, taking a plan snapshot for the protection policy that covers the target. */
+  | { kind: 'protection'; policy: string };
 
 declare const verdictBrand: unique symbol;
 /** Only the gate makes verdicts: a `run` verdict is what lets the executor send a change. */
@@ -76,7 +78,12 @@ export interface ActionGateDeps {
   rules: ApprovalRules;
   /** `quick_snapshot.responder_groups`. */
   responderGroups: readonly string[];
+  /** Which partitions each protection policy covers (from the configuration): what its system actor may touch. */
+  protection?: { covers(policy: string, target: Target): boolean } | undefined;
 }
+
+/** What a policy's system actor may do: take its plan snapshots. Nothing destructive, nothing else. */
+const SYSTEM_ACTIONS: readonly ActionId[] = ['snapshot.create'];
 
 function brand<V extends Verdict>(verdict: Omit<V, typeof verdictBrand>): V {
   return verdict as V;
@@ -156,6 +163,7 @@ export class ActionGate {
       role !== undefined && best !== undefined && roleRank(best) >= roleRank(role);
     const offers: Offer[] = [];
     for (const spec of ACTION_LIST) {
+      if (spec.kind === 'system') continue; // the bot's own work: nobody asks for it
       const rule = this.approvalRule(spec.id);
       if (rule !== undefined) {
         if (holds(spec.requestRole)) offers.push({ action: spec, mode: 'approval' });
@@ -183,7 +191,10 @@ export class ActionGate {
     action: ActionId,
     target: Target,
   ): Promise<{ verdict: Verdict; decision: Decision }> {
+    if (actor.system !== undefined) return this.judgeSystem(actor.system.policy, action, target);
     const spec = ACTIONS[action];
+    // What the bot does by itself (alerts) is nobody's to ask for.
+    if (spec.kind === 'system') return this.judgeSystem('', action, target);
     const rule = this.approvalRule(action);
     if (rule !== undefined && isApprovable(action)) {
       const decision = await this.deps.policy.check(actor, target, spec.requestRole ?? spec.role);
@@ -233,6 +244,44 @@ export class ActionGate {
       return { decision: capped, verdict: this.refuse(action, target, 'run', capped) };
     }
     return { decision, verdict: this.refuse(action, target, 'run', decision) };
+  }
+
+  /**
+   * The bot acting for a protection policy: its plan snapshots run on what the policy covers (the policy is the
+   * authorization an admin wrote in the configuration; no approval rule applies to it). Anything else is refused.
+   */
+  private judgeSystem(policy: string, action: ActionId, target: Target): { verdict: Verdict; decision: Decision } {
+    const covered = target.partition !== undefined && this.deps.protection?.covers(policy, target) === true;
+    const allowed = covered && SYSTEM_ACTIONS.includes(action);
+    const decision: Decision = {
+      allowed,
+      required: ACTIONS[action].role,
+      target,
+      userRole: undefined,
+      grant: undefined,
+      cap: undefined,
+      effectiveRole: undefined,
+      denial: allowed ? undefined : { kind: 'no_grant', partial: false },
+      retryGroups: [],
+      groupErrors: [],
+      grants: [],
+      grantCount: 0,
+    };
+    if (!allowed) {
+      return {
+        decision,
+        verdict: brand<RefusedVerdict>({
+          kind: 'refused',
+          action,
+          target,
+          refusal: { kind: 'not_visible', action, target },
+        }),
+      };
+    }
+    return {
+      decision,
+      verdict: brand<RunVerdict>({ kind: 'run', action, target, basis: { kind: 'protection', policy } }),
+    };
   }
 
   private refuse(action: ActionId, target: Target, via: 'run' | 'request', decision: Decision): RefusedVerdict {

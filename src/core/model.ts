@@ -70,4 +70,9 @@ export interface Actor {
   userId: string;
   /** Channel the request came from (caps apply); undefined for surfaces without one. */
   channelId: string | undefined;
+  /**
+   * Set only by core for the bot acting by itself (a protection policy's plan): never from a Slack payload.
+   * The gate allows such an actor what its policy needs on what the policy covers, and nothing else.
+   */
+  system?: { policy: string } | undefined;
 }

@@ -85,6 +85,20 @@ export type Problem =
   | { kind: 'approval_mismatch' }
   /** The snapshot to delete changed since the request (its expiration). */
   | { kind: 'snapshot_changed'; name: string; expiration: string | null; was: string | null }
+  /** `restore --at`: a moment that is not one, or in the future. */
+  | {
+      kind: 'invalid_restore_time';
+      text: string;
+      why: 'missing' | 'syntax' | 'not_a_date' | 'duration' | 'future';
+      detail?: string | undefined;
+      now: number;
+    }
+  /** `status <name>`: neither a policy nor a service the user may see. */
+  | { kind: 'status_target_unknown'; text: string; policies: readonly string[] }
+  /** Protection is not configured (no `protection:` section). */
+  | { kind: 'protection_off' }
+  /** An alert's Fix: the alert is gone, resolved, or has no fix. */
+  | { kind: 'alert_not_fixable'; why: 'unknown' | 'resolved' | 'no_fix' }
   | {
       kind: 'ovh';
       failure: OvhFailure;
@@ -129,7 +143,12 @@ export function problemCode(problem: Problem): ProblemCode {
     case 'reason_too_short':
     case 'quick_target_missing':
     case 'quick_target_invalid':
+    case 'invalid_restore_time':
       return 'invalid_input';
+    case 'status_target_unknown':
+    case 'protection_off':
+    case 'alert_not_fixable':
+      return 'not_found';
     case 'frequency_enabled':
     case 'snapshot_exists':
       return 'conflict';

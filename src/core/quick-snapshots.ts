@@ -6,6 +6,7 @@ import type { Task } from '../ovh/models.js';
 import type { TaskResult, TaskTracker } from '../ovh/task-tracker.js';
 import type { Clock } from '../shared/clock.js';
 import { InFlightWork } from '../shared/in-flight.js';
+import { pool } from '../shared/pool.js';
 import {
   type AuditProblem,
   type AuditRefusal,
@@ -523,13 +524,3 @@ function quickSummary(run: QuickRun): QuickAuditSummary {
 }
 
 /** Runs `work` over `items` with at most `limit` at once. */
-async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++];
-      if (item !== undefined) await work(item);
-    }
-  });
-  await Promise.all(workers);
-}

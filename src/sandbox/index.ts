@@ -233,7 +233,7 @@ nasha-bot SANDBOX — no Slack or OVH credentials are set, so nothing real is to
 People (switch with /as <name>):
 ${workspace.users.map((u) => `  ${u.name.padEnd(width)}  ${plain(t('en', u.role))}`).join('\n')}
 Channels: ${workspace.channels.map((c) => `#${c.name}`).join(', ')} (/in <channel> to move; /channels). The bot posts
-to #${channel(workspace.auditChannel)?.name ?? 'audit'} and #${channel(workspace.approvalsChannel)?.name ?? 'approvals'}; those lines start with their name.
+to #${channel(workspace.auditChannel)?.name ?? 'audit'}, #${channel(workspace.approvalsChannel)?.name ?? 'approvals'} and #alerts (protection); those lines start with their name.
 
 Try:
   /nasha snapshot help
@@ -241,6 +241,8 @@ Try:
   /nasha snapshot create zpool-128310/data before-upgrade --expires 7d
   /nasha snapshot delete zpool-128310/data/before-upgrade   (asks why, then /as bob and press Approve)
   /nasha snapshot                                           (the form: service → partition → action)
+  /nasha snapshot status                                    (the production policy: one partition drifts, see #alerts)
+  /nasha snapshot restore zpool-128310/data --at 2h
 /help lists the console's commands; /quit stops. For the real thing: README.md, "From the sandbox to production".
 
 `;

@@ -55,6 +55,7 @@ const CHANNELS: readonly SandboxChannel[] = [
   { id: 'C0INCIDENT', name: 'incident', about: 'sandbox.about.incident' },
   { id: 'C0AUDIT', name: 'audit', about: 'sandbox.about.audit' },
   { id: 'C0APPROVALS', name: 'approvals', about: 'sandbox.about.approvals' },
+  { id: 'C0ALERTS', name: 'alerts', about: 'sandbox.about.alerts' },
 ];
 
 const GROUPS: readonly SandboxGroup[] = [
@@ -95,6 +96,20 @@ target_groups:                   # for incident quick snapshots: /nasha snapshot
 quick_snapshot:
   default_expiration: 7d
   responder_groups: [S0ONCALL]   # may take quick snapshots anywhere, even without a grant
+protection:                      # the bot keeps these partitions protected by itself
+  scan_every: 15m
+  alerts_channel: C0ALERTS
+  policies:
+    - name: production
+      # zpool-128310/logs has only hour-1: it drifts from day-1, so #alerts has an alert at once.
+      targets: ["zpool-128310/data", "zpool-128310/logs", "zpool-204117/db"]
+      frequencies: [hour-1, day-1]
+      plan:
+        - { every: 1d, keep: 3, at: "02:00" }
+        - { every: 7d, keep: 2, at: "Sun 02:00" }
+      reserve: 2
+      max_age: { warn: 2h, critical: 26h }
+      snapshot_space: 25
 `;
 
 export const SANDBOX_WORKSPACE: SandboxWorkspace = {

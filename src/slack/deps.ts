@@ -3,6 +3,8 @@ import type { ApprovalService } from '../core/approvals.js';
 import type { ChangeDesk } from '../core/desk.js';
 import type { ActionGate } from '../core/gate.js';
 import type { NotificationOutbox } from '../core/notifications.js';
+import type { Protection } from '../core/protection/index.js';
+import type { ProtectionQueries } from '../core/protection/queries.js';
 import type { QuickSnapshotService } from '../core/quick-snapshots.js';
 import type { SnapshotService } from '../core/snapshot-service.js';
 import type { Clock } from '../shared/clock.js';
@@ -21,6 +23,8 @@ export interface SlackDeps {
   quick: QuickSnapshotService;
   /** Messages the bot owes Slack beyond the answer to a request (summaries), delivered durably. */
   notifications: Pick<NotificationOutbox, 'send' | 'posted'>;
+  /** `status`, `restore`, and the alerts' Fix (runtime: undefined without a `protection:` section). */
+  protection?: { queries: ProtectionQueries; runtime: Protection | undefined } | undefined;
   metadata: MetadataCodec;
   /** Who reads in which language: a person (their Slack locale and zone), a channel (its configured language). */
   readers: ReaderDirectory;

@@ -2,9 +2,11 @@ import type { App } from '@slack/bolt';
 import { createApproveButton, createCancelButton, createRejectButton } from './actions/approval-buttons.js';
 import { createModalServiceSelect } from './actions/modal-service-select.js';
 import { createPageButton } from './actions/page-button.js';
+import { createFixButton, createStatusPageButton } from './actions/protection-buttons.js';
 import { createDeleteOldestButton } from './actions/quick-delete-oldest.js';
 import { APPROVAL_ACTION } from './blocks/approval-card.js';
 import { FIELD, MODAL } from './blocks/modals.js';
+import { PROTECTION_ACTION } from './blocks/protection.js';
 import { QUICK_ACTION, QUICK_MODAL, QUICK_SHORTCUT } from './blocks/quick-summary.js';
 import { PAGE_ACTION } from './blocks/replies.js';
 import { createNashaCommand } from './commands/nasha-command.js';
@@ -55,4 +57,6 @@ export function registerListeners(app: App, deps: SlackDeps): void {
   app.shortcut(claims.claim('shortcut', QUICK_SHORTCUT.global), createQuickGlobalShortcut(deps));
   app.view(claims.claim('view', QUICK_MODAL), createQuickFormSubmission(deps));
   app.action(claims.claim('action', QUICK_ACTION.deleteOldest), createDeleteOldestButton(deps));
+  app.action(claims.claim('action', PROTECTION_ACTION.fix), createFixButton(deps));
+  app.action(claims.claim('action', new RegExp(`^${PROTECTION_ACTION.page}_`)), createStatusPageButton(deps));
 }

@@ -338,6 +338,94 @@ function migrations(dialect: DialectName): Record<string, Migration> {
           .execute();
       },
     },
+    '0011_protection': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // Protection policies (src/core/protection): the partitions they cover and what the last scan saw, one row
+        // per plan slot (its primary key is what makes a plan snapshot happen once across replicas), the alerts
+        // with where their message is, and named leases (one scanner at a time).
+        await db.schema
+          .createTable('protection_partitions')
+          .ifNotExists()
+          .addColumn('service', 'text', (c) => c.notNull())
+          .addColumn('partition', 'text', (c) => c.notNull())
+          .addColumn('policy', 'text', (c) => c.notNull())
+          .addColumn('first_seen_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+          .addColumn('scan', 'text')
+          .addPrimaryKeyConstraint('protection_partitions_pk', ['service', 'partition'])
+          .execute();
+        await db.schema
+          .createTable('protection_plan_runs')
+          .ifNotExists()
+          .addColumn('service', 'text', (c) => c.notNull())
+          .addColumn('partition', 'text', (c) => c.notNull())
+          .addColumn('slot_at', 'bigint', (c) => c.notNull())
+          .addColumn('label', 'text', (c) => c.notNull())
+          .addColumn('policy', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull())
+          .addColumn('owner', 'text')
+          .addColumn('lease_until', 'bigint')
+          .addColumn('audit_id', 'text')
+          .addColumn('task_id', 'bigint')
+          .addColumn('gap', 'text')
+          .addColumn('existed', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('late_ms', 'bigint', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('protection_plan_runs_pk', ['service', 'partition', 'slot_at'])
+          .execute();
+        await db.schema
+          .createTable('protection_alerts')
+          .ifNotExists()
+          .addColumn('id', 'text', (c) => c.primaryKey().notNull())
+          .addColumn('service', 'text', (c) => c.notNull())
+          .addColumn('partition', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('policy', 'text', (c) => c.notNull())
+          .addColumn('problem', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('resolution', 'text')
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('posted_version', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('channel', 'text', (c) => c.notNull())
+          .addColumn('message_ref', 'text')
+          .addColumn('post_claims', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('lease_owner', 'text')
+          .addColumn('lease_until', 'bigint')
+          .addColumn('last_error', 'text')
+          .addColumn('audit_id', 'text')
+          .addColumn('fixes', 'text', (c) => c.notNull().defaultTo('[]'))
+          .addColumn('opened_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addColumn('resolved_at', 'bigint')
+          .execute();
+        // One open alert per partition and kind: of two replicas opening it at once, one insert wins.
+        await db.schema
+          .createIndex('protection_alerts_open')
+          .ifNotExists()
+          .on('protection_alerts')
+          .columns(['service', 'partition', 'kind'])
+          .unique()
+          .where(sql<boolean>`state = 'open'`)
+          .execute();
+        await db.schema
+          .createIndex('protection_alerts_undelivered')
+          .ifNotExists()
+          .on('protection_alerts')
+          .column('updated_at')
+          .where(sql<boolean>`posted_version < version`)
+          .execute();
+        await db.schema
+          .createTable('protection_leases')
+          .ifNotExists()
+          .addColumn('name', 'text', (c) => c.primaryKey().notNull())
+          .addColumn('owner', 'text', (c) => c.notNull())
+          .addColumn('lease_until', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

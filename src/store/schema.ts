@@ -211,6 +211,72 @@ export interface NotificationsTable extends OutboxColumns {
   dead_at: number | null;
 }
 
+/** A partition a protection policy covers (migration 0011), with what the last scan saw (JSON). */
+export interface ProtectionPartitionsTable {
+  service: string;
+  partition: string;
+  policy: string;
+  first_seen_at: number;
+  last_seen_at: number;
+  scan: string | null;
+}
+
+/** One plan slot of one partition; the primary key (service, partition, slot_at) makes it happen once. */
+export interface ProtectionPlanRunsTable {
+  service: string;
+  partition: string;
+  slot_at: number;
+  label: string;
+  policy: string;
+  name: string;
+  /** claimed, started, done, failed, skipped. */
+  state: string;
+  attempts: number;
+  owner: string | null;
+  lease_until: number | null;
+  audit_id: string | null;
+  task_id: number | null;
+  /** JSON PlanGap when failed or skipped. */
+  gap: string | null;
+  existed: number;
+  late_ms: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A protection problem's alert; at most one open per (service, partition, kind). */
+export interface ProtectionAlertsTable {
+  id: string;
+  service: string;
+  partition: string;
+  kind: string;
+  policy: string;
+  /** JSON ProtectionProblem. */
+  problem: string;
+  state: string;
+  resolution: string | null;
+  version: number;
+  posted_version: number;
+  channel: string;
+  message_ref: string | null;
+  post_claims: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+  last_error: string | null;
+  audit_id: string | null;
+  /** JSON array of { userId, at }. */
+  fixes: string;
+  opened_at: number;
+  updated_at: number;
+  resolved_at: number | null;
+}
+
+export interface ProtectionLeasesTable {
+  name: string;
+  owner: string;
+  lease_until: number;
+}
+
 export interface DatabaseSchema {
   audit_records: AuditRecordsTable;
   audit_history: AuditHistoryTable;
@@ -222,4 +288,8 @@ export interface DatabaseSchema {
   quick_runs: QuickRunsTable;
   slack_deliveries: SlackDeliveriesTable;
   notifications: NotificationsTable;
+  protection_partitions: ProtectionPartitionsTable;
+  protection_plan_runs: ProtectionPlanRunsTable;
+  protection_alerts: ProtectionAlertsTable;
+  protection_leases: ProtectionLeasesTable;
 }

@@ -9,6 +9,7 @@ import {
   loadBotConfig,
   parseBotConfig,
 } from '../../src/config/bot-config.js';
+import { configProblems } from '../support/config-problems.js';
 
 const EXAMPLE = `version: 1                       # bumps invalidate pending approvals
 audit:
@@ -36,16 +37,7 @@ quick_snapshot:
   responder_groups: [S0ONCALL]
 `;
 
-/** The problems of an invalid config (fails the test if it parses). */
-function problems(text: string): readonly string[] {
-  try {
-    parseBotConfig(text, 'nasha.yml');
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).problems;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problems = configProblems;
 
 // Two lines, like a bare audit section, so line numbers in the expectations stay readable.
 const MINIMAL = 'audit: {channel: C0AUDIT01}\napprovals: {channel: C0APPROV01}\n';
@@ -160,8 +152,8 @@ describe('parseBotConfig: every problem names its key, its line and the fix', ()
 
   it('rejects unknown top-level keys, one line each, including camelCase spellings', () => {
     expect(problems(`${MINIMAL}unlistedChannels: none\nfoo: 1\n`)).toEqual([
-      'nasha.yml:3: unlistedChannels: unknown key "unlistedChannels" — did you mean "unlisted_channels"? (allowed here: version, audit, approvals, grants, channels, unlisted_channels, target_groups, quick_snapshot, language)',
-      'nasha.yml:4: foo: unknown key "foo" (allowed here: version, audit, approvals, grants, channels, unlisted_channels, target_groups, quick_snapshot, language)',
+      'nasha.yml:3: unlistedChannels: unknown key "unlistedChannels" — did you mean "unlisted_channels"? (allowed here: version, audit, approvals, grants, channels, unlisted_channels, target_groups, quick_snapshot, language, protection)',
+      'nasha.yml:4: foo: unknown key "foo" (allowed here: version, audit, approvals, grants, channels, unlisted_channels, target_groups, quick_snapshot, language, protection)',
     ]);
   });
 

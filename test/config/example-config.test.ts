@@ -20,6 +20,9 @@ describe('nasha.example.yml', () => {
         ['C0123AUDIT', 'en'],
       ]),
     });
+    expect(config.protection?.policies.map((p) => [p.name, p.plan.map((c) => `${c.label}×${c.keep}`)])).toEqual([
+      ['production', ['daily×5', 'weekly×3']],
+    ]);
     expect(config.warnings).toEqual([]);
   });
 });

@@ -104,7 +104,8 @@ describe('ActionGate.evaluate, for every action of the table', () => {
   for (const { name, rules } of RULE_SETS) {
     describe(name, () => {
       const gate = gateWith(rules);
-      for (const spec of ACTION_LIST) {
+      // System rows (protection alerts) are the bot's own; they are refused to everyone (below).
+      for (const spec of ACTION_LIST.filter((row) => row.kind !== 'system')) {
         const { need, mode } = expectation(spec, rules);
 
         it(`${spec.id}: no grant on the target is refused as not visible`, async () => {
@@ -429,6 +430,8 @@ describe('ActionGate.offers (help)', () => {
       'snapshot.delete': 'approval',
       'schedule.remove': 'approval',
       'snapshot.quick': 'run',
+      'protection.status': 'run',
+      'protection.restore': 'run',
     });
     expect(await modes(actor(ADMIN))).toEqual({
       read: 'run',
@@ -438,10 +441,59 @@ describe('ActionGate.offers (help)', () => {
       'schedule.remove': 'approval',
       'snapshot.quick': 'run',
       'approval.decide': 'run',
+      'protection.status': 'run',
+      'protection.restore': 'run',
     });
     expect(await modes(actor(RESPONDER))).toEqual({ 'snapshot.quick': 'run' });
     expect(await modes(actor(RESPONDER, 'C0GENERAL'))).toEqual({});
-    expect(await modes(actor(VIEWER))).toEqual({ read: 'run' });
+    expect(await modes(actor(VIEWER))).toEqual({
+      read: 'run',
+      'protection.status': 'run',
+      'protection.restore': 'run',
+    });
     expect(await modes(actor(ADMIN, 'C0QUIET'))).toEqual({});
+  });
+});
+
+describe('ActionGate and the bot acting for a protection policy', () => {
+  const covers = (policy: string, target: { service: string; partition?: string | undefined }) =>
+    policy === 'production' && target.service === DATA.service && target.partition === DATA.partition;
+  const gate = new ActionGate({
+    policy: new Policy(ACCESS, GROUPS),
+    groups: GROUPS,
+    rules: {
+      ...DEFAULT_APPROVAL_RULES,
+      'snapshot.create': { ...DEFAULT_APPROVAL_RULES['snapshot.create'], required: true },
+    },
+    responderGroups: [],
+    protection: { covers },
+  });
+  const system = { userId: 'protection:production', channelId: undefined, system: { policy: 'production' } };
+
+  it('runs its plan snapshots on what it covers, even where people need approval, and nothing else', async () => {
+    expect(await gate.evaluate(system, 'snapshot.create', DATA)).toMatchObject({
+      kind: 'run',
+      basis: { kind: 'protection', policy: 'production' },
+    });
+    for (const action of ['snapshot.delete', 'schedule.remove', 'schedule.add', 'snapshot.quick', 'read'] as const) {
+      expect(await gate.evaluate(system, action, DATA), action).toMatchObject({ kind: 'refused' });
+    }
+    const elsewhere = { service: DATA.service, partition: 'other' };
+    expect(await gate.evaluate(system, 'snapshot.create', elsewhere)).toMatchObject({ kind: 'refused' });
+    const otherPolicy = { ...system, userId: 'protection:staging', system: { policy: 'staging' } };
+    expect(await gate.evaluate(otherPolicy, 'snapshot.create', DATA)).toMatchObject({ kind: 'refused' });
+    // The same user id without the core-made marker is a person with no grant.
+    expect(
+      await gate.evaluate({ userId: 'protection:production', channelId: 'C0OPS' }, 'snapshot.create', DATA),
+    ).toMatchObject({
+      kind: 'refused',
+    });
+  });
+
+  it('refuses a system row to every person, admins included', async () => {
+    expect(await gate.evaluate(actor(ADMIN), 'protection.alert', DATA)).toMatchObject({
+      kind: 'refused',
+      refusal: { kind: 'not_visible' },
+    });
   });
 });

@@ -107,6 +107,9 @@ describe('the action table’s roles', () => {
       'schedule.remove': ['admin', 'operator'],
       'snapshot.quick': ['operator', undefined],
       'approval.decide': ['approver', undefined],
+      'protection.status': ['viewer', undefined],
+      'protection.restore': ['viewer', undefined],
+      'protection.alert': ['admin', undefined],
     });
     for (const action of ACTION_LIST) {
       if (action.requestRole !== undefined) {

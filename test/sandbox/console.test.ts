@@ -59,7 +59,8 @@ async function start() {
     output,
     terminal: false,
     color: false,
-    overrides: { clock, slackRetries: 0 },
+    // One protection scan and plan pass at start: the virtual clock would spin their loops.
+    overrides: { clock, slackRetries: 0, protectionLoops: 'once' },
   });
   const running = sandbox.console.run();
   let mark = output.text.length;
@@ -131,6 +132,23 @@ describe('the sandbox console', () => {
     await c.see(`There is no button [${approve}]`);
 
     c.say('/quit');
+    expect(await c.running).toBe(0);
+  });
+
+  it('protection: the drifting partition has an alert in #alerts at once, status shows it, Fix closes it', async () => {
+    const c = await start();
+    await c.see(/#alerts │ 🚨 Required frequencies are off on `zpool-128310\/logs`/);
+    const [, fix] = await c.see(/#alerts │ \[(\d+)\] Fix: enable day-1/);
+
+    c.say('/nasha snapshot status');
+    await c.see(/@alice only │ .*`zpool-128310\/logs` \(`production`\) — .*frequencies off/);
+    c.say('/nasha snapshot status zpool-128310/logs');
+    await c.see('@alice only │ Policy `production`: requires `hour-1` and `day-1`');
+
+    c.say(fix ?? '');
+    await c.see(/@alice only │ ✅ Done: Enable `day-1` snapshots on `zpool-128310\/logs`/);
+    await c.see(/#alerts │ \(edited\) ✅ Resolved: required frequencies are off on `zpool-128310\/logs`/);
+    c.end();
     expect(await c.running).toBe(0);
   });
 

@@ -69,6 +69,7 @@ describe('openDatabase (SQLite)', () => {
         '0008_change_intents',
         '0009_slack_deliveries',
         '0010_notifications',
+        '0011_protection',
       ]);
       const rows = await second.db.selectFrom('tracked_tasks').selectAll().execute();
       expect(rows).toHaveLength(1);

@@ -152,6 +152,8 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
     outbox: { idlePollMs: Number.POSITIVE_INFINITY },
     // With an auto-advancing clock, a timed background loop would fast-forward time for everyone.
     ...(options.autoAdvance !== false && { approvalSweepMs: Number.POSITIVE_INFINITY }),
+    // Tests run protection's scans and plan passes themselves (bot.protection).
+    protectionLoops: false,
     ...options.overrides,
     ...extra,
   });

@@ -30,6 +30,7 @@ import {
   definedOnly,
   formatOvhDate,
   type PartialOptions,
+  PartitionDriftSchema,
   type SimulatorLimits,
   SimulatorState,
   type TaskOutcomeRule,
@@ -547,6 +548,13 @@ class RunningSimulator implements Simulator {
       if (!parsed.success) throw new Error(describeZodError(parsed.error, ''));
       if (!this.releaseHeld(Number(held[1]), parsed.data.action)) throw notFound(`No held request ${held[1]}`);
       return { body: { released: Number(held[1]), action: parsed.data.action } };
+    }
+    const drift = /^\/_sim\/partitions\/([^/]+)\/([^/]+)$/.exec(path);
+    if (drift !== null && method === 'POST') {
+      const parsed = PartitionDriftSchema.safeParse(body ?? {});
+      if (!parsed.success) throw new Error(describeZodError(parsed.error, ''));
+      const [service = '', partition = ''] = [drift[1], drift[2]].map((part) => decodeURIComponent(part ?? ''));
+      return { body: this.state.drift(service, partition, parsed.data) };
     }
     const validate = /^\/_sim\/validate\/([^/]+)$/.exec(path);
     if (validate !== null && method === 'GET') {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { type Clock, systemClock } from '../../shared/clock.js';
 import type { SnapshotType, TaskFunction, TaskStatus, UsageType } from '../models.js';
-import { TaskFunctionSchema } from '../models.js';
+import { SnapshotTypeSchema, TaskFunctionSchema } from '../models.js';
 import { badRequest, conflict, notFound, objectNotFound } from './api-error.js';
 import { defaultSeed, type ParsedSeed, type ParsedSeedService, parseSeed, type SimulatorSeed } from './seed.js';
 
@@ -42,6 +42,17 @@ export const TaskOutcomeRuleSchema = z.strictObject({
   count: z.number().int().positive().optional(),
 });
 export type TaskOutcomeRule = z.infer<typeof TaskOutcomeRuleSchema>;
+
+/**
+ * A change made behind the bot's back, as OVH's control panel or another API client would leave it, applied at
+ * once (no task): the frequencies enabled, custom snapshots gone, the snapshot space used.
+ */
+export const PartitionDriftSchema = z.strictObject({
+  scheduled: z.array(SnapshotTypeSchema).optional(),
+  removeCustom: z.array(z.string().min(1)).optional(),
+  usedBySnapshots: z.number().int().min(0).max(100).optional(),
+});
+export type PartitionDrift = z.infer<typeof PartitionDriftSchema>;
 
 /** dedicated.nasTask.Task, with every field present as OVH sends it. */
 export interface SimTask {
@@ -339,6 +350,19 @@ export class SimulatorState {
       throw conflict(`Snapshot ${name} is already being deleted from partition ${partitionName}`);
     }
     return this.createTask(serviceName, partition, 'clusterLeclercCustomSnapDelete', { kind: 'deleteCustom', name });
+  }
+
+  /** Applies a drift at once (see PartitionDriftSchema); returns the partition's frequencies and snapshots after it. */
+  drift(
+    serviceName: string,
+    partitionName: string,
+    drift: PartitionDrift,
+  ): { scheduled: SnapshotType[]; custom: string[] } {
+    const partition = this.partition(serviceName, partitionName);
+    if (drift.scheduled !== undefined) partition.scheduled = new Set(drift.scheduled);
+    for (const name of drift.removeCustom ?? []) partition.custom.delete(name);
+    if (drift.usedBySnapshots !== undefined) partition.info.usedBySnapshots = drift.usedBySnapshots;
+    return { scheduled: [...partition.scheduled], custom: [...partition.custom.keys()] };
   }
 
   // ---- internals ---------------------------------------------------------------------------

@@ -1,11 +1,11 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { z } from 'zod';
 import type { ChangeDraft } from '../../core/desk.js';
-import { changeLinesMessage } from '../blocks/replies.js';
-import { type ChangeLine, runChanges } from '../change-runner.js';
+import { runChanges } from '../change-runner.js';
 import type { SlackDeps } from '../deps.js';
 import { parseJsonButton } from '../payloads.js';
 import { answerInvalidButton } from '../unclaimed.js';
+import { ephemeralProgress } from './ephemeral-progress.js';
 
 const ValueSchema = z.object({
   s: z.string().min(1).max(128),
@@ -13,11 +13,6 @@ const ValueSchema = z.object({
   n: z.string().min(1).max(200),
   l: z.string().max(60),
 });
-
-/** Only lines that say where a change stands are worth an ephemeral message ("working on it" is not). */
-function worthTelling(lines: readonly ChangeLine[]): boolean {
-  return lines.every((line) => line.state.kind !== 'working');
-}
 
 /**
  * "Delete oldest" on a full partition: an ordinary delete by the person who clicked, through the desk like any
@@ -41,22 +36,12 @@ export function createDeleteOldestButton(deps: SlackDeps) {
     };
     // The button sits in the channel's summary: answers go to the clicker only, each as its own message
     // (replacing the original would replace the summary).
-    let told = '';
     await runChanges(
       deps,
       actor,
       [draft],
       { reason: `make room for quick snapshots "${value.l}" (partition full at 10/10)` },
-      async (lines) => {
-        if (!worthTelling(lines)) return;
-        const reply = changeLinesMessage(lines);
-        const key = JSON.stringify(reply);
-        if (key === told) return;
-        told = key;
-        await respond({ response_type: 'ephemeral', replace_original: false, ...reply }).catch((error: unknown) =>
-          deps.logger.warn({ err: error }, 'could not answer delete-oldest'),
-        );
-      },
+      ephemeralProgress(respond, deps.logger, 'delete-oldest'),
     );
   };
 }

@@ -7,8 +7,15 @@
 import type { types } from '@slack/bolt';
 import { ACTIONS, type SubjectKind } from '../../core/actions.js';
 import { type AuditAction, type AuditOutcome, type AuditRecord, shortAuditHash } from '../../core/audit.js';
-import { type AuditDetail, parseAuditDetail, type QuickAuditSummary } from '../../core/audit-detail.js';
+import {
+  type AuditDetail,
+  type ProtectionAuditDetail,
+  parseAuditDetail,
+  type QuickAuditSummary,
+} from '../../core/audit-detail.js';
 import { formatTarget } from '../../core/model.js';
+import { systemActorPolicy } from '../../core/protection/actor.js';
+import { formatDuration } from '../../shared/duration.js';
 import {
   bold,
   channel,
@@ -26,6 +33,7 @@ import {
 } from '../text.js';
 import { cutMrkdwn } from './limits.js';
 import { problemText, refusalText, sentence, storedText, taskFailureText } from './problems.js';
+import { protectionProblemText } from './protection.js';
 import { settlementText } from './settlements.js';
 
 /** Slack's documented limits that this message could reach. */
@@ -60,6 +68,8 @@ const OUTCOME_LOOK: Readonly<Record<AuditOutcome, { emoji: string; label: string
   invalidated: { emoji: ':warning:', label: 'Invalidated: target changed, not executed' },
   not_applied: { emoji: ':heavy_minus_sign:', label: 'Not applied: OVH did not make the change' },
   unknown: { emoji: ':grey_question:', label: 'Unknown: being checked on OVH' },
+  alerted: { emoji: ':rotating_light:', label: 'Alert open' },
+  resolved: { emoji: ':large_green_circle:', label: 'Resolved' },
 };
 
 const ACTION_LABEL: Readonly<Record<AuditAction, string>> = {
@@ -69,6 +79,7 @@ const ACTION_LABEL: Readonly<Record<AuditAction, string>> = {
   'snapshot.delete': 'Delete snapshot',
   'approval.decide': 'Approval decision',
   'snapshot.quick': 'Quick snapshots',
+  'protection.alert': 'Protection alert',
 };
 
 /** What the record's subject is, from the action table. */
@@ -77,6 +88,7 @@ const SUBJECT_LABEL: Readonly<Record<SubjectKind, string>> = {
   frequency: 'Frequency',
   label: 'Label',
   request: 'Request',
+  problem: 'Problem',
 };
 
 /** Partitions listed per state in a quick run's detail; more are counted. */
@@ -87,7 +99,7 @@ export function auditMessage(record: AuditRecord): { text: string; blocks: types
   const action = ACTION_LABEL[record.action];
   // A quick run's "target" is what its requester typed: shown literally like any of their words.
   const target = verbatim(formatTarget(record.target));
-  const who = user(record.actorUserId);
+  const who = actorText(record.actorUserId);
   const detail = parseAuditDetail(record.detail);
 
   const fields: Text[] = [
@@ -129,6 +141,12 @@ export function auditMessage(record: AuditRecord): { text: string; blocks: types
   return { text: cut(fallback(summary), SLACK_LIMITS.fallbackText), blocks: blocks.slice(0, SLACK_LIMITS.blocks) };
 }
 
+/** A person by mention; the bot acting for a protection policy by the policy's name. */
+function actorText(actorUserId: string): Text {
+  const policy = systemActorPolicy(actorUserId);
+  return policy === undefined ? text(user(actorUserId)) : say`nasha-bot, for protection policy ${code(policy)}`;
+}
+
 function subjectField(action: AuditAction, subject: string): Text {
   const kind = ACTIONS[action].subject;
   const label = kind === undefined ? 'Subject' : SUBJECT_LABEL[kind];
@@ -166,9 +184,32 @@ function detailSections(record: AuditRecord, detail: AuditDetail): types.KnownBl
   if (ovh !== undefined) parts.push({ label: 'OVH said', data: ovh, render: () => text(verbatim(ovh)) });
   if (note !== undefined) parts.push({ label: 'Reconciliation', data: note, render: () => text(verbatim(note)) });
   if (quick !== undefined) parts.push({ label: 'Partitions', data: quick, render: () => quickText(quick) });
+  const protection = detail.protection;
+  if (protection !== undefined) {
+    parts.push({ label: 'Protection', data: protection, render: () => protectionDetailText(protection) });
+  }
   const legacy = detail.text;
   if (legacy !== undefined) parts.push({ label: 'Detail', data: legacy, render: () => text(verbatim(legacy)) });
   return parts.map(({ label, data, render }) => mrkdwnSection(say`${bold(label)}\n${storedText(render, data)}`));
+}
+
+function protectionDetailText(detail: ProtectionAuditDetail): Text {
+  const lines: Text[] = [];
+  const plan = detail.plan;
+  if (plan !== undefined) {
+    const late = plan.lateMs >= 60_000 ? say`, taken ${formatDuration(plan.lateMs)} late` : text();
+    const missed = plan.missed ? text(' (missed while the bot was down, taken at its start)') : text();
+    lines.push(
+      say`Plan snapshot ${code(plan.label)} of policy ${code(detail.policy)} for ${date(plan.slotAt)}${late}${missed}`,
+    );
+  }
+  if (detail.problem !== undefined) lines.push(protectionProblemText(detail.problem));
+  if (detail.fixedBy !== undefined && detail.fixedBy.length > 0) {
+    lines.push(say`Fix pressed by ${listOf(detail.fixedBy.map(user), 'and')}`);
+  }
+  if (detail.resolution === 'uncovered') lines.push(text('Resolved: the partition is no longer covered by a policy'));
+  if (detail.resolution === 'cleared') lines.push(text('Resolved: the problem cleared'));
+  return joinText(lines, '\n');
 }
 
 function quickText(quick: QuickAuditSummary): Text {

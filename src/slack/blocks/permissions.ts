@@ -102,7 +102,9 @@ function verdictLine(explained: Explanation, person: Person, tr: Translator): { 
       const basis =
         verdict.basis.kind === 'responder'
           ? tr.t('canI.basisResponder', { group: group(verdict.basis.groupId) })
-          : grantBasis(verdict.basis.decision, tr);
+          : verdict.basis.kind === 'protection'
+            ? tr.t('canI.basisProtection', { policy: code(verdict.basis.policy) })
+            : grantBasis(verdict.basis.decision, tr);
       return {
         icon: ':white_check_mark:',
         head: tr.t('canI.yes'),

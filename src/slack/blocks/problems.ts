@@ -210,8 +210,38 @@ export function problemText(problem: Problem | AuditProblem): Text {
       return text('The request does not match what was approved.');
     case 'snapshot_changed':
       return say`The snapshot ${code(problem.name)} changed since the request (expiration ${problem.expiration ?? 'none'}, was ${problem.was ?? 'none'}).`;
+    case 'invalid_restore_time':
+      return restoreTimeText(problem);
+    case 'status_target_unknown':
+      return say`${verbatim(problem.text)} is neither a protection policy${problem.policies.length === 0 ? '' : say` (${listOf(problem.policies.map(code), 'or')})`} nor a NAS-HA service you can see.`;
+    case 'protection_off':
+      return say`No protection policies are configured (the ${code('protection:')} section of the bot configuration).`;
+    case 'alert_not_fixable':
+      return problem.why === 'resolved'
+        ? text('This alert is resolved already: nothing to fix.')
+        : problem.why === 'no_fix'
+          ? text('The bot has no fix for this problem: it needs a person on the partition.')
+          : text('This alert no longer exists.');
     case 'ovh':
       return ovhProblemText(problem);
+  }
+}
+
+const RESTORE_TIME_HELP = say`give a moment as ${code('2026-11-27T14:00Z')} (a date-time with its zone), ${code('2026-11-27')} (midnight UTC) or how long ago, like ${code('3h')} or ${code('2d')}`;
+
+function restoreTimeText(problem: Extract<Problem, { kind: 'invalid_restore_time' }>): Text {
+  const shown = verbatim(problem.text);
+  switch (problem.why) {
+    case 'missing':
+      return say`Which moment? Add ${code('--at <time>')}: ${RESTORE_TIME_HELP}.`;
+    case 'syntax':
+      return say`${shown} is not a moment: ${RESTORE_TIME_HELP}.`;
+    case 'not_a_date':
+      return say`The moment ${shown} ${problem.detail ?? 'is not a real date'}.`;
+    case 'duration':
+      return say`The moment ${shown} ${problem.detail ?? 'is not a duration'}: ${RESTORE_TIME_HELP}.`;
+    case 'future':
+      return say`The moment ${shown} is in the future: it is now ${utcMinute(problem.now)}, and snapshots only hold the past.`;
   }
 }
 

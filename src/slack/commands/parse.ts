@@ -41,6 +41,10 @@ export type ParsedCommand =
   | { kind: 'delete'; target: PartitionTarget; name: string; reason: string | undefined }
   | { kind: 'can-i'; action: ActionId; target: Target; userId: string | undefined }
   | { kind: 'quick'; spec: string; label: string | undefined; expires: string | undefined; reason: string | undefined }
+  /** `status [<service>[/<partition>]|<policy>]`: the query as typed (core resolves it). */
+  | { kind: 'status'; query: string | undefined }
+  /** `restore <service>/<partition> --at <time>`: the moment as typed (core reads it against its clock). */
+  | { kind: 'restore'; target: PartitionTarget; at: string | undefined }
   | { kind: 'error'; message: Text };
 
 /** Words that are not actions: help, and the permission check. */
@@ -84,11 +88,13 @@ export function usageOf(spec: CommandSpec, tr: Translator = ENGLISH_TRANSLATOR):
     partition: '<service>/<partition>',
     snapshot: '<service>/<partition>/<name>',
     'quick-target': '<service>[/<partition>]|<group>',
+    'status-target': '[<service>[/<partition>]|<policy>]',
   };
   const expires = tr.plain(tr.t('parse.expiresHint', { isoDate: tr.t('usage.isoDate') }));
   const options: Record<CommandOption, string> = {
     expires: `[--expires <${expires}>]`,
     reason: '[--reason <why>]',
+    at: `--at <${tr.plain(tr.t('usage.atMoment'))}>`,
   };
   return placeholders(
     [...spec.words, target[spec.target], ...spec.args, ...spec.options.map((o) => options[o])]
@@ -165,6 +171,11 @@ export function parseCommand(rawText: string, tr: Translator = ENGLISH_TRANSLATO
     }
     case 'quick':
       return parseQuick(rest, { entry, reason: reasonText, tr });
+    case 'status':
+      if (rest.length > 2 || (rest.length === 2 && (rest[0] ?? '').includes('/'))) return usage(entry, tr);
+      return { kind: 'status', query: rest.length === 0 ? undefined : rest.join('/') };
+    case 'restore':
+      return parseRestore(rest, entry, tr);
     default: {
       const close = suggest(sub, SUBCOMMANDS, 2);
       return error(
@@ -278,6 +289,42 @@ function parseQuick(words: string[], { entry, reason, tr }: CommandContext): Par
   if (spec === undefined) return usage(entry, tr);
   if (extra.length > 0) return error(tr.t('parse.labelOneWord', { words: verbatim(extra.join(' ')) }));
   return { kind: 'quick', spec, label, expires, reason };
+}
+
+const TIME_OF_DAY = /^\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(z|[+-]\d{2}(:?\d{2})?)?$/i;
+
+/** `restore <target> --at <moment>`: `--at 2026-11-27 14:00Z` (date and time as two words) and `--at 3h ago` too. */
+function parseRestore(words: string[], entry: CommandEntry | undefined, tr: Translator): ParsedCommand {
+  let at: string | undefined;
+  const positional: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i] ?? '';
+    if (word === '--at' || word.startsWith('--at=')) {
+      let value = word === '--at' ? words[++i] : word.slice('--at='.length);
+      if (value === undefined || value === '') {
+        return error(
+          tr.t('parse.atNeedsMoment', {
+            at: code('--at'),
+            iso: code('2026-11-27T14:00Z'),
+            date: code('2026-11-27'),
+            ago: code('3h'),
+          }),
+        );
+      }
+      const next = words[i + 1];
+      if (/^\d{4}-\d{2}-\d{2}$/.test(value) && next !== undefined && TIME_OF_DAY.test(next)) {
+        value = `${value}T${next}`;
+        i++;
+      } else if (next?.toLowerCase() === 'ago') i++;
+      at = value;
+    } else if (word.startsWith('--')) {
+      return error(tr.t('parse.unknownOption', { option: verbatim(word.slice(0, 40)), options: code('--at') }));
+    } else positional.push(word);
+  }
+  const target = parseTarget(positional, { allowServiceOnly: false }, tr);
+  if (!('target' in target)) return usage(entry, tr, target);
+  if (target.extra.length > 0) return unexpected(target.extra, 'target', tr);
+  return { kind: 'restore', target: target.target as PartitionTarget, at };
 }
 
 function parseCanI(words: string[], tr: Translator): ParsedCommand {

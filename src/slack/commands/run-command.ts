@@ -5,6 +5,7 @@ import { type Actor, formatTarget } from '../../core/model.js';
 import type { JsonValue } from '../../core/ports.js';
 import { context, message, type SlackMessage, section } from '../blocks/limits.js';
 import { canIMessage, helpMessage } from '../blocks/permissions.js';
+import { restoreMessage, statusMessage } from '../blocks/protection.js';
 import {
   changeLinesMessage,
   errorMessage,
@@ -49,6 +50,12 @@ export function describeCommand(command: ParsedCommand, tr: Translator = ENGLISH
       return tr.t('command.describeCanI');
     case 'quick':
       return tr.t('command.describeQuick', { spec: code(command.spec) });
+    case 'status':
+      return command.query === undefined
+        ? tr.t('command.describeStatus')
+        : tr.t('command.describeStatusOf', { query: code(command.query) });
+    case 'restore':
+      return tr.t('command.describeRestore', { target: code(formatTarget(command.target)) });
     default:
       return tr.t('command.describeOther');
   }
@@ -165,10 +172,20 @@ async function execute(
       if ('verdict' in explained) return reply.replace(canIMessage(explained, undefined, tr));
       return reply.replace(problemMessage({ kind: 'refused', refusal: explained.refusal }));
     }
+    case 'status':
+      return reply.replace(statusMessage(await protectionQueries(deps).status(actor, command.query)));
+    case 'restore':
+      return reply.replace(restoreMessage(await protectionQueries(deps).restore(actor, command.target, command.at)));
     case 'create':
     case 'delete':
       return;
   }
+}
+
+function protectionQueries(deps: SlackDeps): NonNullable<SlackDeps['protection']>['queries'] {
+  const queries = deps.protection?.queries;
+  if (queries === undefined) throw new NashaError({ kind: 'protection_off' });
+  return queries;
 }
 
 /** A parse error: the parser's own words, shown like any other invalid input. */

@@ -25,6 +25,7 @@ export const en = {
   'usage.why': 'why',
   'usage.action': 'action',
   'usage.user': 'user',
+  'usage.atMoment': 'ISO date-time|3h',
   'usage.isoDate': 'ISO date',
 
   // ---- command parsing ------------------------------------------------------------------------------------------
@@ -37,6 +38,7 @@ export const en = {
   'parse.notFrequency': '{word} is not a snapshot frequency.{suggestions} Frequencies: {types}.',
   'parse.expiresValue': '<code>--expires</code> needs a value: <code>7d</code>, <code>12h</code> or an ISO 8601 date.',
   'parse.unknownOption': 'Unknown option {option} (this command takes {options}).',
+  'parse.atNeedsMoment': '{at} needs a moment: {iso}, {date} or {ago} (ago).',
   'parse.labelOneWord': 'Unexpected {words}: the label is one word (e.g. <code>inc-2041</code>).',
   'parse.notAction': '{word} is not an action.{suggestions} Actions: {actions}.',
   'parse.mentionUser': 'Mention the user so Slack sends their ID (got {word} as plain text).',
@@ -81,6 +83,7 @@ export const en = {
     '{who, select, self {you} other {{person}}} can request {what} (add {option}); it runs once {approvers} other than the requester {quorum, plural, one {approves} other {approve}}.',
   'canI.because': 'because {reason}.',
   'canI.basisResponder': 'as a member of the responder group {group}',
+  'canI.basisProtection': 'as protection policy {policy}',
   'canI.basisGrant': 'with <b>{role}</b> from grants[{index}] via {via}{capped}',
   'canI.capped': ' (capped from <b>{role}</b> in this channel)',
   'canI.viaUser': 'a direct grant',
@@ -263,6 +266,9 @@ export const en = {
   'command.describeCreate': 'a snapshot of {target}',
   'command.describeCanI': 'the permission check',
   'command.describeQuick': 'quick snapshots of {spec}',
+  'command.describeStatus': 'the protection status',
+  'command.describeStatusOf': 'the protection status of {query}',
+  'command.describeRestore': 'restore help for {target}',
   'command.describeOther': 'your request',
 
   // ---- option menus ---------------------------------------------------------------------------------------------
@@ -283,6 +289,7 @@ export const en = {
   'sandbox.about.approvals': 'approval requests (the bot posts there)',
 
   // ---- the sandbox console's own words --------------------------------------------------------------------------
+  'sandbox.about.alerts': 'protection alerts: drift and coverage (the bot posts there)',
   'console.helpHead': 'Console commands (everything else starting with {command} goes to the bot, as from Slack):',
   'console.help.botHelp': 'what you may do, as the current user',
   'console.help.press': 'press the button with that number (or {press})',

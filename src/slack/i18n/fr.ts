@@ -25,6 +25,7 @@ export const fr: Partial<Record<MessageKey, string>> = {
   'usage.why': 'motif',
   'usage.action': 'action',
   'usage.user': 'utilisateur',
+  'usage.atMoment': 'date-heure ISO|3h',
   'usage.isoDate': 'date ISO',
 
   // ---- analyse des commandes ------------------------------------------------------------------------------------
@@ -38,6 +39,7 @@ export const fr: Partial<Record<MessageKey, string>> = {
   'parse.expiresValue':
     '<code>--expires</code> attend une valeur\u00a0: <code>7j</code>, <code>12h</code> ou une date ISO 8601.',
   'parse.unknownOption': 'Option inconnue\u00a0: {option} (cette commande accepte {options}).',
+  'parse.atNeedsMoment': '{at} attend un moment\u00a0: {iso}, {date} ou {ago} (il y a).',
   'parse.labelOneWord': '{words} inattendu\u00a0: le libellé tient en un mot (p. ex. <code>inc-2041</code>).',
   'parse.notAction': '{word} n’est pas une action.{suggestions} Actions\u00a0: {actions}.',
   'parse.mentionUser': 'Mentionnez l’utilisateur pour que Slack envoie son identifiant (reçu {word} en texte brut).',
@@ -84,6 +86,7 @@ export const fr: Partial<Record<MessageKey, string>> = {
     '{who, select, self {vous pouvez} other {{person} peut}} demander {what} (ajoutez {option})\u202f; l’action s’exécute une fois approuvée par {approvers} {quorum, plural, one {autre que le demandeur} other {autres que le demandeur}}.',
   'canI.because': 'motif\u00a0: {reason}.',
   'canI.basisResponder': 'en tant que membre du groupe d’astreinte {group}',
+  'canI.basisProtection': 'au titre de la politique de protection {policy}',
   'canI.basisGrant': 'avec le rôle <b>{role}</b> de grants[{index}] via {via}{capped}',
   'canI.capped': ' (plafonné dans ce canal, au lieu de <b>{role}</b>)',
   'canI.viaUser': 'une autorisation directe',
@@ -273,6 +276,9 @@ export const fr: Partial<Record<MessageKey, string>> = {
   'command.describeCreate': 'un instantané de {target}',
   'command.describeCanI': 'la vérification des droits',
   'command.describeQuick': 'les instantanés d’incident de {spec}',
+  'command.describeStatus': 'l’état de la protection',
+  'command.describeStatusOf': 'l’état de la protection de {query}',
+  'command.describeRestore': 'l’aide à la restauration de {target}',
   'command.describeOther': 'votre demande',
 
   // ---- menus d’options ------------------------------------------------------------------------------------------
@@ -294,6 +300,7 @@ export const fr: Partial<Record<MessageKey, string>> = {
   'sandbox.about.approvals': 'les demandes d’approbation (le bot y publie)',
 
   // ---- les mots de la console du bac à sable --------------------------------------------------------------------
+  'sandbox.about.alerts': 'les alertes de protection\u00a0: dérives et couverture (le bot y publie)',
   'console.helpHead':
     'Commandes de la console (tout le reste commençant par {command} part au bot, comme depuis Slack)\u00a0:',
   'console.help.botHelp': 'ce que vous pouvez faire, en tant qu’utilisateur courant',

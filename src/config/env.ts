@@ -260,3 +260,21 @@ export function parseAppEnv(rawEnv: Env): AppEnv {
     proxy: proxy.data,
   };
 }
+
+const HealthzEnvSchema = z.object({
+  PORT: portVariable('PORT', 3000),
+  HEALTH_PORT: portVariable('HEALTH_PORT', 3001),
+  SLACK_APP_TOKEN: optional,
+  SLACK_APP_TOKEN_FILE: optional,
+});
+
+/**
+ * Where a probe on this host finds `/healthz` (the container's HEALTHCHECK): PORT in HTTP mode, HEALTH_PORT in
+ * Socket Mode (an app token, given either way, selects it), as `startBot` serves it.
+ */
+export function healthzUrl(env: Env): string {
+  const parsed = HealthzEnvSchema.safeParse(env);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => issue.message));
+  const socketMode = parsed.data.SLACK_APP_TOKEN !== undefined || parsed.data.SLACK_APP_TOKEN_FILE !== undefined;
+  return `http://127.0.0.1:${socketMode ? parsed.data.HEALTH_PORT : parsed.data.PORT}/healthz`;
+}

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { type OvhConfig, parseOvhConfig } from '../ovh/config.js';
+import { type OvhConfig, type OvhConnectionConfig, parseOvhConfig } from '../ovh/config.js';
 import { ConfigError } from '../shared/config-error.js';
 import { DEFAULT_NO_PROXY, type NoProxyRule, type ProxySettings, parseNoProxy, proxyFor } from '../shared/proxy.js';
 
@@ -189,6 +189,8 @@ export const SECRET_VARIABLES = [
   'OVH_APP_KEY',
   'OVH_APP_SECRET',
   'OVH_CONSUMER_KEY',
+  'OVH_CLIENT_ID',
+  'OVH_CLIENT_SECRET',
   'DATABASE_URL',
 ] as const;
 
@@ -213,6 +215,20 @@ export function withSecretFiles(env: Env): { env: Env; problems: string[] } {
     }
   }
   return { env: resolved, problems };
+}
+
+/** The API host's proxy, and the token endpoint's (another host) for a service account. */
+function withProxies(
+  connection: OvhConnectionConfig,
+  settings: ProxySettings,
+  api: URL | undefined,
+): OvhConnectionConfig {
+  if (connection.oauth2 === undefined) return { ...connection, proxy: api };
+  return {
+    ...connection,
+    proxy: api,
+    oauth2: { ...connection.oauth2, proxy: proxyFor(settings, connection.oauth2.tokenUrl) },
+  };
 }
 
 /** Reads every variable the bot uses; all problems are reported together, each naming its variable. */
@@ -248,7 +264,7 @@ export function parseAppEnv(rawEnv: Env): AppEnv {
       appToken: s.SLACK_APP_TOKEN,
       apiUrl: s.SLACK_API_URL,
     },
-    ovh: { ...ovh, connection: { ...ovh.connection, proxy: ovhProxy } },
+    ovh: { ...ovh, connection: withProxies(ovh.connection, proxy.data, ovhProxy) },
     port: s.PORT,
     healthPort: s.HEALTH_PORT,
     host: s.HOST,

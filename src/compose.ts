@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { webApi } from '@slack/bolt';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
-import { loadBotConfig } from './config/bot-config.js';
+import { type AuditExportSink, loadBotConfig } from './config/bot-config.js';
 import { type AppEnv, DEFAULT_STARTUP_TIMEOUT_MS } from './config/env.js';
 import { ApprovalService } from './core/approvals.js';
 import { AuditOutbox, AuditTrail } from './core/audit.js';
@@ -12,6 +14,7 @@ import { Policy } from './core/policy.js';
 import { QuickSnapshotService } from './core/quick-snapshots.js';
 import { IntentSweeper } from './core/reconcile.js';
 import { type ChangeReporter, SnapshotService } from './core/snapshot-service.js';
+import { createExportPublisher, type ExportSink, JsonlFileSink, JsonlStreamSink, WebhookSink } from './export/sinks.js';
 import { type CheckResult, opsRoutes, Readiness } from './ops/health.js';
 import { BotMetrics } from './ops/metrics.js';
 import { checkOvh, checkSlackAuth, DEFAULT_SLACK_API_URL, StartupTimer, slackTarget } from './ops/startup.js';
@@ -30,6 +33,7 @@ import { createMetadataCodec } from './slack/metadata.js';
 import { createQuickResumeReporter } from './slack/quick-runner.js';
 import { createResumeReporter } from './slack/resume-reply.js';
 import { ApprovalStore } from './store/approval-store.js';
+import { AuditExportStore } from './store/audit-export-store.js';
 import { AuditStore } from './store/audit-store.js';
 import { type Database, openDatabase } from './store/database.js';
 import { DeliveryStore } from './store/delivery-store.js';
@@ -53,6 +57,8 @@ export interface BotOverrides {
   intentSweepMs?: number;
   /** Socket Mode heartbeat timeout (tests use a short one). */
   socketPingTimeoutMs?: number;
+  /** Where `stdout: true` audit export sinks write (default: process.stdout). */
+  exportStdout?: NodeJS.WritableStream;
 }
 
 export interface RunningBot {
@@ -61,6 +67,8 @@ export interface RunningBot {
   service: SnapshotService;
   approvals: ApprovalService;
   outbox: AuditOutbox;
+  /** The SIEM export's outbox (`audit.export`), when sinks are configured. */
+  exportOutbox: AuditOutbox | undefined;
   readiness: Readiness;
   metrics: BotMetrics;
   /** Stops taking requests, flushes the audit outbox (bounded), closes everything. */
@@ -78,6 +86,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
   const logger = overrides.logger ?? createLogger({ level: env.logLevel });
   const config = loadBotConfig(env.configPath);
   for (const warning of config.warnings) logger.warn({ config: env.configPath }, warning);
+  const exportSinks = buildExportSinks(config.audit.export, env, clock, overrides.exportStdout ?? process.stdout);
 
   const timer = new StartupTimer(env.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS);
   // HTTPS_PROXY / NO_PROXY for everything Slack (OVH's endpoint agent gets its proxy with its connection).
@@ -126,7 +135,31 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     logger: logger.child({ component: 'audit' }),
     ...overrides.outbox,
   });
-  const audit = new AuditTrail({ repo: auditRepo, clock, auditChannel: config.audit.channel, outbox });
+  // The SIEM export: the same outbox machinery over one cursor per sink, woken by the same writes.
+  let exportOutbox: AuditOutbox | undefined;
+  if (exportSinks.length > 0) {
+    const exportStore = new AuditExportStore(
+      database.db,
+      exportSinks.map((sink) => sink.name),
+    );
+    await exportStore.ensureCursors();
+    exportOutbox = new AuditOutbox({
+      repo: exportStore,
+      publisher: createExportPublisher(exportSinks),
+      clock,
+      logger: logger.child({ component: 'audit-export' }),
+      ...overrides.outbox,
+      // SIEMs take records as fast as they come; Slack's pacing does not apply.
+      minIntervalPerChannelMs: 0,
+    });
+  }
+  const wake = {
+    poke: () => {
+      outbox.poke();
+      exportOutbox?.poke();
+    },
+  };
+  const audit = new AuditTrail({ repo: auditRepo, clock, auditChannel: config.audit.channel, outbox: wake });
   const journal = new TaskJournal({ db: database.db, clock });
   const service = new SnapshotService({
     client: api.client,
@@ -227,6 +260,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     await approvals.stop();
     api.tracker.stop();
     await outbox.stop();
+    await exportOutbox?.stop();
     api.transport.close();
     await database.close();
   };
@@ -239,6 +273,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     throw error;
   }
   outbox.start();
+  exportOutbox?.start();
   // After a restart, results go to the stored response_url: through the proxy too. The reporter only
   // POSTs a JSON string and reads `ok`/`status`, which the Web API's fetch type covers.
   const reportToUser =
@@ -284,6 +319,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     service,
     approvals,
     outbox,
+    exportOutbox,
     readiness,
     metrics,
     stop() {
@@ -295,14 +331,63 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
         const [writes, quickWork] = await Promise.all([service.drained(10_000), quick.drained(10_000)]);
         if (!writes) logger.warn('an OVH write was still in flight at shutdown');
         if (!quickWork) logger.warn('a quick snapshot creation was still in flight at shutdown');
-        const flushed = await outbox.flush(5_000).catch(() => false);
+        const [flushed, exported] = await Promise.all([
+          outbox.flush(5_000).catch(() => false),
+          exportOutbox?.flush(5_000).catch(() => false) ?? true,
+        ]);
         if (!flushed) logger.warn('some audit records are still undelivered; they will go out on next start');
+        if (!exported) logger.warn('some audit records are not exported yet; they will go out on next start');
         logger.info({ slackRequestsInFlight }, 'stopped');
         await closeAll();
       })();
       return stopping;
     },
   };
+}
+
+/** The configured SIEM export sinks; a webhook without NASHA_AUDIT_WEBHOOK_SECRET, or an unreadable CA, is a ConfigError. */
+function buildExportSinks(
+  configured: readonly AuditExportSink[],
+  env: AppEnv,
+  clock: Clock,
+  stdout: NodeJS.WritableStream,
+): ExportSink[] {
+  const problems: string[] = [];
+  const sinks = configured.flatMap((sink): ExportSink[] => {
+    if (sink.type === 'jsonl') {
+      return 'stdout' in sink
+        ? [new JsonlStreamSink(sink.name, stdout)]
+        : [new JsonlFileSink(sink.name, resolve(sink.path))];
+    }
+    if (env.auditWebhookSecret === undefined) {
+      problems.push(
+        `audit.export sink "${sink.name}" is a webhook: set NASHA_AUDIT_WEBHOOK_SECRET (or NASHA_AUDIT_WEBHOOK_SECRET_FILE), the key its records are signed with`,
+      );
+      return [];
+    }
+    let ca: string | undefined;
+    if (sink.caFile !== undefined) {
+      try {
+        ca = readFileSync(sink.caFile, 'utf8');
+      } catch (error) {
+        problems.push(
+          `audit.export sink "${sink.name}": ca_file cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}): ${sink.caFile}`,
+        );
+        return [];
+      }
+    }
+    return [
+      new WebhookSink(sink.name, {
+        url: sink.url,
+        secret: env.auditWebhookSecret,
+        timeoutMs: sink.timeoutMs,
+        ca,
+        now: () => clock.now(),
+      }),
+    ];
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return sinks;
 }
 
 /** Tasks started by an approved request carry its id in their journal entry. */

@@ -32,6 +32,8 @@ export interface AppEnv {
   startupTimeoutMs?: number | undefined;
   /** HTTPS_PROXY / HTTP_PROXY / NO_PROXY for Slack (OVH's is resolved into `ovh.connection.proxy`). */
   proxy?: ProxySettings | undefined;
+  /** NASHA_AUDIT_WEBHOOK_SECRET: the HMAC key of the audit export webhooks (`audit.export`). */
+  auditWebhookSecret?: string | undefined;
 }
 
 /** Default of NASHA_STARTUP_TIMEOUT_MS. */
@@ -89,6 +91,15 @@ const SlackEnvSchema = z.object({
   HOST: optional.pipe(z.string().default('0.0.0.0')),
   HEALTH_PORT: portVariable('HEALTH_PORT', 3001),
   NASHA_CONFIG: optional.pipe(z.string().default('nasha.yml')),
+  NASHA_AUDIT_WEBHOOK_SECRET: optional.pipe(
+    z
+      .string()
+      .regex(
+        /^[\x21-\x7e]{16,512}$/,
+        'NASHA_AUDIT_WEBHOOK_SECRET must be 16 to 512 printable characters without spaces',
+      )
+      .optional(),
+  ),
   ...StoreEnvShape,
   LOG_LEVEL: optional.pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   NASHA_STARTUP_TIMEOUT_MS: optional.transform((value, ctx) => {
@@ -192,6 +203,7 @@ export const SECRET_VARIABLES = [
   'OVH_CLIENT_ID',
   'OVH_CLIENT_SECRET',
   'DATABASE_URL',
+  'NASHA_AUDIT_WEBHOOK_SECRET',
 ] as const;
 
 /**
@@ -274,6 +286,7 @@ export function parseAppEnv(rawEnv: Env): AppEnv {
     logLevel: s.LOG_LEVEL,
     startupTimeoutMs: s.NASHA_STARTUP_TIMEOUT_MS,
     proxy: proxy.data,
+    auditWebhookSecret: s.NASHA_AUDIT_WEBHOOK_SECRET,
   };
 }
 

@@ -69,6 +69,8 @@ export interface AuditRecord {
    * chain). The message shows its first digits so a reader can cross-check. Null if stored without one.
    */
   hash: string | null;
+  /** The history row of this version in the audit chain, where the reader knows it (the SIEM export does). */
+  chain?: { seq: number; prevHash: string | null } | undefined;
 }
 
 /** Hex digits of an audit hash shown to people: enough to cross-check, short enough to read aloud. */
@@ -188,6 +190,22 @@ export interface AuditRepository {
   nextWakeAt(now: number, owner: string): Promise<number | undefined>;
   pending(): Promise<{ count: number; oldestUpdatedAt: number | undefined }>;
 }
+
+/**
+ * What the outbox needs of a store: deliveries, leases and retries. The audit records (`AuditRepository`) are one;
+ * the SIEM export cursors (one "channel" per sink, delivering every history row in order) are another.
+ */
+export type AuditDeliveryRepository = Pick<
+  AuditRepository,
+  | 'dueChannels'
+  | 'channelHeads'
+  | 'claim'
+  | 'markDelivered'
+  | 'markFailed'
+  | 'latestTsBefore'
+  | 'nextWakeAt'
+  | 'pending'
+>;
 
 /** A stored row this code cannot read (e.g. an outcome written by a newer release). */
 export class AuditRecordInvalidError extends Error {
@@ -320,7 +338,7 @@ export class AuditTrail {
 }
 
 export interface AuditOutboxOptions {
-  repo: AuditRepository;
+  repo: AuditDeliveryRepository;
   publisher: AuditPublisher;
   clock: Clock;
   logger?: Logger | undefined;
@@ -363,7 +381,7 @@ type IdleWaiter = (wakeAt: number | undefined) => void;
  */
 export class AuditOutbox {
   readonly owner: string;
-  private readonly repo: AuditRepository;
+  private readonly repo: AuditDeliveryRepository;
   private readonly publisher: AuditPublisher;
   private readonly clock: Clock;
   private readonly logger: Logger | undefined;
@@ -568,7 +586,7 @@ export class AuditOutbox {
     }
     if (delivery === undefined) return; // lost the race to another outbox
     this.channelNotBefore.set(channel, claimedAt + this.minIntervalMs);
-    const sending = this.send(delivery, claimedAt + this.leaseMs)
+    const sending = this.send(delivery, claimedAt + this.leaseMs, { id, channel })
       .catch((error: unknown) => {
         // The row keeps our lease; it comes back when the lease expires.
         this.strandedLeases.push(claimedAt + this.leaseMs);
@@ -581,15 +599,23 @@ export class AuditOutbox {
     this.inFlight.set(channel, sending);
   }
 
-  private async send(delivery: AuditDelivery, leaseUntil: number): Promise<void> {
+  /**
+   * `claimed`: the row and channel as claimed (for Slack, the record's id and audit channel; for exports, the
+   * sink's cursor), which the delivery's outcome is written back to.
+   */
+  private async send(
+    delivery: AuditDelivery,
+    leaseUntil: number,
+    claimed: { id: string; channel: string },
+  ): Promise<void> {
     const { record } = delivery;
-    const channel = record.auditChannel;
+    const { id, channel } = claimed;
     let ts = delivery.slackTs ?? this.unsavedTs.get(record.id);
     let postSent = false;
     try {
       let shown: number | undefined;
       if (ts === undefined && delivery.postClaims > 1) {
-        const found = await this.findLostPost(delivery);
+        const found = await this.findLostPost(delivery, channel);
         if (found !== undefined) {
           ts = found.ts;
           shown = found.version;
@@ -606,7 +632,7 @@ export class AuditOutbox {
       }
     } catch (error) {
       const refused = error instanceof AuditDeliveryError && error.refused;
-      await this.failed(delivery, error, { postedNothing: ts === undefined && (!postSent || refused) });
+      await this.failed(delivery, error, claimed, { postedNothing: ts === undefined && (!postSent || refused) });
       return;
     }
     if (this.clock.now() > leaseUntil) {
@@ -615,12 +641,12 @@ export class AuditOutbox {
       this.logger?.error({ auditId: record.id, leaseUntil }, 'audit outbox: a delivery outlived its lease');
     }
     try {
-      await this.repo.markDelivered(record.id, this.owner, record.version, ts);
+      await this.repo.markDelivered(id, this.owner, record.version, ts);
     } catch (error) {
       this.logger?.error({ err: error, auditId: record.id }, 'audit outbox: delivered but could not save it');
       // Retried like a transient Slack failure (if this write fails too, the lease expiry brings it back).
-      const retry = this.scheduleRetry(delivery, error);
-      await this.repo.markFailed(record.id, this.owner, { error: retry.reason, nextAttemptAt: retry.at });
+      const retry = this.scheduleRetry(delivery, error, channel);
+      await this.repo.markFailed(id, this.owner, { error: retry.reason, nextAttemptAt: retry.at });
       return;
     }
     this.unsavedTs.delete(record.id);
@@ -634,12 +660,15 @@ export class AuditOutbox {
    * e.g. the app lacks the history scope) gets the post: a possible duplicate rather than a record never
    * delivered. A transient failure throws, and the attempt is retried.
    */
-  private async findLostPost(delivery: AuditDelivery): Promise<{ ts: string; version: number } | undefined> {
+  private async findLostPost(
+    delivery: AuditDelivery,
+    channel: string,
+  ): Promise<{ ts: string; version: number } | undefined> {
     const { record } = delivery;
     if (this.publisher.find === undefined) return undefined;
     try {
-      const after = await this.repo.latestTsBefore(record.auditChannel, record.id);
-      const found = await this.publisher.find(record.auditChannel, record, after);
+      const after = await this.repo.latestTsBefore(channel, record.id);
+      const found = await this.publisher.find(channel, record, after);
       this.logger?.info(
         { auditId: record.id, found: found !== undefined },
         'audit outbox: looked for the message of an unconfirmed post before posting again',
@@ -658,9 +687,14 @@ export class AuditOutbox {
     }
   }
 
-  private async failed(delivery: AuditDelivery, error: unknown, post: { postedNothing: boolean }): Promise<void> {
+  private async failed(
+    delivery: AuditDelivery,
+    error: unknown,
+    claimed: { id: string; channel: string },
+    post: { postedNothing: boolean },
+  ): Promise<void> {
     const { record } = delivery;
-    const retry = this.scheduleRetry(delivery, error);
+    const retry = this.scheduleRetry(delivery, error, claimed.channel);
     if (retry.permanent) {
       this.reportPermanent(record.id, retry.reason);
     } else {
@@ -669,7 +703,7 @@ export class AuditOutbox {
       else if (delivery.attempts === 0) this.logger?.warn(log, 'audit message not delivered yet, will retry');
       else this.logger?.debug(log, 'audit message still not delivered');
     }
-    await this.repo.markFailed(record.id, this.owner, {
+    await this.repo.markFailed(claimed.id, this.owner, {
       error: retry.reason,
       nextAttemptAt: retry.at,
       postedNothing: post.postedNothing,
@@ -680,6 +714,7 @@ export class AuditOutbox {
   private scheduleRetry(
     delivery: AuditDelivery,
     error: unknown,
+    channel: string,
   ): { at: number; inMs: number; permanent: boolean; reason: string } {
     const now = this.clock.now();
     const reason = (error instanceof Error ? error.message : String(error)).slice(0, 2_000);
@@ -693,7 +728,6 @@ export class AuditOutbox {
         ? Math.max(0, known.retryAfterMs)
         : Math.max(known?.minRetryMs ?? 0, backoffDelay(this.retryPolicy, retry));
     // Slack is rate limiting or down for this channel: its other rows wait too (and keep their order).
-    const channel = delivery.record.auditChannel;
     this.channelNotBefore.set(channel, Math.max(this.channelNotBefore.get(channel) ?? 0, now + inMs));
     return { at: now + inMs, inMs, permanent: false, reason };
   }

@@ -68,6 +68,7 @@ describe('openDatabase (SQLite)', () => {
         '0006_audit_post_order',
         '0008_change_intents',
         '0009_slack_deliveries',
+        '0013_audit_export_cursors',
       ]);
       const rows = await second.db.selectFrom('tracked_tasks').selectAll().execute();
       expect(rows).toHaveLength(1);

@@ -125,6 +125,8 @@ export interface BotHarnessOptions {
   overrides?: BotOverrides;
   /** How the bot authenticates to OVH: the simulator's application key (default) or its sandbox service account. */
   ovhAuth?: 'application-key' | 'service-account';
+  /** Settings of the environment to add or replace (e.g. NASHA_AUDIT_WEBHOOK_SECRET as `auditWebhookSecret`). */
+  env?: Partial<AppEnv>;
 }
 
 /**
@@ -143,10 +145,12 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
   writeFileSync(join(dir, 'nasha.yml'), options.config ?? TEST_CONFIG);
   const logLines: string[] = [];
   const base = testEnv({ slack, sim, dir, logLevel: 'debug' });
-  const env: AppEnv =
-    options.ovhAuth === 'service-account'
+  const env: AppEnv = {
+    ...(options.ovhAuth === 'service-account'
       ? { ...base, ovh: { ...base.ovh, connection: simulatorServiceAccountConnection(sim) } }
-      : base;
+      : base),
+    ...options.env,
+  };
   const baseOverrides = (extra: BotOverrides = {}): BotOverrides => ({
     clock,
     logger: createLogger({
@@ -258,6 +262,7 @@ export function assertNoSecretLeak(env: AppEnv, logLines: readonly string[], sla
     env.ovh.connection.appSecret,
     env.ovh.connection.consumerKey,
     env.ovh.connection.oauth2?.clientSecret,
+    env.auditWebhookSecret,
   ].filter((s): s is string => s !== undefined && s.length >= 8);
   // The token legitimately authenticates each Web API call; everything else the bot *says* is checked.
   const said = JSON.stringify(slack.calls.map(({ args: { token: _token, ...rest } }) => rest));

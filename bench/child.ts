@@ -1,10 +1,11 @@
 /**
- * Entry point of the benchmark's child processes (see ipc.ts): `tsx bench/child.ts world|bot|bare`.
+ * Entry point of the benchmark's child processes (see ipc.ts): `node bench/.build/bench/child.js world|bot|bare`,
+ * compiled by tsc first, as the bot runs in production.
  * Each role imports only what it runs, so the bare app's startup and memory are Bolt's alone.
  */
-import type { ChildMessage } from './ipc.js';
+import type { ChildMessage } from './ipc-schemas.js';
 
-/** Since the process started: Node's boot, tsx's loader and this module's compilation. */
+/** Since the process started: Node's boot and this module's loading. */
 const bootMs = performance.now();
 let imported = bootMs;
 /** Marks the end of a role's module loading. */
@@ -103,18 +104,17 @@ async function world(): Promise<void> {
 }
 
 async function bot(): Promise<void> {
-  const [fs, os, path, { startBot }, { TEST_CONFIG }, { WorldInfoSchema }] = await Promise.all([
+  const [fs, os, path, { startBot }, { WorldInfoSchema }] = await Promise.all([
     import('node:fs'),
     import('node:os'),
     import('node:path'),
     import('../src/compose.js'),
-    import('../test/support/bot-harness.js'),
-    import('./ipc.js'),
+    import('./ipc-schemas.js'),
   ]);
   loaded();
   const info = WorldInfoSchema.parse(JSON.parse(env('BENCH_WORLD')));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nasha-bench-'));
-  fs.writeFileSync(path.join(dir, 'nasha.yml'), TEST_CONFIG);
+  fs.writeFileSync(path.join(dir, 'nasha.yml'), env('BENCH_BOT_CONFIG'));
   const running = await startBot(
     {
       slack: {

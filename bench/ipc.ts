@@ -1,7 +1,16 @@
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
-import { BOT_TOKEN, SIGNING_SECRET } from '../test/support/bot-harness.js';
+import { BOT_TOKEN, SIGNING_SECRET, TEST_CONFIG } from '../test/support/bot-harness.js';
+import {
+  type ChildMessage,
+  ChildMessageSchema,
+  type ParentMessage,
+  type Phases,
+  type WorldInfo,
+} from './ipc-schemas.js';
+
+export type { ChildMessage, ParentMessage, Phases, WorldInfo } from './ipc-schemas.js';
+export { ChildMessageSchema, WorldInfoSchema } from './ipc-schemas.js';
 
 /**
  * The benchmark's child processes: `world` (fake Slack Web API + NAS-HA simulator, standing in for
@@ -11,49 +20,6 @@ import { BOT_TOKEN, SIGNING_SECRET } from '../test/support/bot-harness.js';
  */
 export type Role = 'world' | 'bot' | 'bare';
 
-const OvhConfigSchema = z.object({
-  connection: z.object({
-    endpoint: z.string(),
-    host: z.string(),
-    port: z.number(),
-    basePath: z.string(),
-    appKey: z.string(),
-    appSecret: z.string(),
-    consumerKey: z.string(),
-    caPem: z.string(),
-  }),
-  tuning: z.object({
-    timeoutMs: z.number(),
-    requestsPerMinute: z.number(),
-    burst: z.number(),
-    maxRetries: z.number(),
-  }),
-});
-
-export const WorldInfoSchema = z.object({
-  slackApiUrl: z.string(),
-  /** A response_url is this plus an id. */
-  responseUrlBase: z.string(),
-  ovh: OvhConfigSchema,
-});
-export type WorldInfo = z.infer<typeof WorldInfoSchema>;
-
-/** Where a child's startup went (ms): Node + tsx up to the entry module, loading the role's modules, starting it. */
-const PhasesSchema = z.object({ bootMs: z.number(), importMs: z.number(), startMs: z.number() });
-export type Phases = z.infer<typeof PhasesSchema>;
-
-export type ParentMessage =
-  /** Memory and CPU so far; `gc` first collects garbage (children run with --expose-gc). */
-  | { type: 'stats'; gc: boolean }
-  /** World only: response_url posts and OVH requests seen so far, once there are at least `replies`. */
-  | { type: 'count'; replies?: number };
-
-export const ChildMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('ready'), port: z.number(), world: WorldInfoSchema.optional(), phases: PhasesSchema }),
-  z.object({ type: z.literal('stats'), rss: z.number(), heapUsed: z.number(), cpuMs: z.number() }),
-  z.object({ type: z.literal('count'), replies: z.number(), ovhRequests: z.number() }),
-]);
-export type ChildMessage = z.infer<typeof ChildMessageSchema>;
 type Reply<T extends ChildMessage['type']> = Extract<ChildMessage, { type: T }>;
 
 export interface Child {
@@ -71,7 +37,7 @@ export interface Child {
 
 /**
  * `BENCH_PROFILE=bot,world` writes V8 CPU profiles of those children to bench/profiles/<role>/ (open them in
- * Chrome DevTools); the largest file of a directory is the main thread, the others are tsx's loader thread.
+ * Chrome DevTools).
  */
 function profileArgs(role: Role): string[] {
   const wanted = (process.env['BENCH_PROFILE'] ?? '').split(',');
@@ -79,17 +45,31 @@ function profileArgs(role: Role): string[] {
   return wanted.includes(role) ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }
 
-const CHILD_SCRIPT = fileURLToPath(new URL('./child.ts', import.meta.url));
+/** The children's compiled build (bench/tsconfig.children.json): plain Node runs them, as production runs dist/. */
+const CHILD_SCRIPT = fileURLToPath(new URL('./.build/bench/child.js', import.meta.url));
+const CHILD_TSCONFIG = fileURLToPath(new URL('./tsconfig.children.json', import.meta.url));
+let built = false;
 
-/** Spawns `bench/child.ts <role>` under tsx and waits for it to be ready. */
+/** Compiles the children with tsc (once per run), the way `npm run build` compiles the bot. */
+export function buildChildren(): void {
+  if (built) return;
+  const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
+  execFileSync(process.execPath, [tsc, '-p', CHILD_TSCONFIG], { stdio: 'inherit' });
+  built = true;
+}
+
+/** Spawns the compiled `bench/child.ts <role>` with plain Node (no tsx) and waits for it to be ready. */
 export async function spawnChild(role: Role, world?: WorldInfo): Promise<Child> {
+  buildChildren();
   const started = performance.now();
   const process_: ChildProcess = fork(CHILD_SCRIPT, [role], {
-    execArgv: ['--import', 'tsx', '--expose-gc', ...profileArgs(role)],
+    execArgv: ['--expose-gc', ...profileArgs(role)],
     env: {
       ...process.env,
       BENCH_BOT_TOKEN: BOT_TOKEN,
       BENCH_SIGNING_SECRET: SIGNING_SECRET,
+      // The bot's configuration comes from here: importing it from the test harness would load the simulator.
+      BENCH_BOT_CONFIG: TEST_CONFIG,
       ...(world && { BENCH_WORLD: JSON.stringify(world) }),
     },
     // stdout (the bot's JSON logs at level info) goes to /dev/null: logging costs CPU, as in production.

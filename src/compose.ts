@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { webApi } from '@slack/bolt';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
-import { loadBotConfig } from './config/bot-config.js';
+import { type AuditExportSink, loadBotConfig } from './config/bot-config.js';
 import { type AppEnv, DEFAULT_STARTUP_TIMEOUT_MS } from './config/env.js';
 import { ApprovalService } from './core/approvals.js';
 import { AuditOutbox, AuditTrail } from './core/audit.js';
@@ -17,6 +19,7 @@ import { ProtectionQueries } from './core/protection/queries.js';
 import { QuickSnapshotService } from './core/quick-snapshots.js';
 import { IntentSweeper } from './core/reconcile.js';
 import { type ChangeReporter, SnapshotService } from './core/snapshot-service.js';
+import { createExportPublisher, type ExportSink, JsonlFileSink, JsonlStreamSink, WebhookSink } from './export/sinks.js';
 import { type CheckResult, opsRoutes, Readiness } from './ops/health.js';
 import { BotMetrics } from './ops/metrics.js';
 import { ProtectionMetrics } from './ops/protection-metrics.js';
@@ -39,6 +42,7 @@ import { createSlackAlertPublisher } from './slack/protection-alerts.js';
 import { createQuickResumeReporter } from './slack/quick-runner.js';
 import { createResumeReporter } from './slack/resume-reply.js';
 import { ApprovalStore } from './store/approval-store.js';
+import { AuditExportStore } from './store/audit-export-store.js';
 import { AuditStore } from './store/audit-store.js';
 import { type Database, openDatabase } from './store/database.js';
 import { DeliveryStore } from './store/delivery-store.js';
@@ -69,6 +73,8 @@ export interface BotOverrides {
    * 'once': one plan pass and one scan at start, then nothing (a virtual clock that jumps would spin the loops).
    */
   protectionLoops?: boolean | 'once';
+  /** Where `stdout: true` audit export sinks write (default: process.stdout). */
+  exportStdout?: NodeJS.WritableStream;
 }
 
 export interface RunningBot {
@@ -78,6 +84,8 @@ export interface RunningBot {
   approvals: ApprovalService;
   outbox: AuditOutbox;
   notifications: NotificationOutbox;
+  /** The SIEM export's outbox (`audit.export`), when sinks are configured. */
+  exportOutbox: AuditOutbox | undefined;
   readiness: Readiness;
   metrics: BotMetrics;
   /** Protection policies (undefined without a `protection:` section). */
@@ -97,6 +105,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
   const logger = overrides.logger ?? createLogger({ level: env.logLevel });
   const config = loadBotConfig(env.configPath);
   for (const warning of config.warnings) logger.warn({ config: env.configPath }, warning);
+  const exportSinks = buildExportSinks(config.audit.export, env, clock, overrides.exportStdout ?? process.stdout);
 
   const timer = new StartupTimer(env.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS);
   // HTTPS_PROXY / NO_PROXY for everything Slack (OVH's endpoint agent gets its proxy with its connection).
@@ -146,7 +155,6 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     logger: logger.child({ component: 'audit' }),
     ...overrides.outbox,
   });
-  const audit = new AuditTrail({ repo: auditRepo, clock, auditChannel: config.audit.channel, outbox });
   // Everything else the bot owes Slack (cards, DMs, quick summaries): the same delivery, its own table.
   const notifications = new NotificationOutbox({
     repo: new NotificationStore(database.db),
@@ -155,6 +163,31 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     logger: logger.child({ component: 'notifications' }),
     ...overrides.outbox,
   });
+  // The SIEM export: the same outbox machinery over one cursor per sink, woken by the same writes.
+  let exportOutbox: AuditOutbox | undefined;
+  if (exportSinks.length > 0) {
+    const exportStore = new AuditExportStore(
+      database.db,
+      exportSinks.map((sink) => sink.name),
+    );
+    await exportStore.ensureCursors();
+    exportOutbox = new AuditOutbox({
+      repo: exportStore,
+      publisher: createExportPublisher(exportSinks),
+      clock,
+      logger: logger.child({ component: 'audit-export' }),
+      ...overrides.outbox,
+      // SIEMs take records as fast as they come; Slack's pacing does not apply.
+      minIntervalPerChannelMs: 0,
+    });
+  }
+  const wake = {
+    poke: () => {
+      outbox.poke();
+      exportOutbox?.poke();
+    },
+  };
+  const audit = new AuditTrail({ repo: auditRepo, clock, auditChannel: config.audit.channel, outbox: wake });
   const journal = new TaskJournal({ db: database.db, clock });
   const service = new SnapshotService({
     client: api.client,
@@ -304,7 +337,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     await sweeper?.stop();
     await approvals.stop();
     api.tracker.stop();
-    await Promise.all([outbox.stop(), notifications.stop()]);
+    await Promise.all([outbox.stop(), notifications.stop(), exportOutbox?.stop()]);
     api.transport.close();
     await database.close();
   };
@@ -318,6 +351,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
   }
   outbox.start();
   notifications.start();
+  exportOutbox?.start();
   // After a restart, results go to the stored response_url: through the proxy too. The reporter only
   // POSTs a JSON string and reads `ok`/`status`, which the Web API's fetch type covers.
   const reportToUser =
@@ -365,6 +399,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     approvals,
     outbox,
     notifications,
+    exportOutbox,
     readiness,
     metrics,
     protection,
@@ -378,18 +413,65 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
         const [writes, quickWork] = await Promise.all([service.drained(10_000), quick.drained(10_000)]);
         if (!writes) logger.warn('an OVH write was still in flight at shutdown');
         if (!quickWork) logger.warn('a quick snapshot creation was still in flight at shutdown');
-        const [flushed, notified] = await Promise.all([
+        const [flushed, notified, exported] = await Promise.all([
           outbox.flush(5_000).catch(() => false),
           notifications.flush(5_000).catch(() => false),
+          exportOutbox?.flush(5_000).catch(() => false) ?? true,
         ]);
         if (!flushed) logger.warn('some audit records are still undelivered; they will go out on next start');
         if (!notified) logger.warn('some notifications are still undelivered; they will go out on next start');
+        if (!exported) logger.warn('some audit records are not exported yet; they will go out on next start');
         logger.info({ slackRequestsInFlight }, 'stopped');
         await closeAll();
       })();
       return stopping;
     },
   };
+}
+
+/** The configured SIEM export sinks; a webhook without NASHA_AUDIT_WEBHOOK_SECRET, or an unreadable CA, is a ConfigError. */
+function buildExportSinks(
+  configured: readonly AuditExportSink[],
+  env: AppEnv,
+  clock: Clock,
+  stdout: NodeJS.WritableStream,
+): ExportSink[] {
+  const problems: string[] = [];
+  const sinks = configured.flatMap((sink): ExportSink[] => {
+    if (sink.type === 'jsonl') {
+      return 'stdout' in sink
+        ? [new JsonlStreamSink(sink.name, stdout)]
+        : [new JsonlFileSink(sink.name, resolve(sink.path))];
+    }
+    if (env.auditWebhookSecret === undefined) {
+      problems.push(
+        `audit.export sink "${sink.name}" is a webhook: set NASHA_AUDIT_WEBHOOK_SECRET (or NASHA_AUDIT_WEBHOOK_SECRET_FILE), the key its records are signed with`,
+      );
+      return [];
+    }
+    let ca: string | undefined;
+    if (sink.caFile !== undefined) {
+      try {
+        ca = readFileSync(sink.caFile, 'utf8');
+      } catch (error) {
+        problems.push(
+          `audit.export sink "${sink.name}": ca_file cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}): ${sink.caFile}`,
+        );
+        return [];
+      }
+    }
+    return [
+      new WebhookSink(sink.name, {
+        url: sink.url,
+        secret: env.auditWebhookSecret,
+        timeoutMs: sink.timeoutMs,
+        ca,
+        now: () => clock.now(),
+      }),
+    ];
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return sinks;
 }
 
 /** Tasks started by an approved request carry its id in their journal entry. */

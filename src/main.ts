@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { type RunningBot, startBot } from './compose.js';
 import { type AppEnv, parseAppEnv } from './config/env.js';
-import { incompleteCredentialsMessage, selectRunMode } from './config/mode.js';
+import { conflictingCredentialsMessage, incompleteCredentialsMessage, selectRunMode } from './config/mode.js';
 import { ConfigError } from './shared/config-error.js';
 import { createLogger } from './shared/logger.js';
 import { StartupError } from './shared/startup-error.js';
@@ -10,8 +10,10 @@ import { StartupError } from './shared/startup-error.js';
 async function main(): Promise<void> {
   // No credential at all: the sandbox. Some but not all: refuse, never fall back to the sandbox.
   const mode = selectRunMode(process.env);
-  if (mode.kind === 'incomplete') {
-    process.stderr.write(`${incompleteCredentialsMessage(mode)}\n`);
+  if (mode.kind === 'incomplete' || mode.kind === 'conflicting') {
+    const message =
+      mode.kind === 'incomplete' ? incompleteCredentialsMessage(mode) : conflictingCredentialsMessage(mode);
+    process.stderr.write(`${message}\n`);
     process.exit(2);
   }
   if (mode.kind === 'sandbox') {

@@ -40,6 +40,12 @@ export const APPROVAL_OPERATIONS = APPROVABLE_ACTIONS;
 export type ApprovalOperation = ApprovableAction;
 export type { ApprovalRule };
 
+/** A SIEM export of the audit trail (`audit.export`): JSON Lines to a file or stdout, or an HTTPS webhook. */
+export type AuditExportSink =
+  | { name: string; type: 'jsonl'; path: string }
+  | { name: string; type: 'jsonl'; stdout: true }
+  | { name: string; type: 'webhook'; url: URL; timeoutMs: number; caFile: string | undefined };
+
 export interface ApprovalsConfig {
   /** Slack channel ID where requests are posted; undefined only when no rule is `required`. */
   channel: string | undefined;
@@ -75,7 +81,7 @@ export interface BotConfig {
    * count). Approvals are bound to it so a config change invalidates them.
    */
   configVersion: string;
-  audit: { channel: string };
+  audit: { channel: string; export: readonly AuditExportSink[] };
   approvals: ApprovalsConfig;
   access: AccessConfig;
   /** Named lists of concrete partitions, e.g. `payments` → zpool-1/db, zpool-2/uploads. */
@@ -268,6 +274,60 @@ const TargetSchema = z.string({ error: expected('a partition like "zpool-123/dat
   }
 });
 
+const SinkName = z
+  .string({ error: expected('a name like siem (letters, digits, "-", "_")') })
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be a lower-case name like siem or siem-file (letters, digits, "-", "_")');
+
+const JsonlSinkSchema = z
+  .strictObject({
+    name: SinkName,
+    type: z.literal('jsonl'),
+    path: z.string().min(1, 'must be a file path').optional(),
+    stdout: z.literal(true, { error: 'must be true (or leave it out and give a path)' }).optional(),
+  })
+  .superRefine((sink, ctx) => {
+    if ((sink.path === undefined) === (sink.stdout === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'needs exactly one of path (a file to append to) or stdout: true' });
+    }
+  });
+
+const WebhookSinkSchema = z.strictObject({
+  name: SinkName,
+  type: z.literal('webhook'),
+  url: z
+    .url({ error: expected('an https:// URL') })
+    .refine((url) => url.startsWith('https://'), 'must be an https:// URL: records are signed, and sent over TLS only'),
+  timeout_ms: z
+    .number({ error: expected('a whole number of milliseconds, 100 to 120000') })
+    .int('must be a whole number of milliseconds, 100 to 120000')
+    .min(100, 'must be at least 100 (ms)')
+    .max(120_000, 'must be at most 120000 (ms)')
+    .optional(),
+  ca_file: z.string().min(1).optional(),
+});
+
+const AuditExportSchema = z
+  .array(
+    z.discriminatedUnion('type', [JsonlSinkSchema, WebhookSinkSchema], {
+      error: (issue) =>
+        issue.input === undefined ? 'is required' : 'must be a sink with type: jsonl or type: webhook',
+    }),
+    { error: expected('a list of sinks (type: jsonl or type: webhook)') },
+  )
+  .superRefine((sinks, ctx) => {
+    const seen = new Set<string>();
+    for (const [index, sink] of sinks.entries()) {
+      if (seen.has(sink.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [index, 'name'],
+          message: `is used twice (${sink.name}): names must differ`,
+        });
+      }
+      seen.add(sink.name);
+    }
+  });
+
 /**
  * A duration in the bot's one grammar (src/shared/duration.ts, the same as `--expires`), within `range`;
  * `purpose` says what it sets, in the out-of-range message.
@@ -371,8 +431,11 @@ const BotConfigFileSchema = strictMapping(
       .min(1, 'must be a whole number, 1 or more')
       .optional(),
     audit: strictMapping(
-      { channel: ChannelId('the Slack channel ID (C…) where the bot posts its audit trail') },
-      'a mapping with channel',
+      {
+        channel: ChannelId('the Slack channel ID (C…) where the bot posts its audit trail'),
+        export: AuditExportSchema.optional(),
+      },
+      'a mapping with channel (and optionally export)',
       'is required: add "audit: {channel: C0123ABCD}", the channel where the bot posts its audit trail',
     ),
     approvals: strictMapping(
@@ -636,7 +699,23 @@ function build(file: BotConfigFile, fileName: string): BotConfig {
             quick.default_expiration === undefined ? undefined : durationMs(quick.default_expiration),
           responderGroups: quick.responder_groups ?? [],
         };
-  const audit = { channel: file.audit.channel };
+  const audit = {
+    channel: file.audit.channel,
+    export: (file.audit.export ?? []).map((sink): AuditExportSink => {
+      if (sink.type === 'webhook') {
+        return {
+          name: sink.name,
+          type: 'webhook',
+          url: new URL(sink.url),
+          timeoutMs: sink.timeout_ms ?? 10_000,
+          caFile: sink.ca_file,
+        };
+      }
+      return sink.path !== undefined
+        ? { name: sink.name, type: 'jsonl', path: sink.path }
+        : { name: sink.name, type: 'jsonl', stdout: true };
+    }),
+  };
   const rules = file.approvals?.rules;
   const rule = (operation: ApprovalOperation): ApprovalRule => {
     const given = rules?.[operation];
@@ -683,11 +762,12 @@ function build(file: BotConfigFile, fileName: string): BotConfig {
     ),
   };
 
-  const normalized = { version, audit, approvals, access, targetGroups, quickSnapshot };
+  // Exports do not change what an approval means: they stay out of the config version.
+  const normalized = { version, audit: { channel: audit.channel }, approvals, access, targetGroups, quickSnapshot };
   const hash = createHash('sha256').update(canonicalJson(normalized)).digest('hex').slice(0, 12);
   // Not in the hash: tuning a protection policy must not invalidate approvals waiting for a decision.
   const protection = file.protection === undefined ? undefined : buildProtection(file.protection, targetGroups);
-  return { ...normalized, protection, configVersion: `${version}:${hash}`, language, warnings };
+  return { ...normalized, audit, protection, configVersion: `${version}:${hash}`, language, warnings };
 }
 
 // ---- entry points -----------------------------------------------------------------------------------------------

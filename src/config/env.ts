@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { type OvhConfig, parseOvhConfig } from '../ovh/config.js';
+import { type OvhConfig, type OvhConnectionConfig, parseOvhConfig } from '../ovh/config.js';
 import { ConfigError } from '../shared/config-error.js';
 import { DEFAULT_NO_PROXY, type NoProxyRule, type ProxySettings, parseNoProxy, proxyFor } from '../shared/proxy.js';
 
@@ -32,6 +32,8 @@ export interface AppEnv {
   startupTimeoutMs?: number | undefined;
   /** HTTPS_PROXY / HTTP_PROXY / NO_PROXY for Slack (OVH's is resolved into `ovh.connection.proxy`). */
   proxy?: ProxySettings | undefined;
+  /** NASHA_AUDIT_WEBHOOK_SECRET: the HMAC key of the audit export webhooks (`audit.export`). */
+  auditWebhookSecret?: string | undefined;
 }
 
 /** Default of NASHA_STARTUP_TIMEOUT_MS. */
@@ -89,6 +91,15 @@ const SlackEnvSchema = z.object({
   HOST: optional.pipe(z.string().default('0.0.0.0')),
   HEALTH_PORT: portVariable('HEALTH_PORT', 3001),
   NASHA_CONFIG: optional.pipe(z.string().default('nasha.yml')),
+  NASHA_AUDIT_WEBHOOK_SECRET: optional.pipe(
+    z
+      .string()
+      .regex(
+        /^[\x21-\x7e]{16,512}$/,
+        'NASHA_AUDIT_WEBHOOK_SECRET must be 16 to 512 printable characters without spaces',
+      )
+      .optional(),
+  ),
   ...StoreEnvShape,
   LOG_LEVEL: optional.pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   NASHA_STARTUP_TIMEOUT_MS: optional.transform((value, ctx) => {
@@ -189,7 +200,10 @@ export const SECRET_VARIABLES = [
   'OVH_APP_KEY',
   'OVH_APP_SECRET',
   'OVH_CONSUMER_KEY',
+  'OVH_CLIENT_ID',
+  'OVH_CLIENT_SECRET',
   'DATABASE_URL',
+  'NASHA_AUDIT_WEBHOOK_SECRET',
 ] as const;
 
 /**
@@ -213,6 +227,20 @@ export function withSecretFiles(env: Env): { env: Env; problems: string[] } {
     }
   }
   return { env: resolved, problems };
+}
+
+/** The API host's proxy, and the token endpoint's (another host) for a service account. */
+function withProxies(
+  connection: OvhConnectionConfig,
+  settings: ProxySettings,
+  api: URL | undefined,
+): OvhConnectionConfig {
+  if (connection.oauth2 === undefined) return { ...connection, proxy: api };
+  return {
+    ...connection,
+    proxy: api,
+    oauth2: { ...connection.oauth2, proxy: proxyFor(settings, connection.oauth2.tokenUrl) },
+  };
 }
 
 /** Reads every variable the bot uses; all problems are reported together, each naming its variable. */
@@ -248,7 +276,7 @@ export function parseAppEnv(rawEnv: Env): AppEnv {
       appToken: s.SLACK_APP_TOKEN,
       apiUrl: s.SLACK_API_URL,
     },
-    ovh: { ...ovh, connection: { ...ovh.connection, proxy: ovhProxy } },
+    ovh: { ...ovh, connection: withProxies(ovh.connection, proxy.data, ovhProxy) },
     port: s.PORT,
     healthPort: s.HEALTH_PORT,
     host: s.HOST,
@@ -258,5 +286,24 @@ export function parseAppEnv(rawEnv: Env): AppEnv {
     logLevel: s.LOG_LEVEL,
     startupTimeoutMs: s.NASHA_STARTUP_TIMEOUT_MS,
     proxy: proxy.data,
+    auditWebhookSecret: s.NASHA_AUDIT_WEBHOOK_SECRET,
   };
+}
+
+const HealthzEnvSchema = z.object({
+  PORT: portVariable('PORT', 3000),
+  HEALTH_PORT: portVariable('HEALTH_PORT', 3001),
+  SLACK_APP_TOKEN: optional,
+  SLACK_APP_TOKEN_FILE: optional,
+});
+
+/**
+ * Where a probe on this host finds `/healthz` (the container's HEALTHCHECK): PORT in HTTP mode, HEALTH_PORT in
+ * Socket Mode (an app token, given either way, selects it), as `startBot` serves it.
+ */
+export function healthzUrl(env: Env): string {
+  const parsed = HealthzEnvSchema.safeParse(env);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => issue.message));
+  const socketMode = parsed.data.SLACK_APP_TOKEN !== undefined || parsed.data.SLACK_APP_TOKEN_FILE !== undefined;
+  return `http://127.0.0.1:${socketMode ? parsed.data.HEALTH_PORT : parsed.data.PORT}/healthz`;
 }

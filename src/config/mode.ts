@@ -1,3 +1,8 @@
+import {
+  bothCredentialKindsMessage,
+  OVH_APPLICATION_KEY_VARIABLES,
+  OVH_SERVICE_ACCOUNT_VARIABLES,
+} from '../ovh/config.js';
 import type { Env } from './env.js';
 
 /**
@@ -18,6 +23,8 @@ export const CREDENTIAL_VARIABLES = [
   'OVH_APP_KEY',
   'OVH_APP_SECRET',
   'OVH_CONSUMER_KEY',
+  'OVH_CLIENT_ID',
+  'OVH_CLIENT_SECRET',
   'DATABASE_URL',
 ] as const;
 
@@ -25,7 +32,9 @@ export type RunMode =
   | { kind: 'sandbox' }
   | { kind: 'real' }
   /** Some credentials but not all: `missing` names what to add, `present` what to remove instead. */
-  | { kind: 'incomplete'; missing: string[]; present: string[] };
+  | { kind: 'incomplete'; missing: string[]; present: string[] }
+  /** OVH credentials of both kinds (application key and service account), each as set (VAR or VAR_FILE). */
+  | { kind: 'conflicting'; application: string[]; serviceAccount: string[] };
 
 const set = (env: Env, name: string): boolean => (env[name] ?? '').trim() !== '';
 
@@ -33,6 +42,23 @@ export function selectRunMode(env: Env): RunMode {
   const present = CREDENTIAL_VARIABLES.flatMap((name) => [name, `${name}_FILE`]).filter((name) => set(env, name));
   if (present.length === 0) return { kind: 'sandbox' };
   const has = (name: string) => set(env, name) || set(env, `${name}_FILE`);
+  const given = (names: readonly string[]) =>
+    names.flatMap((name) => [name, `${name}_FILE`]).filter((name) => set(env, name));
+  const application = given(OVH_APPLICATION_KEY_VARIABLES);
+  const serviceAccount = given(OVH_SERVICE_ACCOUNT_VARIABLES);
+  if (application.length > 0 && serviceAccount.length > 0) return { kind: 'conflicting', application, serviceAccount };
+  // The kind of which something is set is the one to complete; with neither, either kind will do.
+  const ovhCredentials: ReadonlyArray<readonly [string, boolean]> =
+    serviceAccount.length > 0
+      ? OVH_SERVICE_ACCOUNT_VARIABLES.map((name) => [name, has(name)] as const)
+      : application.length > 0
+        ? OVH_APPLICATION_KEY_VARIABLES.map((name) => [name, has(name)] as const)
+        : [
+            [
+              'OVH_CLIENT_ID and OVH_CLIENT_SECRET (a service account) or OVH_APP_KEY, OVH_APP_SECRET and OVH_CONSUMER_KEY',
+              false,
+            ],
+          ];
   const needed: ReadonlyArray<readonly [string, boolean]> = [
     ['SLACK_BOT_TOKEN', has('SLACK_BOT_TOKEN')],
     // Either completes the Slack side: the signing secret (HTTP mode) or an app token (Socket Mode).
@@ -41,9 +67,7 @@ export function selectRunMode(env: Env): RunMode {
       has('SLACK_SIGNING_SECRET') || has('SLACK_APP_TOKEN'),
     ],
     ['OVH_ENDPOINT', has('OVH_ENDPOINT')],
-    ['OVH_APP_KEY', has('OVH_APP_KEY')],
-    ['OVH_APP_SECRET', has('OVH_APP_SECRET')],
-    ['OVH_CONSUMER_KEY', has('OVH_CONSUMER_KEY')],
+    ...ovhCredentials,
   ];
   const missing = needed.filter(([, ok]) => !ok).map(([name]) => name);
   return missing.length === 0 ? { kind: 'real' } : { kind: 'incomplete', missing, present };
@@ -57,4 +81,12 @@ export function incompleteCredentialsMessage(mode: { missing: readonly string[];
     `Set them all to run the real bot, or unset ${mode.present.join(', ')} to try the sandbox.`,
     'See README.md, "Configuration" and "OVH credentials".',
   ].join('\n');
+}
+
+/** The startup error for OVH credentials of both kinds, naming each variable as set. */
+export function conflictingCredentialsMessage(mode: {
+  application: readonly string[];
+  serviceAccount: readonly string[];
+}): string {
+  return `${bothCredentialKindsMessage(mode.application, mode.serviceAccount)}.\nSee README.md, "OVH credentials".`;
 }

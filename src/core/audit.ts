@@ -84,6 +84,8 @@ export interface AuditRecord {
    * chain). The message shows its first digits so a reader can cross-check. Null if stored without one.
    */
   hash: string | null;
+  /** The history row of this version in the audit chain, where the reader knows it (the SIEM export does). */
+  chain?: { seq: number; prevHash: string | null } | undefined;
 }
 
 /** Hex digits of an audit hash shown to people: enough to cross-check, short enough to read aloud. */
@@ -154,6 +156,22 @@ export interface AuditRepository extends OutboxRepository<AuditRecord> {
   update(id: string, patch: StoredAuditPatch, now: number): Promise<AuditRecord | undefined>;
   get(id: string): Promise<AuditDelivery | undefined>;
 }
+
+/**
+ * What the outbox needs of a store: deliveries, leases and retries. The audit records (`AuditRepository`) are one;
+ * the SIEM export cursors (one "channel" per sink, delivering every history row in order) are another.
+ */
+export type AuditDeliveryRepository = Pick<
+  AuditRepository,
+  | 'dueChannels'
+  | 'channelHeads'
+  | 'claim'
+  | 'markDelivered'
+  | 'markFailed'
+  | 'latestTsBefore'
+  | 'nextWakeAt'
+  | 'pending'
+>;
 
 /** A stored row this code cannot read (e.g. an outcome written by a newer release). */
 export class AuditRecordInvalidError extends OutboxRecordInvalidError {

@@ -444,7 +444,7 @@ export class Outbox<Item extends OutboxItem> {
     }
     if (delivery === undefined) return; // lost the race to another outbox
     this.channelNotBefore.set(channel, claimedAt + this.minIntervalMs);
-    const sending = this.deliver(delivery, claimedAt + this.leaseMs)
+    const sending = this.deliver(delivery, claimedAt + this.leaseMs, id)
       .catch((error: unknown) => {
         // The row keeps our lease; it comes back when the lease expires.
         this.strandedLeases.push(claimedAt + this.leaseMs);
@@ -460,11 +460,16 @@ export class Outbox<Item extends OutboxItem> {
     this.inFlight.set(channel, sending);
   }
 
-  private async deliver(delivery: OutboxDelivery<Item>, leaseUntil: number): Promise<void> {
+  /**
+   * `rowId`: the row as claimed, which the outcome is written back to. For Slack it is the record's own id; a
+   * store whose rows deliver many records (the SIEM export's cursor per sink) claims one row for each.
+   */
+  private async deliver(delivery: OutboxDelivery<Item>, leaseUntil: number, rowId: string): Promise<void> {
     const { record, channel } = delivery;
+    const memo = rowId === record.id ? rowId : `${rowId}\u0000${record.id}`;
     const saved =
       delivery.slackTs === null ? undefined : { ts: delivery.slackTs, channel: delivery.slackChannel ?? undefined };
-    let posted: PostedMessage | undefined = saved ?? this.unsaved.get(record.id);
+    let posted: PostedMessage | undefined = saved ?? this.unsaved.get(memo);
     let postSent = false;
     try {
       let shown: number | undefined;
@@ -473,7 +478,7 @@ export class Outbox<Item extends OutboxItem> {
         if (found !== undefined) {
           posted = { ts: found.ts, channel: found.channel };
           shown = found.version;
-          this.unsaved.set(record.id, posted);
+          this.unsaved.set(memo, posted);
         }
       }
       if (posted === undefined) {
@@ -481,13 +486,13 @@ export class Outbox<Item extends OutboxItem> {
         const answer = await this.publisher.post(channel, record);
         posted = { ts: answer.ts, channel: answer.channel };
         // Remembered before anything else can fail, so the next attempt edits this message.
-        this.unsaved.set(record.id, posted);
+        this.unsaved.set(memo, posted);
       } else if (shown !== record.version) {
         await this.publisher.update(posted.channel ?? channel, posted.ts, record);
       }
     } catch (error) {
       const refused = error instanceof DeliveryError && error.refused;
-      await this.failed(delivery, error, { postedNothing: posted === undefined && (!postSent || refused) });
+      await this.failed(delivery, error, { postedNothing: posted === undefined && (!postSent || refused) }, rowId);
       return;
     }
     if (this.clock.now() > leaseUntil) {
@@ -499,7 +504,7 @@ export class Outbox<Item extends OutboxItem> {
       );
     }
     try {
-      await this.repo.markDelivered(record.id, this.owner, record.version, posted.ts, posted.channel);
+      await this.repo.markDelivered(rowId, this.owner, record.version, posted.ts, posted.channel);
     } catch (error) {
       this.logger?.error(
         { err: error, [this.names.idField]: record.id },
@@ -507,14 +512,14 @@ export class Outbox<Item extends OutboxItem> {
       );
       // Retried like a transient Slack failure (if this write fails too, the lease expiry brings it back).
       const retry = this.scheduleRetry(delivery, error);
-      await this.repo.markFailed(record.id, this.owner, {
+      await this.repo.markFailed(rowId, this.owner, {
         error: retry.reason,
         nextAttemptAt: retry.at,
         at: this.clock.now(),
       });
       return;
     }
-    this.unsaved.delete(record.id);
+    this.unsaved.delete(memo);
     this.reported.delete(record.id);
     this.logger?.debug(
       { [this.names.idField]: record.id, version: record.version, ts: posted.ts },
@@ -559,6 +564,7 @@ export class Outbox<Item extends OutboxItem> {
     delivery: OutboxDelivery<Item>,
     error: unknown,
     post: { postedNothing: boolean },
+    rowId: string,
   ): Promise<void> {
     const { record } = delivery;
     const id = { [this.names.idField]: record.id };
@@ -575,7 +581,7 @@ export class Outbox<Item extends OutboxItem> {
         { err: error, ...id, channel: delivery.channel, fallback },
         `${this.names.message}: cannot post in the channel; using its fallback`,
       );
-      await this.repo.reroute(record.id, this.owner, fallback, now);
+      await this.repo.reroute(rowId, this.owner, fallback, now);
       return;
     }
     const retry = this.scheduleRetry(delivery, error);
@@ -585,7 +591,7 @@ export class Outbox<Item extends OutboxItem> {
         { err: error, ...id, attempts: delivery.attempts + 1, failingForMs: failingFor },
         `${this.names.message} given up: not delivered after retrying for the whole bound (kept as a dead letter)`,
       );
-      await this.repo.markDead(record.id, this.owner, { error: retry.reason, at: now });
+      await this.repo.markDead(rowId, this.owner, { error: retry.reason, at: now });
       this.reported.delete(record.id);
       this.gaveUp(delivery);
       return;
@@ -599,7 +605,7 @@ export class Outbox<Item extends OutboxItem> {
       else if (delivery.attempts === 0) this.logger?.warn(log, `${this.names.message} not delivered yet, will retry`);
       else this.logger?.debug(log, `${this.names.message} still not delivered`);
     }
-    await this.repo.markFailed(record.id, this.owner, {
+    await this.repo.markFailed(rowId, this.owner, {
       error: retry.reason,
       nextAttemptAt: retry.at,
       postedNothing: post.postedNothing,

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { NashaClient } from '../ovh/client.js';
 import type { OvhConfig } from '../ovh/config.js';
 import { OvhApiError } from '../ovh/errors.js';
+import { TOKEN_OPERATION } from '../ovh/oauth2.js';
 import { OvhTransport } from '../ovh/transport.js';
 import { createBoltLogger } from '../shared/logger.js';
 import { describeProxy } from '../shared/proxy.js';
@@ -365,6 +366,23 @@ export function diagnoseOvh(error: unknown, target: ConnectionTarget): Diagnosis
               : 'an OVH outage or maintenance, or an error page from a proxy in between',
           fix: 'check https://web-cloud.status-ovhcloud.com and start again later; the credentials were not the problem',
           transient: true,
+        };
+      }
+      if ((status === 401 || status === 403) && error.operation === TOKEN_OPERATION) {
+        return {
+          what: error.message,
+          cause:
+            'the token endpoint refused the service account: OVH_CLIENT_ID or OVH_CLIENT_SECRET is wrong, or the account was deleted',
+          fix: 'check OVH_CLIENT_ID, OVH_CLIENT_SECRET (and OVH_TOKEN_URL) with `npm run ovh:credentials -- --check`',
+          transient: false,
+        };
+      }
+      if (status === 403 && /User not granted/i.test(error.ovhMessage ?? '')) {
+        return {
+          what: error.message,
+          cause: 'no IAM policy allows the service account to read NAS-HA (nasHA:apiovh:get)',
+          fix: "create its policy with `npm run ovh:credentials -- --iam --client-id <id> --apply` (an administrator's credentials)",
+          transient: false,
         };
       }
       if (status === 401 || status === 403) {

@@ -7,25 +7,56 @@ export { ConfigError };
 
 // node-ovh's own table of named endpoints, so the names we accept never drift from the library's.
 const nodeOvhEndpoints = createRequire(import.meta.url)('@ovhcloud/node-ovh/lib/endpoints.js') as Readonly<
-  Record<string, { host: string }>
+  Record<string, { host: string; tokenURL?: string }>
 >;
 
 export const OVH_ENDPOINT_NAMES: readonly string[] = Object.keys(nodeOvhEndpoints);
 
-/** Where and how to reach the OVH API, resolved from env. Never combined with node-ovh's `endpoint`. */
-export interface OvhConnectionConfig {
+/** Where the OVH API is, resolved from env. Never combined with node-ovh's `endpoint`. */
+export interface OvhEndpoint {
   /** The name given in OVH_ENDPOINT (`ovh-eu`) or the URL as written. */
   endpoint: string;
   host: string;
   port: number;
   basePath: string;
-  appKey: string;
-  appSecret: string;
-  consumerKey: string;
-  /** Extra CA certificate (PEM) trusted for this endpoint only. */
+  /** Extra CA certificate (PEM) trusted for this endpoint (and its OAuth2 token endpoint) only. */
   caPem: string | undefined;
   /** The outbound proxy to tunnel through (HTTPS_PROXY, unless NO_PROXY lists the host); direct when undefined. */
   proxy?: URL | undefined;
+}
+
+/** An OVH service account (OAuth2 client credentials) and where it gets its tokens. */
+export interface OvhOAuth2Credentials {
+  clientId: string;
+  clientSecret: string;
+  /** The token endpoint, e.g. `https://www.ovh.com/auth/oauth2/token` (OVH_TOKEN_URL, or node-ovh's for the endpoint). */
+  tokenUrl: URL;
+  /** The outbound proxy for the token endpoint (it is usually another host than the API). */
+  proxy?: URL | undefined;
+}
+
+/** The application-key credentials: an application (key + secret) and its consumer key. */
+export interface OvhApplicationKeys {
+  appKey: string;
+  appSecret: string;
+  consumerKey: string;
+}
+
+/** Either kind of credentials, never both (node-ovh throws on both; so does the configuration). */
+export type OvhCredentials =
+  | (OvhApplicationKeys & { oauth2?: undefined })
+  | { oauth2: OvhOAuth2Credentials; appKey?: undefined; appSecret?: undefined; consumerKey?: undefined };
+
+/** Where and how to reach the OVH API. */
+export type OvhConnectionConfig = OvhEndpoint & OvhCredentials;
+
+/** The variables of each kind of OVH credentials, as the configuration names them. */
+export const OVH_APPLICATION_KEY_VARIABLES = ['OVH_APP_KEY', 'OVH_APP_SECRET', 'OVH_CONSUMER_KEY'] as const;
+export const OVH_SERVICE_ACCOUNT_VARIABLES = ['OVH_CLIENT_ID', 'OVH_CLIENT_SECRET'] as const;
+
+/** The startup error when both kinds are set: names what is set (VAR or VAR_FILE) of each. */
+export function bothCredentialKindsMessage(application: readonly string[], serviceAccount: readonly string[]): string {
+  return `OVH credentials of both kinds are set: ${application.join(', ')} (an application key) and ${serviceAccount.join(', ')} (a service account). Keep one kind: OVH_CLIENT_ID and OVH_CLIENT_SECRET for a service account (recommended), or OVH_APP_KEY, OVH_APP_SECRET and OVH_CONSUMER_KEY`;
 }
 
 export interface OvhClientTuning {
@@ -39,6 +70,9 @@ export interface OvhConfig {
   connection: OvhConnectionConfig;
   tuning: OvhClientTuning;
 }
+
+/** An application-key connection (the simulator's sandbox keys, tests). */
+export type OvhApplicationKeyConnection = OvhEndpoint & OvhApplicationKeys & { oauth2?: undefined };
 
 // Header-safe credential: node-ovh puts these in HTTP headers, and Node throws (then crashes the
 // process from inside node-ovh) on characters a header cannot carry.
@@ -102,9 +136,37 @@ const timeoutMs = positiveInt('OVH_TIMEOUT_MS', 15_000, 300_000);
 
 const OvhApplicationEnvSchema = z.object({ ...application, OVH_CA_FILE: caFile, OVH_TIMEOUT_MS: timeoutMs });
 
+const given = (value: string | undefined) => value !== undefined && value.trim() !== '';
+
+const TokenUrlSchema = z
+  .string()
+  .optional()
+  .transform((value, ctx): URL | undefined => {
+    if (value === undefined || value.trim() === '') return undefined;
+    let url: URL;
+    try {
+      url = new URL(value.trim());
+    } catch {
+      url = new URL('invalid:');
+    }
+    if (
+      url.protocol !== 'https:' ||
+      url.search !== '' ||
+      url.hash !== '' ||
+      url.username !== '' ||
+      !url.pathname.endsWith('/oauth2/token')
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `OVH_TOKEN_URL must be the https:// URL of an OAuth2 token endpoint ending in /oauth2/token (e.g. https://www.ovh.com/auth/oauth2/token), got "${value}"`,
+      });
+      return z.NEVER;
+    }
+    return url;
+  });
+
 const OvhEnvSchema = z.object({
-  ...application,
-  OVH_CONSUMER_KEY: credential('OVH_CONSUMER_KEY'),
+  OVH_ENDPOINT: EndpointSchema,
   OVH_CA_FILE: caFile,
   OVH_TIMEOUT_MS: timeoutMs,
   OVH_REQUESTS_PER_MINUTE: positiveInt('OVH_REQUESTS_PER_MINUTE', 60, 6_000),
@@ -126,25 +188,76 @@ const OvhEnvSchema = z.object({
     }),
 });
 
+const ApplicationKeysSchema = z.object({
+  OVH_APP_KEY: credential('OVH_APP_KEY'),
+  OVH_APP_SECRET: credential('OVH_APP_SECRET'),
+  OVH_CONSUMER_KEY: credential('OVH_CONSUMER_KEY'),
+});
+const ServiceAccountSchema = z.object({
+  OVH_CLIENT_ID: credential('OVH_CLIENT_ID'),
+  OVH_CLIENT_SECRET: credential('OVH_CLIENT_SECRET'),
+  OVH_TOKEN_URL: TokenUrlSchema,
+});
+
+/**
+ * The credentials: a service account when OVH_CLIENT_ID or OVH_CLIENT_SECRET is set, else an application key.
+ * Both kinds is an error naming them. The token URL is OVH_TOKEN_URL, else node-ovh's for a named endpoint.
+ */
+function parseCredentials(
+  env: Readonly<Record<string, string | undefined>>,
+  endpoint: { endpoint: string } | undefined,
+  problems: string[],
+): OvhCredentials | undefined {
+  const application = OVH_APPLICATION_KEY_VARIABLES.filter((name) => given(env[name]));
+  const serviceAccount = OVH_SERVICE_ACCOUNT_VARIABLES.filter((name) => given(env[name]));
+  if (application.length > 0 && serviceAccount.length > 0) {
+    problems.push(bothCredentialKindsMessage(application, serviceAccount));
+    return undefined;
+  }
+  const issues = (error: z.ZodError) => problems.push(...error.issues.map((issue) => issue.message));
+  if (serviceAccount.length === 0) {
+    const keys = ApplicationKeysSchema.safeParse(env);
+    if (!keys.success) return void issues(keys.error);
+    return {
+      appKey: keys.data.OVH_APP_KEY,
+      appSecret: keys.data.OVH_APP_SECRET,
+      consumerKey: keys.data.OVH_CONSUMER_KEY,
+    };
+  }
+  const account = ServiceAccountSchema.safeParse(env);
+  if (!account.success) return void issues(account.error);
+  let tokenUrl = account.data.OVH_TOKEN_URL;
+  if (tokenUrl === undefined && endpoint !== undefined) {
+    const base = nodeOvhEndpoints[endpoint.endpoint]?.tokenURL;
+    if (base !== undefined) tokenUrl = new URL('oauth2/token', base);
+    else {
+      const known = Object.keys(nodeOvhEndpoints).filter((name) => nodeOvhEndpoints[name]?.tokenURL !== undefined);
+      problems.push(
+        `OVH_TOKEN_URL is required with a service account on ${endpoint.endpoint} (node-ovh knows the token endpoint of ${known.join(', ')} only): set it to the endpoint's https://…/oauth2/token URL`,
+      );
+      return undefined;
+    }
+  }
+  if (tokenUrl === undefined) return undefined;
+  return {
+    oauth2: { clientId: account.data.OVH_CLIENT_ID, clientSecret: account.data.OVH_CLIENT_SECRET, tokenUrl },
+  };
+}
+
 /** Parses the OVH_* variables; every problem names its variable. Reads OVH_CA_FILE if set. */
 export function parseOvhConfig(env: Readonly<Record<string, string | undefined>>): OvhConfig {
   const result = OvhEnvSchema.safeParse(env);
-  if (!result.success) {
-    throw new ConfigError(result.error.issues.map((issue) => issue.message));
-  }
+  const problems = result.success ? [] : result.error.issues.map((issue) => issue.message);
+  const endpoint = EndpointSchema.safeParse(env['OVH_ENDPOINT']);
+  const credentials = parseCredentials(env, endpoint.success ? endpoint.data : undefined, problems);
+  if (!result.success || credentials === undefined || problems.length > 0) throw new ConfigError(problems);
   const parsed = result.data;
   let caPem: string | undefined;
   if (parsed.OVH_CA_FILE !== undefined && parsed.OVH_CA_FILE !== '') {
     caPem = readCaFile(parsed.OVH_CA_FILE);
   }
   return {
-    connection: {
-      ...parsed.OVH_ENDPOINT,
-      appKey: parsed.OVH_APP_KEY,
-      appSecret: parsed.OVH_APP_SECRET,
-      consumerKey: parsed.OVH_CONSUMER_KEY,
-      caPem,
-    },
+    connection: { ...parsed.OVH_ENDPOINT, ...credentials, caPem },
     tuning: {
       timeoutMs: parsed.OVH_TIMEOUT_MS,
       requestsPerMinute: parsed.OVH_REQUESTS_PER_MINUTE,
@@ -156,7 +269,7 @@ export function parseOvhConfig(env: Readonly<Record<string, string | undefined>>
 
 /** An OVH application's endpoint and keys, before it has a consumer key. */
 export interface OvhApplicationConfig {
-  connection: Omit<OvhConnectionConfig, 'consumerKey'>;
+  connection: OvhEndpoint & Omit<OvhApplicationKeys, 'consumerKey'>;
   timeoutMs: number;
 }
 

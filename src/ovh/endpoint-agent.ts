@@ -99,7 +99,11 @@ export function registerOvhEndpoint(options: {
 }
 
 type RequestWatcher = (request: ClientRequest) => void;
-const watchers = new AsyncLocalStorage<RequestWatcher>();
+interface WatchedCall {
+  watch: RequestWatcher;
+  jsonContentType: boolean;
+}
+const watchers = new AsyncLocalStorage<WatchedCall>();
 let subscribed = false;
 
 /**
@@ -107,15 +111,39 @@ let subscribed = false;
  * keeps the request object and the response headers to itself, and the caller needs both (to end a request
  * at its deadline, to read Retry-After). Node publishes each client request on a diagnostics channel,
  * synchronously, in the async context of the code that made it; that context tells whose request it is.
+ * `jsonContentType`: a request with a body and no Content-Type gets `application/json` (node-ovh's OAuth2 mode
+ * omits it). Node has already serialised the headers when it publishes the request, so this is done where
+ * node-ovh calls `https.request`, in the same context.
  */
-export function watchOvhRequests<T>(watch: RequestWatcher, issue: () => T): T {
+export function watchOvhRequests<T>(watch: RequestWatcher, options: { jsonContentType: boolean }, issue: () => T): T {
   if (!subscribed) {
     subscribed = true;
     subscribe('http.client.request.start', (message) => {
-      const watcher = watchers.getStore();
+      const call = watchers.getStore();
       const request = (message as { request?: unknown } | null)?.request;
-      if (watcher !== undefined && request instanceof ClientRequest) watcher(request);
+      if (call !== undefined && request instanceof ClientRequest) call.watch(request);
     });
+    wrapHttpsRequest();
   }
-  return watchers.run(watch, issue);
+  return watchers.run({ watch, jsonContentType: options.jsonContentType }, issue);
+}
+
+/** node-ovh calls `https.request(options, callback)` on the module object, so the amendment goes there. */
+function wrapHttpsRequest(): void {
+  const original = https.request as (...args: unknown[]) => ClientRequest;
+  https.request = ((...args: unknown[]) => {
+    const [first] = args;
+    if (watchers.getStore()?.jsonContentType === true && isOptions(first)) {
+      const headers: Record<string, unknown> = { ...(first.headers as Record<string, unknown> | undefined) };
+      const names = Object.keys(headers).map((name) => name.toLowerCase());
+      if (names.includes('content-length') && !names.includes('content-type')) {
+        args[0] = { ...first, headers: { ...headers, 'Content-Type': 'application/json' } };
+      }
+    }
+    return original(...args);
+  }) as typeof https.request;
+}
+
+function isOptions(value: unknown): value is https.RequestOptions {
+  return typeof value === 'object' && value !== null && !(value instanceof URL);
 }

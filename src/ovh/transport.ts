@@ -7,9 +7,10 @@ import { type BackoffPolicy, parseRetryAfter, retryDelay } from '../shared/backo
 import { type Clock, systemClock } from '../shared/clock.js';
 import type { OvhAccessRule } from './access-rules.js';
 import { RequestBudget } from './budget.js';
-import type { OvhClientTuning, OvhConnectionConfig } from './config.js';
+import type { OvhApplicationKeys, OvhClientTuning, OvhConnectionConfig, OvhEndpoint } from './config.js';
 import { registerOvhEndpoint, watchOvhRequests } from './endpoint-agent.js';
 import { OvhApiError, type OvhErrorKind } from './errors.js';
+import { OAuth2TokenSource, type ServiceAccountToken } from './oauth2.js';
 import { buildPath } from './path.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE';
@@ -54,13 +55,19 @@ export interface OvhCallOptions<T> {
   segments?: Readonly<Record<string, unknown>>;
   /** Query parameters (GET/DELETE) or JSON body fields (POST). Null/undefined values are dropped. */
   params?: Params;
+  /** POST: a JSON body with nested values (e.g. an IAM policy), sent as given; instead of `params`. */
+  json?: Readonly<Record<string, unknown>>;
   schema: z.ZodType<T>;
 }
 
-type RawResult =
+type RawResult = (
   | { ok: true; value: unknown }
   /** `retryAfterMs`: the answer's Retry-After header, when it had a readable one. */
-  | { ok: false; error: OvhApiError; retryAfterMs?: number | undefined };
+  | { ok: false; error: OvhApiError; retryAfterMs?: number | undefined }
+) & {
+  /** The service-account token the request carried (OAuth2 mode). */
+  token?: ServiceAccountToken | undefined;
+};
 
 const AUTH_TIME_ROUTE = '/auth/time';
 const ServerTimeSchema = z.number().int().positive();
@@ -81,6 +88,8 @@ export class OvhTransport {
   private readonly retryPolicy: BackoffPolicy;
   private readonly maxRetryAfterMs: number;
   private readonly unregisterEndpoint: () => void;
+  /** Service accounts (OAuth2): where tokens come from; undefined with an application key. */
+  private readonly tokens: OAuth2TokenSource | undefined;
   private syncing: Promise<void> | undefined;
 
   constructor(options: OvhTransportOptions) {
@@ -98,23 +107,55 @@ export class OvhTransport {
       random: options.random ?? Math.random,
     };
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
-    this.unregisterEndpoint = registerOvhEndpoint({
+    const unregisterApi = registerOvhEndpoint({
       host: connection.host,
       port: connection.port,
       caPem: connection.caPem,
       proxy: connection.proxy,
     });
     // host/port/basePath only: node-ovh's `endpoint` would silently override `host`.
-    this.ovh = createNodeOvh({
-      appKey: connection.appKey,
-      appSecret: connection.appSecret,
-      consumerKey: connection.consumerKey,
-      host: connection.host,
-      port: connection.port,
-      basePath: connection.basePath,
-      // No node-ovh `timeout`: it adds a socket listener per request, which leaks on keep-alive
-      // sockets. Our deadline (send) decides and ends the request; Node closes idle pooled sockets.
-    });
+    // No node-ovh `timeout`: it adds a socket listener per request, which leaks on keep-alive
+    // sockets. Our deadline (send) decides and ends the request; Node closes idle pooled sockets.
+    const place = { host: connection.host, port: connection.port, basePath: connection.basePath };
+    if (connection.oauth2 === undefined) {
+      this.tokens = undefined;
+      this.unregisterEndpoint = unregisterApi;
+      this.ovh = createNodeOvh({
+        appKey: connection.appKey,
+        appSecret: connection.appSecret,
+        consumerKey: connection.consumerKey,
+        ...place,
+      });
+    } else {
+      const { tokenUrl } = connection.oauth2;
+      const tokens = new OAuth2TokenSource({
+        credentials: connection.oauth2,
+        timeoutMs: tuning.timeoutMs,
+        clock: this.clock,
+      });
+      this.tokens = tokens;
+      // The token endpoint is another host: it gets the endpoint's CA and its own proxy through the same agent.
+      const unregisterToken = registerOvhEndpoint({
+        host: tokenUrl.hostname.replace(/^\[(.*)\]$/, '$1'),
+        port: tokenUrl.port === '' ? 443 : Number(tokenUrl.port),
+        caPem: connection.caPem,
+        proxy: connection.oauth2.proxy,
+      });
+      this.unregisterEndpoint = () => {
+        unregisterApi();
+        unregisterToken();
+      };
+      this.ovh = createNodeOvh({
+        clientID: connection.oauth2.clientId,
+        clientSecret: connection.oauth2.clientSecret,
+        // node-ovh appends `oauth2/token` to this base itself.
+        tokenURL: new URL('..', tokenUrl).href,
+        ...place,
+      });
+      // node-ovh's own fetch (simple-oauth2) is never used: each request carries a token from `tokens` (send), and
+      // should node-ovh still judge one expired, it asks the same single-flight source.
+      this.ovh.oauthClient = { getToken: () => tokens.token() };
+    }
   }
 
   /** The shared request budget (for metrics and for callers that plan bursts). */
@@ -130,14 +171,23 @@ export class OvhTransport {
   async call<T>(options: OvhCallOptions<T>): Promise<T> {
     const operation = `${options.method} ${options.route}`;
     const path = buildPath(options.route, options.segments ?? {});
-    const params = cleanParams(options.params, operation);
+    const params: Readonly<Record<string, unknown>> =
+      options.json === undefined ? cleanParams(options.params, operation) : structuredClone(options.json);
     await this.ensureClockSynced();
     let resynced = false;
+    let reauthenticated = false;
     let retries = 0;
     for (let attempt = 1; ; attempt++) {
       const result = await this.attempt(options.method, options.route, path, params, attempt);
       if (result.ok) return parseResponse(options.schema, result.value, operation, attempt);
       const error = withAttempts(result.error, attempt);
+      if (error.httpStatus === 401 && result.token !== undefined && !reauthenticated) {
+        // OVH refused the token (revoked, expired early): refused at the auth layer, so resending is safe. Once.
+        reauthenticated = true;
+        this.tokens?.invalidate(result.token);
+        this.logger?.warn({ operation }, 'OVH refused the service-account token: fetching a new one and retrying once');
+        continue;
+      }
       if (error.kind === 'clock' && !resynced) {
         // The request was refused by OVH's auth layer and never executed, so resending is safe.
         resynced = true;
@@ -175,7 +225,8 @@ export class OvhTransport {
   }
 
   private ensureClockSynced(): Promise<void> {
-    if (this.ovh.apiTimeDiff !== null) return Promise.resolve();
+    // Bearer tokens carry no timestamp: node-ovh makes no /auth/time call in OAuth2 mode, nor do we.
+    if (this.tokens !== undefined || this.ovh.apiTimeDiff !== null) return Promise.resolve();
     return this.syncClock();
   }
 
@@ -215,7 +266,7 @@ export class OvhTransport {
     method: HttpMethod,
     route: string,
     path: string,
-    params: Record<string, ParamValue>,
+    params: Readonly<Record<string, unknown>>,
     attempt: number,
   ): Promise<RawResult> {
     await this.budget.take();
@@ -228,14 +279,30 @@ export class OvhTransport {
     return result;
   }
 
-  /** One node-ovh request with a hard deadline; never rejects, never hangs. */
-  private send(
+  /** One node-ovh request with a hard deadline (a token first, in OAuth2 mode); never rejects, never hangs. */
+  private async send(
     method: HttpMethod,
     route: string,
     path: string,
-    params: Readonly<Record<string, ParamValue>>,
+    params: Readonly<Record<string, unknown>>,
   ): Promise<RawResult> {
-    return sendWithDeadline(this.ovh, method, path, params, `${method} ${route}`, this.tuning.timeoutMs);
+    const operation = `${method} ${route}`;
+    if (this.tokens === undefined) {
+      return sendWithDeadline(this.ovh, method, path, params, operation, this.tuning.timeoutMs);
+    }
+    let token: ServiceAccountToken;
+    try {
+      token = await this.tokens.token();
+    } catch (error) {
+      return {
+        ok: false,
+        error: error instanceof OvhApiError ? error : classify(toError(error), undefined, operation),
+      };
+    }
+    // Fresh by our margin (≥ node-ovh's 10 s), so node-ovh sends it as it is.
+    this.ovh.accessToken = token;
+    const result = await sendWithDeadline(this.ovh, method, path, params, operation, this.tuning.timeoutMs, true);
+    return { ...result, token };
   }
 
   /** OVH's Retry-After if it gave one, else the shared back-off; undefined when OVH asks for too long a wait. */
@@ -257,6 +324,7 @@ function sendWithDeadline(
   params: Readonly<Record<string, unknown>>,
   operation: string,
   timeoutMs: number,
+  bearer = false,
 ): Promise<RawResult> {
   return new Promise<RawResult>((resolve) => {
     const requests: ClientRequest[] = [];
@@ -282,7 +350,8 @@ function sendWithDeadline(
     };
     try {
       // A fresh copy each time: node-ovh deletes keys from the object it is given.
-      watchOvhRequests(watch, () =>
+      // node-ovh's OAuth2 mode sends JSON bodies without a Content-Type (ovh-api.md §4.6): added on the way out.
+      watchOvhRequests(watch, { jsonContentType: bearer }, () =>
         ovh.request(method, path, { ...params }, (error, response) => {
           settle(
             error === null ? { ok: true, value: response } : { ok: false, error: classify(error, response, operation) },
@@ -315,7 +384,7 @@ const ConsumerKeyRequestSchema = z.object({
  * application key is sent (node-ovh never signs /auth calls), so no clock sync is needed.
  */
 export async function requestConsumerKey(options: {
-  connection: Omit<OvhConnectionConfig, 'consumerKey'>;
+  connection: OvhEndpoint & Omit<OvhApplicationKeys, 'consumerKey'>;
   timeoutMs: number;
   accessRules: readonly OvhAccessRule[];
   redirection?: string | undefined;

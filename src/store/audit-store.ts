@@ -16,10 +16,11 @@ import {
   type AuditRepository,
   type StoredAuditPatch,
 } from '../core/audit.js';
+import { auditChainColumns } from '../core/audit-export.js';
 import { appendToChain, type ChainContent, chainTransaction, dialectOf, storableText } from './audit-chain.js';
 import type { DialectName } from './migrations.js';
 import { deliveryState, OutboxRows } from './outbox-rows.js';
-import type { AuditRecordsTable, DatabaseSchema } from './schema.js';
+import type { AuditHistoryTable, AuditRecordsTable, DatabaseSchema } from './schema.js';
 
 type Row = Selectable<AuditRecordsTable>;
 
@@ -119,11 +120,19 @@ export class AuditStore extends OutboxRows<AuditRecord> implements AuditReposito
       .orderBy('seq')
       .execute();
     const createdAt = rows[0]?.recorded_at ?? 0;
-    return rows.map((row) => ({
-      seq: row.seq,
-      record: toRecord({ ...row, id: row.audit_id, created_at: createdAt, updated_at: row.recorded_at }),
-    }));
+    return rows.map((row) => {
+      const { chain: _chain, ...record } = historyToRecord(row, createdAt);
+      return { seq: row.seq, record };
+    });
   }
+}
+
+/** One history row (one version) as the record it was, with its place in the chain; `createdAt`: its v1's time. */
+export function historyToRecord(row: Selectable<AuditHistoryTable>, createdAt: number): AuditRecord {
+  return {
+    ...toRecord({ ...row, id: row.audit_id, created_at: createdAt, updated_at: row.recorded_at }),
+    chain: { seq: row.seq, prevHash: row.prev_hash },
+  };
 }
 
 /** The record with its text as the database will return it (see `storableText`). */
@@ -146,22 +155,12 @@ function storable(record: Omit<AuditRecord, 'hash'>): Omit<AuditRecord, 'hash'> 
 
 /** The columns an audit record's content maps to (shared by the record and its history rows). */
 function content(record: Omit<AuditRecord, 'hash'>) {
-  return {
-    actor_user_id: record.actorUserId,
-    channel_id: record.channelId,
-    action: record.action,
-    target_service: record.target.service,
-    target_partition: record.target.partition ?? null,
-    subject: record.subject,
-    outcome: record.outcome,
-    task_id: record.taskId,
-    detail: record.detail,
-    audit_channel: record.auditChannel,
-  };
+  const { audit_id: _id, version: _version, recorded_at: _at, ...columns } = auditChainColumns(record);
+  return columns;
 }
 
 function historyRow(record: Omit<AuditRecord, 'hash'>): ChainContent {
-  return { ...content(record), audit_id: record.id, version: record.version, recorded_at: record.updatedAt };
+  return auditChainColumns(record);
 }
 
 type ContentRow = Pick<Row, 'id' | 'created_at' | 'updated_at' | 'version' | keyof ReturnType<typeof content>> & {

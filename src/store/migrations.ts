@@ -426,6 +426,25 @@ function migrations(dialect: DialectName): Record<string, Migration> {
           .execute();
       },
     },
+    '0013_audit_export_cursors': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // One row per SIEM export sink (audit.export): the audit history up to `delivered_seq` is delivered, in
+        // seq order. The lease and retry columns are the audit outbox's, so the same outbox delivers exports.
+        await db.schema
+          .createTable('audit_export_cursors')
+          .ifNotExists()
+          .addColumn('sink', 'text', (c) => c.primaryKey().notNull())
+          .addColumn('delivered_seq', 'bigint', (c) => c.notNull().defaultTo(0))
+          .addColumn('claimed_seq', 'bigint')
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('next_attempt_at', 'bigint', (c) => c.notNull().defaultTo(0))
+          .addColumn('last_error', 'text')
+          .addColumn('lease_owner', 'text')
+          .addColumn('lease_until', 'bigint')
+          .addColumn('post_claims', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+      },
+    },
   };
 }
 

@@ -277,6 +277,21 @@ export interface ProtectionLeasesTable {
   lease_until: number;
 }
 
+/** Per SIEM export sink: how far the audit history is delivered, and the outbox's lease and retry state. */
+export interface AuditExportCursorsTable {
+  sink: string;
+  /** Every history row with seq ≤ this is delivered. */
+  delivered_seq: Generated<number>;
+  /** The history row the current lease is delivering. */
+  claimed_seq: number | null;
+  attempts: Generated<number>;
+  next_attempt_at: Generated<number>;
+  last_error: string | null;
+  lease_owner: string | null;
+  lease_until: number | null;
+  post_claims: Generated<number>;
+}
+
 export interface DatabaseSchema {
   audit_records: AuditRecordsTable;
   audit_history: AuditHistoryTable;
@@ -292,4 +307,5 @@ export interface DatabaseSchema {
   protection_plan_runs: ProtectionPlanRunsTable;
   protection_alerts: ProtectionAlertsTable;
   protection_leases: ProtectionLeasesTable;
+  audit_export_cursors: AuditExportCursorsTable;
 }

@@ -56,7 +56,7 @@ describe('parseBotConfig: valid files', () => {
   it('parses the documented example into camelCase fields with defaults', () => {
     const config = parseBotConfig(EXAMPLE, 'nasha.yml');
     expect(config.version).toBe(1);
-    expect(config.audit).toEqual({ channel: 'C0AUDIT01' });
+    expect(config.audit).toEqual({ channel: 'C0AUDIT01', export: [] });
     expect(config.approvals).toEqual({ channel: 'C0APPROV01', rules: DEFAULT_APPROVAL_RULES });
     expect(config.access).toEqual({
       grants: [
@@ -562,5 +562,61 @@ describe('loadBotConfig', () => {
         `NASHA_CONFIG: the config file ${path} does not exist; set NASHA_CONFIG to the path of your nasha.yml`,
       ]);
     }
+  });
+});
+
+describe('audit.export', () => {
+  const withExport = (sinks: string) =>
+    `version: 1\naudit:\n  channel: C0AUDIT01\n  export:\n${sinks}\napprovals:\n  channel: C0APPROV01\ngrants:\n  - role: admin\n    users: [U0ALICE]\n    scope: ["*"]\n`;
+
+  it('parses JSON Lines sinks (a file or stdout) and HTTPS webhooks', () => {
+    const config = parseBotConfig(
+      withExport(
+        '    - { name: file, type: jsonl, path: /var/log/nasha/audit.jsonl }\n    - { name: ship, type: jsonl, stdout: true }\n    - { name: siem, type: webhook, url: "https://siem.example.com/in", timeout_ms: 5000 }',
+      ),
+      'nasha.yml',
+    );
+    expect(config.audit.export).toEqual([
+      { name: 'file', type: 'jsonl', path: '/var/log/nasha/audit.jsonl' },
+      { name: 'ship', type: 'jsonl', stdout: true },
+      {
+        name: 'siem',
+        type: 'webhook',
+        url: new URL('https://siem.example.com/in'),
+        timeoutMs: 5000,
+        caFile: undefined,
+      },
+    ]);
+  });
+
+  it('reports a sink without a destination, a plain-HTTP webhook, an unknown type and a name used twice', () => {
+    const problems = (() => {
+      try {
+        parseBotConfig(
+          withExport(
+            '    - { name: a, type: jsonl }\n    - { name: b, type: webhook, url: "http://siem.example.com/in" }\n    - { name: a, type: jsonl, stdout: true }\n    - { name: c, type: syslog }',
+          ),
+          'nasha.yml',
+        );
+      } catch (error) {
+        return (error as ConfigError).problems.join('\n');
+      }
+      return '';
+    })();
+    expect(problems).toContain('audit.export[0]: needs exactly one of path (a file to append to) or stdout: true');
+    expect(problems).toContain('audit.export[1].url: must be an https:// URL');
+    expect(problems).toContain('audit.export[3].type: must be a sink with type: jsonl or type: webhook');
+    expect(() =>
+      parseBotConfig(
+        withExport('    - { name: a, type: jsonl, path: /x }\n    - { name: a, type: jsonl, stdout: true }'),
+        'nasha.yml',
+      ),
+    ).toThrow('audit.export[1].name: is used twice (a): names must differ');
+  });
+
+  it('does not change the config version (approvals stay valid when exports are added)', () => {
+    const without = parseBotConfig(withExport('    []'), 'nasha.yml');
+    const withSink = parseBotConfig(withExport('    - { name: ship, type: jsonl, stdout: true }'), 'nasha.yml');
+    expect(withSink.configVersion).toBe(without.configVersion);
   });
 });

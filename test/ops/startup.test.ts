@@ -2,6 +2,7 @@ import { webApi } from '@slack/bolt';
 import { describe, expect, it } from 'vitest';
 import { diagnoseOvh, diagnoseSlack, StartupTimer } from '../../src/ops/startup.js';
 import { OvhApiError } from '../../src/ovh/errors.js';
+import { TOKEN_OPERATION } from '../../src/ovh/oauth2.js';
 import { ProxyTunnelError } from '../../src/shared/proxy.js';
 import { type ConnectionTarget, diagnoseConnection, errorCode, problemLine } from '../../src/shared/startup-error.js';
 
@@ -165,6 +166,26 @@ describe('OVH: from the OvhApiError the transport made', () => {
     const outage = diagnoseOvh(ovhError({ kind: 'http', operation: 'GET /dedicated/nasha', httpStatus: 503 }), OVH);
     expect(outage.transient).toBe(true);
     expect(outage.fix).toContain('the credentials were not the problem');
+  });
+
+  it('a service account: the token endpoint refusing it, and IAM allowing it nothing, each with its fix', () => {
+    const token = diagnoseOvh(
+      ovhError({ kind: 'http', operation: TOKEN_OPERATION, httpStatus: 401, ovhMessage: 'invalid_client' }),
+      OVH,
+    );
+    expect(token.cause).toContain('the token endpoint refused the service account');
+    expect(token.fix).toContain('OVH_CLIENT_ID, OVH_CLIENT_SECRET');
+    const iam = diagnoseOvh(
+      ovhError({
+        kind: 'http',
+        operation: 'GET /dedicated/nasha',
+        httpStatus: 403,
+        ovhMessage: 'User not granted for this request',
+      }),
+      OVH,
+    );
+    expect(iam.cause).toContain('no IAM policy allows the service account');
+    expect(iam.fix).toContain('npm run ovh:credentials -- --iam');
   });
 
   it("the clock, and a page that is not OVH's API", () => {

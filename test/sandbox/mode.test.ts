@@ -37,8 +37,11 @@ describe('npm start: sandbox, real bot, or a refusal', () => {
       kind: 'incomplete',
       present: ['DATABASE_URL'],
     });
-    // A new kind of secret must make a half-configured host refuse too.
-    for (const name of SECRET_VARIABLES) expect(CREDENTIAL_VARIABLES).toContain(name);
+    // A new kind of credential must make a half-configured host refuse too. The webhook secret is not one: it
+    // only signs SIEM exports, and the config says whether a webhook sink needs it.
+    for (const name of SECRET_VARIABLES) {
+      if (name !== 'NASHA_AUDIT_WEBHOOK_SECRET') expect(CREDENTIAL_VARIABLES).toContain(name);
+    }
   });
 
   it('any one credential without the rest → refused, naming what is missing and what to unset', () => {
@@ -75,6 +78,31 @@ describe('npm start: sandbox, real bot, or a refusal', () => {
       })}\n`,
     );
     expect(stderr).toContain('will not fall back to the sandbox');
+    expect(stdout).not.toContain('SANDBOX');
+  });
+
+  it('a service account completes the OVH side; with an application key too, it is a startup error naming both', async () => {
+    const { OVH_APP_KEY: _k, OVH_APP_SECRET: _s, OVH_CONSUMER_KEY: _c, ...slack } = REAL;
+    expect(selectRunMode({ ...slack, OVH_CLIENT_ID: 'id', OVH_CLIENT_SECRET_FILE: '/run/secrets/s' })).toEqual({
+      kind: 'real',
+    });
+    expect(selectRunMode({ ...slack, OVH_CLIENT_ID: 'id' })).toMatchObject({ missing: ['OVH_CLIENT_SECRET'] });
+    expect(selectRunMode({ ...slack })).toMatchObject({
+      missing: [
+        'OVH_CLIENT_ID and OVH_CLIENT_SECRET (a service account) or OVH_APP_KEY, OVH_APP_SECRET and OVH_CONSUMER_KEY',
+      ],
+    });
+    const both = { ...REAL, OVH_CLIENT_ID: 'id', OVH_CLIENT_SECRET_FILE: '/run/secrets/s' };
+    expect(selectRunMode(both)).toEqual({
+      kind: 'conflicting',
+      application: ['OVH_APP_KEY', 'OVH_APP_SECRET', 'OVH_CONSUMER_KEY'],
+      serviceAccount: ['OVH_CLIENT_ID', 'OVH_CLIENT_SECRET_FILE'],
+    });
+    const { code, stdout, stderr } = await runMain(both);
+    expect(code).toBe(2);
+    expect(stderr).toContain(
+      'OVH credentials of both kinds are set: OVH_APP_KEY, OVH_APP_SECRET, OVH_CONSUMER_KEY (an application key) and OVH_CLIENT_ID, OVH_CLIENT_SECRET_FILE (a service account)',
+    );
     expect(stdout).not.toContain('SANDBOX');
   });
 });

@@ -1,30 +1,19 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { BOT_ACCESS_RULES } from '../../src/ovh/access-rules.js';
 import { NASHA_ROUTES } from '../../src/ovh/client.js';
 import { ruleAllows } from '../../src/ovh/simulator/auth.js';
 import { runOvhCredentials } from '../../src/tools/ovh-credentials.js';
 import { api, startTestSimulator } from '../ovh/simulator/harness.js';
+import { captureStream } from '../support/capture.js';
 import { openApiDocument } from '../support/openapi.js';
 import { httpsCall } from '../support/ovh-signing.js';
 
-function capture() {
-  let text = '';
-  const stream = new Writable({
-    write(chunk, _encoding, callback) {
-      text += String(chunk);
-      callback();
-    },
-  });
-  return { stream, text: () => text };
-}
-
 async function run(argv: string[], env: Record<string, string | undefined>) {
-  const out = capture();
-  const err = capture();
+  const out = captureStream();
+  const err = captureStream();
   const code = await runOvhCredentials(argv, env, { out: out.stream, err: err.stream });
   return { code, out: out.text(), err: err.text() };
 }

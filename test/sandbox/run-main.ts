@@ -1,14 +1,25 @@
 import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 /**
- * Runs `src/main.ts` as `npm start` does (tsx), with only PATH, HOME and `env`, `stdin` piped in;
+ * Runs `src/main.ts` through tsx (the program `npm start` compiles and runs), with only PATH, HOME and `env`, `stdin` piped in;
  * resolves when it exits.
  */
-export async function runMain(
+export function runMain(
   env: Record<string, string>,
   stdin = '',
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  return runCommand([process.execPath, '--import', 'tsx', 'src/main.ts'], env, stdin);
+}
+
+/** Runs `command` in the repository with only PATH, HOME and `env`, `stdin` piped in; resolves when it exits. */
+export async function runCommand(
+  [file, ...args]: readonly [string, ...string[]],
+  env: Record<string, string>,
+  stdin = '',
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(file, args, {
+    cwd: fileURLToPath(new URL('../../', import.meta.url)),
     env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });

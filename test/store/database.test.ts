@@ -70,6 +70,7 @@ describe('openDatabase (SQLite)', () => {
         '0009_slack_deliveries',
         '0010_notifications',
         '0011_protection',
+        '0013_audit_export_cursors',
       ]);
       const rows = await second.db.selectFrom('tracked_tasks').selectAll().execute();
       expect(rows).toHaveLength(1);

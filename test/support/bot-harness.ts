@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { type BotOverrides, type RunningBot, startBot } from '../../src/compose.js';
 import type { AppEnv } from '../../src/config/env.js';
-import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/ovh/simulator/index.js';
+import {
+  type Simulator,
+  type SimulatorOptions,
+  simulatorServiceAccountConnection,
+  startSimulator,
+} from '../../src/ovh/simulator/index.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { FakeSlack, type RecordedCall } from './fake-slack.js';
@@ -118,6 +123,10 @@ export interface BotHarnessOptions {
   autoAdvance?: boolean;
   sim?: SimulatorOptions;
   overrides?: BotOverrides;
+  /** How the bot authenticates to OVH: the simulator's application key (default) or its sandbox service account. */
+  ovhAuth?: 'application-key' | 'service-account';
+  /** Settings of the environment to add or replace (e.g. NASHA_AUDIT_WEBHOOK_SECRET as `auditWebhookSecret`). */
+  env?: Partial<AppEnv>;
 }
 
 /**
@@ -135,7 +144,13 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
   const dir = mkdtempSync(join(tmpdir(), 'nasha-e2e-'));
   writeFileSync(join(dir, 'nasha.yml'), options.config ?? TEST_CONFIG);
   const logLines: string[] = [];
-  const env = testEnv({ slack, sim, dir, logLevel: 'debug' });
+  const base = testEnv({ slack, sim, dir, logLevel: 'debug' });
+  const env: AppEnv = {
+    ...(options.ovhAuth === 'service-account'
+      ? { ...base, ovh: { ...base.ovh, connection: simulatorServiceAccountConnection(sim) } }
+      : base),
+    ...options.env,
+  };
   const baseOverrides = (extra: BotOverrides = {}): BotOverrides => ({
     clock,
     logger: createLogger({
@@ -248,6 +263,8 @@ export function assertNoSecretLeak(env: AppEnv, logLines: readonly string[], sla
     env.slack.appToken,
     env.ovh.connection.appSecret,
     env.ovh.connection.consumerKey,
+    env.ovh.connection.oauth2?.clientSecret,
+    env.auditWebhookSecret,
   ].filter((s): s is string => s !== undefined && s.length >= 8);
   // The token legitimately authenticates each Web API call; everything else the bot *says* is checked.
   const said = JSON.stringify(slack.calls.map(({ args: { token: _token, ...rest } }) => rest));

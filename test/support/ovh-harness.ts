@@ -1,4 +1,4 @@
-import type { OvhClientTuning, OvhConfig } from '../../src/ovh/config.js';
+import type { OvhApplicationKeyConnection, OvhClientTuning } from '../../src/ovh/config.js';
 import { createNashaApi, type NashaApi } from '../../src/ovh/index.js';
 import {
   type Simulator,
@@ -13,7 +13,7 @@ export interface OvhHarness {
   sim: Simulator;
   api: NashaApi;
   clock: ManualClock;
-  config: OvhConfig;
+  config: SimulatorOvhConfig;
   /** OVH routes the simulator saw (method + path, no query), /auth/time included. */
   requestLines(): string[];
   close(): Promise<void>;
@@ -21,8 +21,14 @@ export interface OvhHarness {
 
 export const FAST_TUNING: OvhClientTuning = { timeoutMs: 5_000, requestsPerMinute: 6_000, burst: 1_000, maxRetries: 3 };
 
+/** An OVH config with the simulator's application key. */
+export interface SimulatorOvhConfig {
+  connection: OvhApplicationKeyConnection;
+  tuning: OvhClientTuning;
+}
+
 /** OVH config pointing at a running simulator, trusting its CA for that endpoint only. */
-export function simulatorConfig(sim: Simulator, tuning: Partial<OvhClientTuning> = {}): OvhConfig {
+export function simulatorConfig(sim: Simulator, tuning: Partial<OvhClientTuning> = {}): SimulatorOvhConfig {
   return {
     connection: simulatorConnection(sim),
     tuning: { ...FAST_TUNING, ...tuning },

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 
 /** OVH's two JSON error shapes: business errors carry `class`, auth-layer errors carry `errorCode`. */
 export type OvhErrorBody =
-  | { class: string; message: string }
+  | { class: string; message: string; details?: Record<string, string> }
   | { errorCode: string; httpCode: string; message: string };
 
 /** An error the simulator answers with, exactly as OVH would (status + JSON body). */

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadSimulatorConfig } from './config-file.js';
 import type { FaultRule } from './faults.js';
+import { SANDBOX_SERVICE_ACCOUNT } from './iam.js';
 import { type RequestLogEntry, startSimulator } from './server.js';
 
 /** `npm run simulator -- --port 8443 [--config sim.yaml] [--latency-ms 200]`: a local OVH NAS-HA API. */
@@ -57,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
       `  application key     ${appKey}`,
       `  application secret  ${appSecret}`,
       `  consumer key        ${consumerKey}`,
+      `  service account     ${SANDBOX_SERVICE_ACCOUNT.clientId} / ${SANDBOX_SERVICE_ACCOUNT.clientSecret} (token URL ${sim.tokenUrl})`,
       `  CA certificate      ${caFile}`,
       `  control endpoint    ${sim.origin}/_sim/ (faults, held, task-outcomes, reset, requests, skew)`,
       '',
@@ -66,6 +68,9 @@ async function main(argv: string[]): Promise<number> {
       `OVH_APP_SECRET=${appSecret}`,
       `OVH_CONSUMER_KEY=${consumerKey}`,
       `OVH_CA_FILE=${caFile}`,
+      '',
+      '# Or, with the sandbox service account (OAuth2) instead of the application key (never both):',
+      `#   OVH_CLIENT_ID=${SANDBOX_SERVICE_ACCOUNT.clientId} OVH_CLIENT_SECRET=${SANDBOX_SERVICE_ACCOUNT.clientSecret} OVH_TOKEN_URL=${sim.tokenUrl}`,
       '',
       'Press Ctrl+C to stop.',
       '',

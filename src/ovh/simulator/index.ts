@@ -9,8 +9,17 @@ export {
 } from './auth.js';
 export { generateLoopbackCertificate, type LoopbackCertificate } from './cert.js';
 export { loadSimulatorConfig, parseSimulatorConfig, type SimulatorConfig } from './config-file.js';
-export { simulatorConnection } from './connection.js';
+export { simulatorConnection, simulatorServiceAccountConnection } from './connection.js';
 export { type Fault, type FaultRule, FaultRuleSchema, type HeldRelease } from './faults.js';
+export {
+  type IamPolicy,
+  type IamPolicyInput,
+  IamStore,
+  SANDBOX_NICHANDLE,
+  SANDBOX_SERVICE_ACCOUNT,
+  type ServiceAccountSpec,
+  serviceAccountUrn,
+} from './iam.js';
 export { defaultSeed, parseSeed, SeedSchema, type SimulatorSeed } from './seed.js';
 export {
   BASE_PATH,
@@ -19,6 +28,7 @@ export {
   type Simulator,
   type SimulatorOptions,
   startSimulator,
+  TOKEN_PATH,
 } from './server.js';
 export {
   DEFAULT_LIMITS,

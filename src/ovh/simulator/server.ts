@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import type { Clock } from '../../shared/clock.js';
+import { iamActionOf } from '../iam.js';
 import { describeZodError, notFound, SimulatorApiError } from './api-error.js';
 import {
   authenticate,
@@ -11,6 +12,7 @@ import {
   CredentialRequestSchema,
   CredentialStore,
   checkApplicationKey,
+  FULL_NASHA_ACCESS,
   SANDBOX_CREDENTIALS,
   type SimulatorCredentials,
 } from './auth.js';
@@ -24,6 +26,14 @@ import {
   HeldReleaseSchema,
   parseFaultRules,
 } from './faults.js';
+import {
+  type IamPolicyInput,
+  IamPolicyInputSchema,
+  IamStore,
+  SANDBOX_NICHANDLE,
+  SANDBOX_SERVICE_ACCOUNT,
+  type ServiceAccountSpec,
+} from './iam.js';
 import { matchRoute, NASHA_ROUTES } from './routes.js';
 import type { SimulatorSeed } from './seed.js';
 import {
@@ -39,6 +49,8 @@ import {
 } from './state.js';
 
 export const BASE_PATH = '/1.0';
+/** The OAuth2 token endpoint (on the simulator's origin, like OVH's `…/auth/oauth2/token`). */
+export const TOKEN_PATH = '/auth/oauth2/token';
 const JSON_TYPE = 'application/json; charset=utf-8';
 const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 const INVALID_URL = 'Got an invalid (or empty) URL';
@@ -58,6 +70,17 @@ export interface SimulatorOptions {
   credentials?: PartialOptions<SimulatorCredentials> | undefined;
   /** More consumer keys (a spec reusing the sandbox key replaces its rules). */
   consumerKeys?: readonly ConsumerKeySpec[] | undefined;
+  /** Service accounts (OAuth2 client credentials). Default: SANDBOX_SERVICE_ACCOUNT. */
+  serviceAccounts?: readonly ServiceAccountSpec[] | undefined;
+  /**
+   * IAM policies in force. Default: the sandbox service account may do everything on NAS-HA (`nasHA:apiovh:*`)
+   * on every seeded service, and read its account (GET /me).
+   */
+  iamPolicies?: readonly IamPolicyInput[] | undefined;
+  /** `expires_in` of issued tokens. Default 3599, as OVH. */
+  tokenLifetimeSeconds?: number | undefined;
+  /** The account's nichandle (GET /me; identity URNs). Default SANDBOX_NICHANDLE. */
+  nichandle?: string | undefined;
   /** Validate credentials from POST /auth/credential immediately (no visit to validationUrl). */
   autoValidateCredentials?: boolean | undefined;
   taskTimings?: PartialOptions<TaskTimings> | undefined;
@@ -91,6 +114,8 @@ export interface RequestLogEntry {
   queryId: string;
   /** Consumer key of an authenticated call, else null. */
   consumerKey: string | null;
+  /** Identity URN of a call authenticated with a service-account token, else null. */
+  identity: string | null;
   /** The fault that hit this request, if any (latency is reported unless a terminal fault followed). */
   fault: Fault['type'] | null;
   /** The route ran and succeeded: for a change, OVH made it (its task exists), whatever answer was sent. */
@@ -119,6 +144,10 @@ export interface Simulator {
   /** PEM of the self-signed certificate, to pass as `ca`. */
   readonly caCertPem: string;
   readonly credentials: Readonly<SimulatorCredentials>;
+  /** `https://127.0.0.1:<port>/auth/oauth2/token` (OVH_TOKEN_URL). */
+  readonly tokenUrl: string;
+  /** Service accounts, tokens and IAM policies. */
+  readonly iam: IamStore;
   /** Live log of `/1.0` requests (including `/auth/time`). */
   readonly requests: readonly RequestLogEntry[];
   readonly state: SimulatorState;
@@ -183,6 +212,7 @@ class RunningSimulator implements Simulator {
   private readonly heldWaiters = new Set<HeldWaiter>();
   private heldCounter = 0;
   private store: CredentialStore;
+  private iamStore: IamStore;
   private skew: number;
   private queryCounter = 0;
   private listeningPort = 0;
@@ -204,6 +234,7 @@ class RunningSimulator implements Simulator {
       taskOutcomes: options.taskOutcomes,
     });
     this.store = this.buildStore();
+    this.iamStore = this.buildIam();
     this.skew = options.skewSeconds ?? 0;
     this.faultSet.add(options.faults ?? []);
     this.server = createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
@@ -236,6 +267,14 @@ class RunningSimulator implements Simulator {
 
   get baseUrl(): string {
     return `${this.origin}${BASE_PATH}`;
+  }
+
+  get tokenUrl(): string {
+    return `${this.origin}${TOKEN_PATH}`;
+  }
+
+  get iam(): IamStore {
+    return this.iamStore;
   }
 
   get requests(): readonly RequestLogEntry[] {
@@ -319,6 +358,7 @@ class RunningSimulator implements Simulator {
     this.faultSet.add(this.options.faults ?? []);
     this.skew = this.options.skewSeconds ?? 0;
     this.store = this.buildStore();
+    this.iamStore = this.buildIam();
     this.clearRequests();
   }
 
@@ -346,7 +386,35 @@ class RunningSimulator implements Simulator {
 
   private buildStore(): CredentialStore {
     const { appKey, appSecret, consumerKey } = this.credentials;
-    return new CredentialStore({ appKey, appSecret }, [{ consumerKey }, ...(this.options.consumerKeys ?? [])]);
+    // The sandbox key is the account owner's: NAS-HA, and the account and IAM routes `ovh:credentials --iam` uses.
+    const accessRules = [...FULL_NASHA_ACCESS, ...ACCOUNT_ACCESS];
+    return new CredentialStore({ appKey, appSecret }, [
+      { consumerKey, accessRules },
+      ...(this.options.consumerKeys ?? []),
+    ]);
+  }
+
+  private buildIam(): IamStore {
+    const nichandle = this.options.nichandle ?? SANDBOX_NICHANDLE;
+    const accounts = this.options.serviceAccounts ?? [SANDBOX_SERVICE_ACCOUNT];
+    const sandbox: IamPolicyInput[] = accounts.map((account) => ({
+      name: `sandbox-${account.clientId}`,
+      identities: [`urn:v1:eu:identity:credential:${nichandle}/oauth2-${account.clientId}`],
+      resources: [
+        ...this.state.listServices().map((name) => ({ urn: this.state.getService(name).iam.urn })),
+        { urn: accountUrn(nichandle) },
+      ],
+      permissions: { allow: [{ action: 'nasHA:apiovh:*' }, { action: 'account:apiovh:me/get' }] },
+    }));
+    return new IamStore(
+      {
+        nichandle,
+        serviceAccounts: accounts,
+        policies: this.options.iamPolicies ?? sandbox,
+        tokenLifetimeSeconds: this.options.tokenLifetimeSeconds ?? 3_599,
+      },
+      this.authNow,
+    );
   }
 
   private serverSeconds(): number {
@@ -362,12 +430,14 @@ class RunningSimulator implements Simulator {
     const query = new URLSearchParams(queryAt < 0 ? '' : url.slice(queryAt + 1));
 
     if (path === '/_sim' || path.startsWith('/_sim/')) return this.handleControl(req, res, method, path);
-    if (path !== BASE_PATH && !path.startsWith(`${BASE_PATH}/`)) {
+    // The v1 API under /1.0; the v2 branch (IAM) and the OAuth2 token endpoint at the root, as on OVH.
+    const v1 = path === BASE_PATH || path.startsWith(`${BASE_PATH}/`);
+    if (!v1 && !path.startsWith('/v2/') && path !== TOKEN_PATH) {
       sendRaw(res, 404, JSON.stringify({ class: 'Client::NotFound', message: INVALID_URL }));
       return;
     }
 
-    const apiPath = path.slice(BASE_PATH.length) || '/';
+    const apiPath = v1 ? path.slice(BASE_PATH.length) || '/' : path;
     const entry: RequestLogEntry = {
       method,
       path,
@@ -376,6 +446,7 @@ class RunningSimulator implements Simulator {
       at: this.authNow(),
       queryId: String(res.getHeader('X-Ovh-QueryID')),
       consumerKey: null,
+      identity: null,
       fault: null,
       applied: false,
     };
@@ -405,6 +476,14 @@ class RunningSimulator implements Simulator {
     }
     // Held once the whole request arrived: released with `continue`, OVH runs it even if the client left.
     if (before?.type === 'hold' && (await this.hold(method, path, false)) === 'drop') return this.drop(req, entry);
+    if (apiPath === TOKEN_PATH) {
+      const answer =
+        method === 'POST'
+          ? this.iamStore.issueToken(req.headers, rawBody)
+          : { status: 405, body: { error: 'invalid_request', error_description: 'POST only' } };
+      entry.applied = answer.status === 200;
+      return this.reply(res, entry, answer.status, JSON.stringify(answer.body));
+    }
 
     let status = 200;
     let body: string;
@@ -467,9 +546,14 @@ class RunningSimulator implements Simulator {
       checkApplicationKey(this.store, req.headers);
       return this.requestCredential(parseJsonBody(rawBody));
     }
+    const authorization = header(req.headers, 'authorization');
+    if (authorization !== undefined && /^Bearer /i.test(authorization)) {
+      return this.dispatchBearer(req, method, apiPath, query, rawBody, authorization, entry);
+    }
     const isCurrentCredential = apiPath === '/auth/currentCredential' && method === 'GET';
-    const match = isCurrentCredential ? undefined : matchRoute(NASHA_ROUTES, method, apiPath);
-    if (!isCurrentCredential && match === undefined) throw notFound(INVALID_URL);
+    const account = accountRoute(method, apiPath);
+    const match = isCurrentCredential || account !== undefined ? undefined : matchRoute(NASHA_ROUTES, method, apiPath);
+    if (!isCurrentCredential && account === undefined && match === undefined) throw notFound(INVALID_URL);
 
     const consumer = authenticate(
       { method, url, apiPath, headers: req.headers, rawBody },
@@ -481,8 +565,60 @@ class RunningSimulator implements Simulator {
       },
     );
     entry.consumerKey = consumer.consumerKey;
+    if (account !== undefined) return this.accountCall(account, rawBody);
     if (match === undefined) return currentCredential(consumer);
+    return this.runRoute(match, method, query, rawBody);
+  }
 
+  /**
+   * A call with a service-account token: no signature, no timestamp; IAM decides, per action and resource URN.
+   * The list of services shows only those the identity may `nasHA:apiovh:get` (OVH filters lists by IAM).
+   */
+  private dispatchBearer(
+    req: IncomingMessage,
+    method: string,
+    apiPath: string,
+    query: URLSearchParams,
+    rawBody: string,
+    authorization: string,
+    entry: RequestLogEntry,
+  ): unknown {
+    const account = accountRoute(method, apiPath);
+    const match = account === undefined ? matchRoute(NASHA_ROUTES, method, apiPath) : undefined;
+    if (account === undefined && match === undefined) throw notFound(INVALID_URL);
+    const identity = this.iamStore.authenticate(authorization);
+    entry.identity = identity;
+    if (rawBody.trim() !== '' && !String(req.headers['content-type'] ?? '').startsWith('application/json')) {
+      throw new SimulatorApiError(400, {
+        class: 'Client::BadRequest',
+        message: 'Invalid content type: a JSON body needs Content-Type: application/json',
+      });
+    }
+    const nichandle = this.iamStore.nichandle;
+    if (account !== undefined) {
+      this.iamStore.authorize(identity, ACCOUNT_ACTIONS[account], accountUrn(nichandle));
+      return this.accountCall(account, rawBody);
+    }
+    if (match === undefined) throw notFound(INVALID_URL);
+    const action = iamActionOf(match.route.method, match.route.template);
+    const serviceName = match.params.get('serviceName');
+    if (serviceName === undefined) {
+      const visible = this.state
+        .listServices()
+        .filter((name) => this.iamStore.allows(identity, action, this.state.getService(name).iam.urn));
+      return visible;
+    }
+    // The URN OVH gives the service, also for one that does not exist (then the route answers 404 if allowed).
+    this.iamStore.authorize(identity, action, `urn:v1:eu:resource:nasHA:${serviceName}`);
+    return this.runRoute(match, method, query, rawBody);
+  }
+
+  private runRoute(
+    match: NonNullable<ReturnType<typeof matchRoute>>,
+    method: string,
+    query: URLSearchParams,
+    rawBody: string,
+  ): unknown {
     const body = method === 'POST' || method === 'PUT' ? parseJsonBody(rawBody) : undefined;
     return match.route.handle({
       state: this.state,
@@ -494,6 +630,32 @@ class RunningSimulator implements Simulator {
         return value;
       },
     });
+  }
+
+  /** GET /me, GET and POST /v2/iam/policy. */
+  private accountCall(route: AccountRoute, rawBody: string): unknown {
+    switch (route) {
+      case 'me':
+        return { nichandle: this.iamStore.nichandle, state: 'complete', country: 'FR' };
+      case 'listPolicies':
+        return this.iamStore.listPolicies();
+      case 'createPolicy': {
+        const parsed = IamPolicyInputSchema.safeParse(parseJsonBody(rawBody) ?? {});
+        if (!parsed.success) {
+          throw new SimulatorApiError(400, {
+            class: 'Client::BadRequest',
+            message: describeZodError(parsed.error, ''),
+          });
+        }
+        if (this.iamStore.listPolicies().some((p) => p.name === parsed.data.name)) {
+          throw new SimulatorApiError(409, {
+            class: 'Client::Conflict',
+            message: `A policy named ${parsed.data.name} already exists`,
+          });
+        }
+        return this.iamStore.addPolicy(parsed.data);
+      }
+    }
   }
 
   private requestCredential(body: unknown): unknown {
@@ -705,4 +867,36 @@ function currentCredential(consumer: ConsumerRecord): unknown {
     rules: consumer.accessRules,
     allowedIPs: null,
   };
+}
+
+/** The account's resource URN (IAM target of GET /me and policy management). */
+function accountUrn(nichandle: string): string {
+  return `urn:v1:eu:resource:account:${nichandle}`;
+}
+
+type AccountRoute = 'me' | 'listPolicies' | 'createPolicy';
+const ACCOUNT_ACTIONS: Readonly<Record<AccountRoute, string>> = {
+  me: 'account:apiovh:me/get',
+  listPolicies: 'iam:apiovh:policy/get',
+  createPolicy: 'iam:apiovh:policy/create',
+};
+
+function accountRoute(method: string, apiPath: string): AccountRoute | undefined {
+  if (method === 'GET' && apiPath === '/me') return 'me';
+  if (apiPath === '/v2/iam/policy')
+    return method === 'GET' ? 'listPolicies' : method === 'POST' ? 'createPolicy' : undefined;
+  return undefined;
+}
+
+/** What the account owner's consumer key may call beyond NAS-HA: the account and IAM policies. */
+const ACCOUNT_ACCESS = [
+  { method: 'GET', path: '/me' },
+  { method: 'GET', path: '/v2/iam/policy' },
+  { method: 'POST', path: '/v2/iam/policy' },
+] as const;
+
+function header(headers: IncomingMessage['headers'], name: string): string | undefined {
+  const value = headers[name];
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined || first === '' ? undefined : first;
 }

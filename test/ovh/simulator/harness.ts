@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import {
   generateLoopbackCertificate,
@@ -40,3 +43,23 @@ export function api(sim: Simulator, defaults: Extra = {}) {
 
 export const P128 = '/dedicated/nasha/zpool-128310';
 export const P204 = '/dedicated/nasha/zpool-204117';
+
+/**
+ * The environment of an OVH application on `sim` (endpoint, application key and secret, its CA in a temporary
+ * file), as `npm run ovh:credentials` reads it; add OVH_CONSUMER_KEY for a complete application key.
+ */
+export function applicationEnv(sim: Simulator): {
+  OVH_ENDPOINT: string;
+  OVH_APP_KEY: string;
+  OVH_APP_SECRET: string;
+  OVH_CA_FILE: string;
+} {
+  const caFile = join(mkdtempSync(join(tmpdir(), 'nasha-sim-ca-')), 'ca.pem');
+  writeFileSync(caFile, sim.caCertPem);
+  return {
+    OVH_ENDPOINT: sim.baseUrl,
+    OVH_APP_KEY: sim.credentials.appKey,
+    OVH_APP_SECRET: sim.credentials.appSecret,
+    OVH_CA_FILE: caFile,
+  };
+}

@@ -4,6 +4,7 @@
  * audit record say the same thing.
  */
 import type { ApprovalRequest, ClickEffect, ClickRefusal } from '../../core/approvals.js';
+import { seesNothingOf } from '../../core/gate.js';
 import type { Decision } from '../../core/policy.js';
 import { group, joinText, listOf, mrkdwn, plain, say, type Text, text } from '../text.js';
 import { message, type SlackMessage, section } from './limits.js';
@@ -28,7 +29,7 @@ export function clickRefusalText(refusal: ClickRefusal): Text {
     case 'already_voted':
       return say`You already approved ${id}; it needs ${refusal.remaining} more approval(s).`;
     case 'not_approver':
-      return notApproverText(refusal.decision);
+      return notApproverText(id, refusal.decision);
     case 'self_approval':
     case 'self_rejection':
     case 'not_requester':
@@ -40,7 +41,10 @@ export function clickRefusalText(refusal: ClickRefusal): Text {
  * Not allowed to decide: the role check (as for any action) and, when the rule limits approvers to user groups,
  * which groups — named, since the clicker may join one.
  */
-function notApproverText(decision: Decision): Text {
+function notApproverText(id: string, decision: Decision): Text {
+  // A request on a target outside every grant of the clicker's: not named, not confirmed.
+  if (seesNothingOf(decision))
+    return say`Approval ${id} was not found, or is not yours to decide: no grant of yours covers its target.`;
   const parts: Text[] = [];
   if (decision.denial !== undefined) {
     parts.push(refusalText({ kind: 'policy', action: 'approval.decide', via: 'run', decision }, decision.target));

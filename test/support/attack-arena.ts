@@ -14,7 +14,7 @@ import {
   TEST_CONFIG,
   USERS,
 } from './bot-harness.js';
-import { buttonClick } from './slack-payloads.js';
+import { buttonClick, type ViewLike, viewSubmission } from './slack-payloads.js';
 import { interactivityBody, slackSignature, slashCommandBody } from './slack-requests.js';
 
 /**
@@ -34,23 +34,36 @@ import { interactivityBody, slackSignature, slashCommandBody } from './slack-req
 export const ONE_PARTITION_USER = 'U0ONEPART';
 export const ONE_PARTITION = { service: 'zpool-204117', partition: 'db' } as const;
 
-/** The test configuration (approvals on) plus the one-partition user. */
+/** A viewer of the partition `db` on every service (scope `zpool-*\/db`): every service is theirs to list, only `db` in it. */
+export const DB_EVERYWHERE_USER = 'U0DBWILD';
+
+/** The test configuration (approvals on) plus the one-partition operator and the `zpool-*\/db` viewer. */
 export const ARENA_CONFIG = TEST_CONFIG.replace(
   '\nchannels:',
-  `\n  - role: operator\n    users: [${ONE_PARTITION_USER}]\n    scope: ["${ONE_PARTITION.service}/${ONE_PARTITION.partition}"]\nchannels:`,
+  [
+    '',
+    '  - role: operator',
+    `    users: [${ONE_PARTITION_USER}]`,
+    `    scope: ["${ONE_PARTITION.service}/${ONE_PARTITION.partition}"]`,
+    '  - role: viewer',
+    `    users: [${DB_EVERYWHERE_USER}]`,
+    '    scope: ["zpool-*/db"]',
+    'channels:',
+  ].join('\n'),
 );
 
 /** Who may see what under ARENA_CONFIG (a responder may take quick snapshots anywhere, so sees every name). */
 const VISIBILITY: Readonly<Record<string, (service: string, partition?: string) => boolean>> = {
   [USERS.nobody]: () => false,
   [ONE_PARTITION_USER]: (s, p) => s === ONE_PARTITION.service && (p === undefined || p === ONE_PARTITION.partition),
+  [DB_EVERYWHERE_USER]: (s, p) => s.startsWith('zpool-') && (p === undefined || p === 'db'),
   [USERS.scoped]: (s) => s === 'zpool-204117',
   [USERS.scopedApprover]: (s) => s === 'zpool-204117',
 };
 
 /** What the bot may mention: the people, channels and groups of the configuration, and itself. */
 const MENTIONABLE = {
-  users: new Set<string>([...Object.values(USERS), ONE_PARTITION_USER, 'UBOT']),
+  users: new Set<string>([...Object.values(USERS), ONE_PARTITION_USER, DB_EVERYWHERE_USER, 'UBOT']),
   channels: new Set<string>([...Object.values(CHANNELS), AUDIT_CHANNEL, APPROVALS_CHANNEL]),
   groups: new Set(['S0SRE', 'S0RESP']),
 };
@@ -98,6 +111,8 @@ export interface Exchange {
   status: number | 'no answer';
   ms: number;
   response: string;
+  /** The answer's headers. */
+  headers: Readonly<Record<string, string>>;
   replyId: string | undefined;
   triggerId: string | undefined;
   viewId: string | undefined;
@@ -183,6 +198,7 @@ export class Arena {
     const started = performance.now();
     let status: number | 'no answer' = 'no answer';
     let response = '';
+    let answerHeaders: Record<string, string> = {};
     try {
       const res = await fetch(options.url ?? this.url, {
         method: 'POST',
@@ -192,6 +208,7 @@ export class Arena {
       });
       response = await res.text();
       status = res.status;
+      answerHeaders = Object.fromEntries(res.headers);
     } catch {
       // Recorded as unanswered.
     }
@@ -204,6 +221,7 @@ export class Arena {
       status,
       ms: performance.now() - started,
       response,
+      headers: answerHeaders,
       replyId: options.replyId,
       triggerId: options.triggerId,
       viewId: options.viewId,
@@ -253,6 +271,11 @@ export class Arena {
     });
   }
 
+  /** Submits a form as `user` (a view of its own id, so its updates are told apart); owed a form answer. */
+  submit(attack: string, user: string, view: Omit<ViewLike, 'id'>): Promise<Exchange> {
+    return this.interact(attack, viewSubmission(user, { id: `V-${randomUUID()}`, ...view }), { owed: 'form' });
+  }
+
   /** A click on a message button (an approval card unless `channel` says otherwise), with its own response_url. */
   buttonPayload(
     user: string,
@@ -277,6 +300,24 @@ export class Arena {
     const id = () => /#([A-Z0-9]{6})/.exec(JSON.stringify(this.replies(e)))?.[1];
     await this.waitFor(() => id() !== undefined, `an approval request: ${text}`);
     return id() ?? '';
+  }
+
+  /**
+   * Runs `tasks` with at most `limit` under way at once, results in order: attacks go in bursts, as from a busy
+   * workspace, without one test's hundred requests queueing behind each other past the answer deadline.
+   */
+  async inParallel<T>(tasks: ReadonlyArray<() => Promise<T>>, limit: number): Promise<T[]> {
+    const results: T[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < tasks.length) {
+        const i = next++;
+        const task = tasks[i];
+        if (task !== undefined) results[i] = await task();
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+    return results;
   }
 
   /** This attack may cause these OVH writes (at least `min`, at most `max`, default exactly one). */
@@ -513,7 +554,8 @@ export class Arena {
       if (sees === undefined) continue;
       const said = JSON.stringify(this.saidTo(e).map((v) => (typeof v === 'string' ? (parseJson(v) ?? v) : v)));
       for (const name of this.hiddenNames(sees)) {
-        if (name.test(said) && !name.test(e.sent)) out.push(`${e.attack}: ${e.actor} was told of ${name.source}`);
+        if (name.said.test(said) && !name.typed.test(e.sent))
+          out.push(`${e.attack}: ${e.actor} was told of ${name.name}`);
       }
     }
     // Messages to them in DMs and in channels that mention them as the one who asked.
@@ -530,25 +572,30 @@ export class Arena {
       );
       const said = JSON.stringify(messages.map((c) => ({ text: c.args['text'], blocks: c.args['blocks'] })));
       for (const name of this.hiddenNames(sees)) {
-        if (name.test(said) && !name.test(sent)) out.push(`a message about ${actor}'s request names ${name.source}`);
+        if (name.said.test(said) && !name.typed.test(sent))
+          out.push(`a message about ${actor}'s request names ${name.name}`);
       }
     }
     return out;
   }
 
-  /** Patterns of the names a user may not see: services as written, partitions as the bot shows a name. */
-  private hiddenNames(sees: (service: string, partition?: string) => boolean): RegExp[] {
+  /**
+   * The names a user may not see: services as written, partitions as the bot shows a name (in a code span, in
+   * quotes, in an option's JSON, after a service's slash); `typed` finds the same name in what they sent.
+   */
+  private hiddenNames(sees: (service: string, partition?: string) => boolean): HiddenName[] {
     const visiblePartitions = new Set<string>();
     for (const [service, partitions] of this.universe) {
       for (const p of partitions) if (sees(service, p)) visiblePartitions.add(p);
     }
-    const names: RegExp[] = [];
+    const names: HiddenName[] = [];
+    const word = (name: string) => new RegExp(`(?<![\\w.:-])${escapeRegExp(name)}(?![\\w.:-])`);
     for (const [service, partitions] of this.universe) {
-      if (!sees(service)) names.push(new RegExp(escapeRegExp(service)));
+      if (!sees(service)) names.push({ name: service, said: new RegExp(escapeRegExp(service)), typed: word(service) });
       for (const p of partitions) {
         if (sees(service, p) || visiblePartitions.has(p)) continue;
-        // In a code span, quotes, an option's JSON, or after a service's slash.
-        names.push(new RegExp(`[\`“"/]${escapeRegExp(p)}(?=[\`”"/\\\\]|$)`));
+        const said = new RegExp(`[\`“"/]${escapeRegExp(p)}(?=[\`”"/\\\\]|$)`);
+        names.push({ name: p, said, typed: word(p) });
       }
     }
     return names;
@@ -598,6 +645,12 @@ export class Arena {
   async close(): Promise<void> {
     await this.h.close();
   }
+}
+
+interface HiddenName {
+  name: string;
+  said: RegExp;
+  typed: RegExp;
 }
 
 function parseJson(text: string): unknown {

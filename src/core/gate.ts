@@ -72,6 +72,14 @@ export interface Offer {
   mode: 'run' | 'approval';
 }
 
+/**
+ * No grant touches the target at all (and no group lookup failed): the target is not the user's to know of, so a
+ * refusal says "not found, or not yours" and never names or confirms it.
+ */
+export function seesNothingOf(decision: Decision): boolean {
+  return decision.denial?.kind === 'no_grant' && !decision.denial.partial && decision.retryGroups.length === 0;
+}
+
 export interface ActionGateDeps {
   policy: Policy;
   groups: GroupDirectory;
@@ -285,10 +293,7 @@ export class ActionGate {
   }
 
   private refuse(action: ActionId, target: Target, via: 'run' | 'request', decision: Decision): RefusedVerdict {
-    // No grant touches the target at all: say "not found or not yours", never confirm that it exists.
-    const unseen =
-      decision.denial?.kind === 'no_grant' && !decision.denial.partial && decision.retryGroups.length === 0;
-    const refusal: Refusal = unseen
+    const refusal: Refusal = seesNothingOf(decision)
       ? { kind: 'not_visible', action, target }
       : { kind: 'policy', action, via, decision };
     return brand<RefusedVerdict>({ kind: 'refused', action, target, refusal });

@@ -274,7 +274,9 @@ async function screenBody(req: IncomingMessage, res: ServerResponse, options: Ht
       { outcome: 'refused', reason: tooLarge ? 'the body is over the size limit' : 'the body could not be read' },
       REQUEST_LOG_MESSAGE,
     );
-    res.writeHead(tooLarge ? 413 : 400).end();
+    // The rest of the body is left unread: the connection cannot carry another request (a pooling proxy's next
+    // one would wait behind it, unanswered), so it is closed with the answer.
+    res.writeHead(tooLarge ? 413 : 400, { connection: 'close' }).end();
     return false;
   }
   let parsed: unknown;

@@ -264,9 +264,10 @@ describe('approvals: a second person approves destructive changes', () => {
       USERS.admin,
     );
     expect(await click(USERS.admin, 'approve', id)).toContain('You cannot approve your own request');
-    expect(await click(USERS.scopedApprover, 'approve', id)).toMatch(
-      /no grant on `zpool-128310\/data`|You need \*approver\* on `zpool-128310\/data`/,
-    );
+    // No grant of theirs touches the target: it is neither named nor confirmed (issue 13.2).
+    const outside = await click(USERS.scopedApprover, 'approve', id);
+    expect(outside).toContain(`Approval #${id} was not found, or is not yours to decide`);
+    expect(outside).not.toContain('zpool-128310');
     expect(await click(USERS.operator, 'approve', id)).toMatch(/You need \*approver\*/);
     await h.slack.waitFor(
       () =>

@@ -4,6 +4,7 @@
  * audit record say the same thing.
  */
 import type { ApprovalRequest, ClickEffect, ClickRefusal } from '../../core/approvals.js';
+import { seesNothingOf } from '../../core/gate.js';
 import type { Decision } from '../../core/policy.js';
 import { ENGLISH_TRANSLATOR, type Translator } from '../i18n/translate.js';
 import { group, joinText, type Text, text } from '../text.js';
@@ -29,7 +30,7 @@ export function clickRefusalText(refusal: ClickRefusal, tr: Translator = ENGLISH
     case 'already_voted':
       return tr.t('click.alreadyVoted', { id, remaining: refusal.remaining });
     case 'not_approver':
-      return notApproverText(refusal.decision, tr);
+      return notApproverText(id, refusal.decision, tr);
     case 'self_approval':
     case 'self_rejection':
     case 'not_requester':
@@ -42,7 +43,9 @@ export function clickRefusalText(refusal: ClickRefusal, tr: Translator = ENGLISH
  * Not allowed to decide: the role check (as for any action) and, when the rule limits approvers to user groups,
  * which groups — named, since the clicker may join one.
  */
-function notApproverText(decision: Decision, tr: Translator): Text {
+function notApproverText(id: string, decision: Decision, tr: Translator): Text {
+  // A request on a target outside every grant of the clicker's: not named, not confirmed.
+  if (seesNothingOf(decision)) return tr.t('click.notYours', { id });
   const parts: Text[] = [];
   if (decision.denial !== undefined) {
     parts.push(refusalText({ kind: 'policy', action: 'approval.decide', via: 'run', decision }, decision.target));

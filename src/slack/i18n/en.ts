@@ -191,6 +191,7 @@ export const en = {
 
   // ---- answers to clicks on approval cards ----------------------------------------------------------------------
   'click.unknownRequest': 'There is no approval request {id}.',
+  'click.notYours': 'Approval {id} was not found, or is not yours to decide: no grant of yours covers its target.',
   'click.busy': 'Approval {id} is busy; try again.',
   'click.alreadyRunning': 'Approval {id} is already approved and running.',
   'click.closed':

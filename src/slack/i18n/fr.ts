@@ -199,6 +199,8 @@ export const fr: Partial<Record<MessageKey, string>> = {
 
   // ---- réponses aux clics sur les cartes d’approbation ----------------------------------------------------------
   'click.unknownRequest': 'Il n’y a pas de demande d’approbation {id}.',
+  'click.notYours':
+    'La demande d’approbation {id} est introuvable, ou il ne vous revient pas d’en décider : aucune de vos autorisations ne couvre sa cible.',
   'click.busy': 'La demande {id} est en cours de traitement\u202f; réessayez.',
   'click.alreadyRunning': 'La demande {id} est déjà approuvée et en cours d’exécution.',
   'click.closed':

@@ -89,6 +89,29 @@ describe('click answers', () => {
     );
   });
 
+  it('a clicker with no grant touching the target: the target is neither named nor confirmed (issue 13.2)', () => {
+    const unseen = clickRefusalText({
+      kind: 'not_approver',
+      id: 'ABC234',
+      decision: decision({
+        denial: { kind: 'no_grant', partial: false },
+        userRole: undefined,
+        effectiveRole: undefined,
+      }),
+    });
+    expect(plain(unseen)).toBe(
+      'Approval #ABC234 was not found, or is not yours to decide: no grant of yours covers its target.',
+    );
+    expect(mrkdwn(unseen)).not.toContain('zpool-1');
+    // Grants on some partitions of it: the target is theirs to know of, and the refusal says what is missing.
+    const partial = clickRefusalText({
+      kind: 'not_approver',
+      id: 'ABC234',
+      decision: decision({ denial: { kind: 'no_grant', partial: true } }),
+    });
+    expect(plain(partial)).toContain('“zpool-1/data”');
+  });
+
   it('what a click did', () => {
     expect(plain(clickEffectText(request, { kind: 'running' }))).toBe('You approved #ABC234; running it now.');
     expect(plain(clickEffectText(request, { kind: 'approved', remaining: 2 }))).toBe(

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { type BackoffPolicy, parseRetryAfter, retryDelay } from '../shared/backoff.js';
 import { type Clock, systemClock } from '../shared/clock.js';
+import { currentBudgetScope, type RequestClass } from '../shared/request-context.js';
 import type { OvhAccessRule } from './access-rules.js';
 import { RequestBudget } from './budget.js';
 import type { OvhClientTuning, OvhConnectionConfig } from './config.js';
@@ -38,6 +39,8 @@ export interface OvhTransportOptions {
   random?: () => number;
   logger?: Logger;
   onAttempt?: (event: OvhAttemptEvent) => void;
+  /** Every request's wait for a budget token, by class (metrics); with the budget created here. */
+  onBudgetWait?: (requestClass: RequestClass, waitedMs: number) => void;
   retryBaseDelayMs?: number;
   retryMaxDelayMs?: number;
   /**
@@ -89,7 +92,12 @@ export class OvhTransport {
     this.clock = options.clock ?? systemClock;
     this.budget =
       options.budget ??
-      new RequestBudget({ requestsPerMinute: tuning.requestsPerMinute, burst: tuning.burst, clock: this.clock });
+      new RequestBudget({
+        requestsPerMinute: tuning.requestsPerMinute,
+        burst: tuning.burst,
+        clock: this.clock,
+        ...(options.onBudgetWait && { onGrant: options.onBudgetWait }),
+      });
     this.logger = options.logger;
     this.onAttempt = options.onAttempt;
     this.retryPolicy = {
@@ -218,7 +226,8 @@ export class OvhTransport {
     params: Record<string, ParamValue>,
     attempt: number,
   ): Promise<RawResult> {
-    await this.budget.take();
+    // The caller's class and person come with the async context (set where the work entered the bot).
+    await this.budget.take(currentBudgetScope());
     const started = performance.now();
     const result = await this.send(method, route, path, params);
     const durationMs = performance.now() - started;

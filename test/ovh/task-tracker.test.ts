@@ -99,7 +99,7 @@ describe('TaskTracker', () => {
   });
 
   it('holds polling rounds while requests wait for the OVH budget, at most the longest interval', async () => {
-    const budget = { queued: 1 };
+    const budget = { queued: 1, queuedAtOrAbove: () => budget.queued };
     h = await startOvhHarness({
       sim: { taskTimings: { doingAfterMs: 100, doneAfterMs: 500 } },
       tracker: { budget },

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { NashaClient, type TaskFilter } from '../../src/ovh/client.js';
 import type { Task } from '../../src/ovh/models.js';
 import { TaskTracker } from '../../src/ovh/task-tracker.js';
+import { currentBudgetScope, withRequestClass } from '../../src/shared/request-context.js';
 import { type OvhHarness, startOvhHarness } from '../support/ovh-harness.js';
 
 const SVC = 'zpool-310442';
@@ -96,6 +97,37 @@ describe('TaskTracker', () => {
     expect(await tracker.track(SVC, second)).toMatchObject({ outcome: 'done' });
     expect(await firstDone).toMatchObject({ outcome: 'done' });
     expect(pollTimes.find((at) => at > joinedAt)).toBe(joinedAt + 1_000);
+  });
+
+  it('polls in the class of the request that started a task while someone waits for it, then as background', async () => {
+    h = await startOvhHarness({ sim: { taskTimings: { doingAfterMs: 1_000, doneAfterMs: 60_000 } } });
+    const clock = h.clock;
+    const polls: Array<{ at: number; requestClass: string | undefined; actor: string | undefined }> = [];
+    class ScopedClient extends NashaClient {
+      override getTask(serviceName: string, taskId: number): Promise<Task> {
+        const scope = currentBudgetScope();
+        polls.push({ at: clock.now(), requestClass: scope?.requestClass, actor: scope?.actor });
+        return super.getTask(serviceName, taskId);
+      }
+    }
+    const tracker = new TaskTracker({ client: new ScopedClient(h.api.transport), clock, attendedMs: 30_000 });
+    const task = await h.api.client.createCustomSnapshot(SVC, 'vol-030', { name: 'attended' });
+    const started = clock.now();
+    // Tracked while serving a person (the loop itself keeps no caller's context: each round sets its own).
+    const done = withRequestClass('interactive', 'UALICE', () => tracker.track(SVC, task));
+    expect(await done).toMatchObject({ outcome: 'done' });
+    const attended = polls.filter((p) => p.at - started < 30_000);
+    const later = polls.filter((p) => p.at - started >= 30_000);
+    expect(attended.length).toBeGreaterThan(0);
+    expect(later.length).toBeGreaterThan(0);
+    expect(new Set(attended.map((p) => `${p.requestClass}:${p.actor}`))).toEqual(new Set(['interactive:UALICE']));
+    expect(new Set(later.map((p) => p.requestClass))).toEqual(new Set(['background']));
+
+    // A task nobody in this process started (resumed after a restart) is background from the start.
+    polls.length = 0;
+    const resumed = await h.api.client.createCustomSnapshot(SVC, 'vol-031', { name: 'resumed' });
+    expect(await tracker.wait(SVC, resumed.taskId)).toMatchObject({ outcome: 'done' });
+    expect(new Set(polls.map((p) => p.requestClass))).toEqual(new Set(['background']));
   });
 
   it('holds polling rounds while requests wait for the OVH budget, at most the longest interval', async () => {

@@ -64,12 +64,25 @@ export function readsMustBeFresh(): boolean {
   return requestContext.getStore()?.freshReads === true;
 }
 
+/** Runs `work` with its budget waits reported to `watch` (class and person as they are). */
+export function withWaitWatch<T>(watch: WaitWatch, work: () => T): T {
+  const budget = currentBudgetScope();
+  return withContext(
+    { budget: { requestClass: budget?.requestClass ?? 'background', actor: budget?.actor, watch } },
+    work,
+  );
+}
+
 /** The requests of one scope (a command) waiting for the budget, for telling the person why they wait. */
 export class BudgetWaits implements WaitWatch {
   private readonly waiting = new Set<QueuedRequest>();
 
+  /** `onQueued`: called each time one of the scope's requests starts waiting. */
+  constructor(private readonly onQueued: () => void = () => {}) {}
+
   queued(request: QueuedRequest): void {
     this.waiting.add(request);
+    this.onQueued();
   }
 
   served(request: QueuedRequest): void {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { type BotOverrides, type RunningBot, startBot } from '../../src/compose.js';
 import type { AppEnv } from '../../src/config/env.js';
+import type { OvhClientTuning } from '../../src/ovh/config.js';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/ovh/simulator/index.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import { createLogger } from '../../src/shared/logger.js';
@@ -118,6 +119,8 @@ export interface BotHarnessOptions {
   autoAdvance?: boolean;
   sim?: SimulatorOptions;
   overrides?: BotOverrides;
+  /** The OVH client's budget and timeouts (default: fast enough never to wait). */
+  ovhTuning?: Partial<OvhClientTuning>;
 }
 
 /**
@@ -135,7 +138,7 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
   const dir = mkdtempSync(join(tmpdir(), 'nasha-e2e-'));
   writeFileSync(join(dir, 'nasha.yml'), options.config ?? TEST_CONFIG);
   const logLines: string[] = [];
-  const env = testEnv({ slack, sim, dir, logLevel: 'debug' });
+  const env = { ...testEnv({ slack, sim, dir, logLevel: 'debug' }), ovh: simulatorConfig(sim, options.ovhTuning) };
   const baseOverrides = (extra: BotOverrides = {}): BotOverrides => ({
     clock,
     logger: createLogger({

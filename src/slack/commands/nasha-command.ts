@@ -5,6 +5,7 @@ import { workingMessage } from '../blocks/replies.js';
 import type { SlackDeps } from '../deps.js';
 import { SlashCommandSchema } from '../payloads.js';
 import { mrkdwn } from '../text.js';
+import { withWaitNotice } from '../wait-notice.js';
 import { parseCommand } from './parse.js';
 import { runQuickCommand } from './quick-command.js';
 import { describeCommand, draftOf, problemLikeMessage, type Reply, runCommand } from './run-command.js';
@@ -85,7 +86,8 @@ export function createNashaCommand(deps: SlackDeps) {
       await runQuickCommand(deps, client, actor, parsed, reply);
       return;
     }
-    await runCommand(deps, actor, parsed, reply);
+    // Queued behind other OVH work for more than a moment: the "working" line says so.
+    await withWaitNotice(deps, describeCommand(parsed), reply, (answer) => runCommand(deps, actor, parsed, answer));
   };
 }
 

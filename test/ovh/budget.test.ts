@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { RequestBudget } from '../../src/ovh/budget.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import { type BudgetScope, BudgetWaits, type RequestClass } from '../../src/shared/request-context.js';
+import { settle, tick } from '../support/ticks.js';
 
-const settle = () => new Promise((resolve) => setImmediate(resolve));
 const as = (requestClass: RequestClass, actor: string, watch?: BudgetWaits): BudgetScope => ({
   requestClass,
   actor,
@@ -20,14 +20,6 @@ function recorder(budget: RequestBudget, clock: ManualClock) {
       times.push(clock.now());
     });
   return { order, times, take };
-}
-
-/** Moves time one token at a time until `done` says so (or `steps` run out). */
-async function tick(clock: ManualClock, ms: number, steps: number): Promise<void> {
-  for (let i = 0; i < steps; i++) {
-    clock.advance(ms);
-    await settle();
-  }
 }
 
 describe('RequestBudget', () => {

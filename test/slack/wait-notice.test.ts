@@ -6,8 +6,8 @@ import { currentBudgetScope, type RequestClass, withRequestClass } from '../../s
 import type { SlackMessage } from '../../src/slack/blocks/limits.js';
 import { say } from '../../src/slack/text.js';
 import { WAIT_NOTICE_AFTER_MS, withWaitNotice } from '../../src/slack/wait-notice.js';
+import { settle, tick } from '../support/ticks.js';
 
-const settle = () => new Promise((resolve) => setImmediate(resolve));
 const logger = createLogger({ level: 'silent' });
 
 /** A budget of 1 token/s, emptied by alice, with 4 more of her requests (a list of a whole service) queued. */
@@ -29,13 +29,6 @@ function bobsCommand(clock: ManualClock, budget: RequestBudget, requestClass: Re
     }),
   );
   return { sent, done };
-}
-
-async function tick(clock: ManualClock, ms: number, steps: number): Promise<void> {
-  for (let i = 0; i < steps; i++) {
-    clock.advance(ms);
-    await settle();
-  }
 }
 
 describe('withWaitNotice', () => {

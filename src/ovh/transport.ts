@@ -44,6 +44,12 @@ export interface OvhTransportOptions {
   retryBaseDelayMs?: number;
   retryMaxDelayMs?: number;
   /**
+   * Requests in flight at once (default 8). A burst after a quiet period, when the pooled sockets have closed,
+   * then opens at most this many TLS connections, whose handshakes compete with Slack acks for the CPU; the
+   * requests beyond wait for one of them and reuse its socket. The budget's burst (10) rarely has more anyway.
+   */
+  maxInFlight?: number;
+  /**
    * A GET refused with a Retry-After is retried after exactly that long, unless it is longer than this: then
    * it fails at once (a caller, often a person in Slack, should not wait minutes for an answer).
    */
@@ -84,6 +90,7 @@ export class OvhTransport {
   private readonly retryPolicy: BackoffPolicy;
   private readonly maxRetryAfterMs: number;
   private readonly unregisterEndpoint: () => void;
+  private readonly inFlight: InFlightSlots;
   private syncing: Promise<void> | undefined;
 
   constructor(options: OvhTransportOptions) {
@@ -106,6 +113,7 @@ export class OvhTransport {
       random: options.random ?? Math.random,
     };
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
+    this.inFlight = new InFlightSlots(options.maxInFlight ?? 8);
     this.unregisterEndpoint = registerOvhEndpoint({
       host: connection.host,
       port: connection.port,
@@ -228,8 +236,9 @@ export class OvhTransport {
   ): Promise<RawResult> {
     // The caller's class and person come with the async context (set where the work entered the bot).
     await this.budget.take(currentBudgetScope());
+    const release = await this.inFlight.acquire();
     const started = performance.now();
-    const result = await this.send(method, route, path, params);
+    const result = await this.send(method, route, path, params).finally(release);
     const durationMs = performance.now() - started;
     const outcome = result.ok ? 200 : (result.error.httpStatus ?? result.error.kind);
     this.onAttempt?.({ method, route, outcome, durationMs, attempt });
@@ -251,6 +260,30 @@ export class OvhTransport {
   private retryDelay(retryAfterMs: number | undefined, retry: number): number | undefined {
     if (retryAfterMs !== undefined && retryAfterMs > this.maxRetryAfterMs) return undefined;
     return retryDelay(this.retryPolicy, retry, retryAfterMs);
+  }
+}
+
+/** At most `size` holders at once; the others wait in order. A holder ends at its request's deadline at the latest. */
+class InFlightSlots {
+  private free: number;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(size: number) {
+    if (!(size >= 1)) throw new RangeError('maxInFlight must be >= 1');
+    this.free = Math.floor(size);
+  }
+
+  async acquire(): Promise<() => void> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next === undefined) this.free++;
+      else next();
+    };
   }
 }
 

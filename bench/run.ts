@@ -134,7 +134,7 @@ const report = [
   'Bolt app and the "world" — fake Slack Web API + NAS-HA simulator — each in its own process).',
   '',
   '**How to run:** `npm run bench` (≈5–7 minutes here; loopback only) rewrites this file. `npm run bench -- --quick`',
-  'is a ≈1.5-minute smoke run that prints its report instead, as does `--only ack,quick,audit,footprint` for some',
+  'is a ≈1.5-minute smoke run that prints its report instead, as does `--only ack,quick,audit,footprint,budget,idle` for some',
   'scenarios. `BENCH_PROFILE=bot,bare,world` writes V8 CPU profiles of those processes to `bench/profiles/`.',
   '`test/bench/bench-smoke.test.ts` (part of `npm test`, ≈5 s) runs tiny versions of scenarios 2 and 3.',
   '',

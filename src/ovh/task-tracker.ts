@@ -19,7 +19,7 @@ export interface TaskTrackerOptions {
   logger?: Logger;
   /**
    * The OVH request budget shared with every other call. While requests as urgent as a round wait in it
-   * (creations of an incident snapshot, a user's listing), polling rounds wait too, up to `maxIntervalMs`.
+   * (creations of an incident snapshot, a user's listing), polling rounds wait too, up to `maxHoldMs`.
    */
   budget?: { queuedAtOrAbove(requestClass: RequestClass): number };
   /**
@@ -30,6 +30,11 @@ export interface TaskTrackerOptions {
   /** Shortest time between rounds, and the first poll after a task is tracked (OVH tasks take seconds). */
   initialIntervalMs?: number;
   maxIntervalMs?: number;
+  /**
+   * The longest a round waits for requests queued in the budget (default 20 s): each round then takes a token
+   * from them (a second of an incident run at 60/min), so while they queue the summary is refreshed less often.
+   */
+  maxHoldMs?: number;
   /**
    * Rounds follow the youngest task's age: the next one comes after (factor − 1) × its age, between
    * the shortest and longest interval. So a task is seen done at most (factor − 1) of its age late.
@@ -74,8 +79,9 @@ const DIRECT_CHECKS = 2;
  * fetched directly, or when many are overdue (slow OVH), first located in the `todo`/`doing` lists
  * so only tasks in neither (failed, cancelled) cost a GET each.
  * Rounds are spaced by half the youngest task's age (1 s to 10 s): geometric back-off that starts
- * over when a task joins, so the newest task is not checked late. They give way to requests queued
- * for the OVH budget: polling uses what creations and users leave over.
+ * over when a task joins, so the newest task is not checked late. They give way (up to 20 s) to requests
+ * as urgent queued for the OVH budget: polling uses what creations and users leave over. A round is in the class
+ * of the most urgent task someone waits for (their change, their quick run), else background work.
  */
 export class TaskTracker {
   private readonly services = new Map<string, ServiceLoop>();
@@ -86,6 +92,7 @@ export class TaskTracker {
   private readonly attendedMs: number;
   private readonly initialIntervalMs: number;
   private readonly maxIntervalMs: number;
+  private readonly maxHoldMs: number;
   private readonly backoffFactor: number;
   private readonly defaultTimeoutMs: number;
   private stopped = false;
@@ -99,6 +106,7 @@ export class TaskTracker {
     this.attendedMs = options.attendedMs ?? 2 * 60_000;
     this.initialIntervalMs = options.initialIntervalMs ?? 1_000;
     this.maxIntervalMs = Math.max(this.initialIntervalMs, options.maxIntervalMs ?? 10_000);
+    this.maxHoldMs = Math.max(this.maxIntervalMs, options.maxHoldMs ?? 20_000);
     this.backoffFactor = options.backoffFactor ?? 1.5;
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? 10 * 60_000;
   }
@@ -179,9 +187,9 @@ export class TaskTracker {
         const now = this.clock.now();
         if (now >= loop.nextRoundAt) {
           const scope = this.roundScope(tasks, now);
-          if ((this.budget?.queuedAtOrAbove(scope.requestClass) ?? 0) > 0 && now - lastRoundAt < this.maxIntervalMs) {
+          if ((this.budget?.queuedAtOrAbove(scope.requestClass) ?? 0) > 0 && now - lastRoundAt < this.maxHoldMs) {
             // Requests as urgent wait for budget (creations, users): poll with what is left over, later.
-            loop.nextRoundAt = Math.min(now + this.initialIntervalMs, lastRoundAt + this.maxIntervalMs);
+            loop.nextRoundAt = Math.min(now + this.initialIntervalMs, lastRoundAt + this.maxHoldMs);
           } else {
             lastRoundAt = now;
             this.rounds += 1;

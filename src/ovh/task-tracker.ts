@@ -187,8 +187,11 @@ export class TaskTracker {
         const now = this.clock.now();
         if (now >= loop.nextRoundAt) {
           const scope = this.roundScope(tasks, now);
-          if ((this.budget?.queuedAtOrAbove(scope.requestClass) ?? 0) > 0 && now - lastRoundAt < this.maxHoldMs) {
-            // Requests as urgent wait for budget (creations, users): poll with what is left over, later.
+          // A person waiting for their change polls at once (the budget takes turns between people); bulk and
+          // background rounds give way to requests as urgent waiting for budget (creations, users), and poll
+          // with what is left over, later.
+          const yieldsTo = scope.requestClass === 'interactive' ? 0 : this.budget?.queuedAtOrAbove(scope.requestClass);
+          if ((yieldsTo ?? 0) > 0 && now - lastRoundAt < this.maxHoldMs) {
             loop.nextRoundAt = Math.min(now + this.initialIntervalMs, lastRoundAt + this.maxHoldMs);
           } else {
             lastRoundAt = now;

@@ -141,6 +141,13 @@ describe('TaskTracker', () => {
     expect(await h.api.tracker.track(SVC, task)).toMatchObject({ outcome: 'done' });
     // Queued requests all along: the first round waits until the 20 s ceiling, then goes out anyway.
     expect(h.clock.now() - started).toBe(20_000);
+    // A person waiting for their own change is not held: the budget takes turns between people.
+    const mine = await h.api.client.createCustomSnapshot(SVC, 'vol-011', { name: 'attended' });
+    const asked = h.clock.now();
+    expect(await withRequestClass('interactive', 'UBOB', () => h.api.tracker.track(SVC, mine))).toMatchObject({
+      outcome: 'done',
+    });
+    expect(h.clock.now() - asked).toBe(1_000);
     budget.queued = 0;
     const next = await h.api.client.createCustomSnapshot(SVC, 'vol-010', { name: 'free' });
     const again = h.clock.now();

@@ -95,7 +95,7 @@ export class LoadTarget {
 }
 
 /**
- * Sends `n` signed LIST_COMMANDs to one app. For the bot (`answers`), settling waits until the world has
+ * Sends `n` signed commands (LIST_COMMAND unless `text` says) to one app. For the bot (`answers`), settling waits until the world has
  * received the reply of every command sent so far (the work after the ack is done).
  */
 export async function sendBlock(
@@ -105,6 +105,7 @@ export async function sendBlock(
   shape: Shape,
   concurrency: number,
   n: number,
+  text: string = LIST_COMMAND,
 ): Promise<number[]> {
   const info = world.world;
   if (info === undefined) throw new Error('the world child did not describe itself');
@@ -117,5 +118,5 @@ export async function sendBlock(
     });
     await Promise.race([world.count(before + sent), timeout]).finally(() => clearTimeout(timer));
   };
-  return target.run(signedCommands(LIST_COMMAND, n, info.responseUrlBase), shape, concurrency, settle);
+  return target.run(signedCommands(text, n, info.responseUrlBase), shape, concurrency, settle);
 }

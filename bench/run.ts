@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only ack,quick,audit,footprint,protection]`: runs the scenarios of issue 7 on
+ * `npm run bench [-- --quick] [-- --only ack,quick,audit,footprint,protection,budget,idle]`: runs the scenarios of issues 7, 15 and 16 on
  * loopback and writes bench/RESULTS.md (a `--quick` smoke run prints the report instead). Every figure
  * is set against a baseline measured in the same run: the machine is shared and noisy.
  */
@@ -16,7 +16,9 @@ import {
   SLOW_CALL_MS,
   type SlowSlackResult,
 } from './audit-delivery.js';
+import { BUDGET, type BudgetResult, budgetScenarios, MS_PER_TOKEN } from './budget.js';
 import { type FootprintResult, footprint } from './footprint.js';
+import { IDLE_COMMAND, type IdleResult, idleAcks } from './idle-acks.js';
 import { spawnChild } from './ipc.js';
 import { LIST_COMMAND } from './load.js';
 import { type ProtectionBenchResult, protectionBench } from './protection.js';
@@ -31,6 +33,9 @@ const only = values.only?.split(',');
 const wanted = (name: string) => only === undefined || only.includes(name);
 
 const ACK_TARGET = 1.25;
+/** Issue 15: a person's show while others' bulk work runs, against the show alone; acks after idle and warm. */
+const SHOW_TARGET = 2;
+const IDLE_ACK_TARGET = 1.5;
 const QUICK_TARGET = 1.1;
 const PROTECTION_TARGET = 1.2;
 const RATE_TARGET = 0.95;
@@ -74,6 +79,12 @@ if (wanted('protection')) {
   sections.set(5, protectionSection(results));
 }
 
+// Scenario 7 waits on the OVH budget (minutes of it), not on the CPU.
+if (wanted('budget')) {
+  log('scenario 7: people under the OVH request budget (shows during bulk work, list cost cold and warm)');
+  sections.set(7, budgetSection(await budgetScenarios({ repeats: quick ? 1 : 3, shows: quick ? 3 : 5 })));
+}
+
 if (wanted('audit')) {
   log('scenario 3: audit delivery through the outbox (virtual time)');
   const records = quick ? 200 : 1_000;
@@ -85,7 +96,7 @@ if (wanted('audit')) {
   sections.set(3, `${auditSection(results)}\n${slowSlackSection(slow)}`);
 }
 
-if (wanted('ack') || wanted('footprint')) {
+if (wanted('ack') || wanted('footprint') || wanted('idle')) {
   const world = await spawnChild('world');
   try {
     if (wanted('ack')) {
@@ -105,6 +116,16 @@ if (wanted('ack') || wanted('footprint')) {
       log('scenario 4: startup and memory');
       const result = await footprint(world, { startups: quick ? 1 : 3, commands: quick ? 250 : 2_500, phases: 4 });
       sections.set(4, footprintSection(result));
+    }
+    if (wanted('idle')) {
+      log('scenario 6: acks of bursts after a quiet period vs warm bursts');
+      const result = await idleAcks(world, {
+        burst: 32,
+        idleMs: 8_000,
+        rounds: quick ? 3 : 8,
+        warmPerRound: quick ? 2 : 4,
+      });
+      sections.set(6, idleSection(result));
     }
   } finally {
     await world.stop();
@@ -127,7 +148,7 @@ const report = [
   'Bolt app and the "world" — fake Slack Web API + NAS-HA simulator — each in its own process).',
   '',
   '**How to run:** `npm run bench` (≈5–7 minutes here; loopback only) rewrites this file. `npm run bench -- --quick`',
-  'is a ≈1.5-minute smoke run that prints its report instead, as does `--only ack,quick,audit,footprint,protection` for some',
+  'is a ≈1.5-minute smoke run that prints its report instead, as does `--only ack,quick,audit,footprint,protection,budget,idle` for some',
   'scenarios. `BENCH_PROFILE=bot,bare,world` writes V8 CPU profiles of those processes to `bench/profiles/`.',
   '`test/bench/bench-smoke.test.ts` (part of `npm test`, ≈5 s) runs tiny versions of scenarios 2 and 3.',
   '',
@@ -595,6 +616,126 @@ function footprintSection(f: FootprintResult): string {
     `the last ${total - halfway} commands. RSS is native memory too (TLS sockets to OVH, buffers) that glibc keeps once`,
     'freed, so it steps up under load and then plateaus; a leak would show as a rise at every reading. (Readings',
     'taken 25 s after each phase, once the idle OVH sockets had closed, showed the same plateau during development.)',
+  ].join('\n');
+}
+
+function budgetSection(r: BudgetResult): string {
+  const alone = r.showAlone.ms;
+  for (const d of r.duringList) {
+    summary.push([
+      '7',
+      `a person's show while another's \`list <service>\` runs (20 partitions, ${d.snapshotsPerPartition} snapshots each): ≤ ${SHOW_TARGET}× the show alone`,
+      `${ms(d.showMs)} vs ${ms(alone)} = ${ratio(d.showMs, alone)} (list: ${d.listRequests} requests, ${ms(d.listMs)}; overtaken in ${d.overtook}/${d.showRuns.length} runs)`,
+      verdict(d.showMs <= SHOW_TARGET * alone),
+    ]);
+  }
+  const q = r.duringQuick;
+  const quickBound = QUICK_TARGET * q.floorMs + q.overtakingReads * MS_PER_TOKEN;
+  summary.push(
+    [
+      '7',
+      `a person's show during a ${50}-partition quick run: ≤ ${SHOW_TARGET}× the show alone`,
+      `median ${ms(q.showMs)} vs ${ms(alone)} = ${ratio(q.showMs, alone)} (slowest ${ms(Math.max(...q.showRuns))}, ${q.showRuns.length} shows)`,
+      verdict(q.showMs <= SHOW_TARGET * alone),
+    ],
+    [
+      '7',
+      `that quick run: ≤ ${QUICK_TARGET}× floor + one token per read that overtook it`,
+      `${ms(q.quickMs)} ≤ ${ms(quickBound)} (${QUICK_TARGET} × ${ms(q.floorMs)} + ${q.overtakingReads} × ${ms(MS_PER_TOKEN)}); alone ${ms(q.quickAloneMs)} = ${ratio(q.quickAloneMs, q.floorMs)}`,
+      verdict(q.quickMs <= quickBound),
+    ],
+  );
+  for (const c of r.listCost) {
+    const bound = 1 + 2 * c.partitionsOnPage;
+    summary.push([
+      '7',
+      `\`list <service>\` after warm-up (${c.snapshotsPerPartition} snapshots per partition): ≤ 1 + 2 × ${c.partitionsOnPage} requests per page`,
+      `cold ${c.cold.requests}, again at once ${c.cached.requests}, after the cache time ${c.warm.requests}`,
+      verdict(c.warm.requests <= bound && c.cached.requests <= bound),
+    ]);
+  }
+  return [
+    '',
+    '## 7. People under the OVH request budget',
+    '',
+    `The whole bot (\`startBot\`) per run, each with its own simulator (every request answered after ${OVH_LATENCY_MS} ms, tasks done`,
+    `${TASK_DONE_MS / 1000} s after creation), fake Slack and budget: ${BUDGET.requestsPerMinute} requests/min, burst ${BUDGET.burst} (the defaults). Times are from the signed`,
+    'command to its answer at the fake Slack (the reply that is not a "working" line). A person\'s `show` is a viewer\'s',
+    '`snapshot show` of a snapshot whose names were never listed (one OVH request, nothing cached for it). The runs of',
+    'a case go at once, each in its own world.',
+    '',
+    table(
+      ['case', 'show: median', 'runs', '× alone', 'other work'],
+      [
+        ['show alone', ms(alone), r.showAlone.runs.map(ms).join(', '), '1.00×', '—'],
+        ...r.duringList.map((d) => [
+          `show 1 s after another person's \`list <service>\` (20 × ${d.snapshotsPerPartition} snapshots, cold)`,
+          ms(d.showMs),
+          d.showRuns.map(ms).join(', '),
+          `**${ratio(d.showMs, alone)}**`,
+          `list: ${d.listRequests} requests, ${ms(d.listMs)}; notice: ${d.notice === undefined ? 'none' : `“${d.notice}”`}`,
+        ]),
+        [
+          `shows every 8 s during a 50-partition quick run`,
+          ms(q.showMs),
+          q.showRuns.map(ms).join(', '),
+          `**${ratio(q.showMs, alone)}**`,
+          `quick run ${ms(q.quickMs)} (${ratio(q.quickMs, q.floorMs)} floor ${ms(q.floorMs)}; alone ${ms(q.quickAloneMs)} = ${ratio(q.quickAloneMs, q.floorMs)}), ${q.overtakingReads} reads overtook it`,
+        ],
+      ],
+    ),
+    '',
+    'Requests of `list <service>` (page 1: 5 partitions of 20) at a faster budget (600/min: requests are counted here, not timed):',
+    'cold, again at once (within the 5 s listing cache), and again after 6 s (listings asked again, snapshot details',
+    'kept while their names are listed).',
+    '',
+    table(
+      ['snapshots per partition', 'cold', 'again at once', 'after the cache time', 'bound'],
+      r.listCost.map((c) => [
+        String(c.snapshotsPerPartition),
+        `${c.cold.requests} (${ms(c.cold.ms)})`,
+        `${c.cached.requests} (${ms(c.cached.ms)})`,
+        `**${c.warm.requests}** (${ms(c.warm.ms)})`,
+        `≤ ${1 + 2 * c.partitionsOnPage}`,
+      ]),
+    ),
+  ].join('\n');
+}
+
+function idleSection(r: IdleResult): string {
+  for (const state of ['idle', 'warm'] as const) {
+    const bot = r.bot[state].p99;
+    const bare = r.bare[state].p99;
+    summary.push([
+      '6',
+      `ack p99 ≤ ${IDLE_ACK_TARGET}× bare Bolt, bursts of ${r.burst} ${state === 'idle' ? `after ${r.idleMs / 1000} s of silence` : 'back to back (warm)'}`,
+      `${ms(bot)} vs ${ms(bare)} = ${ratio(bot, bare)}`,
+      verdict(bot <= IDLE_ACK_TARGET * bare),
+    ]);
+  }
+  return [
+    '',
+    '## 6. Acks after a quiet period',
+    '',
+    `Bursts of ${r.burst} signed \`/nasha ${IDLE_COMMAND}\` (one OVH request and a reply after each ack), to the bot and to the`,
+    `bare Bolt app (the processes of scenario 1, OVH budget lifted). "Idle": after ${r.idleMs / 1000} s with no request, longer than`,
+    "every keep-alive timeout (Node's 5 s: the apps' servers, the simulator, the fake Slack), so connections the",
+    'work needs are gone; "warm": the bursts that follow at once. Both apps go quiet together and get their idle burst',
+    'one after the other (alternating which first).',
+    '',
+    table(
+      ['bursts', 'n/app', 'bare p50', 'bare p99', 'bot p50', 'bot p99', 'p99 ratio', 'CPU/cmd bare · bot'],
+      (['idle', 'warm'] as const).map((state) => [
+        state,
+        String(r.bot[state].n),
+        ms(r.bare[state].p50),
+        ms(r.bare[state].p99),
+        ms(r.bot[state].p50),
+        ms(r.bot[state].p99),
+        `**${ratio(r.bot[state].p99, r.bare[state].p99)}**`,
+        `${ms(r.bare.cpuMs[state])} · ${ms(r.bot.cpuMs[state])}`,
+      ]),
+    ),
   ].join('\n');
 }
 

@@ -30,6 +30,7 @@ import { type Clock, systemClock } from './shared/clock.js';
 import { ConfigError } from './shared/config-error.js';
 import { createBoltLogger, createLogger } from './shared/logger.js';
 import { createProxyDispatcher, describeProxy, proxyFor } from './shared/proxy.js';
+import { withFreshReads } from './shared/request-context.js';
 import { diagnoseConnection, innermostMessage, problemLine, StartupError } from './shared/startup-error.js';
 import { createSlackApp, type SlackApp, slackFetch } from './slack/app.js';
 import { createSlackApprovalNotices } from './slack/approval-cards.js';
@@ -119,6 +120,8 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     clock,
     logger: logger.child({ component: 'ovh' }),
     onAttempt: (event) => metrics.ovhAttempt(event),
+    onBudgetWait: (requestClass, waitedMs) => metrics.ovhBudgetWait(requestClass, waitedMs),
+    onCacheLookup: (kind, hit) => metrics.ovhCacheLookup(kind, hit),
     ...(overrides.tracker && { tracker: overrides.tracker }),
   });
 
@@ -279,7 +282,8 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
         await sql`select 1`.execute(database.db);
       },
       ovh: async () => {
-        await api.client.listServices();
+        // OVH's answer, not the listing cache's (background work: no person waits on a probe).
+        await withFreshReads(() => api.client.listServices());
       },
       slack: () => slackConnection(),
     },

@@ -7,6 +7,7 @@ import type { TaskResult, TaskTracker } from '../ovh/task-tracker.js';
 import type { Clock } from '../shared/clock.js';
 import { InFlightWork } from '../shared/in-flight.js';
 import { pool } from '../shared/pool.js';
+import { withRequestClass } from '../shared/request-context.js';
 import {
   type AuditProblem,
   type AuditRefusal,
@@ -228,15 +229,18 @@ export class QuickSnapshotService {
     // The pool bounds creations in flight, not tasks being followed: holding a slot until the task
     // ended capped throughput at 8 per task duration, far below the budget (bench/RESULTS.md).
     const following: Promise<void>[] = [];
-    await pool(allowed, this.deps.concurrency ?? 8, async (item) => {
-      if (this.stopping) return;
-      const task = await this.inFlight.track(this.submit(run, item, () => onProgress(run)));
-      if (task !== undefined) {
-        // The task id is what a restart needs to follow it again.
-        void this.inFlight.track(saver.save());
-        following.push(this.follow(item, task, () => onProgress(run)));
-      }
-    });
+    // Creations and their polling are bulk work: other people's single requests go between them.
+    await withRequestClass('bulk', actor.userId, () =>
+      pool(allowed, this.deps.concurrency ?? 8, async (item) => {
+        if (this.stopping) return;
+        const task = await this.inFlight.track(this.submit(run, item, () => onProgress(run)));
+        if (task !== undefined) {
+          // The task id is what a restart needs to follow it again.
+          void this.inFlight.track(saver.save());
+          following.push(this.follow(item, task, () => onProgress(run)));
+        }
+      }),
+    );
     await Promise.all(following);
     // Shutting down with partitions left queued: the next start finishes the run.
     if (this.stopping) return run;

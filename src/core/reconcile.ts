@@ -8,6 +8,7 @@ import type { NashaClient } from '../ovh/client.js';
 import { OvhApiError } from '../ovh/errors.js';
 import { FAILED_TASK_STATUSES, PENDING_TASK_STATUSES, type Task, type TaskFunction } from '../ovh/models.js';
 import { InFlightWork } from '../shared/in-flight.js';
+import { withFreshReads } from '../shared/request-context.js';
 import { toNashaError } from './errors.js';
 import type { ChangeAction } from './ports.js';
 import type { OvhProblem, OvhStep } from './problems.js';
@@ -133,7 +134,8 @@ export async function findOnOvh(
   since: number,
   journaled: ReadonlySet<number>,
 ): Promise<OvhFinding> {
-  const shows = await stateShows(client, change);
+  // After a lost answer, only OVH's own listing can say whether the change was made.
+  const shows = await withFreshReads(() => stateShows(client, change));
   const task = await matchingTask(client, change, since, journaled, shows);
   if (task !== undefined) return { kind: 'task', task };
   return { kind: shows ? 'applied' : 'not_applied' };

@@ -6,6 +6,7 @@ import type { CustomSnapshot, Partition, SnapshotType, Storage, Task } from '../
 import type { TaskResult, TaskTracker } from '../ovh/task-tracker.js';
 import type { Clock } from '../shared/clock.js';
 import { InFlightWork } from '../shared/in-flight.js';
+import { withFreshReads, withRequestClass } from '../shared/request-context.js';
 import type { ApprovableAction } from './actions.js';
 import { auditProblem } from './audit-detail.js';
 import { NashaError, refused, toNashaError } from './errors.js';
@@ -168,17 +169,22 @@ export class SnapshotService {
   async services(actor: Actor): Promise<Storage[]> {
     const names = await this.ovh(() => this.deps.client.listServices(), 'list services');
     const visible = await this.visibleServices(actor, names);
-    return Promise.all(
-      visible.map((name) => this.ovh(() => this.deps.client.getService(name), 'read service', { service: name })),
+    // A request per service: bulk work, which lets other people's single requests go first.
+    return withRequestClass('bulk', actor.userId, () =>
+      Promise.all(
+        visible.map((name) => this.ovh(() => this.deps.client.getService(name), 'read service', { service: name })),
+      ),
     );
   }
 
   async partitions(actor: Actor, service: string, page = 1): Promise<Page<Partition>> {
     const names = await this.readablePartitions(actor, service);
     const slice = paginate(names, page, PARTITIONS_PER_PAGE);
-    const items = await Promise.all(
-      slice.items.map((p) =>
-        this.ovh(() => this.deps.client.getPartition(service, p), 'read partition', { service, partition: p }),
+    const items = await withRequestClass('bulk', actor.userId, () =>
+      Promise.all(
+        slice.items.map((p) =>
+          this.ovh(() => this.deps.client.getPartition(service, p), 'read partition', { service, partition: p }),
+        ),
       ),
     );
     return { ...slice, items };
@@ -193,7 +199,9 @@ export class SnapshotService {
     }
     const names = await this.readablePartitions(actor, target.service);
     const slice = paginate(names, page, LIST_PARTITIONS_PER_PAGE);
-    const items = await Promise.all(slice.items.map((p) => this.partitionSnapshots(actor, target.service, p)));
+    const items = await withRequestClass('bulk', actor.userId, () =>
+      Promise.all(slice.items.map((p) => this.partitionSnapshots(actor, target.service, p))),
+    );
     return { ...slice, items };
   }
 
@@ -247,7 +255,10 @@ export class SnapshotService {
    */
   async inspect(request: ChangeRequest): Promise<Inspection> {
     const target = request.target;
-    const [enabled, custom] = await Promise.all([this.enabledTypes(target), this.customNames(target)]);
+    // What a change would touch is read from OVH, not from the listing cache.
+    const [enabled, custom] = await withFreshReads(() =>
+      Promise.all([this.enabledTypes(target), this.customNames(target)]),
+    );
     if (request.action === 'snapshot.delete' || request.action === 'snapshot.create') {
       if (request.action === 'snapshot.delete' && !custom.includes(request.name)) {
         throw new NashaError({
@@ -345,7 +356,7 @@ export class SnapshotService {
     const lease = this.keepLeased(intent.id);
     let task: Task;
     try {
-      await this.precheck(request);
+      await withFreshReads(() => this.precheck(request));
       intent.sentAt = this.deps.clock.now();
       await this.deps.journal.markIntentSent(intent.id, intent.sentAt);
     } catch (error) {

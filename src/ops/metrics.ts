@@ -1,5 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { CacheLookup } from '../ovh/cache.js';
 import type { OvhAttemptEvent } from '../ovh/transport.js';
+import type { RequestClass } from '../shared/request-context.js';
 
 /** Values read when Prometheus scrapes, from the components that own them. */
 export interface MetricSources {
@@ -32,6 +34,8 @@ export class BotMetrics {
   private readonly requests: Counter<'kind' | 'name' | 'result'>;
   private readonly ovhRequests: Counter<'method' | 'route' | 'status'>;
   private readonly ovhLatency: Histogram<'method' | 'route'>;
+  private readonly budgetWait: Histogram<'class'>;
+  private readonly cacheLookups: Counter<'kind' | 'result'>;
   private sources: MetricSources | undefined;
 
   constructor() {
@@ -52,6 +56,19 @@ export class BotMetrics {
       help: 'Duration of HTTP attempts to the OVH API',
       labelNames: ['method', 'route'],
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [this.registry],
+    });
+    this.budgetWait = new Histogram({
+      name: 'nasha_ovh_budget_wait_seconds',
+      help: 'Time OVH requests waited for a token of the request budget, by class (interactive, bulk, background)',
+      labelNames: ['class'],
+      buckets: [0.001, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120],
+      registers: [this.registry],
+    });
+    this.cacheLookups = new Counter({
+      name: 'nasha_ovh_cache_lookups_total',
+      help: 'Reads of OVH listings and snapshot details, by kind and result (hit: served from memory; miss: asked OVH)',
+      labelNames: ['kind', 'result'],
       registers: [this.registry],
     });
     const bound = (): MetricSources | undefined => this.sources;
@@ -93,6 +110,14 @@ export class BotMetrics {
   ovhAttempt(event: OvhAttemptEvent): void {
     this.ovhRequests.inc({ method: event.method, route: event.route, status: String(event.outcome) });
     this.ovhLatency.observe({ method: event.method, route: event.route }, event.durationMs / 1000);
+  }
+
+  ovhBudgetWait(requestClass: RequestClass, waitedMs: number): void {
+    this.budgetWait.observe({ class: requestClass }, waitedMs / 1000);
+  }
+
+  ovhCacheLookup(kind: CacheLookup, hit: boolean): void {
+    this.cacheLookups.inc({ kind, result: hit ? 'hit' : 'miss' });
   }
 
   slackRequest(kind: string, name: string, result: 'ok' | 'error'): void {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ChangedListing, NashaReadCache, WriteInFlight } from './cache.js';
 import { OvhApiError } from './errors.js';
 import {
   type CustomSnapshot,
@@ -107,12 +108,19 @@ export interface TaskFilter {
   operation?: TaskFunction;
 }
 
-/** Typed NAS-HA API v6 calls. Inputs are validated by the transport before anything is sent. */
+/**
+ * Typed NAS-HA API v6 calls. Inputs are validated by the transport before anything is sent. With a cache,
+ * listings and custom snapshot details are served from it (see NashaReadCache), and the bot's own changes and
+ * the tasks it sees end keep it true.
+ */
 export class NashaClient {
-  constructor(private readonly transport: OvhTransport) {}
+  constructor(
+    private readonly transport: OvhTransport,
+    private readonly cache?: NashaReadCache,
+  ) {}
 
   listServices(): Promise<string[]> {
-    return this.call('listServices', {}, StringListSchema);
+    return this.listed('services', '', undefined, () => this.call('listServices', {}, StringListSchema));
   }
 
   getService(serviceName: string): Promise<Storage> {
@@ -120,7 +128,9 @@ export class NashaClient {
   }
 
   listPartitions(serviceName: string): Promise<string[]> {
-    return this.call('listPartitions', { serviceName }, StringListSchema);
+    return this.listed('partitions', serviceName, undefined, () =>
+      this.call('listPartitions', { serviceName }, StringListSchema),
+    );
   }
 
   getPartition(serviceName: string, partitionName: string): Promise<Partition> {
@@ -133,11 +143,15 @@ export class NashaClient {
 
   /** Automatic snapshot frequencies enabled on a partition. */
   listSnapshotTypes(serviceName: string, partitionName: string): Promise<SnapshotType[]> {
-    return this.call('listSnapshotTypes', { serviceName, partitionName }, SnapshotTypeListSchema);
+    return this.listed('frequencies', serviceName, partitionName, () =>
+      this.call('listSnapshotTypes', { serviceName, partitionName }, SnapshotTypeListSchema),
+    );
   }
 
   addSnapshotType(serviceName: string, partitionName: string, snapshotType: SnapshotType): Promise<Task> {
-    return this.call('addSnapshotType', { serviceName, partitionName }, TaskSchema, { snapshotType });
+    return this.change('frequencies', serviceName, partitionName, undefined, () =>
+      this.call('addSnapshotType', { serviceName, partitionName }, TaskSchema, { snapshotType }),
+    );
   }
 
   getSnapshotType(serviceName: string, partitionName: string, snapshotType: SnapshotType): Promise<Snapshot> {
@@ -145,11 +159,15 @@ export class NashaClient {
   }
 
   removeSnapshotType(serviceName: string, partitionName: string, snapshotType: SnapshotType): Promise<Task> {
-    return this.call('removeSnapshotType', { serviceName, partitionName, snapshotType }, TaskSchema);
+    return this.change('frequencies', serviceName, partitionName, undefined, () =>
+      this.call('removeSnapshotType', { serviceName, partitionName, snapshotType }, TaskSchema),
+    );
   }
 
   listCustomSnapshots(serviceName: string, partitionName: string): Promise<string[]> {
-    return this.call('listCustomSnapshots', { serviceName, partitionName }, StringListSchema);
+    return this.listed('snapshots', serviceName, partitionName, () =>
+      this.call('listCustomSnapshots', { serviceName, partitionName }, StringListSchema),
+    );
   }
 
   /** `expiration` is ISO 8601 (a date or a date-time with offset); omit it to keep the snapshot. */
@@ -170,25 +188,32 @@ export class NashaClient {
         ovhMessage: 'expiration must be an ISO 8601 date or date-time with offset, e.g. 2026-12-01T12:00:00Z',
       });
     }
-    return this.call('createCustomSnapshot', { serviceName, partitionName }, TaskSchema, {
-      name: request.name,
-      expiration: request.expiration,
-    });
+    return this.change('snapshots', serviceName, partitionName, undefined, () =>
+      this.call('createCustomSnapshot', { serviceName, partitionName }, TaskSchema, {
+        name: request.name,
+        expiration: request.expiration,
+      }),
+    );
   }
 
   getCustomSnapshot(serviceName: string, partitionName: string, name: string): Promise<CustomSnapshot> {
-    return this.call('getCustomSnapshot', { serviceName, partitionName, name }, CustomSnapshotSchema);
+    const fetch = () => this.call('getCustomSnapshot', { serviceName, partitionName, name }, CustomSnapshotSchema);
+    return this.cache === undefined ? fetch() : this.cache.snapshot(serviceName, partitionName, name, fetch);
   }
 
   deleteCustomSnapshot(serviceName: string, partitionName: string, name: string): Promise<Task> {
-    return this.call('deleteCustomSnapshot', { serviceName, partitionName, name }, TaskSchema);
+    return this.change('snapshots', serviceName, partitionName, name, () =>
+      this.call('deleteCustomSnapshot', { serviceName, partitionName, name }, TaskSchema),
+    );
   }
 
-  listTasks(serviceName: string, filter: TaskFilter = {}): Promise<number[]> {
-    return this.call('listTasks', { serviceName }, TaskIdListSchema, {
+  async listTasks(serviceName: string, filter: TaskFilter = {}): Promise<number[]> {
+    const ids = await this.call('listTasks', { serviceName }, TaskIdListSchema, {
       status: filter.status,
       operation: filter.operation,
     });
+    if (filter.status === 'done') this.cache?.tasksDone(serviceName, ids);
+    return ids;
   }
 
   async getTask(serviceName: string, taskId: number): Promise<Task> {
@@ -199,7 +224,37 @@ export class NashaClient {
         ovhMessage: 'taskId must be a positive integer',
       });
     }
-    return this.call('getTask', { serviceName, taskId: String(taskId) }, TaskSchema);
+    const task = await this.call('getTask', { serviceName, taskId: String(taskId) }, TaskSchema);
+    this.cache?.taskSeen(serviceName, task);
+    return task;
+  }
+
+  private listed<T>(
+    kind: 'services' | 'partitions' | 'frequencies' | 'snapshots',
+    serviceName: string,
+    partitionName: string | undefined,
+    fetch: () => Promise<T[]>,
+  ): Promise<T[]> {
+    return this.cache === undefined ? fetch() : this.cache.listing(kind, serviceName, partitionName, fetch);
+  }
+
+  /** A change to a partition: its listing leaves the cache until OVH's task for it ends. */
+  private async change(
+    kind: ChangedListing,
+    serviceName: string,
+    partitionName: string,
+    deletedName: string | undefined,
+    send: () => Promise<Task>,
+  ): Promise<Task> {
+    const write: WriteInFlight | undefined = this.cache?.beginWrite(kind, serviceName, partitionName, deletedName);
+    try {
+      const task = await send();
+      write?.sent(task);
+      return task;
+    } catch (error) {
+      write?.failed(error);
+      throw error;
+    }
   }
 
   private call<T>(

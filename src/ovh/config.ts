@@ -64,6 +64,8 @@ export interface OvhClientTuning {
   requestsPerMinute: number;
   burst: number;
   maxRetries: number;
+  /** How long listings are served from memory (OVH_CACHE_SECONDS); 0 keeps none. Default 5 s. */
+  listingCacheMs?: number;
 }
 
 export interface OvhConfig {
@@ -83,19 +85,25 @@ const credential = (name: string) =>
     .max(256, `${name} is longer than 256 characters`)
     .regex(/^[\x21-\x7e]+$/, `${name} must be printable ASCII without spaces`);
 
-const positiveInt = (name: string, fallback: number, max: number) =>
+/** A whole number from `min` to `max`; `fallback` when unset or blank. */
+const wholeNumber = (name: string, fallback: number, max: number, min = 0) =>
   z
     .string()
     .optional()
     .transform((value, ctx) => {
       if (value === undefined || value.trim() === '') return fallback;
       const parsed = Number(value);
-      if (!Number.isInteger(parsed) || parsed < 1 || parsed > max) {
-        ctx.addIssue({ code: 'custom', message: `${name} must be a whole number from 1 to ${max}, got "${value}"` });
+      if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${name} must be a whole number from ${min} to ${max}, got "${value}"`,
+        });
         return z.NEVER;
       }
       return parsed;
     });
+
+const positiveInt = (name: string, fallback: number, max: number) => wholeNumber(name, fallback, max, 1);
 
 const EndpointSchema = z
   .string({ error: 'OVH_ENDPOINT is required' })
@@ -171,21 +179,8 @@ const OvhEnvSchema = z.object({
   OVH_TIMEOUT_MS: timeoutMs,
   OVH_REQUESTS_PER_MINUTE: positiveInt('OVH_REQUESTS_PER_MINUTE', 60, 6_000),
   OVH_REQUEST_BURST: positiveInt('OVH_REQUEST_BURST', 10, 1_000),
-  OVH_MAX_RETRIES: z
-    .string()
-    .optional()
-    .transform((value, ctx) => {
-      if (value === undefined || value.trim() === '') return 3;
-      const parsed = Number(value);
-      if (!Number.isInteger(parsed) || parsed < 0 || parsed > 10) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `OVH_MAX_RETRIES must be a whole number from 0 to 10, got "${value}"`,
-        });
-        return z.NEVER;
-      }
-      return parsed;
-    }),
+  OVH_MAX_RETRIES: wholeNumber('OVH_MAX_RETRIES', 3, 10),
+  OVH_CACHE_SECONDS: wholeNumber('OVH_CACHE_SECONDS', 5, 300),
 });
 
 const ApplicationKeysSchema = z.object({
@@ -263,6 +258,7 @@ export function parseOvhConfig(env: Readonly<Record<string, string | undefined>>
       requestsPerMinute: parsed.OVH_REQUESTS_PER_MINUTE,
       burst: parsed.OVH_REQUEST_BURST,
       maxRetries: parsed.OVH_MAX_RETRIES,
+      listingCacheMs: parsed.OVH_CACHE_SECONDS * 1_000,
     },
   };
 }

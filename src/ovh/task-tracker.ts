@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock.js';
+import { currentBudgetScope, type RequestClass, withContext } from '../shared/request-context.js';
 import type { NashaClient } from './client.js';
 import { OvhApiError } from './errors.js';
 import { FAILED_TASK_STATUSES, type Task, type TaskStatus } from './models.js';
@@ -17,13 +18,23 @@ export interface TaskTrackerOptions {
   clock: Clock;
   logger?: Logger;
   /**
-   * The OVH request budget shared with every other call. While requests wait in it (creations of
-   * an incident snapshot, a user's listing), polling rounds wait too, up to `maxIntervalMs`.
+   * The OVH request budget shared with every other call. While requests as urgent as a round wait in it
+   * (creations of an incident snapshot, a user's listing), polling rounds wait too, up to `maxHoldMs`.
    */
-  budget?: { readonly queued: number };
+  budget?: { queuedAtOrAbove(requestClass: RequestClass): number };
+  /**
+   * How long a task is polled in the class of the request that started it (a person waiting for their
+   * change or quick run); after that, and for tasks nobody started in this process, polling is background work.
+   */
+  attendedMs?: number;
   /** Shortest time between rounds, and the first poll after a task is tracked (OVH tasks take seconds). */
   initialIntervalMs?: number;
   maxIntervalMs?: number;
+  /**
+   * The longest a round waits for requests queued in the budget (default 20 s): each round then takes a token
+   * from them (a second of an incident run at 60/min), so while they queue the summary is refreshed less often.
+   */
+  maxHoldMs?: number;
   /**
    * Rounds follow the youngest task's age: the next one comes after (factor − 1) × its age, between
    * the shortest and longest interval. So a task is seen done at most (factor − 1) of its age late.
@@ -41,6 +52,9 @@ interface Tracked {
   misses: number;
   /** When we started following it. */
   since: number;
+  /** Whose request started it, and its class (background when nobody's). */
+  requestClass: RequestClass;
+  actor: string | undefined;
   resolvers: Array<(result: TaskResult) => void>;
 }
 
@@ -49,6 +63,8 @@ interface ServiceLoop {
   /** When the next polling round is due (a joining task brings it forward). */
   nextRoundAt: number;
 }
+
+const CLASS_RANK: Readonly<Record<RequestClass, number>> = { interactive: 0, bulk: 1, background: 2 };
 
 /** Rounds a task may be missing from the `done` list before we look at it more closely. */
 const MISSES_BEFORE_CHECK = 3;
@@ -63,17 +79,20 @@ const DIRECT_CHECKS = 2;
  * fetched directly, or when many are overdue (slow OVH), first located in the `todo`/`doing` lists
  * so only tasks in neither (failed, cancelled) cost a GET each.
  * Rounds are spaced by half the youngest task's age (1 s to 10 s): geometric back-off that starts
- * over when a task joins, so the newest task is not checked late. They give way to requests queued
- * for the OVH budget: polling uses what creations and users leave over.
+ * over when a task joins, so the newest task is not checked late. They give way (up to 20 s) to requests
+ * as urgent queued for the OVH budget: polling uses what creations and users leave over. A round is in the class
+ * of the most urgent task someone waits for (their change, their quick run), else background work.
  */
 export class TaskTracker {
   private readonly services = new Map<string, ServiceLoop>();
   private readonly client: NashaClient;
   private readonly clock: Clock;
   private readonly logger: Logger | undefined;
-  private readonly budget: { readonly queued: number } | undefined;
+  private readonly budget: { queuedAtOrAbove(requestClass: RequestClass): number } | undefined;
+  private readonly attendedMs: number;
   private readonly initialIntervalMs: number;
   private readonly maxIntervalMs: number;
+  private readonly maxHoldMs: number;
   private readonly backoffFactor: number;
   private readonly defaultTimeoutMs: number;
   private stopped = false;
@@ -84,8 +103,10 @@ export class TaskTracker {
     this.clock = options.clock;
     this.logger = options.logger;
     this.budget = options.budget;
+    this.attendedMs = options.attendedMs ?? 2 * 60_000;
     this.initialIntervalMs = options.initialIntervalMs ?? 1_000;
     this.maxIntervalMs = Math.max(this.initialIntervalMs, options.maxIntervalMs ?? 10_000);
+    this.maxHoldMs = Math.max(this.maxIntervalMs, options.maxHoldMs ?? 20_000);
     this.backoffFactor = options.backoffFactor ?? 1.5;
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? 10 * 60_000;
   }
@@ -138,12 +159,15 @@ export class TaskTracker {
         existing.resolvers.push(resolve);
         return;
       }
+      const scope = currentBudgetScope();
       loop.tasks.set(taskId, {
         deadline: now + (options.timeoutMs ?? this.defaultTimeoutMs),
         lastStatus: options.lastStatus,
         lastError: undefined,
         misses: 0,
         since: now,
+        requestClass: scope?.requestClass ?? 'background',
+        actor: scope?.actor,
         resolvers: [resolve],
       });
       // A new task starts the back-off over: it is checked as soon as a lone one would be.
@@ -162,13 +186,18 @@ export class TaskTracker {
         if (this.stopped) return;
         const now = this.clock.now();
         if (now >= loop.nextRoundAt) {
-          if ((this.budget?.queued ?? 0) > 0 && now - lastRoundAt < this.maxIntervalMs) {
-            // Requests wait for budget (creations, users): poll with what is left over, later.
-            loop.nextRoundAt = Math.min(now + this.initialIntervalMs, lastRoundAt + this.maxIntervalMs);
+          const scope = this.roundScope(tasks, now);
+          // A person waiting for their change polls at once (the budget takes turns between people); bulk and
+          // background rounds give way to requests as urgent waiting for budget (creations, users), and poll
+          // with what is left over, later.
+          const yieldsTo = scope.requestClass === 'interactive' ? 0 : this.budget?.queuedAtOrAbove(scope.requestClass);
+          if ((yieldsTo ?? 0) > 0 && now - lastRoundAt < this.maxHoldMs) {
+            loop.nextRoundAt = Math.min(now + this.initialIntervalMs, lastRoundAt + this.maxHoldMs);
           } else {
             lastRoundAt = now;
             this.rounds += 1;
-            await this.round(serviceName, tasks);
+            // The loop runs in the context of whoever started it: each round says whom it serves now.
+            await withContext({ budget: scope }, () => this.round(serviceName, tasks));
             if (this.stopped) return;
             loop.nextRoundAt = this.clock.now() + this.nextInterval(tasks);
           }
@@ -184,6 +213,24 @@ export class TaskTracker {
     } finally {
       if (this.services.get(serviceName) === loop) this.services.delete(serviceName);
     }
+  }
+
+  /** A round serves its most urgent task that someone still waits for (the oldest of them), else background. */
+  private roundScope(
+    tasks: Map<number, Tracked>,
+    now: number,
+  ): { requestClass: RequestClass; actor: string | undefined } {
+    let best: { requestClass: RequestClass; actor: string | undefined } = {
+      requestClass: 'background',
+      actor: undefined,
+    };
+    for (const tracked of tasks.values()) {
+      if (now - tracked.since >= this.attendedMs) continue;
+      if (CLASS_RANK[tracked.requestClass] < CLASS_RANK[best.requestClass]) {
+        best = { requestClass: tracked.requestClass, actor: tracked.actor };
+      }
+    }
+    return best;
   }
 
   /** (factor − 1) × the youngest task's age, within the shortest and longest interval. */

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { type BackoffPolicy, parseRetryAfter, retryDelay } from '../shared/backoff.js';
 import { type Clock, systemClock } from '../shared/clock.js';
+import { currentBudgetScope, type RequestClass } from '../shared/request-context.js';
 import type { OvhAccessRule } from './access-rules.js';
 import { RequestBudget } from './budget.js';
 import type { OvhApplicationKeys, OvhClientTuning, OvhConnectionConfig, OvhEndpoint } from './config.js';
@@ -39,8 +40,16 @@ export interface OvhTransportOptions {
   random?: () => number;
   logger?: Logger;
   onAttempt?: (event: OvhAttemptEvent) => void;
+  /** Every request's wait for a budget token, by class (metrics); with the budget created here. */
+  onBudgetWait?: (requestClass: RequestClass, waitedMs: number) => void;
   retryBaseDelayMs?: number;
   retryMaxDelayMs?: number;
+  /**
+   * Requests in flight at once (default 8). A burst after a quiet period, when the pooled sockets have closed,
+   * then opens at most this many TLS connections, whose handshakes compete with Slack acks for the CPU; the
+   * requests beyond wait for one of them and reuse its socket. The budget's burst (10) rarely has more anyway.
+   */
+  maxInFlight?: number;
   /**
    * A GET refused with a Retry-After is retried after exactly that long, unless it is longer than this: then
    * it fails at once (a caller, often a person in Slack, should not wait minutes for an answer).
@@ -90,6 +99,7 @@ export class OvhTransport {
   private readonly unregisterEndpoint: () => void;
   /** Service accounts (OAuth2): where tokens come from; undefined with an application key. */
   private readonly tokens: OAuth2TokenSource | undefined;
+  private readonly inFlight: InFlightSlots;
   private syncing: Promise<void> | undefined;
 
   constructor(options: OvhTransportOptions) {
@@ -98,7 +108,12 @@ export class OvhTransport {
     this.clock = options.clock ?? systemClock;
     this.budget =
       options.budget ??
-      new RequestBudget({ requestsPerMinute: tuning.requestsPerMinute, burst: tuning.burst, clock: this.clock });
+      new RequestBudget({
+        requestsPerMinute: tuning.requestsPerMinute,
+        burst: tuning.burst,
+        clock: this.clock,
+        ...(options.onBudgetWait && { onGrant: options.onBudgetWait }),
+      });
     this.logger = options.logger;
     this.onAttempt = options.onAttempt;
     this.retryPolicy = {
@@ -107,6 +122,7 @@ export class OvhTransport {
       random: options.random ?? Math.random,
     };
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
+    this.inFlight = new InFlightSlots(options.maxInFlight ?? 8);
     const unregisterApi = registerOvhEndpoint({
       host: connection.host,
       port: connection.port,
@@ -269,9 +285,11 @@ export class OvhTransport {
     params: Readonly<Record<string, unknown>>,
     attempt: number,
   ): Promise<RawResult> {
-    await this.budget.take();
+    // The caller's class and person come with the async context (set where the work entered the bot).
+    await this.budget.take(currentBudgetScope());
+    const release = await this.inFlight.acquire();
     const started = performance.now();
-    const result = await this.send(method, route, path, params);
+    const result = await this.send(method, route, path, params).finally(release);
     const durationMs = performance.now() - started;
     const outcome = result.ok ? 200 : (result.error.httpStatus ?? result.error.kind);
     this.onAttempt?.({ method, route, outcome, durationMs, attempt });
@@ -309,6 +327,30 @@ export class OvhTransport {
   private retryDelay(retryAfterMs: number | undefined, retry: number): number | undefined {
     if (retryAfterMs !== undefined && retryAfterMs > this.maxRetryAfterMs) return undefined;
     return retryDelay(this.retryPolicy, retry, retryAfterMs);
+  }
+}
+
+/** At most `size` holders at once; the others wait in order. A holder ends at its request's deadline at the latest. */
+class InFlightSlots {
+  private free: number;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(size: number) {
+    if (!(size >= 1)) throw new RangeError('maxInFlight must be >= 1');
+    this.free = Math.floor(size);
+  }
+
+  async acquire(): Promise<() => void> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next === undefined) this.free++;
+      else next();
+    };
   }
 }
 

@@ -1,6 +1,6 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger as BoltLogger, LogLevel } from '@slack/bolt';
 import { type Logger, type LoggerOptions, pino } from 'pino';
+import { requestContext } from './request-context.js';
 
 /** Keys whose values never reach a log line, wherever they appear in a logged object. */
 export const REDACTED_PATHS = [
@@ -29,15 +29,16 @@ export const REDACTED_PATHS = [
   '*.trigger_id',
 ];
 
-/** The request being served; every log line written while serving it carries its id. */
-export const requestContext = new AsyncLocalStorage<{ requestId: string }>();
-
 export function createLogger(options: { level: string; destination?: NodeJS.WritableStream }): Logger {
   const config: LoggerOptions = {
     level: options.level,
     base: { app: 'nasha-bot' },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    mixin: () => requestContext.getStore() ?? {},
+    // Every log line written while serving a request carries its id (and nothing else of its context).
+    mixin: () => {
+      const requestId = requestContext.getStore()?.requestId;
+      return requestId === undefined ? {} : { requestId };
+    },
   };
   return options.destination === undefined ? pino(config) : pino(config, options.destination as never);
 }

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { AnyMiddlewareArgs, Middleware } from '@slack/bolt';
 import type { Logger } from 'pino';
-import { requestContext } from '../shared/logger.js';
+import { requestContext } from '../shared/request-context.js';
 
 /** The message of every request's log line, wherever it is written (here, or by the request guard). */
 export const REQUEST_LOG_MESSAGE = 'slack request';
@@ -26,7 +26,8 @@ export function noteRequestOutcome(outcome: string, reason: string): void {
 
 /**
  * One log line per Slack request, with a correlation id that every log line written while serving
- * it carries too (OVH calls included, through the logger's AsyncLocalStorage mixin).
+ * it carries too (OVH calls included, through the logger's AsyncLocalStorage mixin). The same context tells
+ * the OVH request budget whom the work is for: a person's request, unless core says it is bulk work.
  */
 export function createRequestLogMiddleware(
   logger: Logger,
@@ -38,8 +39,9 @@ export function createRequestLogMiddleware(
     const requestId = randomUUID().slice(0, 12);
     const started = performance.now();
     const slot: RequestOutcome = {};
-    await requestContext.run({ requestId }, async () => {
-      const summary = describeRequest(body);
+    const summary = describeRequest(body);
+    const actor = typeof summary['userId'] === 'string' ? summary['userId'] : undefined;
+    await requestContext.run({ requestId, budget: { requestClass: 'interactive', actor } }, async () => {
       try {
         await outcomes.run(slot, next);
         const line = { ...summary, ...slot, durationMs: Math.round(performance.now() - started) };

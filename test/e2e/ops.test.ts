@@ -45,13 +45,18 @@ describe('operations endpoints (HTTP mode, on PORT)', () => {
 
   it('/metrics: commands by name and result, OVH requests by route and status with latency, approvals, outbox, budget', async () => {
     h = await startBotHarness({ config: TEST_CONFIG_NO_APPROVALS });
-    const { id } = await h.command('snapshot list zpool-128310/data', { user: USERS.viewer });
-    await h.replies(id, (t) => t.length > 0);
-    await h.slack.waitFor(() => h.logLines.some((l) => l.includes('"msg":"slack request"')), 'the request to finish');
+    for (const _ of [1, 2]) {
+      const { id } = await h.command('snapshot list zpool-128310/data', { user: USERS.viewer });
+      await h.replies(id, (t) => t.length > 0);
+    }
+    await h.slack.waitFor(
+      () => h.logLines.filter((l) => l.includes('"msg":"slack request"')).length === 2,
+      'the requests to finish',
+    );
     const res = await fetch(`${base()}/metrics`);
     expect(res.headers.get('content-type')).toMatch(/text\/plain/);
     const text = await res.text();
-    expect(text).toMatch(/nasha_slack_requests_total\{kind="command",name="list",result="ok"\} 1/);
+    expect(text).toMatch(/nasha_slack_requests_total\{kind="command",name="list",result="ok"\} 2/);
     expect(text).toMatch(
       /nasha_ovh_requests_total\{method="GET",route="\/dedicated\/nasha\/\{serviceName\}\/partition\/\{partitionName\}\/snapshot",status="200"\} 1/,
     );
@@ -63,6 +68,12 @@ describe('operations endpoints (HTTP mode, on PORT)', () => {
     expect(text).toMatch(/nasha_notification_outbox_oldest_seconds 0/);
     expect(text).toMatch(/nasha_notification_dead_letters 0/);
     expect(text).toMatch(/nasha_ovh_budget_tokens \d+/);
+    // A person's requests, each timed in the budget; the second list came from the cache.
+    expect(text).toMatch(/nasha_ovh_budget_wait_seconds_count\{class="interactive"\} [1-9]/);
+    expect(text).toMatch(/nasha_ovh_budget_wait_seconds_bucket\{le="0.1",class="interactive"\} [1-9]/);
+    expect(text).toMatch(/nasha_ovh_cache_lookups_total\{kind="snapshots",result="miss"\} 1/);
+    expect(text).toMatch(/nasha_ovh_cache_lookups_total\{kind="snapshots",result="hit"\} 1/);
+    expect(text).toMatch(/nasha_ovh_cache_lookups_total\{kind="snapshot",result="hit"\} 2/);
     // No user data in label values.
     expect(text).not.toContain('U0VIEW');
   });

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { OvhApiError } from '../../src/ovh/errors.js';
 import { createNashaApi } from '../../src/ovh/index.js';
 import { ManualClock } from '../../src/shared/clock.js';
+import { withFreshReads, withRequestClass } from '../../src/shared/request-context.js';
 import { type OvhHarness, simulatorConfig, startOvhHarness } from '../support/ovh-harness.js';
 
 const SVC = 'zpool-128310';
@@ -108,7 +109,8 @@ describe('error kinds', () => {
         body: { errorCode: 'QUERY_TIME_OUT', httpCode: '400 Bad Request', message: 'Query out of time' },
       },
     });
-    const error = await rejection(h.api.client.listServices());
+    // Fresh: the listing of a moment ago would otherwise come from the cache.
+    const error = await rejection(withFreshReads(() => h.api.client.listServices()));
     expect(error).toMatchObject({ kind: 'clock', httpStatus: 400, ovhMessage: 'Query out of time' });
   });
 
@@ -214,9 +216,11 @@ describe('retries and budget', () => {
 
   it('spends one shared budget: a burst goes at once, the rest at the sustained rate', async () => {
     h = await startOvhHarness({ tuning: { requestsPerMinute: 60, burst: 3 }, autoAdvance: false });
-    await h.api.client.listServices(); // time sync + 1 call: 1 token of the burst of 3 is left
+    // A person's requests: background work would leave the budget's reserve alone.
+    const asPerson = <T>(work: () => T) => withRequestClass('interactive', 'U1', work);
+    await asPerson(() => h.api.client.listServices()); // time sync + 1 call: 1 token of the burst of 3 is left
     const partitionCalls = () => h.sim.requests.filter((r) => r.path.endsWith('/partition')).length;
-    const calls = Promise.all(Array.from({ length: 4 }, () => h.api.client.listPartitions(SVC)));
+    const calls = asPerson(() => Promise.all(Array.from({ length: 4 }, () => h.api.client.listPartitions(SVC))));
     await vi.waitFor(() => expect(partitionCalls()).toBe(1));
     for (const expected of [2, 3, 4]) {
       h.clock.advance(999);

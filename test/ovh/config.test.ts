@@ -25,7 +25,13 @@ describe('parseOvhConfig', () => {
       port: 443,
       basePath: '/1.0',
     });
-    expect(config.tuning).toEqual({ timeoutMs: 15_000, requestsPerMinute: 60, burst: 10, maxRetries: 3 });
+    expect(config.tuning).toEqual({
+      timeoutMs: 15_000,
+      requestsPerMinute: 60,
+      burst: 10,
+      maxRetries: 3,
+      listingCacheMs: 5_000,
+    });
     expect(config.connection.caPem).toBeUndefined();
   });
 
@@ -70,6 +76,16 @@ describe('parseOvhConfig', () => {
     const found = problems({ OVH_ENDPOINT: 'ovh-eu', ...KEYS, OVH_TIMEOUT_MS: 'soon', OVH_MAX_RETRIES: '-1' });
     expect(found.join('\n')).toMatch(/OVH_TIMEOUT_MS must be a whole number/);
     expect(found.join('\n')).toMatch(/OVH_MAX_RETRIES must be a whole number from 0 to 10/);
+  });
+
+  it('reads how long listings are cached (OVH_CACHE_SECONDS; 0 keeps none)', () => {
+    expect(parseOvhConfig({ OVH_ENDPOINT: 'ovh-eu', ...KEYS, OVH_CACHE_SECONDS: '0' }).tuning.listingCacheMs).toBe(0);
+    expect(parseOvhConfig({ OVH_ENDPOINT: 'ovh-eu', ...KEYS, OVH_CACHE_SECONDS: '30' }).tuning.listingCacheMs).toBe(
+      30_000,
+    );
+    expect(problems({ OVH_ENDPOINT: 'ovh-eu', ...KEYS, OVH_CACHE_SECONDS: '5s' })).toEqual([
+      'OVH_CACHE_SECONDS must be a whole number from 0 to 300, got "5s"',
+    ]);
   });
 
   it('reads OVH_CA_FILE and refuses a missing or non-PEM file', () => {

@@ -42,6 +42,36 @@ describe('pooled sockets', () => {
   });
 });
 
+describe('requests in flight', () => {
+  it('at most 8 at once: a burst opens at most 8 connections, the others wait and reuse them', async () => {
+    h = await startOvhHarness();
+    await h.api.client.listServices();
+    const harness = h;
+    harness.sim.addFaults({
+      method: 'GET',
+      path: '/dedicated/nasha/{serviceName}/partition/{partitionName}',
+      fault: { type: 'hold' },
+    });
+    const calls = Promise.all(Array.from({ length: 20 }, () => harness.api.client.getPartition(SVC, 'data')));
+    await vi.waitFor(() => expect(harness.sim.held).toHaveLength(8));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(harness.sim.held).toHaveLength(8);
+    expect(socketsTo(harness.sim.port, https.globalAgent.sockets)).toBe(8);
+    const released = new Set<number>();
+    while (released.size < 20) {
+      await vi.waitFor(() => expect(harness.sim.held.some((held) => !released.has(held.id))).toBe(true));
+      for (const held of harness.sim.held)
+        if (!released.has(held.id) && harness.sim.releaseHeld(held.id)) released.add(held.id);
+    }
+    expect((await calls).map((p) => p.partitionName)).toEqual(Array(20).fill('data'));
+    // The 12 that waited went over the 8 sockets already open.
+    const pooled =
+      socketsTo(harness.sim.port, https.globalAgent.sockets) +
+      socketsTo(harness.sim.port, https.globalAgent.freeSockets);
+    expect(pooled).toBeLessThanOrEqual(8);
+  });
+});
+
 /** Sockets of the agent (in use) connected to the local `port`. */
 function socketsTo(port: number, sockets: NodeJS.ReadOnlyDict<import('node:net').Socket[]>): number {
   return Object.values(sockets)

@@ -14,6 +14,7 @@ import {
   TOKEN_PATH,
 } from '../../src/ovh/simulator/index.js';
 import { ManualClock } from '../../src/shared/clock.js';
+import { withFreshReads } from '../../src/shared/request-context.js';
 import { FAST_TUNING } from '../support/ovh-harness.js';
 
 /**
@@ -108,7 +109,8 @@ describe('OVH service account (OAuth2 client credentials)', () => {
       times: 2,
       fault: { type: 'status', status: 401, body: { class: 'Client::Unauthorized', message: 'Invalid token' } },
     });
-    const error = await rejection(api.client.listServices());
+    // Fresh: the listing read above is cached, and this must reach OVH.
+    const error = await rejection(withFreshReads(() => api.client.listServices()));
     expect(error).toMatchObject({ httpStatus: 401, attempts: 2, ovhMessage: 'Invalid token' });
     expect(sim.iam.issued).toBe(3);
   });

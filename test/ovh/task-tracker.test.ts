@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { NashaClient, type TaskFilter } from '../../src/ovh/client.js';
 import type { Task } from '../../src/ovh/models.js';
 import { TaskTracker } from '../../src/ovh/task-tracker.js';
+import { currentBudgetScope, withRequestClass } from '../../src/shared/request-context.js';
 import { type OvhHarness, startOvhHarness } from '../support/ovh-harness.js';
 
 const SVC = 'zpool-310442';
@@ -98,8 +99,39 @@ describe('TaskTracker', () => {
     expect(pollTimes.find((at) => at > joinedAt)).toBe(joinedAt + 1_000);
   });
 
-  it('holds polling rounds while requests wait for the OVH budget, at most the longest interval', async () => {
-    const budget = { queued: 1 };
+  it('polls in the class of the request that started a task while someone waits for it, then as background', async () => {
+    h = await startOvhHarness({ sim: { taskTimings: { doingAfterMs: 1_000, doneAfterMs: 60_000 } } });
+    const clock = h.clock;
+    const polls: Array<{ at: number; requestClass: string | undefined; actor: string | undefined }> = [];
+    class ScopedClient extends NashaClient {
+      override getTask(serviceName: string, taskId: number): Promise<Task> {
+        const scope = currentBudgetScope();
+        polls.push({ at: clock.now(), requestClass: scope?.requestClass, actor: scope?.actor });
+        return super.getTask(serviceName, taskId);
+      }
+    }
+    const tracker = new TaskTracker({ client: new ScopedClient(h.api.transport), clock, attendedMs: 30_000 });
+    const task = await h.api.client.createCustomSnapshot(SVC, 'vol-030', { name: 'attended' });
+    const started = clock.now();
+    // Tracked while serving a person (the loop itself keeps no caller's context: each round sets its own).
+    const done = withRequestClass('interactive', 'UALICE', () => tracker.track(SVC, task));
+    expect(await done).toMatchObject({ outcome: 'done' });
+    const attended = polls.filter((p) => p.at - started < 30_000);
+    const later = polls.filter((p) => p.at - started >= 30_000);
+    expect(attended.length).toBeGreaterThan(0);
+    expect(later.length).toBeGreaterThan(0);
+    expect(new Set(attended.map((p) => `${p.requestClass}:${p.actor}`))).toEqual(new Set(['interactive:UALICE']));
+    expect(new Set(later.map((p) => p.requestClass))).toEqual(new Set(['background']));
+
+    // A task nobody in this process started (resumed after a restart) is background from the start.
+    polls.length = 0;
+    const resumed = await h.api.client.createCustomSnapshot(SVC, 'vol-031', { name: 'resumed' });
+    expect(await tracker.wait(SVC, resumed.taskId)).toMatchObject({ outcome: 'done' });
+    expect(new Set(polls.map((p) => p.requestClass))).toEqual(new Set(['background']));
+  });
+
+  it('holds polling rounds while requests wait for the OVH budget, at most 20 s', async () => {
+    const budget = { queued: 1, queuedAtOrAbove: () => budget.queued };
     h = await startOvhHarness({
       sim: { taskTimings: { doingAfterMs: 100, doneAfterMs: 500 } },
       tracker: { budget },
@@ -107,8 +139,15 @@ describe('TaskTracker', () => {
     const task = await h.api.client.createCustomSnapshot(SVC, 'vol-010', { name: 'held' });
     const started = h.clock.now();
     expect(await h.api.tracker.track(SVC, task)).toMatchObject({ outcome: 'done' });
-    // Queued requests all along: the first round waits until the 10 s ceiling, then goes out anyway.
-    expect(h.clock.now() - started).toBe(10_000);
+    // Queued requests all along: the first round waits until the 20 s ceiling, then goes out anyway.
+    expect(h.clock.now() - started).toBe(20_000);
+    // A person waiting for their own change is not held: the budget takes turns between people.
+    const mine = await h.api.client.createCustomSnapshot(SVC, 'vol-011', { name: 'attended' });
+    const asked = h.clock.now();
+    expect(await withRequestClass('interactive', 'UBOB', () => h.api.tracker.track(SVC, mine))).toMatchObject({
+      outcome: 'done',
+    });
+    expect(h.clock.now() - asked).toBe(1_000);
     budget.queued = 0;
     const next = await h.api.client.createCustomSnapshot(SVC, 'vol-010', { name: 'free' });
     const again = h.clock.now();

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { type BotOverrides, type RunningBot, startBot } from '../../src/compose.js';
 import type { AppEnv } from '../../src/config/env.js';
+import type { OvhClientTuning } from '../../src/ovh/config.js';
 import {
   type Simulator,
   type SimulatorOptions,
@@ -127,6 +128,8 @@ export interface BotHarnessOptions {
   ovhAuth?: 'application-key' | 'service-account';
   /** Settings of the environment to add or replace (e.g. NASHA_AUDIT_WEBHOOK_SECRET as `auditWebhookSecret`). */
   env?: Partial<AppEnv>;
+  /** The OVH client's budget and timeouts (default: fast enough never to wait). */
+  ovhTuning?: Partial<OvhClientTuning>;
 }
 
 /**
@@ -144,7 +147,7 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
   const dir = mkdtempSync(join(tmpdir(), 'nasha-e2e-'));
   writeFileSync(join(dir, 'nasha.yml'), options.config ?? TEST_CONFIG);
   const logLines: string[] = [];
-  const base = testEnv({ slack, sim, dir, logLevel: 'debug' });
+  const base = { ...testEnv({ slack, sim, dir, logLevel: 'debug' }), ovh: simulatorConfig(sim, options.ovhTuning) };
   const env: AppEnv = {
     ...(options.ovhAuth === 'service-account'
       ? { ...base, ovh: { ...base.ovh, connection: simulatorServiceAccountConnection(sim) } }

@@ -6,11 +6,13 @@
  *
  * Requests per scan: 1 (services) + one per service a policy names (partitions) + 3 per covered partition.
  */
+
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../../shared/clock.js';
 import { DAY_MS, MINUTE_MS } from '../../shared/duration.js';
 import { pool } from '../../shared/pool.js';
+import { withFreshReads, withRequestClass } from '../../shared/request-context.js';
 import type { AlertBoard, BoardChanges, PartitionFindings } from './alerts.js';
 import { assess } from './assess.js';
 import { takeInventory } from './coverage.js';
@@ -126,11 +128,16 @@ export class CoverageScanner {
     const reads = this.deps.ovh(requestClass);
     try {
       await this.deps.pacer.wait(requestClass, REQUESTS_PER_PARTITION);
-      const [frequencies, custom, info] = await Promise.all([
-        reads.listSnapshotTypes(service, partition),
-        reads.listCustomSnapshots(service, partition),
-        reads.getPartition(service, partition),
-      ]);
+      // Drift is what OVH shows now, never a cached listing; a scan is background work unless a person waits.
+      const [frequencies, custom, info] = await withRequestClass(requestClass, undefined, () =>
+        withFreshReads(() =>
+          Promise.all([
+            reads.listSnapshotTypes(service, partition),
+            reads.listCustomSnapshots(service, partition),
+            reads.getPartition(service, partition),
+          ]),
+        ),
+      );
       const now = this.deps.clock.now();
       const longest = Math.max(0, ...policy.plan.map(retentionMs));
       const [known, runs] = await Promise.all([

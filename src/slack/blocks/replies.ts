@@ -131,6 +131,13 @@ export function workingMessage(what: string): SlackMessage {
   return message(`Working on ${what}…`, [context(`:hourglass_flowing_sand: Working on ${truncate(what, 500)}…`)]);
 }
 
+/** The "working" line of a command that waits for the OVH request budget: why, and about how long. */
+export function budgetWaitMessage(what: Text, wait: { ahead: number; etaMs: number }): SlackMessage {
+  const seconds = Math.max(1, Math.ceil(wait.etaMs / 1_000));
+  const words = say`Working on ${what}… waiting for the OVH request budget: ${wait.ahead} ${wait.ahead === 1 ? 'request' : 'requests'} ahead, about ${seconds} s.`;
+  return message(words, [context(`:hourglass_flowing_sand: ${mrkdwn(words)}`)]);
+}
+
 const ERROR_ICON: Readonly<Record<ProblemCode, string>> = {
   denied: ':no_entry:',
   not_found: ':mag:',

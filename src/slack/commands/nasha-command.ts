@@ -5,9 +5,10 @@ import { reasonOption } from '../blocks/permissions.js';
 import type { SlackDeps } from '../deps.js';
 import { type Translator, translator } from '../i18n/translate.js';
 import { SlashCommandSchema } from '../payloads.js';
+import { withWaitNotice } from '../wait-notice.js';
 import { parseCommand } from './parse.js';
 import { runQuickCommand } from './quick-command.js';
-import { draftOf, problemLikeMessage, type Reply, runCommand, workingMessage } from './run-command.js';
+import { describeCommand, draftOf, problemLikeMessage, type Reply, runCommand, workingMessage } from './run-command.js';
 
 /** Words for a `text`-only answer (Slack parses it as mrkdwn). */
 function answer(tr: Translator, words: Parameters<Translator['t']>[0], values?: Parameters<Translator['t']>[1]) {
@@ -88,7 +89,10 @@ export function createNashaCommand(deps: SlackDeps) {
       await runQuickCommand(deps, actor, parsed, reply, tr);
       return;
     }
-    await runCommand(deps, actor, parsed, reply, tr);
+    // Queued behind other OVH work for more than a moment: the "working" line says so.
+    await withWaitNotice(deps, describeCommand(parsed, tr), reply, (answer) =>
+      runCommand(deps, actor, parsed, answer, tr),
+    );
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * The answer to a click on an approval card (Approve, Reject, Cancel), from the data core returns: what the
  * click did, or why it did nothing. Refusals that core audits are worded by problems.ts, so the answer and the
- * audit record say the same thing.
+ * audit record say the same thing (each in its reader's language).
  */
 import type { ApprovalRequest, ClickEffect, ClickRefusal } from '../../core/approvals.js';
 import type { Decision } from '../../core/policy.js';
@@ -19,7 +19,7 @@ export function clickRefusalText(refusal: ClickRefusal, tr: Translator = ENGLISH
     case 'busy':
       return tr.t('click.busy', { id });
     case 'reason_too_short':
-      return problemText({ kind: 'reason_too_short', purpose: 'reject' });
+      return problemText({ kind: 'reason_too_short', purpose: 'reject' }, tr);
     case 'closed':
       return refusal.state === 'approved' || refusal.state === 'executing'
         ? tr.t('click.alreadyRunning', { id })
@@ -33,8 +33,8 @@ export function clickRefusalText(refusal: ClickRefusal, tr: Translator = ENGLISH
     case 'self_approval':
     case 'self_rejection':
     case 'not_requester':
-      // Worded by problems.ts, as the audit record says it (English until that module speaks every language).
-      return sentence(refusalText({ kind: 'click', why: refusal.kind }, undefined));
+      // Worded by problems.ts, as the audit record says it.
+      return sentence(refusalText({ kind: 'click', why: refusal.kind }, undefined, tr));
   }
 }
 
@@ -45,7 +45,7 @@ export function clickRefusalText(refusal: ClickRefusal, tr: Translator = ENGLISH
 function notApproverText(decision: Decision, tr: Translator): Text {
   const parts: Text[] = [];
   if (decision.denial !== undefined) {
-    parts.push(refusalText({ kind: 'policy', action: 'approval.decide', via: 'run', decision }, decision.target));
+    parts.push(refusalText({ kind: 'policy', action: 'approval.decide', via: 'run', decision }, decision.target, tr));
   }
   const groups = decision.approverGroups;
   if (groups !== undefined && groups.memberOf === undefined) {
@@ -60,7 +60,7 @@ function notApproverText(decision: Decision, tr: Translator): Text {
         : text();
     parts.push(tr.t('click.approverGroups', { groups: tr.list(groups.groups.map(group), 'or'), retry }));
   }
-  if (parts.length === 0) return sentence(refusalText({ kind: 'click', why: 'not_approver' }, undefined));
+  if (parts.length === 0) return sentence(refusalText({ kind: 'click', why: 'not_approver' }, undefined, tr));
   return sentence(joinText(parts, tr.plain(tr.t('click.also'))));
 }
 

@@ -58,7 +58,6 @@ function frequencies(types_: readonly string[], none: Text): Text {
 }
 
 export function previewText(preview: ImpactPreview, tr: Translator = ENGLISH_TRANSLATOR): Text {
-  const none = text(italic(tr.t('common.none')));
   if (preview.kind === 'snapshot') {
     return tr.t('approval.previewSnapshot', {
       name: verbatim(preview.name),
@@ -67,12 +66,13 @@ export function previewText(preview: ImpactPreview, tr: Translator = ENGLISH_TRA
           ? tr.t('approval.keptUntilDeleted')
           : tr.t('approval.expiresOn', { when: verbatim(preview.expiration) }),
       left: preview.customLeft,
-      enabled: frequencies(preview.enabled, none),
+      // No automatic snapshots left (`aucun` in French), or no frequency left (`aucune`) below.
+      enabled: frequencies(preview.enabled, text(italic(tr.t('replies.none')))),
     });
   }
   return tr.t('approval.previewFrequency', {
     type: code(preview.type),
-    left: frequencies(preview.remaining, text(none, ' :warning:')),
+    left: frequencies(preview.remaining, text(italic(tr.t('common.none')), ' :warning:')),
     after: durationText(preview.reachAfterMs, tr),
     before: durationText(preview.reachBeforeMs, tr),
     count: preview.customCount,

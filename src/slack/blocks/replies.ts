@@ -89,7 +89,7 @@ export function snapshotsMessage(
 ): SlackMessage {
   const blocks: Block[] = [header(tr.plain(tr.t('replies.snapshotsTitle', { service })))];
   if (page.items.length === 0) blocks.push(section(tr.mrkdwn(tr.t('replies.noPartitionSeen'))));
-  const none = text(italic(tr.t('common.none')));
+  const none = text(italic(tr.t('replies.none')));
   for (const item of page.items) {
     const schedule =
       item.schedule.length === 0

@@ -459,6 +459,7 @@ export const en = {
   'replies.noPartitionSeen': 'No partition you can see.',
   'replies.partitionSnapshots':
     '<b>{partition}</b>\n<b>Automatic:</b> {schedule}\n<b>Custom ({count}/10):</b>\n{custom}',
+  'replies.none': 'none',
   'replies.keptUntilDeleted': '— <i>kept until deleted</i>',
   'replies.expires': '— expires {when}{soon}',
   'replies.enabledOn': '{type} is enabled on {target}',

@@ -483,6 +483,8 @@ export const fr: Partial<Record<MessageKey, string>> = {
   'replies.noPartitionSeen': 'Aucune partition visible pour vous.',
   'replies.partitionSnapshots':
     '<b>{partition}</b>\n<b>Automatiques\u00a0:</b> {schedule}\n<b>Manuels ({count}/10)\u00a0:</b>\n{custom}',
+  // Aucun instantané (automatique ou manuel).
+  'replies.none': 'aucun',
   'replies.keptUntilDeleted': '— <i>conservé jusqu’à sa suppression</i>',
   'replies.expires': '— expiration\u00a0: {when}{soon}',
   'replies.enabledOn': '{type} est activée sur {target}',

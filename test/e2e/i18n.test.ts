@@ -1,14 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AUDIT_CHANNEL,
   type BotHarness,
   CHANNELS,
   messageText,
+  SIGNING_SECRET,
   startBotHarness,
   TEST_CONFIG,
   USERS,
 } from '../support/bot-harness.js';
 import { select, staticSelect, viewSubmission } from '../support/slack-payloads.js';
+import { postSigned, slashCommandBody } from '../support/slack-requests.js';
 
 /**
  * The workspace default is French and the audit channel reads English. Slack says the admin reads French
@@ -192,5 +195,21 @@ describe('each person reads the bot in their Slack language; channels in theirs'
     const audit = messageText(h.auditMessages().at(-1)?.args ?? {});
     expect(audit).toContain('Invalid input: nothing changed');
     expect(audit).toContain('The expiration `2027-02-30` is not a real date: February 2027 has 28 days.');
+  });
+
+  it('a command Slack delivers twice is run once; the copy is answered in the sender’s language', async () => {
+    const id = randomUUID();
+    const body = slashCommandBody({
+      text: 'snapshot list zpool-128310/data',
+      user_id: USERS.admin,
+      response_url: h.slack.responseUrl(id),
+    });
+    const first = await postSigned(h.url, SIGNING_SECRET, body);
+    expect((first.json() as { text: string }).text).toBe('En cours\u00a0: les instantanés de `zpool-128310/data`…');
+    const copy = await postSigned(h.url, SIGNING_SECRET, body);
+    expect(copy.json()).toMatchObject({
+      response_type: 'ephemeral',
+      text: 'Cette requête a déjà été reçue\u00a0: elle n’a pas été exécutée une seconde fois.',
+    });
   });
 });

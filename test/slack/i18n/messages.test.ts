@@ -38,6 +38,8 @@ import { ReaderDirectory } from '../../../src/slack/i18n/readers.js';
 import { type Translator, translator } from '../../../src/slack/i18n/translate.js';
 import { text, user } from '../../../src/slack/text.js';
 import { expectMessageWithinLimits } from '../../support/block-limits.js';
+import { approvalRequest, auditRecord } from '../../support/records.js';
+import { VIEWER_QUICK_REFUSAL } from '../../support/refusals.js';
 
 const FR = translator({ lang: 'fr', tz: 'Europe/Paris' });
 /** A French channel: no one time zone, so dates stay Slack's tokens. */
@@ -72,14 +74,7 @@ const FAILURES: OvhFailure[] = [
   'unexpected',
 ];
 
-const VIEWER: AuditRefusal = {
-  kind: 'policy',
-  action: 'snapshot.create',
-  via: 'run',
-  required: 'operator',
-  has: 'viewer',
-  denial: { kind: 'role_too_low', has: 'viewer', via: { kind: 'user' } },
-};
+const VIEWER: AuditRefusal = { ...VIEWER_QUICK_REFUSAL, action: 'snapshot.create' };
 
 /** What the person typed, refused by core with its reason (the calendar's and the grammar's data). */
 function expirationProblem(input: string): Problem {
@@ -295,52 +290,34 @@ function texts(message: { text: string; blocks: readonly unknown[] }): string[] 
   return out;
 }
 
+/** A request with an approval and a decision, as the tests below vary it. */
 function request(overrides: Partial<ApprovalRequest> = {}): ApprovalRequest {
-  return {
-    id: '7RLM5K',
-    version: 1,
-    state: 'pending',
-    change: { action: 'snapshot.delete', target: T, name: 'snap-data-pre-upgrade' },
-    requester: { userId: 'U0OPER', channelId: 'C0OPS' },
-    reason: 'free space before the upgrade',
+  return approvalRequest({
     preview: { kind: 'snapshot', name: 'snap-data-pre-upgrade', expiration: null, customLeft: 1, enabled: [] },
-    contentHash: 'h',
-    configVersion: 'v1',
     quorum: 2,
     approverGroups: ['S0STORAGE'],
     approvals: [{ userId: 'U0APPROVER', at: T0 }],
-    createdAt: T0,
-    updatedAt: T0,
     expiresAt: T0 + 4 * 3_600_000,
     decidedBy: 'U0APPROVER',
     decisionReason: 'not now',
     taskId: 42,
     outcomeDetail: { task: { outcome: 'failed', status: 'error', details: 'quota' } },
-    auditId: 'a1',
-    reply: null,
-    card: { channel: 'C0APPROVALS', ts: null, version: 0 },
     ...overrides,
-  };
+  });
 }
 
+/** An audit record on the partition the tests use, created at T0. */
 function record(overrides: Partial<AuditRecord> = {}): AuditRecord {
-  return {
-    id: '9b2f6c1e-1111-4c1e-9a51-0123456789ab',
-    version: 2,
+  return auditRecord({
     createdAt: T0,
     updatedAt: T0 + 65_000,
-    actorUserId: 'U0ALICE01',
     channelId: 'C0OPS',
-    action: 'snapshot.create',
     target: T,
     subject: 'avant-maj',
     outcome: 'succeeded',
-    taskId: 4242,
-    detail: null,
     auditChannel: 'C0AUDIT',
-    hash: 'a3f09c1d2e7b44c1e0ffa9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8',
     ...overrides,
-  };
+  });
 }
 
 const SETTLEMENTS: Settlement[] = [

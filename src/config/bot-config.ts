@@ -16,8 +16,9 @@ import { EXPIRATION_RANGE } from '../core/naming.js';
 import type { ProtectionConfig } from '../core/protection/model.js';
 import { editDistance } from '../core/suggest.js';
 import { ConfigError } from '../shared/config-error.js';
-import { DURATION_FORMS, type DurationRange, HOUR_MS, isWithin, parseDuration, rangeText } from '../shared/duration.js';
+import { type DurationRange, HOUR_MS, isWithin, parseDuration } from '../shared/duration.js';
 import { LANGUAGES, type Lang } from '../shared/language.js';
+import { DURATION_FORMS, durationProblemWords, rangeWords } from './duration-words.js';
 import { buildProtection, protectionRelationProblems, protectionSchema } from './protection-config.js';
 
 export { ConfigError };
@@ -338,12 +339,12 @@ const durationSetting = (examples: string, range: DurationRange, purpose: string
     if (!parsed.ok) {
       ctx.addIssue({
         code: 'custom',
-        message: `must be ${DURATION_FORMS}, like ${examples} (got ${JSON.stringify(value)}, which ${parsed.problem})`,
+        message: `must be ${DURATION_FORMS}, like ${examples} (got ${JSON.stringify(value)}, which ${durationProblemWords(parsed.problem)})`,
       });
     } else if (!isWithin(parsed.ms, range)) {
       ctx.addIssue({
         code: 'custom',
-        message: `must be ${rangeText(range)}: ${purpose} (got ${JSON.stringify(value)})`,
+        message: `must be ${rangeWords(range)}: ${purpose} (got ${JSON.stringify(value)})`,
       });
     }
   });

@@ -2,6 +2,8 @@
  * Everything that can stop a request, as data. Core throws or returns these; the Slack layer words them
  * (src/slack/blocks/problems.ts), and the audit record stores them as they are.
  */
+import type { InstantProblem } from '../shared/calendar.js';
+import type { DurationProblem } from '../shared/duration.js';
 import type { ActionId, ApprovableAction } from './actions.js';
 import type { AuditRefusal } from './audit-detail.js';
 import type { Target } from './model.js';
@@ -53,8 +55,11 @@ export type Problem =
       kind: 'invalid_expiration';
       text: string;
       why: InvalidExpiration;
-      /** The calendar's or the duration grammar's own reason (e.g. "February 2027 has 28 days"). */
-      detail?: string | undefined;
+      /**
+       * Why the date (`not_a_date`) or the duration (`duration`) is wrong, as the calendar or the duration grammar
+       * says it (e.g. February 2027 has 28 days). Records written by older versions hold their English words.
+       */
+      detail?: InstantProblem | DurationProblem | string | undefined;
       /** The moment it named (past), or the latest allowed (too_far). */
       at?: number | undefined;
       now?: number | undefined;
@@ -90,7 +95,8 @@ export type Problem =
       kind: 'invalid_restore_time';
       text: string;
       why: 'missing' | 'syntax' | 'not_a_date' | 'duration' | 'future';
-      detail?: string | undefined;
+      /** The calendar's or the duration grammar's reason, as data. */
+      detail?: InstantProblem | DurationProblem | undefined;
       now: number;
     }
   /** `status <name>`: neither a policy nor a service the user may see. */

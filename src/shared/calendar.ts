@@ -1,34 +1,34 @@
 /**
  * Strict ISO 8601 dates and date-times typed by people. `Date.parse` rolls impossible dates over
  * (`2027-02-30` becomes 2 March, `T24:00` the next day); here every field is checked against the calendar
- * instead, so a typo is refused with its reason rather than sent to OVH as some other day.
+ * instead, so a typo is refused with its reason rather than sent to OVH as some other day. The reason is data
+ * (what is wrong and the facts), worded by whoever shows it: the Slack layer in the reader's language.
  */
 
-export type InstantParse = { ok: true; ms: number } | { ok: false; problem: string };
+/** Why a text is not an instant. Field values are as written (a month of 13, an offset of `+15:00`). */
+export type InstantProblem =
+  /** A date and a time without `Z` or an offset. */
+  | { code: 'no_zone' }
+  /** None of the accepted forms ({@link ISO_FORM_EXAMPLES}). */
+  | { code: 'not_iso' }
+  /** An offset beyond -12:00..+14:00 (or with more than 59 minutes). */
+  | { code: 'offset'; offset: string }
+  | { code: 'month'; month: number }
+  /** A day the month does not have: `days` is how many it has in that year. */
+  | { code: 'day'; year: number; month: number; days: number }
+  | { code: 'hour'; hour: number }
+  | { code: 'minute'; minute: number }
+  | { code: 'second'; second: number };
+
+export type InstantParse = { ok: true; ms: number } | { ok: false; problem: InstantProblem };
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[t ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?(z|[+-]\d{2}(?::?\d{2})?)$/i;
 /** Offsets in use on Earth run from -12:00 to +14:00. */
 const MAX_OFFSET_MINUTES = { negative: 12 * 60, positive: 14 * 60 };
 
-const MONTHS = [
-  'January',
-  'February',
-  'March',
-  'April',
-  'May',
-  'June',
-  'July',
-  'August',
-  'September',
-  'October',
-  'November',
-  'December',
-] as const;
-
-/** The accepted forms, for messages and hints. */
-export const ISO_FORMS =
-  'a date `2026-12-31` (midnight UTC) or a date-time with its zone, `2026-12-31T18:00Z` or `2026-12-31T18:00+01:00`';
+/** The accepted forms, by example (a date at midnight UTC, a date-time with `Z`, one with an offset). */
+export const ISO_FORM_EXAMPLES = ['2026-12-31', '2026-12-31T18:00Z', '2026-12-31T18:00+01:00'] as const;
 
 /** True when `text` is meant as a date (four digits and a dash), whether or not it is a valid one. */
 export function looksLikeDate(text: string): boolean {
@@ -59,9 +59,9 @@ export function parseIsoInstant(input: string): InstantParse {
   const dateTime = DATE_TIME.exec(text);
   if (dateTime === null) {
     if (/^\d{4}-\d{2}-\d{2}[t ]\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?$/i.test(text)) {
-      return { ok: false, problem: 'has no time zone: add Z for UTC or an offset like +01:00' };
+      return { ok: false, problem: { code: 'no_zone' } };
     }
-    return { ok: false, problem: `is not written as ${ISO_FORMS}` };
+    return { ok: false, problem: { code: 'not_iso' } };
   }
   const [, y = '', mo = '', d = '', h = '', mi = '', s = '0', fraction = '', zone = ''] = dateTime;
   let offsetMinutes = 0;
@@ -72,7 +72,7 @@ export function parseIsoInstant(input: string): InstantParse {
     const minutes = digits.length > 2 ? Number(digits.slice(2)) : 0;
     const limit = sign < 0 ? MAX_OFFSET_MINUTES.negative : MAX_OFFSET_MINUTES.positive;
     if (minutes > 59 || hours * 60 + minutes > limit) {
-      return { ok: false, problem: `has the offset ${zone}, and offsets run from -12:00 to +14:00` };
+      return { ok: false, problem: { code: 'offset', offset: zone } };
     }
     offsetMinutes = sign * (hours * 60 + minutes);
   }
@@ -90,17 +90,12 @@ function checked(
   millis: number,
   offsetMinutes: number,
 ): InstantParse {
-  if (month < 1 || month > 12) return { ok: false, problem: `has month ${month}, and months run from 01 to 12` };
+  if (month < 1 || month > 12) return { ok: false, problem: { code: 'month', month } };
   const days = daysInMonth(year, month);
-  if (day < 1 || day > days) {
-    return {
-      ok: false,
-      problem: `is not a real date: ${MONTHS[month - 1]} ${year} has ${days} days`,
-    };
-  }
-  if (hour > 23) return { ok: false, problem: `has hour ${hour}, and hours run from 00 to 23` };
-  if (minute > 59) return { ok: false, problem: `has minute ${minute}, and minutes run from 00 to 59` };
-  if (second > 59) return { ok: false, problem: `has second ${second}, and seconds run from 00 to 59` };
+  if (day < 1 || day > days) return { ok: false, problem: { code: 'day', year, month, days } };
+  if (hour > 23) return { ok: false, problem: { code: 'hour', hour } };
+  if (minute > 59) return { ok: false, problem: { code: 'minute', minute } };
+  if (second > 59) return { ok: false, problem: { code: 'second', second } };
   // Date.UTC maps years 0..99 to 1900..1999; setUTCFullYear takes the year as written.
   const at = new Date(0);
   at.setUTCFullYear(year, month - 1, day);

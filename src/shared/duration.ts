@@ -26,14 +26,29 @@ export const DURATION_UNITS: Readonly<Record<string, number>> = {
   j: DAY_MS,
 };
 
-/** The grammar in words, for error messages and hints. */
-export const DURATION_FORMS = 'a whole number and a unit, m (minutes), h (hours), d (days) or w (weeks)';
-export const DURATION_EXAMPLES = '`30m`, `12h`, `7d`, `2w` or `1d12h`';
-
 /** Longest number in one part: no range the bot uses goes beyond it, and sums stay exact (999999w is 6e14 ms). */
 const MAX_DIGITS = 6;
 
-export type DurationParse = { ok: true; ms: number } | { ok: false; problem: string };
+/**
+ * Why a text is not a duration, as data (worded by whoever shows it: the Slack layer in the reader's language,
+ * the config's errors in English). `number`, `unit`, `text`: as written, lower case.
+ */
+export type DurationProblem =
+  | { code: 'empty' }
+  /** Digits with no unit after them (`7`, the `5` of `1h5`). */
+  | { code: 'no_unit'; number: string }
+  | { code: 'no_number' }
+  /** `1.5h`, `1,5d`: whole numbers only. */
+  | { code: 'fraction' }
+  /** Something that is neither a number nor a unit, where one belongs. */
+  | { code: 'unexpected'; text: string }
+  | { code: 'unknown_unit'; unit: string }
+  | { code: 'too_many_digits'; max: number }
+  | { code: 'repeated_unit'; unit: string }
+  /** A unit after a smaller one (`12h1d`): larger units come first. */
+  | { code: 'unit_order'; unit: string; after: string };
+
+export type DurationParse = { ok: true; ms: number } | { ok: false; problem: DurationProblem };
 
 /** Milliseconds bounds of one use, both inclusive. */
 export interface DurationRange {
@@ -43,16 +58,13 @@ export interface DurationRange {
 
 const PART = /(\d+)\s*([a-z]+)\s*/y;
 
-/**
- * `7d` → 604 800 000. `problem` (on failure) is a short clause saying what is wrong with `text`, e.g.
- * "has no unit after 7"; callers put it in their own sentence with the grammar ({@link DURATION_FORMS}).
- */
+/** `7d` → 604 800 000; on failure, what is wrong with `input` (callers word it, with the grammar). */
 export function parseDuration(input: string): DurationParse {
   const text = input.trim().toLowerCase();
-  if (text === '') return { ok: false, problem: 'is empty' };
-  if (/^\d+$/.test(text)) return { ok: false, problem: `has no unit after ${text}` };
-  if (!/^\d/.test(text)) return { ok: false, problem: 'does not start with a number' };
-  if (/\d[.,]\d/.test(text)) return { ok: false, problem: 'has a fraction: use whole numbers, like 1h30m' };
+  if (text === '') return { ok: false, problem: { code: 'empty' } };
+  if (/^\d+$/.test(text)) return { ok: false, problem: { code: 'no_unit', number: text } };
+  if (!/^\d/.test(text)) return { ok: false, problem: { code: 'no_number' } };
+  if (/\d[.,]\d/.test(text)) return { ok: false, problem: { code: 'fraction' } };
   let ms = 0;
   let previous: { unit: string; ms: number } | undefined;
   let at = 0;
@@ -64,21 +76,19 @@ export function parseDuration(input: string): DurationParse {
       return {
         ok: false,
         problem: /^\d+$/.test(rest)
-          ? `has no unit after ${rest}`
-          : `has "${rest.slice(0, 20)}" where a number and a unit belong`,
+          ? { code: 'no_unit', number: rest }
+          : { code: 'unexpected', text: rest.slice(0, 20) },
       };
     }
     const [, digits = '', unit = ''] = match;
     const unitMs = DURATION_UNITS[unit];
-    if (unitMs === undefined) return { ok: false, problem: `has an unknown unit "${unit.slice(0, 20)}"` };
-    if (digits.length > MAX_DIGITS) return { ok: false, problem: `has a number longer than ${MAX_DIGITS} digits` };
+    if (unitMs === undefined) return { ok: false, problem: { code: 'unknown_unit', unit: unit.slice(0, 20) } };
+    if (digits.length > MAX_DIGITS) return { ok: false, problem: { code: 'too_many_digits', max: MAX_DIGITS } };
     if (previous !== undefined && unitMs >= previous.ms) {
       return {
         ok: false,
         problem:
-          unitMs === previous.ms
-            ? `has two ${unit} parts`
-            : `puts ${unit} after ${previous.unit}: write the larger unit first, like 1d12h`,
+          unitMs === previous.ms ? { code: 'repeated_unit', unit } : { code: 'unit_order', unit, after: previous.unit },
       };
     }
     ms += Number(digits) * unitMs;
@@ -91,11 +101,6 @@ export function parseDuration(input: string): DurationParse {
 /** Whether `ms` is within `range`, bounds included. */
 export function isWithin(ms: number, range: DurationRange): boolean {
   return ms >= range.minMs && ms <= range.maxMs;
-}
-
-/** `from 5m to 7d`. */
-export function rangeText(range: DurationRange): string {
-  return `from ${formatDuration(range.minMs)} to ${formatDuration(range.maxMs)}`;
 }
 
 /**

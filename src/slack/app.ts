@@ -91,6 +91,7 @@ export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): Slack
     replays: new ReplayGuard({ ledger: options.deliveries, clock: systemClock, logger: options.logger }),
     logger: options.logger,
     onResult: options.onResult,
+    readers: deps.readers,
   });
   const common = {
     token: slack.botToken,

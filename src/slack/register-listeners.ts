@@ -23,7 +23,7 @@ import { createQuickFormSubmission } from './views/quick-form.js';
 export function registerListeners(app: App, deps: SlackDeps): void {
   const claims = new ListenerClaims();
   // Answers at once what none of the listeners below claims (Bolt would answer a 404 after 3 s).
-  app.use(createUnclaimedMiddleware(claims, deps.logger));
+  app.use(createUnclaimedMiddleware(claims, deps.logger, deps.readers));
 
   app.command(claims.claim('command', '/nasha'), createNashaCommand(deps));
 

@@ -12,9 +12,13 @@ import {
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Clock } from '../shared/clock.js';
+import type { SlackMessage } from './blocks/limits.js';
 import { duplicateRequestMessage, requestNotCheckedMessage } from './blocks/replies.js';
+import type { ReaderDirectory } from './i18n/readers.js';
+import { ENGLISH_TRANSLATOR, type Translator } from './i18n/translate.js';
 import { REPLAY_WINDOW_MS, type ReplayGuard } from './replay-guard.js';
 import { describeRequest, REQUEST_LOG_MESSAGE } from './request-log.js';
+import { payloadTranslator } from './views/modal-context.js';
 
 /**
  * The checks between Bolt's receivers and its routing, in HTTP and Socket Mode alike: a payload the bot cannot
@@ -113,12 +117,16 @@ export interface RequestGuardOptions {
   replays: ReplayGuard;
   logger: Logger;
   onResult?: ((kind: string, name: string, result: 'ok' | 'error') => void) | undefined;
+  /** Who reads the answers: the command's sender, in their language (without it, English). */
+  readers?: Pick<ReaderDirectory, 'person' | 'defaultLang'> | undefined;
 }
 
 /** Runs `deliver` (Bolt's routing) for a readable delivery not seen before; answers the others itself. */
 export type RequestGuard = (event: ReceiverEvent, deliver: (event: ReceiverEvent) => Promise<void>) => Promise<void>;
 
-export function createRequestGuard({ replays, logger, onResult }: RequestGuardOptions): RequestGuard {
+export function createRequestGuard({ replays, logger, onResult, readers }: RequestGuardOptions): RequestGuard {
+  const translatorFor = (body: unknown): Promise<Translator> =>
+    readers === undefined ? Promise.resolve(ENGLISH_TRANSLATOR) : payloadTranslator({ readers }, body);
   return async (event, deliver) => {
     const found = classifyRequest(event.body);
     const summary = describeRequest(event.body);
@@ -128,9 +136,13 @@ export function createRequestGuard({ replays, logger, onResult }: RequestGuardOp
       throw new MalformedRequestError(found.reason);
     }
     if (found.hasEffect) {
-      // A command's ack is shown to the user; an interaction's empty ack is all Slack expects.
-      const answer = (message: { text: string }) =>
-        event.ack(found.kind === 'command' ? { response_type: 'ephemeral', ...message } : undefined);
+      // A command's ack is shown to the user, in their language; an interaction's empty ack is all Slack expects.
+      const answer = async (words: (tr: Translator) => SlackMessage) =>
+        event.ack(
+          found.kind === 'command'
+            ? { response_type: 'ephemeral', ...words(await translatorFor(event.body)) }
+            : undefined,
+        );
       let first: boolean;
       try {
         first = await replays.isFirstDelivery(found.kind, found.triggerId, event.body);
@@ -138,7 +150,7 @@ export function createRequestGuard({ replays, logger, onResult }: RequestGuardOp
         // Without the ledger, a replay could not be told from the original: run nothing.
         logger.error({ ...summary, outcome: 'not run', err: error }, REQUEST_LOG_MESSAGE);
         onResult?.(found.kind, 'unchecked', 'error');
-        await answer(requestNotCheckedMessage());
+        await answer(requestNotCheckedMessage);
         return;
       }
       if (!first) {
@@ -152,7 +164,7 @@ export function createRequestGuard({ replays, logger, onResult }: RequestGuardOp
           REQUEST_LOG_MESSAGE,
         );
         onResult?.(found.kind, 'duplicate', 'ok');
-        await answer(duplicateRequestMessage());
+        await answer(duplicateRequestMessage);
         return;
       }
     }

@@ -3,7 +3,10 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { staleFormModal } from './blocks/modals.js';
 import { staleInteractionMessage, unknownCommandMessage } from './blocks/replies.js';
+import type { ReaderDirectory } from './i18n/readers.js';
+import { ENGLISH_TRANSLATOR, type Translator } from './i18n/translate.js';
 import { noteRequestOutcome } from './request-log.js';
+import { payloadTranslator } from './views/modal-context.js';
 
 export type ClaimKind = 'command' | 'action' | 'view' | 'options' | 'shortcut';
 type IdMatcher = string | RegExp;
@@ -68,16 +71,17 @@ type AnyAck = (response?: object) => Promise<void>;
 
 /**
  * Tells whoever clicked a button the bot cannot use — a stale one, or one whose value does not parse — that it
- * did nothing, instead of silence. For the listeners too: they have acknowledged already. `respond` is there
- * for buttons in messages; a form's elements have no response_url.
+ * did nothing, instead of silence, in their language (`tr`). For the listeners too: they have acknowledged
+ * already. `respond` is there for buttons in messages; a form's elements have no response_url.
  */
 export async function answerInvalidButton(
   respond: RespondFn | undefined,
   logger: Logger,
   reason: string,
+  tr: Translator = ENGLISH_TRANSLATOR,
 ): Promise<void> {
   noteRequestOutcome('invalid button', reason);
-  await respond?.({ response_type: 'ephemeral', replace_original: false, ...staleInteractionMessage() }).catch(
+  await respond?.({ response_type: 'ephemeral', replace_original: false, ...staleInteractionMessage(tr) }).catch(
     (error: unknown) => logger.warn({ err: error }, 'could not tell the clicker a button is no longer valid'),
   );
 }
@@ -88,9 +92,16 @@ export async function answerInvalidButton(
  * its 3-second timeout, with a 404 that Slack shows as an error. A global middleware rather than
  * catch-all listeners: Bolt runs every listener for every request, and a catch-all would have to
  * know whether another one acknowledged. Changes nothing and decides nothing, so it needs no
- * permission check; everything it cannot identify goes on to Bolt as before.
+ * permission check; everything it cannot identify goes on to Bolt as before. It answers in the sender's
+ * language (`readers`; without them, English).
  */
-export function createUnclaimedMiddleware(claims: ListenerClaims, logger: Logger): Middleware<AnyMiddlewareArgs> {
+export function createUnclaimedMiddleware(
+  claims: ListenerClaims,
+  logger: Logger,
+  readers?: Pick<ReaderDirectory, 'person' | 'defaultLang'>,
+): Middleware<AnyMiddlewareArgs> {
+  const translatorFor = (body: unknown) =>
+    readers === undefined ? Promise.resolve(ENGLISH_TRANSLATOR) : payloadTranslator({ readers }, body);
   return async (args) => {
     const parsed = InteractionSchema.safeParse(args.body);
     if (!parsed.success || !('ack' in args)) {
@@ -110,24 +121,31 @@ export function createUnclaimedMiddleware(claims: ListenerClaims, logger: Logger
     const stale = 'no listener claims it; answered as stale';
     if (found.kind !== 'action') noteRequestOutcome('stale', stale);
     switch (found.kind) {
-      case 'command':
-        await ack({ response_type: 'ephemeral', ...unknownCommandMessage(found.id.slice(0, 40)) });
+      case 'command': {
+        const tr = await translatorFor(args.body);
+        await ack({ response_type: 'ephemeral', ...unknownCommandMessage(found.id.slice(0, 40), tr) });
         return;
+      }
       case 'view':
-        await ack({ response_action: 'update', view: staleFormModal() });
+        await ack({ response_action: 'update', view: staleFormModal(await translatorFor(args.body)) });
         return;
       case 'options':
         await ack({ options: [] });
         return;
       case 'action':
         await ack();
-        await answerInvalidButton(found.inMessage && 'respond' in args ? args.respond : undefined, logger, stale);
+        await answerInvalidButton(
+          found.inMessage && 'respond' in args ? args.respond : undefined,
+          logger,
+          stale,
+          await translatorFor(args.body),
+        );
         return;
       case 'shortcut':
         await ack();
         if (found.triggerId !== undefined) {
           await args.client.views
-            .open({ trigger_id: found.triggerId, view: staleFormModal() })
+            .open({ trigger_id: found.triggerId, view: staleFormModal(await translatorFor(args.body)) })
             .catch((error: unknown) => logger.warn({ err: error }, 'could not answer a stale shortcut'));
         }
         return;

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { NashaError } from '../../src/core/errors.js';
 import { checkSnapshotName, defaultSnapshotName, parseExpiration } from '../../src/core/naming.js';
 import { editDistance, suggest } from '../../src/core/suggest.js';
-import { didYouMean, problemText } from '../../src/slack/blocks/problems.js';
+import { problemText } from '../../src/slack/blocks/problems.js';
+import { ENGLISH_TRANSLATOR } from '../../src/slack/i18n/translate.js';
 import { plain } from '../../src/slack/text.js';
 
 const NOW = Date.UTC(2026, 10, 28, 9, 30, 15);
@@ -95,8 +96,9 @@ describe('expiration parsing', () => {
 
   it.each([
     ['7', 'has no unit after 7'],
-    ['7 days', 'has an unknown unit "days"'],
-    ['7q', 'has an unknown unit "q"'],
+    // The unit as typed is the person's words: a code span, never the bot's own.
+    ['7 days', 'has an unknown unit `days`'],
+    ['7q', 'has an unknown unit `q`'],
     ['12h1d', 'puts d after h: write the larger unit first, like 1d12h'],
     ['1d1d', 'has two d parts'],
     ['9999999d', 'has a number longer than 6 digits'],
@@ -144,7 +146,7 @@ describe('did you mean', () => {
     expect(suggest('dat', ['data', 'backups', 'logs'])).toEqual(['data']);
     expect(suggest('zpool-12831', ['zpool-128310', 'zpool-204117'])).toEqual(['zpool-128310']);
     expect(suggest('qqqqqq', ['data', 'backups'])).toEqual([]);
-    expect(plain(didYouMean(['a', 'b', 'c']))).toBe(' Did you mean “a”, “b” or “c”?');
-    expect(plain(didYouMean([]))).toBe('');
+    expect(plain(ENGLISH_TRANSLATOR.didYouMean(['a', 'b', 'c']))).toBe(' Did you mean “a”, “b” or “c”?');
+    expect(plain(ENGLISH_TRANSLATOR.didYouMean([]))).toBe('');
   });
 });

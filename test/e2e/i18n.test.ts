@@ -1,13 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AUDIT_CHANNEL,
   type BotHarness,
+  CHANNELS,
   messageText,
+  SIGNING_SECRET,
   startBotHarness,
   TEST_CONFIG,
   USERS,
 } from '../support/bot-harness.js';
 import { select, staticSelect, viewSubmission } from '../support/slack-payloads.js';
+import { postSigned, slashCommandBody } from '../support/slack-requests.js';
 
 /**
  * The workspace default is French and the audit channel reads English. Slack says the admin reads French
@@ -112,7 +116,7 @@ describe('each person reads the bot in their Slack language; channels in theirs'
     expect(update.view.title.text).toBe('Créer un instantané');
     expect(JSON.stringify(update.view)).toContain('Dans 30m, 12h, 7j, 2sem ou 1j12h');
 
-    // An inline error of the form: French words around the problem's (English until problems.ts speaks French).
+    // The form's inline errors are French.
     const missing = await h.interact(
       viewSubmission(USERS.admin, {
         callback_id: french.callback_id,
@@ -135,16 +139,77 @@ describe('each person reads the bot in their Slack language; channels in theirs'
     expect(asked.every((call) => call.args['include_locale'] === 'true')).toBe(true);
   });
 
-  it('a French create with a French duration: the audit channel keeps its configured language (English)', async () => {
+  it('a French create with a French duration: the result is French, the audit channel (configured en) English', async () => {
     const posted = h.auditMessages().length;
-    const { id } = await h.command('snapshot create zpool-128310/data depuis-fr --expires 7j', { user: USERS.admin });
-    await h.replies(id, (t) => t.some((x) => x.includes('Done')));
+    const { ack, id } = await h.command('snapshot create zpool-128310/data depuis-fr --expires 7j', {
+      user: USERS.admin,
+    });
+    expect((ack.json() as { text: string }).text).toBe('En cours\u00a0: un instantané de `zpool-128310/data`…');
+    const replies = await h.replies(id, (t) => t.some((x) => x.startsWith('Fait')));
+    expect(replies.at(-1)).toBe('Fait\u00a0: créer l’instantané `depuis-fr` sur `zpool-128310/data`');
+    const shown = JSON.stringify(h.slack.replies(id).at(-1)?.['blocks']);
+    expect(shown).toContain(':white_check_mark: Fait\u00a0: Créer l’instantané `depuis-fr` sur `zpool-128310/data`.');
+    expect(shown).toMatch(/La tâche OVH `\d+` est terminée\./);
+    expect(shown).not.toMatch(/Done|OVH task/);
     await h.slack.waitFor(() => h.auditMessages().length > posted, 'the audit message');
     const audit = messageText(h.auditMessages().at(-1)?.args ?? {});
     expect(audit).toContain('depuis-fr');
     expect(audit).toMatch(/Create snapshot/);
-    expect(audit).not.toMatch(/Instantané|instantané/);
+    expect(audit).not.toMatch(/Instantané|instantané|Création/);
     const created = h.sim.requests.find((r) => r.method === 'POST' && r.path.endsWith('/data/customSnapshot'));
     expect(created?.status).toBe(200);
+  });
+
+  it('a refused change is explained to the fr-FR user in French; the audit record reads English', async () => {
+    const posted = h.auditMessages().length;
+    // The general channel allows viewers only: the admin's create is refused there, and audited.
+    const { id } = await h.command('snapshot create zpool-128310/data pas-ici', {
+      user: USERS.admin,
+      channel: CHANNELS.general,
+    });
+    const replies = await h.replies(id, (t) => t.some((x) => x.startsWith('Vous devez')));
+    expect(replies.at(-1)).toBe(
+      'Vous devez avoir le rôle operator sur `zpool-128310/data`\u00a0: ce canal autorise au plus viewer (plafond du canal).',
+    );
+    const shown = JSON.stringify(h.slack.replies(id).at(-1)?.['blocks']);
+    expect(shown).toContain(':no_entry: Vous devez avoir le rôle *operator* sur `zpool-128310/data`');
+    await h.slack.waitFor(() => h.auditMessages().length > posted, 'the audit message');
+    const audit = messageText(h.auditMessages().at(-1)?.args ?? {});
+    expect(audit).toContain('Denied');
+    expect(audit).toContain(
+      'You need *operator* on `zpool-128310/data`: this channel allows at most *viewer* (channel cap).',
+    );
+    expect(audit).not.toMatch(/Vous|rôle|canal/);
+  });
+
+  it('an impossible date is refused in French, the calendar’s facts in French; audited in English', async () => {
+    const posted = h.auditMessages().length;
+    const { id } = await h.command('snapshot create zpool-128310/data fevrier --expires 2027-02-30', {
+      user: USERS.admin,
+    });
+    const replies = await h.replies(id, (t) => t.some((x) => x.startsWith('L’expiration')));
+    expect(replies.at(-1)).toBe(
+      'L’expiration `2027-02-30` n’est pas une date réelle\u00a0: février 2027 compte 28 jours.',
+    );
+    await h.slack.waitFor(() => h.auditMessages().length > posted, 'the audit message');
+    const audit = messageText(h.auditMessages().at(-1)?.args ?? {});
+    expect(audit).toContain('Invalid input: nothing changed');
+    expect(audit).toContain('The expiration `2027-02-30` is not a real date: February 2027 has 28 days.');
+  });
+
+  it('a command Slack delivers twice is run once; the copy is answered in the sender’s language', async () => {
+    const id = randomUUID();
+    const body = slashCommandBody({
+      text: 'snapshot list zpool-128310/data',
+      user_id: USERS.admin,
+      response_url: h.slack.responseUrl(id),
+    });
+    const first = await postSigned(h.url, SIGNING_SECRET, body);
+    expect((first.json() as { text: string }).text).toBe('En cours\u00a0: les instantanés de `zpool-128310/data`…');
+    const copy = await postSigned(h.url, SIGNING_SECRET, body);
+    expect(copy.json()).toMatchObject({
+      response_type: 'ephemeral',
+      text: 'Cette requête a déjà été reçue\u00a0: elle n’a pas été exécutée une seconde fois.',
+    });
   });
 });

@@ -28,32 +28,30 @@ describe('strict ISO 8601 dates', () => {
   });
 
   it.each([
-    ['2027-02-29', 'is not a real date: February 2027 has 28 days'],
-    ['1900-02-29', 'is not a real date: February 1900 has 28 days'],
-    ['2027-02-30T10:00Z', 'is not a real date: February 2027 has 28 days'],
-    ['2027-06-31', 'is not a real date: June 2027 has 30 days'],
-    ['2027-12-32', 'is not a real date: December 2027 has 31 days'],
-    ['2027-12-00', 'is not a real date: December 2027 has 31 days'],
-    ['2027-13-01', 'has month 13, and months run from 01 to 12'],
-    ['2027-00-01', 'has month 0, and months run from 01 to 12'],
-    ['2027-01-01T24:00Z', 'has hour 24, and hours run from 00 to 23'],
-    ['2027-01-01T12:60Z', 'has minute 60, and minutes run from 00 to 59'],
-    ['2027-01-01T12:00:60Z', 'has second 60, and seconds run from 00 to 59'],
-    ['2027-01-01T12:00+15:00', 'has the offset +15:00, and offsets run from -12:00 to +14:00'],
-    ['2027-01-01T12:00-12:30', 'has the offset -12:30, and offsets run from -12:00 to +14:00'],
-    ['2027-01-01T12:00+05:60', 'has the offset +05:60, and offsets run from -12:00 to +14:00'],
-    ['2027-01-01T12:00', 'has no time zone: add Z for UTC or an offset like +01:00'],
-    ['2027-01-01T12:00:00.5', 'has no time zone: add Z for UTC or an offset like +01:00'],
-  ])('refuses %s: it %s', (text, problem) => {
+    ['2027-02-29', { code: 'day', year: 2027, month: 2, days: 28 }],
+    ['1900-02-29', { code: 'day', year: 1900, month: 2, days: 28 }],
+    ['2027-02-30T10:00Z', { code: 'day', year: 2027, month: 2, days: 28 }],
+    ['2027-06-31', { code: 'day', year: 2027, month: 6, days: 30 }],
+    ['2027-12-32', { code: 'day', year: 2027, month: 12, days: 31 }],
+    ['2027-12-00', { code: 'day', year: 2027, month: 12, days: 31 }],
+    ['2027-13-01', { code: 'month', month: 13 }],
+    ['2027-00-01', { code: 'month', month: 0 }],
+    ['2027-01-01T24:00Z', { code: 'hour', hour: 24 }],
+    ['2027-01-01T12:60Z', { code: 'minute', minute: 60 }],
+    ['2027-01-01T12:00:60Z', { code: 'second', second: 60 }],
+    ['2027-01-01T12:00+15:00', { code: 'offset', offset: '+15:00' }],
+    ['2027-01-01T12:00-12:30', { code: 'offset', offset: '-12:30' }],
+    ['2027-01-01T12:00+05:60', { code: 'offset', offset: '+05:60' }],
+    ['2027-01-01T12:00', { code: 'no_zone' }],
+    ['2027-01-01T12:00:00.5', { code: 'no_zone' }],
+  ] as const)('refuses %s, saying why as data: %j', (text, problem) => {
     expect(parseIsoInstant(text)).toEqual({ ok: false, problem });
   });
 
   it.each(['2027-1-01', '2027-01-01T1:00Z', '2027-01-01T10:00:00.1234Z', '27-01-01', '2027/01/01', 'soon', ''])(
-    'refuses the malformed %j, naming the accepted forms',
+    'refuses the malformed %j as none of the accepted forms',
     (text) => {
-      const parsed = parseIsoInstant(text);
-      expect(parsed.ok).toBe(false);
-      if (!parsed.ok) expect(parsed.problem).toMatch(/^is not written as a date `2026-12-31` \(midnight UTC\)/);
+      expect(parseIsoInstant(text)).toEqual({ ok: false, problem: { code: 'not_iso' } });
     },
   );
 

@@ -3,9 +3,9 @@
  * from OVH (its snapshots with their expirations); many partitions come from the last scan, one line each.
  * Nothing is shown that the caller could not read with `list`: the gate decides every partition.
  */
-import { looksLikeDate, parseIsoInstant } from '../../shared/calendar.js';
+import { type InstantProblem, looksLikeDate, parseIsoInstant } from '../../shared/calendar.js';
 import type { Clock } from '../../shared/clock.js';
-import { DAY_MS, parseDuration } from '../../shared/duration.js';
+import { DAY_MS, type DurationProblem, parseDuration } from '../../shared/duration.js';
 import { NashaError, refused } from '../errors.js';
 import type { ActionGate } from '../gate.js';
 import type { Actor } from '../model.js';
@@ -231,8 +231,10 @@ function lineOf(partition: ScannedPartition): StatusLine {
 /** `--at`: an ISO 8601 date or date-time with zone, or how long ago (`3h`, `2d`, `1d12h`, optionally "ago"). */
 export function parseRestoreTime(input: string | undefined, now: number): number {
   const text = (input ?? '').trim();
-  const problem = (why: 'missing' | 'syntax' | 'not_a_date' | 'duration' | 'future', detail?: string) =>
-    new NashaError({ kind: 'invalid_restore_time', text: text.slice(0, 60), why, detail, now });
+  const problem = (
+    why: 'missing' | 'syntax' | 'not_a_date' | 'duration' | 'future',
+    detail?: InstantProblem | DurationProblem,
+  ) => new NashaError({ kind: 'invalid_restore_time', text: text.slice(0, 60), why, detail, now });
   if (text === '') throw problem('missing');
   let at: number;
   if (looksLikeDate(text)) {

@@ -10,6 +10,7 @@ import { translator } from '../i18n/translate.js';
 import { ChannelIdSchema, UserIdSchema } from '../payloads.js';
 import { answerInvalidButton } from '../unclaimed.js';
 import { failureMessage } from '../views/listener-replies.js';
+import { payloadTranslator } from '../views/modal-context.js';
 
 const ClickSchema = z.object({
   user: z.object({ id: UserIdSchema }),
@@ -48,7 +49,9 @@ function decideButton(deps: SlackDeps, decide: (actor: Actor, requestId: string)
   return async ({ ack, body, respond }: ButtonArgs): Promise<void> => {
     await ack();
     const click = parseClick(body);
-    if (click === undefined) return answerInvalidButton(respond, deps.logger, INVALID_APPROVAL_BUTTON);
+    if (click === undefined) {
+      return answerInvalidButton(respond, deps.logger, INVALID_APPROVAL_BUTTON, await payloadTranslator(deps, body));
+    }
     // The answer is ephemeral, to the clicker: in their language.
     const tr = translator(await deps.readers.person(click.actor.userId));
     let reply: SlackMessage;
@@ -58,7 +61,7 @@ function decideButton(deps: SlackDeps, decide: (actor: Actor, requestId: string)
         ? clickEffectMessage(result.request, result.effect, tr)
         : clickRefusalMessage(result.refusal, tr);
     } catch (error) {
-      reply = failureMessage(deps, error, { userId: click.actor.userId, approval: click.requestId });
+      reply = failureMessage(deps, error, { userId: click.actor.userId, approval: click.requestId }, tr);
     }
     await tell(deps, respond, reply);
   };
@@ -77,7 +80,9 @@ export function createRejectButton(deps: SlackDeps) {
   return async ({ ack, body, client, respond }: ButtonArgs): Promise<void> => {
     await ack();
     const click = parseClick(body);
-    if (click?.triggerId === undefined) return answerInvalidButton(respond, deps.logger, INVALID_APPROVAL_BUTTON);
+    if (click?.triggerId === undefined) {
+      return answerInvalidButton(respond, deps.logger, INVALID_APPROVAL_BUTTON, await payloadTranslator(deps, body));
+    }
     const metadata = deps.metadata.encode({
       u: click.actor.userId,
       c: click.actor.channelId ?? null,

@@ -2,6 +2,7 @@ import type { SlackActionMiddlewareArgs } from '@slack/bolt';
 import type { Logger } from 'pino';
 import { changeLinesMessage } from '../blocks/replies.js';
 import type { ChangeLine } from '../change-runner.js';
+import { ENGLISH_TRANSLATOR, type Translator } from '../i18n/translate.js';
 
 /**
  * Shows a button's changes to the clicker only, each step as its own ephemeral message (the button sits in a
@@ -11,11 +12,12 @@ export function ephemeralProgress(
   respond: SlackActionMiddlewareArgs['respond'],
   logger: Logger,
   what: string,
+  tr: Translator = ENGLISH_TRANSLATOR,
 ): (lines: readonly ChangeLine[]) => Promise<void> {
   let told = '';
   return async (lines) => {
     if (!lines.every((line) => line.state.kind !== 'working')) return;
-    const reply = changeLinesMessage(lines);
+    const reply = changeLinesMessage(lines, tr);
     const key = JSON.stringify(reply);
     if (key === told) return;
     told = key;

@@ -1,5 +1,6 @@
 import type { types } from '@slack/bolt';
 import type { ApprovalOutcomeDetail, ApprovalRequest, ImpactPreview } from '../../core/approvals.js';
+import { ENGLISH_TRANSLATOR, type MessageKey, type Translator } from '../i18n/translate.js';
 import {
   bold,
   capitalized,
@@ -9,9 +10,6 @@ import {
   group,
   italic,
   joinText,
-  listOf,
-  plain,
-  say,
   type Text,
   text,
   user,
@@ -21,7 +19,10 @@ import { context, fieldsSection, header, LIMITS, message, plainText, type SlackM
 import { changeText, problemText, storedText, target, taskFailureText } from './problems.js';
 import { settlementText } from './settlements.js';
 
-/** Pure builders for approval cards and the requester's DM. */
+/**
+ * Pure builders for approval cards (read in the approvals channel: its language, dates as Slack's tokens) and
+ * the requester's messages (their language and time zone).
+ */
 
 export const APPROVAL_ACTION = {
   approve: 'nasha_approval_approve',
@@ -32,90 +33,118 @@ export const APPROVAL_ACTION = {
 /** Slack's limit for a confirmation dialog's text. */
 const CONFIRM_TEXT = 300;
 
-const STATE_LINE: Readonly<Record<ApprovalRequest['state'], Text>> = {
-  pending: say`:raising_hand: ${bold('Waiting for approval')}`,
-  approved: say`:ballot_box_with_check: ${bold('Approved')} — running`,
-  executing: say`:arrows_counterclockwise: ${bold('Approved')} — running on OVH`,
-  succeeded: say`:white_check_mark: ${bold('Approved → done')}`,
-  failed: say`:x: ${bold('Approved → failed')}`,
-  rejected: say`:no_entry_sign: ${bold('Rejected')}`,
-  expired: say`:hourglass: ${bold('Expired')} — nobody approved it in time`,
-  cancelled: say`:leftwards_arrow_with_hook: ${bold('Cancelled')} by the requester`,
-  invalidated: say`:warning: ${bold('Not executed')} — the target changed`,
+const STATE_LINE: Readonly<Record<ApprovalRequest['state'], { icon: string; key: MessageKey }>> = {
+  pending: { icon: ':raising_hand:', key: 'approval.line.pending' },
+  approved: { icon: ':ballot_box_with_check:', key: 'approval.line.approved' },
+  executing: { icon: ':arrows_counterclockwise:', key: 'approval.line.executing' },
+  succeeded: { icon: ':white_check_mark:', key: 'approval.line.succeeded' },
+  failed: { icon: ':x:', key: 'approval.line.failed' },
+  rejected: { icon: ':no_entry_sign:', key: 'approval.line.rejected' },
+  expired: { icon: ':hourglass:', key: 'approval.line.expired' },
+  cancelled: { icon: ':leftwards_arrow_with_hook:', key: 'approval.line.cancelled' },
+  invalidated: { icon: ':warning:', key: 'approval.line.invalidated' },
 };
 
-export function durationText(ms: number | null): string {
-  if (ms === null) return 'no automatic restore point';
+/** How far back automatic restore points reach: `6 hours`, `7 days`. */
+export function durationText(ms: number | null, tr: Translator = ENGLISH_TRANSLATOR): string {
+  if (ms === null) return tr.plain(tr.t('approval.noRestorePoint'));
   const hours = ms / 3_600_000;
-  if (hours < 24) return `${hours} hour${hours === 1 ? '' : 's'}`;
-  const days = hours / 24;
-  return `${days} day${days === 1 ? '' : 's'}`;
+  if (hours < 24) return tr.plain(tr.t('approval.hours', { hours }));
+  return tr.plain(tr.t('approval.days', { days: hours / 24 }));
 }
 
 function frequencies(types_: readonly string[], none: Text): Text {
   return types_.length === 0 ? none : joinText(types_.map(code), ' ');
 }
 
-export function previewText(preview: ImpactPreview): Text {
+export function previewText(preview: ImpactPreview, tr: Translator = ENGLISH_TRANSLATOR): Text {
   if (preview.kind === 'snapshot') {
-    const expiry =
-      preview.expiration === null ? text('kept until deleted') : say`expires ${verbatim(preview.expiration)}`;
-    return say`Deletes custom snapshot ${verbatim(preview.name)} (${expiry}). ${preview.customLeft} custom snapshot(s) will remain; automatic: ${frequencies(preview.enabled, text(italic('none')))}.`;
+    return tr.t('approval.previewSnapshot', {
+      name: verbatim(preview.name),
+      expiry:
+        preview.expiration === null
+          ? tr.t('approval.keptUntilDeleted')
+          : tr.t('approval.expiresOn', { when: verbatim(preview.expiration) }),
+      left: preview.customLeft,
+      // No automatic snapshots left (`aucun` in French), or no frequency left (`aucune`) below.
+      enabled: frequencies(preview.enabled, text(italic(tr.t('replies.none')))),
+    });
   }
-  const left = frequencies(preview.remaining, say`${italic('none')} :warning:`);
-  return say`Stops ${code(preview.type)} snapshots. Frequencies left: ${left}. Automatic restore points will reach back ${bold(durationText(preview.reachAfterMs))} (now ${durationText(preview.reachBeforeMs)}); ${preview.customCount} custom snapshot(s) are not affected.`;
+  return tr.t('approval.previewFrequency', {
+    type: code(preview.type),
+    left: frequencies(preview.remaining, text(italic(tr.t('common.none')), ' :warning:')),
+    after: durationText(preview.reachAfterMs, tr),
+    before: durationText(preview.reachBeforeMs, tr),
+    count: preview.customCount,
+  });
 }
 
 /**
  * What the request's stored outcome says: the problem that stopped it, how OVH's task ended, how the change was
  * settled on OVH, or an older version's text (shown literally).
  */
-export function outcomeDetailText(detail: ApprovalOutcomeDetail | null): Text | undefined {
+export function outcomeDetailText(
+  detail: ApprovalOutcomeDetail | null,
+  tr: Translator = ENGLISH_TRANSLATOR,
+): Text | undefined {
   if (detail === null) return undefined;
   const parts: Text[] = [];
   const { problem, task, settlement, ovh, note } = detail;
-  if (problem !== undefined) parts.push(storedText(() => problemText(problem), problem));
-  if (task !== undefined) parts.push(storedText(() => taskFailureText(task), task));
-  if (settlement !== undefined) parts.push(storedText(() => settlementText(settlement), settlement));
-  if (ovh !== undefined) parts.push(say`OVH said: ${verbatim(ovh)}`);
+  if (problem !== undefined) parts.push(storedText(() => problemText(problem, tr), problem, tr));
+  if (task !== undefined) parts.push(storedText(() => taskFailureText(task, tr), task, tr));
+  if (settlement !== undefined) parts.push(storedText(() => settlementText(settlement, tr), settlement, tr));
+  if (ovh !== undefined) parts.push(tr.t('approval.ovhSaid', { words: verbatim(ovh) }));
   if (note !== undefined) parts.push(text(verbatim(note)));
   if (detail.text !== undefined) parts.push(text(verbatim(detail.text)));
   return parts.length === 0 ? undefined : joinText(parts, ' ');
 }
 
-function outcomeLine(request: ApprovalRequest): Text {
-  const approvers = listOf(
+function outcomeLine(request: ApprovalRequest, tr: Translator): Text {
+  const approvers = tr.list(
     request.approvals.map((v) => user(v.userId)),
     'and',
   );
-  const task = request.taskId === null ? text() : say` · OVH task ${code(String(request.taskId))}`;
-  const state = STATE_LINE[request.state];
+  const task = request.taskId === null ? text() : tr.t('approval.withTask', { task: code(String(request.taskId)) });
+  const look = STATE_LINE[request.state];
+  const state = text(`${look.icon} `, tr.t(look.key));
   switch (request.state) {
     case 'pending': {
-      const who = request.approvals.length === 0 ? text() : say` (${approvers})`;
-      return say`${state} — ${request.approvals.length}/${request.quorum}${who}; expires ${date(request.expiresAt)}`;
+      const who = request.approvals.length === 0 ? text() : text(' (', approvers, ')');
+      return tr.t('approval.pendingLine', {
+        state,
+        count: String(request.approvals.length),
+        quorum: String(request.quorum),
+        who,
+        expires: date(request.expiresAt),
+      });
     }
     case 'approved':
     case 'executing':
-      return say`${state} by ${approvers}${task}`;
+      return tr.t('approval.by', { state, by: approvers, task });
     case 'succeeded': {
       // Done, or confirmed on OVH after its answer was lost (then how it was confirmed).
-      const how = outcomeDetailText(request.outcomeDetail);
-      return say`${state} by ${approvers}${task}${how === undefined ? '' : say`\n${how}`}`;
+      const how = outcomeDetailText(request.outcomeDetail, tr);
+      return text(tr.t('approval.by', { state, by: approvers, task }), how === undefined ? text() : text('\n', how));
     }
     case 'failed': {
       const by = request.approvals.length === 0 ? text('—') : approvers;
-      const why = outcomeDetailText(request.outcomeDetail) ?? text('unknown error');
-      return say`${state} by ${by}${task}\n${why}`;
+      const why = outcomeDetailText(request.outcomeDetail, tr) ?? tr.t('approval.unknownError');
+      return text(tr.t('approval.by', { state, by, task }), '\n', why);
     }
     case 'rejected': {
-      const by = request.decidedBy === null ? text('someone') : text(user(request.decidedBy));
-      const why = request.decisionReason === null ? text() : say`: ${verbatim(request.decisionReason)}`;
-      return say`${state} by ${by}${why}`;
+      const by = request.decidedBy === null ? tr.t('approval.someone') : text(user(request.decidedBy));
+      const why =
+        request.decisionReason === null
+          ? text()
+          : tr.t('approval.because', { reason: verbatim(request.decisionReason) });
+      return text(tr.t('approval.by', { state, by, task: text() }), why);
     }
     case 'invalidated': {
-      const why = outcomeDetailText(request.outcomeDetail);
-      return say`${state}${why === undefined ? '.' : say`: ${why}`} Nothing was sent to OVH.`;
+      const why = outcomeDetailText(request.outcomeDetail, tr);
+      return tr.t('approval.invalidatedLine', {
+        state,
+        why: why === undefined ? text('.') : tr.t('approval.because', { reason: why }),
+      });
     }
     case 'expired':
     case 'cancelled':
@@ -123,20 +152,22 @@ function outcomeLine(request: ApprovalRequest): Text {
   }
 }
 
-/** The card in the approvals channel; buttons only while it is pending. */
-export function approvalCard(request: ApprovalRequest): SlackMessage {
-  const what = changeText(request.change);
+/** The card in the approvals channel (its language: `tr`); buttons only while it is pending. */
+export function approvalCard(request: ApprovalRequest, tr: Translator = ENGLISH_TRANSLATOR): SlackMessage {
+  const what = changeText(request.change, tr);
+  const id = `#${request.id}`;
+  const field = (key: MessageKey, value: Text | ReturnType<typeof code>) => text(bold(tr.t(key)), '\n', value);
   const blocks: types.KnownBlock[] = [
-    header(`Approval #${request.id}`),
+    header(tr.plain(tr.t('approval.title', { id }))),
     fieldsSection([
-      say`${bold('Requested by')}\n${user(request.requester.userId)}`,
-      say`${bold('Change')}\n${what}`,
-      say`${bold('Target')}\n${target(request.change.target)}`,
-      say`${bold('Expires')}\n${date(request.expiresAt)}`,
+      tr.mrkdwn(field('approval.requestedBy', text(user(request.requester.userId)))),
+      tr.mrkdwn(field('approval.change', what)),
+      tr.mrkdwn(field('approval.target', target(request.change.target))),
+      tr.mrkdwn(field('approval.expires', text(date(request.expiresAt)))),
     ]),
-    section(say`${bold('Reason')}\n${verbatim(request.reason)}`),
-    section(say`${bold('Impact')}\n${previewText(request.preview)}`),
-    section(outcomeLine(request)),
+    section(tr.mrkdwn(field('approval.reason', text(verbatim(request.reason))))),
+    section(tr.mrkdwn(field('approval.impact', previewText(request.preview, tr)))),
+    section(tr.mrkdwn(outcomeLine(request, tr))),
   ];
   if (request.state === 'pending') {
     blocks.push({
@@ -147,17 +178,14 @@ export function approvalCard(request: ApprovalRequest): SlackMessage {
           type: 'button',
           action_id: APPROVAL_ACTION.approve,
           style: 'primary',
-          text: plainText('Approve', LIMITS.buttonText),
+          text: plainText(tr.plain(tr.t('approval.approve')), LIMITS.buttonText),
           value: request.id,
           confirm: {
-            title: plainText('Approve this change?', 100),
+            title: plainText(tr.plain(tr.t('approval.confirmTitle')), 100),
             // plain_text: shown as written, names and all.
-            text: plainText(
-              plain(say`${capitalized(what)}. This runs on OVH at once and cannot be undone.`),
-              CONFIRM_TEXT,
-            ),
-            confirm: plainText('Approve', 30),
-            deny: plainText('Back', 30),
+            text: plainText(tr.plain(tr.t('approval.confirmText', { what: capitalized(what) })), CONFIRM_TEXT),
+            confirm: plainText(tr.plain(tr.t('approval.approve')), 30),
+            deny: plainText(tr.plain(tr.t('approval.back')), 30),
             style: 'primary',
           },
         },
@@ -165,37 +193,60 @@ export function approvalCard(request: ApprovalRequest): SlackMessage {
           type: 'button',
           action_id: APPROVAL_ACTION.reject,
           style: 'danger',
-          text: plainText('Reject…', LIMITS.buttonText),
+          text: plainText(tr.plain(tr.t('approval.reject')), LIMITS.buttonText),
           value: request.id,
         },
         {
           type: 'button',
           action_id: APPROVAL_ACTION.cancel,
-          text: plainText('Cancel request', LIMITS.buttonText),
+          text: plainText(tr.plain(tr.t('approval.cancel')), LIMITS.buttonText),
           value: request.id,
         },
       ],
     });
     const from =
-      request.approverGroups.length === 0 ? text() : say`, from ${listOf(request.approverGroups.map(group), 'or')}`;
-    blocks.push(context(say`Needs ${request.quorum} approver(s) other than the requester${from}.`));
+      request.approverGroups.length === 0
+        ? text()
+        : tr.t('approval.fromGroups', { groups: tr.list(request.approverGroups.map(group), 'or') });
+    blocks.push(context(tr.mrkdwn(tr.t('approval.needs', { quorum: request.quorum, from }))));
   }
-  return message(say`Approval #${request.id}: ${what} — ${request.state}`, blocks);
+  return message(tr.t('approval.notification', { id, what, state: request.state }), blocks, tr.reader);
 }
 
-/** The requester's DM when their request ends. */
-export function approvalOutcomeMessage(request: ApprovalRequest): SlackMessage {
-  return message(say`Approval #${request.id}: ${request.state}`, [
-    section(say`Your request #${request.id} (${changeText(request.change)}): ${outcomeLine(request)}`),
-  ]);
+/** The requester's DM when their request ends (their language and time zone: `tr`). */
+export function approvalOutcomeMessage(request: ApprovalRequest, tr: Translator = ENGLISH_TRANSLATOR): SlackMessage {
+  const id = `#${request.id}`;
+  return message(
+    tr.t('approval.outcomeNotification', { id, state: request.state }),
+    [
+      section(
+        tr.mrkdwn(
+          tr.t('approval.yourRequest', { id, change: changeText(request.change, tr), line: outcomeLine(request, tr) }),
+        ),
+      ),
+    ],
+    tr.reader,
+  );
 }
 
-/** The requester's ephemeral answer right after asking. */
-export function approvalPendingMessage(request: ApprovalRequest): SlackMessage {
-  return message(say`Pending approval #${request.id}`, [
-    section(
-      say`:raising_hand: ${capitalized(changeText(request.change))} needs approval: ${bold(`pending approval #${request.id}`)}, expires ${date(request.expiresAt)}. The approvers were asked in ${channel(request.card.channel)}; you will get a DM with the outcome.`,
-    ),
-    section(say`${bold('Impact')}\n${previewText(request.preview)}`),
-  ]);
+/** The requester's ephemeral answer right after asking (their language and time zone: `tr`). */
+export function approvalPendingMessage(request: ApprovalRequest, tr: Translator = ENGLISH_TRANSLATOR): SlackMessage {
+  const id = `#${request.id}`;
+  return message(
+    tr.t('approval.pendingNotification', { id }),
+    [
+      section(
+        `:raising_hand: ${tr.mrkdwn(
+          tr.t('approval.pending', {
+            change: capitalized(changeText(request.change, tr)),
+            id,
+            expires: date(request.expiresAt),
+            channel: channel(request.card.channel),
+          }),
+        )}`,
+      ),
+      section(tr.mrkdwn(text(bold(tr.t('approval.impact')), '\n', previewText(request.preview, tr)))),
+    ],
+    tr.reader,
+  );
 }

@@ -1,5 +1,6 @@
 /**
- * Block Kit for one audit message. Pure: same record, same message, so the outbox can re-render any version.
+ * Block Kit for one audit message, in the audit channel's language (`tr`; dates are Slack's tokens, so each member
+ * sees their own time zone). Pure: same record, same message, so the outbox can re-render any version.
  * The detail is rendered from its structured form (`parseAuditDetail`): a person's words only ever verbatim,
  * mentions only from the IDs the record holds. Every piece of text is cut to Slack's limits (with "…") because
  * Slack rejects the whole message otherwise, and an audit message must always go out.
@@ -16,15 +17,15 @@ import {
 import { formatTarget } from '../../core/model.js';
 import { systemActorPolicy } from '../../core/protection/actor.js';
 import { formatDuration } from '../../shared/duration.js';
+import { ENGLISH_TRANSLATOR, type MessageKey, type Translator } from '../i18n/translate.js';
 import {
   bold,
   channel,
   code,
   date,
-  fallback,
   joinText,
   listOf,
-  mrkdwn,
+  type Piece,
   say,
   type Text,
   text,
@@ -51,94 +52,104 @@ export const SLACK_LIMITS = {
 export const cut = cutMrkdwn;
 
 /** Every outcome has its own look: the compiler flags an outcome added to the trail and not shown here. */
-const OUTCOME_LOOK: Readonly<Record<AuditOutcome, { emoji: string; label: string }>> = {
-  started: { emoji: ':hourglass_flowing_sand:', label: 'Started' },
-  succeeded: { emoji: ':white_check_mark:', label: 'Succeeded' },
-  partial: { emoji: ':large_orange_circle:', label: 'Partial: some not taken' },
-  failed: { emoji: ':x:', label: 'Failed' },
-  denied: { emoji: ':no_entry:', label: 'Denied' },
-  noop: { emoji: ':information_source:', label: 'No-op: already so, nothing changed' },
-  invalid: { emoji: ':grey_exclamation:', label: 'Invalid input: nothing changed' },
-  refused: { emoji: ':raised_hand:', label: 'Refused click' },
-  requested: { emoji: ':raising_hand:', label: 'Approval requested' },
-  approved: { emoji: ':ballot_box_with_check:', label: 'Approved' },
-  rejected: { emoji: ':no_entry_sign:', label: 'Rejected' },
-  expired: { emoji: ':hourglass:', label: 'Expired' },
-  cancelled: { emoji: ':leftwards_arrow_with_hook:', label: 'Cancelled' },
-  invalidated: { emoji: ':warning:', label: 'Invalidated: target changed, not executed' },
-  not_applied: { emoji: ':heavy_minus_sign:', label: 'Not applied: OVH did not make the change' },
-  unknown: { emoji: ':grey_question:', label: 'Unknown: being checked on OVH' },
-  alerted: { emoji: ':rotating_light:', label: 'Alert open' },
-  resolved: { emoji: ':large_green_circle:', label: 'Resolved' },
+const OUTCOME_LOOK: Readonly<Record<AuditOutcome, { emoji: string; label: MessageKey }>> = {
+  started: { emoji: ':hourglass_flowing_sand:', label: 'audit.outcome.started' },
+  succeeded: { emoji: ':white_check_mark:', label: 'audit.outcome.succeeded' },
+  partial: { emoji: ':large_orange_circle:', label: 'audit.outcome.partial' },
+  failed: { emoji: ':x:', label: 'audit.outcome.failed' },
+  denied: { emoji: ':no_entry:', label: 'audit.outcome.denied' },
+  noop: { emoji: ':information_source:', label: 'audit.outcome.noop' },
+  invalid: { emoji: ':grey_exclamation:', label: 'audit.outcome.invalid' },
+  refused: { emoji: ':raised_hand:', label: 'audit.outcome.refused' },
+  requested: { emoji: ':raising_hand:', label: 'audit.outcome.requested' },
+  approved: { emoji: ':ballot_box_with_check:', label: 'audit.outcome.approved' },
+  rejected: { emoji: ':no_entry_sign:', label: 'audit.outcome.rejected' },
+  expired: { emoji: ':hourglass:', label: 'audit.outcome.expired' },
+  cancelled: { emoji: ':leftwards_arrow_with_hook:', label: 'audit.outcome.cancelled' },
+  invalidated: { emoji: ':warning:', label: 'audit.outcome.invalidated' },
+  not_applied: { emoji: ':heavy_minus_sign:', label: 'audit.outcome.notApplied' },
+  unknown: { emoji: ':grey_question:', label: 'audit.outcome.unknown' },
+  alerted: { emoji: ':rotating_light:', label: 'audit.outcome.alerted' },
+  resolved: { emoji: ':large_green_circle:', label: 'audit.outcome.resolved' },
 };
 
-const ACTION_LABEL: Readonly<Record<AuditAction, string>> = {
-  'schedule.add': 'Add snapshot schedule',
-  'schedule.remove': 'Remove snapshot schedule',
-  'snapshot.create': 'Create snapshot',
-  'snapshot.delete': 'Delete snapshot',
-  'approval.decide': 'Approval decision',
-  'snapshot.quick': 'Quick snapshots',
-  'protection.alert': 'Protection alert',
+const ACTION_LABEL: Readonly<Record<AuditAction, MessageKey>> = {
+  'schedule.add': 'audit.action.scheduleAdd',
+  'schedule.remove': 'audit.action.scheduleRemove',
+  'snapshot.create': 'audit.action.snapshotCreate',
+  'snapshot.delete': 'audit.action.snapshotDelete',
+  'approval.decide': 'audit.action.approvalDecide',
+  'snapshot.quick': 'audit.action.snapshotQuick',
+  'protection.alert': 'audit.action.protectionAlert',
 };
 
 /** What the record's subject is, from the action table. */
-const SUBJECT_LABEL: Readonly<Record<SubjectKind, string>> = {
-  snapshot: 'Snapshot',
-  frequency: 'Frequency',
-  label: 'Label',
-  request: 'Request',
-  problem: 'Problem',
+const SUBJECT_LABEL: Readonly<Record<SubjectKind, MessageKey>> = {
+  snapshot: 'audit.subject.snapshot',
+  frequency: 'audit.subject.frequency',
+  label: 'audit.subject.label',
+  request: 'audit.subject.request',
+  problem: 'audit.subject.problem',
 };
 
 /** Partitions listed per state in a quick run's detail; more are counted. */
 const QUICK_LISTED = 10;
 
-export function auditMessage(record: AuditRecord): { text: string; blocks: types.KnownBlock[] } {
+/** `*Label*` over its value: one field or section of the message. */
+function labelled(label: Text, value: Text | Piece): Text {
+  return text(bold(label), '\n', value);
+}
+
+export function auditMessage(
+  record: AuditRecord,
+  tr: Translator = ENGLISH_TRANSLATOR,
+): { text: string; blocks: types.KnownBlock[] } {
   const look = OUTCOME_LOOK[record.outcome];
-  const action = ACTION_LABEL[record.action];
+  const outcome = tr.t(look.label);
+  const action = tr.t(ACTION_LABEL[record.action]);
   // A quick run's "target" is what its requester typed: shown literally like any of their words.
   const target = verbatim(formatTarget(record.target));
   const who = actorText(record.actorUserId);
   const detail = parseAuditDetail(record.detail);
+  const field = (key: MessageKey, value: Text | Piece) => labelled(tr.t(key), value);
 
   const fields: Text[] = [
-    say`${bold('Who')}\n${who}`,
-    say`${bold('What')}\n${action} (${code(record.action)})`,
-    say`${bold('Target')}\n${target}`,
+    field('audit.field.who', who),
+    field('audit.field.what', tr.t('audit.what', { action, id: code(record.action) })),
+    field('audit.field.target', target),
   ];
-  if (record.subject !== null) fields.push(subjectField(record.action, record.subject));
-  fields.push(say`${bold('Outcome')}\n${look.emoji} ${look.label}`);
-  fields.push(say`${bold('OVH task')}\n${record.taskId === null ? '—' : code(String(record.taskId))}`);
-  if (record.channelId !== null) fields.push(say`${bold('Requested in')}\n${channel(record.channelId)}`);
+  if (record.subject !== null) fields.push(subjectField(record.action, record.subject, tr));
+  fields.push(field('audit.field.outcome', text(`${look.emoji} `, outcome)));
+  fields.push(field('audit.field.task', record.taskId === null ? '—' : code(String(record.taskId))));
+  if (record.channelId !== null) fields.push(field('audit.field.requestedIn', channel(record.channelId)));
   if (detail?.approvalId !== undefined && ACTIONS[record.action].subject !== 'request')
-    fields.push(say`${bold('Approval request')}\n${code(`#${detail.approvalId}`)}`);
+    fields.push(field('audit.field.approval', code(`#${detail.approvalId}`)));
 
   const blocks: types.KnownBlock[] = [
-    mrkdwnSection(say`${look.emoji} ${bold(action)} on ${target}: ${bold(look.label)}`),
+    mrkdwnSection(text(`${look.emoji} `, tr.t('audit.headline', { action, target, outcome })), tr),
     {
       type: 'section',
       fields: fields
         .slice(0, SLACK_LIMITS.fieldCount)
-        .map((field) => ({ type: 'mrkdwn', text: cut(mrkdwn(field), SLACK_LIMITS.fieldText) })),
+        .map((field) => ({ type: 'mrkdwn', text: cut(tr.mrkdwn(field), SLACK_LIMITS.fieldText) })),
     },
   ];
-  if (detail !== undefined) blocks.push(...detailSections(record, detail));
+  if (detail !== undefined) blocks.push(...detailSections(record, detail, tr));
 
-  const times: Text[] = [say`Created ${when(record.createdAt)}`];
-  if (record.updatedAt !== record.createdAt) times.push(say`Updated ${when(record.updatedAt)}`);
+  const times: Text[] = [tr.t('audit.created', { when: when(record.createdAt, tr) })];
+  if (record.updatedAt !== record.createdAt) times.push(tr.t('audit.updated', { when: when(record.updatedAt, tr) }));
   // The short chain hash lets a reader cross-check this message with `npm run audit:verify`.
-  const chain = record.hash === null ? text() : say` · hash ${code(shortAuditHash(record.hash))}`;
+  const chain = record.hash === null ? text() : tr.t('audit.hash', { hash: code(shortAuditHash(record.hash)) });
   blocks.push({
     type: 'context',
-    elements: [...times, say`Audit ${code(record.id)} v${record.version}${chain}`]
+    elements: [...times, tr.t('audit.record', { id: code(record.id), version: String(record.version), chain })]
       .slice(0, SLACK_LIMITS.contextElements)
-      .map((element) => ({ type: 'mrkdwn', text: cut(mrkdwn(element), SLACK_LIMITS.contextText) })),
+      .map((element) => ({ type: 'mrkdwn', text: cut(tr.mrkdwn(element), SLACK_LIMITS.contextText) })),
   });
 
-  const task = record.taskId === null ? text() : say` (OVH task ${record.taskId})`;
-  const summary = say`${look.emoji} ${action} on ${target} by ${who}: ${look.label}${task}`;
-  return { text: cut(fallback(summary), SLACK_LIMITS.fallbackText), blocks: blocks.slice(0, SLACK_LIMITS.blocks) };
+  const task = record.taskId === null ? text() : tr.t('audit.withTask', { task: String(record.taskId) });
+  const summary = text(`${look.emoji} `, tr.t('audit.summary', { action, target, who, outcome, task }));
+  return { text: cut(tr.fallback(summary), SLACK_LIMITS.fallbackText), blocks: blocks.slice(0, SLACK_LIMITS.blocks) };
 }
 
 /** A person by mention; the bot acting for a protection policy by the policy's name. */
@@ -147,50 +158,52 @@ function actorText(actorUserId: string): Text {
   return policy === undefined ? text(user(actorUserId)) : say`nasha-bot, for protection policy ${code(policy)}`;
 }
 
-function subjectField(action: AuditAction, subject: string): Text {
+function subjectField(action: AuditAction, subject: string, tr: Translator): Text {
   const kind = ACTIONS[action].subject;
-  const label = kind === undefined ? 'Subject' : SUBJECT_LABEL[kind];
+  const label = tr.t(kind === undefined ? 'audit.subject.other' : SUBJECT_LABEL[kind]);
   // Approval requests are named `#ID` everywhere people see them (cards, replies).
   const value = kind === 'request' ? verbatim(`#${subject}`) : verbatim(subject);
-  return say`${bold(label)}\n${value}`;
+  return labelled(label, value);
 }
 
 /** Who decided, by what the decision was. */
-function decidedLabel(outcome: AuditOutcome): string {
-  if (outcome === 'rejected') return 'Rejected by';
-  if (outcome === 'cancelled') return 'Cancelled by';
-  return 'Approved by';
+function decidedLabel(outcome: AuditOutcome): MessageKey {
+  if (outcome === 'rejected') return 'audit.rejectedBy';
+  if (outcome === 'cancelled') return 'audit.cancelledBy';
+  return 'audit.approvedBy';
 }
 
-function detailSections(record: AuditRecord, detail: AuditDetail): types.KnownBlock[] {
-  const parts: Array<{ label: string; data: unknown; render: () => Text }> = [];
+function detailSections(record: AuditRecord, detail: AuditDetail, tr: Translator): types.KnownBlock[] {
+  const parts: Array<{ label: MessageKey; data: unknown; render: () => Text }> = [];
   const { reason, decidedBy, problem, task, settlement, ovh, note, quick } = detail;
-  if (reason !== undefined) parts.push({ label: 'Reason', data: reason, render: () => text(verbatim(reason)) });
+  if (reason !== undefined) parts.push({ label: 'audit.reason', data: reason, render: () => text(verbatim(reason)) });
   if (decidedBy !== undefined && decidedBy.length > 0) {
-    const render = () => listOf(decidedBy.map(user), 'and');
+    const render = () => tr.list(decidedBy.map(user), 'and');
     parts.push({ label: decidedLabel(record.outcome), data: decidedBy, render });
   }
   if (problem !== undefined) {
     // A refusal names its own target when it keeps one (a quick run's partition), else the record's.
     const render = () =>
-      problem.kind === 'refused' ? sentence(refusalText(problem.refusal, record.target)) : problemText(problem);
-    parts.push({ label: 'Why', data: problem, render });
+      problem.kind === 'refused' ? sentence(refusalText(problem.refusal, record.target, tr)) : problemText(problem, tr);
+    parts.push({ label: 'audit.why', data: problem, render });
   }
-  if (task !== undefined) parts.push({ label: 'Why', data: task, render: () => taskFailureText(task) });
+  if (task !== undefined) parts.push({ label: 'audit.why', data: task, render: () => taskFailureText(task, tr) });
   if (settlement !== undefined) {
-    parts.push({ label: 'Reconciliation', data: settlement, render: () => settlementText(settlement) });
+    parts.push({ label: 'audit.reconciliation', data: settlement, render: () => settlementText(settlement, tr) });
   }
   // Written by older versions: OVH's words inside the bot's, and the bot's own note on a reconciled change.
-  if (ovh !== undefined) parts.push({ label: 'OVH said', data: ovh, render: () => text(verbatim(ovh)) });
-  if (note !== undefined) parts.push({ label: 'Reconciliation', data: note, render: () => text(verbatim(note)) });
-  if (quick !== undefined) parts.push({ label: 'Partitions', data: quick, render: () => quickText(quick) });
+  if (ovh !== undefined) parts.push({ label: 'audit.ovhSaid', data: ovh, render: () => text(verbatim(ovh)) });
+  if (note !== undefined) parts.push({ label: 'audit.reconciliation', data: note, render: () => text(verbatim(note)) });
+  if (quick !== undefined) parts.push({ label: 'audit.partitions', data: quick, render: () => quickText(quick, tr) });
   const protection = detail.protection;
   if (protection !== undefined) {
-    parts.push({ label: 'Protection', data: protection, render: () => protectionDetailText(protection) });
+    parts.push({ label: 'audit.protection', data: protection, render: () => protectionDetailText(protection) });
   }
   const legacy = detail.text;
-  if (legacy !== undefined) parts.push({ label: 'Detail', data: legacy, render: () => text(verbatim(legacy)) });
-  return parts.map(({ label, data, render }) => mrkdwnSection(say`${bold(label)}\n${storedText(render, data)}`));
+  if (legacy !== undefined) {
+    parts.push({ label: 'audit.detail', data: legacy, render: () => text(verbatim(legacy)) });
+  }
+  return parts.map(({ label, data, render }) => mrkdwnSection(labelled(tr.t(label), storedText(render, data, tr)), tr));
 }
 
 function protectionDetailText(detail: ProtectionAuditDetail): Text {
@@ -212,35 +225,42 @@ function protectionDetailText(detail: ProtectionAuditDetail): Text {
   return joinText(lines, '\n');
 }
 
-function quickText(quick: QuickAuditSummary): Text {
+const QUICK_STATES: ReadonlyArray<readonly [MessageKey, 'taken' | 'failed' | 'full' | 'denied']> = [
+  ['audit.quick.taken', 'taken'],
+  ['audit.quick.failed', 'failed'],
+  ['audit.quick.full', 'full'],
+  ['audit.quick.denied', 'denied'],
+];
+
+function quickText(quick: QuickAuditSummary, tr: Translator): Text {
   // Counts and times first: a long list is what a cut takes away.
   const lines: Text[] = [];
-  if (quick.pending > 0) lines.push(say`Not finished yet: ${quick.pending}`);
+  if (quick.pending > 0) lines.push(tr.t('audit.quick.pending', { count: quick.pending }));
   if (quick.expiration !== null) {
     const at = Date.parse(quick.expiration);
-    lines.push(say`Expires ${Number.isNaN(at) ? verbatim(quick.expiration) : date(at)}`);
+    lines.push(tr.t('audit.quick.expires', { when: Number.isNaN(at) ? verbatim(quick.expiration) : date(at) }));
   }
-  const list = (label: string, items: readonly string[]) => {
-    if (items.length === 0) return;
+  for (const [label, state] of QUICK_STATES) {
+    const items = quick[state];
+    if (items.length === 0) continue;
     const shown = items.slice(0, QUICK_LISTED).map((item) => verbatim(item));
-    const more = items.length > QUICK_LISTED ? say` and ${items.length - QUICK_LISTED} more` : text();
-    lines.push(say`${label} (${items.length}): ${joinText(shown, ', ')}${more}`);
-  };
-  list('Taken', quick.taken);
-  list('Failed', quick.failed);
-  list('Full (10/10)', quick.full);
-  list('Not allowed', quick.denied);
-  if (lines.length === 0) lines.push(text('none'));
+    const more =
+      items.length > QUICK_LISTED ? tr.t('audit.quick.more', { count: items.length - QUICK_LISTED }) : text();
+    lines.push(
+      tr.t('audit.quick.line', { label: tr.t(label), count: items.length, items: joinText(shown, ', '), more }),
+    );
+  }
+  if (lines.length === 0) lines.push(tr.t('common.none'));
   return joinText(lines, '\n');
 }
 
-function mrkdwnSection(value: Text): types.SectionBlock {
-  return { type: 'section', text: { type: 'mrkdwn', text: cut(mrkdwn(value), SLACK_LIMITS.sectionText) } };
+function mrkdwnSection(value: Text, tr: Translator): types.SectionBlock {
+  return { type: 'section', text: { type: 'mrkdwn', text: cut(tr.mrkdwn(value), SLACK_LIMITS.sectionText) } };
 }
 
 /** Slack date token (shown in the reader's time zone), with the UTC time to the second beside it. */
-function when(epochMs: number): Text {
+function when(epochMs: number, tr: Translator): Text {
   const at = new Date(epochMs);
-  const iso = Number.isNaN(at.getTime()) ? 'unknown' : at.toISOString().replace(/\.\d{3}Z$/, 'Z');
-  return say`${date(epochMs)} (${iso})`;
+  const iso = Number.isNaN(at.getTime()) ? tr.t('audit.unknownTime') : at.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return tr.t('audit.when', { date: date(epochMs), iso });
 }

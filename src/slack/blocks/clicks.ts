@@ -1,7 +1,7 @@
 /**
  * The answer to a click on an approval card (Approve, Reject, Cancel), from the data core returns: what the
  * click did, or why it did nothing. Refusals that core audits are worded by problems.ts, so the answer and the
- * audit record say the same thing.
+ * audit record say the same thing (each in its reader's language).
  */
 import type { ApprovalRequest, ClickEffect, ClickRefusal } from '../../core/approvals.js';
 import { seesNothingOf } from '../../core/gate.js';
@@ -20,7 +20,7 @@ export function clickRefusalText(refusal: ClickRefusal, tr: Translator = ENGLISH
     case 'busy':
       return tr.t('click.busy', { id });
     case 'reason_too_short':
-      return problemText({ kind: 'reason_too_short', purpose: 'reject' });
+      return problemText({ kind: 'reason_too_short', purpose: 'reject' }, tr);
     case 'closed':
       return refusal.state === 'approved' || refusal.state === 'executing'
         ? tr.t('click.alreadyRunning', { id })
@@ -34,8 +34,8 @@ export function clickRefusalText(refusal: ClickRefusal, tr: Translator = ENGLISH
     case 'self_approval':
     case 'self_rejection':
     case 'not_requester':
-      // Worded by problems.ts, as the audit record says it (English until that module speaks every language).
-      return sentence(refusalText({ kind: 'click', why: refusal.kind }, undefined));
+      // Worded by problems.ts, as the audit record says it.
+      return sentence(refusalText({ kind: 'click', why: refusal.kind }, undefined, tr));
   }
 }
 
@@ -48,7 +48,7 @@ function notApproverText(id: string, decision: Decision, tr: Translator): Text {
   if (seesNothingOf(decision)) return tr.t('click.notYours', { id });
   const parts: Text[] = [];
   if (decision.denial !== undefined) {
-    parts.push(refusalText({ kind: 'policy', action: 'approval.decide', via: 'run', decision }, decision.target));
+    parts.push(refusalText({ kind: 'policy', action: 'approval.decide', via: 'run', decision }, decision.target, tr));
   }
   const groups = decision.approverGroups;
   if (groups !== undefined && groups.memberOf === undefined) {
@@ -63,7 +63,7 @@ function notApproverText(id: string, decision: Decision, tr: Translator): Text {
         : text();
     parts.push(tr.t('click.approverGroups', { groups: tr.list(groups.groups.map(group), 'or'), retry }));
   }
-  if (parts.length === 0) return sentence(refusalText({ kind: 'click', why: 'not_approver' }, undefined));
+  if (parts.length === 0) return sentence(refusalText({ kind: 'click', why: 'not_approver' }, undefined, tr));
   return sentence(joinText(parts, tr.plain(tr.t('click.also'))));
 }
 

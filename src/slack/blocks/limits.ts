@@ -1,6 +1,6 @@
 import type { types } from '@slack/bolt';
 import { t } from '../i18n/translate.js';
-import { date, ENGLISH, escapeMrkdwn, fallback, mrkdwn, type RenderContext, Text } from '../text.js';
+import { ENGLISH, escapeMrkdwn, fallback, mrkdwn, type RenderContext, Text } from '../text.js';
 
 /** Slack's Block Kit limits the builders respect (docs.slack.dev, @slack/types JSDoc). */
 export const LIMITS = {
@@ -121,14 +121,6 @@ export function message(text: string | Text, blocks: readonly Block[], reader: R
 export function plainText(text: string, max: number): types.PlainTextElement {
   return { type: 'plain_text', text: truncate(text, max), emoji: true };
 }
-
-/** @deprecated Use the `date()` piece of src/slack/text.ts; kept so unconverted builders still compile. */
-export function slackDate(ms: number): string {
-  return mrkdwn(date(ms));
-}
-
-/** @deprecated Use src/slack/text.ts (`verbatim()` for a user's words); kept so unconverted builders compile. */
-export { escapeMrkdwn };
 
 /** Lines packed into as few sections as fit (each ≤ 3000 characters): long lists stay under 50 blocks. */
 export function chunkSections(rows: readonly (string | Text)[]): Block[] {

@@ -315,8 +315,7 @@ export function reasonModal(
     MODAL.reason,
     words(tr, 'modal.requestApproval'),
     [
-      // The change's words (problems.ts) are English until that module speaks the reader's language too.
-      section(tr.mrkdwn(tr.t('modal.reasonIntro', { change: capitalized(changeText(change)) }))),
+      section(tr.mrkdwn(tr.t('modal.reasonIntro', { change: capitalized(changeText(change, tr)) }))),
       reasonInput(words(tr, 'modal.reason'), words(tr, 'modal.reasonHint')),
     ],
     privateMetadata,

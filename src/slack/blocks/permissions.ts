@@ -9,9 +9,9 @@ import type { CapMatch, Decision, GrantCheck, GrantVia } from '../../core/policy
 import { SNAPSHOT_TYPES } from '../../ovh/models.js';
 import { canIUsage, exampleOf, usageOf } from '../commands/parse.js';
 import { ENGLISH_TRANSLATOR, type Translator } from '../i18n/translate.js';
-import { bold, channel, code, group, joinText, type Piece, plain, Text, text, user, verbatim } from '../text.js';
+import { bold, channel, code, group, joinText, type Piece, type Text, text, user, verbatim } from '../text.js';
 import { context, header, message, type SlackMessage, section } from './limits.js';
-import { actionWords, refusalText } from './problems.js';
+import { actionWords, reasonOption, refusalText, usageWord } from './problems.js';
 
 /** Example targets taken from the reader's own grants (never a service they cannot see). */
 export function exampleTargets(
@@ -56,16 +56,6 @@ export function helpMessage(
     section(tr.mrkdwn(tr.t('help.more', { canI: code(canIUsage(tr)) }))),
     context(tr.mrkdwn(tr.t('help.frequencies', { types: joinText(SNAPSHOT_TYPES.map(code), ' ') }))),
   ]);
-}
-
-/** `<service>` in the reader's words. */
-function usageWord(tr: Translator, key: 'usage.service' | 'usage.why'): string {
-  return `<${tr.plain(tr.t(key))}>`;
-}
-
-/** `--reason <why>`, as help and can-i show it. */
-export function reasonOption(tr: Translator): Piece {
-  return code(`--reason ${usageWord(tr, 'usage.why')}`);
 }
 
 /** The person asked about: oneself ("you") or someone else, by mention. */
@@ -131,8 +121,15 @@ function verdictLine(explained: Explanation, person: Person, tr: Translator): { 
       return {
         icon: ':no_entry:',
         head: tr.t('canI.no'),
-        // The refusal's words (problems.ts) are English until that module speaks the reader's language too.
-        body: tr.t('canI.because', { reason: thirdPerson(refusalText(verdict.refusal, explained.target), person) }),
+        // The refusal's own words, about the person asked about ("you need …", or "@bob needs …").
+        body: tr.t('canI.because', {
+          reason: refusalText(
+            verdict.refusal,
+            explained.target,
+            tr,
+            person.self ? { who: 'self' } : { who: 'other', person: person.person },
+          ),
+        }),
       };
   }
 }
@@ -155,24 +152,6 @@ function grantBasis(decision: Decision, tr: Translator): Text {
 function roleAtLeast(role: string, needed: string): boolean {
   const order = ['viewer', 'operator', 'approver', 'admin'];
   return order.indexOf(role) >= order.indexOf(needed);
-}
-
-/** The refusal words are in the second person; about someone else they are in the third. */
-function thirdPerson(words: Text, person: Person): Text {
-  if (person.self) return words;
-  const them = plain(person.person);
-  return new Text(
-    words.pieces.map((piece) =>
-      typeof piece === 'string'
-        ? piece
-            .replace(/\byou have\b/g, `${them} has`)
-            .replace(/\byou need\b/g, `${them} needs`)
-            .replace(/\byour\b/g, 'their')
-            .replace(/\byou are\b/g, `${them} is`)
-            .replace(/\bof yours\b/g, 'of theirs')
-        : piece,
-    ),
-  );
 }
 
 function requirementLine(explained: Explanation, tr: Translator): Text {

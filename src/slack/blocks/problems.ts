@@ -1,6 +1,6 @@
 /**
- * The words for every problem and refusal core returns as data. The same function serves the reply, the form's
- * inline error and the audit message, so they never disagree.
+ * The words for every problem and refusal core returns as data, in the reader's language. The same function
+ * serves the reply, the form's inline error and the audit message, so they never disagree.
  */
 import { ACTIONS, type ActionId, commandsWith } from '../../core/actions.js';
 import { type AuditProblem, type AuditRefusal, auditRefusal } from '../../core/audit-detail.js';
@@ -9,9 +9,10 @@ import { formatTarget, type Target } from '../../core/model.js';
 import type { Denial, GrantVia } from '../../core/policy.js';
 import type { OvhStep, Problem, Refusal, TaskFailure } from '../../core/problems.js';
 import type { QuickFailure } from '../../core/quick-snapshots.js';
-import { formatUtcMinute } from '../../shared/calendar.js';
-import { formatDuration } from '../../shared/duration.js';
-import { bold, channel, code, group, listOf, mrkdwn, say, Text, text, verbatim } from '../text.js';
+import { formatUtcMinute, type InstantProblem, ISO_FORM_EXAMPLES } from '../../shared/calendar.js';
+import { type DurationProblem, formatDuration } from '../../shared/duration.js';
+import { ENGLISH_TRANSLATOR, type MessageKey, type Translator } from '../i18n/translate.js';
+import { channel, code, group, mrkdwn, type Piece, Text, text, verbatim } from '../text.js';
 
 const FREQUENCIES = ['hour-1', 'hour-6', 'day-1', 'day-2', 'day-3', 'day-7'];
 
@@ -19,40 +20,69 @@ export function target(t: Target) {
   return code(formatTarget(t));
 }
 
-/** Did you mean …? (only ever names the user may see: core filters the candidates). */
-export function didYouMean(suggestions: readonly string[]): Text {
-  if (suggestions.length === 0) return text();
-  return say` Did you mean ${listOf(suggestions.map(code), 'or')}?`;
+/** `<why>` in the reader's words: a placeholder of the command grammar. */
+export function usageWord(tr: Translator, key: 'usage.service' | 'usage.why'): string {
+  return `<${tr.plain(tr.t(key))}>`;
 }
 
-function viaText(via: GrantVia): Text {
-  return via.kind === 'user' ? text('a direct grant') : text(group(via.groupId));
+/** `--reason <why>`, as help, can-i and problems show it. */
+export function reasonOption(tr: Translator): Piece {
+  return code(`--reason ${usageWord(tr, 'usage.why')}`);
 }
 
-/** The action as people name it (the command words). */
+/**
+ * Who a refusal is about: the reader themselves (the default: "you need …") or someone else, by mention (`can-i`
+ * about another user: "@bob needs …").
+ */
+export type RefusalSubject = { who: 'self' } | { who: 'other'; person: Text };
+
+const SELF: RefusalSubject = { who: 'self' };
+
+function subjectValues(subject: RefusalSubject): { who: 'self' | 'other'; person: Text } {
+  return subject.who === 'self' ? { who: 'self', person: text() } : subject;
+}
+
+function viaText(via: GrantVia, tr: Translator): Text {
+  return via.kind === 'user' ? tr.t('canI.viaUser') : text(group(via.groupId));
+}
+
+/** The action as people name it (the command words; an action with no command, its can-i word). */
 export function actionWords(action: ActionId): Text {
-  const first = ACTIONS[action].commands[0];
-  if (action === 'approval.decide') return text('approve');
-  if (action === 'read') return text('read');
+  const spec = ACTIONS[action];
+  const first = spec.commands[0];
+  if (action === 'approval.decide' || action === 'read') return text(spec.canIWords[0] ?? action);
   return text(first === undefined ? action : first.words.join(' '));
 }
 
 /** Why a role check failed, as one sentence fragment ("you need …"). */
-export function denialText(required: string, where: Text, denial: Denial | undefined): Text {
-  if (denial === undefined) return say`you need ${bold(required)} on ${where}`;
+export function denialText(
+  required: string,
+  where: Text,
+  denial: Denial | undefined,
+  tr: Translator = ENGLISH_TRANSLATOR,
+  subject: RefusalSubject = SELF,
+): Text {
+  const who = subjectValues(subject);
+  const values = { ...who, required, where };
+  if (denial === undefined) return tr.t('problem.need', values);
   switch (denial.kind) {
     case 'no_grant':
-      return denial.partial
-        ? say`you need ${bold(required)} on every partition of ${where}: your grants cover only some of them`
-        : say`you have no grant on ${where} (you need ${bold(required)}); ask a nasha admin to add one to the bot config`;
+      return tr.t(denial.partial ? 'problem.needEveryPartition' : 'problem.noGrant', values);
     case 'role_too_low':
-      return say`you need ${bold(required)} on ${where} (you have ${bold(denial.has)} via ${viaText(denial.via)})`;
+      return tr.t('problem.roleTooLow', { ...values, has: denial.has, via: viaText(denial.via, tr) });
     case 'channel_cap': {
-      const here = denial.channelId === undefined ? 'outside a channel the bot allows' : 'this channel allows';
-      const limit = denial.limit === undefined ? text('no nasha actions') : say`at most ${bold(denial.limit)}`;
+      const limit =
+        denial.limit === undefined ? tr.t('problem.capNothing') : tr.t('problem.capAtMost', { role: denial.limit });
       const elsewhere =
-        denial.elsewhere.length > 0 ? say`; try ${listOf(denial.elsewhere.map(channel), 'or')}` : text();
-      return say`you need ${bold(required)} on ${where}: ${here} ${limit} (channel cap)${elsewhere}`;
+        denial.elsewhere.length > 0
+          ? tr.t('problem.capElsewhere', { channels: tr.list(denial.elsewhere.map(channel), 'or') })
+          : text();
+      return tr.t('problem.channelCap', {
+        ...values,
+        place: denial.channelId === undefined ? 'outside' : 'channel',
+        limit,
+        elsewhere,
+      });
     }
   }
 }
@@ -61,209 +91,382 @@ export function denialText(required: string, where: Text, denial: Denial | undef
  * A refusal, whether fresh from the gate (with the whole decision) or as the audit trail keeps it. It names its
  * own target when it carries one the user may see, else `where` (the target as the reader knows it).
  */
-export function refusalText(refusal: Refusal | AuditRefusal, where: Target | undefined): Text {
+export function refusalText(
+  refusal: Refusal | AuditRefusal,
+  where: Target | undefined,
+  tr: Translator = ENGLISH_TRANSLATOR,
+  subject: RefusalSubject = SELF,
+): Text {
   const compact: AuditRefusal = 'decision' in refusal ? auditRefusal(refusal) : refusal;
   const named = compact.kind === 'policy' || compact.kind === 'not_visible' ? (compact.target ?? where) : where;
-  const at = named === undefined ? text('it') : text(target(named));
+  const at = named === undefined ? tr.t('problem.unnamedTarget') : text(target(named));
   switch (compact.kind) {
     case 'policy': {
       const retry =
         'decision' in refusal && refusal.kind === 'policy' && refusal.decision.retryGroups.length > 0
-          ? say`; could not check your membership of ${listOf(refusal.decision.retryGroups.map(group), 'and')} right now, try again in a minute`
+          ? tr.t('problem.retryGroups', {
+              ...subjectValues(subject),
+              groups: tr.list(refusal.decision.retryGroups.map(group), 'and'),
+            })
           : text();
-      const verb = compact.via === 'request' ? say` to request ${actionWords(compact.action)}` : text();
-      return denialText(compact.required, at, compact.denial).concat(verb, retry);
+      const verb =
+        compact.via === 'request' ? tr.t('problem.toRequest', { action: actionWords(compact.action) }) : text();
+      return denialText(compact.required, at, compact.denial, tr, subject).concat(verb, retry);
     }
     case 'not_visible':
-      return say`${at} was not found, or is not yours: no grant of yours covers it`;
+      return tr.t('problem.notVisible', { ...subjectValues(subject), target: at });
     case 'approval_required':
-      return say`${actionWords(compact.action)} needs a second person's approval: request it with a reason`;
+      return tr.t('problem.approvalRequired', { action: actionWords(compact.action) });
     case 'others_permissions':
-      return text('only approvers and admins can check another user’s permissions; ask about yourself instead');
+      return tr.t('problem.othersPermissions');
     case 'click':
-      return clickRefusalText(compact);
+      return clickRefusalText(compact, tr);
   }
 }
 
-function clickRefusalText(refusal: Extract<AuditRefusal, { kind: 'click' }>): Text {
+function clickRefusalText(refusal: Extract<AuditRefusal, { kind: 'click' }>, tr: Translator): Text {
   switch (refusal.why) {
     case 'self_approval':
-      return text('you cannot approve your own request: a second person has to');
+      return tr.t('problem.click.selfApproval');
     case 'self_rejection':
-      return text('you cannot reject your own request; cancel it instead');
+      return tr.t('problem.click.selfRejection');
     case 'not_requester':
-      return text('only the requester can cancel this request');
+      return tr.t('problem.click.notRequester');
     case 'not_approver':
-      return refusal.required === undefined
-        ? text('you may not decide on this request')
-        : say`you need ${bold(refusal.required)} on the target to decide${refusal.has === undefined ? '' : ` (you have ${refusal.has} here)`}`;
+      if (refusal.required === undefined) return tr.t('problem.click.mayNotDecide');
+      return tr.t('problem.click.needRole', {
+        required: refusal.required,
+        has: refusal.has === undefined ? text() : tr.t('problem.click.hasHere', { role: refusal.has }),
+      });
     case 'not_in_approver_group':
-      return text('approvals of this operation are limited to members of its approver groups, and you are in none');
+      return tr.t('problem.click.notInApproverGroup');
     case 'already_voted':
-      return text('you already approved it');
+      return tr.t('problem.click.alreadyVoted');
     case 'closed':
-      return text('the request was already decided');
+      return tr.t('problem.click.closed');
     case 'expired':
-      return text('the request has expired');
+      return tr.t('problem.click.expired');
   }
 }
 
-const STEP_WORDS: Readonly<Record<OvhStep, string>> = {
-  'list services': 'list the services',
-  'read service': 'read the service',
-  'list partitions': 'list the partitions of',
-  'read partition': 'read the partition',
-  'read frequencies': 'read the frequencies of',
-  'list snapshots': 'list the snapshots of',
-  'read snapshot': 'read snapshot',
-  'create snapshot': 'create snapshot',
-  'delete snapshot': 'delete snapshot',
-  'add frequency': 'enable a frequency on',
-  'remove frequency': 'disable a frequency on',
-  'read task': 'read the task of',
+const STEP_WORDS: Readonly<Record<OvhStep, MessageKey>> = {
+  'list services': 'step.listServices',
+  'read service': 'step.readService',
+  'list partitions': 'step.listPartitions',
+  'read partition': 'step.readPartition',
+  'read frequencies': 'step.readFrequencies',
+  'list snapshots': 'step.listSnapshots',
+  'read snapshot': 'step.readSnapshot',
+  'create snapshot': 'step.createSnapshot',
+  'delete snapshot': 'step.deleteSnapshot',
+  'add frequency': 'step.addFrequency',
+  'remove frequency': 'step.removeFrequency',
+  'read task': 'step.readTask',
 };
 
-export function stepText(step: OvhStep, where: Target | undefined, name: string | undefined): Text {
-  const words = STEP_WORDS[step];
-  const named = name === undefined ? text() : say` ${code(name)}`;
+/** What the bot was asking OVH, as a verb phrase ("list the snapshots of `svc/part`"). */
+export function stepText(
+  step: OvhStep,
+  where: Target | undefined,
+  name: string | undefined,
+  tr: Translator = ENGLISH_TRANSLATOR,
+): Text {
+  const named = name === undefined ? text() : text(' ', code(name));
   const on =
-    where === undefined ? text() : step.endsWith('snapshot') ? say` on ${target(where)}` : say` ${target(where)}`;
-  return say`${words}${named}${on}`;
+    where === undefined
+      ? text()
+      : step.endsWith('snapshot')
+        ? tr.t('step.on', { target: target(where) })
+        : text(' ', target(where));
+  return tr.t(STEP_WORDS[step], { name: named, target: on });
 }
 
-const EXAMPLES = () => say`${code('30m')}, ${code('12h')}, ${code('7d')}, ${code('2w')} or ${code('1d12h')}`;
-const EXPIRATION_HELP = say`use a duration from now (${EXAMPLES()}), a date ${code('2026-12-31')} (midnight UTC) or a date-time with its zone, ${code('2026-12-31T18:00Z')} or ${code('2026-12-31T18:00+01:00')}`;
-const DURATION_HELP = say`A duration is a whole number and a unit, m (minutes), h (hours), d (days) or w (weeks), like ${EXAMPLES()}`;
-
-function utcMinute(ms: number): string {
-  return formatUtcMinute(ms);
+/** OVH's own words after a colon (`: …`), or nothing. */
+function saidText(words: string | undefined, tr: Translator): Text {
+  return words === undefined ? text() : tr.t('problem.ovhSaid', { message: verbatim(words) });
 }
 
-function ovhProblemText(problem: Extract<Problem, { kind: 'ovh' }>): Text {
-  const what = stepText(problem.step, problem.target, problem.name);
-  const ovh = problem.ovhMessage === undefined ? undefined : verbatim(problem.ovhMessage);
+function ovhProblemText(problem: Extract<Problem, { kind: 'ovh' }>, tr: Translator): Text {
+  const what = stepText(problem.step, problem.target, problem.name, tr);
+  const ovh = problem.ovhMessage === undefined ? undefined : text(verbatim(problem.ovhMessage));
+  const status = String(problem.httpStatus ?? '?');
   switch (problem.failure) {
     case 'not_found':
-      return say`OVH could not find it while trying to ${what}${ovh === undefined ? '' : text(': ', ovh)}.`;
+      return tr.t('problem.ovh.notFound', { what, said: saidText(problem.ovhMessage, tr) });
     case 'unavailable':
-      return say`OVH is not answering properly (HTTP ${problem.httpStatus ?? '?'}) — could not ${what}. Try again in a minute.`;
+      return tr.t('problem.ovh.unavailable', { what, status });
     case 'refused':
-      return say`OVH refused to ${what}: ${ovh ?? `HTTP ${problem.httpStatus ?? '?'}`}.`;
+      return tr.t('problem.ovh.refused', { what, why: ovh ?? tr.t('problem.ovh.http', { status }) });
     case 'invalid':
-      return say`Cannot ${what}: ${ovh ?? 'invalid input'}.`;
+      return tr.t('problem.ovh.invalid', { what, why: ovh ?? tr.t('problem.ovh.invalidInput') });
     case 'timeout':
-      return say`OVH did not answer in time — could not ${what}.`;
+      return tr.t('problem.ovh.timeout', { what });
     case 'clock':
-      return say`OVH rejected the request time (clock skew) — could not ${what}.`;
+      return tr.t('problem.ovh.clock', { what });
     case 'network':
-      return say`Cannot reach OVH (${ovh ?? 'network error'}) — could not ${what}.`;
+      return tr.t('problem.ovh.network', { what, why: ovh ?? tr.t('problem.ovh.networkError') });
     case 'parse':
-      return say`OVH sent an unexpected answer — could not ${what}.`;
+      return tr.t('problem.ovh.parse', { what });
     case 'unexpected':
-      return say`Something went wrong while trying to ${what}.`;
+      return tr.t('problem.ovh.unexpected', { what });
   }
+}
+
+/** `a`, `b` or `c` (the bot's own words, as code spans). */
+function codes(items: readonly string[], tr: Translator, conjunction: 'or' | 'and'): Text {
+  return tr.list(items.map(code), conjunction);
 }
 
 /** One sentence for a problem, starting with a capital letter, ending with a full stop. */
-export function problemText(problem: Problem | AuditProblem): Text {
+export function problemText(problem: Problem | AuditProblem, tr: Translator = ENGLISH_TRANSLATOR): Text {
   switch (problem.kind) {
     case 'refused':
-      return sentence(refusalText(problem.refusal, refusedTarget(problem.refusal)));
+      return sentence(refusalText(problem.refusal, refusedTarget(problem.refusal), tr));
     case 'quick_refused':
       // The first partition's refusal names it if the user may see it; else the target as they typed it.
-      return sentence(refusalText(problem.refusal, { service: problem.spec }));
+      return sentence(refusalText(problem.refusal, { service: problem.spec }, tr));
     case 'invalid_name':
-      return say`${verbatim(problem.name)} is not a valid snapshot name: use 1–100 letters, digits, ${code('.')}, ${code('_')}, ${code(':')} or ${code('-')}, starting with a letter or digit.`;
+      return tr.t('problem.invalidName', { name: verbatim(problem.name) });
     case 'invalid_expiration':
-      return expirationText(problem);
+      return expirationText(problem, tr);
     case 'reason_required':
-      return say`This change needs approval: add ${code('--reason <why>')} (or run it without arguments in the form).`;
+      return tr.t('problem.reasonRequired', { option: reasonOption(tr) });
     case 'reason_too_short':
-      return problem.purpose === 'reject'
-        ? text('A reason is required to reject.')
-        : text('A reason is required (a few words the approvers will read).');
+      return tr.t(problem.purpose === 'reject' ? 'problem.reasonToReject' : 'problem.reasonRequested');
     case 'frequency_enabled':
-      return say`${code(problem.type)} is already enabled on ${target(problem.target)}: nothing to change.`;
+      return tr.t('problem.frequencyEnabled', { type: code(problem.type), target: target(problem.target) });
     case 'frequency_not_enabled':
-      return say`${code(problem.type)} is not enabled on ${target(problem.target)} (enabled: ${problem.enabled.length === 0 ? 'none' : listOf(problem.enabled.map(code), 'and')}).`;
+      return tr.t('problem.frequencyNotEnabled', {
+        type: code(problem.type),
+        target: target(problem.target),
+        enabled: problem.enabled.length === 0 ? tr.t('common.none') : codes(problem.enabled, tr, 'and'),
+      });
     case 'snapshot_exists':
-      return say`${target(problem.target)} already has a snapshot named ${code(problem.name)}.`;
+      return tr.t('problem.snapshotExists', { target: target(problem.target), name: code(problem.name) });
     case 'snapshot_missing':
-      return say`${target(problem.target)} has no custom snapshot named ${verbatim(problem.name)}.${didYouMean(problem.suggestions)}`;
+      return tr.t('problem.snapshotMissing', {
+        target: target(problem.target),
+        name: verbatim(problem.name),
+        suggestions: tr.didYouMean(problem.suggestions),
+      });
     case 'partition_full':
-      return say`${code(problem.target.partition ?? '')} has ${problem.count}/${problem.max} custom snapshots — delete one first (${code(`/nasha snapshot list ${formatTarget(problem.target)}`)}).`;
+      return tr.t('problem.partitionFull', {
+        partition: code(problem.target.partition ?? ''),
+        count: problem.count,
+        max: problem.max,
+        command: code(`/nasha snapshot list ${formatTarget(problem.target)}`),
+      });
     case 'partition_missing':
-      return say`${code(problem.service)} has no partition ${verbatim(problem.partition)}, or it is not yours.${didYouMean(problem.suggestions)}`;
+      return tr.t('problem.partitionMissing', {
+        service: code(problem.service),
+        partition: verbatim(problem.partition),
+        suggestions: tr.didYouMean(problem.suggestions),
+      });
     case 'service_missing':
-      return say`There is no NAS-HA service ${verbatim(problem.service)} that you can see.${didYouMean(problem.suggestions)}`;
+      return tr.t('problem.serviceMissing', {
+        service: verbatim(problem.service),
+        suggestions: tr.didYouMean(problem.suggestions),
+      });
     case 'quick_target_missing':
-      return say`Which target? A ${code('service/partition')}, a ${code('service')}, or a group name.`;
+      return tr.t('problem.quickTargetMissing');
     case 'quick_target_invalid':
-      return say`${verbatim(problem.spec)} is not a target: use ${code('service/partition')}, ${code('service')} or a group name.`;
+      return tr.t('problem.quickTargetInvalid', { spec: verbatim(problem.spec) });
     case 'quick_target_unknown':
-      return say`${verbatim(problem.spec)} is neither a NAS-HA service you can see nor a group.${didYouMean(problem.suggestions)}`;
+      return tr.t('problem.quickTargetUnknown', {
+        spec: verbatim(problem.spec),
+        suggestions: tr.didYouMean(problem.suggestions),
+      });
     case 'service_empty':
-      return say`${code(problem.service)} has no partition.`;
+      return tr.t('problem.serviceEmpty', { service: code(problem.service) });
     case 'config_changed':
-      return text('The bot configuration changed since the request; ask again.');
+      return tr.t('problem.configChanged');
     case 'approval_mismatch':
-      return text('The request does not match what was approved.');
+      return tr.t('problem.approvalMismatch');
     case 'snapshot_changed':
-      return say`The snapshot ${code(problem.name)} changed since the request (expiration ${problem.expiration ?? 'none'}, was ${problem.was ?? 'none'}).`;
+      return tr.t('problem.snapshotChanged', {
+        name: code(problem.name),
+        expiration: problem.expiration ?? tr.t('common.none'),
+        was: problem.was ?? tr.t('common.none'),
+      });
     case 'invalid_restore_time':
-      return restoreTimeText(problem);
+      return restoreTimeText(problem, tr);
     case 'status_target_unknown':
-      return say`${verbatim(problem.text)} is neither a protection policy${problem.policies.length === 0 ? '' : say` (${listOf(problem.policies.map(code), 'or')})`} nor a NAS-HA service you can see.`;
+      return problem.policies.length === 0
+        ? tr.t('problem.statusTargetUnknown', { text: verbatim(problem.text) })
+        : tr.t('problem.statusTargetUnknownPolicies', {
+            text: verbatim(problem.text),
+            policies: tr.list(problem.policies.map(code), 'or'),
+          });
     case 'protection_off':
-      return say`No protection policies are configured (the ${code('protection:')} section of the bot configuration).`;
+      return tr.t('problem.protectionOff', { section: code('protection:') });
     case 'alert_not_fixable':
       return problem.why === 'resolved'
-        ? text('This alert is resolved already: nothing to fix.')
+        ? tr.t('problem.alertResolved')
         : problem.why === 'no_fix'
-          ? text('The bot has no fix for this problem: it needs a person on the partition.')
-          : text('This alert no longer exists.');
+          ? tr.t('problem.alertNoFix')
+          : tr.t('problem.alertGone');
     case 'ovh':
-      return ovhProblemText(problem);
+      return ovhProblemText(problem, tr);
   }
 }
 
-const RESTORE_TIME_HELP = say`give a moment as ${code('2026-11-27T14:00Z')} (a date-time with its zone), ${code('2026-11-27')} (midnight UTC) or how long ago, like ${code('3h')} or ${code('2d')}`;
+function restoreTimeHelp(tr: Translator): Text {
+  return tr.t('restore.timeHelp', {
+    utc: code('2026-11-27T14:00Z'),
+    date: code('2026-11-27'),
+    hours: code('3h'),
+    days: code('2d'),
+  });
+}
 
-function restoreTimeText(problem: Extract<Problem, { kind: 'invalid_restore_time' }>): Text {
+function restoreTimeText(problem: Extract<Problem, { kind: 'invalid_restore_time' }>, tr: Translator): Text {
   const shown = verbatim(problem.text);
+  const help = restoreTimeHelp(tr);
   switch (problem.why) {
     case 'missing':
-      return say`Which moment? Add ${code('--at <time>')}: ${RESTORE_TIME_HELP}.`;
+      return tr.t('restore.timeMissing', { at: code('--at <time>'), help });
     case 'syntax':
-      return say`${shown} is not a moment: ${RESTORE_TIME_HELP}.`;
+      return tr.t('restore.timeSyntax', { text: shown, help });
     case 'not_a_date':
-      return say`The moment ${shown} ${problem.detail ?? 'is not a real date'}.`;
+      return problem.detail === undefined
+        ? tr.t('restore.timeNotDate', { text: shown })
+        : tr.t('restore.timeNotDateWhy', { text: shown, why: detailText(problem.detail, tr) });
     case 'duration':
-      return say`The moment ${shown} ${problem.detail ?? 'is not a duration'}: ${RESTORE_TIME_HELP}.`;
+      return problem.detail === undefined
+        ? tr.t('restore.timeNotDuration', { text: shown, help })
+        : tr.t('restore.timeNotDurationWhy', { text: shown, why: detailText(problem.detail, tr), help });
     case 'future':
-      return say`The moment ${shown} is in the future: it is now ${utcMinute(problem.now)}, and snapshots only hold the past.`;
+      return tr.t('restore.timeFuture', { text: shown, now: formatUtcMinute(problem.now) });
   }
 }
 
-function expirationText(problem: Extract<Problem, { kind: 'invalid_expiration' }>): Text {
+/** `30m`, `12h`, `7d`, `2w` or `1d12h`: durations as the reader would type them. */
+function durationExamples(tr: Translator): Text {
+  return tr.t('expiration.examples');
+}
+
+/** How to write an expiration: a duration, a date or a date-time with its zone. */
+function expirationHelp(tr: Translator): Text {
+  const [day, utc, offset] = ISO_FORM_EXAMPLES;
+  return tr.t('expiration.help', {
+    examples: durationExamples(tr),
+    date: code(day),
+    utc: code(utc),
+    offset: code(offset),
+  });
+}
+
+/** The month's name in the reader's language (`February`, `février`). */
+function monthName(month: number, tr: Translator): string {
+  return new Intl.DateTimeFormat(tr.lang, { month: 'long', timeZone: 'UTC' }).format(Date.UTC(2000, month - 1, 1));
+}
+
+/** What is wrong with a date (a clause after the date: "is not a real date: …"). */
+function instantProblemText(problem: InstantProblem, tr: Translator): Text {
+  switch (problem.code) {
+    case 'no_zone':
+      return tr.t('date.noZone');
+    case 'not_iso': {
+      const [day, utc, offset] = ISO_FORM_EXAMPLES;
+      return tr.t('date.notIso', { date: code(day), utc: code(utc), offset: code(offset) });
+    }
+    case 'offset':
+      return tr.t('date.offset', { offset: problem.offset });
+    case 'month':
+      return tr.t('date.month', { month: String(problem.month) });
+    case 'day':
+      return tr.t('date.day', {
+        month: monthName(problem.month, tr),
+        year: String(problem.year),
+        days: problem.days,
+      });
+    case 'hour':
+      return tr.t('date.hour', { hour: String(problem.hour) });
+    case 'minute':
+      return tr.t('date.minute', { minute: String(problem.minute) });
+    case 'second':
+      return tr.t('date.second', { second: String(problem.second) });
+  }
+}
+
+/** What is wrong with a duration (a clause after it: "has no unit after 7"). */
+export function durationProblemText(problem: DurationProblem, tr: Translator = ENGLISH_TRANSLATOR): Text {
+  switch (problem.code) {
+    case 'empty':
+      return tr.t('duration.empty');
+    case 'no_unit':
+      return tr.t('duration.noUnit', { number: problem.number });
+    case 'no_number':
+      return tr.t('duration.noNumber');
+    case 'fraction':
+      return tr.t('duration.fraction');
+    case 'unexpected':
+      return tr.t('duration.unexpected', { text: verbatim(problem.text) });
+    case 'unknown_unit':
+      return tr.t('duration.unknownUnit', { unit: verbatim(problem.unit) });
+    case 'too_many_digits':
+      return tr.t('duration.tooManyDigits', { max: problem.max });
+    case 'repeated_unit':
+      return tr.t('duration.repeatedUnit', { unit: problem.unit });
+    case 'unit_order':
+      return tr.t('duration.unitOrder', { unit: problem.unit, after: problem.after });
+  }
+}
+
+const DURATION_CODES = new Set<string>([
+  'empty',
+  'no_unit',
+  'no_number',
+  'fraction',
+  'unexpected',
+  'unknown_unit',
+  'too_many_digits',
+  'repeated_unit',
+  'unit_order',
+]);
+
+/** The calendar's or the grammar's reason; a string: an older version's English words, shown as stored. */
+function detailText(detail: InstantProblem | DurationProblem | string, tr: Translator): Text {
+  if (typeof detail === 'string') return text(verbatim(detail));
+  return DURATION_CODES.has(detail.code)
+    ? durationProblemText(detail as DurationProblem, tr)
+    : instantProblemText(detail as InstantProblem, tr);
+}
+
+function expirationText(problem: Extract<Problem, { kind: 'invalid_expiration' }>, tr: Translator): Text {
   const shown = verbatim(problem.text);
   switch (problem.why) {
     case 'empty':
-      return say`The expiration is empty: ${EXPIRATION_HELP}.`;
+      return tr.t('expiration.empty', { help: expirationHelp(tr) });
     case 'syntax':
-      return say`${shown} is not an expiration: ${EXPIRATION_HELP}.`;
+      return tr.t('expiration.syntax', { text: shown, help: expirationHelp(tr) });
     case 'not_a_date':
-      return say`The expiration ${shown} ${problem.detail ?? 'is not a real date'}.`;
+      return tr.t('expiration.notADate', {
+        text: shown,
+        detail: problem.detail === undefined ? tr.t('expiration.notARealDate') : detailText(problem.detail, tr),
+      });
     case 'duration':
-      return say`The expiration ${shown} ${problem.detail ?? 'is not a duration'}. ${DURATION_HELP}.`;
+      return tr.t('expiration.duration', {
+        text: shown,
+        detail: problem.detail === undefined ? tr.t('expiration.notADuration') : detailText(problem.detail, tr),
+        help: tr.t('expiration.durationHelp', { examples: durationExamples(tr) }),
+      });
     case 'too_soon':
-      return say`The expiration ${shown} is too soon: it must be at least ${formatDuration(problem.limitMs ?? 60_000)} away.`;
+      return tr.t('expiration.tooSoon', { text: shown, limit: formatDuration(problem.limitMs ?? 60_000, tr.lang) });
     case 'past':
       return problem.at === undefined || problem.now === undefined
-        ? say`The expiration ${shown} is in the past.`
-        : say`The expiration ${shown} (${utcMinute(problem.at)}) is in the past: it is now ${utcMinute(problem.now)}.`;
+        ? tr.t('expiration.past', { text: shown })
+        : tr.t('expiration.pastAt', {
+            text: shown,
+            at: formatUtcMinute(problem.at),
+            now: formatUtcMinute(problem.now),
+          });
     case 'too_far':
-      return say`The expiration ${shown} is too far: expirations are limited to ${Math.round((problem.limitMs ?? 0) / (365 * 86_400_000))} years${problem.at === undefined ? '' : ` (until ${utcMinute(problem.at)})`}; leave it out to keep the snapshot until deleted.`;
+      return tr.t('expiration.tooFar', {
+        text: shown,
+        years: Math.round((problem.limitMs ?? 0) / (365 * 86_400_000)),
+        until: problem.at === undefined ? text() : tr.t('expiration.until', { at: formatUtcMinute(problem.at) }),
+      });
   }
 }
 
@@ -282,8 +485,8 @@ export function sentence(value: Text): Text {
 }
 
 /** Commands that take `--reason`, for the parser's message. */
-export function reasonCommands(): Text {
-  return listOf(
+export function reasonCommands(tr: Translator = ENGLISH_TRANSLATOR): Text {
+  return tr.list(
     commandsWith('reason').map((c) => code(c.command.words.join(' '))),
     'and',
   );
@@ -292,55 +495,50 @@ export function reasonCommands(): Text {
 export { FREQUENCIES };
 
 /** A change in words: "enable `day-7` snapshots on `svc/part`". */
-export function changeText(change: ChangeDraft): Text {
+export function changeText(change: ChangeDraft, tr: Translator = ENGLISH_TRANSLATOR): Text {
   const where = target(change.target);
   switch (change.action) {
     case 'schedule.add':
-      return say`enable ${code(change.type)} snapshots on ${where}`;
+      return tr.t('change.scheduleAdd', { type: code(change.type), target: where });
     case 'schedule.remove':
-      return say`disable ${code(change.type)} snapshots on ${where}`;
+      return tr.t('change.scheduleRemove', { type: code(change.type), target: where });
     case 'snapshot.create':
       return change.name === undefined
-        ? say`create a snapshot of ${where}`
-        : say`create snapshot ${verbatim(change.name)} on ${where}`;
+        ? tr.t('change.createUnnamed', { target: where })
+        : tr.t('change.create', { name: verbatim(change.name), target: where });
     case 'snapshot.delete':
-      return say`delete snapshot ${verbatim(change.name)} on ${where}`;
+      return tr.t('change.delete', { name: verbatim(change.name), target: where });
   }
 }
 
 /** How OVH's task ended badly: its status and OVH's own words (a sentence). */
-export function taskFailureText(failure: TaskFailure): Text {
-  const said = failure.details === undefined ? text() : say`: ${verbatim(failure.details)}`;
+export function taskFailureText(failure: TaskFailure, tr: Translator = ENGLISH_TRANSLATOR): Text {
+  const said = saidText(failure.details, tr);
   switch (failure.outcome) {
     case 'failed':
-      return say`OVH's task ended in ${code(failure.status ?? 'error')}${said}.`;
+      return tr.t('task.failed', { status: code(failure.status ?? 'error'), said });
     case 'timeout':
-      return say`OVH's task was still ${code(failure.status ?? 'running')} after the deadline${said}; check the partition before running it again.`;
+      return tr.t('task.timeout', { status: code(failure.status ?? 'running'), said });
     case 'lost':
-      return say`OVH no longer knows the task${said}; check the partition before running it again.`;
+      return tr.t('task.lost', { said });
   }
 }
 
-function restartFailureText(when: Extract<QuickFailure, { kind: 'restart' }>['when']): Text {
-  switch (when) {
-    case 'not_started':
-      return text('Not started: the bot restarted first, nothing was sent to OVH; run it again.');
-    case 'not_created':
-      return text('Not created: the bot restarted while creating it and OVH has no trace of it; run it again.');
-    case 'unknown':
-      return text('Unknown: the bot restarted while creating it and could not check OVH; check the partition.');
-  }
-}
+const RESTART_WORDS: Readonly<Record<Extract<QuickFailure, { kind: 'restart' }>['when'], MessageKey>> = {
+  not_started: 'quick.restart.notStarted',
+  not_created: 'quick.restart.notCreated',
+  unknown: 'quick.restart.unknown',
+};
 
 /** Why one partition of a quick run was not taken (a fragment: "failed: …"). */
-export function quickFailureText(failure: QuickFailure): Text {
+export function quickFailureText(failure: QuickFailure, tr: Translator = ENGLISH_TRANSLATOR): Text {
   switch (failure.kind) {
     case 'problem':
-      return problemText(failure.problem);
+      return problemText(failure.problem, tr);
     case 'task':
-      return taskFailureText(failure);
+      return taskFailureText(failure, tr);
     case 'restart':
-      return restartFailureText(failure.when);
+      return tr.t(RESTART_WORDS[failure.when]);
     case 'text':
       return text(verbatim(failure.text));
   }
@@ -351,7 +549,7 @@ export function quickFailureText(failure: QuickFailure): Text {
  * the bot, so a kind the wording does not know, or fields it cannot use, are shown as the stored data,
  * literally, rather than breaking the message they are part of.
  */
-export function storedText(render: () => Text, data: unknown): Text {
+export function storedText(render: () => Text, data: unknown, tr: Translator = ENGLISH_TRANSLATOR): Text {
   try {
     const words = render();
     // Rendering is where malformed fields throw; a kind the wording does not know gives no Text at all.
@@ -368,5 +566,5 @@ export function storedText(render: () => Text, data: unknown): Text {
   } catch {
     // Nothing JSON can show: the label alone says something was there.
   }
-  return say`(not readable by this version) ${verbatim(raw.slice(0, 500))}`;
+  return tr.t('stored.unreadable', { data: verbatim(raw.slice(0, 500)) });
 }

@@ -36,7 +36,6 @@ export interface DeleteOldestValue {
 function line(item: QuickItem, tr: Translator): Text {
   const target = code(formatTarget(item.target));
   const state = item.state;
-  // The failure and refusal words (problems.ts) are English until that module speaks every language.
   switch (state.status) {
     case 'queued':
       return text(':white_circle: ', tr.t('quick.queued', { target }));
@@ -52,7 +51,7 @@ function line(item: QuickItem, tr: Translator): Text {
     case 'failed':
       return text(
         ':x: ',
-        tr.t('quick.failed', { target, why: storedText(() => quickFailureText(state.failure), state.failure) }),
+        tr.t('quick.failed', { target, why: storedText(() => quickFailureText(state.failure, tr), state.failure, tr) }),
       );
     case 'full':
       return text(':warning: ', tr.t('quick.full', { target }));
@@ -61,7 +60,7 @@ function line(item: QuickItem, tr: Translator): Text {
         ':no_entry: ',
         tr.t('quick.denied', {
           target,
-          why: storedText(() => refusalText(state.refusal, item.target), state.refusal),
+          why: storedText(() => refusalText(state.refusal, item.target, tr), state.refusal, tr),
         }),
       );
   }

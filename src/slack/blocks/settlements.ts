@@ -1,101 +1,113 @@
 /**
  * The words for how a change ended when its answer was lost or it was never sent (core's Settlement data), and
- * for the checks on OVH behind them. The same words serve the reply, the approval card and the audit message.
- * OVH's own words (and a network error's) are only ever shown verbatim.
+ * for the checks on OVH behind them, in the reader's language. The same words serve the reply, the approval card
+ * and the audit message. OVH's own words (and a network error's) are only ever shown verbatim.
  */
 import type { ChangeAction } from '../../core/ports.js';
 import type { OvhProblem } from '../../core/problems.js';
 import type { LostAnswer, Settlement } from '../../core/reconcile.js';
-import { code, type Part, say, type Text, text, verbatim } from '../text.js';
+import { ENGLISH_TRANSLATOR, type MessageKey, type Translator } from '../i18n/translate.js';
+import { code, type Piece, type Text, text, verbatim } from '../text.js';
 import { sentence, stepText } from './problems.js';
 
 /** How OVH's answer went missing (a clause). */
-export function lostAnswerText(lost: LostAnswer): Text {
+export function lostAnswerText(lost: LostAnswer, tr: Translator = ENGLISH_TRANSLATOR): Text {
   switch (lost.kind) {
     case 'timeout':
-      return text('OVH did not answer in time');
+      return tr.t('lost.timeout');
     case 'http':
-      return say`OVH answered HTTP ${lost.httpStatus ?? '?'}`;
+      return tr.t('lost.http', { status: String(lost.httpStatus ?? '?') });
     case 'parse':
-      return text('OVH answered with a page that is not its API answer');
+      return tr.t('lost.parse');
     case 'network':
-      return say`the connection to OVH broke (${lost.ovhMessage === undefined ? 'network error' : verbatim(lost.ovhMessage)})`;
+      return tr.t('lost.network', {
+        why: lost.ovhMessage === undefined ? tr.t('problem.ovh.networkError') : text(verbatim(lost.ovhMessage)),
+      });
     case 'not_heard':
-      return text("OVH's answer never reached the bot");
+      return tr.t('lost.notHeard');
     default:
       // Stored by another version: the caller shows the data as it is (a dropped clause would mislead).
       throw new Error('a lost answer this version cannot word');
   }
 }
 
+/** What the partition showed, by change: made, or not made. */
+const SHOWN: Readonly<Record<ChangeAction, { made: MessageKey; notMade: MessageKey }>> = {
+  'snapshot.create': { made: 'shown.createMade', notMade: 'shown.createNotMade' },
+  'snapshot.delete': { made: 'shown.deleteMade', notMade: 'shown.deleteNotMade' },
+  'schedule.add': { made: 'shown.addMade', notMade: 'shown.addNotMade' },
+  'schedule.remove': { made: 'shown.removeMade', notMade: 'shown.removeNotMade' },
+};
+
 /** What the partition showed: the change made (`made`) or not. */
-function shownText(action: ChangeAction, subject: string, made: boolean): Text {
-  switch (action) {
-    case 'snapshot.create':
-      return made ? say`snapshot ${verbatim(subject)} exists` : say`there is no snapshot ${verbatim(subject)}`;
-    case 'snapshot.delete':
-      return made ? say`snapshot ${verbatim(subject)} is gone` : say`snapshot ${verbatim(subject)} is still there`;
-    case 'schedule.add':
-      return made ? say`${code(subject)} is enabled` : say`${code(subject)} is not enabled`;
-    case 'schedule.remove':
-      return made ? say`${code(subject)} is disabled` : say`${code(subject)} is still enabled`;
-    default:
-      throw new Error('a change this version cannot word');
-  }
+function shownText(action: ChangeAction, subject: string, made: boolean, tr: Translator): Text {
+  const keys = SHOWN[action];
+  if (keys === undefined) throw new Error('a change this version cannot word');
+  // A snapshot's name is a person's words; a frequency is the bot's own.
+  const shown: Piece = action.startsWith('snapshot.') ? verbatim(subject) : code(subject);
+  return tr.t(made ? keys.made : keys.notMade, { subject: shown });
 }
 
 /** How OVH failed a call, in a few words. */
-const FAILURE_WORDS: Readonly<Record<OvhProblem['failure'], (status: Part) => Text>> = {
-  not_found: () => text('not found'),
-  unavailable: (status) => say`HTTP ${status}`,
-  refused: (status) => say`refused with HTTP ${status}`,
-  invalid: () => text('invalid input'),
-  timeout: () => text('no answer in time'),
-  clock: () => text('the request time refused (clock skew)'),
-  network: () => text('a network error'),
-  parse: () => text('an answer that is not its API answer'),
-  unexpected: () => text('an unexpected error'),
+const FAILURE_WORDS: Readonly<Record<OvhProblem['failure'], MessageKey>> = {
+  not_found: 'check.notFound',
+  unavailable: 'check.unavailable',
+  refused: 'check.refused',
+  invalid: 'check.invalid',
+  timeout: 'check.timeout',
+  clock: 'check.clock',
+  network: 'check.network',
+  parse: 'check.parse',
+  unexpected: 'check.unexpected',
 };
 
 /** Why a check on OVH failed (a clause): "HTTP 503 while trying to read the task of `svc/part`". */
-export function checkFailureText(problem: OvhProblem): Text {
-  const how = FAILURE_WORDS[problem.failure](problem.httpStatus ?? '?');
-  const said = problem.ovhMessage === undefined ? text() : say`: ${verbatim(problem.ovhMessage)}`;
-  return say`${how}${said} while trying to ${stepText(problem.step, problem.target, problem.name)}`;
+export function checkFailureText(problem: OvhProblem, tr: Translator = ENGLISH_TRANSLATOR): Text {
+  const how = tr.t(FAILURE_WORDS[problem.failure], { status: String(problem.httpStatus ?? '?') });
+  const said =
+    problem.ovhMessage === undefined ? text() : tr.t('problem.ovhSaid', { message: verbatim(problem.ovhMessage) });
+  return tr.t('check.failed', { how, said, what: stepText(problem.step, problem.target, problem.name, tr) });
 }
 
 /** How a change was settled: one sentence. */
-export function settlementText(settlement: Settlement): Text {
-  return sentence(settlementClause(settlement));
+export function settlementText(settlement: Settlement, tr: Translator = ENGLISH_TRANSLATOR): Text {
+  return sentence(settlementClause(settlement, tr));
 }
 
-function settlementClause(settlement: Settlement): Text {
+function settlementClause(settlement: Settlement, tr: Translator): Text {
   switch (settlement.kind) {
-    case 'shown_made': {
-      const shown = shownText(settlement.action, settlement.subject, true);
-      return say`${lostAnswerText(settlement.lost)}; OVH shows it done (${shown}; no OVH task found for it)`;
-    }
-    case 'shown_not_made': {
-      const shown = shownText(settlement.action, settlement.subject, false);
-      return say`${lostAnswerText(settlement.lost)}; OVH shows it was not done (${shown}, and no OVH task was started for it)`;
-    }
+    case 'shown_made':
+      return tr.t('settlement.shownMade', {
+        lost: lostAnswerText(settlement.lost, tr),
+        shown: shownText(settlement.action, settlement.subject, true, tr),
+      });
+    case 'shown_not_made':
+      return tr.t('settlement.shownNotMade', {
+        lost: lostAnswerText(settlement.lost, tr),
+        shown: shownText(settlement.action, settlement.subject, false, tr),
+      });
     case 'task_found':
-      return say`${lostAnswerText(settlement.lost)}; the bot found OVH task ${code(String(settlement.taskId))} for it and followed it`;
+      return tr.t('settlement.taskFound', {
+        lost: lostAnswerText(settlement.lost, tr),
+        task: code(String(settlement.taskId)),
+      });
     case 'not_sent':
-      return text('the bot stopped before sending it to OVH; nothing was changed');
-    case 'cannot_ask': {
-      const next = settlement.gaveUp
-        ? say`gave up asking after ${settlement.tries} tries: check the partition on OVH`
-        : text('the bot keeps checking and updates this record');
-      return say`${lostAnswerText(settlement.lost)}, and OVH cannot be asked now (${checkFailureText(settlement.problem)}); ${next}`;
-    }
+      return tr.t('settlement.notSent');
+    case 'cannot_ask':
+      return tr.t('settlement.cannotAsk', {
+        lost: lostAnswerText(settlement.lost, tr),
+        check: checkFailureText(settlement.problem, tr),
+        next: settlement.gaveUp
+          ? tr.t('settlement.gaveUp', { tries: settlement.tries })
+          : tr.t('settlement.keepsChecking'),
+      });
     case 'checking':
-      return say`${lostAnswerText(settlement.lost)}; the bot is still checking whether OVH made the change`;
+      return tr.t('settlement.checking', { lost: lostAnswerText(settlement.lost, tr) });
     case 'other_replica':
-      return text('another bot replica is finishing this change');
+      return tr.t('settlement.otherReplica');
     case 'settled_by_sweep':
-      return text('settled on OVH while the bot was restarting; see the audit record');
+      return tr.t('settlement.settledBySweep');
     case 'failed_before_made':
-      return text('it failed before OVH made it; see the audit record');
+      return tr.t('settlement.failedBeforeMade');
   }
 }

@@ -1,7 +1,7 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { SlackMessage } from '../blocks/limits.js';
 import { mainModal, reasonModal } from '../blocks/modals.js';
-import { reasonOption } from '../blocks/permissions.js';
+import { reasonOption } from '../blocks/problems.js';
 import type { SlackDeps } from '../deps.js';
 import { type Translator, translator } from '../i18n/translate.js';
 import { SlashCommandSchema } from '../payloads.js';

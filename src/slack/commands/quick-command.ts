@@ -50,6 +50,6 @@ export async function runQuickCommand(
         ),
     );
   } catch (error) {
-    await reply.replace(failureMessage(deps, error, { userId: actor.userId, command: 'quick' }));
+    await reply.replace(failureMessage(deps, error, { userId: actor.userId, command: 'quick' }, tr));
   }
 }

@@ -110,7 +110,7 @@ export async function runCommand(
     await execute(deps, actor, command, reply, tr);
   } catch (error) {
     await reply
-      .replace(toErrorMessage(deps, error, { userId: actor.userId, command: command.kind }))
+      .replace(toErrorMessage(deps, error, { userId: actor.userId, command: command.kind }, tr))
       .catch((e: unknown) => deps.logger.warn({ err: e }, 'could not deliver an error reply'));
   }
 }
@@ -119,17 +119,18 @@ export function toErrorMessage(
   deps: Pick<SlackDeps, 'logger'>,
   error: unknown,
   context: Record<string, unknown>,
+  tr: Translator = ENGLISH_TRANSLATOR,
 ): SlackMessage {
   if (error instanceof NashaError) {
     deps.logger.info(
       { ...context, code: error.code, problem: error.problem.kind, err: error.cause ?? undefined },
       'request refused',
     );
-    return errorMessage(error);
+    return errorMessage(error, tr);
   }
   const reference = randomUUID().slice(0, 8);
   deps.logger.error({ ...context, err: error, reference }, 'request failed unexpectedly');
-  return unexpectedErrorMessage(reference);
+  return unexpectedErrorMessage(reference, tr);
 }
 
 async function execute(
@@ -142,7 +143,7 @@ async function execute(
   const { service } = deps;
   const now = deps.clock.now();
   const change = draftOf(command);
-  if (change !== undefined) return runChange(deps, actor, change.draft, change.reason, reply);
+  if (change !== undefined) return runChange(deps, actor, change.draft, change.reason, reply, tr);
   switch (command.kind) {
     case 'help':
       return reply.replace(helpMessage(await deps.gate.offers(actor), await deps.gate.heldPatterns(actor), tr));
@@ -152,25 +153,25 @@ async function execute(
     case 'quick':
       return; // handled by their listeners (they need the Slack client)
     case 'services':
-      return reply.replace(servicesMessage(await service.services(actor)));
+      return reply.replace(servicesMessage(await service.services(actor), tr));
     case 'partitions':
-      return reply.replace(partitionsMessage(command.service, await service.partitions(actor, command.service)));
+      return reply.replace(partitionsMessage(command.service, await service.partitions(actor, command.service), tr));
     case 'list':
       return reply.replace(
-        snapshotsMessage(command.target.service, await service.snapshots(actor, command.target), now),
+        snapshotsMessage(command.target.service, await service.snapshots(actor, command.target), now, tr),
       );
     case 'show': {
       const snapshot = await service.showSnapshot(actor, command.target, command.name);
-      return reply.replace(snapshotShowMessage(formatTarget(command.target), snapshot, now));
+      return reply.replace(snapshotShowMessage(formatTarget(command.target), snapshot, now, tr));
     }
     case 'schedule': {
       const { enabled } = await service.scheduleShow(actor, command.target, command.type);
-      return reply.replace(scheduleShowMessage(formatTarget(command.target), command.type, enabled));
+      return reply.replace(scheduleShowMessage(formatTarget(command.target), command.type, enabled, tr));
     }
     case 'can-i': {
       const explained = await deps.gate.explain(actor, command.userId ?? actor.userId, command.action, command.target);
       if ('verdict' in explained) return reply.replace(canIMessage(explained, undefined, tr));
-      return reply.replace(problemMessage({ kind: 'refused', refusal: explained.refusal }));
+      return reply.replace(problemMessage({ kind: 'refused', refusal: explained.refusal }, tr));
     }
     case 'status':
       return reply.replace(statusMessage(await protectionQueries(deps).status(actor, command.query)));
@@ -200,6 +201,7 @@ export async function runChange(
   draft: ChangeDraft,
   reason: string | undefined,
   reply: Reply,
+  tr: Translator = ENGLISH_TRANSLATOR,
 ): Promise<void> {
   const token = reply.resumeToken;
   const resumeToken: JsonValue =
@@ -207,6 +209,6 @@ export async function runChange(
       ? { ...token, change: draft as unknown as JsonValue }
       : token;
   await runChanges(deps, actor, [draft], { reason, reply: () => resumeToken }, (lines) =>
-    reply.replace(changeLinesMessage(lines)),
+    reply.replace(changeLinesMessage(lines, tr)),
   );
 }

@@ -47,13 +47,12 @@ export async function runFormChanges(
     ...(s !== undefined && { s }),
     ...(p !== undefined && { p }),
   });
-  // The change lines (replies.ts) are English until that module speaks the reader's language too.
   const view = (blocks: Block[]) => resultModal(metadata, title, blocks, tr);
   await args.ack({
     response_action: 'update',
-    view: view(drafts.flatMap((draft) => changeLineBlocks({ draft, state: { kind: 'working' } }))),
+    view: view(drafts.flatMap((draft) => changeLineBlocks({ draft, state: { kind: 'working' } }, tr))),
   });
   await runChanges(deps, ctx.actor, drafts, { reason: reason?.trim() || undefined }, (lines) =>
-    updateModal(deps, args.client, ctx.viewId, view(lines.flatMap(changeLineBlocks))),
+    updateModal(deps, args.client, ctx.viewId, view(lines.flatMap((line) => changeLineBlocks(line, tr)))),
   );
 }

@@ -21,9 +21,9 @@ export function formError(words: Text, tr: Translator = ENGLISH_TRANSLATOR): str
   return truncate(tr.plain(words), MAX_FORM_ERROR);
 }
 
-/** A problem's words (problems.ts: English until that module speaks every language) as a form error. */
+/** A problem's words (problems.ts) as a form error. */
 export function problemError(problem: Problem, tr: Translator = ENGLISH_TRANSLATOR): string {
-  return formError(problemText(problem), tr);
+  return formError(problemText(problem, tr), tr);
 }
 
 /** A thrown error as the person reads it: a problem core raised, or a reference to the log line. */
@@ -35,7 +35,7 @@ export function failureText(
 ): Text {
   if (error instanceof NashaError) {
     deps.logger.info({ ...context, code: error.code }, 'request refused');
-    return problemText(error.problem);
+    return problemText(error.problem, tr);
   }
   const reference = logUnexpected(deps, error, context);
   return tr.t('form.somethingWrong', { reference: code(reference) });
@@ -46,12 +46,13 @@ export function failureMessage(
   deps: Pick<SlackDeps, 'logger'>,
   error: unknown,
   context: Record<string, unknown>,
+  tr: Translator = ENGLISH_TRANSLATOR,
 ): SlackMessage {
   if (error instanceof NashaError) {
     deps.logger.info({ ...context, code: error.code }, 'request refused');
-    return problemMessage(error.problem);
+    return problemMessage(error.problem, tr);
   }
-  return unexpectedErrorMessage(logUnexpected(deps, error, context));
+  return unexpectedErrorMessage(logUnexpected(deps, error, context), tr);
 }
 
 function logUnexpected(deps: Pick<SlackDeps, 'logger'>, error: unknown, context: Record<string, unknown>): string {

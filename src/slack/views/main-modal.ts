@@ -103,9 +103,8 @@ export function createMainModalSubmission(deps: SlackDeps) {
     let view: types.ModalView;
     try {
       if (action === 'list') {
-        // The listing (replies.ts) is English until that module speaks the reader's language too.
         const page = await deps.service.snapshots(ctx.actor, target);
-        view = resultModal(metadata, title, snapshotsMessage(service, page, deps.clock.now()).blocks, tr);
+        view = resultModal(metadata, title, snapshotsMessage(service, page, deps.clock.now(), tr).blocks, tr);
       } else if (action === 'schedule') {
         const needApproval = SCHEDULE_ACTIONS.filter((a) => deps.gate.approvalRule(a) !== undefined);
         const enabled = await deps.service.enabledFrequencies(ctx.actor, target);
@@ -115,7 +114,7 @@ export function createMainModalSubmission(deps: SlackDeps) {
         view = deleteModal(metadata, label, await deps.service.snapshotNames(ctx.actor, target), approval, tr);
       }
     } catch (error) {
-      const blocks = failureMessage(deps, error, { userId: ctx.actor.userId, form: action }).blocks;
+      const blocks = failureMessage(deps, error, { userId: ctx.actor.userId, form: action }, tr).blocks;
       view = resultModal(metadata, title, blocks, tr);
     }
     await updateModal(deps, client, ctx.viewId, view);

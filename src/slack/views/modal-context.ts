@@ -48,17 +48,22 @@ export function modalContext(deps: SlackDeps, body: unknown): ModalContext | und
   };
 }
 
-const PayloadUserSchema = z.object({ user: z.object({ id: UserIdSchema }) });
+/** Who sent a payload: an interaction's `user.id`, a slash command's `user_id`. */
+const PayloadUserSchema = z.union([
+  z.object({ user: z.object({ id: UserIdSchema }) }).transform((b) => b.user.id),
+  z.object({ user_id: UserIdSchema }).transform((b) => b.user_id),
+]);
 
 /**
- * The translator for whoever sent an interaction payload (the signed payload's user id, even when the rest of
- * it does not check out), or the workspace default when it names nobody.
+ * The translator for whoever sent a payload (the signed payload's user id, even when the rest of it does not
+ * check out), or the workspace default when it names nobody.
  */
-export async function payloadTranslator(deps: Pick<SlackDeps, 'readers'>, body: unknown): Promise<Translator> {
+export async function payloadTranslator(
+  deps: { readers: Pick<SlackDeps['readers'], 'person' | 'defaultLang'> },
+  body: unknown,
+): Promise<Translator> {
   const sender = PayloadUserSchema.safeParse(body);
-  return translator(
-    sender.success ? await deps.readers.person(sender.data.user.id) : { lang: deps.readers.defaultLang },
-  );
+  return translator(sender.success ? await deps.readers.person(sender.data) : { lang: deps.readers.defaultLang });
 }
 
 /** A form that cannot be used (forged, expired, someone else's), as its inline error. */

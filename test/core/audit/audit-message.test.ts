@@ -6,30 +6,13 @@ import { type AuditDetail, serializeAuditDetail } from '../../../src/core/audit-
 import type { Settlement } from '../../../src/core/reconcile.js';
 import { auditMessage, cut, SLACK_LIMITS } from '../../../src/slack/blocks/audit-message.js';
 import { fuzzParams, hostileString } from '../../fuzz/hostile.js';
+import { auditRecord } from '../../support/records.js';
 import { VIEWER_QUICK_REFUSAL } from '../../support/refusals.js';
 
 const T0 = Date.UTC(2026, 10, 28, 9, 30, 15, 123);
 const TARGET = { service: 'zpool-123456', partition: 'backups' };
 
-function record(overrides: Partial<AuditRecord> = {}): AuditRecord {
-  return {
-    id: '9b2f6c1e-1111-4c1e-9a51-0123456789ab',
-    version: 2,
-    createdAt: T0,
-    updatedAt: T0 + 65_000,
-    actorUserId: 'U0ALICE01',
-    channelId: 'C0OPS0001',
-    action: 'snapshot.create',
-    target: TARGET,
-    subject: 'before-upgrade',
-    outcome: 'started',
-    taskId: 4242,
-    detail: null,
-    auditChannel: 'CAUDIT0001',
-    hash: 'a3f09c1d2e7b44c1e0ffa9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8',
-    ...overrides,
-  };
-}
+const record = auditRecord;
 
 const withDetail = (detail: AuditDetail, overrides: Partial<AuditRecord> = {}) =>
   record({ ...overrides, detail: serializeAuditDetail(detail) });

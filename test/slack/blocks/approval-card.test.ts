@@ -1,7 +1,7 @@
 import type { types } from '@slack/bolt';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { APPROVAL_STATES, type ApprovalRequest } from '../../../src/core/approvals.js';
+import { APPROVAL_STATES } from '../../../src/core/approvals.js';
 import { parseAuditDetail } from '../../../src/core/audit-detail.js';
 import {
   APPROVAL_ACTION,
@@ -13,39 +13,14 @@ import {
 import { LIMITS, type SlackMessage } from '../../../src/slack/blocks/limits.js';
 import { mrkdwn } from '../../../src/slack/text.js';
 import { fuzzParams, hostileString } from '../../fuzz/hostile.js';
+import { approvalRequest } from '../../support/records.js';
 
 const T0 = Date.UTC(2026, 10, 28, 9, 0, 0);
 const TARGET = { service: 'zpool-128310', partition: 'data' };
 const HOSTILE =
   '<@U0VICTIM> <!channel> <!subteam^S0SRE> <#C0SECRET> <https://evil.example|click> *Approved → done* `x`';
 
-function request(overrides: Partial<ApprovalRequest> = {}): ApprovalRequest {
-  return {
-    id: '7RLM5K',
-    version: 1,
-    state: 'pending',
-    change: { action: 'snapshot.delete', target: TARGET, name: 'snap-data-pre-upgrade' },
-    requester: { userId: 'U0OPER', channelId: 'C0OPS' },
-    reason: 'free space before the upgrade',
-    preview: { kind: 'snapshot', name: 'snap-data-pre-upgrade', expiration: null, customLeft: 1, enabled: ['day-1'] },
-    contentHash: 'h',
-    configVersion: 'v1',
-    quorum: 1,
-    approverGroups: [],
-    approvals: [],
-    createdAt: T0,
-    updatedAt: T0,
-    expiresAt: T0 + 86_400_000,
-    decidedBy: null,
-    decisionReason: null,
-    taskId: null,
-    outcomeDetail: null,
-    auditId: 'a1',
-    reply: null,
-    card: { channel: 'C0APPROVALS', ts: null, version: 0 },
-    ...overrides,
-  };
-}
+const request = approvalRequest;
 
 /** Every mrkdwn text in the message, and the fallback text. */
 function mrkdwnTexts(message: SlackMessage): string[] {

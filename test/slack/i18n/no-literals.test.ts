@@ -43,8 +43,10 @@ const CONVERTED: readonly string[] = [
  * folders is noticed: it must be converted or added to one of these lists knowingly.
  */
 const NOT_YET: Readonly<Record<string, string>> = {
-  'src/slack/blocks/audit-message.ts': 'converted, but the protection lines (plan, alert, fix) merged after that pass are English',
-  'src/slack/blocks/problems.ts': 'converted, but the protection problems (status, restore time, alerts) merged after that pass are English',
+  'src/slack/blocks/audit-message.ts':
+    'converted, but the protection lines (plan, alert, fix) merged after that pass are English',
+  'src/slack/blocks/problems.ts':
+    'converted, but the protection problems (status, restore time, alerts) merged after that pass are English',
   'src/slack/blocks/protection.ts': 'protection wording, merged after the first pass; next pass',
   'src/slack/protection-alerts.ts': 'protection alerts (channel language), merged after the first pass; next pass',
   'src/slack/actions/protection-buttons.ts': 'protection Fix and page buttons, merged after the first pass; next pass',

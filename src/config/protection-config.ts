@@ -46,7 +46,10 @@ const AGE_RANGE: DurationRange = { minMs: MINUTE_MS, maxMs: 365 * DAY_MS };
 const POLICY_NAME_RE = /^[a-z0-9][a-z0-9_-]{0,39}$/;
 const AT_RE = /^(?:([A-Za-z]{3,9})\s+)?(\d{1,2}):(\d{2})$/;
 const DAY_NAMES = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'] as const;
-const PERIOD_WORDS = '1h, 2h, 3h, 4h, 6h, 8h, 12h, 1d or 7d';
+/** The periods a class may have, as words: from the list that decides (`1h, 2h, … 1d or 7d`). */
+const PERIOD_WORDS = ((words: readonly string[]) => `${words.slice(0, -1).join(', ')} or ${words.at(-1) ?? ''}`)(
+  PLAN_PERIODS_MS.map((ms) => formatDuration(ms)),
+);
 
 /** `Sun 03:00` → weekday 0, minute 180; undefined when it does not read as a time (the schema says why). */
 function parseAt(text: string): { weekday: number | undefined; minuteOfDay: number } | undefined {

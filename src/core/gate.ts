@@ -227,27 +227,20 @@ export class ActionGate {
         verdict: brand<RunVerdict>({ kind: 'run', action, target, basis: { kind: 'grant', decision } }),
       };
     }
-    if (spec.responders) {
-      const groupId = await this.responderGroupOf(actor.userId);
+    const groupId = spec.responders ? await this.responderGroupOf(actor.userId) : undefined;
+    if (groupId !== undefined) {
       const limit = this.deps.policy.channelLimit(actor.channelId);
       // Responders act anywhere, but a channel cap still bounds what may be done from that channel.
-      if (groupId !== undefined && limit !== undefined && roleRank(limit) >= roleRank(spec.role)) {
+      if (limit !== undefined && roleRank(limit) >= roleRank(spec.role)) {
         return {
           decision,
           verdict: brand<RunVerdict>({ kind: 'run', action, target, basis: { kind: 'responder', groupId, decision } }),
         };
       }
-    }
-    // A responder stopped only by the channel cap is told so: "not found" would hide the real reason.
-    if (spec.responders && (await this.responderGroupOf(actor.userId)) !== undefined) {
+      // A responder stopped only by the channel cap is told so: "not found" would hide the real reason.
       const capped: Decision = {
         ...decision,
-        denial: {
-          kind: 'channel_cap',
-          channelId: actor.channelId,
-          limit: this.deps.policy.channelLimit(actor.channelId),
-          elsewhere: [],
-        },
+        denial: { kind: 'channel_cap', channelId: actor.channelId, limit, elsewhere: [] },
       };
       return { decision: capped, verdict: this.refuse(action, target, 'run', capped) };
     }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { NashaClient } from '../ovh/client.js';
 import { OvhApiError } from '../ovh/errors.js';
-import type { Task } from '../ovh/models.js';
+import { MAX_CUSTOM_SNAPSHOTS, type Task } from '../ovh/models.js';
 import type { TaskResult, TaskTracker } from '../ovh/task-tracker.js';
 import type { Clock } from '../shared/clock.js';
 import { InFlightWork } from '../shared/in-flight.js';
@@ -22,7 +22,7 @@ import { MAX_EXPIRATION_MS, parseExpiration } from './naming.js';
 import type { Policy } from './policy.js';
 import type { AuditSink, JsonValue } from './ports.js';
 import type { TaskFailure } from './problems.js';
-import { MAX_CUSTOM_SNAPSHOTS, type PartitionTarget, taskFailure } from './snapshot-service.js';
+import { type PartitionTarget, taskFailure } from './snapshot-service.js';
 import { suggest } from './suggest.js';
 
 /** What the bot remembers for quick snapshots (OVH keeps no creation time). */

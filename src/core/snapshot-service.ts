@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { NashaClient } from '../ovh/client.js';
 import { OvhApiError } from '../ovh/errors.js';
-import type { CustomSnapshot, Partition, SnapshotType, Storage, Task } from '../ovh/models.js';
+import {
+  type CustomSnapshot,
+  MAX_CUSTOM_SNAPSHOTS,
+  type Partition,
+  type SnapshotType,
+  type Storage,
+  type Task,
+} from '../ovh/models.js';
 import type { TaskResult, TaskTracker } from '../ovh/task-tracker.js';
 import type { Clock } from '../shared/clock.js';
 import { InFlightWork } from '../shared/in-flight.js';
@@ -37,11 +44,6 @@ import {
 } from './reconcile.js';
 import { suggest } from './suggest.js';
 
-/** Moved to errors.ts (checks on OVH use it too); still exported here for existing importers. */
-export { toNashaError } from './errors.js';
-
-/** At most this many custom snapshots per partition (OVH FAQ and control panel). */
-export const MAX_CUSTOM_SNAPSHOTS = 10;
 /** Partitions shown per page where each costs OVH requests. */
 export const PARTITIONS_PER_PAGE = 10;
 export const LIST_PARTITIONS_PER_PAGE = 5;

@@ -5,11 +5,14 @@
  * back-off, from the durable cursor (src/store/audit-export-store.ts), so an outage loses nothing.
  */
 import { createHmac } from 'node:crypto';
-import { open, readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { request } from 'node:https';
 import { AuditDeliveryError, type AuditPublisher, type AuditRecord } from '../core/audit.js';
 import { type AuditExportDocument, auditExportDocument, exportIdempotencyKey } from '../core/audit-export.js';
 import { parseRetryAfter } from '../shared/backoff.js';
+
+/** How much of a JSON Lines file's end is searched for a line whose delivery went unrecorded. */
+const HOLDS_WINDOW_BYTES = 1024 * 1024;
 
 export interface ExportSink {
   readonly name: string;
@@ -51,15 +54,23 @@ export class JsonlFileSink implements ExportSink {
 
   /** Looks for the key among the file's last lines (a line written just before a crash, not yet recorded). */
   async holds(key: string): Promise<boolean> {
-    let text: string;
+    let tail: string;
     try {
-      text = await readFile(this.path, 'utf8');
+      // Only the end can hold it: the file only grows, so reading all of it would cost more each time.
+      const file = await open(this.path, 'r');
+      try {
+        const { size } = await file.stat();
+        const length = Math.min(size, HOLDS_WINDOW_BYTES);
+        const { buffer, bytesRead } = await file.read(Buffer.alloc(length), 0, length, size - length);
+        tail = buffer.toString('utf8', 0, bytesRead);
+      } finally {
+        await file.close();
+      }
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw new AuditDeliveryError(`audit export ${this.name}: cannot read ${this.path}`, { cause: error });
     }
-    const needle = `"idempotency_key":${JSON.stringify(key)}`;
-    return text.slice(-1024 * 1024).includes(needle);
+    return tail.includes(`"idempotency_key":${JSON.stringify(key)}`);
   }
 }
 
@@ -114,8 +125,9 @@ export class WebhookSink implements ExportSink {
     this.maxAttemptMs = options.timeoutMs;
   }
 
-  deliver(document: AuditExportDocument): Promise<void> {
-    const body = JSON.stringify(document);
+  deliver(document: AuditExportDocument, line: string): Promise<void> {
+    // The document as one JSON text: the JSON Lines line without its newline (serialised once, by the caller).
+    const body = line.trimEnd();
     const timestamp = String(Math.floor(this.options.now() / 1000));
     const { url, timeoutMs } = this.options;
     return new Promise((resolve, reject) => {

@@ -97,7 +97,7 @@ export class NashaReadCache {
     if (this.ttlMs > 0 && this.generation(key) === generation && !this.isPending(key)) {
       this.listings.delete(key);
       this.listings.set(key, { value: [...value], storedAt: this.clock.now() });
-      this.bound(this.listings, this.listings.size);
+      this.bound(this.listings);
     }
     return value;
   }
@@ -276,8 +276,8 @@ export class NashaReadCache {
     for (const name of [...names.keys()]) if (!present.has(name)) this.forget(where, name);
   }
 
-  private bound(map: Map<string, unknown>, size: number): void {
-    if (size <= this.maxEntries) return;
+  private bound(map: Map<string, unknown>): void {
+    if (map.size <= this.maxEntries) return;
     const oldest = map.keys().next();
     if (oldest.done !== true) map.delete(oldest.value);
   }

@@ -119,3 +119,6 @@ export interface CustomSnapshotRequest {
   name: string;
   expiration?: string;
 }
+
+/** Custom snapshots a partition may hold (OVH FAQ, control panel): a create beyond it fails. */
+export const MAX_CUSTOM_SNAPSHOTS = 10;

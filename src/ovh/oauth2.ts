@@ -54,9 +54,6 @@ export class OAuth2TokenSource {
   private readonly refreshMarginMs: number;
   private current: { token: ServiceAccountToken; renewAt: number } | undefined;
   private fetching: Promise<ServiceAccountToken> | undefined;
-  /** Token requests sent (metrics, tests). */
-  fetches = 0;
-
   constructor(options: OAuth2TokenSourceOptions) {
     this.credentials = options.credentials;
     this.timeoutMs = options.timeoutMs;
@@ -82,7 +79,6 @@ export class OAuth2TokenSource {
   }
 
   private async fetch(): Promise<ServiceAccountToken> {
-    this.fetches += 1;
     const issuedAt = this.clock.now();
     const { status, body } = await postForm(this.credentials, this.timeoutMs);
     let json: unknown;

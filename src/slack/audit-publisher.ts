@@ -6,12 +6,10 @@ import { createSlackPublisher, type SlackPublisherOptions } from './message-publ
 /** The message metadata every audit message carries, so a post whose answer was lost can be found. */
 export const AUDIT_EVENT_TYPE = 'nasha_audit_record';
 
-export type SlackAuditPublisherOptions = SlackPublisherOptions;
-
 /** Posts and edits audit messages in the audit channel (see `createSlackPublisher`). */
 export function createSlackAuditPublisher(
   client: webApi.WebClient,
-  options: SlackAuditPublisherOptions = {},
+  options: SlackPublisherOptions = {},
 ): AuditPublisher {
   return createSlackPublisher<AuditRecord>(
     client,

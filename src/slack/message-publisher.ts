@@ -25,7 +25,7 @@ const CHANNEL_REFUSED = new Set(['channel_not_found', 'not_in_channel', 'is_arch
 /** A user id as a channel: the post lands in the app's DM with that user. */
 const USER_ID = /^[UW][A-Z0-9]+$/;
 
-export const HistorySchema = z.object({
+const HistorySchema = z.object({
   messages: z.array(z.object({ ts: z.string(), metadata: z.unknown().optional() })),
   has_more: z.boolean().optional(),
   response_metadata: z.object({ next_cursor: z.string().optional() }).optional(),
@@ -154,7 +154,7 @@ class CallTimeoutError extends Error {
 }
 
 /** The WebClient's own timeout covers the HTTP request; this one also covers time queued in the client. */
-export function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => reject(new CallTimeoutError(`no answer from Slack within ${ms} ms`)), ms);
@@ -163,7 +163,7 @@ export function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
 }
 
 /** `unansweredPostMs`: for a post, how long to wait before looking for it when its answer never came. */
-export function toDeliveryError(error: unknown, unansweredPostMs: number | undefined): DeliveryError {
+function toDeliveryError(error: unknown, unansweredPostMs: number | undefined): DeliveryError {
   if (error instanceof DeliveryError) return error;
   if (error instanceof webApi.WebAPIRateLimitedError) {
     return new DeliveryError('Slack rate limit', {

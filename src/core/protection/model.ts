@@ -4,7 +4,7 @@
  * for people, and how old the newest restore point may get. The YAML `protection:` section parses into this
  * (src/config/protection-config.ts). Only data: no I/O, no wording.
  */
-import type { SnapshotType } from '../../ovh/models.js';
+import { MAX_CUSTOM_SNAPSHOTS, type SnapshotType } from '../../ovh/models.js';
 import type { AuditProblem } from '../audit-detail.js';
 import type { Target } from '../model.js';
 
@@ -49,8 +49,8 @@ export interface ProtectionConfig {
   policies: readonly ProtectionPolicy[];
 }
 
-/** Custom snapshots per partition on NAS-HA (OVH FAQ, control panel). */
-export const CUSTOM_SLOTS = 10;
+/** Custom snapshots per partition on NAS-HA: the slots plans and people share. */
+export const CUSTOM_SLOTS = MAX_CUSTOM_SNAPSHOTS;
 
 /** A plan snapshot expires this long before its slot comes round again, so the next one finds its slot free. */
 export const EXPIRY_MARGIN_MS = 5 * 60_000;

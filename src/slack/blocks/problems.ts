@@ -2,7 +2,7 @@
  * The words for every problem and refusal core returns as data, in the reader's language. The same function
  * serves the reply, the form's inline error and the audit message, so they never disagree.
  */
-import { ACTIONS, type ActionId, commandsWith } from '../../core/actions.js';
+import { ACTIONS, type ActionId } from '../../core/actions.js';
 import { type AuditProblem, type AuditRefusal, auditRefusal } from '../../core/audit-detail.js';
 import type { ChangeDraft } from '../../core/desk.js';
 import { formatTarget, type Target } from '../../core/model.js';
@@ -13,8 +13,6 @@ import { formatUtcMinute, type InstantProblem, ISO_FORM_EXAMPLES } from '../../s
 import { type DurationProblem, formatDuration } from '../../shared/duration.js';
 import { ENGLISH_TRANSLATOR, type MessageKey, type Translator } from '../i18n/translate.js';
 import { channel, code, group, mrkdwn, type Piece, Text, text, verbatim } from '../text.js';
-
-const FREQUENCIES = ['hour-1', 'hour-6', 'day-1', 'day-2', 'day-3', 'day-7'];
 
 export function target(t: Target) {
   return code(formatTarget(t));
@@ -483,16 +481,6 @@ export function sentence(value: Text): Text {
     typeof first === 'string' ? [first.charAt(0).toUpperCase() + first.slice(1)] : first === undefined ? [] : [first];
   return text(...head, ...rest, '.');
 }
-
-/** Commands that take `--reason`, for the parser's message. */
-export function reasonCommands(tr: Translator = ENGLISH_TRANSLATOR): Text {
-  return tr.list(
-    commandsWith('reason').map((c) => code(c.command.words.join(' '))),
-    'and',
-  );
-}
-
-export { FREQUENCIES };
 
 /** A change in words: "enable `day-7` snapshots on `svc/part`". */
 export function changeText(change: ChangeDraft, tr: Translator = ENGLISH_TRANSLATOR): Text {

@@ -7,7 +7,13 @@ import { formatTarget } from '../../core/model.js';
 import { systemActorPolicy } from '../../core/protection/actor.js';
 import type { CustomOrigin, RestorePoint } from '../../core/protection/assess.js';
 import type { AlertFixPlan } from '../../core/protection/fixes.js';
-import type { PlanClass, PlanGap, ProtectionPolicy, ProtectionProblem } from '../../core/protection/model.js';
+import {
+  CUSTOM_SLOTS,
+  type PlanClass,
+  type PlanGap,
+  type ProtectionPolicy,
+  type ProtectionProblem,
+} from '../../core/protection/model.js';
 import type { AlertView } from '../../core/protection/ports.js';
 import type { RestoreAnswer, StatusAnswer, StatusLine } from '../../core/protection/queries.js';
 import { formatDuration } from '../../shared/duration.js';
@@ -243,7 +249,7 @@ function statusLineText(line: StatusLine, now: number): Text {
     line.newestAt === null
       ? text('no restore point')
       : say`newest ≤ ${formatDuration(Math.max(0, now - line.newestAt))} old`;
-  const custom = line.customCount === null ? text() : say` · ${line.customCount}/10 custom`;
+  const custom = line.customCount === null ? text() : say` · ${line.customCount}/${CUSTOM_SLOTS} custom`;
   const problems =
     line.problems.length === 0
       ? text()

@@ -16,7 +16,7 @@ import {
   type QuickAuditSummary,
 } from './audit-detail.js';
 import { NashaError, refused, toNashaError } from './errors.js';
-import type { ActionGate } from './gate.js';
+import type { ActionGate, Explanation, RefusedVerdict, Verdict } from './gate.js';
 import { type Actor, formatTarget, type Target } from './model.js';
 import { MAX_EXPIRATION_MS, parseExpiration } from './naming.js';
 import type { Policy } from './policy.js';
@@ -98,7 +98,7 @@ export interface QuickSnapshotDeps {
   /** Decides each partition (`snapshot.quick`: operator, or a responder group, within the channel cap). */
   gate: ActionGate;
   /** Which services the user may see (for suggestions). */
-  policy: Pick<Policy, 'canSeeService'>;
+  policy: Pick<Policy, 'canSeeService' | 'filterReadable'>;
   audit: AuditSink;
   memory: QuickSnapshotMemory;
   settings: QuickSnapshotSettings;
@@ -164,13 +164,7 @@ export class QuickSnapshotService {
         verdict: await this.deps.gate.evaluate(actor, 'snapshot.quick', target),
       })),
     );
-    // Partitions the user may not see at all are left out: a refusal must not name them.
-    const seen = judged.filter(
-      ({ verdict }) => !(verdict.kind === 'refused' && verdict.refusal.kind === 'not_visible'),
-    );
-    if (seen.length === 0) {
-      throw refused({ kind: 'not_visible', action: 'snapshot.quick', target: { service: spec.trim() } });
-    }
+    const seen = visibleParts(judged, spec);
     const items: QuickItem[] = seen.map(({ target, verdict }) => ({
       target,
       name: quickSnapshotName(label, target.partition, now),
@@ -190,6 +184,31 @@ export class QuickSnapshotService {
       startedAt: now,
       finishedAt: null,
     };
+  }
+
+  /**
+   * `can-i quick <spec>`: the plan's own judgement of each partition the spec names, for `subjectId` — the same
+   * resolution and the same per-partition verdicts as {@link plan}, so a yes here is a queued partition there.
+   * Partitions the subject may not see are left out (as the plan leaves them out); when someone asks about
+   * another person, so are those the asker may not read. Someone else's permissions are the gate's to refuse.
+   */
+  async explain(asker: Actor, subjectId: string, spec: string): Promise<QuickExplanation | RefusedVerdict> {
+    const targets = await this.resolve(asker, spec.trim());
+    const self = subjectId === asker.userId;
+    const explained = await Promise.all(
+      targets.map(async (target) => {
+        const explanation = await this.deps.gate.explain(asker, subjectId, 'snapshot.quick', target);
+        const askerReads =
+          self || (await this.deps.policy.filterReadable(asker, target.service, [target.partition])).length > 0;
+        return { explanation, askerReads };
+      }),
+    );
+    const parts: Explanation[] = [];
+    for (const { explanation, askerReads } of explained) {
+      if (!('verdict' in explanation)) return explanation;
+      if (askerReads) parts.push(explanation);
+    }
+    return { spec: spec.trim(), self, subjectId, parts: visibleParts(parts, spec) };
   }
 
   /**
@@ -465,6 +484,31 @@ export class QuickSnapshotService {
       .slice(0, MAX_TARGETS)
       .map((p) => ({ service, partition: p }));
   }
+}
+
+/** `can-i quick <spec>`: each partition the plan would consider, with the verdict the plan would act on. */
+export interface QuickExplanation {
+  spec: string;
+  self: boolean;
+  subjectId: string;
+  /** In the plan's order; never empty (a spec with nothing visible is refused as not found). */
+  parts: Explanation[];
+}
+
+function hidden(verdict: Verdict): boolean {
+  return verdict.kind === 'refused' && verdict.refusal.kind === 'not_visible';
+}
+
+/**
+ * Partitions the user may not see at all are left out: a refusal must not name them. Nothing left: the spec is
+ * "not found, or not yours", never confirmed.
+ */
+function visibleParts<T extends { target: Target; verdict: Verdict }>(judged: readonly T[], spec: string): T[] {
+  const seen = judged.filter(({ verdict }) => !hidden(verdict));
+  if (seen.length === 0) {
+    throw refused({ kind: 'not_visible', action: 'snapshot.quick', target: { service: spec.trim() } });
+  }
+  return seen;
 }
 
 /** Nothing in a quick run may be taken by this user: refused (and audited) before anything is sent. */

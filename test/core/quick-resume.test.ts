@@ -47,7 +47,7 @@ describe('QuickSnapshotService.resume', () => {
         rules: DEFAULT_APPROVAL_RULES,
         responderGroups: [],
       }),
-      policy: { canSeeService: async () => false },
+      policy: { canSeeService: async () => false, filterReadable: async () => [] },
       audit,
       memory: store,
       settings: { targetGroups: new Map(), defaultExpirationMs: undefined },

@@ -13,12 +13,12 @@ import { NashaError } from '../../src/core/errors.js';
 import { ActionGate } from '../../src/core/gate.js';
 import type { GroupDirectory } from '../../src/core/groups.js';
 import type { AccessConfig, Actor, CapRole, GrantConfig, Role, Target } from '../../src/core/model.js';
-import { ROLES } from '../../src/core/model.js';
+import { formatTarget, ROLES } from '../../src/core/model.js';
 import { Policy } from '../../src/core/policy.js';
 
 import { QuickSnapshotService } from '../../src/core/quick-snapshots.js';
 import type { ChangeRequest } from '../../src/core/snapshot-service.js';
-import { canIMessage, helpMessage } from '../../src/slack/blocks/permissions.js';
+import { canIMessage, helpMessage, quickCanIMessage } from '../../src/slack/blocks/permissions.js';
 import { usageOf } from '../../src/slack/commands/parse.js';
 import { proseIn } from '../support/no-prose.js';
 import { RecordingAudit } from '../support/recording-audit.js';
@@ -111,8 +111,11 @@ function build(world: World) {
     },
   });
   const quick = new QuickSnapshotService({
-    // A partition target needs no OVH call to plan; nothing here is executed.
-    client: {} as never,
+    // Planning lists a service's partitions (the world's); nothing here is executed.
+    client: {
+      listPartitions: async (service: string) =>
+        PARTITIONS.filter((t) => t.service === service).map((t) => t.partition ?? ''),
+    } as never,
     tracker: {} as never,
     gate,
     policy,
@@ -172,6 +175,29 @@ describe('can-i and help tell what the bot does', () => {
                     ? 'refused:not_found'
                     : 'denied';
               expect([spec, planned]).toEqual([spec, expected]);
+            }
+            // Quick snapshots of a whole service: can-i names exactly the partitions the run would take.
+            for (const { service } of SERVICES) {
+              const explained = await quick.explain(actor, userId, service).then(
+                (answer) => {
+                  if (!('parts' in answer)) throw new Error('asking about yourself is always answered');
+                  handedOn.push(answer.parts.map((part) => part.verdict));
+                  // The headline counts what the lines list (and what the plan takes).
+                  const taken = answer.parts.filter((part) => part.verdict.kind === 'run').length;
+                  const head = quickCanIMessage(answer).text.split(':')[0];
+                  expect(head).toBe(taken === answer.parts.length ? 'Yes' : taken > 0 ? 'Partly' : 'No');
+                  return answer.parts.map((part) => [
+                    formatTarget(part.target),
+                    part.verdict.kind === 'run' ? 'queued' : 'denied',
+                  ]);
+                },
+                (error: unknown) => (error instanceof NashaError ? `refused:${error.code}` : 'crashed'),
+              );
+              const planned = await quick.plan(actor, service, {}).then(
+                (run) => run.items.map((item) => [formatTarget(item.target), item.state.status]),
+                (error: unknown) => (error instanceof NashaError ? `refused:${error.code}` : 'crashed'),
+              );
+              expect([service, explained]).toEqual([service, planned]);
             }
             for (const action of APPROVABLE_ACTIONS) {
               for (const target of PARTITIONS) {

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ARENA_CONFIG, ONE_PARTITION_USER } from '../support/attack-arena.js';
 import {
   APPROVALS_CHANNEL,
   type BotHarness,
   CHANNELS,
   messageText,
   startBotHarness,
-  TEST_CONFIG,
   USERS,
 } from '../support/bot-harness.js';
 
@@ -15,7 +15,8 @@ import {
  */
 let h: BotHarness;
 beforeAll(async () => {
-  h = await startBotHarness({ config: TEST_CONFIG });
+  // The test configuration plus an operator on one partition (zpool-204117/db) and a `zpool-*/db` viewer.
+  h = await startBotHarness({ config: ARENA_CONFIG });
 });
 afterAll(async () => {
   await h?.close();
@@ -40,6 +41,8 @@ async function auditWith(pattern: RegExp): Promise<string> {
 }
 
 const writes = () => h.sim.requests.filter((r) => r.method !== 'GET').length;
+const creations = () =>
+  h.sim.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/customSnapshot')).map((r) => r.path);
 
 describe('can-i is what the bot does', () => {
   it('an operator asking about delete (approval required) is told "only by request", and the request is accepted', async () => {
@@ -65,6 +68,39 @@ describe('can-i is what the bot does', () => {
     expect(said).toMatch(/^Yes/);
     expect(said).toContain('S0RESP');
     expect(await answer('can-i quick zpool-128310/data', USERS.nobody)).toMatch(/^No/);
+  });
+
+  it('can-i quick on a whole service answers for the partitions the run takes, and the run takes exactly those', async () => {
+    const said = await answer('can-i quick zpool-204117', ONE_PARTITION_USER);
+    expect(said).toMatch(/^Yes/);
+    expect(said).toContain('1 partition out of 1 visible to you');
+    expect(said).toContain('zpool-204117/db');
+    for (const hidden of ['uploads', 'media', 'scratch']) expect(said).not.toContain(hidden);
+    const before = creations().length;
+    await h.command('quick zpool-204117 inc-12', { user: ONE_PARTITION_USER, channel: CHANNELS.ops });
+    await h.slack.waitFor(
+      () =>
+        h.slack.calls.some(
+          (c) =>
+            (c.method === 'chat.postMessage' || c.method === 'chat.update') &&
+            c.args['channel'] === CHANNELS.ops &&
+            /^Quick snapshots /.test(String(c.args['text'])) &&
+            /done/.test(messageText(c.args)),
+        ),
+      'the quick run summary',
+    );
+    expect(creations().slice(before)).toEqual(['/1.0/dedicated/nasha/zpool-204117/partition/db/customSnapshot']);
+  });
+
+  it('can-i quick on a target group says No, partition by partition, when the run would take none', async () => {
+    const said = await answer('can-i quick payments', USERS.viewer);
+    expect(said).toMatch(/^No/);
+    expect(said).toContain('0 partitions out of 2 visible to you');
+    expect(said).toContain('zpool-128310/data');
+    expect(said).toContain('zpool-204117/db');
+    const before = writes();
+    expect(await answer('quick payments inc-13', USERS.viewer)).not.toMatch(/^Yes/);
+    expect(writes()).toBe(before);
   });
 
   it('a refusal about a target the user cannot see never confirms it exists', async () => {

@@ -6,6 +6,7 @@ import type { ActionSpec } from '../../core/actions.js';
 import type { Explanation, Offer } from '../../core/gate.js';
 import { formatTarget } from '../../core/model.js';
 import type { CapMatch, Decision, GrantCheck, GrantVia } from '../../core/policy.js';
+import type { QuickExplanation } from '../../core/quick-snapshots.js';
 import { SNAPSHOT_TYPES } from '../../ovh/models.js';
 import { canIUsage, exampleOf, usageOf } from '../commands/parse.js';
 import { ENGLISH_TRANSLATOR, type Translator } from '../i18n/translate.js';
@@ -263,5 +264,49 @@ export function canIMessage(
   return message(tr.plain(tr.t('canI.notification', { head: line.head, body: line.body })), [
     section(`${line.icon} ${tr.mrkdwn(verdict)}`),
     section(reasons.map((r) => `• ${tr.mrkdwn(r)}`).join('\n')),
+  ]);
+}
+
+/** Partition lines shown in `can-i quick <service>`; the rest are counted. */
+const QUICK_LINES_SHOWN = 20;
+const QUICK_LINES_PER_SECTION = 10;
+
+/**
+ * `can-i quick <service or group>`: what the quick run would do, partition by partition — the plan's own
+ * verdicts (QuickSnapshotService.explain), so "yes on 1 of 3" is the one partition the run would take.
+ */
+export function quickCanIMessage(explained: QuickExplanation, tr: Translator = ENGLISH_TRANSLATOR): SlackMessage {
+  const parts = explained.parts;
+  const taken = parts.filter((part) => part.verdict.kind === 'run').length;
+  const person: Person = explained.self
+    ? { who: 'self', person: text(), self: true }
+    : { who: 'other', person: text(user(explained.subjectId)), self: false };
+  const [icon, head] =
+    taken === parts.length
+      ? [':white_check_mark:', tr.t('canI.yes')]
+      : taken > 0
+        ? [':warning:', tr.t('canI.partly')]
+        : [':no_entry:', tr.t('canI.no')];
+  const body = tr.t('canI.quickTakes', {
+    spec: code(explained.spec),
+    taken,
+    seen: parts.length,
+    who: person.who,
+    person: person.person,
+  });
+  const lines = parts.slice(0, QUICK_LINES_SHOWN).map((part) => {
+    const line = verdictLine(part, person, tr);
+    return `${line.icon} ${tr.mrkdwn(tr.t('canI.quickPart', { target: code(formatTarget(part.target)), head: line.head, body: line.body }))}`;
+  });
+  const sections = [];
+  for (let i = 0; i < lines.length; i += QUICK_LINES_PER_SECTION) {
+    sections.push(section(lines.slice(i, i + QUICK_LINES_PER_SECTION).join('\n')));
+  }
+  const more = parts.length - QUICK_LINES_SHOWN;
+  const verdict = tr.t('canI.verdict', { head, body });
+  return message(tr.plain(tr.t('canI.notification', { head, body })), [
+    section(`${icon} ${tr.mrkdwn(verdict)}`),
+    ...sections,
+    ...(more > 0 ? [context(tr.t('canI.quickMore', { count: more }))] : []),
   ]);
 }

@@ -4,7 +4,7 @@ import { NashaError } from '../../core/errors.js';
 import { type Actor, formatTarget } from '../../core/model.js';
 import type { JsonValue } from '../../core/ports.js';
 import { context, message, type SlackMessage, section } from '../blocks/limits.js';
-import { canIMessage, helpMessage } from '../blocks/permissions.js';
+import { canIMessage, helpMessage, quickCanIMessage } from '../blocks/permissions.js';
 import { restoreMessage, statusMessage } from '../blocks/protection.js';
 import {
   changeLinesMessage,
@@ -169,7 +169,14 @@ async function execute(
       return reply.replace(scheduleShowMessage(formatTarget(command.target), command.type, enabled, tr));
     }
     case 'can-i': {
-      const explained = await deps.gate.explain(actor, command.userId ?? actor.userId, command.action, command.target);
+      const subjectId = command.userId ?? actor.userId;
+      if (command.action === 'snapshot.quick' && command.target.partition === undefined) {
+        // A service or target group: the quick run's own resolution and per-partition verdicts.
+        const quick = await deps.quick.explain(actor, subjectId, formatTarget(command.target));
+        if ('parts' in quick) return reply.replace(quickCanIMessage(quick, tr));
+        return reply.replace(problemMessage({ kind: 'refused', refusal: quick.refusal }, tr));
+      }
+      const explained = await deps.gate.explain(actor, subjectId, command.action, command.target);
       if ('verdict' in explained) return reply.replace(canIMessage(explained, undefined, tr));
       return reply.replace(problemMessage({ kind: 'refused', refusal: explained.refusal }, tr));
     }

@@ -75,6 +75,11 @@ export const en = {
   'canI.yesWithApproval': 'Yes, with approval',
   'canI.onlyByRequest': 'Only by request',
   'canI.no': 'No',
+  'canI.partly': 'Partly',
+  'canI.quickTakes':
+    '<b>quick</b> on {spec} would snapshot {taken, plural, one {# partition} other {# partitions}} out of {seen, plural, one {# visible} other {# visible}} to {who, select, self {you} other {{person}}}.',
+  'canI.quickPart': '{target}: <b>{head}</b> — {body}',
+  'canI.quickMore': '{count, plural, one {…and # more partition.} other {…and # more partitions.}}',
   'canI.verdict': '<b>{head}</b> — {body}',
   'canI.notification': '{head}: {body}',
   'canI.what': '<b>{action}</b> on {target}',

@@ -78,6 +78,11 @@ export const fr: Partial<Record<MessageKey, string>> = {
   'canI.yesWithApproval': 'Oui, avec approbation',
   'canI.onlyByRequest': 'Seulement sur demande',
   'canI.no': 'Non',
+  'canI.partly': 'En partie',
+  'canI.quickTakes':
+    '<b>quick</b> sur {spec} prendrait un instantané de {taken, plural, one {# partition} other {# partitions}} sur {seen, plural, one {# visible} other {# visibles}} pour {who, select, self {vous} other {{person}}}.',
+  'canI.quickPart': '{target}\u00a0: <b>{head}</b> — {body}',
+  'canI.quickMore': '{count, plural, one {…et # autre partition.} other {…et # autres partitions.}}',
   'canI.verdict': '<b>{head}</b> — {body}',
   'canI.notification': '{head}\u00a0: {body}',
   'canI.what': '<b>{action}</b> sur {target}',

@@ -264,7 +264,10 @@ async function viaService(
       rules: DEFAULT_APPROVAL_RULES,
       responderGroups: ['S0RESP'],
     }),
-    policy: { canSeeService: async () => true, filterReadable: async (_actor, _service, partitions) => [...partitions] },
+    policy: {
+      canSeeService: async () => true,
+      filterReadable: async (_actor, _service, partitions) => [...partitions],
+    },
     audit: nullAudit,
     memory: new MemoryQuickStore(),
     settings: { targetGroups: new Map(), defaultExpirationMs: 7 * 86_400_000 },

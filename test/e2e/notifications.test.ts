@@ -250,6 +250,7 @@ describe('notifications while Slack is down, with two bot processes on one store
         // Both replicas' outboxes have looked again meanwhile: still exactly once.
         await new Promise((resolve) => setTimeout(resolve, 1_500));
         expectDeliveredOnce(slack, id, USERS.operator);
+        expect((await owed()).length).toBeGreaterThan(0);
         expect((await owed()).every((row) => row.delivered_version === row.version)).toBe(true);
         expect(sim.requests.filter((r) => r.method === 'DELETE' && r.path.endsWith(`/${name}`))).toHaveLength(1);
       } finally {

@@ -67,6 +67,7 @@ describe('OVH service account (OAuth2 client credentials)', () => {
     expect(sim.iam.issued).toBe(1);
     expect(sim.requests.some((r) => r.path.endsWith('/auth/time'))).toBe(false);
     const calls = sim.requests.filter((r) => r.path === '/1.0/dedicated/nasha');
+    expect(calls).toHaveLength(8);
     expect(calls.every((r) => r.identity === ME && r.consumerKey === null)).toBe(true);
   });
 

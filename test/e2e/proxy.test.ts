@@ -1,15 +1,14 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type WebSocket, WebSocketServer } from 'ws';
 import { type Simulator, startSimulator } from '../../src/ovh/simulator/index.js';
 import { TEST_CONFIG } from '../support/bot-harness.js';
 import { botProcessEnv, freePort, spawnBot } from '../support/bot-process.js';
 import { type ConnectProxy, certificateFor, startConnectProxy, startTlsFront } from '../support/connect-proxy.js';
 import { FakeSlack } from '../support/fake-slack.js';
+import { type SocketLink, startSocketLink } from '../support/socket-link.js';
 
 /**
  * The bot behind an outbound proxy, as ops teams run it: Slack (Web API and Socket Mode) and OVH are
@@ -22,10 +21,9 @@ const PROXY_PASSWORD = 'pr0xy-s3cret';
 
 let slack: FakeSlack;
 let sim: Simulator;
-let wss: WebSocketServer;
+let link: SocketLink;
 let proxy: ConnectProxy;
 const fronts: Array<{ close(): Promise<void> }> = [];
-const sockets: WebSocket[] = [];
 let dir: string;
 let slackApiUrl: string;
 let slackTarget: string;
@@ -45,15 +43,13 @@ beforeAll(async () => {
   slackApiUrl = `https://slack.test:${slackFront.port}/api/`;
   slackTarget = `slack.test:${slackFront.port}`;
 
-  wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
-  const wsFront = await startTlsFront(cert, (wss.address() as AddressInfo).port);
-  fronts.push(wsFront);
-  socketTarget = `wss.test:${wsFront.port}`;
-  slack.on('apps.connections.open', () => ({ body: { ok: true, url: `wss://${socketTarget}/link` } }));
-  wss.on('connection', (socket) => {
-    sockets.push(socket);
-    socket.send(JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A1' } }));
+  link = await startSocketLink(slack, {
+    publicUrl: async (port) => {
+      const wsFront = await startTlsFront(cert, port);
+      fronts.push(wsFront);
+      socketTarget = `wss.test:${wsFront.port}`;
+      return `wss://${socketTarget}/link`;
+    },
   });
 
   // node-ovh signs `https://<host><path>`: the simulator checks signatures against the name the bot uses.
@@ -67,8 +63,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const socket of sockets) socket.terminate();
-  await new Promise<void>((resolve) => wss?.close(() => resolve()));
+  await link?.close();
   await Promise.all(fronts.map((front) => front.close()));
   await proxy?.close();
   await sim?.close();
@@ -134,7 +129,7 @@ describe('behind an outbound proxy (HTTPS_PROXY, NO_PROXY)', () => {
       expect(tunnels).toContain(slackTarget);
       expect(tunnels).toContain(socketTarget);
       expect(tunnels).toContain(ovhTarget);
-      expect(sockets.length).toBeGreaterThan(0);
+      expect(link.sockets.length).toBeGreaterThan(0);
       expect(slack.callsTo('apps.connections.open').at(-1)?.authorization).toBe('Bearer xapp-1-proxy-test');
       expect(bot.output()).not.toContain(PROXY_PASSWORD);
     } finally {

@@ -1,27 +1,26 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { type WebSocket, WebSocketServer } from 'ws';
 import { type RunningBot, startBot } from '../../src/compose.js';
 import { type Simulator, startSimulator } from '../../src/ovh/simulator/index.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { TEST_CONFIG, testEnv } from '../support/bot-harness.js';
 import { freePort } from '../support/bot-process.js';
 import { FakeSlack } from '../support/fake-slack.js';
+import { type SocketLink, startSocketLink } from '../support/socket-link.js';
 
 let slack: FakeSlack | undefined;
 let sim: Simulator | undefined;
-let wss: WebSocketServer | undefined;
+let link: SocketLink | undefined;
 let bot: RunningBot | undefined;
 const timers: NodeJS.Timeout[] = [];
 
 afterAll(async () => {
   for (const t of timers) clearInterval(t);
   await bot?.stop();
-  for (const client of wss?.clients ?? []) client.terminate();
-  await new Promise<void>((resolve) => (wss ? wss.close(() => resolve()) : resolve()));
+  await link?.close();
   await sim?.close();
   await slack?.stop();
 });
@@ -43,28 +42,14 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10
 it('Socket Mode liveness: a link that stops answering is detected, /readyz fails, the bot reconnects and recovers', async () => {
   slack = new FakeSlack();
   await slack.start();
-  wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise<void>((resolve) => wss?.once('listening', () => resolve()));
-  const wsUrl = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/link`;
   // While false, Slack refuses new connections: the outage lasts until the test has seen /readyz fail.
   let slackUp = true;
-  slack.on('apps.connections.open', () =>
-    slackUp ? { body: { ok: true, url: wsUrl } } : { body: { ok: false, error: 'internal_error' } },
-  );
-  const sockets: WebSocket[] = [];
-  wss.on('connection', (socket) => {
-    sockets.push(socket);
-    socket.send(
-      JSON.stringify({
-        type: 'hello',
-        num_connections: 1,
-        connection_info: { app_id: 'A1' },
-        debug_info: { host: 'local' },
-      }),
-    );
+  link = await startSocketLink(slack, {
+    accepting: () => slackUp,
     // Like Slack, the server pings regularly.
-    timers.push(setInterval(() => socket.ping(), 100));
+    onConnection: (socket) => timers.push(setInterval(() => socket.ping(), 100)),
   });
+  const sockets = link.sockets;
   sim = await startSimulator();
   const dir = mkdtempSync(join(tmpdir(), 'nasha-liveness-'));
   writeFileSync(join(dir, 'nasha.yml'), TEST_CONFIG);

@@ -1,42 +1,24 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type WebSocket, WebSocketServer } from 'ws';
 import { type RunningBot, startBot } from '../../src/compose.js';
 import { type Simulator, startSimulator } from '../../src/ovh/simulator/index.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { TEST_CONFIG, testEnv, USERS } from '../support/bot-harness.js';
 import { FakeSlack } from '../support/fake-slack.js';
+import { type SocketLink, startSocketLink } from '../support/socket-link.js';
 
 let slack: FakeSlack;
 let sim: Simulator;
-let wss: WebSocketServer;
+let link: SocketLink;
 let bot: RunningBot;
-const sockets: WebSocket[] = [];
-const received: Array<Record<string, unknown>> = [];
 
 beforeAll(async () => {
   slack = new FakeSlack();
   await slack.start();
-  wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
-  const wsUrl = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/link`;
-  slack.on('apps.connections.open', () => ({ body: { ok: true, url: wsUrl } }));
-  wss.on('connection', (socket) => {
-    sockets.push(socket);
-    socket.on('message', (data) => received.push(JSON.parse(String(data)) as Record<string, unknown>));
-    socket.send(
-      JSON.stringify({
-        type: 'hello',
-        num_connections: 1,
-        connection_info: { app_id: 'A1' },
-        debug_info: { host: 'local' },
-      }),
-    );
-  });
+  link = await startSocketLink(slack);
   const clock = new ManualClock(Date.UTC(2026, 10, 28, 9), { autoAdvance: true });
   sim = await startSimulator({ clock });
   const dir = mkdtempSync(join(tmpdir(), 'nasha-socket-'));
@@ -53,18 +35,17 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await bot?.stop();
-  for (const socket of sockets) socket.terminate();
-  await new Promise<void>((resolve) => wss.close(() => resolve()));
+  await link?.close();
   await sim?.close();
   await slack?.stop();
 });
 
 describe('Socket Mode (SLACK_APP_TOKEN set): no public URL, same listeners', () => {
   it('connects with the app token, acks a slash command envelope, and answers through response_url', async () => {
-    await slack.waitFor(() => sockets.length > 0, 'the bot to open the WebSocket');
+    await slack.waitFor(() => link.sockets.length > 0, 'the bot to open the WebSocket');
     const open = slack.callsTo('apps.connections.open')[0];
     expect(open?.authorization).toBe('Bearer xapp-1-test-app-token');
-    sockets[0]?.send(
+    link.sockets[0]?.send(
       JSON.stringify({
         envelope_id: 'env-1',
         type: 'slash_commands',
@@ -86,8 +67,8 @@ describe('Socket Mode (SLACK_APP_TOKEN set): no public URL, same listeners', () 
         },
       }),
     );
-    await slack.waitFor(() => received.some((m) => m['envelope_id'] === 'env-1'), 'the envelope ack');
-    expect(JSON.stringify(received.find((m) => m['envelope_id'] === 'env-1'))).toContain('Working on');
+    await slack.waitFor(() => link.ackOf('env-1') !== undefined, 'the envelope ack');
+    expect(JSON.stringify(link.ackOf('env-1')?.message)).toContain('Working on');
     await slack.waitFor(() => slack.replies('socket').length > 0, 'the reply');
     expect(JSON.stringify(slack.replies('socket')[0])).toContain('snap-data-pre-upgrade');
   });

@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type WebSocket, WebSocketServer } from 'ws';
 import { type RunningBot, startBot } from '../../src/compose.js';
 import { type Simulator, startSimulator } from '../../src/ovh/simulator/index.js';
 import { ManualClock } from '../../src/shared/clock.js';
@@ -15,6 +13,7 @@ import { CHANNELS, messageText, TEST_CONFIG, testEnv, USERS } from '../support/b
 import { FakeSlack } from '../support/fake-slack.js';
 import { buttonClick } from '../support/slack-payloads.js';
 import { newTriggerId } from '../support/slack-requests.js';
+import { type SocketLink, startSocketLink } from '../support/socket-link.js';
 
 /**
  * Socket Mode gets the same guarantees as HTTP (issue 13, items 3 and 4): a delivery Slack sends again (in a new
@@ -22,32 +21,14 @@ import { newTriggerId } from '../support/slack-requests.js';
  */
 let slack: FakeSlack;
 let sim: Simulator;
-let wss: WebSocketServer;
+let link: SocketLink;
 let bot: RunningBot;
-let socket: WebSocket | undefined;
-const acks = new Map<string, { payload?: Record<string, unknown>; at: number }>();
 const logLines: string[] = [];
 
 beforeAll(async () => {
   slack = new FakeSlack();
   await slack.start();
-  wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
-  const wsUrl = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/link`;
-  slack.on('apps.connections.open', () => ({ body: { ok: true, url: wsUrl } }));
-  wss.on('connection', (ws) => {
-    socket = ws;
-    ws.on('message', (data) => {
-      const message = JSON.parse(String(data)) as { envelope_id?: string; payload?: Record<string, unknown> };
-      if (message.envelope_id !== undefined) {
-        acks.set(message.envelope_id, {
-          ...(message.payload !== undefined && { payload: message.payload }),
-          at: performance.now(),
-        });
-      }
-    });
-    ws.send(JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A1' }, debug_info: {} }));
-  });
+  link = await startSocketLink(slack);
   const clock = new ManualClock(Date.UTC(2026, 10, 28, 9), { autoAdvance: true });
   sim = await startSimulator({ clock });
   const dir = mkdtempSync(join(tmpdir(), 'nasha-socket-requests-'));
@@ -69,13 +50,12 @@ beforeAll(async () => {
     outbox: { idlePollMs: Number.POSITIVE_INFINITY },
     approvalSweepMs: Number.POSITIVE_INFINITY,
   });
-  await slack.waitFor(() => socket !== undefined, 'the bot to open the WebSocket');
+  await slack.waitFor(() => link.latest() !== undefined, 'the bot to open the WebSocket');
 });
 
 afterAll(async () => {
   await bot?.stop();
-  for (const client of wss?.clients ?? []) client.terminate();
-  await new Promise<void>((resolve) => (wss ? wss.close(() => resolve()) : resolve()));
+  await link?.close();
   await sim?.close();
   await slack?.stop();
 });
@@ -88,14 +68,17 @@ async function deliver(
 ): Promise<{ payload?: Record<string, unknown>; ms: number } | 'no ack'> {
   const envelopeId = randomUUID();
   const sent = performance.now();
-  socket?.send(JSON.stringify({ envelope_id: envelopeId, type, accepts_response_payload: true, payload, ...extra }));
+  link
+    .latest()
+    ?.send(JSON.stringify({ envelope_id: envelopeId, type, accepts_response_payload: true, payload, ...extra }));
   try {
-    await slack.waitFor(() => acks.has(envelopeId), `the ack of ${envelopeId}`, 2_000);
+    await slack.waitFor(() => link.ackOf(envelopeId) !== undefined, `the ack of ${envelopeId}`, 2_000);
   } catch {
     return 'no ack';
   }
-  const ack = acks.get(envelopeId);
-  return { ...(ack?.payload !== undefined && { payload: ack.payload }), ms: (ack?.at ?? sent) - sent };
+  const ack = link.ackOf(envelopeId);
+  const answer = ack?.message['payload'] as Record<string, unknown> | undefined;
+  return { ...(answer !== undefined && { payload: answer }), ms: (ack?.at ?? sent) - sent };
 }
 
 /** The request lines of a command (each written once its listener is done). */

@@ -39,9 +39,7 @@ export function createSlackApprovalNotices(
         key: approvalOutcomeKey(request.id),
         channel: request.requester.userId,
         version: 1,
-        message: storedMessage(
-          approvalOutcomeMessage(request, translator(await person(request.requester.userId))),
-        ),
+        message: storedMessage(approvalOutcomeMessage(request, translator(await person(request.requester.userId)))),
       }),
   };
 }

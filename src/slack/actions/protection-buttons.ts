@@ -29,7 +29,12 @@ function jsonButton<T>(
     await ack();
     const click = parseJsonButton(body, schema);
     if (click === undefined) {
-      return answerInvalidButton(respond, deps.logger, `malformed ${what} payload`, await payloadTranslator(deps, body));
+      return answerInvalidButton(
+        respond,
+        deps.logger,
+        `malformed ${what} payload`,
+        await payloadTranslator(deps, body),
+      );
     }
     // The answers are ephemeral, to the clicker: in their language and time zone.
     await handle(click, respond, translator(await deps.readers.person(click.actor.userId)));

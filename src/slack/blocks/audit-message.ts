@@ -18,18 +18,7 @@ import { formatTarget } from '../../core/model.js';
 import { systemActorPolicy } from '../../core/protection/actor.js';
 import { formatDuration } from '../../shared/duration.js';
 import { ENGLISH_TRANSLATOR, type MessageKey, type Translator } from '../i18n/translate.js';
-import {
-  bold,
-  channel,
-  code,
-  date,
-  joinText,
-  type Piece,
-  type Text,
-  text,
-  user,
-  verbatim,
-} from '../text.js';
+import { bold, channel, code, date, joinText, type Piece, type Text, text, user, verbatim } from '../text.js';
 import { cutMrkdwn } from './limits.js';
 import { problemText, refusalText, sentence, storedText, taskFailureText } from './problems.js';
 import { fixPressedText, protectionProblemText } from './protection.js';
@@ -209,7 +198,9 @@ function protectionDetailText(detail: ProtectionAuditDetail, tr: Translator): Te
   const plan = detail.plan;
   if (plan !== undefined) {
     const late =
-      plan.lateMs >= 60_000 ? tr.t('audit.protection.late', { duration: formatDuration(plan.lateMs, tr.lang) }) : text();
+      plan.lateMs >= 60_000
+        ? tr.t('audit.protection.late', { duration: formatDuration(plan.lateMs, tr.lang) })
+        : text();
     const missed = plan.missed ? tr.t('audit.protection.missed') : text();
     lines.push(
       tr.t('audit.protection.plan', {

@@ -90,7 +90,8 @@ const duration = (ms: number, tr: Translator): string => formatDuration(ms, tr.l
 function gapText(gap: PlanGap, tr: Translator): Text {
   switch (gap.cause) {
     case 'failed':
-      if (gap.problem !== undefined) return tr.t('protection.gap.failedWith', { problem: problemText(gap.problem, tr) });
+      if (gap.problem !== undefined)
+        return tr.t('protection.gap.failedWith', { problem: problemText(gap.problem, tr) });
       return gap.ovh === undefined
         ? tr.t('protection.gap.failed')
         : tr.t('protection.gap.failedWith', { problem: verbatim(gap.ovh) });
@@ -219,9 +220,12 @@ export function alertMessage(
   ];
   if (alert.resolvedAt !== null) {
     facts.push(
-      tr.t(alert.resolution === 'uncovered' ? 'protection.alert.resolvedUncovered' : 'protection.alert.resolvedCleared', {
-        when: date(alert.resolvedAt),
-      }),
+      tr.t(
+        alert.resolution === 'uncovered' ? 'protection.alert.resolvedUncovered' : 'protection.alert.resolvedCleared',
+        {
+          when: date(alert.resolvedAt),
+        },
+      ),
     );
   }
   const fixers = [...new Set(alert.fixes.map((f) => f.userId))];
@@ -284,7 +288,12 @@ function pointLine(point: RestorePoint, tr: Translator): Text {
               ? verbatim(point.expiration)
               : date(Date.parse(point.expiration)),
           });
-  return tr.t('protection.point.custom', { name: code(point.name), when, origin: originText(point.takenBy, tr), expiry });
+  return tr.t('protection.point.custom', {
+    name: code(point.name),
+    when,
+    origin: originText(point.takenBy, tr),
+    expiry,
+  });
 }
 
 const weekdayFormats = new Map<string, Intl.DateTimeFormat>();
@@ -315,10 +324,12 @@ function policyText(policy: ProtectionPolicy, tr: Translator): Text {
   const plan =
     policy.plan.length === 0
       ? tr.t('protection.policy.noPlan')
-      : tr.t('protection.policy.plan', { classes: joinText(
-          policy.plan.map((cls) => classText(cls, tr)),
-          ', ',
-        ) });
+      : tr.t('protection.policy.plan', {
+          classes: joinText(
+            policy.plan.map((cls) => classText(cls, tr)),
+            ', ',
+          ),
+        });
   return tr.t('protection.policy.line', {
     name: code(policy.name),
     frequencies,
@@ -433,9 +444,7 @@ export function statusMessage(answer: StatusAnswer, tr: Translator = ENGLISH_TRA
   const blocks: Block[] = [header(title)];
   blocks.push(
     section(
-      tr.mrkdwn(
-        answer.policy === undefined ? tr.t('protection.detail.noPolicy') : policyText(answer.policy, tr),
-      ),
+      tr.mrkdwn(answer.policy === undefined ? tr.t('protection.detail.noPolicy') : policyText(answer.policy, tr)),
     ),
   );
   blocks.push(
@@ -488,9 +497,7 @@ export function statusMessage(answer: StatusAnswer, tr: Translator = ENGLISH_TRA
 
 /** A gap to the minute: restore points are minutes apart at best. */
 function gapWords(ms: number, tr: Translator): Text {
-  return ms < 60_000
-    ? tr.t('protection.restore.lessThanMinute')
-    : text(duration(Math.round(ms / 60_000) * 60_000, tr));
+  return ms < 60_000 ? tr.t('protection.restore.lessThanMinute') : text(duration(Math.round(ms / 60_000) * 60_000, tr));
 }
 
 export function restoreMessage(answer: RestoreAnswer, tr: Translator = ENGLISH_TRANSLATOR): SlackMessage {

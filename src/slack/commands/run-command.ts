@@ -176,7 +176,9 @@ async function execute(
     case 'status':
       return reply.replace(statusMessage(await protectionQueries(deps).status(actor, command.query), tr));
     case 'restore':
-      return reply.replace(restoreMessage(await protectionQueries(deps).restore(actor, command.target, command.at), tr));
+      return reply.replace(
+        restoreMessage(await protectionQueries(deps).restore(actor, command.target, command.at), tr),
+      );
     case 'create':
     case 'delete':
       return;

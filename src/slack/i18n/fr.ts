@@ -836,7 +836,8 @@ export const fr: Partial<Record<MessageKey, string>> = {
   'sandbox.banner.slack': 'une doublure locale de l’API Web de Slack sur {url}',
   'sandbox.banner.ovh': 'le simulateur NAS-HA sur {url} (services fictifs, remis à zéro à chaque démarrage)',
   'sandbox.banner.bot': 'le vrai bot, en mode HTTP sur {url}',
-  'sandbox.banner.data': '{dir} ({kept, select, yes {NASHA_DATA_DIR\u00a0: conservées} other {supprimées à la sortie}})',
+  'sandbox.banner.data':
+    '{dir} ({kept, select, yes {NASHA_DATA_DIR\u00a0: conservées} other {supprimées à la sortie}})',
   'sandbox.banner.logs': '{file} (/logs affiche les dernières lignes\u202f; supprimés à la sortie)',
   'sandbox.banner.people': 'Personnes (changez avec {command})\u00a0:',
   'sandbox.banner.channels':

@@ -93,7 +93,12 @@ const ALLOWED: Readonly<Record<string, ReadonlyArray<string | RegExp>>> = {
   // The console's commands (`/nasha snapshot help` typed after the command's name), the same in every language.
   'src/sandbox/console.ts': ['… snapshot help'],
   // Log lines: what a button payload the bot cannot read, or a failed answer, was (the person gets unclaimed.ts's words).
-  'src/slack/actions/protection-buttons.ts': ['malformed … payload', 'protection fix', 'a protection fix', 'status page'],
+  'src/slack/actions/protection-buttons.ts': [
+    'malformed … payload',
+    'protection fix',
+    'a protection fix',
+    'status page',
+  ],
   // The sandbox's own settings error (like src/config's, for whoever starts it), before any catalog applies.
   'src/sandbox/index.ts': ['LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent'],
   // The sandbox's bot configuration: a YAML file (its comments are for whoever reads the file, like nasha.example.yml).

@@ -258,13 +258,14 @@ describe('each person reads the bot in their Slack language; channels in theirs'
 });
 
 /**
- * The other way round: the workspace default is English, and the audit, approvals and alerts channels read French.
+ * The other way round: the workspace default is English, and the audit, approvals, alerts and incident channels read
+ * French.
  * The people (admin, approver, operator) read English in their DMs and replies, in their own time zone.
  */
 const ALERTS = 'C0ALERTS';
 const FRENCH_CHANNELS = `${TEST_CONFIG.replace(
   '  - id: C0GENERAL\n    max_role: viewer\n',
-  `  - id: C0GENERAL\n    max_role: viewer\n${[AUDIT_CHANNEL, APPROVALS_CHANNEL, ALERTS]
+  `  - id: C0GENERAL\n    max_role: viewer\n${[AUDIT_CHANNEL, APPROVALS_CHANNEL, ALERTS, CHANNELS.incident]
     .map((id) => `  - id: ${id}\n    language: fr\n`)
     .join('')}`,
 )}language: en
@@ -338,6 +339,21 @@ describe('channels configured in French; English people stay English', () => {
       'the French audit message',
     );
     expect(posts(AUDIT_CHANNEL).join('\n')).not.toMatch(/Delete snapshot|Succeeded/);
+  });
+
+  it('an incident quick snapshot: the summary in the French channel, the English asker’s answer in English', async () => {
+    const { id } = await g.command('snapshot quick zpool-204117 inc-fr', {
+      user: USERS.operator,
+      channel: CHANNELS.incident,
+    });
+    const answer = (await g.replies(id, (t) => t.length > 0)).join('\n');
+    expect(answer).toContain('Quick snapshots: the summary is in this channel.');
+    const summary = () =>
+      posts(CHANNELS.incident)
+        .filter((text) => text.includes('inc-fr'))
+        .at(-1) ?? '';
+    await g.slack.waitFor(() => summary().includes('Instantanés d’incident — '), 'the French summary, finished');
+    expect(summary()).not.toMatch(/Quick snapshots|done/);
   });
 
   it('a protection alert is French, its Fix worded from the gate; status and restore answer the English user in their zone', async () => {

@@ -236,7 +236,7 @@ function banner(options: {
     ['/nasha snapshot status', say('sandbox.banner.tryStatus', { alerts })],
     ['/nasha snapshot restore zpool-128310/data --at 2h', undefined],
   ];
-  const commandWidth = Math.max(...tries.map(([command]) => command.length));
+  const commandWidth = Math.max(...tries.filter(([, note]) => note !== undefined).map(([command]) => command.length));
   const kept = options.kept === undefined ? 'no' : 'yes';
   const parts: ReadonlyArray<readonly [string, string]> = [
     [say('sandbox.banner.labelSlack'), say('sandbox.banner.slack', { url: options.slackUrl })],

@@ -241,7 +241,7 @@ describe('each person reads the bot in their Slack language; channels in theirs'
         user: USERS.approver,
         channel: APPROVALS_CHANNEL,
         actionId: 'nasha_approval_approve',
-        value: `#${id}`.slice(1),
+        value: id,
         responseUrl: h.slack.responseUrl(answer),
       }),
     );

@@ -715,7 +715,7 @@ export const fr: Partial<Record<MessageKey, string>> = {
   'protection.problem.noRestorePoint':
     'Il n’y a aucun point de restauration\u00a0: aucune fréquence automatique n’est activée et aucun instantané personnalisé n’a d’heure connue.',
   'protection.problem.stale':
-    'Le point de restauration le plus récent date au plus tard de {when}\u00a0: il a plus de {limit} ({level, select, critical {<b>critique</b>} other {avertissement}}\u202f; avertissement à {warn}, critique à {critical}).',
+    'Le point de restauration le plus récent (au plus tard\u00a0: {when}) a plus de {limit} ({level, select, critical {<b>critique</b>} other {avertissement}}\u202f; avertissement à {warn}, critique à {critical}).',
   'protection.problem.planMissing':
     'L’instantané {label} {name} (prévu\u00a0: {when}) n’est pas chez OVH\u00a0: {gap}.',
   'protection.problem.oldest': ' Le plus ancien dont l’heure est connue est {name} ({when}).',
@@ -735,7 +735,7 @@ export const fr: Partial<Record<MessageKey, string>> = {
   'protection.fix.delete': '<b>Corriger</b> supprime {name} pour libérer un emplacement, en votre nom{how}.',
   'protection.fix.atOnce': ' (immédiatement avec le rôle <b>{role}</b>)',
   'protection.fix.withApproval':
-    ', une fois {quorum, plural, one {approuvé par une autre personne} other {approuvé par # autres personnes}}',
+    ', après l’approbation {quorum, plural, one {d’une autre personne} other {de # autres personnes}}',
   'protection.fixPressedBy': 'Correction demandée par {people}',
   'protection.fixReason': 'correction de l’alerte de protection «\u00a0{kind}\u00a0» sur {target}',
   'protection.alert.on': '<b>{title}</b> sur {where}',
@@ -770,7 +770,7 @@ export const fr: Partial<Record<MessageKey, string>> = {
   'protection.line.scanned': ' · examinée\u00a0: {when}',
   'protection.status.scopeAll': 'toutes les politiques',
   'protection.status.scopePolicy': 'politique {policy}',
-  'protection.status.title': 'Protection — {scope}',
+  'protection.status.title': 'État de la protection — {scope}',
   'protection.status.none': 'Aucune partition couverte que vous puissiez voir ici.',
   'protection.status.summary':
     '{total, plural, one {# partition protégée} other {# partitions protégées}}\u202f; sur cette page, {troubled} avec des problèmes. Détails\u00a0: {command}.',

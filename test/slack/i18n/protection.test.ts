@@ -263,7 +263,7 @@ describe('French protection words, as a French reader sees them', () => {
       fix: { kind: 'add_frequencies', types: ['day-7'] },
     };
     expect(all(alertMessage(enable, FR_CHANNEL, () => ({ ...APPROVAL, quorum: 1 })))).toContain(
-      'en votre nom, une fois approuvé par une autre personne.',
+      'en votre nom, après l’approbation d’une autre personne.',
     );
     // Without a gate: the action table's defaults (delete needs one approver; adding a frequency does not).
     expect(all(alertMessage({ alert: alert(full), fix: deleteFix }))).toContain('(with approval)');
@@ -273,7 +273,7 @@ describe('French protection words, as a French reader sees them', () => {
   it('status and restore to a French person: French words, times in their zone, commands as the table has them', () => {
     const fr = translator({ lang: 'fr', tz: 'Europe/Paris' });
     const list = all(statusMessage(LIST, fr));
-    expect(list).toContain('Protection — politique production');
+    expect(list).toContain('État de la protection — politique production');
     expect(list).toContain('120 partitions protégées\u202f; sur cette page, 13 avec des problèmes.');
     expect(list).toContain('`/nasha snapshot status zpool-0/');
     expect(list).toContain('Page 2 sur 5 (120 partitions)');
@@ -394,7 +394,7 @@ describe('plurals and numbers for 0, 1, 2 and many, in both languages', () => {
   ])('durations in a stale restore point: %i ms', (ms, english, french) => {
     const problem: ProtectionProblem = { kind: 'stale', level: 'warn', newestAt: NOW, warnMs: ms, criticalMs: ms };
     expect(plain(protectionProblemText(problem, EN_CHANNEL))).toContain(`more than ${english} old`);
-    expect(plain(protectionProblemText(problem, FR_CHANNEL), { lang: 'fr' })).toContain(`il a plus de ${french}`);
+    expect(plain(protectionProblemText(problem, FR_CHANNEL), { lang: 'fr' })).toContain(`a plus de ${french}`);
   });
 });
 

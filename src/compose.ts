@@ -138,6 +138,12 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     // looks for it first), and the outbox and the group cache stay in control of retries.
     retryConfig: { retries: 0 },
   });
+  // Who reads what, in which language: channel posts (audit, cards, alerts) and replies to people alike.
+  const readers = new ReaderDirectory(createProfileFetcher(web), {
+    clock,
+    languages: config.language,
+    logger: logger.child({ component: 'readers' }),
+  });
   const groups = new CachedGroupDirectory(createGroupMemberFetcher(web), {
     clock,
     logger: logger.child({ component: 'groups' }),
@@ -153,7 +159,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
   const auditRepo = new AuditStore(database.db);
   const outbox = new AuditOutbox({
     repo: auditRepo,
-    publisher: createSlackAuditPublisher(web),
+    publisher: createSlackAuditPublisher(web, {}, readers),
     clock,
     logger: logger.child({ component: 'audit' }),
     ...overrides.outbox,
@@ -210,7 +216,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     service,
     policy,
     audit,
-    notices: createSlackApprovalNotices(notifications),
+    notices: createSlackApprovalNotices(notifications, readers),
     rules: config.approvals.rules,
     configVersion: config.configVersion,
     approvalsChannel: config.approvals.channel,
@@ -254,7 +260,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
           audit,
           ovh: () => api.client,
           pacer,
-          publisher: createSlackAlertPublisher(web),
+          publisher: createSlackAlertPublisher(web, {}, readers, (action) => gate.approvalRule(action)),
           clock,
           logger: logger.child({ component: 'protection' }),
           observer: new ProtectionMetrics(
@@ -326,11 +332,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
       desk,
       protection: { queries: protectionQueries, runtime: protection },
       metadata: createMetadataCodec(env.slack.signingSecret ?? env.slack.botToken, () => clock.now()),
-      readers: new ReaderDirectory(createProfileFetcher(web), {
-        clock,
-        languages: config.language,
-        logger: logger.child({ component: 'readers' }),
-      }),
+      readers,
       clock,
       logger,
     },
@@ -360,15 +362,15 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
   // POSTs a JSON string and reads `ok`/`status`, which the Web API's fetch type covers.
   const reportToUser =
     proxiedFetch === undefined
-      ? createResumeReporter(logger)
-      : createResumeReporter(logger, proxiedFetch as unknown as typeof fetch);
+      ? createResumeReporter(logger, fetch, readers)
+      : createResumeReporter(logger, proxiedFetch as unknown as typeof fetch, readers);
   const report: ChangeReporter = async (origin, result) => {
     const approvalId = approvalIdOf(origin.reply);
     if (approvalId !== undefined) await approvals.onResumedResult(approvalId, result);
     else await reportToUser(origin, result);
   };
   const resumed = await service.resume(report);
-  const resumedRuns = await quick.resume(createQuickResumeReporter(notifications, logger));
+  const resumedRuns = await quick.resume(createQuickResumeReporter(notifications, logger, readers));
   approvals.start();
   // Changes whose OVH answer never arrived (this or another process died, or the answer was lost): settled
   // from what OVH shows, now and then on a timer, by whichever replica gets each lease.

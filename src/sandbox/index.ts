@@ -9,8 +9,9 @@ import { z } from 'zod';
 import { type BotOverrides, type RunningBot, startBot } from '../compose.js';
 import type { AppEnv, Env } from '../config/env.js';
 import { type Simulator, type SimulatorOptions, simulatorConnection, startSimulator } from '../ovh/simulator/index.js';
+import { type Lang, langOfLocale } from '../shared/language.js';
 import { createLogger } from '../shared/logger.js';
-import { t } from '../slack/i18n/translate.js';
+import { type MessageKey, type MessageValues, t } from '../slack/i18n/translate.js';
 import { plain } from '../slack/text.js';
 import { SandboxConsole, type Shortcut } from './console.js';
 import { LocalSlackApi } from './slack-api.js';
@@ -220,36 +221,64 @@ function banner(options: {
   logFile: string;
 }): string {
   const { workspace } = options;
+  const lang = consoleLang(workspace);
+  const say = (key: MessageKey, values?: MessageValues) => plain(t(lang, key, values), { lang });
   const width = Math.max(...workspace.users.map((u) => u.name.length));
-  const channel = (id: string) => workspace.channels.find((c) => c.id === id);
-  return `
-nasha-bot SANDBOX — no Slack or OVH credentials are set, so nothing real is touched.
-  Slack  a local stand-in for Slack's Web API at ${options.slackUrl}
-  OVH    the NAS-HA simulator at ${options.sim.baseUrl} (fake services, reset at every start)
-  Bot    the real bot, in HTTP mode at ${options.botUrl}
-  Data   ${options.dataDir} (${options.kept === undefined ? 'deleted on exit' : 'NASHA_DATA_DIR: kept'})
-  Logs   ${options.logFile} (/logs shows the last lines; deleted on exit)
+  const channel = (id: string, fallback: string) => `#${workspace.channels.find((c) => c.id === id)?.name ?? fallback}`;
+  const alerts = '#alerts';
+  // The commands are the bot's grammar, the same in every language; only what is said about them is translated.
+  const tries: ReadonlyArray<readonly [string, string | undefined]> = [
+    ['/nasha snapshot help', undefined],
+    ['/nasha snapshot list zpool-128310/data', undefined],
+    ['/nasha snapshot create zpool-128310/data before-upgrade --expires 7d', undefined],
+    ['/nasha snapshot delete zpool-128310/data/before-upgrade', say('sandbox.banner.tryDelete', { as: '/as bob' })],
+    ['/nasha snapshot', say('sandbox.banner.tryForm')],
+    ['/nasha snapshot status', say('sandbox.banner.tryStatus', { alerts })],
+    ['/nasha snapshot restore zpool-128310/data --at 2h', undefined],
+  ];
+  const commandWidth = Math.max(...tries.filter(([, note]) => note !== undefined).map(([command]) => command.length));
+  const kept = options.kept === undefined ? 'no' : 'yes';
+  const parts: ReadonlyArray<readonly [string, string]> = [
+    [say('sandbox.banner.labelSlack'), say('sandbox.banner.slack', { url: options.slackUrl })],
+    [say('sandbox.banner.labelOvh'), say('sandbox.banner.ovh', { url: options.sim.baseUrl })],
+    [say('sandbox.banner.labelBot'), say('sandbox.banner.bot', { url: options.botUrl })],
+    [say('sandbox.banner.labelData'), say('sandbox.banner.data', { dir: options.dataDir, kept })],
+    [say('sandbox.banner.labelLogs'), say('sandbox.banner.logs', { file: options.logFile })],
+  ];
+  const labelWidth = Math.max(...parts.map(([label]) => label.length));
+  return [
+    '',
+    say('sandbox.banner.head'),
+    ...parts.map(([label, what]) => `  ${label.padEnd(labelWidth)}  ${what}`),
+    '',
+    say('sandbox.banner.people', { command: '/as <name>' }),
+    ...workspace.users.map((u) => `  ${u.name.padEnd(width)}  ${say(u.role)}`),
+    say('sandbox.banner.channels', {
+      channels: workspace.channels.map((c) => `#${c.name}`).join(', '),
+      command: '/in <channel>',
+      audit: channel(workspace.auditChannel, 'audit'),
+      approvals: channel(workspace.approvalsChannel, 'approvals'),
+      alerts,
+    }),
+    '',
+    say('sandbox.banner.try'),
+    ...tries.map(([command, note]) =>
+      note === undefined ? `  ${command}` : `  ${command.padEnd(commandWidth)}   (${note})`,
+    ),
+    say('sandbox.banner.tail'),
+    '',
+    '',
+  ].join('\n');
+}
 
-People (switch with /as <name>):
-${workspace.users.map((u) => `  ${u.name.padEnd(width)}  ${plain(t('en', u.role))}`).join('\n')}
-Channels: ${workspace.channels.map((c) => `#${c.name}`).join(', ')} (/in <channel> to move; /channels). The bot posts
-to #${channel(workspace.auditChannel)?.name ?? 'audit'}, #${channel(workspace.approvalsChannel)?.name ?? 'approvals'} and #alerts (protection); those lines start with their name.
-
-Try:
-  /nasha snapshot help
-  /nasha snapshot list zpool-128310/data
-  /nasha snapshot create zpool-128310/data before-upgrade --expires 7d
-  /nasha snapshot delete zpool-128310/data/before-upgrade   (asks why, then /as bob and press Approve)
-  /nasha snapshot                                           (the form: service → partition → action)
-  /nasha snapshot status                                    (the production policy: one partition drifts, see #alerts)
-  /nasha snapshot restore zpool-128310/data --at 2h
-/help lists the console's commands; /quit stops. For the real thing: README.md, "From the sandbox to production".
-
-`;
+/** The console's first user (alice) reads the banner: in their Slack language. */
+function consoleLang(workspace: SandboxWorkspace): Lang {
+  return langOfLocale(workspace.users.find((u) => u.name === 'alice')?.locale, 'en');
 }
 
 /** `npm start` without credentials. Resolves with the process exit status. */
 export async function runSandboxCli(env: Env): Promise<number> {
+  const lang = consoleLang(SANDBOX_WORKSPACE);
   const stdin = process.stdin;
   const terminal = stdin.isTTY === true && process.stdout.isTTY === true;
   let sandbox: Sandbox;
@@ -262,15 +291,16 @@ export async function runSandboxCli(env: Env): Promise<number> {
       env,
     });
   } catch (error) {
-    process.stderr.write(`The sandbox could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+    const reason = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`${plain(t(lang, 'sandbox.couldNotStart', { error: reason }), { lang })}\n`);
     return 1;
   }
   const stopOnSignal = () => sandbox.console.close();
   process.once('SIGTERM', stopOnSignal);
   process.once('SIGINT', stopOnSignal);
   const status = await sandbox.console.run();
-  process.stdout.write('Stopping the sandbox…\n');
+  process.stdout.write(`${plain(t(lang, 'sandbox.stopping'), { lang })}\n`);
   await sandbox.stop();
-  process.stdout.write('Stopped.\n');
+  process.stdout.write(`${plain(t(lang, 'sandbox.stopped'), { lang })}\n`);
   return status;
 }

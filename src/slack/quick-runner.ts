@@ -5,10 +5,25 @@ import type { NotificationInput, NotificationOutbox } from '../core/notification
 import type { QuickRun, QuickSnapshotService, SavedQuickRun } from '../core/quick-snapshots.js';
 import { quickSummary } from './blocks/quick-summary.js';
 import type { SlackDeps } from './deps.js';
+import type { ReaderDirectory } from './i18n/readers.js';
+import { DEFAULT_READER, type Reader, type Translator, translator } from './i18n/translate.js';
 import { storedMessage } from './notification-publisher.js';
+import { USER_ID } from './text.js';
 
 /** chat.update is Tier 3 (50+/min): progress is rewritten once per second at most; the final result at once. */
 const MIN_UPDATE_INTERVAL_MS = 1_000;
+
+/** Who reads a summary: a channel's members in its language; a DM (posted to a user id) its person. */
+type SummaryReaders = Pick<ReaderDirectory, 'channel' | 'person'>;
+
+/**
+ * The summary's reader where it is posted: a channel's language (dates as Slack's tokens, the incident's members
+ * each see their own zone); the requester's own language and zone in their DM. Without readers, English.
+ */
+async function summaryReader(readers: SummaryReaders | undefined, channel: string): Promise<Reader> {
+  if (readers === undefined) return DEFAULT_READER;
+  return USER_ID.test(channel) ? await readers.person(channel) : readers.channel(channel);
+}
 
 /** The notification key of a run's summary: one message, rewritten as results come. */
 export const quickSummaryKey = (runId: string): string => `quick:${runId}:summary`;
@@ -19,7 +34,10 @@ export const quickSummaryKey = (runId: string): string => `quick:${runId}:summar
  * never waits for Slack, and what Slack missed meanwhile arrives once it answers again (the newest version).
  */
 export async function runQuickSnapshots(
-  deps: Pick<SlackDeps, 'clock' | 'logger' | 'notifications'> & { quick: Pick<QuickSnapshotService, 'execute'> },
+  deps: Pick<SlackDeps, 'clock' | 'logger' | 'notifications'> & {
+    quick: Pick<QuickSnapshotService, 'execute'>;
+    readers?: SummaryReaders;
+  },
   actor: Actor,
   run: QuickRun,
   scope: string | undefined,
@@ -37,7 +55,9 @@ export async function runQuickSnapshots(
     // A channel the bot may not post in: the user's DM instead.
     ...(actor.channelId !== undefined && { fallbackChannel: actor.userId }),
   };
-  await deps.notifications.send({ ...summary, version: 1, message: storedMessage(quickSummary(run)) });
+  // Rendered for where it is posted; a channel the bot may not post in sends it to the DM in the same words.
+  const tr: Translator = translator(await summaryReader(deps.readers, summary.channel));
+  await deps.notifications.send({ ...summary, version: 1, message: storedMessage(quickSummary(run, tr)) });
   void deps.notifications
     .posted(summary.key)
     .then((where) =>
@@ -64,7 +84,7 @@ export async function runQuickSnapshots(
       dirty = false;
       lastUpdateAt = deps.clock.now();
       await deps.notifications
-        .send({ ...summary, message: storedMessage(quickSummary(run)) })
+        .send({ ...summary, message: storedMessage(quickSummary(run, tr)) })
         .catch((error: unknown) => deps.logger.warn({ err: error }, 'could not update the quick snapshot summary'));
     }
   };
@@ -89,7 +109,11 @@ const SummaryReplySchema = z.union([
 ]);
 
 /** Brings the summary of a run finished after a restart to its final state (through the outbox). */
-export function createQuickResumeReporter(notifications: Pick<NotificationOutbox, 'send'>, logger: Logger) {
+export function createQuickResumeReporter(
+  notifications: Pick<NotificationOutbox, 'send'>,
+  logger: Logger,
+  readers?: SummaryReaders,
+) {
   return async ({ run, reply }: SavedQuickRun): Promise<void> => {
     const where = SummaryReplySchema.safeParse(reply);
     if (!where.success) {
@@ -99,7 +123,7 @@ export function createQuickResumeReporter(notifications: Pick<NotificationOutbox
     await notifications.send({
       key: quickSummaryKey(run.id),
       channel: where.data.channel,
-      message: storedMessage(quickSummary(run)),
+      message: storedMessage(quickSummary(run, translator(await summaryReader(readers, where.data.channel)))),
       ...('ts' in where.data && { existingTs: where.data.ts }),
     });
   };

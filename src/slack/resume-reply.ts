@@ -6,8 +6,10 @@ import type { ChangeResult } from '../core/snapshot-service.js';
 import { SnapshotTypeSchema } from '../ovh/models.js';
 import { message, type SlackMessage } from './blocks/limits.js';
 import { changeText } from './blocks/problems.js';
-import { changeResultBlocks, RESULT_HEAD } from './blocks/replies.js';
-import { code, say, type Text } from './text.js';
+import { changeResultBlocks, resultHead } from './blocks/replies.js';
+import type { ReaderDirectory } from './i18n/readers.js';
+import { DEFAULT_READER, ENGLISH_TRANSLATOR, type Translator, translator } from './i18n/translate.js';
+import { code, type Text, USER_ID } from './text.js';
 
 const PartitionSchema = z.object({ service: z.string().min(1).max(256), partition: z.string().min(1).max(256) });
 /** The change as data (worded when the result is reported), read back like any stored input. */
@@ -23,16 +25,23 @@ const ChangeSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('snapshot.delete'), target: PartitionSchema, name: z.string().max(256) }),
 ]);
 
-/** `description`: mrkdwn written by older versions; not shown (the journal entry says what it was). */
+/**
+ * `description`: mrkdwn written by older versions; not shown (the journal entry says what it was). `user`: who the
+ * reply is for (tokens of older versions have none: the workspace's language then).
+ */
 const ResumeTokenSchema = z.object({
   responseUrl: z.url(),
+  user: z.string().regex(USER_ID).optional(),
   change: ChangeSchema.optional(),
   description: z.string().max(500).optional(),
 });
 
-/** What a command stores with its task so a restart can still answer through the response_url. */
-export function resumeToken(responseUrl: string, change: ChangeDraft): JsonValue {
-  return { responseUrl, change: changeJson(change) };
+/**
+ * What a command stores with its task so a restart can still answer through the response_url, in the language and
+ * time zone of who it is for.
+ */
+export function resumeToken(responseUrl: string, change: ChangeDraft, userId?: string): JsonValue {
+  return { responseUrl, ...(userId !== undefined && { user: userId }), change: changeJson(change) };
 }
 
 function changeJson(change: ChangeDraft): { [key: string]: JsonValue } {
@@ -54,8 +63,16 @@ function changeJson(change: ChangeDraft): { [key: string]: JsonValue } {
 }
 
 /** How a change ended, in the same words as the reply that followed it before the restart. */
-export function changeFinishedMessage(what: Text, result: ChangeResult): SlackMessage {
-  return message(say`${RESULT_HEAD[result.outcome]}: ${what}`, changeResultBlocks(what, result));
+export function changeFinishedMessage(
+  what: Text,
+  result: ChangeResult,
+  tr: Translator = ENGLISH_TRANSLATOR,
+): SlackMessage {
+  return message(
+    tr.t('result.headline', { head: resultHead(result.outcome, tr), what }),
+    changeResultBlocks(what, result, tr),
+    tr.reader,
+  );
 }
 
 /**
@@ -63,13 +80,28 @@ export function changeFinishedMessage(what: Text, result: ChangeResult): SlackMe
  * the user how it ended through the response_url stored with it (valid 30 minutes; after that only the audit
  * channel has it).
  */
-export function createResumeReporter(logger: Logger, fetchImpl: typeof fetch = fetch) {
+export function createResumeReporter(
+  logger: Logger,
+  fetchImpl: typeof fetch = fetch,
+  readers?: Pick<ReaderDirectory, 'person' | 'defaultLang'>,
+) {
   return async (entry: ChangeOrigin, result: ChangeResult): Promise<void> => {
     const token = ResumeTokenSchema.safeParse(entry.reply);
     if (!token.success) return;
-    const change = token.data.change;
-    const what = change === undefined ? say`${code(entry.kind)} on ${code(entry.service)}` : changeText(change);
-    const reply = changeFinishedMessage(what, result);
+    const { change, user } = token.data;
+    // The reply is ephemeral, for the person who typed the command: their language and time zone.
+    const tr = translator(
+      readers === undefined
+        ? DEFAULT_READER
+        : user === undefined
+          ? { lang: readers.defaultLang }
+          : await readers.person(user),
+    );
+    const what =
+      change === undefined
+        ? tr.t('change.legacy', { kind: code(entry.kind), service: code(entry.service) })
+        : changeText(change, tr);
+    const reply = changeFinishedMessage(what, result, tr);
     try {
       const response = await fetchImpl(token.data.responseUrl, {
         method: 'POST',

@@ -11,7 +11,7 @@ import { en } from './i18n/en.js';
 import { fr } from './i18n/fr.js';
 
 /** Slack IDs the bot itself mentions; anything else is shown as text. */
-const USER_ID = /^[UW][A-Z0-9]{2,}$/;
+export const USER_ID = /^[UW][A-Z0-9]{2,}$/;
 const GROUP_ID = /^S[A-Z0-9]{2,}$/;
 const CHANNEL_ID = /^[CGD][A-Z0-9]{2,}$/;
 

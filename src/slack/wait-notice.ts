@@ -3,6 +3,7 @@ import type { Clock } from '../shared/clock.js';
 import { BudgetWaits, withWaitWatch } from '../shared/request-context.js';
 import { budgetWaitMessage } from './blocks/replies.js';
 import type { Reply } from './commands/run-command.js';
+import { ENGLISH_TRANSLATOR, type Translator } from './i18n/translate.js';
 import type { Text } from './text.js';
 
 /** A command whose OVH requests have waited this long in the request budget says so. */
@@ -18,6 +19,8 @@ export async function withWaitNotice(
   what: Text,
   reply: Reply,
   work: (reply: Reply) => Promise<void>,
+  /** Who waits: the notice is in their language. */
+  tr: Translator = ENGLISH_TRANSLATOR,
 ): Promise<void> {
   let answered = false;
   let notice: Promise<void> | undefined;
@@ -30,7 +33,7 @@ export async function withWaitNotice(
       const outlook = waits.outlook();
       if (answered || notice !== undefined || outlook === undefined) return;
       notice = reply
-        .replace(budgetWaitMessage(what, outlook))
+        .replace(budgetWaitMessage(what, outlook, tr))
         .catch((error: unknown) => deps.logger.debug({ err: error }, 'could not show the budget wait'));
     });
   });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  APPROVALS_CHANNEL,
   AUDIT_CHANNEL,
   type BotHarness,
   CHANNELS,
@@ -10,17 +11,18 @@ import {
   TEST_CONFIG,
   USERS,
 } from '../support/bot-harness.js';
-import { select, staticSelect, viewSubmission } from '../support/slack-payloads.js';
+import { controlCall } from '../support/ovh-signing.js';
+import { buttonClick, select, staticSelect, viewSubmission } from '../support/slack-payloads.js';
 import { postSigned, slashCommandBody } from '../support/slack-requests.js';
 
 /**
- * The workspace default is French and the audit channel reads English. Slack says the admin reads French
- * (fr-FR, Paris) and the approver English (en-US); the viewer has no profile Slack can give (user_not_found),
- * so the default applies.
+ * The workspace default is French and the audit and approvals channels read English. Slack says the admin reads
+ * French (fr-FR, Paris) and the approver English (en-US); the viewer has no profile Slack can give
+ * (user_not_found), so the default applies.
  */
 const CONFIG = `${TEST_CONFIG.replace(
   '  - id: C0GENERAL\n    max_role: viewer\n',
-  `  - id: C0GENERAL\n    max_role: viewer\n  - id: ${AUDIT_CHANNEL}\n    language: en\n`,
+  `  - id: C0GENERAL\n    max_role: viewer\n  - id: ${AUDIT_CHANNEL}\n    language: en\n  - id: ${APPROVALS_CHANNEL}\n    language: en\n`,
 )}language: fr\n`;
 
 type View = { callback_id: string; private_metadata: string; title: { text: string }; submit?: { text: string } };
@@ -211,5 +213,187 @@ describe('each person reads the bot in their Slack language; channels in theirs'
       response_type: 'ephemeral',
       text: 'Cette requête a déjà été reçue\u00a0: elle n’a pas été exécutée une seconde fois.',
     });
+  });
+  it('an approval: the French requester is answered and told the outcome in French; the card (channel en) is English', async () => {
+    const { id: replyId } = await h.command(
+      'snapshot delete zpool-128310/data/snap-data-pre-upgrade --reason "faire de la place"',
+      { user: USERS.admin },
+    );
+    const pending = (await h.replies(replyId, (t) => t.some((x) => x.startsWith('Approbation en attente')))).at(-1);
+    const id = /#(\S+)$/.exec(pending ?? '')?.[1];
+    if (id === undefined) throw new Error(`no approval request: ${pending}`);
+    expect(JSON.stringify(h.slack.replies(replyId).at(-1)?.['blocks'])).toContain('demande une approbation');
+    const cardOf = () =>
+      h.slack.calls
+        .filter(
+          (c) =>
+            (c.method === 'chat.postMessage' || c.method === 'chat.update') && c.args['channel'] === APPROVALS_CHANNEL,
+        )
+        .map((c) => messageText(c.args))
+        .filter((text) => text.includes(`#${id}`))
+        .at(-1) ?? '';
+    await h.slack.waitFor(() => cardOf().includes('Waiting for approval'), 'the English card');
+    expect(cardOf()).not.toMatch(/approbation|Approuver/);
+
+    const answer = randomUUID();
+    await h.interact(
+      buttonClick({
+        user: USERS.approver,
+        channel: APPROVALS_CHANNEL,
+        actionId: 'nasha_approval_approve',
+        value: id,
+        responseUrl: h.slack.responseUrl(answer),
+      }),
+    );
+    await h.slack.waitFor(() => h.slack.replies(answer).length > 0, 'the approver’s answer');
+    expect(messageText(h.slack.replies(answer)[0] ?? {})).toContain(`You approved #${id}`);
+    await h.slack.waitFor(() => cardOf().includes('Approved → done'), 'the card’s final state, in English');
+    const dms = () => h.slack.callsTo('chat.postMessage').filter((c) => c.args['channel'] === USERS.admin);
+    await h.slack.waitFor(() => dms().length > 0, 'the DM to the requester');
+    const dm = messageText(dms()[0]?.args ?? {});
+    expect(dm).toContain(`Votre demande #${id}`);
+    expect(dm).toContain('Approuvée → faite');
+    expect(dm).not.toMatch(/Your request|done/);
+  });
+});
+
+/**
+ * The other way round: the workspace default is English, and the audit, approvals, alerts and incident channels read
+ * French.
+ * The people (admin, approver, operator) read English in their DMs and replies, in their own time zone.
+ */
+const ALERTS = 'C0ALERTS';
+const FRENCH_CHANNELS = `${TEST_CONFIG.replace(
+  '  - id: C0GENERAL\n    max_role: viewer\n',
+  `  - id: C0GENERAL\n    max_role: viewer\n${[AUDIT_CHANNEL, APPROVALS_CHANNEL, ALERTS, CHANNELS.incident]
+    .map((id) => `  - id: ${id}\n    language: fr\n`)
+    .join('')}`,
+)}language: en
+protection:
+  alerts_channel: ${ALERTS}
+  policies:
+    - name: production
+      targets: ["zpool-128310/data"]
+      frequencies: [hour-1, day-1, day-7]
+`;
+
+describe('channels configured in French; English people stay English', () => {
+  let g: BotHarness;
+  beforeAll(async () => {
+    g = await startBotHarness({ config: FRENCH_CHANNELS });
+    for (const [id, name] of [
+      [USERS.admin, 'alice'],
+      [USERS.approver, 'bob'],
+      [USERS.operator, 'carol'],
+    ] as const) {
+      g.slack.users.set(id, { name, locale: 'en-US', tz: 'America/New_York' });
+    }
+  });
+  afterAll(async () => {
+    await g?.close();
+  });
+
+  const posts = (channel: string) =>
+    g.slack.calls
+      .filter((c) => (c.method === 'chat.postMessage' || c.method === 'chat.update') && c.args['channel'] === channel)
+      .map((c) => messageText(c.args));
+
+  it('an approval: the card and the audit are French, the English requester’s reply and DM English', async () => {
+    const { id: replyId } = await g.command(
+      'snapshot delete zpool-128310/data/snap-data-pre-upgrade --reason "free space"',
+      { user: USERS.admin },
+    );
+    const pending = (await g.replies(replyId, (t) => t.some((x) => x.startsWith('Pending approval')))).at(-1);
+    const id = /#(\S+)$/.exec(pending ?? '')?.[1];
+    if (id === undefined) throw new Error(`no approval request: ${pending}`);
+    const cardOf = () =>
+      posts(APPROVALS_CHANNEL)
+        .filter((text) => text.includes(`#${id}`))
+        .at(-1) ?? '';
+    await g.slack.waitFor(() => cardOf().includes('En attente d’approbation'), 'the French card');
+    expect(cardOf()).toContain('Approuver');
+    expect(cardOf()).not.toMatch(/Waiting for approval|"Approve"/);
+    // The card's times are Slack's date tokens: each member of the channel sees their own time zone.
+    expect(cardOf()).toContain('<!date^');
+
+    const answer = randomUUID();
+    await g.interact(
+      buttonClick({
+        user: USERS.approver,
+        channel: APPROVALS_CHANNEL,
+        actionId: 'nasha_approval_approve',
+        value: id,
+        responseUrl: g.slack.responseUrl(answer),
+      }),
+    );
+    await g.slack.waitFor(() => g.slack.replies(answer).length > 0, 'the approver’s answer');
+    expect(messageText(g.slack.replies(answer)[0] ?? {})).toContain(`You approved #${id}`);
+    await g.slack.waitFor(() => cardOf().includes('Approuvée → faite'), 'the card’s final state, in French');
+    const dms = () => g.slack.callsTo('chat.postMessage').filter((c) => c.args['channel'] === USERS.admin);
+    await g.slack.waitFor(() => dms().length > 0, 'the DM to the requester');
+    const dm = messageText(dms()[0]?.args ?? {});
+    expect(dm).toContain(`Your request #${id}`);
+    expect(dm).not.toMatch(/Votre|Approuvée/);
+    await g.slack.waitFor(
+      () => posts(AUDIT_CHANNEL).some((text) => text.includes('Suppression d’instantané') && text.includes('Réussi')),
+      'the French audit message',
+    );
+    expect(posts(AUDIT_CHANNEL).join('\n')).not.toMatch(/Delete snapshot|Succeeded/);
+  });
+
+  it('an incident quick snapshot: the summary in the French channel, the English asker’s answer in English', async () => {
+    const { id } = await g.command('snapshot quick zpool-204117 inc-fr', {
+      user: USERS.operator,
+      channel: CHANNELS.incident,
+    });
+    const answer = (await g.replies(id, (t) => t.length > 0)).join('\n');
+    expect(answer).toContain('Quick snapshots: the summary is in this channel.');
+    const summary = () =>
+      posts(CHANNELS.incident)
+        .filter((text) => text.includes('inc-fr'))
+        .at(-1) ?? '';
+    await g.slack.waitFor(() => summary().includes('Instantanés d’incident — '), 'the French summary, finished');
+    expect(summary()).not.toMatch(/Quick snapshots|done/);
+  });
+
+  it('a protection alert is French, its Fix worded from the gate; status and restore answer the English user in their zone', async () => {
+    const protection = g.bot.protection;
+    if (protection === undefined) throw new Error('protection is not running');
+    const drift = await controlCall(g.sim, 'POST', '/partitions/zpool-128310/data', { scheduled: ['hour-1', 'day-1'] });
+    expect(drift.status).toBe(200);
+    await protection.scanNow();
+    await protection.scanNow();
+    await g.slack.waitFor(() => posts(ALERTS).length > 0, 'the alert');
+    const alert = posts(ALERTS).at(-1) ?? '';
+    expect(alert).toContain('Des fréquences requises sont désactivées');
+    expect(alert).toContain(
+      'La fréquence `day-7` n’est pas activée\u202f; la politique exige `hour-1`, `day-1` et `day-7`.',
+    );
+    // schedule.add needs no approval here: the Fix runs at once with the table's role for it.
+    expect(alert).toContain('*Corriger* active `day-7` en votre nom (immédiatement avec le rôle *operator*).');
+    expect(alert).toContain('Corriger\u00a0: activer day-7');
+    expect(alert).not.toContain('avec approbation');
+    expect(alert).toContain('<!date^');
+    expect(alert).not.toMatch(/Required|Fix:|Policy /);
+
+    const { id: statusId } = await g.command('snapshot status zpool-128310/data', {
+      user: USERS.admin,
+      channel: CHANNELS.ops,
+    });
+    await g.replies(statusId, (t) => t.some((x) => x.startsWith('Protection')));
+    const status = messageText(g.slack.replies(statusId).at(-1) ?? {});
+    expect(status).toContain('Policy `production`: requires `hour-1`, `day-1` and `day-7`');
+    expect(status).toContain('`day-7` is not enabled');
+
+    const { id: restoreId } = await g.command('snapshot restore zpool-128310/data --at 2h', {
+      user: USERS.admin,
+      channel: CHANNELS.ops,
+    });
+    await g.replies(restoreId, (t) => t.some((x) => x.startsWith('Restore help')));
+    const restore = messageText(g.slack.replies(restoreId).at(-1) ?? {});
+    expect(restore).toContain('/nasha snapshot create zpool-128310/data before-restore');
+    // A reply to one person: their time zone, not Slack's tokens.
+    expect(restore).not.toContain('<!date^');
+    expect(restore).toMatch(/E[SD]T/);
   });
 });

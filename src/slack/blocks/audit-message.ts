@@ -18,23 +18,10 @@ import { formatTarget } from '../../core/model.js';
 import { systemActorPolicy } from '../../core/protection/actor.js';
 import { formatDuration } from '../../shared/duration.js';
 import { ENGLISH_TRANSLATOR, type MessageKey, type Translator } from '../i18n/translate.js';
-import {
-  bold,
-  channel,
-  code,
-  date,
-  joinText,
-  listOf,
-  type Piece,
-  say,
-  type Text,
-  text,
-  user,
-  verbatim,
-} from '../text.js';
+import { bold, channel, code, date, joinText, type Piece, type Text, text, user, verbatim } from '../text.js';
 import { cutMrkdwn } from './limits.js';
 import { problemText, refusalText, sentence, storedText, taskFailureText } from './problems.js';
-import { protectionProblemText } from './protection.js';
+import { fixPressedText, protectionProblemText } from './protection.js';
 import { settlementText } from './settlements.js';
 
 /** Slack's documented limits that this message could reach. */
@@ -109,7 +96,7 @@ export function auditMessage(
   const action = tr.t(ACTION_LABEL[record.action]);
   // A quick run's "target" is what its requester typed: shown literally like any of their words.
   const target = verbatim(formatTarget(record.target));
-  const who = actorText(record.actorUserId);
+  const who = actorText(record.actorUserId, tr);
   const detail = parseAuditDetail(record.detail);
   const field = (key: MessageKey, value: Text | Piece) => labelled(tr.t(key), value);
 
@@ -153,9 +140,9 @@ export function auditMessage(
 }
 
 /** A person by mention; the bot acting for a protection policy by the policy's name. */
-function actorText(actorUserId: string): Text {
+function actorText(actorUserId: string, tr: Translator): Text {
   const policy = systemActorPolicy(actorUserId);
-  return policy === undefined ? text(user(actorUserId)) : say`nasha-bot, for protection policy ${code(policy)}`;
+  return policy === undefined ? text(user(actorUserId)) : tr.t('audit.actorPolicy', { policy: code(policy) });
 }
 
 function subjectField(action: AuditAction, subject: string, tr: Translator): Text {
@@ -197,7 +184,7 @@ function detailSections(record: AuditRecord, detail: AuditDetail, tr: Translator
   if (quick !== undefined) parts.push({ label: 'audit.partitions', data: quick, render: () => quickText(quick, tr) });
   const protection = detail.protection;
   if (protection !== undefined) {
-    parts.push({ label: 'audit.protection', data: protection, render: () => protectionDetailText(protection) });
+    parts.push({ label: 'audit.protection', data: protection, render: () => protectionDetailText(protection, tr) });
   }
   const legacy = detail.text;
   if (legacy !== undefined) {
@@ -206,22 +193,29 @@ function detailSections(record: AuditRecord, detail: AuditDetail, tr: Translator
   return parts.map(({ label, data, render }) => mrkdwnSection(labelled(tr.t(label), storedText(render, data, tr)), tr));
 }
 
-function protectionDetailText(detail: ProtectionAuditDetail): Text {
+function protectionDetailText(detail: ProtectionAuditDetail, tr: Translator): Text {
   const lines: Text[] = [];
   const plan = detail.plan;
   if (plan !== undefined) {
-    const late = plan.lateMs >= 60_000 ? say`, taken ${formatDuration(plan.lateMs)} late` : text();
-    const missed = plan.missed ? text(' (missed while the bot was down, taken at its start)') : text();
+    const late =
+      plan.lateMs >= 60_000
+        ? tr.t('audit.protection.late', { duration: formatDuration(plan.lateMs, tr.lang) })
+        : text();
+    const missed = plan.missed ? tr.t('audit.protection.missed') : text();
     lines.push(
-      say`Plan snapshot ${code(plan.label)} of policy ${code(detail.policy)} for ${date(plan.slotAt)}${late}${missed}`,
+      tr.t('audit.protection.plan', {
+        label: code(plan.label),
+        policy: code(detail.policy),
+        when: date(plan.slotAt),
+        late,
+        missed,
+      }),
     );
   }
-  if (detail.problem !== undefined) lines.push(protectionProblemText(detail.problem));
-  if (detail.fixedBy !== undefined && detail.fixedBy.length > 0) {
-    lines.push(say`Fix pressed by ${listOf(detail.fixedBy.map(user), 'and')}`);
-  }
-  if (detail.resolution === 'uncovered') lines.push(text('Resolved: the partition is no longer covered by a policy'));
-  if (detail.resolution === 'cleared') lines.push(text('Resolved: the problem cleared'));
+  if (detail.problem !== undefined) lines.push(protectionProblemText(detail.problem, tr));
+  if (detail.fixedBy !== undefined && detail.fixedBy.length > 0) lines.push(fixPressedText(detail.fixedBy, tr));
+  if (detail.resolution === 'uncovered') lines.push(tr.t('audit.protection.uncovered'));
+  if (detail.resolution === 'cleared') lines.push(tr.t('audit.protection.cleared'));
   return joinText(lines, '\n');
 }
 

@@ -5,8 +5,8 @@ import { type Problem, type ProblemCode, problemCode } from '../../core/problems
 import type { ChangeResult, Page, PartitionSnapshots } from '../../core/snapshot-service.js';
 import type { CustomSnapshot, Partition, SnapshotType, Storage } from '../../ovh/models.js';
 import type { ChangeLine } from '../change-runner.js';
-import { ENGLISH_TRANSLATOR, type MessageKey, type Translator, t } from '../i18n/translate.js';
-import { capitalized, code, date, italic, joinText, mrkdwn, plain, say, type Text, text, user } from '../text.js';
+import { ENGLISH_TRANSLATOR, type MessageKey, type Translator } from '../i18n/translate.js';
+import { capitalized, code, date, italic, joinText, type Text, text, user } from '../text.js';
 import { approvalPendingMessage } from './approval-card.js';
 import {
   type Block,
@@ -182,10 +182,14 @@ export function snapshotShowMessage(
 }
 
 /** The "working" line of a command that waits for the OVH request budget: why, and about how long. */
-export function budgetWaitMessage(what: Text, wait: { ahead: number; etaMs: number }): SlackMessage {
+export function budgetWaitMessage(
+  what: Text,
+  wait: { ahead: number; etaMs: number },
+  tr: Translator = ENGLISH_TRANSLATOR,
+): SlackMessage {
   const seconds = Math.max(1, Math.ceil(wait.etaMs / 1_000));
-  const words = say`Working on ${what}… waiting for the OVH request budget: ${wait.ahead} ${wait.ahead === 1 ? 'request' : 'requests'} ahead, about ${seconds} s.`;
-  return message(words, [context(`:hourglass_flowing_sand: ${mrkdwn(words)}`)]);
+  const words = tr.t('replies.budgetWait', { what, ahead: wait.ahead, seconds });
+  return message(words, [context(`:hourglass_flowing_sand: ${tr.mrkdwn(words)}`)], tr.reader);
 }
 
 const ERROR_ICON: Readonly<Record<ProblemCode, string>> = {
@@ -309,18 +313,6 @@ const RESULT_HEAD_KEY: Readonly<Record<ChangeResult['outcome'], MessageKey>> = {
 export function resultHead(outcome: ChangeResult['outcome'], tr: Translator = ENGLISH_TRANSLATOR): Text {
   return tr.t(RESULT_HEAD_KEY[outcome]);
 }
-
-/**
- * The first word of a result's notification text, in English (for callers not given a reader yet; speaking to
- * someone goes through {@link resultHead}).
- */
-export const RESULT_HEAD: Readonly<Record<ChangeResult['outcome'], string>> = {
-  succeeded: plain(t('en', RESULT_HEAD_KEY.succeeded)),
-  failed: plain(t('en', RESULT_HEAD_KEY.failed)),
-  applied: plain(t('en', RESULT_HEAD_KEY.applied)),
-  not_applied: plain(t('en', RESULT_HEAD_KEY.not_applied)),
-  unknown: plain(t('en', RESULT_HEAD_KEY.unknown)),
-};
 
 /** A result's notification text: "Done: create snapshot `x` on `svc/part`". */
 function resultHeadline(what: Text, result: ChangeResult, tr: Translator): Text {

@@ -84,14 +84,18 @@ export function createNashaCommand(deps: SlackDeps) {
     // Let acks of commands that have already arrived go out before this one's work starts: when many
     // arrive together, their acks would otherwise wait behind it (3× the p99 ack at 32; bench/RESULTS.md).
     await new Promise((resolve) => setImmediate(resolve));
-    const reply = responseUrlReply(deps, respond, responseUrl);
+    const reply = responseUrlReply(deps, respond, responseUrl, userId);
     if (parsed.kind === 'quick') {
       await runQuickCommand(deps, actor, parsed, reply, tr);
       return;
     }
     // Queued behind other OVH work for more than a moment: the "working" line says so.
-    await withWaitNotice(deps, describeCommand(parsed, tr), reply, (answer) =>
-      runCommand(deps, actor, parsed, answer, tr),
+    await withWaitNotice(
+      deps,
+      describeCommand(parsed, tr),
+      reply,
+      (answer) => runCommand(deps, actor, parsed, answer, tr),
+      tr,
     );
   };
 }
@@ -101,9 +105,11 @@ export function responseUrlReply(
   deps: SlackDeps,
   respond: SlackCommandMiddlewareArgs['respond'],
   responseUrl: string,
+  /** Who the reply is for: a result told after a restart is in their language and time zone. */
+  userId: string,
 ): Reply {
   return {
-    resumeToken: { responseUrl },
+    resumeToken: { responseUrl, user: userId },
     replace: async (message: SlackMessage) => {
       try {
         await respond({ replace_original: true, response_type: 'ephemeral', ...message });

@@ -181,9 +181,11 @@ async function execute(
       return reply.replace(problemMessage({ kind: 'refused', refusal: explained.refusal }, tr));
     }
     case 'status':
-      return reply.replace(statusMessage(await protectionQueries(deps).status(actor, command.query)));
+      return reply.replace(statusMessage(await protectionQueries(deps).status(actor, command.query), tr));
     case 'restore':
-      return reply.replace(restoreMessage(await protectionQueries(deps).restore(actor, command.target, command.at)));
+      return reply.replace(
+        restoreMessage(await protectionQueries(deps).restore(actor, command.target, command.at), tr),
+      );
     case 'create':
     case 'delete':
       return;

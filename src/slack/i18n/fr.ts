@@ -205,7 +205,7 @@ export const fr: Partial<Record<MessageKey, string>> = {
   // ---- réponses aux clics sur les cartes d’approbation ----------------------------------------------------------
   'click.unknownRequest': 'Il n’y a pas de demande d’approbation {id}.',
   'click.notYours':
-    'La demande d’approbation {id} est introuvable, ou il ne vous revient pas d’en décider : aucune de vos autorisations ne couvre sa cible.',
+    'La demande d’approbation {id} est introuvable, ou il ne vous revient pas d’en décider\u00a0: aucune de vos autorisations ne couvre sa cible.',
   'click.busy': 'La demande {id} est en cours de traitement\u202f; réessayez.',
   'click.alreadyRunning': 'La demande {id} est déjà approuvée et en cours d’exécution.',
   'click.closed':
@@ -449,6 +449,7 @@ export const fr: Partial<Record<MessageKey, string>> = {
   'change.createUnnamed': 'créer un instantané de {target}',
   'change.create': 'créer l’instantané {name} sur {target}',
   'change.delete': 'supprimer l’instantané {name} sur {target}',
+  'change.legacy': '{kind} sur {service}',
   'task.failed': 'La tâche OVH s’est terminée avec l’état {status}{said}.',
   'task.timeout':
     'La tâche OVH était encore {status} à l’échéance{said}\u202f; vérifiez la partition avant de relancer.',
@@ -536,6 +537,8 @@ export const fr: Partial<Record<MessageKey, string>> = {
   'replies.notChecked':
     'nasha-bot n’a pas pu accepter cette requête pour l’instant (sa base de données n’a pas répondu)\u202f; rien n’a été fait. Réessayez dans un instant.',
   'replies.unknownCommand': 'Cette version de nasha-bot ne gère pas {command}. Utilisez <code>/nasha help</code>.',
+  'replies.budgetWait':
+    '{what}\u00a0: en attente du quota de requêtes OVH, {ahead, plural, one {# requête} other {# requêtes}} avant la vôtre, environ {seconds}\u00a0s.',
   'line.working': '{what}\u00a0: en cours…',
   'line.answerLost': 'Envoyé à OVH\u00a0: {what}, mais la réponse d’OVH a été perdue.',
   'line.checking':
@@ -675,6 +678,12 @@ export const fr: Partial<Record<MessageKey, string>> = {
   'audit.why': 'Pourquoi',
   'audit.reconciliation': 'Rapprochement',
   'audit.protection': 'Protection',
+  'audit.actorPolicy': 'nasha-bot, pour la politique de protection {policy}',
+  'audit.protection.plan': 'Instantané de plan {label} de la politique {policy} (prévu\u00a0: {when}){late}{missed}',
+  'audit.protection.late': ', pris avec {duration} de retard',
+  'audit.protection.missed': ' (manqué pendant l’arrêt du bot, pris à son démarrage)',
+  'audit.protection.uncovered': 'Résolu\u00a0: la partition n’est plus couverte par une politique',
+  'audit.protection.cleared': 'Résolu\u00a0: le problème a disparu',
   'audit.ovhSaid': 'Réponse d’OVH',
   'audit.partitions': 'Partitions',
   'audit.detail': 'Détail',
@@ -686,6 +695,125 @@ export const fr: Partial<Record<MessageKey, string>> = {
   'audit.quick.failed': 'En échec',
   'audit.quick.full': 'Pleines (10/10)',
   'audit.quick.denied': 'Non autorisées',
+
+  // ---- protection : alertes (le canal des alertes), réponses de status et de restore ---------------------------
+  'protection.title.frequencyMissing': 'Des fréquences requises sont désactivées',
+  'protection.title.stale': 'Les points de restauration sont trop anciens',
+  'protection.title.staleCritical': 'Les points de restauration sont dangereusement anciens',
+  'protection.title.planMissing': 'Un instantané du plan manque',
+  'protection.title.slots': 'Les emplacements d’instantanés personnalisés s’épuisent',
+  'protection.title.slotsFull': 'Les emplacements d’instantanés personnalisés sont pleins',
+  'protection.title.snapshotSpace': 'Les instantanés occupent trop d’espace',
+  'protection.short.frequencyMissing': 'fréquences désactivées',
+  'protection.short.stale': 'points de restauration trop anciens',
+  'protection.short.planMissing': 'instantané du plan manquant',
+  'protection.short.slots': 'emplacements bientôt épuisés',
+  'protection.short.snapshotSpace': 'espace des instantanés',
+  'protection.gap.failed': 'il a échoué',
+  'protection.gap.failedWith': 'il a échoué\u00a0: {problem}',
+  'protection.gap.reserve':
+    'ignoré\u00a0: la partition avait {count, plural, one {# instantané personnalisé} other {# instantanés personnalisés}}, et {reserve, plural, one {# emplacement reste réservé} other {# emplacements restent réservés}} aux personnes',
+  'protection.gap.notTaken': 'non pris (le bot était arrêté, ou n’y est pas encore arrivé)',
+  'protection.gap.gone': 'pris, mais il n’est plus chez OVH (supprimé, ou expiré plus tôt)',
+  'protection.problem.frequencyMissing':
+    '{count, plural, one {La fréquence {missing} n’est pas activée} other {Les fréquences {missing} ne sont pas activées}}\u202f; la politique exige {required}.',
+  'protection.problem.noRestorePoint':
+    'Il n’y a aucun point de restauration\u00a0: aucune fréquence automatique n’est activée et aucun instantané personnalisé n’a d’heure connue.',
+  'protection.problem.stale':
+    'Le point de restauration le plus récent (au plus tard\u00a0: {when}) a plus de {limit} ({level, select, critical {<b>critique</b>} other {avertissement}}\u202f; avertissement à {warn}, critique à {critical}).',
+  'protection.problem.planMissing':
+    'L’instantané {label} {name} (prévu\u00a0: {when}) n’est pas chez OVH\u00a0: {gap}.',
+  'protection.problem.oldest': ' Le plus ancien dont l’heure est connue est {name} ({when}).',
+  'protection.problem.slotsFull':
+    '{count}/{max} instantanés personnalisés\u00a0: la partition est pleine, aucun instantané de plan ni d’incident ne peut être pris.{oldest}',
+  'protection.problem.slots':
+    '{count}/{max} instantanés personnalisés\u00a0: les {reserve} emplacements réservés aux personnes et aux incidents sont occupés, les instantanés du plan sont donc ignorés jusqu’à ce qu’un emplacement se libère.{oldest}',
+  'protection.problem.snapshotSpace':
+    'Les instantanés occupent {used}\u00a0% de la partition, au-delà des {limit}\u00a0% fixés par la politique\u00a0: hors de la réserve d’instantanés, ils prennent la place des données.',
+  'protection.fix.enableLabel': 'Corriger\u00a0: activer {types}',
+  'protection.fix.takeLabel': 'Corriger\u00a0: prendre un instantané',
+  'protection.fix.deleteLabel': 'Corriger\u00a0: supprimer {name}',
+  'protection.fix.labelApproval': ' (avec approbation)',
+  'protection.fix.enable': '<b>Corriger</b> active {types} en votre nom{how}.',
+  'protection.fix.take': '<b>Corriger</b> prend tout de suite un instantané personnalisé, en votre nom{how}.',
+  'protection.fix.takeNamed': '<b>Corriger</b> prend tout de suite {name}, en votre nom{how}.',
+  'protection.fix.delete': '<b>Corriger</b> supprime {name} pour libérer un emplacement, en votre nom{how}.',
+  'protection.fix.atOnce': ' (immédiatement avec le rôle <b>{role}</b>)',
+  'protection.fix.withApproval':
+    ', après l’approbation {quorum, plural, one {d’une autre personne} other {de # autres personnes}}',
+  'protection.fixPressedBy': 'Correction demandée par {people}',
+  'protection.fixReason': 'correction de l’alerte de protection «\u00a0{kind}\u00a0» sur {target}',
+  'protection.alert.on': '<b>{title}</b> sur {where}',
+  'protection.alert.resolvedOn': '<b>Résolu\u00a0: {title}</b> sur {where}',
+  'protection.alert.summary': '{title} sur {where} (politique {policy})',
+  'protection.alert.summaryResolved': 'Résolu\u00a0: {title} sur {where}',
+  'protection.alert.policy': 'Politique {policy}',
+  'protection.alert.opened': 'ouverte\u00a0: {when}',
+  'protection.alert.resolvedUncovered': 'résolue\u00a0: {when}, la partition n’est plus couverte par une politique',
+  'protection.alert.resolvedCleared': 'résolue\u00a0: {when}, le problème a disparu',
+  'protection.origin.plan': 'plan {label}',
+  'protection.origin.policy': 'politique {policy}',
+  'protection.origin.name': 'heure tirée de son nom',
+  'protection.origin.unknown': 'pris hors du bot, heure inconnue',
+  'protection.point.automatic': '• {type} — automatique, au plus {age} d’ancienneté',
+  'protection.point.timeUnknown': 'heure inconnue',
+  'protection.point.taken': 'pris\u00a0: {when}',
+  'protection.point.keptUntilDeleted': ' · conservé jusqu’à sa suppression',
+  'protection.point.expires': ' · expire\u00a0: {when}',
+  'protection.point.custom': '• {name} — {when} ({origin}){expiry}',
+  'protection.class': '{label} ×{keep} à {at}',
+  'protection.policy.noFrequency': 'aucune fréquence requise',
+  'protection.policy.requires': 'exige {frequencies}',
+  'protection.policy.noPlan': 'pas de plan',
+  'protection.policy.plan': 'plan {classes}',
+  'protection.policy.line':
+    'Politique {name}\u00a0: {frequencies}\u202f; {plan} ({zone})\u202f; {reserve, plural, one {# emplacement réservé} other {# emplacements réservés}}\u202f; âge maximal {warn} / {critical}.',
+  'protection.line.noRestorePoint': 'aucun point de restauration',
+  'protection.line.newest': 'le plus récent ≤ {age}',
+  'protection.line.custom': ' · {count}/{max} personnalisés',
+  'protection.line.notScanned': ' · pas encore examinée',
+  'protection.line.scanned': ' · examinée\u00a0: {when}',
+  'protection.status.scopeAll': 'toutes les politiques',
+  'protection.status.scopePolicy': 'politique {policy}',
+  'protection.status.title': 'État de la protection — {scope}',
+  'protection.status.none': 'Aucune partition couverte que vous puissiez voir ici.',
+  'protection.status.summary':
+    '{total, plural, one {# partition protégée} other {# partitions protégées}}\u202f; sur cette page, {troubled} avec des problèmes. Détails\u00a0: {command}.',
+  'protection.detail.title': 'Protection — {where}',
+  'protection.detail.noPolicy': 'Aucune politique de protection ne couvre cette partition.',
+  'protection.detail.pointsNone': '<b>Points de restauration</b>\u00a0: aucun.',
+  'protection.detail.points': '<b>Points de restauration</b>\n{points}',
+  'protection.detail.backOldest': 'jusqu’à {when} (le plus ancien instantané personnalisé dont l’heure est connue)',
+  'protection.detail.backAuto': 'les instantanés automatiques remontent au plus à {age}',
+  'protection.detail.backNothing': '<b>Jusqu’où remonter</b>\u00a0: rien à restaurer.',
+  'protection.detail.back': '<b>Jusqu’où remonter</b>\u00a0: {reach}.',
+  'protection.detail.problemsNone': '<b>Problèmes</b>\u00a0: aucun.',
+  'protection.detail.problems': '<b>Problèmes</b>\n{problems}',
+  'protection.restore.title': 'Restauration — {where}',
+  'protection.restore.summary': 'Aide à la restauration de {where}',
+  'protection.restore.lessThanMinute': 'moins d’une minute',
+  'protection.restore.use':
+    'Pour retrouver {where} tel qu’il était au moment voulu ({at})\u00a0: <b>utilisez</b> {name} (pris\u00a0: {taken}), {gap} avant ce moment (ce qui a changé entre-temps n’y figure pas).',
+  'protection.restore.after':
+    'Aucun instantané personnalisé n’est antérieur au moment voulu ({at}). Le plus ancien, {name}, a été pris {gap} après ce moment ({taken})\u00a0: il contient déjà des modifications ultérieures.',
+  'protection.restore.none':
+    'Aucun instantané personnalisé dont l’heure est connue n’est antérieur au moment voulu ({at}).',
+  'protection.restore.automatic':
+    'Les instantanés automatiques {types} peuvent aussi contenir ce moment\u00a0: NAS-HA ne garde que le dernier de chacun, pris à un moment quelconque de sa période, vérifiez donc sa date dans {dir} avant de l’utiliser.',
+  'protection.restore.undated': 'Instantanés personnalisés pris hors du bot, heure inconnue\u00a0: {names}.',
+  'protection.restore.copy':
+    '<b>Récupérer les données</b>\u00a0: le bot n’a pas accès au partage, c’est donc à vous de copier les fichiers. Chaque instantané est un répertoire en lecture seule du partage, {dir}, en NFS comme en CIFS.',
+  'protection.restore.safety': '{n}. Prenez d’abord un instantané de sécurité de l’état actuel\u00a0: {command}.',
+  'protection.restore.nfsDry':
+    '{n}. En NFS, sur une machine qui monte la partition (par exemple sur {mount})\u00a0: un essai à blanc liste ce qui changerait — {command}',
+  'protection.restore.nfsRun':
+    '{n}. Puis la même commande sans {flag}. Tenez-vous-en à {options}\u00a0: OVH prévient que d’autres options de rsync peuvent casser les permissions du partage.',
+  'protection.restore.cifsDry': '{n}. En CIFS, depuis Windows\u00a0: {flag} liste ce qui serait copié — {command}',
+  'protection.restore.cifsRun': '{n}. Puis la même commande sans {flag}.',
+  'protection.restore.snapshotWord': 'instantané',
+  'protection.restore.nasIp': 'IP du NAS',
+  'protection.restore.pathWord': 'chemin',
+  'protection.restore.shareWord': 'partage',
 
   // ---- le bac à sable : ses personnes et ses canaux -------------------------------------------------------------
   'sandbox.role.alice': 'admin partout',
@@ -703,6 +831,31 @@ export const fr: Partial<Record<MessageKey, string>> = {
 
   // ---- les mots de la console du bac à sable --------------------------------------------------------------------
   'sandbox.about.alerts': 'les alertes de protection\u00a0: dérives et couverture (le bot y publie)',
+  'sandbox.banner.head':
+    'BAC À SABLE nasha-bot — aucun identifiant Slack ni OVH n’est défini, rien de réel n’est donc touché.',
+  'sandbox.banner.labelSlack': 'Slack',
+  'sandbox.banner.labelOvh': 'OVH',
+  'sandbox.banner.labelBot': 'Bot',
+  'sandbox.banner.labelData': 'Données',
+  'sandbox.banner.labelLogs': 'Journaux',
+  'sandbox.banner.slack': 'une doublure locale de l’API Web de Slack sur {url}',
+  'sandbox.banner.ovh': 'le simulateur NAS-HA sur {url} (services fictifs, remis à zéro à chaque démarrage)',
+  'sandbox.banner.bot': 'le vrai bot, en mode HTTP sur {url}',
+  'sandbox.banner.data':
+    '{dir} ({kept, select, yes {NASHA_DATA_DIR\u00a0: conservées} other {supprimées à la sortie}})',
+  'sandbox.banner.logs': '{file} (/logs affiche les dernières lignes\u202f; supprimés à la sortie)',
+  'sandbox.banner.people': 'Personnes (changez avec {command})\u00a0:',
+  'sandbox.banner.channels':
+    'Canaux\u00a0: {channels} ({command} pour changer\u202f; /channels). Le bot publie dans {audit}, {approvals} et {alerts} (protection)\u202f; ces lignes commencent par leur nom.',
+  'sandbox.banner.try': 'Essayez\u00a0:',
+  'sandbox.banner.tryDelete': 'demande pourquoi, puis {as} et appuyez sur Approuver',
+  'sandbox.banner.tryForm': 'le formulaire\u00a0: service → partition → action',
+  'sandbox.banner.tryStatus': 'la politique production\u00a0: une partition dérive, voyez {alerts}',
+  'sandbox.banner.tail':
+    '/help liste les commandes de la console\u202f; /quit l’arrête. Pour la production\u00a0: README.md, «\u00a0From the sandbox to production\u00a0».',
+  'sandbox.couldNotStart': 'Le bac à sable n’a pas pu démarrer\u00a0: {error}',
+  'sandbox.stopping': 'Arrêt du bac à sable…',
+  'sandbox.stopped': 'Arrêté.',
   'console.helpHead':
     'Commandes de la console (tout le reste commençant par {command} part au bot, comme depuis Slack)\u00a0:',
   'console.help.botHelp': 'ce que vous pouvez faire, en tant qu’utilisateur courant',

@@ -36,28 +36,25 @@ const CONVERTED: readonly string[] = [
   'src/slack/unclaimed.ts',
   'src/slack/actions/page-button.ts',
   'src/slack/actions/quick-delete-oldest.ts',
+  'src/slack/blocks/audit-message.ts',
+  'src/slack/blocks/problems.ts',
+  'src/slack/blocks/protection.ts',
+  'src/slack/protection-alerts.ts',
+  'src/slack/actions/protection-buttons.ts',
+  'src/slack/actions/ephemeral-progress.ts',
+  'src/slack/blocks/replies.ts',
+  'src/slack/resume-reply.ts',
+  'src/slack/quick-runner.ts',
+  'src/slack/approval-cards.ts',
+  'src/slack/audit-publisher.ts',
+  'src/sandbox/index.ts',
 ];
 
 /**
  * Modules with words for people not converted yet, and why. Listed so that a new module under the scanned
  * folders is noticed: it must be converted or added to one of these lists knowingly.
  */
-const NOT_YET: Readonly<Record<string, string>> = {
-  'src/slack/blocks/audit-message.ts':
-    'converted, but the protection lines (plan, alert, fix) merged after that pass are English',
-  'src/slack/blocks/problems.ts':
-    'converted, but the protection problems (status, restore time, alerts) merged after that pass are English',
-  'src/slack/blocks/protection.ts': 'protection wording, merged after the first pass; next pass',
-  'src/slack/protection-alerts.ts': 'protection alerts (channel language), merged after the first pass; next pass',
-  'src/slack/actions/protection-buttons.ts': 'protection Fix and page buttons, merged after the first pass; next pass',
-  'src/slack/actions/ephemeral-progress.ts': 'shared progress replies, merged after the first pass; next pass',
-  'src/slack/blocks/replies.ts': 'converted, but the OVH budget wait notice merged after that pass is English',
-  'src/slack/resume-reply.ts': 'being changed by another engineer; a later pass',
-  'src/slack/quick-runner.ts': 'being changed by another engineer; a later pass',
-  'src/slack/approval-cards.ts': 'being changed by another engineer; a later pass',
-  'src/slack/audit-publisher.ts': 'being changed by another engineer; a later pass',
-  'src/sandbox/index.ts': 'the banner: a later pass',
-};
+const NOT_YET: Readonly<Record<string, string>> = {};
 
 /** Modules with no words for people: logs, HTTP details, ids (scanned so a new one is noticed). */
 const NO_WORDING: readonly string[] = [
@@ -95,6 +92,15 @@ const ALLOWED: Readonly<Record<string, ReadonlyArray<string | RegExp>>> = {
   ],
   // The console's commands (`/nasha snapshot help` typed after the command's name), the same in every language.
   'src/sandbox/console.ts': ['… snapshot help'],
+  // Log lines: what a button payload the bot cannot read, or a failed answer, was (the person gets unclaimed.ts's words).
+  'src/slack/actions/protection-buttons.ts': [
+    'malformed … payload',
+    'protection fix',
+    'a protection fix',
+    'status page',
+  ],
+  // The sandbox's own settings error (like src/config's, for whoever starts it), before any catalog applies.
+  'src/sandbox/index.ts': ['LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent'],
   // The sandbox's bot configuration: a YAML file (its comments are for whoever reads the file, like nasha.example.yml).
   'src/sandbox/workspace.ts': [/^# The sandbox's bot configuration/],
 };

@@ -53,12 +53,25 @@ export interface ApprovalsConfig {
   rules: Readonly<Record<ApprovalOperation, ApprovalRule>>;
 }
 
+/** A waiting request's first reminder, by default (then 60 min after it, 120…); escalation, once configured. */
+export const DEFAULT_REMIND_AFTER_MS = 30 * 60_000;
+export const DEFAULT_ESCALATE_AFTER_MS = 2 * HOUR_MS;
+
+const defaultRule = (required: boolean): ApprovalRule => ({
+  required,
+  quorum: 1,
+  approverGroups: [],
+  ttlMs: 4 * HOUR_MS,
+  remindAfterMs: DEFAULT_REMIND_AFTER_MS,
+  escalateTo: [],
+});
+
 /** Destructive changes need one approval by default; creating and adding do not. */
 export const DEFAULT_APPROVAL_RULES: Readonly<Record<ApprovalOperation, ApprovalRule>> = {
-  'snapshot.delete': { required: true, quorum: 1, approverGroups: [], ttlMs: 4 * HOUR_MS },
-  'schedule.remove': { required: true, quorum: 1, approverGroups: [], ttlMs: 4 * HOUR_MS },
-  'snapshot.create': { required: false, quorum: 1, approverGroups: [], ttlMs: 4 * HOUR_MS },
-  'schedule.add': { required: false, quorum: 1, approverGroups: [], ttlMs: 4 * HOUR_MS },
+  'snapshot.delete': defaultRule(true),
+  'schedule.remove': defaultRule(true),
+  'snapshot.create': defaultRule(false),
+  'schedule.add': defaultRule(false),
 };
 
 export const APPROVAL_QUORUM_MAX = 5;
@@ -394,15 +407,40 @@ const TtlSchema = durationSetting(
   'how long a request may wait for its approvals',
 );
 
+/** Reminders and escalation of a waiting request (approvals.rules.<action>.remind_after, escalate_after). */
+export const APPROVAL_REMINDER_RANGE: DurationRange = { minMs: 60_000, maxMs: 7 * 24 * HOUR_MS };
+
+const RemindAfterSchema = durationSetting(
+  '"30m", "1h" or "2h"',
+  APPROVAL_REMINDER_RANGE,
+  "how long a request waits before the first reminder in its card's thread (each next one waits twice as long)",
+);
+const EscalateAfterSchema = durationSetting(
+  '"1h", "2h" or "1d"',
+  APPROVAL_REMINDER_RANGE,
+  'how long a request waits before escalate_to is mentioned and the requester told',
+);
+
 const ApprovalRuleSchema = strictMapping(
   {
     required: z.boolean({ error: expected('true or false') }).optional(),
     quorum: Quorum.optional(),
     approver_groups: idList(GroupId, 'Slack user group IDs').optional(),
     ttl: TtlSchema.optional(),
+    remind_after: RemindAfterSchema.optional(),
+    escalate_after: EscalateAfterSchema.optional(),
+    escalate_to: idList(GroupId, 'Slack user group IDs').optional(),
   },
-  'a mapping with required, quorum, approver_groups and/or ttl, e.g. {required: false}',
-);
+  'a mapping with required, quorum, approver_groups, ttl, remind_after, escalate_after and/or escalate_to, e.g. {required: false}',
+).superRefine((rule, ctx) => {
+  if (rule.escalate_after !== undefined && (rule.escalate_to === undefined || rule.escalate_to.length === 0)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['escalate_after'],
+      message: 'needs escalate_to: the Slack user group IDs (S…) to mention when the request is escalated',
+    });
+  }
+});
 
 const ApprovalRulesSchema = strictMapping(
   {
@@ -722,12 +760,18 @@ function build(file: BotConfigFile, fileName: string): BotConfig {
     const given = rules?.[operation];
     const fallback = DEFAULT_APPROVAL_RULES[operation];
     const ttl = given?.ttl === undefined ? undefined : durationMs(given.ttl);
+    const remind = given?.remind_after === undefined ? undefined : durationMs(given.remind_after);
+    const escalateTo = given?.escalate_to === undefined ? (fallback.escalateTo ?? []) : [...new Set(given.escalate_to)];
+    const escalate = given?.escalate_after === undefined ? undefined : durationMs(given.escalate_after);
     return {
       required: given?.required ?? fallback.required,
       quorum: given?.quorum ?? fallback.quorum,
       approverGroups:
         given?.approver_groups === undefined ? fallback.approverGroups : [...new Set(given.approver_groups)],
       ttlMs: ttl ?? fallback.ttlMs,
+      remindAfterMs: remind ?? fallback.remindAfterMs,
+      escalateTo,
+      ...(escalateTo.length > 0 && { escalateAfterMs: escalate ?? DEFAULT_ESCALATE_AFTER_MS }),
     };
   };
   const approvals: ApprovalsConfig = {

@@ -314,6 +314,15 @@ export interface ApprovalRule {
   approverGroups: readonly string[];
   /** How long a request may wait for its quorum, 5 min .. 7 days. */
   ttlMs: number;
+  /**
+   * Reminders in the card's thread while the request waits: the first this long after it was made, each next one
+   * twice as long after the previous (30 min, then 60, 120…). Undefined: no reminders.
+   */
+  remindAfterMs?: number | undefined;
+  /** Slack user group IDs (S…) mentioned from `escalateAfterMs` on, the requester told; empty: no escalation. */
+  escalateTo?: readonly string[] | undefined;
+  /** How long after the request was made it is escalated to `escalateTo`. */
+  escalateAfterMs?: number | undefined;
 }
 
 export type ApprovalRules = Readonly<Record<ApprovableAction, ApprovalRule>>;

@@ -72,6 +72,31 @@ export interface ApprovalRequest {
   reply: JsonValue;
   /** Where the card goes; `ts` of a card posted before the notification outbox; `version` handed to the outbox. */
   card: { channel: string; ts: string | null; version: number };
+  /** Reminders claimed so far and whether it was escalated (each claimed once, across replicas); none if absent. */
+  nudges?: ApprovalNudgeState | undefined;
+}
+
+export interface ApprovalNudgeState {
+  reminders: number;
+  escalated: boolean;
+}
+
+const NO_NUDGES: ApprovalNudgeState = { reminders: 0, escalated: false };
+
+/** Who a reminder names: user groups (`approverGroups`, else the approver grants' groups) and approver users. */
+export interface ApproverMentions {
+  groups: readonly string[];
+  users: readonly string[];
+}
+
+/** A reminder in the card's thread, as data: the Slack layer renders and delivers it. */
+export interface ApprovalNudge {
+  kind: 'reminder' | 'escalation';
+  /** Which reminder this is (1, 2…); an escalation carries the reminders claimed with it. */
+  number: number;
+  approvers: ApproverMentions;
+  /** The rule's escalate_to groups, named from the escalation on. */
+  escalatedTo: readonly string[];
 }
 
 /** Fields a transition may change. */
@@ -103,6 +128,11 @@ export interface ApprovalRepository {
   staleCards(): Promise<ApprovalRequest[]>;
   /** Records the version handed to the notification outbox (never lowered). */
   cardQueued(id: string, version: number): Promise<void>;
+  /**
+   * Moves a pending request's reminder state from `from` to `to`, only if it is still pending and still at
+   * `from` (compare-and-set: one replica wins each reminder). The request's version does not change.
+   */
+  claimNudge(id: string, from: ApprovalNudgeState, to: ApprovalNudgeState): Promise<boolean>;
 }
 
 /**
@@ -114,11 +144,19 @@ export interface ApprovalNotices {
   card(request: ApprovalRequest): Promise<void>;
   /** The requester is to be told how the request ended (one DM per request). */
   outcome(request: ApprovalRequest): Promise<void>;
+  /** The card's thread is to show its decisions so far (each vote, the end): one reply each. */
+  history?(request: ApprovalRequest): Promise<void>;
+  /** A reminder (or the escalation) in the card's thread; an escalation also tells the requester. Idempotent. */
+  nudge?(request: ApprovalRequest, nudge: ApprovalNudge): Promise<void>;
+  /** The request is decided: reminders not posted yet are withdrawn. */
+  withdrawNudges?(request: ApprovalRequest): Promise<void>;
 }
 
 /** Who may decide: checked again at every click. */
 export interface ApprovalPolicy {
   canApprove(actor: Actor, target: Target, approverGroups: readonly string[]): Promise<Decision>;
+  /** The user groups and users whose grants make them approvers (or admins) on `target` (for reminders). */
+  approversOf?(target: Target): ApproverMentions;
 }
 
 /** Why a click on a card did nothing, as data. */
@@ -254,6 +292,7 @@ export class ApprovalService {
       auditId: null,
       reply,
       card: { channel, ts: null, version: 0 },
+      nudges: { reminders: 0, escalated: false },
     };
     await this.deps.repo.insert(request);
     const audit = await this.deps.audit.record({
@@ -345,20 +384,62 @@ export class ApprovalService {
     await this.loop;
   }
 
-  /** One pass: expire what is due, finish approved requests, deliver stale cards. */
+  /** One pass: expire what is due, remind, finish approved requests, deliver stale cards. */
   async sweep(): Promise<number | undefined> {
     const now = this.deps.clock.now();
     let next: number | undefined;
     for (const request of await this.deps.repo.open()) {
       if (request.state === 'pending') {
         if (now >= request.expiresAt) await this.expire(request);
-        else next = next === undefined ? request.expiresAt : Math.min(next, request.expiresAt);
+        else {
+          const nudgeAt = await this.nudge(request, now);
+          next = Math.min(next ?? Number.POSITIVE_INFINITY, request.expiresAt, nudgeAt ?? Number.POSITIVE_INFINITY);
+        }
       } else if (request.state === 'approved') {
         await this.execute(request.id);
       }
     }
     for (const request of await this.deps.repo.staleCards()) await this.syncCard(request.id);
     return next;
+  }
+
+  /**
+   * Reminders of a pending request: claims the ones due (compare-and-set on its reminder state, so one replica
+   * sends each), then hands the latest claimed reminder and escalation to the outbox (idempotent on their keys,
+   * so a claim whose sending was cut short by a crash is sent by the next pass). Returns when the next is due.
+   */
+  private async nudge(request: ApprovalRequest, now: number): Promise<number | undefined> {
+    const rule = this.deps.rules[request.change.action];
+    const plan = nudgePlan(request, rule, now);
+    let state = request.nudges ?? NO_NUDGES;
+    if (plan.due !== undefined && (await this.deps.repo.claimNudge(request.id, state, plan.due))) state = plan.due;
+    if (state.reminders > 0 || state.escalated) {
+      const approvers = this.approversOf(request);
+      const escalatedTo = state.escalated ? (rule.escalateTo ?? []) : [];
+      const current = { ...request, nudges: state };
+      if (state.escalated) {
+        await this.deps.notices.nudge?.(current, { kind: 'escalation', number: 0, approvers, escalatedTo });
+      }
+      if (state.reminders > 0) {
+        await this.deps.notices.nudge?.(current, {
+          kind: 'reminder',
+          number: state.reminders,
+          approvers,
+          escalatedTo,
+        });
+      }
+      // Decided meanwhile: what was just handed over is withdrawn (the decision withdraws what came before).
+      const after = await this.deps.repo.get(request.id);
+      if (after === undefined || after.state !== 'pending') await this.deps.notices.withdrawNudges?.(current);
+    }
+    return plan.nextAt !== undefined && plan.nextAt < request.expiresAt ? plan.nextAt : undefined;
+  }
+
+  /** Who a reminder names: the rule's approver groups, else the groups and users of the approver grants. */
+  private approversOf(request: ApprovalRequest): ApproverMentions {
+    if (request.approverGroups.length > 0) return { groups: request.approverGroups, users: [] };
+    const all = this.deps.policy.approversOf?.(request.change.target) ?? { groups: [], users: [] };
+    return { groups: all.groups, users: all.users.filter((u) => u !== request.requester.userId) };
   }
 
   /** After a restart: requests left executing with a task are followed through the task journal. */
@@ -653,6 +734,8 @@ export class ApprovalService {
         const request = await this.deps.repo.get(id);
         if (request === undefined || request.card.version >= request.version) return;
         await this.deps.notices.card(request);
+        await this.deps.notices.history?.(request);
+        if (request.state !== 'pending') await this.deps.notices.withdrawNudges?.(request);
         if (FINAL_STATES.includes(request.state)) await this.deps.notices.outcome(request);
         await this.deps.repo.cardQueued(id, request.version);
       }
@@ -678,6 +761,30 @@ export class ApprovalService {
       .update(request.auditId, { outcome, detail: patch })
       .catch((error: unknown) => this.deps.logger?.error({ err: error, approval: request.id }, 'audit update failed'));
   }
+}
+
+/**
+ * What a pending request's reminders are at `now`: the state to claim if one is due (reminder k is due
+ * `remindAfter × (2^k − 1)` after the request was made: 30 min, then 60 later, 120…; several overdue after a
+ * downtime make one reminder), and when the next one is due.
+ */
+export function nudgePlan(
+  request: Pick<ApprovalRequest, 'createdAt' | 'nudges'>,
+  rule: Pick<ApprovalRule, 'remindAfterMs' | 'escalateAfterMs' | 'escalateTo'>,
+  now: number,
+): { due: ApprovalNudgeState | undefined; nextAt: number | undefined } {
+  const remind = rule.remindAfterMs;
+  const reminderAt = (k: number) =>
+    remind === undefined ? Number.POSITIVE_INFINITY : request.createdAt + remind * (2 ** k - 1);
+  const from = request.nudges ?? NO_NUDGES;
+  let reminders = from.reminders;
+  while (reminderAt(reminders + 1) <= now) reminders += 1;
+  const canEscalate = (rule.escalateTo ?? []).length > 0 && rule.escalateAfterMs !== undefined;
+  const escalateAt = canEscalate ? request.createdAt + (rule.escalateAfterMs ?? 0) : Number.POSITIVE_INFINITY;
+  const escalated = from.escalated || escalateAt <= now;
+  const moved = reminders !== from.reminders || escalated !== from.escalated;
+  const nextAt = Math.min(reminderAt(reminders + 1), escalated ? Number.POSITIVE_INFINITY : escalateAt);
+  return { due: moved ? { reminders, escalated } : undefined, nextAt: Number.isFinite(nextAt) ? nextAt : undefined };
 }
 
 /** Which refusals are about the clicker's rights (audited as `refused`); an unknown id or a busy row are not. */

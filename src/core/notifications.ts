@@ -27,6 +27,8 @@ export interface Notification extends OutboxItem {
   readonly message: JsonValue;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /** A reply in the thread of another notification's message: where that message is (it is posted first). */
+  readonly thread?: PostedNotification | undefined;
 }
 
 export type NotificationDelivery = OutboxDelivery<Notification> & {
@@ -49,6 +51,11 @@ export interface NotificationInput {
   fallbackChannel?: string | undefined;
   /** The message already exists (posted before this outbox): it is edited, never posted. */
   existingTs?: string | undefined;
+  /**
+   * The key of another notification: this one is a reply in the thread of its message, posted only once that
+   * message is (to the conversation it is in). `channel` should be the parent's channel (its lane).
+   */
+  threadOf?: string | undefined;
 }
 
 /** Persistence of notifications; `src/store/notification-store.ts` implements it over Kysely. */
@@ -64,6 +71,11 @@ export interface NotificationRepository extends OutboxRepository<Notification> {
   reroute(id: string, owner: string, channel: string, at: number): Promise<void>;
   /** Notifications given up, kept in the table. */
   deadLetters(): Promise<number>;
+  /**
+   * No longer owed: the notifications whose key starts with `keyPrefix` not posted yet are never posted (one
+   * being posted right now may still land). Returns how many were withdrawn.
+   */
+  withdraw(keyPrefix: string, now: number): Promise<number>;
 }
 
 const slackId = z.string().trim().min(1).max(64);
@@ -77,6 +89,7 @@ const NotificationInputSchema = z.object({
     .string()
     .regex(/^\d{1,12}\.\d{1,9}$/)
     .optional(),
+  threadOf: z.string().min(1).max(200).optional(),
 });
 
 /** A notification undelivered for this long, retried all along, is given up with an error log line. */
@@ -134,6 +147,11 @@ export class NotificationOutbox extends Outbox<Notification> {
       this.waiters.set(key, [...(this.waiters.get(key) ?? []), resolve]);
       this.poke();
     });
+  }
+
+  /** Withdraws what is not posted yet of the notifications under `keyPrefix` (see the repository's `withdraw`). */
+  withdraw(keyPrefix: string): Promise<number> {
+    return this.notifications.withdraw(keyPrefix, this.clock.now());
   }
 
   /** Notifications given up (dead letters). */

@@ -278,6 +278,20 @@ export class Policy {
     };
   }
 
+  /**
+   * The user groups and users whose grants make them approvers (or admins) on `target`, before any channel cap:
+   * whom a reminder names when the rule names no approver groups. Data from the config only (no look-up).
+   */
+  approversOf(target: Target): { groups: string[]; users: string[] } {
+    const granting = this.grants.filter(
+      (g) => roleRank(g.role) >= roleRank('approver') && g.patterns.some((p) => patternCovers(p, target)),
+    );
+    return {
+      groups: [...new Set(granting.flatMap((g) => g.groups))],
+      users: [...new Set(granting.flatMap((g) => [...g.users]))],
+    };
+  }
+
   /** Viewer on at least one partition of the service (some held grant's service glob matches), after the cap. */
   async canSeeService(actor: Actor, service: string): Promise<boolean> {
     if (this.capFor(actor.channelId).limit === undefined) return false;

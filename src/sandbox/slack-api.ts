@@ -37,6 +37,8 @@ export interface StoredMessage {
   blocks: unknown;
   bot_id: string;
   metadata?: unknown;
+  /** A reply in a thread: its parent's ts (replies are not in conversations.history, as in Slack). */
+  thread_ts?: string;
 }
 export type CallListener = (call: AnsweredCall) => void;
 
@@ -120,6 +122,7 @@ export class LocalSlackApi {
         blocks: a['blocks'],
         bot_id: identity.botId,
         ...(a['metadata'] !== undefined && { metadata: a['metadata'] }),
+        ...(typeof a['thread_ts'] === 'string' && { thread_ts: a['thread_ts'] }),
       };
       const channel = conversationOf(String(a['channel']));
       this.messages.set(channel, [...(this.messages.get(channel) ?? []), message]);
@@ -135,6 +138,7 @@ export class LocalSlackApi {
       return { body: { ok: true, channel: a['channel'], ts: a['ts'] } };
     });
     this.handlers.set('conversations.history', (a) => ({ body: this.history(a) }));
+    this.handlers.set('conversations.replies', (a) => ({ body: this.history(a, String(a['ts'])) }));
     this.handlers.set('chat.postEphemeral', () => ({ body: { ok: true, message_ts: this.nextTs() } }));
     this.handlers.set('chat.getPermalink', (a) => ({
       body: {
@@ -245,8 +249,11 @@ export class LocalSlackApi {
    * conversations.history as Slack answers it: newest first, `oldest`/`latest` exclusive unless `inclusive`,
    * `limit` (default 100) with an opaque cursor, metadata only with `include_all_metadata`.
    */
-  private history(args: Record<string, unknown>): Record<string, unknown> {
-    const stored = this.messages.get(conversationOf(String(args['channel']))) ?? [];
+  private history(args: Record<string, unknown>, thread?: string): Record<string, unknown> {
+    // conversations.replies (`thread`): the parent and its replies; conversations.history: no replies.
+    const stored = (this.messages.get(conversationOf(String(args['channel']))) ?? []).filter((m) =>
+      thread === undefined ? m.thread_ts === undefined : m.ts === thread || m.thread_ts === thread,
+    );
     const inclusive = args['inclusive'] === true || args['inclusive'] === 'true';
     const bound = (name: string) => (args[name] === undefined ? undefined : Number(args[name]));
     const oldest = bound('oldest');

@@ -43,6 +43,8 @@ export interface SlackMessageKind<Item extends OutboxItem> {
   render(record: Item): SlackMessage;
   /** Rows may be posted to a user id (a DM): a look-up opens the conversation first. */
   directMessages?: boolean;
+  /** Where the row's message is a thread reply: the parent message's conversation and ts. */
+  thread?(record: Item): { channel: string; ts: string } | undefined;
 }
 
 export interface SlackPublisherOptions {
@@ -95,10 +97,12 @@ export function createSlackPublisher<Item extends OutboxItem>(
     maxAttemptMs: (historyPages + (kind.directMessages === true ? 2 : 1)) * callTimeoutMs,
     async post(channel, record) {
       const message = kind.render(record);
+      const thread = kind.thread?.(record);
       const response = await call(
         () =>
           client.chat.postMessage({
-            channel,
+            channel: thread?.channel ?? channel,
+            ...(thread !== undefined && { thread_ts: thread.ts }),
             text: message.text,
             blocks: message.blocks,
             unfurl_links: false,
@@ -118,18 +122,23 @@ export function createSlackPublisher<Item extends OutboxItem>(
       );
     },
     async find(channel, record, after) {
-      const conversation = await conversationOf(channel);
+      const thread = kind.thread?.(record);
+      const conversation = thread?.channel ?? (await conversationOf(channel));
       let cursor: string | undefined;
       for (let page = 0; page < historyPages; page++) {
+        const pageArgs = {
+          channel: conversation,
+          include_all_metadata: true,
+          limit: 200,
+          ...(after !== undefined && { oldest: after }),
+          ...(cursor !== undefined && { cursor }),
+        };
+        // A thread reply is not in the channel's history: it is among the replies to its parent.
         const raw = await call(
           () =>
-            client.conversations.history({
-              channel: conversation,
-              include_all_metadata: true,
-              limit: 200,
-              ...(after !== undefined && { oldest: after }),
-              ...(cursor !== undefined && { cursor }),
-            }),
+            thread === undefined
+              ? client.conversations.history(pageArgs)
+              : client.conversations.replies({ ...pageArgs, ts: thread.ts }),
           false,
         );
         const history = HistorySchema.safeParse(raw);

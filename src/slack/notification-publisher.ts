@@ -38,7 +38,13 @@ export function createSlackNotificationPublisher(
 ): OutboxPublisher<Notification> {
   return createSlackPublisher<Notification>(
     client,
-    { eventType: NOTIFICATION_EVENT_TYPE, idField: 'key', render: shownMessage, directMessages: true },
+    {
+      eventType: NOTIFICATION_EVENT_TYPE,
+      idField: 'key',
+      render: shownMessage,
+      directMessages: true,
+      thread: (notification) => notification.thread,
+    },
     options,
   );
 }

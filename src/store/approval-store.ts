@@ -2,6 +2,7 @@ import { type Kysely, type Selectable, sql } from 'kysely';
 import { z } from 'zod';
 import {
   APPROVAL_STATES,
+  type ApprovalNudgeState,
   type ApprovalPatch,
   type ApprovalRepository,
   type ApprovalRequest,
@@ -74,6 +75,8 @@ export class ApprovalStore implements ApprovalRepository {
         card_ts: request.card.ts,
         card_version: request.card.version,
         card_lease_until: null,
+        reminders_sent: request.nudges?.reminders ?? 0,
+        escalated: request.nudges?.escalated === true ? 1 : 0,
       })
       .execute();
   }
@@ -128,6 +131,18 @@ export class ApprovalStore implements ApprovalRepository {
       .limit(100)
       .execute();
     return rows.map(toRequest);
+  }
+
+  async claimNudge(id: string, from: ApprovalNudgeState, to: ApprovalNudgeState): Promise<boolean> {
+    const result = await this.db
+      .updateTable('approval_requests')
+      .set({ reminders_sent: to.reminders, escalated: to.escalated ? 1 : 0 })
+      .where('id', '=', id)
+      .where('state', '=', 'pending')
+      .where('reminders_sent', '=', from.reminders)
+      .where('escalated', '=', from.escalated ? 1 : 0)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
   }
 
   async cardQueued(id: string, version: number): Promise<void> {
@@ -189,5 +204,6 @@ function toRequest(row: Row): ApprovalRequest {
     auditId: row.audit_id,
     reply: JsonSchema.parse(JSON.parse(row.reply)),
     card: { channel: row.card_channel, ts: row.card_ts, version: row.card_version },
+    nudges: { reminders: Number(row.reminders_sent), escalated: Number(row.escalated) === 1 },
   };
 }

@@ -445,6 +445,21 @@ function migrations(dialect: DialectName): Record<string, Migration> {
           .execute();
       },
     },
+    '0014_approval_reminders': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // Reminders and escalation of a waiting request, claimed with compare-and-set on these counters (one
+        // replica sends each), and notifications posted in the thread of another notification's message.
+        await db.schema
+          .alterTable('approval_requests')
+          .addColumn('reminders_sent', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db.schema
+          .alterTable('approval_requests')
+          .addColumn('escalated', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db.schema.alterTable('notifications').addColumn('thread_of', 'text').execute();
+      },
+    },
   };
 }
 

@@ -17,8 +17,11 @@ import type { DatabaseSchema, NotificationsTable } from './schema.js';
 
 type Row = Selectable<NotificationsTable>;
 
-/** Still owed: a version newer than the one Slack shows, and not given up. */
-const undelivered = sql<boolean>`delivered_version < version and dead_at is null`;
+/**
+ * Still owed: a version newer than the one Slack shows, and not given up; a thread reply only once the message
+ * whose thread it is in is posted.
+ */
+const undelivered = sql<boolean>`delivered_version < version and dead_at is null and (thread_of is null or exists (select 1 from notifications as parent where parent.id = notifications.thread_of and parent.slack_ts is not null))`;
 const creationSeq = sql<number>`seq`;
 const JsonSchema = z.json();
 
@@ -50,6 +53,7 @@ export class NotificationStore extends OutboxRows<Notification> implements Notif
         post_claims: 0,
         failing_since: null,
         dead_at: null,
+        thread_of: notice.threadOf ?? null,
       })
       .onConflict((conflict) => conflict.column('id').doNothing())
       .executeTakeFirst();
@@ -73,7 +77,32 @@ export class NotificationStore extends OutboxRows<Notification> implements Notif
 
   override async get(key: string): Promise<NotificationDelivery | undefined> {
     const row = await this.db.selectFrom('notifications').selectAll().where('id', '=', key).executeTakeFirst();
-    return row === undefined ? undefined : toDelivery(row);
+    if (row === undefined) return undefined;
+    const parent =
+      row.thread_of === null
+        ? undefined
+        : await this.db
+            .selectFrom('notifications')
+            .select(['channel', 'slack_channel', 'slack_ts'])
+            .where('id', '=', row.thread_of)
+            .executeTakeFirst();
+    const thread =
+      parent?.slack_ts === null || parent === undefined
+        ? undefined
+        : { channel: parent.slack_channel ?? parent.channel, ts: parent.slack_ts };
+    return toDelivery(row, thread);
+  }
+
+  async withdraw(keyPrefix: string, now: number): Promise<number> {
+    const result = await this.db
+      .updateTable('notifications')
+      .set({ delivered_version: sql<number>`version`, last_error: 'withdrawn', updated_at: now })
+      .where(sql<boolean>`substr(id, 1, ${keyPrefix.length}) = ${keyPrefix}`)
+      .where('slack_ts', 'is', null)
+      .where(sql<boolean>`delivered_version < version and dead_at is null`)
+      .where('lease_owner', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
   }
 
   override async markDelivered(
@@ -151,7 +180,7 @@ export class NotificationStore extends OutboxRows<Notification> implements Notif
   }
 }
 
-function toDelivery(row: Row): NotificationDelivery {
+function toDelivery(row: Row, thread?: { channel: string; ts: string }): NotificationDelivery {
   let message: z.infer<typeof JsonSchema>;
   try {
     message = JsonSchema.parse(JSON.parse(row.message));
@@ -165,6 +194,7 @@ function toDelivery(row: Row): NotificationDelivery {
       message,
       createdAt: row.created_at,
       updatedAt: row.updated_at,
+      ...(thread !== undefined && { thread }),
     },
     channel: row.channel,
     slackChannel: row.slack_channel,

@@ -145,6 +145,10 @@ export interface ApprovalRequestsTable {
   card_version: number;
   /** Unused since 0010 (the notification outbox leases posts); versions before it leased a card's first post. */
   card_lease_until: number | null;
+  /** Reminders handed to the notification outbox (0014), each claimed by moving this counter. */
+  reminders_sent: Generated<number>;
+  /** 1 once the request was escalated to its rule's escalate_to groups (0014). */
+  escalated: Generated<number>;
 }
 
 /** When the bot made a custom snapshot (OVH does not say). */
@@ -209,6 +213,8 @@ export interface NotificationsTable extends OutboxColumns {
   failing_since: number | null;
   /** When it was given up (a dead letter, kept for inspection); a newer version makes it owed again. */
   dead_at: number | null;
+  /** The key of the notification in whose thread this one is posted, once that one is (0014). */
+  thread_of: Generated<string | null>;
 }
 
 /** A partition a protection policy covers (migration 0011), with what the last scan saw (JSON). */

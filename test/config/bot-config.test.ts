@@ -96,10 +96,10 @@ describe('parseBotConfig: valid files', () => {
     expect(config.approvals).toEqual({
       channel: 'C0APPROV01',
       rules: {
-        'snapshot.delete': { required: true, quorum: 1, approverGroups: [], ttlMs: 4 * HOUR },
-        'schedule.remove': { required: true, quorum: 1, approverGroups: [], ttlMs: 4 * HOUR },
-        'snapshot.create': { required: false, quorum: 1, approverGroups: [], ttlMs: 4 * HOUR },
-        'schedule.add': { required: false, quorum: 1, approverGroups: [], ttlMs: 4 * HOUR },
+        'snapshot.delete': { required: true, quorum: 1, approverGroups: [], ttlMs: 4 * HOUR, remindAfterMs: 30 * 60_000, escalateTo: [] },
+        'schedule.remove': { required: true, quorum: 1, approverGroups: [], ttlMs: 4 * HOUR, remindAfterMs: 30 * 60_000, escalateTo: [] },
+        'snapshot.create': { required: false, quorum: 1, approverGroups: [], ttlMs: 4 * HOUR, remindAfterMs: 30 * 60_000, escalateTo: [] },
+        'schedule.add': { required: false, quorum: 1, approverGroups: [], ttlMs: 4 * HOUR, remindAfterMs: 30 * 60_000, escalateTo: [] },
       },
     });
     expect(config.access.channels).toEqual([]);
@@ -298,10 +298,10 @@ approvals:
     expect(config.approvals).toEqual({
       channel: 'C0APPROV01',
       rules: {
-        'snapshot.delete': { required: true, quorum: 1, approverGroups: ['S0STORAGE'], ttlMs: 4 * HOUR },
-        'schedule.remove': { required: true, quorum: 2, approverGroups: [], ttlMs: 30 * 60_000 },
-        'snapshot.create': { required: false, quorum: 1, approverGroups: [], ttlMs: 4 * HOUR },
-        'schedule.add': { required: false, quorum: 1, approverGroups: [], ttlMs: 4 * HOUR },
+        'snapshot.delete': { required: true, quorum: 1, approverGroups: ['S0STORAGE'], ttlMs: 4 * HOUR, remindAfterMs: 30 * 60_000, escalateTo: [] },
+        'schedule.remove': { required: true, quorum: 2, approverGroups: [], ttlMs: 30 * 60_000, remindAfterMs: 30 * 60_000, escalateTo: [] },
+        'snapshot.create': { required: false, quorum: 1, approverGroups: [], ttlMs: 4 * HOUR, remindAfterMs: 30 * 60_000, escalateTo: [] },
+        'schedule.add': { required: false, quorum: 1, approverGroups: [], ttlMs: 4 * HOUR, remindAfterMs: 30 * 60_000, escalateTo: [] },
       },
     });
     const partial = parseBotConfig(withRules('{schedule.add: {required: true, ttl: 2d}}'), 'nasha.yml');
@@ -310,8 +310,43 @@ approvals:
       quorum: 1,
       approverGroups: [],
       ttlMs: 48 * HOUR,
+      remindAfterMs: 30 * 60_000,
+      escalateTo: [],
     });
     expect(partial.approvals.rules['snapshot.delete']).toEqual(DEFAULT_APPROVAL_RULES['snapshot.delete']);
+  });
+
+  it('parses reminders and escalation: remind_after (default 30m), escalate_to with escalate_after (default 2h)', () => {
+    const parsed = parseBotConfig(
+      withRules(
+        '{snapshot.delete: {remind_after: 10m, escalate_to: [S0LEADS, S0LEADS], escalate_after: 1h}, schedule.remove: {escalate_to: [S0LEADS]}}',
+      ),
+      'nasha.yml',
+    );
+    expect(parsed.approvals.rules['snapshot.delete']).toMatchObject({
+      remindAfterMs: 10 * 60_000,
+      escalateTo: ['S0LEADS'],
+      escalateAfterMs: HOUR,
+    });
+    expect(parsed.approvals.rules['schedule.remove']).toMatchObject({
+      remindAfterMs: 30 * 60_000,
+      escalateTo: ['S0LEADS'],
+      escalateAfterMs: 2 * HOUR,
+    });
+    expect(parsed.approvals.rules['snapshot.create'].escalateAfterMs).toBeUndefined();
+  });
+
+  it('rejects bad reminder settings, saying what they set', () => {
+    const bad = problems(
+      withRules(
+        '{snapshot.delete: {remind_after: 8d}, schedule.remove: {escalate_after: 1h}, schedule.add: {escalate_to: [leads]}}',
+      ),
+    );
+    expect(bad).toEqual([
+      expect.stringMatching(/approvals\.rules\.snapshot\.delete\.remind_after: must be from 1m to 7d: how long a request waits before the first reminder.*got "8d"/),
+      expect.stringMatching(/approvals\.rules\.schedule\.remove\.escalate_after: needs escalate_to/),
+      expect.stringMatching(/approvals\.rules\.schedule\.add\.escalate_to\[0\]: must be a Slack user group ID/),
+    ]);
   });
 
   it('defaults: deleting and removing need one approver within 4 h; creating and adding need none', () => {
@@ -320,7 +355,7 @@ approvals:
       'schedule.remove',
     ]);
     for (const op of APPROVAL_OPERATIONS) {
-      expect(DEFAULT_APPROVAL_RULES[op]).toMatchObject({ quorum: 1, approverGroups: [], ttlMs: 4 * HOUR });
+      expect(DEFAULT_APPROVAL_RULES[op]).toMatchObject({ quorum: 1, approverGroups: [], ttlMs: 4 * HOUR, remindAfterMs: 30 * 60_000, escalateTo: [] });
     }
     expect(parseBotConfig(withRules(''), 'nasha.yml').approvals.rules).toEqual(DEFAULT_APPROVAL_RULES);
   });
@@ -450,14 +485,14 @@ approvals:
       'nasha.yml:11: approvals.rules.schedule.remove.ttl: must be from 5m to 7d: how long a request may wait for its approvals (got "4m")',
       'nasha.yml:12: approvals.rules.snapshot.create.quorum: must be a whole number from 1 to 5: the number of different people who must approve (got 1.5)',
       'nasha.yml:12: approvals.rules.snapshot.create.ttl: must be from 5m to 7d: how long a request may wait for its approvals (got "8d")',
-      'nasha.yml:12: approvals.rules.snapshot.create.approvers: unknown key "approvers" (allowed here: required, quorum, approver_groups, ttl)',
+      'nasha.yml:12: approvals.rules.snapshot.create.approvers: unknown key "approvers" (allowed here: required, quorum, approver_groups, ttl, remind_after, escalate_after, escalate_to)',
       'nasha.yml:13: approvals.rules.schedule.add.ttl: must be a duration like "30m", "4h" or "2d" (got 30)',
     ]);
     expect(problems(`${AUDIT_ONLY}approvals: [C0APPROV01]\n`)).toEqual([
       'nasha.yml:3: approvals: must be a mapping with channel and/or rules (got a list)',
     ]);
     expect(problems(`${AUDIT_ONLY}approvals:\n  channel: C0APPROV01\n  rules:\n    snapshot.delete:\n`)).toEqual([
-      'nasha.yml:6: approvals.rules.snapshot.delete: must be a mapping with required, quorum, approver_groups and/or ttl, e.g. {required: false} (got an empty value)',
+      'nasha.yml:6: approvals.rules.snapshot.delete: must be a mapping with required, quorum, approver_groups, ttl, remind_after, escalate_after and/or escalate_to, e.g. {required: false} (got an empty value)',
     ]);
   });
 

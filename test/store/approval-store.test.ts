@@ -28,6 +28,7 @@ function request(id: string, now = 1_000): ApprovalRequest {
     auditId: null,
     reply: { responseUrl: 'http://127.0.0.1/x' },
     card: { channel: 'C0APPROVALS', ts: null, version: 0 },
+    nudges: { reminders: 0, escalated: false },
   };
 }
 

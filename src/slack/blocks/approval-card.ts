@@ -1,5 +1,11 @@
 import type { types } from '@slack/bolt';
-import type { ApprovalOutcomeDetail, ApprovalRequest, ImpactPreview } from '../../core/approvals.js';
+import type {
+  ApprovalNudge,
+  ApprovalOutcomeDetail,
+  ApprovalRequest,
+  ApproverMentions,
+  ImpactPreview,
+} from '../../core/approvals.js';
 import { ENGLISH_TRANSLATOR, type MessageKey, type Translator } from '../i18n/translate.js';
 import {
   bold,
@@ -249,4 +255,75 @@ export function approvalPendingMessage(request: ApprovalRequest, tr: Translator 
     ],
     tr.reader,
   );
+}
+
+/** Who a reminder names: user group mentions (`<!subteam^…>`) and approver user mentions, never @channel. */
+function approverMentions(approvers: ApproverMentions, tr: Translator): Text {
+  const names = [...approvers.groups.map(group), ...approvers.users.map(user)];
+  return names.length === 0
+    ? tr.t('approval.thread.noApprovers')
+    : tr.t('approval.thread.approvers', { who: tr.list(names, 'or') });
+}
+
+/** A reminder or the escalation, in the card's thread (the approvals channel's language: `tr`). */
+export function approvalNudgeMessage(
+  request: ApprovalRequest,
+  nudge: ApprovalNudge,
+  tr: Translator = ENGLISH_TRANSLATOR,
+): SlackMessage {
+  const id = `#${request.id}`;
+  const line =
+    nudge.kind === 'escalation'
+      ? tr.t('approval.thread.escalation', {
+          id,
+          groups: tr.list(nudge.escalatedTo.map(group), 'and'),
+          who: approverMentions(nudge.approvers, tr),
+        })
+      : tr.t('approval.thread.reminder', {
+          id,
+          number: String(nudge.number),
+          // Once escalated, the escalation groups are named with the approvers.
+          who: approverMentions(
+            { ...nudge.approvers, groups: [...new Set([...nudge.approvers.groups, ...nudge.escalatedTo])] },
+            tr,
+          ),
+        });
+  return message(tr.t('approval.thread.notification', { id, line }), [section(tr.mrkdwn(line))], tr.reader);
+}
+
+/** The requester's DM when their request is escalated (their language and time zone: `tr`). */
+export function approvalEscalatedMessage(
+  request: ApprovalRequest,
+  escalatedTo: readonly string[],
+  tr: Translator = ENGLISH_TRANSLATOR,
+): SlackMessage {
+  const line = tr.t('approval.thread.escalatedDm', {
+    id: `#${request.id}`,
+    change: changeText(request.change, tr),
+    groups: tr.list(escalatedTo.map(group), 'and'),
+  });
+  return message(line, [section(tr.mrkdwn(line))], tr.reader);
+}
+
+/** One approval vote, in the card's thread. */
+export function approvalVoteMessage(
+  request: ApprovalRequest,
+  vote: ApprovalRequest['approvals'][number],
+  index: number,
+  tr: Translator = ENGLISH_TRANSLATOR,
+): SlackMessage {
+  const id = `#${request.id}`;
+  const line = tr.t('approval.thread.vote', {
+    user: user(vote.userId),
+    count: String(index + 1),
+    quorum: String(request.quorum),
+  });
+  return message(tr.t('approval.thread.notification', { id, line }), [section(tr.mrkdwn(line))], tr.reader);
+}
+
+/** How the request ended (decided, cancelled, expired, done or failed), in the card's thread. */
+export function approvalEndMessage(request: ApprovalRequest, tr: Translator = ENGLISH_TRANSLATOR): SlackMessage {
+  const id = `#${request.id}`;
+  const line = outcomeLine(request, tr);
+  return message(tr.t('approval.thread.notification', { id, line }), [section(tr.mrkdwn(line))], tr.reader);
 }

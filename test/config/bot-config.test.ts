@@ -96,10 +96,38 @@ describe('parseBotConfig: valid files', () => {
     expect(config.approvals).toEqual({
       channel: 'C0APPROV01',
       rules: {
-        'snapshot.delete': { required: true, quorum: 1, approverGroups: [], ttlMs: 4 * HOUR, remindAfterMs: 30 * 60_000, escalateTo: [] },
-        'schedule.remove': { required: true, quorum: 1, approverGroups: [], ttlMs: 4 * HOUR, remindAfterMs: 30 * 60_000, escalateTo: [] },
-        'snapshot.create': { required: false, quorum: 1, approverGroups: [], ttlMs: 4 * HOUR, remindAfterMs: 30 * 60_000, escalateTo: [] },
-        'schedule.add': { required: false, quorum: 1, approverGroups: [], ttlMs: 4 * HOUR, remindAfterMs: 30 * 60_000, escalateTo: [] },
+        'snapshot.delete': {
+          required: true,
+          quorum: 1,
+          approverGroups: [],
+          ttlMs: 4 * HOUR,
+          remindAfterMs: 30 * 60_000,
+          escalateTo: [],
+        },
+        'schedule.remove': {
+          required: true,
+          quorum: 1,
+          approverGroups: [],
+          ttlMs: 4 * HOUR,
+          remindAfterMs: 30 * 60_000,
+          escalateTo: [],
+        },
+        'snapshot.create': {
+          required: false,
+          quorum: 1,
+          approverGroups: [],
+          ttlMs: 4 * HOUR,
+          remindAfterMs: 30 * 60_000,
+          escalateTo: [],
+        },
+        'schedule.add': {
+          required: false,
+          quorum: 1,
+          approverGroups: [],
+          ttlMs: 4 * HOUR,
+          remindAfterMs: 30 * 60_000,
+          escalateTo: [],
+        },
       },
     });
     expect(config.access.channels).toEqual([]);
@@ -298,10 +326,38 @@ approvals:
     expect(config.approvals).toEqual({
       channel: 'C0APPROV01',
       rules: {
-        'snapshot.delete': { required: true, quorum: 1, approverGroups: ['S0STORAGE'], ttlMs: 4 * HOUR, remindAfterMs: 30 * 60_000, escalateTo: [] },
-        'schedule.remove': { required: true, quorum: 2, approverGroups: [], ttlMs: 30 * 60_000, remindAfterMs: 30 * 60_000, escalateTo: [] },
-        'snapshot.create': { required: false, quorum: 1, approverGroups: [], ttlMs: 4 * HOUR, remindAfterMs: 30 * 60_000, escalateTo: [] },
-        'schedule.add': { required: false, quorum: 1, approverGroups: [], ttlMs: 4 * HOUR, remindAfterMs: 30 * 60_000, escalateTo: [] },
+        'snapshot.delete': {
+          required: true,
+          quorum: 1,
+          approverGroups: ['S0STORAGE'],
+          ttlMs: 4 * HOUR,
+          remindAfterMs: 30 * 60_000,
+          escalateTo: [],
+        },
+        'schedule.remove': {
+          required: true,
+          quorum: 2,
+          approverGroups: [],
+          ttlMs: 30 * 60_000,
+          remindAfterMs: 30 * 60_000,
+          escalateTo: [],
+        },
+        'snapshot.create': {
+          required: false,
+          quorum: 1,
+          approverGroups: [],
+          ttlMs: 4 * HOUR,
+          remindAfterMs: 30 * 60_000,
+          escalateTo: [],
+        },
+        'schedule.add': {
+          required: false,
+          quorum: 1,
+          approverGroups: [],
+          ttlMs: 4 * HOUR,
+          remindAfterMs: 30 * 60_000,
+          escalateTo: [],
+        },
       },
     });
     const partial = parseBotConfig(withRules('{schedule.add: {required: true, ttl: 2d}}'), 'nasha.yml');
@@ -343,7 +399,9 @@ approvals:
       ),
     );
     expect(bad).toEqual([
-      expect.stringMatching(/approvals\.rules\.snapshot\.delete\.remind_after: must be from 1m to 7d: how long a request waits before the first reminder.*got "8d"/),
+      expect.stringMatching(
+        /approvals\.rules\.snapshot\.delete\.remind_after: must be from 1m to 7d: how long a request waits before the first reminder.*got "8d"/,
+      ),
       expect.stringMatching(/approvals\.rules\.schedule\.remove\.escalate_after: needs escalate_to/),
       expect.stringMatching(/approvals\.rules\.schedule\.add\.escalate_to\[0\]: must be a Slack user group ID/),
     ]);
@@ -355,7 +413,13 @@ approvals:
       'schedule.remove',
     ]);
     for (const op of APPROVAL_OPERATIONS) {
-      expect(DEFAULT_APPROVAL_RULES[op]).toMatchObject({ quorum: 1, approverGroups: [], ttlMs: 4 * HOUR, remindAfterMs: 30 * 60_000, escalateTo: [] });
+      expect(DEFAULT_APPROVAL_RULES[op]).toMatchObject({
+        quorum: 1,
+        approverGroups: [],
+        ttlMs: 4 * HOUR,
+        remindAfterMs: 30 * 60_000,
+        escalateTo: [],
+      });
     }
     expect(parseBotConfig(withRules(''), 'nasha.yml').approvals.rules).toEqual(DEFAULT_APPROVAL_RULES);
   });

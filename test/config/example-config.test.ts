@@ -8,10 +8,39 @@ describe('nasha.example.yml', () => {
     expect(config.access.grants.map((g) => g.role)).toEqual(['admin', 'approver', 'operator', 'viewer']);
     expect(config.approvals.channel).toBe('C0123APPROVE');
     expect(config.approvals.rules).toEqual({
-      'snapshot.delete': { required: true, quorum: 1, approverGroups: ['S0123STORAGE'], ttlMs: 4 * 3_600_000, remindAfterMs: 30 * 60_000, escalateTo: [] },
-      'schedule.remove': { required: true, quorum: 2, approverGroups: [], ttlMs: 30 * 60_000, remindAfterMs: 30 * 60_000, escalateTo: [] },
-      'snapshot.create': { required: false, quorum: 1, approverGroups: [], ttlMs: 4 * 3_600_000, remindAfterMs: 30 * 60_000, escalateTo: [] },
-      'schedule.add': { required: false, quorum: 1, approverGroups: [], ttlMs: 4 * 3_600_000, remindAfterMs: 30 * 60_000, escalateTo: [] },
+      'snapshot.delete': {
+        required: true,
+        quorum: 1,
+        approverGroups: ['S0123STORAGE'],
+        ttlMs: 4 * 3_600_000,
+        remindAfterMs: 30 * 60_000,
+        escalateTo: ['S0123LEADS'],
+        escalateAfterMs: 2 * 3_600_000,
+      },
+      'schedule.remove': {
+        required: true,
+        quorum: 2,
+        approverGroups: [],
+        ttlMs: 30 * 60_000,
+        remindAfterMs: 30 * 60_000,
+        escalateTo: [],
+      },
+      'snapshot.create': {
+        required: false,
+        quorum: 1,
+        approverGroups: [],
+        ttlMs: 4 * 3_600_000,
+        remindAfterMs: 30 * 60_000,
+        escalateTo: [],
+      },
+      'schedule.add': {
+        required: false,
+        quorum: 1,
+        approverGroups: [],
+        ttlMs: 4 * 3_600_000,
+        remindAfterMs: 30 * 60_000,
+        escalateTo: [],
+      },
     });
     expect(config.language).toEqual({
       default: 'en',

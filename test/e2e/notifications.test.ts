@@ -124,16 +124,17 @@ describe('notifications of one bot: Slack down, a restart in between, a channel 
     expect((await harness.bot.approvals.get(id))?.state).toBe('succeeded');
     await harness.slack.waitFor(() => outage.failures() >= 2, 'Slack refusing the rewrite and the DM');
     expect(acceptedWrites(harness.slack).filter((w) => w.key === approvalOutcomeKey(id))).toEqual([]);
-    expect(await harness.bot.notifications.depth()).toBe(2); // the card's rewrite and the DM, owed
+    // The card's rewrite and the DM, owed, and the vote and the end in the card's thread.
+    expect(await harness.bot.notifications.depth()).toBe(4);
     harness.clock.advance(5_000);
     const metrics = await harness.bot.metrics.text();
-    expect(metrics).toMatch(/^nasha_notification_outbox_depth 2$/m);
+    expect(metrics).toMatch(/^nasha_notification_outbox_depth 4$/m);
     expect(metrics).toMatch(/^nasha_notification_outbox_oldest_seconds [1-9]\d*/m);
     expect(metrics).toMatch(/^nasha_notification_dead_letters 0$/m);
 
     // A restart while they are owed: the next process has them from the table.
     await harness.restart(overrides);
-    expect(await harness.bot.notifications.depth()).toBe(2);
+    expect(await harness.bot.notifications.depth()).toBe(4);
     outage.end();
     for (let i = 0; i < 40 && (await harness.bot.notifications.depth()) > 0; i++) {
       harness.clock.advance(10_000);
@@ -241,10 +242,11 @@ describe('notifications while Slack is down, with two bot processes on one store
             const writes = acceptedWrites(slack);
             return (
               writes.some((w) => w.key === approvalOutcomeKey(id)) &&
+              writes.some((w) => w.key === `approval:${id}:thread:end`) &&
               /Approved → done/.test(writes.filter((w) => w.key === approvalCardKey(id)).at(-1)?.text ?? '')
             );
           },
-          'the DM and the final card after recovery',
+          "the DM, the final card and the end in the card's thread after recovery",
           40_000,
         );
         // Both replicas' outboxes have looked again meanwhile: still exactly once.

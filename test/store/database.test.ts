@@ -71,6 +71,7 @@ describe('openDatabase (SQLite)', () => {
         '0010_notifications',
         '0011_protection',
         '0013_audit_export_cursors',
+        '0014_approval_reminders',
       ]);
       const rows = await second.db.selectFrom('tracked_tasks').selectAll().execute();
       expect(rows).toHaveLength(1);

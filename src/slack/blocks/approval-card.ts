@@ -288,7 +288,12 @@ export function approvalNudgeMessage(
             tr,
           ),
         });
-  return message(tr.t('approval.thread.notification', { id, line }), [section(tr.mrkdwn(line))], tr.reader);
+  const icon = nudge.kind === 'escalation' ? ':rotating_light:' : ':bell:';
+  return message(
+    tr.t('approval.thread.notification', { id, line }),
+    [section(`${icon} ${tr.mrkdwn(line)}`)],
+    tr.reader,
+  );
 }
 
 /** The requester's DM when their request is escalated (their language and time zone: `tr`). */
@@ -302,7 +307,7 @@ export function approvalEscalatedMessage(
     change: changeText(request.change, tr),
     groups: tr.list(escalatedTo.map(group), 'and'),
   });
-  return message(line, [section(tr.mrkdwn(line))], tr.reader);
+  return message(line, [section(`:rotating_light: ${tr.mrkdwn(line)}`)], tr.reader);
 }
 
 /** One approval vote, in the card's thread. */
@@ -318,7 +323,11 @@ export function approvalVoteMessage(
     count: String(index + 1),
     quorum: String(request.quorum),
   });
-  return message(tr.t('approval.thread.notification', { id, line }), [section(tr.mrkdwn(line))], tr.reader);
+  return message(
+    tr.t('approval.thread.notification', { id, line }),
+    [section(`:ballot_box_with_check: ${tr.mrkdwn(line)}`)],
+    tr.reader,
+  );
 }
 
 /** How the request ended (decided, cancelled, expired, done or failed), in the card's thread. */

@@ -588,13 +588,12 @@ export const en = {
     '{change} needs approval: <b>pending approval {id}</b>, expires {expires}. The approvers were asked in {channel}; you will get a DM with the outcome.',
 
   // ---- approval card threads: reminders, escalation, decisions (issue 17) ----------------------------------------
-  'approval.thread.reminder': ':bell: Reminder {number}: request {id} is still waiting for approval. {who}',
-  'approval.thread.escalation': ':rotating_light: Request {id} has waited too long: escalated to {groups}. {who}',
+  'approval.thread.reminder': 'Reminder {number}: request {id} is still waiting for approval. {who}',
+  'approval.thread.escalation': 'Request {id} has waited too long: escalated to {groups}. {who}',
   'approval.thread.approvers': 'Approvers: {who}.',
   'approval.thread.noApprovers': 'No approver is named in the configuration for this target.',
-  'approval.thread.escalatedDm':
-    ':rotating_light: Your request {id} ({change}) is still waiting: it was escalated to {groups}.',
-  'approval.thread.vote': ':ballot_box_with_check: Approved by {user} ({count} of {quorum}).',
+  'approval.thread.escalatedDm': 'Your request {id} ({change}) is still waiting: it was escalated to {groups}.',
+  'approval.thread.vote': 'Approved by {user} ({count} of {quorum}).',
   'approval.thread.notification': 'Thread of approval {id}: {line}',
 
   // ---- audit messages (the audit channel) -----------------------------------------------------------------------

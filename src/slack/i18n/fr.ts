@@ -623,14 +623,14 @@ export const fr: Partial<Record<MessageKey, string>> = {
     '{change} demande une approbation\u00a0: <b>approbation en attente {id}</b>, expiration\u00a0: {expires}. Les approbateurs ont été sollicités dans {channel}\u202f; vous recevrez le résultat en message privé.',
 
   // ---- fils des cartes d’approbation : rappels, escalade, décisions (ticket 17) ---------------------------------
-  'approval.thread.reminder': ':bell: Rappel {number}\u00a0: la demande {id} attend toujours une approbation. {who}',
+  'approval.thread.reminder': 'Rappel {number}\u00a0: la demande {id} attend toujours une approbation. {who}',
   'approval.thread.escalation':
-    ':rotating_light: La demande {id} attend depuis trop longtemps\u00a0: elle est transmise à {groups}. {who}',
+    'La demande {id} attend depuis trop longtemps\u00a0: elle est transmise à {groups}. {who}',
   'approval.thread.approvers': 'Approbateurs\u00a0: {who}.',
   'approval.thread.noApprovers': 'La configuration ne nomme aucun approbateur pour cette cible.',
   'approval.thread.escalatedDm':
-    ':rotating_light: Votre demande {id} ({change}) attend toujours\u00a0: elle a été transmise à {groups}.',
-  'approval.thread.vote': ':ballot_box_with_check: Approuvée par {user} ({count} sur {quorum}).',
+    'Votre demande {id} ({change}) attend toujours\u00a0: elle a été transmise à {groups}.',
+  'approval.thread.vote': 'Approuvée par {user} ({count} sur {quorum}).',
   'approval.thread.notification': 'Fil de l’approbation {id}\u00a0: {line}',
 
   // ---- messages d’audit (le canal d’audit) ---------------------------------------------------------------------

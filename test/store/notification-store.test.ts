@@ -47,6 +47,41 @@ forEachBackend((backend) => {
       await close();
     });
 
+    it('a thread reply waits for its parent to be posted, then carries where the parent is; withdraw by prefix', async () => {
+      const { store, close } = await open();
+      const reply = (key: string): NotificationInput => ({
+        key,
+        channel: 'C0APPROVALS',
+        message: { text: key, blocks: [] },
+        version: 1,
+        threadOf: 'approval:K7Q2XM:card',
+      });
+      await store.enqueue(reply('approval:K7Q2XM:nudge:reminder:1'), T0);
+      // No parent yet: not owed, not claimable.
+      expect(await store.dueChannels(T0)).toEqual([]);
+      expect(await store.claim('approval:K7Q2XM:nudge:reminder:1', 'one', T0, T0 + 30_000)).toBeUndefined();
+      await store.enqueue(card(1), T0 + 1);
+      expect(await store.channelHeads('C0APPROVALS')).toEqual([
+        { id: 'approval:K7Q2XM:card', nextAttemptAt: T0 + 1, leaseUntil: null },
+      ]);
+      await store.claim('approval:K7Q2XM:card', 'one', T0 + 1, T0 + 30_000);
+      await store.markDelivered('approval:K7Q2XM:card', 'one', 1, '1700000000.000100', 'C0APPROVALS');
+      const claimed = await store.claim('approval:K7Q2XM:nudge:reminder:1', 'one', T0 + 2, T0 + 30_000);
+      expect(claimed?.record.thread).toEqual({ channel: 'C0APPROVALS', ts: '1700000000.000100' });
+      await store.markDelivered('approval:K7Q2XM:nudge:reminder:1', 'one', 1, '1700000000.000200', 'C0APPROVALS');
+      // Withdrawn: what is not posted yet under the prefix, nothing posted, nothing of another request.
+      await store.enqueue(reply('approval:K7Q2XM:nudge:reminder:2'), T0 + 3);
+      await store.enqueue(reply('approval:K7Q2XM:thread:end'), T0 + 3);
+      await store.enqueue({ ...reply('approval:OTHER1:nudge:reminder:1'), threadOf: 'approval:OTHER1:card' }, T0 + 3);
+      expect(await store.withdraw('approval:K7Q2XM:nudge:', T0 + 4)).toBe(1);
+      expect(await store.get('approval:K7Q2XM:nudge:reminder:2')).toMatchObject({ deliveredVersion: 1, slackTs: null });
+      expect(await store.get('approval:K7Q2XM:nudge:reminder:1')).toMatchObject({ slackTs: '1700000000.000200' });
+      expect(await store.channelHeads('C0APPROVALS')).toEqual([
+        { id: 'approval:K7Q2XM:thread:end', nextAttemptAt: T0 + 3, leaseUntil: null },
+      ]);
+      await close();
+    });
+
     it('delivers with the shared transitions: a post counts as a claim, the ts and the DM channel are kept', async () => {
       const { store, close } = await open();
       await store.enqueue({ key: 'approval:K7Q2XM:outcome:dm', channel: 'U0OPER', message: 'x', version: 1 }, T0);

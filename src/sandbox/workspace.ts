@@ -70,6 +70,8 @@ audit:
   channel: C0AUDIT
 approvals:
   channel: C0APPROVALS           # delete and schedule remove need a second person (the defaults)
+  rules:
+    snapshot.delete: { remind_after: 2m }   # a waiting delete is reminded in its card's thread after 2 min, then 4 more…
 grants:
   - role: admin
     users: [U0ALICE]

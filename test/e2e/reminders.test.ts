@@ -12,7 +12,7 @@ import {
   TEST_CONFIG,
   USERS,
 } from '../support/bot-harness.js';
-import { buttonClick } from '../support/slack-payloads.js';
+import { buttonClick, textInput, viewSubmission } from '../support/slack-payloads.js';
 
 const MINUTE = 60_000;
 
@@ -163,6 +163,49 @@ describe('reminders and escalation in the card thread', () => {
     expect(reminders(id)).toHaveLength(1);
     expect(escalations(id)).toHaveLength(0);
     expect(dms(USERS.operator).filter((c) => messageText(c.args).includes('escalated'))).toHaveLength(0);
+  });
+
+  it('puts a rejection with its reason, and a cancellation, in the thread; no reminder after either', async () => {
+    await start();
+    const rejected = await requestDelete('snap-db-keep');
+    const cancelled = await requestDelete('snap-db-month-end');
+    const replyId = randomUUID();
+    await h.interact(
+      buttonClick({
+        user: USERS.approver,
+        channel: APPROVALS_CHANNEL,
+        actionId: 'nasha_approval_reject',
+        value: rejected,
+        responseUrl: h.slack.responseUrl(replyId),
+      }),
+    );
+    await h.slack.waitFor(() => h.slack.callsTo('views.open').length > 0, 'the reject form');
+    const form = h.slack.callsTo('views.open').at(-1)?.args['view'] as {
+      callback_id: string;
+      private_metadata: string;
+    };
+    await h.interact(
+      viewSubmission(USERS.approver, {
+        ...form,
+        state: { reason: { reason: textInput('we still need it for the audit') } },
+      }),
+    );
+    await h.slack.waitFor(() => thread(rejected).some((t) => t.includes('Rejected')), 'the rejection in the thread');
+    expect(thread(rejected).at(-1)).toContain('<@U0APPROVER>');
+    expect(thread(rejected).at(-1)).toContain('we still need it for the audit');
+    await h.interact(
+      buttonClick({
+        user: USERS.operator,
+        channel: APPROVALS_CHANNEL,
+        actionId: 'nasha_approval_cancel',
+        value: cancelled,
+        responseUrl: h.slack.responseUrl(randomUUID()),
+      }),
+    );
+    await h.slack.waitFor(() => thread(cancelled).some((t) => t.includes('Cancelled')), 'the cancellation');
+    await advance(5 * 60 * MINUTE, 30 * MINUTE);
+    await settle();
+    expect([...reminders(rejected), ...reminders(cancelled), ...escalations(rejected)]).toEqual([]);
   });
 
   it('names the approvers by their grants when the rule names no approver group, never @channel', async () => {

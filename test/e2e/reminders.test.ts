@@ -55,8 +55,9 @@ const channelMessages = (): StoredMessage[] => h.slack.messages.get(APPROVALS_CH
 
 /** The card's message in the approvals channel (not a reply). */
 function cardOf(requestId: string): StoredMessage | undefined {
+  // Found by the notification key in its metadata (the text is in the channel's language).
   return channelMessages().find(
-    (m) => m.thread_ts === undefined && String(m.text).startsWith(`Approval #${requestId}`),
+    (m) => m.thread_ts === undefined && JSON.stringify(m.metadata ?? {}).includes(`"approval:${requestId}:card"`),
   );
 }
 
@@ -219,6 +220,22 @@ describe('reminders and escalation in the card thread', () => {
       expect(first).toContain(`<@${user}>`);
     }
     expect(first).not.toMatch(/<!channel>|<!here>|<!everyone>|U0OPER|U0VIEW/);
+  });
+
+  it("speaks the approvals channel's language in the thread, and the requester's in the escalation DM", async () => {
+    const french = REMINDER_CONFIG.replace(
+      '  - id: C0GENERAL\n    max_role: viewer\n',
+      `  - id: C0GENERAL\n    max_role: viewer\n  - id: ${APPROVALS_CHANNEL}\n    language: fr\n`,
+    );
+    await start({ config: french });
+    h.slack.users.set(USERS.operator, { name: 'carol', locale: 'en-US', tz: 'Europe/London' });
+    const id = await requestDelete('snap-db-keep');
+    await advance(60 * MINUTE);
+    await h.slack.waitFor(() => escalations(id).length === 1, 'the escalation');
+    expect(reminders(id)[0]).toContain('Rappel 1\u00a0: la demande');
+    expect(escalations(id)[0]).toContain('elle est transmise à <!subteam^S0LEADS>');
+    await h.slack.waitFor(() => dms(USERS.operator).length === 1, 'the escalation DM');
+    expect(messageText(dms(USERS.operator)[0]?.args ?? {})).toContain('it was escalated to <!subteam^S0LEADS>');
   });
 
   it('survives a restart: a reminder claimed before is not sent again, the next one comes on time', async () => {

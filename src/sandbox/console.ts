@@ -839,11 +839,14 @@ export class SandboxConsole {
   private showMessage(
     target: ResponseTarget,
     key: string,
-    message: { text?: unknown; blocks?: unknown; ts?: string | undefined },
+    message: { text?: unknown; blocks?: unknown; ts?: string | undefined; thread_ts?: unknown },
     edited: boolean,
   ): void {
     this.dropButtons(key);
-    const rendered = renderMessage(message, this.render);
+    const shown = renderMessage(message, this.render);
+    // A reply in a message's thread (an approval card's reminders and decisions) is marked as one.
+    const rendered =
+      typeof message.thread_ts === 'string' ? { ...shown, lines: shown.lines.map((line) => `↳ ${line}`) } : shown;
     for (const button of rendered.buttons) this.buttons.set(button.number, { button, messageKey: key });
     const before = this.messages.get(key)?.lines;
     this.messages.set(key, {

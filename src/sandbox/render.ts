@@ -55,6 +55,7 @@ const EMOJI: Readonly<Record<string, string>> = {
   cloud: '☁️',
   boom: '💥',
   rotating_light: '🚨',
+  bell: '🔔',
   camera: '📷',
   camera_with_flash: '📸',
   white_circle: '⚪',

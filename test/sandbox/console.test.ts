@@ -251,6 +251,18 @@ describe('the sandbox console', () => {
     expect(await c.running).toBe(0);
   });
 
+  it('a delete nobody decides is reminded in the card thread, naming the approvers (virtual time)', async () => {
+    const c = await start();
+    c.say('/as carol');
+    await c.see('You are now carol');
+    c.say('/nasha snapshot delete zpool-204117/db/snap-db-keep --reason "old copy, no longer needed"');
+    await c.see(/pending approval #[A-Z0-9]{6}/);
+    // The virtual clock jumps while the bot is idle: 2 minutes pass at once (the sandbox's remind_after).
+    await c.see(/#approvals │ ↳ 🔔 Reminder 1: request #[A-Z0-9]{6} is still waiting for approval\. Approvers: .*@bob/);
+    c.say('/quit');
+    expect(await c.running).toBe(0);
+  });
+
   it('scripts: /wait fails the run when the text never comes; unknown input is explained', async () => {
     const input = new PassThrough();
     input.end('hello\n/frobnicate\n/wait this never appears\n');

@@ -7,6 +7,7 @@ import { type AuditExportSink, loadBotConfig } from './config/bot-config.js';
 import { type AppEnv, DEFAULT_STARTUP_TIMEOUT_MS } from './config/env.js';
 import { ApprovalService } from './core/approvals.js';
 import { AuditOutbox, AuditTrail } from './core/audit.js';
+import { BreakGlassService } from './core/break-glass.js';
 import { ChangeDesk } from './core/desk.js';
 import { ActionGate } from './core/gate.js';
 import { CachedGroupDirectory } from './core/groups.js';
@@ -35,6 +36,7 @@ import { diagnoseConnection, innermostMessage, problemLine, StartupError } from 
 import { createSlackApp, type SlackApp, slackFetch } from './slack/app.js';
 import { createSlackApprovalNotices } from './slack/approval-cards.js';
 import { createSlackAuditPublisher } from './slack/audit-publisher.js';
+import { createSlackBreakGlassNotices } from './slack/break-glass-notices.js';
 import { createGroupMemberFetcher } from './slack/group-members.js';
 import { createProfileFetcher, ReaderDirectory } from './slack/i18n/readers.js';
 import { createMetadataCodec } from './slack/metadata.js';
@@ -45,6 +47,7 @@ import { createResumeReporter } from './slack/resume-reply.js';
 import { ApprovalStore } from './store/approval-store.js';
 import { AuditExportStore } from './store/audit-export-store.js';
 import { AuditStore } from './store/audit-store.js';
+import { BreakGlassStore } from './store/break-glass-store.js';
 import { type Database, openDatabase } from './store/database.js';
 import { DeliveryStore } from './store/delivery-store.js';
 import { NotificationStore } from './store/notification-store.js';
@@ -83,6 +86,8 @@ export interface RunningBot {
   port: number | undefined;
   service: SnapshotService;
   approvals: ApprovalService;
+  /** Break-glass reviews; `listUnacknowledgedBreakGlass()` is what the App Home and the digest show. */
+  breakGlass: BreakGlassService;
   outbox: AuditOutbox;
   notifications: NotificationOutbox;
   /** The SIEM export's outbox (`audit.export`), when sinks are configured. */
@@ -240,7 +245,19 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     logger: logger.child({ component: 'quick' }),
   });
 
-  const desk = new ChangeDesk({ gate, service, approvals, audit, clock });
+  // Break-glass changes: their review, the approvers' notices, and what the Home tab and the digest list.
+  const breakGlass = new BreakGlassService({
+    repo: new BreakGlassStore(database.db),
+    policy,
+    groups,
+    audit,
+    notices: createSlackBreakGlassNotices(notifications, readers),
+    rules: config.approvals.rules,
+    approvalsChannel: config.approvals.channel,
+    clock,
+    logger: logger.child({ component: 'break-glass' }),
+  });
+  const desk = new ChangeDesk({ gate, service, approvals, breakGlass, audit, clock });
   const protectionStore = new ProtectionStore(database.db);
   // Scans and plan runs are background work: they start only while the budget keeps room for people.
   const pacer = new HeadroomPacer({
@@ -326,6 +343,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     {
       service,
       approvals,
+      breakGlass,
       quick,
       notifications,
       gate,
@@ -372,6 +390,8 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
   const resumed = await service.resume(report);
   const resumedRuns = await quick.resume(createQuickResumeReporter(notifications, logger, readers));
   approvals.start();
+  // Notices of recent break-glass changes a crash may have cut short (idempotent on their keys).
+  void breakGlass.resend().catch((error: unknown) => logger.error({ err: error }, 'break-glass resend failed'));
   // Changes whose OVH answer never arrived (this or another process died, or the answer was lost): settled
   // from what OVH shows, now and then on a timer, by whichever replica gets each lease.
   sweeper = new IntentSweeper({
@@ -403,6 +423,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     port,
     service,
     approvals,
+    breakGlass,
     outbox,
     notifications,
     exportOutbox,

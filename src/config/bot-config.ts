@@ -421,6 +421,13 @@ const EscalateAfterSchema = durationSetting(
   'how long a request waits before escalate_to is mentioned and the requester told',
 );
 
+/** `approvals.rules.<action>.break_glass: {group: S0123ABCD}`: that group's members may run it at once, reviewed after. */
+const BreakGlassSchema = strictMapping(
+  { group: GroupId },
+  'a mapping with group, e.g. {group: S0123ABCD} (the Slack user group whose members may run it at once, reviewed afterwards)',
+  'is required: the Slack user group ID (S…) whose members may use break-glass, e.g. {group: S0123ABCD}',
+);
+
 const ApprovalRuleSchema = strictMapping(
   {
     required: z.boolean({ error: expected('true or false') }).optional(),
@@ -430,14 +437,22 @@ const ApprovalRuleSchema = strictMapping(
     remind_after: RemindAfterSchema.optional(),
     escalate_after: EscalateAfterSchema.optional(),
     escalate_to: idList(GroupId, 'Slack user group IDs').optional(),
+    break_glass: BreakGlassSchema.optional(),
   },
-  'a mapping with required, quorum, approver_groups, ttl, remind_after, escalate_after and/or escalate_to, e.g. {required: false}',
+  'a mapping with required, quorum, approver_groups, ttl, remind_after, escalate_after, escalate_to and/or break_glass, e.g. {required: false}',
 ).superRefine((rule, ctx) => {
   if (rule.escalate_after !== undefined && (rule.escalate_to === undefined || rule.escalate_to.length === 0)) {
     ctx.addIssue({
       code: 'custom',
       path: ['escalate_after'],
       message: 'needs escalate_to: the Slack user group IDs (S…) to mention when the request is escalated',
+    });
+  }
+  if (rule.break_glass !== undefined && rule.required === false) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['break_glass'],
+      message: 'only applies to a change that needs approval: remove break_glass, or remove required: false',
     });
   }
 });
@@ -772,6 +787,7 @@ function build(file: BotConfigFile, fileName: string): BotConfig {
       remindAfterMs: remind ?? fallback.remindAfterMs,
       escalateTo,
       ...(escalateTo.length > 0 && { escalateAfterMs: escalate ?? DEFAULT_ESCALATE_AFTER_MS }),
+      ...(given?.break_glass !== undefined && { breakGlass: { group: given.break_glass.group } }),
     };
   };
   const approvals: ApprovalsConfig = {

@@ -53,7 +53,8 @@ export type TargetForm =
   /** Nothing, `<service>[/<partition>]` or a protection policy's name (`status`). */
   | 'status-target';
 
-export type CommandOption = 'expires' | 'reason' | 'at';
+/** `break_glass`: `--break-glass`, shown in help only to members of the rule's break-glass group. */
+export type CommandOption = 'expires' | 'reason' | 'at' | 'break_glass';
 
 /** One way to ask for an action with `/nasha snapshot …`. */
 export interface CommandSpec {
@@ -127,7 +128,7 @@ const ROWS: readonly ActionSpec[] = [
         words: ['create'],
         target: 'partition',
         args: ['[<name>]'],
-        options: ['expires', 'reason'],
+        options: ['expires', 'reason', 'break_glass'],
         example: 'create {partition} before-upgrade --expires 7d',
       },
     ],
@@ -146,7 +147,7 @@ const ROWS: readonly ActionSpec[] = [
         words: ['schedule', 'add'],
         target: 'partition',
         args: ['<type>'],
-        options: ['reason'],
+        options: ['reason', 'break_glass'],
         example: 'schedule add {partition} day-7',
       },
     ],
@@ -165,7 +166,7 @@ const ROWS: readonly ActionSpec[] = [
         words: ['delete'],
         target: 'snapshot',
         args: [],
-        options: ['reason'],
+        options: ['reason', 'break_glass'],
         example: 'delete {partition}/before-upgrade --reason upgrade done',
       },
     ],
@@ -184,7 +185,7 @@ const ROWS: readonly ActionSpec[] = [
         words: ['schedule', 'remove'],
         target: 'partition',
         args: ['<type>'],
-        options: ['reason'],
+        options: ['reason', 'break_glass'],
         example: 'schedule remove {partition} hour-1 --reason moving to day-1',
       },
     ],
@@ -323,6 +324,11 @@ export interface ApprovalRule {
   escalateTo?: readonly string[] | undefined;
   /** How long after the request was made it is escalated to `escalateTo`. */
   escalateAfterMs?: number | undefined;
+  /**
+   * Break-glass: members of this Slack user group (S…) may run the change at once, without waiting for approval,
+   * with a reason; every approver is told at once and one of them acknowledges it afterwards.
+   */
+  breakGlass?: { group: string } | undefined;
 }
 
 export type ApprovalRules = Readonly<Record<ApprovableAction, ApprovalRule>>;

@@ -29,6 +29,12 @@ export type AuditRefusal =
   | { kind: 'not_visible'; action: ActionId; target?: Target | undefined }
   | { kind: 'approval_required'; action: ApprovableAction }
   | { kind: 'others_permissions' }
+  | {
+      kind: 'break_glass';
+      action: ActionId;
+      why: 'not_allowed' | 'not_member' | 'not_needed';
+      group?: string | undefined;
+    }
   /** A click on an approval card that was refused (self-approval, not an approver, not the requester…). */
   | { kind: 'click'; why: ClickRefusalKind; required?: Role | undefined; has?: Role | undefined };
 
@@ -40,7 +46,9 @@ export type ClickRefusalKind =
   | 'not_in_approver_group'
   | 'already_voted'
   | 'closed'
-  | 'expired';
+  | 'expired'
+  /** An Acknowledge click on a break-glass review by the person who ran the change. */
+  | 'self_review';
 
 export type AuditProblem = Exclude<Problem, { kind: 'refused' }> | { kind: 'refused'; refusal: AuditRefusal };
 
@@ -68,6 +76,15 @@ export interface ProtectionAuditDetail {
   resolution?: 'cleared' | 'uncovered' | undefined;
 }
 
+/** A break-glass change as the audit trail keeps it (the reason is the record's `reason`). */
+export interface BreakGlassAuditDetail {
+  group: string;
+  /** The review: the id of its card, and who acknowledged it (when). */
+  reviewId?: string | undefined;
+  acknowledgedBy?: string | undefined;
+  acknowledgedAt?: number | undefined;
+}
+
 export interface AuditDetail {
   /** Words a person typed: a request's reason, a rejection's reason, a quick run's reason. Shown literally. */
   reason?: string | undefined;
@@ -89,6 +106,8 @@ export interface AuditDetail {
   quick?: QuickAuditSummary | undefined;
   /** Protection: a plan snapshot, or an alert. */
   protection?: ProtectionAuditDetail | undefined;
+  /** Run at once by break-glass, without approval: the group that allowed it, and its review once acknowledged. */
+  breakGlass?: BreakGlassAuditDetail | undefined;
   /** Text of a record written before details were structured. */
   text?: string | undefined;
 }
@@ -112,6 +131,8 @@ export function auditRefusal(refusal: Refusal): AuditRefusal {
       return { kind: 'approval_required', action: refusal.action };
     case 'others_permissions':
       return { kind: 'others_permissions' };
+    case 'break_glass':
+      return { kind: 'break_glass', action: refusal.action, why: refusal.why, group: refusal.group };
   }
 }
 
@@ -169,6 +190,14 @@ const AuditDetailSchema = z.object({
     })
     .optional(),
   protection: looseObject.and(z.object({ policy: z.string() })).optional(),
+  breakGlass: z
+    .object({
+      group: z.string(),
+      reviewId: z.string().optional(),
+      acknowledgedBy: z.string().optional(),
+      acknowledgedAt: z.number().optional(),
+    })
+    .optional(),
   text: z.string().optional(),
 });
 

@@ -48,6 +48,8 @@ export const AUDIT_OUTCOMES = [
   'alerted',
   /** The protection problem cleared: its alert says so. */
   'resolved',
+  /** A break-glass change's review, acknowledged by an approver. */
+  'acknowledged',
 ] as const;
 export const AuditOutcomeSchema = z.enum(AUDIT_OUTCOMES);
 export type AuditOutcome = z.infer<typeof AuditOutcomeSchema>;

@@ -8,6 +8,7 @@ import type { Clock } from '../shared/clock.js';
 import type { ApprovalRule } from './actions.js';
 import type { ApprovalRequest, ApprovalService } from './approvals.js';
 import { auditProblem } from './audit-detail.js';
+import type { BreakGlassService } from './break-glass.js';
 import { NashaError } from './errors.js';
 import type { ActionGate } from './gate.js';
 import type { Actor } from './model.js';
@@ -51,29 +52,56 @@ export interface SubmitOptions {
   reply?: JsonValue;
   /** The other changes submitted with this one (a form): an approval's preview counts them. */
   together?: readonly ChangeDraft[];
+  /**
+   * Break-glass: run it now, without waiting for approval (only for a member of the rule's break-glass group,
+   * looked up again here; the reason is required, at least {@link BREAK_GLASS_MIN_REASON} characters).
+   */
+  breakGlass?: boolean | undefined;
 }
 
 export interface ChangeDeskDeps {
   gate: ActionGate;
   service: Pick<SnapshotService, 'change'>;
   approvals: Pick<ApprovalService, 'request'>;
+  /** Records the review of a break-glass change and tells the approvers (absent: break-glass is refused). */
+  breakGlass?: Pick<BreakGlassService, 'opened'> | undefined;
   audit: AuditSink;
   clock: Clock;
 }
 
 /** Reasons shorter than this are refused: the approvers read them. */
 export const MIN_REASON_LENGTH = 3;
+/** A break-glass change runs without a second person: its reason is what the approvers review afterwards. */
+export const BREAK_GLASS_MIN_REASON = 20;
 
 export class ChangeDesk {
   constructor(private readonly deps: ChangeDeskDeps) {}
 
   async submit(actor: Actor, draft: ChangeDraft, options: SubmitOptions = {}): Promise<SubmitOutcome> {
-    const verdict = await this.deps.gate.evaluate(actor, draft.action, draft.target);
+    const breakGlass = options.breakGlass === true;
+    // Break-glass is decided by the gate again, now (membership looked up), whatever the surface said.
+    const verdict = await this.deps.gate.evaluate(actor, draft.action, draft.target, { breakGlass });
     const base = { actor, action: draft.action, target: draft.target, subject: draftSubject(draft) };
+    const reasonGiven = options.reason?.trim() ?? '';
     if (verdict.kind === 'refused') {
       const problem: Problem = { kind: 'refused', refusal: verdict.refusal };
-      await this.deps.audit.record({ ...base, outcome: 'denied', detail: { problem: auditProblem(problem) } });
+      await this.deps.audit.record({
+        ...base,
+        outcome: 'denied',
+        detail: { problem: auditProblem(problem), ...(breakGlass && reasonGiven !== '' && { reason: reasonGiven }) },
+      });
       return { kind: 'refused', draft, problem };
+    }
+    if (verdict.kind === 'run' && verdict.basis.kind === 'break_glass') {
+      if (reasonGiven.length < BREAK_GLASS_MIN_REASON || this.deps.breakGlass === undefined) {
+        const problem: Problem = { kind: 'reason_too_short', purpose: 'break_glass' };
+        await this.deps.audit.record({
+          ...base,
+          outcome: 'invalid',
+          detail: { problem, ...(reasonGiven !== '' && { reason: reasonGiven }) },
+        });
+        return { kind: 'refused', draft, problem };
+      }
     }
     let request: ChangeRequest;
     try {
@@ -100,7 +128,13 @@ export class ChangeDesk {
       );
     }
     try {
-      const started = await this.deps.service.change(actor, request, options.reply ?? null, { verdict });
+      const glass = verdict.basis.kind === 'break_glass' ? verdict.basis : undefined;
+      const started = await this.deps.service.change(actor, request, options.reply ?? null, {
+        verdict,
+        ...(glass !== undefined && { reason: reasonGiven }),
+      });
+      if (glass !== undefined)
+        await this.deps.breakGlass?.opened(actor, request, reasonGiven, glass.groupId, started.auditId);
       return { kind: 'started', request, ...started };
     } catch (error) {
       if (!(error instanceof NashaError)) throw error;

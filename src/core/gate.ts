@@ -26,7 +26,12 @@ export type Basis =
   /** A member of a `quick_snapshot.responder_groups` group (quick snapshots on every target). */
   | { kind: 'responder'; groupId: string; decision: Decision }
   /** The bot itself, taking a plan snapshot for the protection policy that covers the target. */
-  | { kind: 'protection'; policy: string };
+  | { kind: 'protection'; policy: string }
+  /**
+   * Break-glass: a change that needs approval, run at once by a member of its rule's `break_glass` group (who
+   * holds the role to request it); audited as such and reviewed by an approver afterwards.
+   */
+  | { kind: 'break_glass'; groupId: string; decision: Decision };
 
 declare const verdictBrand: unique symbol;
 /** Only the gate makes verdicts: a `run` verdict is what lets the executor send a change. */
@@ -41,6 +46,8 @@ export type ApprovalVerdict = {
   target: Target;
   rule: ApprovalRule;
   basis: Basis;
+  /** The subject is a member of the rule's break-glass group: they may also run it at once (reviewed after). */
+  breakGlass?: { group: string } | undefined;
 } & Branded;
 export type RefusedVerdict = { kind: 'refused'; action: ActionId; target: Target; refusal: Refusal } & Branded;
 export type Verdict = RunVerdict | ApprovalVerdict | RefusedVerdict;
@@ -70,6 +77,13 @@ export interface Explanation {
 export interface Offer {
   action: ActionSpec;
   mode: 'run' | 'approval';
+  /** By request, and the reader may also run it at once by break-glass (a member of its rule's group). */
+  breakGlass?: boolean | undefined;
+}
+
+/** What a break-glass submission asks the gate: run it now, if the rule allows it and the person may. */
+export interface EvaluateOptions {
+  breakGlass?: boolean | undefined;
 }
 
 /**
@@ -108,8 +122,30 @@ export class ActionGate {
   }
 
   /** What would happen if `actor` asked for `action` on `target` now. */
-  async evaluate(actor: Actor, action: ActionId, target: Target): Promise<Verdict> {
-    return (await this.judge(actor, action, target)).verdict;
+  async evaluate(actor: Actor, action: ActionId, target: Target, options: EvaluateOptions = {}): Promise<Verdict> {
+    const verdict = (await this.judge(actor, action, target)).verdict;
+    return options.breakGlass === true ? this.breakGlass(verdict) : verdict;
+  }
+
+  /**
+   * Break-glass asked for: a run verdict exactly when the ordinary verdict is "by approval" and the person is a
+   * member of the rule's break-glass group (looked up now); anything else is refused, saying why.
+   */
+  private breakGlass(verdict: Verdict): Verdict {
+    if (verdict.kind === 'refused') return verdict;
+    const { action, target } = verdict;
+    if (verdict.kind === 'approval' && verdict.breakGlass !== undefined && verdict.basis.kind === 'grant') {
+      const basis: Basis = { kind: 'break_glass', groupId: verdict.breakGlass.group, decision: verdict.basis.decision };
+      return brand<RunVerdict>({ kind: 'run', action, target, basis });
+    }
+    const group = verdict.kind === 'approval' ? verdict.rule.breakGlass?.group : undefined;
+    const refusal: Refusal = {
+      kind: 'break_glass',
+      action,
+      why: verdict.kind === 'run' ? 'not_needed' : group === undefined ? 'not_allowed' : 'not_member',
+      group,
+    };
+    return brand<RefusedVerdict>({ kind: 'refused', action, target, refusal });
   }
 
   /**
@@ -174,7 +210,10 @@ export class ActionGate {
       if (spec.kind === 'system') continue; // the bot's own work: nobody asks for it
       const rule = this.approvalRule(spec.id);
       if (rule !== undefined) {
-        if (holds(spec.requestRole)) offers.push({ action: spec, mode: 'approval' });
+        if (holds(spec.requestRole)) {
+          const breakGlass = await this.breakGlassMember(rule, actor.userId);
+          offers.push({ action: spec, mode: 'approval', ...(breakGlass !== undefined && { breakGlass: true }) });
+        }
       } else if (holds(spec.role)) {
         offers.push({ action: spec, mode: 'run' });
       } else if (
@@ -207,6 +246,7 @@ export class ActionGate {
     if (rule !== undefined && isApprovable(action)) {
       const decision = await this.deps.policy.check(actor, target, spec.requestRole ?? spec.role);
       if (decision.allowed) {
+        const breakGlass = await this.breakGlassMember(rule, actor.userId);
         return {
           decision,
           verdict: brand<ApprovalVerdict>({
@@ -215,6 +255,7 @@ export class ActionGate {
             target,
             rule,
             basis: { kind: 'grant', decision },
+            ...(breakGlass !== undefined && { breakGlass }),
           }),
         };
       }
@@ -290,6 +331,14 @@ export class ActionGate {
       ? { kind: 'not_visible', action, target }
       : { kind: 'policy', action, via, decision };
     return brand<RefusedVerdict>({ kind: 'refused', action, target, refusal });
+  }
+
+  /** The rule's break-glass group if the user is in it now (a failed lookup counts as not a member). */
+  private async breakGlassMember(rule: ApprovalRule, userId: string): Promise<{ group: string } | undefined> {
+    const group = rule.breakGlass?.group;
+    if (group === undefined) return undefined;
+    const members = await this.deps.groups.membersOf(group).catch(() => new Set<string>());
+    return members.has(userId) ? { group } : undefined;
   }
 
   /** The first responder group the user is in; lookups in parallel, a failed one counts as not a member. */

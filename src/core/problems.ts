@@ -44,7 +44,17 @@ export type Refusal =
   /** A change that needs approval reached the executor without one (a surface routed it wrongly). */
   | { kind: 'approval_required'; action: ApprovableAction }
   /** `can-i` about someone else, asked by someone who is not an approver or admin. */
-  | { kind: 'others_permissions' };
+  | { kind: 'others_permissions' }
+  /**
+   * Break-glass asked for and not allowed: the rule has none (`not_allowed`), the person is not in its group
+   * (`not_member`, naming it), or the change needs no approval anyway (`not_needed`).
+   */
+  | {
+      kind: 'break_glass';
+      action: ActionId;
+      why: 'not_allowed' | 'not_member' | 'not_needed';
+      group: string | undefined;
+    };
 
 export type InvalidExpiration = 'empty' | 'syntax' | 'not_a_date' | 'duration' | 'too_soon' | 'past' | 'too_far';
 
@@ -67,7 +77,7 @@ export type Problem =
       limitMs?: number | undefined;
     }
   | { kind: 'reason_required'; action: ApprovableAction }
-  | { kind: 'reason_too_short'; purpose: 'request' | 'reject' }
+  | { kind: 'reason_too_short'; purpose: 'request' | 'reject' | 'break_glass' }
   | { kind: 'frequency_enabled'; target: Target; type: string }
   | { kind: 'frequency_not_enabled'; target: Target; type: string; enabled: readonly string[] }
   | { kind: 'snapshot_exists'; target: Target; name: string }

@@ -141,7 +141,9 @@ interface UnansweredWrite {
  * What lets a change be sent: the gate's `run` verdict for it, or an approval the approvals service has just
  * re-validated. Nothing else does, so the two-person rule does not rest on each surface routing correctly.
  */
-export type ChangeAuthorization = { verdict: RunVerdict } | { approvedAuditId: string };
+export type ChangeAuthorization =
+  /** `reason`: a break-glass change's reason, kept in its audit record with the group that allowed it. */
+  { verdict: RunVerdict; reason?: string | undefined } | { approvedAuditId: string };
 
 /**
  * What the bot does, independent of Slack: every read and change on NAS-HA snapshots, with the
@@ -316,7 +318,15 @@ export class SnapshotService {
       if (verdict.action !== request.action || !sameTarget(verdict.target, target)) {
         throw new Error(`a verdict for ${verdict.action} cannot authorize ${request.action}`);
       }
-      audit = await this.deps.audit.record({ ...auditBase, outcome: 'started' });
+      // Run by break-glass: the record says so, as data, from the verdict itself.
+      const glass = verdict.basis.kind === 'break_glass' ? verdict.basis : undefined;
+      audit = await this.deps.audit.record({
+        ...auditBase,
+        outcome: 'started',
+        ...(glass !== undefined && {
+          detail: { breakGlass: { group: glass.groupId }, reason: authorization.reason },
+        }),
+      });
     }
     const written = await this.writes.track(this.writeAndJournal(request, audit.id, reply));
     if ('task' in written) {

@@ -27,6 +27,8 @@ export interface RunChangesOptions {
   reason?: string | undefined;
   /** Stored with each task or approval request, so a restart can still report (opaque to core). */
   reply?: (draft: ChangeDraft) => JsonValue;
+  /** Run at once by break-glass (the desk decides again whether the person may). */
+  breakGlass?: boolean | undefined;
 }
 
 /**
@@ -50,6 +52,7 @@ export async function runChanges(
           reason: options.reason,
           reply: options.reply?.(line.draft) ?? null,
           together: drafts,
+          ...(options.breakGlass === true && { breakGlass: true }),
         });
         if (outcome.kind !== 'started') {
           line.state = { kind: 'outcome', outcome };

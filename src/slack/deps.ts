@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ApprovalService } from '../core/approvals.js';
+import type { BreakGlassService } from '../core/break-glass.js';
 import type { ChangeDesk } from '../core/desk.js';
 import type { ActionGate } from '../core/gate.js';
 import type { NotificationOutbox } from '../core/notifications.js';
@@ -20,6 +21,8 @@ export interface SlackDeps {
   /** What happens if someone asks for an action (forms use it to refuse early; help and can-i explain it). */
   gate: ActionGate;
   approvals: ApprovalService;
+  /** Break-glass reviews: the Acknowledge button (absent: break-glass changes are refused by the desk). */
+  breakGlass?: Pick<BreakGlassService, 'acknowledge'> | undefined;
   quick: QuickSnapshotService;
   /** Messages the bot owes Slack beyond the answer to a request (summaries), delivered durably. */
   notifications: Pick<NotificationOutbox, 'send' | 'posted'>;

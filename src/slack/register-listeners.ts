@@ -1,10 +1,12 @@
 import type { App } from '@slack/bolt';
 import { createApproveButton, createCancelButton, createRejectButton } from './actions/approval-buttons.js';
+import { createBreakGlassAcknowledgeButton, createBreakGlassRunButton } from './actions/break-glass-buttons.js';
 import { createModalServiceSelect } from './actions/modal-service-select.js';
 import { createPageButton } from './actions/page-button.js';
 import { createFixButton, createStatusPageButton } from './actions/protection-buttons.js';
 import { createDeleteOldestButton } from './actions/quick-delete-oldest.js';
 import { APPROVAL_ACTION } from './blocks/approval-card.js';
+import { BREAK_GLASS_ACTION } from './blocks/break-glass.js';
 import { FIELD, MODAL } from './blocks/modals.js';
 import { PROTECTION_ACTION } from './blocks/protection.js';
 import { QUICK_ACTION, QUICK_MODAL, QUICK_SHORTCUT } from './blocks/quick-summary.js';
@@ -52,6 +54,8 @@ export function registerListeners(app: App, deps: SlackDeps): void {
   app.action(claims.claim('action', APPROVAL_ACTION.cancel), createCancelButton(deps));
   app.view(claims.claim('view', MODAL.reason), createReasonSubmission(deps));
   app.view(claims.claim('view', MODAL.reject), createRejectSubmission(deps));
+  app.action(claims.claim('action', BREAK_GLASS_ACTION.run), createBreakGlassRunButton(deps));
+  app.action(claims.claim('action', BREAK_GLASS_ACTION.acknowledge), createBreakGlassAcknowledgeButton(deps));
 
   app.shortcut(claims.claim('shortcut', QUICK_SHORTCUT.message), createQuickMessageShortcut(deps));
   app.shortcut(claims.claim('shortcut', QUICK_SHORTCUT.global), createQuickGlobalShortcut(deps));

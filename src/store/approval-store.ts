@@ -154,11 +154,14 @@ export class ApprovalStore implements ApprovalRepository {
   }
 }
 
-function subjectOf(change: ChangeRequest): string {
+export function subjectOf(change: ChangeRequest): string {
   return change.action === 'schedule.add' || change.action === 'schedule.remove' ? change.type : change.name;
 }
 
-function toChange(row: Row): ChangeRequest {
+/** A stored change back as data (approval requests and break-glass reviews keep it in these columns). */
+export function toChange(
+  row: Pick<Row, 'id' | 'action' | 'target_service' | 'target_partition' | 'subject'>,
+): ChangeRequest {
   const target = { service: row.target_service, partition: row.target_partition };
   switch (row.action) {
     case 'snapshot.delete':
@@ -170,7 +173,7 @@ function toChange(row: Row): ChangeRequest {
     case 'schedule.add':
       return { action: 'schedule.add', target, type: SnapshotTypeSchema.parse(row.subject) };
     default:
-      throw new Error(`approval ${row.id}: unknown action ${row.action}`);
+      throw new Error(`${row.id}: unknown action ${row.action}`);
   }
 }
 

@@ -460,6 +460,39 @@ function migrations(dialect: DialectName): Record<string, Migration> {
         await db.schema.alterTable('notifications').addColumn('thread_of', 'text').execute();
       },
     },
+    '0017_break_glass_reviews': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // Break-glass changes awaiting an approver's acknowledgement: `status` moves pending → acknowledged with
+        // a conditional UPDATE (one click, one replica records it).
+        await db.schema
+          .createTable('break_glass_reviews')
+          .ifNotExists()
+          .addColumn('id', 'text', (c) => c.primaryKey().notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('target_service', 'text', (c) => c.notNull())
+          .addColumn('target_partition', 'text', (c) => c.notNull())
+          .addColumn('subject', 'text', (c) => c.notNull())
+          .addColumn('actor_user_id', 'text', (c) => c.notNull())
+          .addColumn('actor_channel_id', 'text')
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('group_id', 'text', (c) => c.notNull())
+          .addColumn('approver_groups', 'text', (c) => c.notNull())
+          .addColumn('audit_id', 'text', (c) => c.notNull())
+          .addColumn('channel', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('acknowledged_by', 'text')
+          .addColumn('acknowledged_at', 'bigint')
+          .execute();
+        await db.schema
+          .createIndex('break_glass_reviews_pending')
+          .ifNotExists()
+          .on('break_glass_reviews')
+          .column('created_at')
+          .where(sql<boolean>`status = 'pending'`)
+          .execute();
+      },
+    },
   };
 }
 

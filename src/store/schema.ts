@@ -298,6 +298,27 @@ export interface AuditExportCursorsTable {
   post_claims: Generated<number>;
 }
 
+/** Break-glass changes and their review (migration 0017); `status` moves pending → acknowledged once. */
+export interface BreakGlassReviewsTable {
+  id: string;
+  status: string;
+  action: string;
+  target_service: string;
+  target_partition: string;
+  subject: string;
+  actor_user_id: string;
+  actor_channel_id: string | null;
+  reason: string;
+  group_id: string;
+  /** JSON array of Slack user group IDs. */
+  approver_groups: string;
+  audit_id: string;
+  channel: string;
+  created_at: number;
+  acknowledged_by: string | null;
+  acknowledged_at: number | null;
+}
+
 export interface DatabaseSchema {
   audit_records: AuditRecordsTable;
   audit_history: AuditHistoryTable;
@@ -314,4 +335,5 @@ export interface DatabaseSchema {
   protection_alerts: ProtectionAlertsTable;
   protection_leases: ProtectionLeasesTable;
   audit_export_cursors: AuditExportCursorsTable;
+  break_glass_reviews: BreakGlassReviewsTable;
 }

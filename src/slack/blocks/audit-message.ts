@@ -10,6 +10,7 @@ import { ACTIONS, type SubjectKind } from '../../core/actions.js';
 import { type AuditAction, type AuditOutcome, type AuditRecord, shortAuditHash } from '../../core/audit.js';
 import {
   type AuditDetail,
+  type BreakGlassAuditDetail,
   type ProtectionAuditDetail,
   parseAuditDetail,
   type QuickAuditSummary,
@@ -18,7 +19,7 @@ import { formatTarget } from '../../core/model.js';
 import { systemActorPolicy } from '../../core/protection/actor.js';
 import { formatDuration } from '../../shared/duration.js';
 import { ENGLISH_TRANSLATOR, type MessageKey, type Translator } from '../i18n/translate.js';
-import { bold, channel, code, date, joinText, type Piece, type Text, text, user, verbatim } from '../text.js';
+import { bold, channel, code, date, group, joinText, type Piece, type Text, text, user, verbatim } from '../text.js';
 import { cutMrkdwn } from './limits.js';
 import { problemText, refusalText, sentence, storedText, taskFailureText } from './problems.js';
 import { fixPressedText, protectionProblemText } from './protection.js';
@@ -58,6 +59,7 @@ const OUTCOME_LOOK: Readonly<Record<AuditOutcome, { emoji: string; label: Messag
   unknown: { emoji: ':grey_question:', label: 'audit.outcome.unknown' },
   alerted: { emoji: ':rotating_light:', label: 'audit.outcome.alerted' },
   resolved: { emoji: ':large_green_circle:', label: 'audit.outcome.resolved' },
+  acknowledged: { emoji: ':eyes:', label: 'audit.outcome.acknowledged' },
 };
 
 const ACTION_LABEL: Readonly<Record<AuditAction, MessageKey>> = {
@@ -112,7 +114,10 @@ export function auditMessage(
   if (detail?.approvalId !== undefined && ACTIONS[record.action].subject !== 'request')
     fields.push(field('audit.field.approval', code(`#${detail.approvalId}`)));
 
+  const glass = detail?.breakGlass;
   const blocks: types.KnownBlock[] = [
+    // A break-glass change stands out: its own first line, before anything else.
+    ...(glass === undefined ? [] : [mrkdwnSection(breakGlassLine(glass, tr), tr)]),
     mrkdwnSection(text(`${look.emoji} `, tr.t('audit.headline', { action, target, outcome })), tr),
     {
       type: 'section',
@@ -135,8 +140,21 @@ export function auditMessage(
   });
 
   const task = record.taskId === null ? text() : tr.t('audit.withTask', { task: String(record.taskId) });
-  const summary = text(`${look.emoji} `, tr.t('audit.summary', { action, target, who, outcome, task }));
+  const summary = text(
+    glass === undefined ? '' : ':rotating_light: ',
+    `${look.emoji} `,
+    tr.t('audit.summary', { action, target, who, outcome, task }),
+  );
   return { text: cut(tr.fallback(summary), SLACK_LIMITS.fallbackText), blocks: blocks.slice(0, SLACK_LIMITS.blocks) };
+}
+
+/** ":rotating_light: Break-glass: run without approval (member of @group) — acknowledged by @x / awaiting review". */
+function breakGlassLine(glass: BreakGlassAuditDetail, tr: Translator): Text {
+  const review =
+    glass.acknowledgedBy === undefined
+      ? tr.t('audit.breakGlass.awaiting')
+      : tr.t('audit.breakGlass.acknowledged', { who: user(glass.acknowledgedBy) });
+  return text(':rotating_light: ', tr.t('audit.breakGlass.line', { group: group(glass.group), review }));
 }
 
 /** A person by mention; the bot acting for a protection policy by the policy's name. */

@@ -12,7 +12,7 @@ import { canIUsage, exampleOf, usageOf } from '../commands/parse.js';
 import { ENGLISH_TRANSLATOR, type Translator } from '../i18n/translate.js';
 import { bold, channel, code, group, joinText, type Piece, type Text, text, user, verbatim } from '../text.js';
 import { context, header, message, type SlackMessage, section } from './limits.js';
-import { actionWords, reasonOption, refusalText, usageWord } from './problems.js';
+import { actionWords, BREAK_GLASS_OPTION, reasonOption, refusalText, usageWord } from './problems.js';
 
 /** Example targets taken from the reader's own grants (never a service they cannot see). */
 export function exampleTargets(
@@ -41,10 +41,17 @@ export function helpMessage(
   const targets = exampleTargets(heldPatterns, tr);
   const lines = offers.flatMap((offer) =>
     offer.action.commands.map((command) => {
-      const approval = offer.mode === 'approval' ? tr.t('help.needsApproval', { option: reasonOption(tr) }) : text();
+      const glass = offer.breakGlass === true && command.options.includes('break_glass');
+      const approval =
+        offer.mode === 'approval'
+          ? text(
+              tr.t('help.needsApproval', { option: reasonOption(tr) }),
+              glass ? tr.t('help.breakGlass', { option: code(BREAK_GLASS_OPTION) }) : text(),
+            )
+          : text();
       return tr.mrkdwn(
         tr.t('help.command', {
-          usage: code(usageOf(command, tr)),
+          usage: code(usageOf(command, tr, { breakGlass: glass })),
           approval,
           example: code(`/nasha snapshot ${exampleOf(command, targets)}`),
         }),
@@ -112,10 +119,19 @@ function verdictLine(explained: Explanation, person: Person, tr: Translator): { 
         approvers: approversText(explained, tr),
         quorum: explained.rule?.quorum ?? 0,
       });
+      // A member of the rule's break-glass group may also run it at once (reviewed afterwards).
+      const glass =
+        verdict.breakGlass === undefined
+          ? text()
+          : tr.t('canI.breakGlass', {
+              ...someone,
+              option: code(BREAK_GLASS_OPTION),
+              group: group(verdict.breakGlass.group),
+            });
       return {
         icon: ':ballot_box_with_check:',
         head: tr.t(wouldRun ? 'canI.yesWithApproval' : 'canI.onlyByRequest'),
-        body,
+        body: text(body, glass),
       };
     }
     case 'refused':

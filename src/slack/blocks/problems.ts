@@ -4,7 +4,7 @@
  */
 import { ACTIONS, type ActionId } from '../../core/actions.js';
 import { type AuditProblem, type AuditRefusal, auditRefusal } from '../../core/audit-detail.js';
-import type { ChangeDraft } from '../../core/desk.js';
+import { BREAK_GLASS_MIN_REASON, type ChangeDraft } from '../../core/desk.js';
 import { formatTarget, type Target } from '../../core/model.js';
 import type { Denial, GrantVia } from '../../core/policy.js';
 import type { OvhStep, Problem, Refusal, TaskFailure } from '../../core/problems.js';
@@ -119,8 +119,25 @@ export function refusalText(
       return tr.t('problem.othersPermissions');
     case 'click':
       return clickRefusalText(compact, tr);
+    case 'break_glass':
+      return breakGlassRefusalText(compact, tr);
   }
 }
+
+function breakGlassRefusalText(refusal: Extract<AuditRefusal, { kind: 'break_glass' }>, tr: Translator): Text {
+  const action = actionWords(refusal.action);
+  switch (refusal.why) {
+    case 'not_member':
+      return tr.t('breakGlass.refused.notMember', { action, group: group(refusal.group ?? '') });
+    case 'not_needed':
+      return tr.t('breakGlass.refused.notNeeded', { action, option: code(BREAK_GLASS_OPTION) });
+    case 'not_allowed':
+      return tr.t('breakGlass.refused.notAllowed', { action });
+  }
+}
+
+/** The command option that asks for break-glass. */
+export const BREAK_GLASS_OPTION = '--break-glass';
 
 function clickRefusalText(refusal: Extract<AuditRefusal, { kind: 'click' }>, tr: Translator): Text {
   switch (refusal.why) {
@@ -144,6 +161,8 @@ function clickRefusalText(refusal: Extract<AuditRefusal, { kind: 'click' }>, tr:
       return tr.t('problem.click.closed');
     case 'expired':
       return tr.t('problem.click.expired');
+    case 'self_review':
+      return tr.t('problem.click.selfReview');
   }
 }
 
@@ -230,6 +249,9 @@ export function problemText(problem: Problem | AuditProblem, tr: Translator = EN
     case 'reason_required':
       return tr.t('problem.reasonRequired', { option: reasonOption(tr) });
     case 'reason_too_short':
+      if (problem.purpose === 'break_glass') {
+        return tr.t('problem.reasonBreakGlass', { count: BREAK_GLASS_MIN_REASON });
+      }
       return tr.t(problem.purpose === 'reject' ? 'problem.reasonToReject' : 'problem.reasonRequested');
     case 'frequency_enabled':
       return tr.t('problem.frequencyEnabled', { type: code(problem.type), target: target(problem.target) });

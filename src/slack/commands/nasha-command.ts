@@ -58,6 +58,7 @@ export function createNashaCommand(deps: SlackDeps) {
     if (
       change !== undefined &&
       change.reason === undefined &&
+      !change.breakGlass &&
       deps.gate.approvalRule(change.draft.action) !== undefined
     ) {
       // A second person must approve: ask why first, in a form (trigger_id is only valid for 3 s). The form's

@@ -29,6 +29,7 @@ export type ParsedCommand =
       target: PartitionTarget;
       type: SnapshotType;
       reason: string | undefined;
+      breakGlass?: true;
     }
   | {
       kind: 'create';
@@ -36,9 +37,10 @@ export type ParsedCommand =
       name: string | undefined;
       expires: string | undefined;
       reason: string | undefined;
+      breakGlass?: true;
     }
   | { kind: 'show'; target: PartitionTarget; name: string }
-  | { kind: 'delete'; target: PartitionTarget; name: string; reason: string | undefined }
+  | { kind: 'delete'; target: PartitionTarget; name: string; reason: string | undefined; breakGlass?: true }
   | { kind: 'can-i'; action: ActionId; target: Target; userId: string | undefined }
   | { kind: 'quick'; spec: string; label: string | undefined; expires: string | undefined; reason: string | undefined }
   /** `status [<service>[/<partition>]|<policy>]`: the query as typed (core resolves it). */
@@ -80,7 +82,12 @@ export function canIUsage(tr: Translator = ENGLISH_TRANSLATOR): string {
 }
 
 /** `create <service>/<partition> [<name>] [--expires <7d|12h|ISO date>] [--reason <why>]`, from the table. */
-export function usageOf(spec: CommandSpec, tr: Translator = ENGLISH_TRANSLATOR): string {
+export function usageOf(
+  spec: CommandSpec,
+  tr: Translator = ENGLISH_TRANSLATOR,
+  /** Show `[--break-glass]` (help does, for members of the rule's break-glass group). */
+  show: { breakGlass?: boolean } = {},
+): string {
   const target: Record<CommandSpec['target'], string> = {
     none: '',
     service: '<service>',
@@ -95,9 +102,11 @@ export function usageOf(spec: CommandSpec, tr: Translator = ENGLISH_TRANSLATOR):
     expires: `[--expires <${expires}>]`,
     reason: '[--reason <why>]',
     at: `--at <${tr.plain(tr.t('usage.atMoment'))}>`,
+    break_glass: '[--break-glass]',
   };
+  const shown = spec.options.filter((o) => o !== 'break_glass' || show.breakGlass === true);
   return placeholders(
-    [...spec.words, target[spec.target], ...spec.args, ...spec.options.map((o) => options[o])]
+    [...spec.words, target[spec.target], ...spec.args, ...shown.map((o) => options[o])]
       .filter((part) => part !== '')
       .join(' '),
     tr,
@@ -114,6 +123,20 @@ export function exampleOf(
 
 export function parseCommand(rawText: string, tr: Translator = ENGLISH_TRANSLATOR): ParsedCommand {
   if (rawText.length > MAX_TEXT) return error(tr.t('parse.tooLong', { count: rawText.length }));
+  // `--break-glass` anywhere (also after `--reason …`): run at once, without waiting for approval.
+  const glassFlag = /(^|\s)--break-glass(?=\s|$)/g;
+  const breakGlass = glassFlag.test(rawText);
+  const parsed = parseWords(breakGlass ? rawText.replace(glassFlag, ' ') : rawText, tr);
+  if (!breakGlass) return parsed;
+  if (parsed.kind === 'delete' || parsed.kind === 'create' || (parsed.kind === 'schedule' && parsed.op !== 'show')) {
+    return { ...parsed, breakGlass: true };
+  }
+  if (parsed.kind === 'error') return parsed;
+  const takers = commandsWith('break_glass').map((c) => code(c.command.words.join(' ')));
+  return error(tr.t('parse.breakGlassMisplaced', { commands: tr.list(takers, 'and') }));
+}
+
+function parseWords(rawText: string, tr: Translator): ParsedCommand {
   // `--reason` takes the rest of the line (approvals), quotes optional.
   const reasonAt = rawText.search(/(^|\s)--reason(\s|=|$)/);
   const reasonText =

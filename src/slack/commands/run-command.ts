@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { ChangeDraft } from '../../core/desk.js';
+import { BREAK_GLASS_MIN_REASON, type ChangeDraft } from '../../core/desk.js';
 import { NashaError } from '../../core/errors.js';
 import { type Actor, formatTarget } from '../../core/model.js';
 import type { JsonValue } from '../../core/ports.js';
+import { breakGlassConfirmMessage } from '../blocks/break-glass.js';
 import { context, message, type SlackMessage, section } from '../blocks/limits.js';
 import { canIMessage, helpMessage, quickCanIMessage } from '../blocks/permissions.js';
 import { restoreMessage, statusMessage } from '../blocks/protection.js';
@@ -21,6 +22,7 @@ import { runChanges } from '../change-runner.js';
 import type { SlackDeps } from '../deps.js';
 import { ENGLISH_TRANSLATOR, type Translator } from '../i18n/translate.js';
 import { code, type Text, text } from '../text.js';
+import { draftMetadata } from '../views/approval-forms.js';
 import type { ParsedCommand } from './parse.js';
 
 /** Where a command's answer goes; `replace` rewrites the same message. */
@@ -68,7 +70,15 @@ export function workingMessage(command: ParsedCommand, tr: Translator = ENGLISH_
 }
 
 /** The change a command asks for, if it is one. */
-export function draftOf(command: ParsedCommand): { draft: ChangeDraft; reason: string | undefined } | undefined {
+export function draftOf(
+  command: ParsedCommand,
+): { draft: ChangeDraft; reason: string | undefined; breakGlass: boolean } | undefined {
+  const breakGlass = 'breakGlass' in command && command.breakGlass === true;
+  const change = changeOf(command);
+  return change === undefined ? undefined : { ...change, breakGlass };
+}
+
+function changeOf(command: ParsedCommand): { draft: ChangeDraft; reason: string | undefined } | undefined {
   switch (command.kind) {
     case 'schedule':
       if (command.op === 'show') return undefined;
@@ -143,6 +153,7 @@ async function execute(
   const { service } = deps;
   const now = deps.clock.now();
   const change = draftOf(command);
+  if (change?.breakGlass === true) return offerBreakGlass(deps, actor, change.draft, change.reason, reply, tr);
   if (change !== undefined) return runChange(deps, actor, change.draft, change.reason, reply, tr);
   switch (command.kind) {
     case 'help':
@@ -203,6 +214,32 @@ export function problemLikeMessage(words: Text, tr: Translator = ENGLISH_TRANSLA
   return message(words, [section(`:warning: ${tr.mrkdwn(words)}`)], tr.reader);
 }
 
+/**
+ * `--break-glass`: a member with a long enough reason is shown what will run, behind a button with a confirm
+ * dialog (only the click runs it, and the desk decides again then). Anyone else goes to the desk at once, which
+ * refuses and audits it, saying why.
+ */
+async function offerBreakGlass(
+  deps: SlackDeps,
+  actor: Actor,
+  draft: ChangeDraft,
+  reason: string | undefined,
+  reply: Reply,
+  tr: Translator,
+): Promise<void> {
+  const verdict = await deps.gate.evaluate(actor, draft.action, draft.target, { breakGlass: true });
+  const why = reason?.trim() ?? '';
+  if (verdict.kind === 'run' && verdict.basis.kind === 'break_glass' && why.length >= BREAK_GLASS_MIN_REASON) {
+    const metadata = deps.metadata.encode({ u: actor.userId, c: actor.channelId ?? null, ...draftMetadata(draft) });
+    const value = JSON.stringify({ m: metadata, r: why.slice(0, BREAK_GLASS_MAX_REASON) });
+    return reply.replace(breakGlassConfirmMessage(draft, why, verdict.basis.groupId, value, tr));
+  }
+  return runChange(deps, actor, draft, reason, reply, tr, { breakGlass: true });
+}
+
+/** A break-glass reason travels in the button's value (Slack: 2,000 characters): kept to this many. */
+export const BREAK_GLASS_MAX_REASON = 700;
+
 /** Submits one change and rewrites the reply at each step (submitted, pending, refused, done…). */
 export async function runChange(
   deps: SlackDeps,
@@ -211,13 +248,18 @@ export async function runChange(
   reason: string | undefined,
   reply: Reply,
   tr: Translator = ENGLISH_TRANSLATOR,
+  options: { breakGlass?: boolean } = {},
 ): Promise<void> {
   const token = reply.resumeToken;
   const resumeToken: JsonValue =
     token !== null && typeof token === 'object' && !Array.isArray(token)
       ? { ...token, change: draft as unknown as JsonValue }
       : token;
-  await runChanges(deps, actor, [draft], { reason, reply: () => resumeToken }, (lines) =>
-    reply.replace(changeLinesMessage(lines, tr)),
+  await runChanges(
+    deps,
+    actor,
+    [draft],
+    { reason, reply: () => resumeToken, breakGlass: options.breakGlass },
+    (lines) => reply.replace(changeLinesMessage(lines, tr)),
   );
 }

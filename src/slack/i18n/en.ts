@@ -905,6 +905,43 @@ export const en = {
   'console.dateFormat': 'Type a date as YYYY-MM-DD (for example 2026-12-31).',
   'console.numbersRange': 'Type numbers from 1 to {count}, or - for none.',
   'console.numberRange': 'Type a number from 1 to {count}.',
+  // ---- break-glass (issue 17 item 3): the command's confirm, the review card, the approvers' DMs, the audit line ----
+  'parse.breakGlassMisplaced': '<code>--break-glass</code> goes with {commands}.',
+  'help.breakGlass': ' — <i>or at once, reviewed afterwards:</i> {option}',
+  'canI.breakGlass':
+    ' Or at once by break-glass with {option} ({who, select, self {you are} other {{person} is}} a member of {group}): it runs without approval and the approvers review it afterwards.',
+  'breakGlass.refused.notMember':
+    'only members of {group} may run {action} by break-glass; ask for approval instead (without <code>--break-glass</code>)',
+  'breakGlass.refused.notNeeded': '{action} needs no approval here: run it without {option}',
+  'breakGlass.refused.notAllowed':
+    '{action} cannot be run by break-glass: its approval rule allows none, so ask for approval',
+  'problem.reasonBreakGlass':
+    'Break-glass needs a reason of at least {count} characters: the approvers review it afterwards.',
+  'problem.click.selfReview': 'you ran this change yourself: another approver has to acknowledge it',
+  'breakGlass.confirm.line':
+    '<b>Break-glass</b>: {what} will run at once, without approval, as a member of {group}. Every approver is told now and reviews it afterwards. Reason: {reason}',
+  'breakGlass.confirm.button': 'Run now (break-glass)',
+  'breakGlass.confirm.title': 'Run without approval?',
+  'breakGlass.confirm.text': '{what}. This runs now without approval and will be reviewed by the approvers afterwards.',
+  'breakGlass.card.title': 'Break-glass {id}',
+  'breakGlass.opened': '{who} ran {what} by break-glass, without approval (member of {group}).',
+  'breakGlass.card.ranBy': 'Run by',
+  'breakGlass.card.group': 'Break-glass group',
+  'breakGlass.card.awaiting':
+    '<b>Awaiting review:</b> an approver of this change (not the person who ran it) acknowledges it.',
+  'breakGlass.card.awaitingShort': 'awaiting review',
+  'breakGlass.card.acknowledge': 'Acknowledge',
+  'breakGlass.card.ranAt': 'Ran: {when}',
+  'breakGlass.card.notification': 'Break-glass {id}: {what} — {state}',
+  'breakGlass.acknowledgedBy': 'Acknowledged by {who}.',
+  'breakGlass.dm': '{opened}\nReason: {reason}\nPlease review it in {channel} (break-glass {id}).',
+  'breakGlass.ack.done': 'You acknowledged break-glass {id}.',
+  'breakGlass.ack.unknown': 'There is no break-glass review {id}.',
+  'breakGlass.ack.closed': 'Break-glass {id} was already acknowledged by {who}.',
+  'audit.outcome.acknowledged': 'Acknowledged',
+  'audit.breakGlass.line': '<b>Break-glass</b>: run without approval by a member of {group}; {review}',
+  'audit.breakGlass.awaiting': 'awaiting review by an approver',
+  'audit.breakGlass.acknowledged': 'acknowledged by {who}',
 } as const;
 
 export type MessageKey = keyof typeof en;

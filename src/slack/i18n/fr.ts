@@ -955,4 +955,44 @@ export const fr: Partial<Record<MessageKey, string>> = {
   'console.dateFormat': 'Tapez une date au format AAAA-MM-JJ (par exemple 2026-12-31).',
   'console.numbersRange': 'Tapez des numéros de 1 à {count}, ou - pour aucun.',
   'console.numberRange': 'Tapez un numéro de 1 à {count}.',
+  // ---- bris de glace (issue 17, point 3) : confirmation de la commande, carte de revue, MP aux approbateurs, audit ----
+  'parse.breakGlassMisplaced': '<code>--break-glass</code> s’utilise avec {commands}.',
+  'help.breakGlass': ' — <i>ou tout de suite, revu ensuite\u00a0:</i> {option}',
+  'canI.breakGlass':
+    ' Ou tout de suite en bris de glace avec {option} ({who, select, self {vous êtes} other {{person} est}} membre de {group})\u00a0: l’action s’exécute sans approbation et les approbateurs la revoient ensuite.',
+  'breakGlass.refused.notMember':
+    'seuls les membres de {group} peuvent lancer {action} en bris de glace\u202f; demandez plutôt une approbation (sans <code>--break-glass</code>)',
+  'breakGlass.refused.notNeeded': '{action} ne demande pas d’approbation ici\u00a0: lancez-la sans {option}',
+  'breakGlass.refused.notAllowed':
+    '{action} ne peut pas être lancée en bris de glace\u00a0: sa règle d’approbation ne le prévoit pas, demandez donc une approbation',
+  'problem.reasonBreakGlass':
+    'Le bris de glace exige un motif d’au moins {count} caractères\u00a0: les approbateurs le relisent ensuite.',
+  'problem.click.selfReview':
+    'vous avez lancé cette modification vous-même\u00a0: un autre approbateur doit la prendre en compte',
+  'breakGlass.confirm.line':
+    '<b>Bris de glace</b>\u00a0: {what} va s’exécuter tout de suite, sans approbation, parce que vous êtes membre de {group}. Tous les approbateurs sont prévenus maintenant et la revoient ensuite. Motif\u00a0: {reason}',
+  'breakGlass.confirm.button': 'Lancer maintenant (bris de glace)',
+  'breakGlass.confirm.title': 'Lancer sans approbation\u202f?',
+  'breakGlass.confirm.text':
+    '{what}. L’action s’exécute maintenant, sans approbation, et sera revue ensuite par les approbateurs.',
+  'breakGlass.card.title': 'Bris de glace {id}',
+  'breakGlass.opened': '{who} a lancé {what} en bris de glace, sans approbation (membre de {group}).',
+  'breakGlass.card.ranBy': 'Lancé par',
+  'breakGlass.card.group': 'Groupe de bris de glace',
+  'breakGlass.card.awaiting':
+    '<b>En attente de revue\u00a0:</b> un approbateur de cette modification (autre que la personne qui l’a lancée) la prend en compte.',
+  'breakGlass.card.awaitingShort': 'en attente de revue',
+  'breakGlass.card.acknowledge': 'Prendre en compte',
+  'breakGlass.card.ranAt': 'Lancé\u00a0: {when}',
+  'breakGlass.card.notification': 'Bris de glace {id}\u00a0: {what} — {state}',
+  'breakGlass.acknowledgedBy': 'Pris en compte par {who}.',
+  'breakGlass.dm': '{opened}\nMotif\u00a0: {reason}\nMerci de le revoir dans {channel} (bris de glace {id}).',
+  'breakGlass.ack.done': 'Vous avez pris en compte le bris de glace {id}.',
+  'breakGlass.ack.unknown': 'Il n’y a pas de revue de bris de glace {id}.',
+  'breakGlass.ack.closed': 'Le bris de glace {id} a déjà été pris en compte par {who}.',
+  'audit.outcome.acknowledged': 'Pris en compte',
+  'audit.breakGlass.line':
+    '<b>Bris de glace</b>\u00a0: lancé sans approbation par un membre de {group}\u202f; {review}',
+  'audit.breakGlass.awaiting': 'en attente de revue par un approbateur',
+  'audit.breakGlass.acknowledged': 'pris en compte par {who}',
 };

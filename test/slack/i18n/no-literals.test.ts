@@ -46,6 +46,9 @@ const CONVERTED: readonly string[] = [
   'src/slack/resume-reply.ts',
   'src/slack/quick-runner.ts',
   'src/slack/approval-cards.ts',
+  'src/slack/blocks/break-glass.ts',
+  'src/slack/break-glass-notices.ts',
+  'src/slack/actions/break-glass-buttons.ts',
   'src/slack/audit-publisher.ts',
   'src/sandbox/index.ts',
 ];
@@ -84,6 +87,7 @@ const ALLOWED: Readonly<Record<string, ReadonlyArray<string | RegExp>>> = {
   'src/slack/actions/approval-buttons.ts': ['malformed approval button payload'],
   'src/slack/actions/page-button.ts': ['malformed page button payload'],
   'src/slack/actions/quick-delete-oldest.ts': ['malformed delete-oldest payload'],
+  'src/slack/actions/break-glass-buttons.ts': ['malformed break-glass payload', 'malformed break-glass review payload'],
   // The request log's outcome and reason for what no listener claims.
   'src/slack/unclaimed.ts': ['invalid button', 'no listener claims it; answered as stale'],
   // Core's OVH steps (data), the keys of their words.

@@ -407,6 +407,30 @@ approvals:
     ]);
   });
 
+  it('parses break_glass: {group} per rule; none by default', () => {
+    const parsed = parseBotConfig(withRules('{snapshot.delete: {break_glass: {group: S0ONCALL}}}'), 'nasha.yml');
+    expect(parsed.approvals.rules['snapshot.delete'].breakGlass).toEqual({ group: 'S0ONCALL' });
+    expect(parsed.approvals.rules['schedule.remove'].breakGlass).toBeUndefined();
+  });
+
+  it('rejects bad break_glass settings, saying what is expected', () => {
+    const bad = problems(
+      withRules(
+        '{snapshot.delete: {break_glass: true}, schedule.remove: {break_glass: {group: oncall}}, schedule.add: {break_glass: {}}, snapshot.create: {required: false, break_glass: {group: S0ONCALL}}}',
+      ),
+    );
+    expect(bad).toEqual([
+      expect.stringMatching(
+        /approvals\.rules\.snapshot\.delete\.break_glass: must be a mapping with group, e\.g\. \{group: S0123ABCD\}.*got true/,
+      ),
+      expect.stringMatching(/approvals\.rules\.schedule\.remove\.break_glass\.group: must be a Slack user group ID/),
+      expect.stringMatching(
+        /approvals\.rules\.snapshot\.create\.break_glass: only applies to a change that needs approval/,
+      ),
+      expect.stringMatching(/approvals\.rules\.schedule\.add\.break_glass\.group: is required: a Slack user group ID/),
+    ]);
+  });
+
   it('defaults: deleting and removing need one approver within 4 h; creating and adding need none', () => {
     expect(APPROVAL_OPERATIONS.filter((op) => DEFAULT_APPROVAL_RULES[op].required)).toEqual([
       'snapshot.delete',
@@ -549,14 +573,14 @@ approvals:
       'nasha.yml:11: approvals.rules.schedule.remove.ttl: must be from 5m to 7d: how long a request may wait for its approvals (got "4m")',
       'nasha.yml:12: approvals.rules.snapshot.create.quorum: must be a whole number from 1 to 5: the number of different people who must approve (got 1.5)',
       'nasha.yml:12: approvals.rules.snapshot.create.ttl: must be from 5m to 7d: how long a request may wait for its approvals (got "8d")',
-      'nasha.yml:12: approvals.rules.snapshot.create.approvers: unknown key "approvers" (allowed here: required, quorum, approver_groups, ttl, remind_after, escalate_after, escalate_to)',
+      'nasha.yml:12: approvals.rules.snapshot.create.approvers: unknown key "approvers" (allowed here: required, quorum, approver_groups, ttl, remind_after, escalate_after, escalate_to, break_glass)',
       'nasha.yml:13: approvals.rules.schedule.add.ttl: must be a duration like "30m", "4h" or "2d" (got 30)',
     ]);
     expect(problems(`${AUDIT_ONLY}approvals: [C0APPROV01]\n`)).toEqual([
       'nasha.yml:3: approvals: must be a mapping with channel and/or rules (got a list)',
     ]);
     expect(problems(`${AUDIT_ONLY}approvals:\n  channel: C0APPROV01\n  rules:\n    snapshot.delete:\n`)).toEqual([
-      'nasha.yml:6: approvals.rules.snapshot.delete: must be a mapping with required, quorum, approver_groups, ttl, remind_after, escalate_after and/or escalate_to, e.g. {required: false} (got an empty value)',
+      'nasha.yml:6: approvals.rules.snapshot.delete: must be a mapping with required, quorum, approver_groups, ttl, remind_after, escalate_after, escalate_to and/or break_glass, e.g. {required: false} (got an empty value)',
     ]);
   });
 

@@ -52,12 +52,17 @@ const grantArb: fc.Arbitrary<GrantConfig> = fc
     scope: fc.subarray(PATTERNS, { minLength: 1, maxLength: 2 }),
   })
   .filter((g) => g.users.length + g.groups.length > 0);
-const ruleArb: fc.Arbitrary<ApprovalRule> = fc.record({
-  required: fc.boolean(),
-  quorum: fc.integer({ min: 1, max: 2 }),
-  approverGroups: fc.subarray([...GROUPS], { maxLength: 1 }),
-  ttlMs: fc.constant(3_600_000),
-});
+const ruleArb: fc.Arbitrary<ApprovalRule> = fc.record(
+  {
+    required: fc.boolean(),
+    quorum: fc.integer({ min: 1, max: 2 }),
+    approverGroups: fc.subarray([...GROUPS], { maxLength: 1 }),
+    ttlMs: fc.constant(3_600_000),
+    // Break-glass for a named group (or none).
+    breakGlass: fc.option(fc.record({ group: fc.constantFrom(...GROUPS) }), { nil: undefined }),
+  },
+  { requiredKeys: ['required', 'quorum', 'approverGroups', 'ttlMs'] },
+);
 const worldArb = fc.record({
   grants: fc.array(grantArb, { maxLength: 4 }),
   caps: fc.record({ C0ONE: fc.option(capArb, { nil: undefined }), C0TWO: fc.option(capArb, { nil: undefined }) }),
@@ -88,10 +93,18 @@ function build(world: World) {
   const gate = new ActionGate({ policy, groups, rules, responderGroups: world.responders });
   const executed: ChangeRequest[] = [];
   const filed: ChangeRequest[] = [];
+  const reviewed: ChangeRequest[] = [];
   const audit = new RecordingAudit();
   const desk = new ChangeDesk({
     gate,
     audit,
+    // Break-glass reviews: recorded here (the real service is tested in test/core/break-glass.test.ts).
+    breakGlass: {
+      opened: async (_actor, request) => {
+        reviewed.push(request);
+        return {} as never;
+      },
+    },
     clock: { now: () => Date.UTC(2026, 11, 2), sleep: async () => undefined },
     service: {
       change: async (_actor, request) => {
@@ -124,7 +137,7 @@ function build(world: World) {
     settings: { targetGroups: new Map(), defaultExpirationMs: undefined },
     clock: { now: () => Date.UTC(2026, 11, 2), sleep: async () => undefined },
   });
-  return { gate, desk, quick, executed, filed, audit, rules };
+  return { gate, desk, quick, executed, filed, reviewed, audit, rules };
 }
 
 function draftFor(action: ApprovableAction, target: Target): ChangeDraft {
@@ -149,7 +162,7 @@ describe('can-i and help tell what the bot does', () => {
   it('for every user × channel × target × change: can-i’s verdict is what submitting it does', async () => {
     await fc.assert(
       fc.asyncProperty(worldArb, async (world) => {
-        const { gate, desk, quick, executed, filed, audit } = build(world);
+        const { gate, desk, quick, executed, filed, reviewed, audit } = build(world);
         for (const userId of USERS) {
           for (const channelId of CHANNELS) {
             const actor: Actor = { userId, channelId };
@@ -230,6 +243,30 @@ describe('can-i and help tell what the bot does', () => {
                     expect(audit.records.at(-1)?.outcome).toBe('denied');
                     break;
                 }
+                // Break-glass: can-i offers it exactly when a break-glass submission runs the change at once
+                // (and opens its review); otherwise that submission is refused and audited once, as denied.
+                const glass = explained.verdict.kind === 'approval' && explained.verdict.breakGlass !== undefined;
+                expect(canIMessage(explained).text.includes('--break-glass')).toBe(glass);
+                const beforeGlass = {
+                  executed: executed.length,
+                  reviewed: reviewed.length,
+                  audited: audit.records.length,
+                };
+                const broken = await desk.submit(actor, draft, {
+                  reason: 'the disk is full and payments are down',
+                  breakGlass: true,
+                });
+                handedOn.push(broken);
+                if (glass) {
+                  expect(broken.kind).toBe('started');
+                  expect(executed.length).toBe(beforeGlass.executed + 1);
+                  expect(reviewed.length).toBe(beforeGlass.reviewed + 1);
+                } else {
+                  expect(broken.kind).toBe('refused');
+                  expect(executed.length).toBe(beforeGlass.executed);
+                  expect(audit.records.length).toBe(beforeGlass.audited + 1);
+                  expect(audit.records.at(-1)?.outcome).toBe('denied');
+                }
               }
             }
           }
@@ -262,11 +299,24 @@ describe('can-i and help tell what the bot does', () => {
               expect([spec.id, offered.has(spec.id)]).toEqual([spec.id, usable.length > 0]);
               if (usable.length > 0) expect(offered.get(spec.id)).toBe(usable[0]?.kind);
             }
+            // Help offers break-glass exactly to those for whom the gate's verdict carries it somewhere.
+            for (const offer of offers) {
+              if (offer.mode !== 'approval') continue;
+              const verdicts = await Promise.all(PARTITIONS.map((t) => gate.evaluate(actor, offer.action.id, t)));
+              const glass = verdicts.some((v) => v.kind === 'approval' && v.breakGlass !== undefined);
+              expect([offer.action.id, offer.breakGlass === true]).toEqual([offer.action.id, glass]);
+            }
             // The rendered help names the commands of exactly the offered actions.
             const help = JSON.stringify(helpMessage(offers, []).blocks);
             for (const spec of ACTION_LIST) {
               for (const command of spec.commands) {
-                const usage = usageOf(command).replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+                const breakGlass =
+                  offered.has(spec.id) && offers.find((o) => o.action.id === spec.id)?.breakGlass === true;
+                const usage = usageOf(command, undefined, {
+                  breakGlass: breakGlass && command.options.includes('break_glass'),
+                })
+                  .replaceAll('<', '&lt;')
+                  .replaceAll('>', '&gt;');
                 expect([command.words.join(' '), help.includes(`\`${usage}\``)]).toEqual([
                   command.words.join(' '),
                   offered.has(spec.id),

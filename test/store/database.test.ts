@@ -72,6 +72,7 @@ describe('openDatabase (SQLite)', () => {
         '0011_protection',
         '0013_audit_export_cursors',
         '0014_approval_reminders',
+        '0017_break_glass_reviews',
       ]);
       const rows = await second.db.selectFrom('tracked_tasks').selectAll().execute();
       expect(rows).toHaveLength(1);

@@ -61,6 +61,8 @@ const CHANNELS: readonly SandboxChannel[] = [
 const GROUPS: readonly SandboxGroup[] = [
   { id: 'S0SRE', handle: 'sre', members: ['U0CAROL', 'U0CAMILLE'] },
   { id: 'S0ONCALL', handle: 'oncall', members: ['U0DAVE'] },
+  // May delete at once by break-glass (--break-glass), reviewed by an approver afterwards.
+  { id: 'S0BREAKGLASS', handle: 'breakglass', members: ['U0CAROL'] },
 ];
 
 const CONFIG = `# The sandbox's bot configuration (same format as nasha.example.yml).
@@ -71,7 +73,9 @@ audit:
 approvals:
   channel: C0APPROVALS           # delete and schedule remove need a second person (the defaults)
   rules:
-    snapshot.delete: { remind_after: 2m }   # a waiting delete is reminded in its card's thread after 2 min, then 4 more…
+    snapshot.delete:
+      remind_after: 2m                 # a waiting delete is reminded in its card's thread after 2 min, then 4 more…
+      break_glass: { group: S0BREAKGLASS }   # carol may also delete at once with --break-glass (reviewed after)
 grants:
   - role: admin
     users: [U0ALICE]

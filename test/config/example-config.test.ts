@@ -15,6 +15,7 @@ describe('nasha.example.yml', () => {
         ttlMs: 4 * 3_600_000,
         remindAfterMs: 30 * 60_000,
         escalateTo: ['S0123LEADS'],
+        breakGlass: { group: 'S0123ONCALL' },
         escalateAfterMs: 2 * 3_600_000,
       },
       'schedule.remove': {

@@ -263,6 +263,29 @@ describe('the sandbox console', () => {
     expect(await c.running).toBe(0);
   });
 
+  it('break-glass: carol deletes at once after the confirm; approvers DM’d; bob acknowledges the review card', async () => {
+    const c = await start();
+    c.say('/as carol');
+    await c.see('You are now carol');
+    c.say(
+      '/nasha snapshot delete zpool-204117/db/snap-db-keep --reason "payments are down, the disk is full" --break-glass',
+    );
+    const [, run] = await c.see(/@carol only │ \[(\d+)\] Run now \(break-glass\)/);
+    c.say(run ?? '');
+    await c.see('Run without approval?');
+    c.say('y');
+    await c.see(/@carol only │ .*Done: Delete snapshot `snap-db-keep`/);
+    await c.see(/DM @bob │ 🚨 @carol ran delete snapshot `snap-db-keep`/);
+    const [, ack] = await c.see(/#approvals │ \[(\d+)\] Acknowledge/);
+    c.say('/as bob');
+    await c.see('You are now bob');
+    c.say(ack ?? '');
+    await c.see(/@bob only │ ✅ You acknowledged break-glass #[A-Z0-9]{6}/);
+    await c.see(/#approvals │ ↳ ✅ Acknowledged by @bob/);
+    c.say('/quit');
+    expect(await c.running).toBe(0);
+  });
+
   it('scripts: /wait fails the run when the text never comes; unknown input is explained', async () => {
     const input = new PassThrough();
     input.end('hello\n/frobnicate\n/wait this never appears\n');

@@ -7,6 +7,7 @@ import { type AuditExportSink, loadBotConfig } from './config/bot-config.js';
 import { type AppEnv, DEFAULT_STARTUP_TIMEOUT_MS } from './config/env.js';
 import { ApprovalService } from './core/approvals.js';
 import { AuditOutbox, AuditTrail } from './core/audit.js';
+import { DashboardQueries, observedNotices } from './core/dashboard.js';
 import { ChangeDesk } from './core/desk.js';
 import { ActionGate } from './core/gate.js';
 import { CachedGroupDirectory } from './core/groups.js';
@@ -31,6 +32,7 @@ import { ConfigError } from './shared/config-error.js';
 import { createBoltLogger, createLogger } from './shared/logger.js';
 import { createProxyDispatcher, describeProxy, proxyFor } from './shared/proxy.js';
 import { withFreshReads } from './shared/request-context.js';
+import { ChangeSignal } from './shared/signal.js';
 import { diagnoseConnection, innermostMessage, problemLine, StartupError } from './shared/startup-error.js';
 import { createSlackApp, type SlackApp, slackFetch } from './slack/app.js';
 import { createSlackApprovalNotices } from './slack/approval-cards.js';
@@ -205,12 +207,14 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     intentLeaseMs: env.ovh.tuning.timeoutMs + 5_000,
   });
   const approvalRepo = new ApprovalStore(database.db);
+  const homeChanges = new ChangeSignal();
   const approvals = new ApprovalService({
     repo: approvalRepo,
     service,
     policy,
     audit,
-    notices: createSlackApprovalNotices(notifications),
+    // Every new version of a request goes through its card: the Home tabs showing requests follow it.
+    notices: observedNotices(createSlackApprovalNotices(notifications), () => homeChanges.notify()),
     rules: config.approvals.rules,
     configVersion: config.configVersion,
     approvalsChannel: config.approvals.channel,
@@ -325,6 +329,15 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
       gate,
       desk,
       protection: { queries: protectionQueries, runtime: protection },
+      dashboard: new DashboardQueries({
+        repo: approvalRepo,
+        policy,
+        gate,
+        protection: protectionQueries,
+        protectionOn: config.protection !== undefined,
+        clock,
+      }),
+      changes: homeChanges,
       metadata: createMetadataCodec(env.slack.signingSecret ?? env.slack.botToken, () => clock.now()),
       readers: new ReaderDirectory(createProfileFetcher(web), {
         clock,

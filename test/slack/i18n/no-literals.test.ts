@@ -36,6 +36,9 @@ const CONVERTED: readonly string[] = [
   'src/slack/unclaimed.ts',
   'src/slack/actions/page-button.ts',
   'src/slack/actions/quick-delete-oldest.ts',
+  'src/slack/blocks/home.ts',
+  'src/slack/events/app-home.ts',
+  'src/slack/home-board.ts',
 ];
 
 /**
@@ -87,6 +90,8 @@ const ALLOWED: Readonly<Record<string, ReadonlyArray<string | RegExp>>> = {
   'src/slack/actions/approval-buttons.ts': ['malformed approval button payload'],
   'src/slack/actions/page-button.ts': ['malformed page button payload'],
   'src/slack/actions/quick-delete-oldest.ts': ['malformed delete-oldest payload'],
+  'src/slack/events/app-home.ts': ['malformed app_home_opened event', 'malformed Home tab button payload'],
+  'src/slack/home-board.ts': ['could not publish the Home tab'],
   // The request log's outcome and reason for what no listener claims.
   'src/slack/unclaimed.ts': ['invalid button', 'no listener claims it; answered as stale'],
   // Core's OVH steps (data), the keys of their words.

@@ -184,3 +184,58 @@ export function globalShortcutPayload(options: {
     action_ts: options.actionTs,
   };
 }
+
+/** The Events API envelope of `app_home_opened` (the user opened the app's Home tab), as JSON. */
+export function appHomeOpenedEvent(userId: string, eventId: string, eventTs: string): object {
+  return {
+    token: 'legacy',
+    team_id: TEAM.id,
+    api_app_id: APP_ID,
+    type: 'event_callback',
+    event_id: eventId,
+    event_time: Math.floor(Number(eventTs)),
+    event: { type: 'app_home_opened', user: userId, channel: `D${userId}`, tab: 'home', event_ts: eventTs },
+    authorizations: [{ team_id: TEAM.id, user_id: 'UBOT', is_bot: true, is_enterprise_install: false }],
+  };
+}
+
+/** A click on a button of the Home tab: no channel and no response_url, the view instead. */
+export function homeButtonClick(options: {
+  user: PayloadUser;
+  viewId: string;
+  button: { actionId: string; blockId: string; value?: string | undefined; text: string };
+  triggerId: string;
+  actionTs: string;
+}): object {
+  const { button } = options;
+  return {
+    type: 'block_actions',
+    user: userOf(options.user),
+    ...common,
+    trigger_id: options.triggerId,
+    container: { type: 'view', view_id: options.viewId },
+    view: {
+      id: options.viewId,
+      team_id: TEAM.id,
+      type: 'home',
+      callback_id: '',
+      private_metadata: '',
+      blocks: [],
+      state: { values: {} },
+      hash: 'h1',
+      app_id: APP_ID,
+      bot_id: 'BBOT',
+    },
+    state: { values: {} },
+    actions: [
+      {
+        type: 'button',
+        action_id: button.actionId,
+        block_id: button.blockId,
+        text: { type: 'plain_text', text: button.text },
+        ...(button.value !== undefined && { value: button.value }),
+        action_ts: options.actionTs,
+      },
+    ],
+  };
+}

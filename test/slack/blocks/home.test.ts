@@ -57,8 +57,10 @@ function data(approvals: ApprovalsOverview, problems = 0): HomeData {
   };
 }
 
-const actionIds = (blocks: readonly types.KnownBlock[]) =>
-  blocks.flatMap((b) => (b.type === 'actions' ? b.elements.map((e) => ('action_id' in e ? e.action_id : '')) : []));
+const actionIds = (blocks: readonly unknown[]) =>
+  (blocks as types.KnownBlock[]).flatMap((b) =>
+    b.type === 'actions' ? b.elements.map((e) => ('action_id' in e ? e.action_id : '')) : [],
+  );
 
 describe('Home tab builders', () => {
   it.each(LANGS)('stays within a view’s limits in %s, at any size, paginating the requests', (lang) => {
@@ -80,7 +82,7 @@ describe('Home tab builders', () => {
   it('shows the last page and then offers the first one again', () => {
     const tr = translator({ lang: 'en' });
     const view = homeView(data(overview(30, 15)), tr, { page: 99 });
-    const page = view.blocks.flatMap((b) => (b.type === 'actions' ? b.elements : []));
+    const page = (view.blocks as types.KnownBlock[]).flatMap((b) => (b.type === 'actions' ? b.elements : []));
     expect(page.find((e) => 'action_id' in e && e.action_id === HOME_ACTION.page)).toMatchObject({ value: '1' });
     // Page 3 of 3 (clamped): the last 5 own requests, each with Cancel.
     expect(actionIds(view.blocks).filter((id) => id === APPROVAL_ACTION.cancel)).toHaveLength(5);

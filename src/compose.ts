@@ -9,6 +9,7 @@ import { ApprovalService } from './core/approvals.js';
 import { AuditOutbox, AuditTrail } from './core/audit.js';
 import { DashboardQueries, observedNotices } from './core/dashboard.js';
 import { ChangeDesk } from './core/desk.js';
+import { DailyDigest } from './core/digest.js';
 import { ActionGate } from './core/gate.js';
 import { CachedGroupDirectory } from './core/groups.js';
 import { NotificationOutbox } from './core/notifications.js';
@@ -37,6 +38,7 @@ import { diagnoseConnection, innermostMessage, problemLine, StartupError } from 
 import { createSlackApp, type SlackApp, slackFetch } from './slack/app.js';
 import { createSlackApprovalNotices } from './slack/approval-cards.js';
 import { createSlackAuditPublisher } from './slack/audit-publisher.js';
+import { createSlackDigestSender } from './slack/digest-sender.js';
 import { createGroupMemberFetcher } from './slack/group-members.js';
 import { createProfileFetcher, ReaderDirectory } from './slack/i18n/readers.js';
 import { createMetadataCodec } from './slack/metadata.js';
@@ -76,6 +78,8 @@ export interface BotOverrides {
    * 'once': one plan pass and one scan at start, then nothing (a virtual clock that jumps would spin the loops).
    */
   protectionLoops?: boolean | 'once';
+  /** false: the daily digest's timer does not run (tests call `digest.runFor` themselves). */
+  digestLoop?: boolean;
   /** Where `stdout: true` audit export sinks write (default: process.stdout). */
   exportStdout?: NodeJS.WritableStream;
 }
@@ -93,6 +97,8 @@ export interface RunningBot {
   metrics: BotMetrics;
   /** Protection policies (undefined without a `protection:` section). */
   protection: Protection | undefined;
+  /** The daily digest (undefined without a `digest:` section). */
+  digest: DailyDigest | undefined;
   /** Stops taking requests, flushes the outboxes (bounded), closes everything. */
   stop(): Promise<void>;
 }
@@ -277,6 +283,26 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     clock,
   });
 
+  const readers = new ReaderDirectory(createProfileFetcher(web), {
+    clock,
+    languages: config.language,
+    logger: logger.child({ component: 'readers' }),
+  });
+  const digestConfig = config.digest;
+  const digest =
+    digestConfig === undefined
+      ? undefined
+      : new DailyDigest({
+          config: digestConfig,
+          auditChannel: config.audit.channel,
+          approvals: approvalRepo,
+          protection: config.protection === undefined ? undefined : protectionStore,
+          audit: auditRepo,
+          send: createSlackDigestSender(notifications, readers, digestConfig.channel),
+          clock,
+          logger: logger.child({ component: 'digest' }),
+        });
+
   let slackRequestsInFlight = 0;
   // Late-bound: readiness asks the Slack app (built just below) whether Slack can reach us.
   let slackConnection = (): CheckResult => ({ ok: false, detail: 'starting' });
@@ -339,17 +365,14 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
       }),
       changes: homeChanges,
       metadata: createMetadataCodec(env.slack.signingSecret ?? env.slack.botToken, () => clock.now()),
-      readers: new ReaderDirectory(createProfileFetcher(web), {
-        clock,
-        languages: config.language,
-        logger: logger.child({ component: 'readers' }),
-      }),
+      readers,
       clock,
       logger,
     },
   );
   let sweeper: IntentSweeper | undefined;
   const closeAll = async () => {
+    await digest?.stop();
     await protection?.stop();
     await sweeper?.stop();
     await approvals.stop();
@@ -383,6 +406,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
   const resumed = await service.resume(report);
   const resumedRuns = await quick.resume(createQuickResumeReporter(notifications, logger));
   approvals.start();
+  if (overrides.digestLoop !== false) digest?.start();
   // Changes whose OVH answer never arrived (this or another process died, or the answer was lost): settled
   // from what OVH shows, now and then on a timer, by whichever replica gets each lease.
   sweeper = new IntentSweeper({
@@ -417,6 +441,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     outbox,
     notifications,
     exportOutbox,
+    digest,
     readiness,
     metrics,
     protection,

@@ -39,6 +39,7 @@ const CONVERTED: readonly string[] = [
   'src/slack/blocks/home.ts',
   'src/slack/events/app-home.ts',
   'src/slack/home-board.ts',
+  'src/slack/blocks/digest.ts',
 ];
 
 /**
@@ -76,6 +77,7 @@ const NO_WORDING: readonly string[] = [
   'src/slack/deps.ts',
   'src/slack/text.ts',
   'src/slack/change-runner.ts',
+  'src/slack/digest-sender.ts',
   // Log reasons and the HTTP 400 body Slack gets; the answers people read are replies.ts's.
   'src/slack/request-guard.ts',
   'src/slack/group-members.ts',

@@ -790,6 +790,8 @@ export const en = {
   'digest.kind.snapshot.quick': 'quick snapshot runs',
   'digest.kind.approval.decide': 'approval decisions',
   'digest.kind.protection.alert': 'protection alerts',
+  'console.help.home': 'open the bot’s Home tab, as the current user',
+  'console.home': 'Home tab of @{name}',
   'approvals.notification': 'Approval requests for you',
   'approvals.title': '<b>Approval requests</b>',
 } as const;

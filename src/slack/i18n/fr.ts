@@ -835,6 +835,8 @@ export const fr: Partial<Record<MessageKey, string>> = {
   'digest.kind.snapshot.quick': 'instantanés immédiats',
   'digest.kind.approval.decide': 'décisions d’approbation',
   'digest.kind.protection.alert': 'alertes de protection',
+  'console.help.home': 'ouvre l’onglet Accueil du bot, en tant que l’utilisateur courant',
+  'console.home': 'onglet Accueil de @{name}',
   'approvals.notification': 'Demandes d’approbation pour vous',
   'approvals.title': '<b>Demandes d’approbation</b>',
 };

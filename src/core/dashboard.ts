@@ -35,10 +35,33 @@ export interface ProtectionOverview {
   unscanned: number;
 }
 
+/** How far ahead "expiring soon" looks. */
+export const EXPIRING_WINDOW_MS = 86_400_000;
+/** At most this many expiring snapshots are listed. */
+export const EXPIRING_LIMIT = 20;
+
+/** A custom snapshot known to expire soon. */
+export interface ExpiringSnapshot {
+  service: string;
+  partition: string;
+  name: string;
+  at: number;
+}
+
+/**
+ * Snapshots known to expire in [from, to), without asking OVH: the OVH client's memory of the details it read
+ * (people's listings, protection scans). Per process, so possibly incomplete; never an extra OVH request.
+ */
+export interface ExpiringSnapshots {
+  knownExpiring(from: number, to: number): readonly ExpiringSnapshot[];
+}
+
 export interface HomeData {
   approvals: ApprovalsOverview;
   /** Undefined: protection is off, or no covered partition is theirs to see. */
   protection: ProtectionOverview | undefined;
+  /** Snapshots on partitions they may read, known to expire within 24 h (soonest first). */
+  expiring: readonly ExpiringSnapshot[];
   /** What they may start from the shortcuts (the gate's `help` offers). */
   offers: readonly Offer[];
 }
@@ -52,7 +75,8 @@ export interface DashboardDeps {
   repo: Pick<ApprovalRepository, 'open'> & ClosedRequests;
   /** The approval service's own check for a vote (the same call it makes at every click). */
   policy: ApprovalPolicy;
-  gate: Pick<ActionGate, 'offers'>;
+  gate: Pick<ActionGate, 'offers' | 'evaluate'>;
+  expiring: ExpiringSnapshots;
   protection: Pick<ProtectionQueries, 'status'> | undefined;
   /** Whether protection is configured (the queries throw `protection_off` otherwise). */
   protectionOn: boolean;
@@ -92,12 +116,23 @@ export class DashboardQueries {
 
   /** Everything the Home tab shows `actor`. */
   async home(actor: Actor): Promise<HomeData> {
-    const [approvals, protection, offers] = await Promise.all([
+    const [approvals, protection, expiring, offers] = await Promise.all([
       this.approvals(actor),
       this.protection(actor),
+      this.expiring(actor),
       this.deps.gate.offers(actor),
     ]);
-    return { approvals, protection, offers };
+    return { approvals, protection, expiring, offers };
+  }
+
+  /** Known to expire within 24 h, on partitions the gate lets `actor` read (the same check as `list`). */
+  private async expiring(actor: Actor): Promise<ExpiringSnapshot[]> {
+    const now = this.deps.clock.now();
+    const known = this.deps.expiring.knownExpiring(now, now + EXPIRING_WINDOW_MS);
+    const verdicts = await Promise.all(
+      known.map((s) => this.deps.gate.evaluate(actor, 'read', { service: s.service, partition: s.partition })),
+    );
+    return known.filter((_s, i) => verdicts[i]?.kind !== 'refused').slice(0, EXPIRING_LIMIT);
   }
 
   /** From the last scans (the database: no OVH request), only partitions the gate lets `actor` see. */

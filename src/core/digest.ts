@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock.js';
 import type { ApprovalRepository, ApprovalRequest } from './approvals.js';
 import type { AuditAction } from './audit.js';
+import { EXPIRING_WINDOW_MS, type ExpiringSnapshot, type ExpiringSnapshots } from './dashboard.js';
 import type { ProtectionProblemKind } from './protection/model.js';
 import type { ScannedPartition } from './protection/ports.js';
 import { localToUtc } from './protection/schedule.js';
@@ -39,6 +40,8 @@ export interface DigestData {
   /** Open requests, oldest first. */
   approvals: readonly ApprovalRequest[];
   problems: readonly DigestProblem[];
+  /** Snapshots known to expire in the next 24 h (soonest first; see {@link ExpiringSnapshots}). */
+  expiring: readonly ExpiringSnapshot[];
   /** Yesterday's changes by kind (local day), most first. */
   changes: ReadonlyArray<{ action: AuditAction; count: number }>;
   auditChannel: string;
@@ -51,6 +54,7 @@ export interface DailyDigestDeps {
   /** The last scans (the database: no OVH request); undefined without protection. */
   protection: { covered(): Promise<ScannedPartition[]> } | undefined;
   audit: ChangeCounts;
+  expiring: ExpiringSnapshots;
   /** Renders and writes the message under `key` (idempotent on the key). */
   send(key: string, data: DigestData): Promise<void>;
   clock: Clock;
@@ -118,6 +122,7 @@ export class DailyDigest {
           partition: p.partition,
           kinds: [...new Set((p.scan?.problems ?? []).map((x) => x.kind))],
         })),
+      expiring: this.deps.expiring.knownExpiring(now, now + EXPIRING_WINDOW_MS),
       changes: [...changes].filter((c) => c.count > 0).sort((a, b) => b.count - a.count),
       auditChannel: this.deps.auditChannel,
     };
@@ -126,7 +131,8 @@ export class DailyDigest {
   /** Sends the digest of the day of `now` unless there is nothing to say; true if it had something. */
   async runFor(now: number): Promise<boolean> {
     const data = await this.collect(now);
-    if (data.approvals.length === 0 && data.problems.length === 0 && data.changes.length === 0) return false;
+    const lists = [data.approvals, data.problems, data.expiring, data.changes];
+    if (lists.every((list) => list.length === 0)) return false;
     await this.deps.send(digestKey(data.date), data);
     return true;
   }

@@ -43,7 +43,6 @@ function lastHome(user: string): View {
   return view;
 }
 
-
 /** `user` opens the Home tab: waits for its publish. */
 async function openHome(user: string): Promise<View> {
   const before = publishes(user).length;
@@ -122,6 +121,27 @@ describe('App Home', () => {
     // Someone with no grant: nothing at all, not even the shortcuts.
     const nobody = await openHome(USERS.nobody);
     expect(JSON.stringify(nobody)).not.toMatch(/zpool-|nasha_home_open_form/);
+  });
+
+  it('lists snapshots the bot knows to expire within 24 h, only on partitions the person may read', async () => {
+    await start();
+    for (const target of ['zpool-204117/db', 'zpool-128310/data']) {
+      const created = await h.command(`snapshot create ${target} soon-gone --expires 12h`, { user: USERS.admin });
+      await h.replies(created.id, (t) => t.some((x) => x.startsWith('Done: create snapshot')));
+      // A listing reads each snapshot's details: the OVH client remembers them (no request of its own later).
+      const listed = await h.command(`snapshot list ${target}`, { user: USERS.admin });
+      await h.slack.waitFor(() => JSON.stringify(h.slack.replies(listed.id)).includes('soon-gone'), 'the listing');
+    }
+    const requests = h.sim.requests.length;
+    const viewer = JSON.stringify(await openHome(USERS.viewer));
+    expect(viewer).toContain('`zpool-204117/db/soon-gone` expires');
+    expect(viewer).toContain('`zpool-128310/data/soon-gone` expires');
+    const scoped = JSON.stringify(await openHome(USERS.scoped));
+    expect(scoped).toContain('`zpool-204117/db/soon-gone` expires');
+    expect(scoped).not.toContain('zpool-128310');
+    expect(JSON.stringify(await openHome(USERS.nobody))).not.toContain('soon-gone');
+    // Drawing the tabs asked OVH nothing.
+    expect(h.sim.requests.length).toBe(requests);
   });
 
   it('a forged Approve from a viewer’s Home tab is refused and audited; an approver’s runs the change', async () => {

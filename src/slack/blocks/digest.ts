@@ -2,6 +2,7 @@ import type { types } from '@slack/bolt';
 import type { DigestData } from '../../core/digest.js';
 import type { Translator } from '../i18n/translate.js';
 import { channel, date, joinText, user } from '../text.js';
+import { expiringBlocks } from './home.js';
 import { chunkSections, context, header, LIMITS, message, type SlackMessage, section } from './limits.js';
 import { changeText, target } from './problems.js';
 
@@ -50,6 +51,7 @@ export function digestMessage(data: DigestData, tr: Translator): SlackMessage {
       ),
     );
   }
+  blocks.push(...expiringBlocks(data.expiring.slice(0, DIGEST_LINES_PER_LIST), tr));
   if (data.changes.length > 0) {
     blocks.push(
       section(tr.mrkdwn(tr.t('digest.changes'))),

@@ -1,8 +1,8 @@
 import type { types } from '@slack/bolt';
 import type { ApprovalRequest } from '../../core/approvals.js';
-import type { ApprovalsOverview, HomeData, ProtectionOverview } from '../../core/dashboard.js';
+import type { ApprovalsOverview, ExpiringSnapshot, HomeData, ProtectionOverview } from '../../core/dashboard.js';
 import type { Translator } from '../i18n/translate.js';
-import { date, joinText, user, verbatim } from '../text.js';
+import { code, date, joinText, user, verbatim } from '../text.js';
 import { approveButton, cancelButton, outcomeLine, rejectButton } from './approval-card.js';
 import {
   chunkSections,
@@ -172,6 +172,19 @@ export function protectionBlocks(overview: ProtectionOverview | undefined, tr: T
   return [section(tr.mrkdwn(tr.t('home.protection'))), ...chunkSections(rows), context(tr.mrkdwn(summary))];
 }
 
+/** Snapshots known to expire within 24 h (the digest shows the same list). */
+export function expiringBlocks(expiring: readonly ExpiringSnapshot[], tr: Translator): types.KnownBlock[] {
+  if (expiring.length === 0) return [];
+  const rows = expiring.map((s) =>
+    tr.mrkdwn(tr.t('home.expiringLine', { snapshot: code(`${s.service}/${s.partition}/${s.name}`), when: date(s.at) })),
+  );
+  return [
+    section(tr.mrkdwn(tr.t('home.expiring', { count: expiring.length }))),
+    ...chunkSections(rows),
+    context(tr.mrkdwn(tr.t('home.expiringNote'))),
+  ];
+}
+
 function shortcutBlocks(data: HomeData, tr: Translator): types.KnownBlock[] {
   const may = (id: string) => data.offers.some((o) => o.action.id === id);
   const buttons: types.Button[] = [];
@@ -204,6 +217,7 @@ const HOME_SECTIONS: readonly ((data: HomeData, tr: Translator, page: number) =>
   (data, tr) => shortcutBlocks(data, tr),
   (data, tr, page) => approvalSections(data, tr, page),
   (data, tr) => protectionBlocks(data.protection, tr),
+  (data, tr) => expiringBlocks(data.expiring, tr),
 ];
 
 /** The Home tab for one person: always within a view's 100 blocks (requests beyond a page are paginated). */

@@ -792,6 +792,9 @@ export const en = {
   'digest.kind.protection.alert': 'protection alerts',
   'console.help.home': 'open the bot’s Home tab, as the current user',
   'console.home': 'Home tab of @{name}',
+  'home.expiring': '<b>Expiring within 24 h</b> ({count})',
+  'home.expiringLine': '{snapshot} expires {when}',
+  'home.expiringNote': 'Among the snapshots the bot read lately.',
   'approvals.notification': 'Approval requests for you',
   'approvals.title': '<b>Approval requests</b>',
 } as const;

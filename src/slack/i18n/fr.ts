@@ -837,6 +837,9 @@ export const fr: Partial<Record<MessageKey, string>> = {
   'digest.kind.protection.alert': 'alertes de protection',
   'console.help.home': 'ouvre l’onglet Accueil du bot, en tant que l’utilisateur courant',
   'console.home': 'onglet Accueil de @{name}',
+  'home.expiring': '<b>Expirent dans les 24\u00a0h</b> ({count})',
+  'home.expiringLine': '{snapshot} expire le {when}',
+  'home.expiringNote': 'Parmi les instantanés que le bot a lus récemment.',
   'approvals.notification': 'Demandes d’approbation pour vous',
   'approvals.title': '<b>Demandes d’approbation</b>',
 };

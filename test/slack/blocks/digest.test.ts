@@ -17,6 +17,7 @@ function data(requests: number, problems: number): DigestData {
       partition: 'data',
       kinds: ['stale', 'slots'] as const,
     })),
+    expiring: [{ service: 'zpool-1', partition: 'db', name: 'before-upgrade', at: T0 + 3_600_000 }],
     changes: [
       { action: 'snapshot.create', count: 12 },
       { action: 'snapshot.delete', count: 2 },
@@ -45,6 +46,7 @@ describe('daily digest message', () => {
     expect(text).toContain('`zpool-0/data`: restore points too old, custom snapshot slots full');
     expect(text).toContain('snapshots taken: 12 · snapshots deleted: 2');
     expect(text).toContain('<#C0AUDIT>');
+    expect(text).toContain('`zpool-1/db/before-upgrade` expires <!date^');
   });
 
   it('says how many more there are beyond a list’s lines, in French too', () => {

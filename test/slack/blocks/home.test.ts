@@ -53,6 +53,12 @@ function data(approvals: ApprovalsOverview, problems = 0): HomeData {
       healthy: 3,
       unscanned: 1,
     },
+    expiring: Array.from({ length: problems > 100 ? 20 : 1 }, (_v, i) => ({
+      service: 'zpool-1',
+      partition: 'db',
+      name: `snap-${i}`,
+      at: T0 + 3_600_000,
+    })),
     offers: [{ action: ACTIONS['snapshot.quick'], mode: 'run' }],
   };
 }
@@ -95,6 +101,14 @@ describe('Home tab builders', () => {
     const fr = JSON.stringify(homeView(data(overview(0, 0), 2), translator({ lang: 'fr' }), { page: 1 }));
     expect(fr).toContain('`zpool-0/data`\u00a0: points de restauration trop anciens');
     expect(fr).toContain('6 partitions couvertes par une politique');
+  });
+
+  it('lists snapshots known to expire within 24 h, in both languages', () => {
+    const en = JSON.stringify(homeView(data(overview(0, 0)), translator({ lang: 'en' }), { page: 1 }));
+    expect(en).toContain('Expiring within 24 h* (1)');
+    expect(en).toContain('`zpool-1/db/snap-0` expires <!date^');
+    const fr = JSON.stringify(homeView(data(overview(0, 0)), translator({ lang: 'fr' }), { page: 1 }));
+    expect(fr).toContain('`zpool-1/db/snap-0` expire le <!date^');
   });
 
   it('shows what people typed literally (no mention, no formatting)', () => {

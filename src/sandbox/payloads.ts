@@ -46,6 +46,20 @@ export function viewPayload(view: ViewPayloadInput, botId = 'BBOT') {
   };
 }
 
+type ClickedButton = { actionId: string; blockId: string; value?: string | undefined; text: string };
+
+/** The clicked button as `actions[0]` of a block_actions payload. */
+function buttonAction(button: ClickedButton, actionTs: string) {
+  return {
+    type: 'button',
+    action_id: button.actionId,
+    block_id: button.blockId,
+    text: { type: 'plain_text', text: button.text },
+    ...(button.value !== undefined && { value: button.value }),
+    action_ts: actionTs,
+  };
+}
+
 /** A click on a message button. Slack includes the message itself unless it is ephemeral. */
 export function messageButtonClick(options: {
   user: PayloadUser;
@@ -53,7 +67,7 @@ export function messageButtonClick(options: {
   messageTs: string;
   isEphemeral: boolean;
   message?: object;
-  button: { actionId: string; blockId: string; value?: string | undefined; text: string };
+  button: ClickedButton;
   responseUrl: string;
   triggerId: string;
   actionTs: string;
@@ -74,16 +88,7 @@ export function messageButtonClick(options: {
     ...(options.message !== undefined && !options.isEphemeral && { message: options.message }),
     state: { values: {} },
     response_url: options.responseUrl,
-    actions: [
-      {
-        type: 'button',
-        action_id: button.actionId,
-        block_id: button.blockId,
-        text: { type: 'plain_text', text: button.text },
-        ...(button.value !== undefined && { value: button.value }),
-        action_ts: options.actionTs,
-      },
-    ],
+    actions: [buttonAction(button, options.actionTs)],
   };
 }
 
@@ -203,7 +208,7 @@ export function appHomeOpenedEvent(userId: string, eventId: string, eventTs: str
 export function homeButtonClick(options: {
   user: PayloadUser;
   viewId: string;
-  button: { actionId: string; blockId: string; value?: string | undefined; text: string };
+  button: ClickedButton;
   triggerId: string;
   actionTs: string;
 }): object {
@@ -227,15 +232,6 @@ export function homeButtonClick(options: {
       bot_id: 'BBOT',
     },
     state: { values: {} },
-    actions: [
-      {
-        type: 'button',
-        action_id: button.actionId,
-        block_id: button.blockId,
-        text: { type: 'plain_text', text: button.text },
-        ...(button.value !== undefined && { value: button.value }),
-        action_ts: options.actionTs,
-      },
-    ],
+    actions: [buttonAction(button, options.actionTs)],
   };
 }

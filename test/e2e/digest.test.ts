@@ -3,6 +3,7 @@ import { afterEach, expect, it } from 'vitest';
 import { type RunningBot, startBot } from '../../src/compose.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { forEachBackend } from '../store/test-database.js';
+import { requestApproval } from '../support/approval-requests.js';
 import {
   APPROVALS_CHANNEL,
   type BotHarness,
@@ -50,13 +51,7 @@ const digests = () => h.slack.callsTo('chat.postMessage').filter((c) => c.args['
 /** Lets the bot's pending work (outbox passes, sweeps) run without moving the clock. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
 
-/** Runs a command and returns the id of the approval request it filed. */
-async function requestChange(text: string, user: string): Promise<string> {
-  const { id } = await h.command(text, { user });
-  const texts = await h.replies(id, (t) => t.some((x) => x.startsWith('Pending approval #')));
-  const pending = texts.find((x) => x.startsWith('Pending approval #')) ?? '';
-  return pending.slice('Pending approval #'.length, 'Pending approval #'.length + 6);
-}
+const requestChange = (text: string, user: string) => requestApproval(h, text, user);
 
 it('says nothing when there is nothing to say, then once a day at the configured local time, once across a restart', async () => {
   // 09:00 UTC = 10:00 in Paris: today's 09:30 is past, so it ran at startup, with nothing to say.

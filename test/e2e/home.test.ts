@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { requestApproval } from '../support/approval-requests.js';
 import { expectBlocksWithinLimits } from '../support/block-limits.js';
 import {
   APPROVALS_CHANNEL,
@@ -60,16 +61,7 @@ function buttons(blocks: ReadonlyArray<Record<string, unknown>>, actionId: strin
     .map((e) => String(e['value']));
 }
 
-/** Runs a command and returns the id of the approval request it filed. */
-async function requestChange(text: string, user: string): Promise<string> {
-  const { id } = await h.command(text, { user });
-  const texts = await h.replies(id, (t) =>
-    t.some((x) => x.startsWith('Pending approval #') || /^(You|There|`)/.test(x)),
-  );
-  const pending = texts.find((x) => x.startsWith('Pending approval #'));
-  if (pending === undefined) throw new Error(`no approval request: ${JSON.stringify(h.slack.replies(id).at(-1))}`);
-  return pending.slice('Pending approval #'.length, 'Pending approval #'.length + 6);
-}
+const requestChange = (text: string, user: string) => requestApproval(h, text, user);
 
 async function clickHome(user: string, actionId: string, value: string): Promise<View> {
   const before = publishes(user).length;

@@ -11,6 +11,7 @@ import {
   TEST_CONFIG,
   USERS,
 } from '../support/bot-harness.js';
+import { controlCall } from '../support/ovh-signing.js';
 import { homeClick, homeOpened } from '../support/slack-payloads.js';
 import { postSigned } from '../support/slack-requests.js';
 
@@ -134,6 +135,31 @@ describe('App Home', () => {
     expect(JSON.stringify(await openHome(USERS.nobody))).not.toContain('soon-gone');
     // Drawing the tabs asked OVH nothing.
     expect(h.sim.requests.length).toBe(requests);
+  });
+
+  it('shows the protection of the partitions the person may see: problems first, then the summary', async () => {
+    await start({
+      config: `${TEST_CONFIG}
+protection:
+  alerts_channel: C0ALERTS
+  policies:
+    - name: production
+      targets: ["zpool-128310/data", "zpool-204117/db"]
+      frequencies: [hour-1, day-1, day-7]
+      snapshot_space: 25
+`,
+    });
+    const drift = await controlCall(h.sim, 'POST', '/partitions/zpool-128310/data', { scheduled: ['hour-1', 'day-1'] });
+    expect(drift.status).toBe(200);
+    await h.bot.protection?.scanNow();
+    const viewer = JSON.stringify(await openHome(USERS.viewer));
+    expect(viewer).toContain('`zpool-128310/data`: a required frequency is off');
+    expect(viewer).toMatch(/2 partitions covered by a policy: \d fine, 1 with a problem/);
+    expect(viewer.indexOf('zpool-128310/data')).toBeLessThan(viewer.indexOf('partitions covered by a policy'));
+    // Operator on zpool-204117 only: the other partition is neither listed nor counted.
+    const scoped = JSON.stringify(await openHome(USERS.scoped));
+    expect(scoped).not.toContain('zpool-128310');
+    expect(scoped).toContain('1 partition covered by a policy');
   });
 
   it('a forged Approve from a viewer’s Home tab is refused and audited; an approver’s runs the change', async () => {

@@ -200,6 +200,8 @@ protection:
     expect(JSON.stringify(cancelled)).toMatch(/cancelled/i);
     const after = await openHome(USERS.operator);
     expect(buttons(after.blocks, 'nasha_approval_cancel')).toEqual([]);
+    // Now among the recent outcomes.
+    expect(JSON.stringify(after)).toMatch(new RegExp(`Your recent requests.*#${id}`));
   });
 
   it('follows changes for those who opened it, once per debounce window', async () => {
@@ -273,9 +275,15 @@ describe('/nasha approvals', () => {
     await h.replies(asViewer.id, (t) => t.some((x) => x.startsWith('Approval requests')));
     expect(messageText(h.slack.replies(asViewer.id).at(-1) ?? {})).not.toContain(id);
 
+    // help is derived from the action table: it lists the command, with an example.
     const help = await h.command('help', { user: USERS.viewer });
-    const texts = await h.replies(help.id, (t) => t.some((x) => x.includes('help')));
-    expect(JSON.stringify(h.slack.replies(help.id))).toContain('approvals');
-    expect(texts.length).toBeGreaterThan(0);
+    await h.replies(help.id, (t) => t.length > 0);
+    const helpText = messageText(h.slack.replies(help.id).at(-1) ?? {});
+    expect(helpText).toContain('• `approvals`');
+    expect(helpText).toContain('`/nasha snapshot approvals`');
+    // Someone with no role gets neither the command in help nor anything from it.
+    const asNobody = await h.command('approvals', { user: USERS.nobody });
+    await h.replies(asNobody.id, (t) => t.some((x) => x.startsWith('Approval requests')));
+    expect(JSON.stringify(h.slack.replies(asNobody.id))).not.toContain(id);
   });
 });

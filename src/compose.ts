@@ -7,7 +7,7 @@ import { type AuditExportSink, loadBotConfig } from './config/bot-config.js';
 import { type AppEnv, DEFAULT_STARTUP_TIMEOUT_MS } from './config/env.js';
 import { ApprovalService } from './core/approvals.js';
 import { AuditOutbox, AuditTrail } from './core/audit.js';
-import { DashboardQueries, observedNotices } from './core/dashboard.js';
+import { DashboardQueries, observedAlerts, observedNotices } from './core/dashboard.js';
 import { ChangeDesk } from './core/desk.js';
 import { DailyDigest } from './core/digest.js';
 import { ActionGate } from './core/gate.js';
@@ -264,7 +264,8 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
           audit,
           ovh: () => api.client,
           pacer,
-          publisher: createSlackAlertPublisher(web),
+          // An alert opens, changes or clears with a problem: the Home tabs showing protection follow it.
+          publisher: observedAlerts(createSlackAlertPublisher(web), () => homeChanges.notify()),
           clock,
           logger: logger.child({ component: 'protection' }),
           observer: new ProtectionMetrics(

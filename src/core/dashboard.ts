@@ -8,6 +8,7 @@ import type { Clock } from '../shared/clock.js';
 import type { ApprovalNotices, ApprovalPolicy, ApprovalRepository, ApprovalRequest } from './approvals.js';
 import type { ActionGate, Offer } from './gate.js';
 import type { Actor } from './model.js';
+import type { AlertPublisher } from './protection/ports.js';
 import type { ProtectionQueries, StatusLine } from './protection/queries.js';
 
 /** How far back "recent outcomes" reach, and how many are shown. */
@@ -164,5 +165,22 @@ export function observedNotices(notices: ApprovalNotices, changed: () => void): 
       changed();
     },
     outcome: (request) => notices.outcome(request),
+  };
+}
+
+/** Protection alerts that also tell `changed`: an alert is posted or rewritten when a problem opens, changes or clears. */
+export function observedAlerts(publisher: AlertPublisher, changed: () => void): AlertPublisher {
+  const find = publisher.find;
+  return {
+    post: async (view) => {
+      const posted = await publisher.post(view);
+      changed();
+      return posted;
+    },
+    update: async (ref, view) => {
+      await publisher.update(ref, view);
+      changed();
+    },
+    ...(find !== undefined && { find: (alert) => find.call(publisher, alert) }),
   };
 }

@@ -149,10 +149,14 @@ protection:
       snapshot_space: 25
 `,
     });
+    await h.bot.protection?.scanNow();
+    expect(JSON.stringify(await openHome(USERS.viewer))).not.toContain('a required frequency is off');
     const drift = await controlCall(h.sim, 'POST', '/partitions/zpool-128310/data', { scheduled: ['hour-1', 'day-1'] });
     expect(drift.status).toBe(200);
     await h.bot.protection?.scanNow();
-    const viewer = JSON.stringify(await openHome(USERS.viewer));
+    // The alert opened: the viewer's open Home tab is redrawn (after the debounce) with the problem.
+    await h.slack.waitFor(() => publishes(USERS.viewer).length === 2, 'the Home tab redrawn');
+    const viewer = JSON.stringify(lastHome(USERS.viewer));
     expect(viewer).toContain('`zpool-128310/data`: a required frequency is off');
     expect(viewer).toMatch(/2 partitions covered by a policy: \d fine, 1 with a problem/);
     expect(viewer.indexOf('zpool-128310/data')).toBeLessThan(viewer.indexOf('partitions covered by a policy'));

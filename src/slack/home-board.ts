@@ -12,6 +12,8 @@ export interface HomeBoardOptions {
   followMs?: number;
   /** How many people's Home tabs are followed at once (the oldest are dropped). */
   maxViewers?: number;
+  /** Least time between two views.publish calls of this process (600 ms: 100 a minute, Tier 4's floor). */
+  minIntervalMs?: number;
 }
 
 interface Viewer {
@@ -33,6 +35,9 @@ export class HomeBoard {
   private readonly debounceMs: number;
   private readonly followMs: number;
   private readonly maxViewers: number;
+  private readonly minIntervalMs: number;
+  /** When the next views.publish may go (reserved synchronously, so concurrent renders queue up). */
+  private nextSlotAt = 0;
 
   constructor(
     private readonly deps: SlackDeps,
@@ -42,6 +47,7 @@ export class HomeBoard {
     this.debounceMs = options.debounceMs ?? 10_000;
     this.followMs = options.followMs ?? 12 * 3_600_000;
     this.maxViewers = options.maxViewers ?? 1_000;
+    this.minIntervalMs = options.minIntervalMs ?? 600;
   }
 
   /** `app_home_opened`: publish it now, from the first page, and follow its changes. */
@@ -97,6 +103,14 @@ export class HomeBoard {
     return next;
   }
 
+  /** Waits for this publish's turn: a change seen by many followers does not burst past Slack's rate limit. */
+  private async slot(): Promise<void> {
+    const now = this.deps.clock.now();
+    const at = Math.max(now, this.nextSlotAt);
+    this.nextSlotAt = at + this.minIntervalMs;
+    if (at > now) await this.deps.clock.sleep(at - now);
+  }
+
   private async render(userId: string): Promise<void> {
     // A Home tab belongs to no channel: the checks are those of a request from no channel (as its clicks are).
     const actor: Actor = { userId, channelId: undefined };
@@ -104,6 +118,7 @@ export class HomeBoard {
     try {
       const [data, reader] = await Promise.all([this.deps.dashboard.home(actor), this.deps.readers.person(userId)]);
       const view = homeView(data, translator(reader), { page: viewer?.page ?? 1, notice: viewer?.notice });
+      await this.slot();
       await this.client.views.publish({ user_id: userId, view });
     } catch (error) {
       this.deps.logger.warn({ err: error, userId }, 'could not publish the Home tab');

@@ -777,7 +777,7 @@ export const en = {
   'digest.notification': 'Daily digest for {date}',
   'digest.title': 'Daily digest — {date}',
   'digest.approvals': '<b>Open approval requests</b> ({count}), oldest first',
-  'digest.approval': '{id} · {change} · requested by {requester} {since}',
+  'digest.approval': '{id} · {change} · requested by {requester} on {since}',
   'digest.problems': '<b>Open protection problems</b> ({count})',
   'digest.changes': '<b>Yesterday’s changes</b>',
   'digest.change': '{kind}: {count}',

@@ -3,6 +3,7 @@ import { requestApproval } from '../support/approval-requests.js';
 import { expectBlocksWithinLimits } from '../support/block-limits.js';
 import {
   APPROVALS_CHANNEL,
+  BOT_TOKEN,
   type BotHarness,
   type BotHarnessOptions,
   messageText,
@@ -85,6 +86,7 @@ describe('App Home', () => {
 
     const approver = await openHome(USERS.approver);
     expect(approver.type).toBe('home');
+    expect(publishes(USERS.approver)[0]?.authorization).toBe(`Bearer ${BOT_TOKEN}`);
     expect(buttons(approver.blocks, 'nasha_approval_approve').sort()).toEqual([near, far].sort());
     expect(buttons(approver.blocks, 'nasha_approval_reject').sort()).toEqual([near, far].sort());
     expectBlocksWithinLimits(approver.blocks, 100);

@@ -8,7 +8,9 @@ import { type AppEnv, DEFAULT_STARTUP_TIMEOUT_MS } from './config/env.js';
 import { ApprovalService } from './core/approvals.js';
 import { AuditOutbox, AuditTrail } from './core/audit.js';
 import { BreakGlassService } from './core/break-glass.js';
+import { DashboardQueries, observedAlerts, observedNotices } from './core/dashboard.js';
 import { ChangeDesk } from './core/desk.js';
+import { DailyDigest } from './core/digest.js';
 import { ActionGate } from './core/gate.js';
 import { CachedGroupDirectory } from './core/groups.js';
 import { NotificationOutbox } from './core/notifications.js';
@@ -32,11 +34,13 @@ import { ConfigError } from './shared/config-error.js';
 import { createBoltLogger, createLogger } from './shared/logger.js';
 import { createProxyDispatcher, describeProxy, proxyFor } from './shared/proxy.js';
 import { withFreshReads } from './shared/request-context.js';
+import { ChangeSignal } from './shared/signal.js';
 import { diagnoseConnection, innermostMessage, problemLine, StartupError } from './shared/startup-error.js';
 import { createSlackApp, type SlackApp, slackFetch } from './slack/app.js';
 import { createSlackApprovalNotices } from './slack/approval-cards.js';
 import { createSlackAuditPublisher } from './slack/audit-publisher.js';
 import { createSlackBreakGlassNotices } from './slack/break-glass-notices.js';
+import { createSlackDigestSender } from './slack/digest-sender.js';
 import { createGroupMemberFetcher } from './slack/group-members.js';
 import { createProfileFetcher, ReaderDirectory } from './slack/i18n/readers.js';
 import { createMetadataCodec } from './slack/metadata.js';
@@ -77,6 +81,8 @@ export interface BotOverrides {
    * 'once': one plan pass and one scan at start, then nothing (a virtual clock that jumps would spin the loops).
    */
   protectionLoops?: boolean | 'once';
+  /** false: the daily digest's timer does not run (tests call `digest.runFor` themselves). */
+  digestLoop?: boolean;
   /** Where `stdout: true` audit export sinks write (default: process.stdout). */
   exportStdout?: NodeJS.WritableStream;
 }
@@ -96,6 +102,8 @@ export interface RunningBot {
   metrics: BotMetrics;
   /** Protection policies (undefined without a `protection:` section). */
   protection: Protection | undefined;
+  /** The daily digest (undefined without a `digest:` section). */
+  digest: DailyDigest | undefined;
   /** Stops taking requests, flushes the outboxes (bounded), closes everything. */
   stop(): Promise<void>;
 }
@@ -216,12 +224,14 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     intentLeaseMs: env.ovh.tuning.timeoutMs + 5_000,
   });
   const approvalRepo = new ApprovalStore(database.db);
+  const homeChanges = new ChangeSignal();
   const approvals = new ApprovalService({
     repo: approvalRepo,
     service,
     policy,
     audit,
-    notices: createSlackApprovalNotices(notifications, readers),
+    // Every new version of a request goes through its card: the Home tabs showing requests follow it.
+    notices: observedNotices(createSlackApprovalNotices(notifications, readers), () => homeChanges.notify()),
     rules: config.approvals.rules,
     configVersion: config.configVersion,
     approvalsChannel: config.approvals.channel,
@@ -277,7 +287,11 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
           audit,
           ovh: () => api.client,
           pacer,
-          publisher: createSlackAlertPublisher(web, {}, readers, (action) => gate.approvalRule(action)),
+          // An alert opens, changes or clears with a problem: the Home tabs showing protection follow it.
+          publisher: observedAlerts(
+            createSlackAlertPublisher(web, {}, readers, (action) => gate.approvalRule(action)),
+            () => homeChanges.notify(),
+          ),
           clock,
           logger: logger.child({ component: 'protection' }),
           observer: new ProtectionMetrics(
@@ -295,6 +309,22 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     ovh: () => api.client,
     clock,
   });
+
+  const digestConfig = config.digest;
+  const digest =
+    digestConfig === undefined
+      ? undefined
+      : new DailyDigest({
+          config: digestConfig,
+          auditChannel: config.audit.channel,
+          approvals: approvalRepo,
+          protection: config.protection === undefined ? undefined : protectionStore,
+          audit: auditRepo,
+          expiring: api.cache,
+          send: createSlackDigestSender(notifications, readers, digestConfig.channel),
+          clock,
+          logger: logger.child({ component: 'digest' }),
+        });
 
   let slackRequestsInFlight = 0;
   // Late-bound: readiness asks the Slack app (built just below) whether Slack can reach us.
@@ -349,6 +379,16 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
       gate,
       desk,
       protection: { queries: protectionQueries, runtime: protection },
+      dashboard: new DashboardQueries({
+        repo: approvalRepo,
+        policy,
+        gate,
+        protection: protectionQueries,
+        protectionOn: config.protection !== undefined,
+        expiring: api.cache,
+        clock,
+      }),
+      changes: homeChanges,
       metadata: createMetadataCodec(env.slack.signingSecret ?? env.slack.botToken, () => clock.now()),
       readers,
       clock,
@@ -357,6 +397,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
   );
   let sweeper: IntentSweeper | undefined;
   const closeAll = async () => {
+    await digest?.stop();
     await protection?.stop();
     await sweeper?.stop();
     await approvals.stop();
@@ -392,6 +433,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
   approvals.start();
   // Notices of recent break-glass changes a crash may have cut short (idempotent on their keys).
   void breakGlass.resend().catch((error: unknown) => logger.error({ err: error }, 'break-glass resend failed'));
+  if (overrides.digestLoop !== false) digest?.start();
   // Changes whose OVH answer never arrived (this or another process died, or the answer was lost): settled
   // from what OVH shows, now and then on a timer, by whichever replica gets each lease.
   sweeper = new IntentSweeper({
@@ -427,6 +469,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     outbox,
     notifications,
     exportOutbox,
+    digest,
     readiness,
     metrics,
     protection,

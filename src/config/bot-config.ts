@@ -10,10 +10,12 @@ import type { Document } from 'yaml';
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { APPROVABLE_ACTIONS, type ApprovableAction, type ApprovalRule } from '../core/actions.js';
+import type { DigestConfig } from '../core/digest.js';
 import type { AccessConfig, CapRole, GrantConfig, Target } from '../core/model.js';
 import { CAP_ROLES, ROLES } from '../core/model.js';
 import { EXPIRATION_RANGE } from '../core/naming.js';
 import type { ProtectionConfig } from '../core/protection/model.js';
+import { isKnownTimezone } from '../core/protection/schedule.js';
 import { editDistance } from '../core/suggest.js';
 import { ConfigError } from '../shared/config-error.js';
 import { type DurationRange, HOUR_MS, isWithin, parseDuration } from '../shared/duration.js';
@@ -105,6 +107,8 @@ export interface BotConfig {
   language: LanguageConfig;
   /** `protection:` (policies the bot keeps by itself); undefined when the section is absent. */
   protection: ProtectionConfig | undefined;
+  /** `digest:` (a daily message; default 09:00 UTC); undefined when the section is absent (off). */
+  digest: DigestConfig | undefined;
   /** Problems that do not stop the bot but the operator should see at startup. */
   warnings: readonly string[];
 }
@@ -477,6 +481,22 @@ const ProtectionSchema = protectionSchema({
   durationSetting,
 });
 
+/** `digest:` the daily digest (issue 17.4); off when absent. */
+const DigestSchema = strictMapping(
+  {
+    channel: ChannelId('the Slack channel ID (C…) where the daily digest is posted'),
+    time: z
+      .string({ error: expected('a time of day "HH:MM" like "09:00"') })
+      .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day "HH:MM" (00:00 to 23:59), like "09:00"')
+      .optional(),
+    timezone: z
+      .string({ error: expected('a time zone like "Europe/Paris" or "UTC"') })
+      .refine(isKnownTimezone, 'is not a time zone this system knows: use one like "Europe/Paris" or "UTC"')
+      .optional(),
+  },
+  'a mapping with channel, and optionally time ("09:00") and timezone ("Europe/Paris")',
+);
+
 const BotConfigFileSchema = strictMapping(
   {
     version: z
@@ -528,6 +548,7 @@ const BotConfigFileSchema = strictMapping(
     ).optional(),
     language: LanguageSchema.optional(),
     protection: ProtectionSchema.optional(),
+    digest: DigestSchema.optional(),
   },
   'a mapping of settings (audit, grants, channels, …)',
 );
@@ -828,7 +849,14 @@ function build(file: BotConfigFile, fileName: string): BotConfig {
   const hash = createHash('sha256').update(canonicalJson(normalized)).digest('hex').slice(0, 12);
   // Not in the hash: tuning a protection policy must not invalidate approvals waiting for a decision.
   const protection = file.protection === undefined ? undefined : buildProtection(file.protection, targetGroups);
-  return { ...normalized, audit, protection, configVersion: `${version}:${hash}`, language, warnings };
+  // Not in the hash either: when and where the digest goes changes no approval.
+  const digest = file.digest === undefined ? undefined : digestOf(file.digest);
+  return { ...normalized, audit, protection, digest, configVersion: `${version}:${hash}`, language, warnings };
+}
+
+function digestOf(digest: NonNullable<BotConfigFile['digest']>): DigestConfig {
+  const [hour = 9, minute = 0] = (digest.time ?? '09:00').split(':').map(Number);
+  return { channel: digest.channel, minuteOfDay: hour * 60 + minute, timezone: digest.timezone ?? 'UTC' };
 }
 
 // ---- entry points -----------------------------------------------------------------------------------------------

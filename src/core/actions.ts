@@ -112,6 +112,8 @@ const ROWS: readonly ActionSpec[] = [
         options: [],
         example: 'schedule show {partition} day-1',
       },
+      // The requests the reader can decide and their own open ones (what the Home tab lists).
+      { words: ['approvals'], target: 'none', args: [], options: [], example: 'approvals' },
     ],
   },
   {

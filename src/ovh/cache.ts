@@ -267,6 +267,22 @@ export class NashaReadCache {
     if (names?.size === 0) this.details.delete(where);
   }
 
+  /**
+   * Custom snapshots whose details are in memory and that expire in [from, to): what this process read lately
+   * (people's listings, protection scans), without an OVH request. Soonest first.
+   */
+  knownExpiring(from: number, to: number): Array<{ service: string; partition: string; name: string; at: number }> {
+    const out: Array<{ service: string; partition: string; name: string; at: number }> = [];
+    for (const [where, names] of this.details) {
+      const [service = '', partition = ''] = where.split('\u0000');
+      for (const snapshot of names.values()) {
+        const at = snapshot.expiration === null ? Number.NaN : Date.parse(snapshot.expiration);
+        if (at >= from && at < to) out.push({ service, partition, name: snapshot.name, at });
+      }
+    }
+    return out.sort((a, b) => a.at - b.at);
+  }
+
   /** OVH listed the partition's names: details of names no longer there are dropped. */
   private keepListedOnly(service: string, partition: string, listed: readonly unknown[]): void {
     const where = partitionKey(service, partition);

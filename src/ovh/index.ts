@@ -19,6 +19,8 @@ export interface NashaApi {
   client: NashaClient;
   tracker: TaskTracker;
   transport: OvhTransport;
+  /** What the client remembers of OVH's answers (read-only use: snapshots known to expire soon). */
+  cache: Pick<NashaReadCache, 'knownExpiring'>;
 }
 
 /** How long listings are kept when the tuning does not say (OVH_CACHE_SECONDS). */
@@ -56,5 +58,5 @@ export function createNashaApi(options: {
     ...(options.logger && { logger: options.logger }),
     ...options.tracker,
   });
-  return { client, tracker, transport };
+  return { client, tracker, transport, cache };
 }

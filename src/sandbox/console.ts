@@ -6,8 +6,10 @@ import { z } from 'zod';
 import { langOfLocale } from '../shared/language.js';
 import { type MessageKey, type MessageValues, type Translator, translator } from '../slack/i18n/translate.js';
 import {
+  appHomeOpenedEvent,
   blockSuggestionPayload,
   globalShortcutPayload,
+  homeButtonClick,
   messageButtonClick,
   messageShortcutPayload,
   type PayloadUser,
@@ -79,6 +81,8 @@ export interface Shortcut {
 }
 
 const COMMAND = '/nasha';
+/** Where the console keeps Home tabs among the messages (no Slack channel has this id). */
+const HOME = 'HOME';
 const VIEW_UPDATE_WAIT_MS = 3_000;
 const FORM_GRACE_MS = 2_000;
 
@@ -94,6 +98,7 @@ function helpLines(tr: Translator): string[] {
     [`/as ${arg('console.arg.name')}`, 'console.help.as', { example: '/as bob' }],
     [`/in ${arg('console.arg.channel')}`, 'console.help.in', { example: '/in general' }],
     ['/users, /channels', 'console.help.users'],
+    ['/home', 'console.help.home'],
     ['/logs [n]', 'console.help.logs'],
     [`/wait ${arg('console.arg.text')}`, 'console.help.wait', { text: arg('console.arg.text') }],
     ['/quit', 'console.help.quit'],
@@ -117,6 +122,7 @@ const CONSOLE_COMMANDS: ReadonlySet<string> = new Set([
   'logs',
   'shortcut',
   'shortcuts',
+  'home',
 ]);
 
 /** What a response_url stands for: who sees its messages, where, and which message it may replace. */
@@ -150,6 +156,7 @@ interface ViewRecord {
   closed: boolean;
 }
 
+const HomeArgsSchema = z.object({ user_id: z.string(), view: z.looseObject({ blocks: z.array(z.unknown()) }) });
 const MessageArgsSchema = z.looseObject({
   channel: z.string().optional(),
   user: z.string().optional(),
@@ -497,6 +504,8 @@ export class SandboxConsole {
       case '/shortcut':
       case '/shortcuts':
         return this.shortcut(argument);
+      case '/home':
+        return this.openHome();
       case '/quit':
       case '/exit':
         this.quitting = true;
@@ -705,6 +714,17 @@ export class SandboxConsole {
     this.showMessage({ ...target, ephemeral: !inChannel }, key, message, false);
   }
 
+  /** Opens the bot's Home tab as the current user (`app_home_opened`); the bot draws it with views.publish. */
+  private async openHome(): Promise<void> {
+    const ts = slackTs();
+    const body = JSON.stringify(appHomeOpenedEvent(this.user.id, `Ev${randomBytes(6).toString('hex')}`, ts));
+    const ack = await postSigned(this.options.botUrl, this.options.signingSecret, body, {
+      contentType: 'application/json',
+    });
+    if (ack.status !== 200)
+      this.write([this.words('console.dispatchFailed', { command: '/home', status: String(ack.status) })]);
+  }
+
   private async press(number: number): Promise<void> {
     const entry = this.buttons.get(number);
     const message = entry === undefined ? undefined : this.messages.get(entry.messageKey);
@@ -728,6 +748,20 @@ export class SandboxConsole {
         this.write([this.words('console.nothingSent', { button: deny })]);
         return;
       }
+    }
+    if (message.channelId === HOME) {
+      // A Home tab button: no channel and no response_url; the bot answers by drawing the tab again.
+      const click = homeButtonClick({
+        user: this.payloadUser(),
+        viewId: `VHOME${this.user.id}`,
+        button: { actionId: button.actionId, blockId: button.blockId, value: button.value, text: button.text },
+        triggerId: this.newTrigger(this.user.id),
+        actionTs: slackTs(),
+      });
+      const ack = await this.post(interactivityBody(click));
+      this.expectForm();
+      if (ack.status !== 200) this.write([this.words('console.clickHttp', { status: String(ack.status) })]);
+      return;
     }
     const target: ResponseTarget = {
       userId: this.user.id,
@@ -805,6 +839,15 @@ export class SandboxConsole {
       case 'views.update':
         this.onView(call);
         return;
+      case 'views.publish': {
+        const args = HomeArgsSchema.safeParse(call.args);
+        if (!args.success) return;
+        // Only its owner sees a Home tab: shown like a message for them alone, its buttons theirs.
+        const key = `${HOME}:${args.data.user_id}`;
+        const target = { userId: args.data.user_id, channelId: HOME, messageKey: key, ephemeral: true };
+        this.showMessage(target, key, { text: '', blocks: args.data.view.blocks }, false);
+        return;
+      }
       default:
         return;
     }
@@ -868,6 +911,7 @@ export class SandboxConsole {
   }
 
   private label(target: ResponseTarget): string {
+    if (target.channelId === HOME) return this.words('console.home', { name: this.userName(target.userId) });
     if (target.ephemeral) return this.words('console.only', { name: this.userName(target.userId) });
     const dmUser = this.dmUser(target.channelId);
     if (dmUser !== undefined) return this.words('console.dm', { name: this.userName(dmUser) });

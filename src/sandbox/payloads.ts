@@ -46,6 +46,20 @@ export function viewPayload(view: ViewPayloadInput, botId = 'BBOT') {
   };
 }
 
+type ClickedButton = { actionId: string; blockId: string; value?: string | undefined; text: string };
+
+/** The clicked button as `actions[0]` of a block_actions payload. */
+function buttonAction(button: ClickedButton, actionTs: string) {
+  return {
+    type: 'button',
+    action_id: button.actionId,
+    block_id: button.blockId,
+    text: { type: 'plain_text', text: button.text },
+    ...(button.value !== undefined && { value: button.value }),
+    action_ts: actionTs,
+  };
+}
+
 /** A click on a message button. Slack includes the message itself unless it is ephemeral. */
 export function messageButtonClick(options: {
   user: PayloadUser;
@@ -53,7 +67,7 @@ export function messageButtonClick(options: {
   messageTs: string;
   isEphemeral: boolean;
   message?: object;
-  button: { actionId: string; blockId: string; value?: string | undefined; text: string };
+  button: ClickedButton;
   responseUrl: string;
   triggerId: string;
   actionTs: string;
@@ -74,16 +88,7 @@ export function messageButtonClick(options: {
     ...(options.message !== undefined && !options.isEphemeral && { message: options.message }),
     state: { values: {} },
     response_url: options.responseUrl,
-    actions: [
-      {
-        type: 'button',
-        action_id: button.actionId,
-        block_id: button.blockId,
-        text: { type: 'plain_text', text: button.text },
-        ...(button.value !== undefined && { value: button.value }),
-        action_ts: options.actionTs,
-      },
-    ],
+    actions: [buttonAction(button, options.actionTs)],
   };
 }
 
@@ -182,5 +187,51 @@ export function globalShortcutPayload(options: {
     ...common,
     trigger_id: options.triggerId,
     action_ts: options.actionTs,
+  };
+}
+
+/** The Events API envelope of `app_home_opened` (the user opened the app's Home tab), as JSON. */
+export function appHomeOpenedEvent(userId: string, eventId: string, eventTs: string): object {
+  return {
+    token: 'legacy',
+    team_id: TEAM.id,
+    api_app_id: APP_ID,
+    type: 'event_callback',
+    event_id: eventId,
+    event_time: Math.floor(Number(eventTs)),
+    event: { type: 'app_home_opened', user: userId, channel: `D${userId}`, tab: 'home', event_ts: eventTs },
+    authorizations: [{ team_id: TEAM.id, user_id: 'UBOT', is_bot: true, is_enterprise_install: false }],
+  };
+}
+
+/** A click on a button of the Home tab: no channel and no response_url, the view instead. */
+export function homeButtonClick(options: {
+  user: PayloadUser;
+  viewId: string;
+  button: ClickedButton;
+  triggerId: string;
+  actionTs: string;
+}): object {
+  const { button } = options;
+  return {
+    type: 'block_actions',
+    user: userOf(options.user),
+    ...common,
+    trigger_id: options.triggerId,
+    container: { type: 'view', view_id: options.viewId },
+    view: {
+      id: options.viewId,
+      team_id: TEAM.id,
+      type: 'home',
+      callback_id: '',
+      private_metadata: '',
+      blocks: [],
+      state: { values: {} },
+      hash: 'h1',
+      app_id: APP_ID,
+      bot_id: 'BBOT',
+    },
+    state: { values: {} },
+    actions: [buttonAction(button, options.actionTs)],
   };
 }

@@ -156,6 +156,9 @@ export class LocalSlackApi {
     this.handlers.set('views.push', (a) => ({
       body: { ok: true, view: { id: this.nextViewId(), ...asRecord(a['view']) } },
     }));
+    this.handlers.set('views.publish', (a) => ({
+      body: { ok: true, view: { id: `VHOME${String(a['user_id'])}`, hash: 'h1', ...asRecord(a['view']) } },
+    }));
     this.handlers.set('conversations.open', (a) => ({ body: { ok: true, channel: { id: `D${String(a['users'])}` } } }));
     this.handlers.set('usergroups.users.list', (a) => ({
       body: { ok: true, users: this.groups.get(String(a['usergroup'])) ?? [] },

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ApprovalService } from '../core/approvals.js';
 import type { BreakGlassService } from '../core/break-glass.js';
+import type { DashboardQueries } from '../core/dashboard.js';
 import type { ChangeDesk } from '../core/desk.js';
 import type { ActionGate } from '../core/gate.js';
 import type { NotificationOutbox } from '../core/notifications.js';
@@ -28,6 +29,10 @@ export interface SlackDeps {
   notifications: Pick<NotificationOutbox, 'send' | 'posted'>;
   /** `status`, `restore`, and the alerts' Fix (runtime: undefined without a `protection:` section). */
   protection?: { queries: ProtectionQueries; runtime: Protection | undefined } | undefined;
+  /** What the Home tab and `/nasha approvals` show a person. */
+  dashboard: Pick<DashboardQueries, 'home' | 'approvals'>;
+  /** Tells its listeners when something a Home tab shows changed (approval requests). */
+  changes?: { subscribe(listener: () => void): () => void } | undefined;
   metadata: MetadataCodec;
   /** Who reads in which language: a person (their Slack locale and zone), a channel (its configured language). */
   readers: ReaderDirectory;

@@ -7,12 +7,15 @@ import { createFixButton, createStatusPageButton } from './actions/protection-bu
 import { createDeleteOldestButton } from './actions/quick-delete-oldest.js';
 import { APPROVAL_ACTION } from './blocks/approval-card.js';
 import { BREAK_GLASS_ACTION } from './blocks/break-glass.js';
+import { HOME_ACTION } from './blocks/home.js';
 import { FIELD, MODAL } from './blocks/modals.js';
 import { PROTECTION_ACTION } from './blocks/protection.js';
 import { QUICK_ACTION, QUICK_MODAL, QUICK_SHORTCUT } from './blocks/quick-summary.js';
 import { PAGE_ACTION } from './blocks/replies.js';
 import { createNashaCommand } from './commands/nasha-command.js';
 import type { SlackDeps } from './deps.js';
+import { createHomeFormButton, createHomeOpened, createHomePageButton } from './events/app-home.js';
+import { HomeBoard } from './home-board.js';
 import { createPartitionOptions, createServiceOptions } from './options/target-options.js';
 import { createQuickGlobalShortcut, createQuickMessageShortcut } from './shortcuts/quick-snapshot.js';
 import { createUnclaimedMiddleware, ListenerClaims } from './unclaimed.js';
@@ -49,9 +52,17 @@ export function registerListeners(app: App, deps: SlackDeps): void {
   app.view(claims.claim('view', MODAL.schedule), createScheduleSubmission(deps));
   app.view(claims.claim('view', MODAL.delete), createDeleteSubmission(deps));
 
-  app.action(claims.claim('action', APPROVAL_ACTION.approve), createApproveButton(deps));
-  app.action(claims.claim('action', APPROVAL_ACTION.reject), createRejectButton(deps));
-  app.action(claims.claim('action', APPROVAL_ACTION.cancel), createCancelButton(deps));
+  // The Home tab: its approval buttons are the card's (same ids, same handlers); a click's answer goes on top of it.
+  const home = new HomeBoard(deps, app.client);
+  deps.changes?.subscribe(() => home.changed());
+  app.event('app_home_opened', createHomeOpened(deps, home));
+  app.action(claims.claim('action', HOME_ACTION.page), createHomePageButton(deps, home));
+  app.action(claims.claim('action', HOME_ACTION.openForm), createHomeFormButton(deps, 'form'));
+  app.action(claims.claim('action', HOME_ACTION.quickSnapshot), createHomeFormButton(deps, 'quick'));
+
+  app.action(claims.claim('action', APPROVAL_ACTION.approve), createApproveButton(deps, home));
+  app.action(claims.claim('action', APPROVAL_ACTION.reject), createRejectButton(deps, home));
+  app.action(claims.claim('action', APPROVAL_ACTION.cancel), createCancelButton(deps, home));
   app.view(claims.claim('view', MODAL.reason), createReasonSubmission(deps));
   app.view(claims.claim('view', MODAL.reject), createRejectSubmission(deps));
   app.action(claims.claim('action', BREAK_GLASS_ACTION.run), createBreakGlassRunButton(deps));

@@ -122,6 +122,20 @@ export class ApprovalStore implements ApprovalRepository {
     return rows.map(toRequest);
   }
 
+  /** One requester's requests that ended since `since`, newest first (the Home tab's recent outcomes). */
+  async closedOf(userId: string, since: number, limit: number): Promise<ApprovalRequest[]> {
+    const rows = await this.db
+      .selectFrom('approval_requests')
+      .selectAll()
+      .where('requester_user_id', '=', userId)
+      .where('state', 'not in', [...OPEN_STATES])
+      .where('updated_at', '>=', since)
+      .orderBy('updated_at', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map(toRequest);
+  }
+
   async staleCards(): Promise<ApprovalRequest[]> {
     const rows = await this.db
       .selectFrom('approval_requests')

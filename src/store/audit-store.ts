@@ -8,6 +8,7 @@
  */
 import { type ExpressionBuilder, type Kysely, type Selectable, sql } from 'kysely';
 import {
+  type AuditAction,
   AuditActionSchema,
   type AuditDelivery,
   AuditOutcomeSchema,
@@ -50,6 +51,22 @@ export class AuditStore extends OutboxRows<AuditRecord> implements AuditReposito
   ) {
     super(db, { table: 'audit_records', lane: 'audit_channel', undelivered, creationSeq });
     this.dialect = dialect ?? dialectOf(db);
+  }
+
+  /** Changes made (succeeded or partly) per action, recorded in [from, to): the daily digest's counts. */
+  async changeCounts(from: number, to: number): Promise<Array<{ action: AuditAction; count: number }>> {
+    const rows = await this.db
+      .selectFrom('audit_records')
+      .select(['action', (eb) => eb.fn.countAll<string | number>().as('count')])
+      .where('created_at', '>=', from)
+      .where('created_at', '<', to)
+      .where('outcome', 'in', ['succeeded', 'partial'])
+      .groupBy('action')
+      .execute();
+    return rows.flatMap((row) => {
+      const action = AuditActionSchema.safeParse(row.action);
+      return action.success ? [{ action: action.data, count: Number(row.count) }] : [];
+    });
   }
 
   async insert(input: Omit<AuditRecord, 'hash'>): Promise<AuditRecord> {

@@ -180,9 +180,29 @@ describe('parseBotConfig: every problem names its key, its line and the fix', ()
 
   it('rejects unknown top-level keys, one line each, including camelCase spellings', () => {
     expect(problems(`${MINIMAL}unlistedChannels: none\nfoo: 1\n`)).toEqual([
-      'nasha.yml:3: unlistedChannels: unknown key "unlistedChannels" — did you mean "unlisted_channels"? (allowed here: version, audit, approvals, grants, channels, unlisted_channels, target_groups, quick_snapshot, language, protection)',
-      'nasha.yml:4: foo: unknown key "foo" (allowed here: version, audit, approvals, grants, channels, unlisted_channels, target_groups, quick_snapshot, language, protection)',
+      'nasha.yml:3: unlistedChannels: unknown key "unlistedChannels" — did you mean "unlisted_channels"? (allowed here: version, audit, approvals, grants, channels, unlisted_channels, target_groups, quick_snapshot, language, protection, digest)',
+      'nasha.yml:4: foo: unknown key "foo" (allowed here: version, audit, approvals, grants, channels, unlisted_channels, target_groups, quick_snapshot, language, protection, digest)',
     ]);
+  });
+
+  it('digest: off by default; channel, time and time zone, each checked with a clear message', () => {
+    expect(parseBotConfig(MINIMAL, 'nasha.yml').digest).toBeUndefined();
+    expect(parseBotConfig(`${MINIMAL}digest: {channel: C0DIGEST1}\n`, 'nasha.yml').digest).toEqual({
+      channel: 'C0DIGEST1',
+      minuteOfDay: 9 * 60,
+      timezone: 'UTC',
+    });
+    expect(
+      parseBotConfig(`${MINIMAL}digest: {channel: C0DIGEST1, time: "18:45", timezone: Europe/Paris}\n`, 'nasha.yml')
+        .digest,
+    ).toEqual({ channel: 'C0DIGEST1', minuteOfDay: 18 * 60 + 45, timezone: 'Europe/Paris' });
+    expect(problems(`${MINIMAL}digest: {channel: C0DIGEST1, time: "9h", timezone: Mars/Olympus}\n`)).toEqual([
+      'nasha.yml:3: digest.time: must be a time of day "HH:MM" (00:00 to 23:59), like "09:00"',
+      'nasha.yml:3: digest.timezone: is not a time zone this system knows: use one like "Europe/Paris" or "UTC"',
+    ]);
+    expect(problems(`${MINIMAL}digest: {time: "09:00", chanel: C0DIGEST1}\n`).join('\n')).toMatch(
+      /digest\.channel: .*required|digest\.chanel: unknown key "chanel" — did you mean "channel"\?/,
+    );
   });
 
   it('rejects a misspelt role with a did-you-mean', () => {

@@ -53,6 +53,7 @@ describe('nasha.example.yml', () => {
     expect(config.protection?.policies.map((p) => [p.name, p.plan.map((c) => `${c.label}×${c.keep}`)])).toEqual([
       ['production', ['daily×5', 'weekly×3']],
     ]);
+    expect(config.digest).toEqual({ channel: 'C0123APPROVE', minuteOfDay: 9 * 60, timezone: 'Europe/Paris' });
     expect(config.warnings).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningBot, startBot } from '../../src/compose.js';
 import { type Simulator, startSimulator } from '../../src/ovh/simulator/index.js';
+import { appHomeOpenedEvent } from '../../src/sandbox/payloads.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { TEST_CONFIG, testEnv, USERS } from '../support/bot-harness.js';
@@ -71,5 +72,24 @@ describe('Socket Mode (SLACK_APP_TOKEN set): no public URL, same listeners', () 
     expect(JSON.stringify(link.ackOf('env-1')?.message)).toContain('Working on');
     await slack.waitFor(() => slack.replies('socket').length > 0, 'the reply');
     expect(JSON.stringify(slack.replies('socket')[0])).toContain('snap-data-pre-upgrade');
+  });
+
+  it('draws the Home tab from an app_home_opened events_api envelope', async () => {
+    await slack.waitFor(() => link.sockets.length > 0, 'the bot to open the WebSocket');
+    link.sockets[0]?.send(
+      JSON.stringify({
+        envelope_id: 'env-home',
+        type: 'events_api',
+        accepts_response_payload: false,
+        payload: appHomeOpenedEvent(USERS.viewer, 'EvSOCKET1', '1700000000.000100'),
+      }),
+    );
+    await slack.waitFor(() => link.ackOf('env-home') !== undefined, 'the envelope ack');
+    await slack.waitFor(
+      () => slack.callsTo('views.publish').some((c) => c.args['user_id'] === USERS.viewer),
+      'the Home tab',
+    );
+    const view = slack.callsTo('views.publish').find((c) => c.args['user_id'] === USERS.viewer)?.args['view'];
+    expect(view).toMatchObject({ type: 'home' });
   });
 });

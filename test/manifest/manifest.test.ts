@@ -39,6 +39,23 @@ describe('manifest.yml', () => {
     expect(settings.interactivity.is_enabled).toBe(true);
   });
 
+  it('has the Home tab on and app_home_opened subscribed, valid in HTTP mode too (as README.md says to edit it)', () => {
+    const features = manifest['features'] as { app_home?: { home_tab_enabled?: boolean } };
+    expect(features.app_home?.home_tab_enabled).toBe(true);
+    const settings = manifest['settings'] as Record<string, Record<string, unknown>>;
+    expect(settings['event_subscriptions']?.['bot_events']).toEqual(['app_home_opened']);
+    const url = 'https://nasha.example.com/slack/events';
+    const http = structuredClone(manifest) as {
+      features: { slash_commands: Array<Record<string, unknown>> };
+      settings: Record<string, Record<string, unknown> | boolean>;
+    };
+    http.settings['socket_mode_enabled'] = false;
+    for (const command of http.features.slash_commands) command['url'] = url;
+    Object.assign(http.settings['interactivity'] as object, { request_url: url, message_menu_options_url: url });
+    Object.assign(http.settings['event_subscriptions'] as object, { request_url: url });
+    expect(validate(http), JSON.stringify(validate.errors)).toBe(true);
+  });
+
   it('is rejected by the schema when broken (the check can fail)', () => {
     expect(validate({ display_information: { name: 'x' }, features: { slash_commands: [{ command: 'nasha' }] } })).toBe(
       false,

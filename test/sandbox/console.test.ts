@@ -135,6 +135,28 @@ describe('the sandbox console', () => {
     expect(await c.running).toBe(0);
   });
 
+  it('/home draws the Home tab of the current user; its Approve goes through the same checks', async () => {
+    const c = await start();
+    c.say('/nasha snapshot delete zpool-128310/data/snap-data-pre-upgrade --reason from home');
+    const [, id] = await c.see(/pending approval #([A-Z0-9]{6})/);
+    c.say('/home');
+    await c.see('Home tab of @alice │');
+    await c.see('No request is waiting for your decision.');
+    await c.see(`#${id}`);
+
+    c.say('/as bob');
+    await c.see('You are now bob');
+    c.say('/home');
+    await c.see('Home tab of @bob │');
+    const [, approve] = await c.see(/\[(\d+)\] Approve {3}\[\d+\] Reject…/);
+    c.say(approve ?? '');
+    await c.see('Approve this change?');
+    c.say('y');
+    await c.see(`You approved #${id}; running it now.`);
+    c.say('/quit');
+    expect(await c.running).toBe(0);
+  });
+
   it('protection: the drifting partition has an alert in #alerts at once, status shows it, Fix closes it', async () => {
     const c = await start();
     await c.see(/#alerts │ 🚨 Required frequencies are off on `zpool-128310\/logs`/);

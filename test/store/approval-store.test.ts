@@ -57,6 +57,25 @@ describe('approval requests in the database', () => {
       await database.close();
     });
 
+    it('closedOf: one requester’s ended requests since a time, newest first, bounded', async () => {
+      const database = await openDatabase(await backend.open());
+      const store = new ApprovalStore(database.db);
+      for (const [id, at] of [
+        ['CLOSE1', 1_000],
+        ['CLOSE2', 2_000],
+        ['CLOSE3', 3_000],
+        ['OPEN01', 4_000],
+      ] as const) {
+        await store.insert(request(id, at));
+        if (id !== 'OPEN01') await store.update(id, 1, { state: 'cancelled' }, at + 10);
+      }
+      await store.insert({ ...request('OTHER1', 3_500), requester: { userId: 'U0ELSE', channelId: null } });
+      await store.update('OTHER1', 1, { state: 'rejected' }, 3_600);
+      expect((await store.closedOf('U0REQ', 1_500, 10)).map((r) => r.id)).toEqual(['CLOSE3', 'CLOSE2']);
+      expect((await store.closedOf('U0REQ', 0, 1)).map((r) => r.id)).toEqual(['CLOSE3']);
+      await database.close();
+    });
+
     it('keeps the outcome detail as data (the audit detail JSON); a row written as plain text reads as text', async () => {
       const database = await openDatabase(await backend.open());
       const store = new ApprovalStore(database.db);

@@ -176,3 +176,23 @@ describe('AuditStore', () => {
     expect((await store.channelHeads('CAUDIT0001')).map((head) => head.id)).toEqual(['z']);
   });
 });
+
+describe('changeCounts (the daily digest)', () => {
+  it('counts the changes made per action in [from, to), nothing else', async () => {
+    await store.insert(record('a', { action: 'snapshot.create', outcome: 'succeeded' }));
+    await store.insert(record('b', { action: 'snapshot.create', outcome: 'partial' }));
+    await store.insert(record('c', { action: 'snapshot.delete', outcome: 'succeeded' }));
+    await store.insert(record('d', { action: 'snapshot.delete', outcome: 'denied' }));
+    await store.insert(
+      record('e', { action: 'schedule.add', outcome: 'succeeded', createdAt: T0 + 10, updatedAt: T0 + 10 }),
+    );
+    await store.insert(
+      record('f', { action: 'schedule.add', outcome: 'succeeded', createdAt: T0 - 1, updatedAt: T0 - 1 }),
+    );
+    const counts = await store.changeCounts(T0, T0 + 10);
+    expect([...counts].sort((x, y) => x.action.localeCompare(y.action))).toEqual([
+      { action: 'snapshot.create', count: 2 },
+      { action: 'snapshot.delete', count: 1 },
+    ]);
+  });
+});

@@ -1,5 +1,7 @@
 import {
+  appHomeOpenedEvent,
   blockSuggestionPayload,
+  homeButtonClick,
   messageButtonClick,
   type ViewPayloadInput,
   viewSelectAction,
@@ -67,3 +69,22 @@ export const checkboxes = (values: string[]) => ({
   type: 'checkboxes',
   selected_options: values.map((value) => ({ value })),
 });
+
+let events = 0;
+
+/** `app_home_opened` for `userId` (an Events API JSON body: post it with content-type application/json). */
+export function homeOpened(userId: string): string {
+  events += 1;
+  return JSON.stringify(appHomeOpenedEvent(userId, `Ev${events}${Date.now()}`, `${1_700_000_000 + events}.000100`));
+}
+
+/** A click on a Home tab button (no channel, no response_url). */
+export function homeClick(userId: string, actionId: string, value: string): object {
+  return homeButtonClick({
+    user: user(userId),
+    viewId: `VHOME${userId}`,
+    button: { actionId, blockId: 'home', value, text: 'x' },
+    triggerId: newTriggerId(),
+    actionTs: '1700000001.000400',
+  });
+}

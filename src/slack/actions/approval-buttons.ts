@@ -38,15 +38,31 @@ function parseClick(body: unknown) {
   };
 }
 
-async function tell(deps: SlackDeps, respond: ButtonArgs['respond'], reply: SlackMessage): Promise<void> {
-  await respond({ response_type: 'ephemeral', replace_original: false, ...reply }).catch((error: unknown) =>
-    deps.logger.warn({ err: error }, 'could not answer an approval click'),
-  );
+/** Where a click from the Home tab is answered (a tab has no response_url): on top of the tab. */
+export interface HomeNotices {
+  notice(userId: string, reply: SlackMessage): Promise<void>;
+}
+
+const HomeViewSchema = z.object({ view: z.object({ type: z.literal('home') }) });
+
+/** The answer goes where the click came from: ephemeral under a message, or on top of the Home tab. */
+function answerer(deps: SlackDeps, args: ButtonArgs, userId: string, home: HomeNotices | undefined) {
+  return async (reply: SlackMessage): Promise<void> => {
+    if (home !== undefined && HomeViewSchema.safeParse(args.body).success) return home.notice(userId, reply);
+    await args
+      .respond({ response_type: 'ephemeral', replace_original: false, ...reply })
+      .catch((error: unknown) => deps.logger.warn({ err: error }, 'could not answer an approval click'));
+  };
 }
 
 /** A click core decides (it audits a refused one): the answer is what it did, or why not, in its data. */
-function decideButton(deps: SlackDeps, decide: (actor: Actor, requestId: string) => Promise<ClickResult>) {
-  return async ({ ack, body, respond }: ButtonArgs): Promise<void> => {
+function decideButton(
+  deps: SlackDeps,
+  home: HomeNotices | undefined,
+  decide: (actor: Actor, requestId: string) => Promise<ClickResult>,
+) {
+  return async (args: ButtonArgs): Promise<void> => {
+    const { ack, body, respond } = args;
     await ack();
     const click = parseClick(body);
     if (click === undefined) {
@@ -63,21 +79,22 @@ function decideButton(deps: SlackDeps, decide: (actor: Actor, requestId: string)
     } catch (error) {
       reply = failureMessage(deps, error, { userId: click.actor.userId, approval: click.requestId }, tr);
     }
-    await tell(deps, respond, reply);
+    await answerer(deps, args, click.actor.userId, home)(reply);
   };
 }
 
-export function createApproveButton(deps: SlackDeps) {
-  return decideButton(deps, (actor, id) => deps.approvals.approve(actor, id));
+export function createApproveButton(deps: SlackDeps, home?: HomeNotices) {
+  return decideButton(deps, home, (actor, id) => deps.approvals.approve(actor, id));
 }
 
-export function createCancelButton(deps: SlackDeps) {
-  return decideButton(deps, (actor, id) => deps.approvals.cancel(actor, id));
+export function createCancelButton(deps: SlackDeps, home?: HomeNotices) {
+  return decideButton(deps, home, (actor, id) => deps.approvals.cancel(actor, id));
 }
 
 /** Reject opens a form: a reason is required. Rights are checked when it is submitted. */
-export function createRejectButton(deps: SlackDeps) {
-  return async ({ ack, body, client, respond }: ButtonArgs): Promise<void> => {
+export function createRejectButton(deps: SlackDeps, home?: HomeNotices) {
+  return async (args: ButtonArgs): Promise<void> => {
+    const { ack, body, client, respond } = args;
     await ack();
     const click = parseClick(body);
     if (click?.triggerId === undefined) {
@@ -93,7 +110,7 @@ export function createRejectButton(deps: SlackDeps) {
       .open({ trigger_id: click.triggerId, view: rejectModal(metadata, click.requestId, tr) })
       .catch(async (error: unknown) => {
         deps.logger.warn({ err: error }, 'could not open the reject form');
-        await tell(deps, respond, cannotOpenRejectMessage(tr));
+        await answerer(deps, args, click.actor.userId, home)(cannotOpenRejectMessage(tr));
       });
   };
 }

@@ -105,7 +105,7 @@ export function outcomeDetailText(
   return parts.length === 0 ? undefined : joinText(parts, ' ');
 }
 
-function outcomeLine(request: ApprovalRequest, tr: Translator): Text {
+export function outcomeLine(request: ApprovalRequest, tr: Translator): Text {
   const approvers = tr.list(
     request.approvals.map((v) => user(v.userId)),
     'and',
@@ -158,6 +158,50 @@ function outcomeLine(request: ApprovalRequest, tr: Translator): Text {
   }
 }
 
+/**
+ * The card's buttons, also used by the Home tab and `/nasha approvals`: the same action ids, so a click anywhere
+ * goes through the same handler and checks. The value only names the request.
+ */
+export function approveButton(request: ApprovalRequest, tr: Translator): types.Button {
+  return {
+    type: 'button',
+    action_id: APPROVAL_ACTION.approve,
+    style: 'primary',
+    text: plainText(tr.plain(tr.t('approval.approve')), LIMITS.buttonText),
+    value: request.id,
+    confirm: {
+      title: plainText(tr.plain(tr.t('approval.confirmTitle')), 100),
+      // plain_text: shown as written, names and all.
+      text: plainText(
+        tr.plain(tr.t('approval.confirmText', { what: capitalized(changeText(request.change, tr)) })),
+        CONFIRM_TEXT,
+      ),
+      confirm: plainText(tr.plain(tr.t('approval.approve')), 30),
+      deny: plainText(tr.plain(tr.t('approval.back')), 30),
+      style: 'primary',
+    },
+  };
+}
+
+export function rejectButton(request: ApprovalRequest, tr: Translator): types.Button {
+  return {
+    type: 'button',
+    action_id: APPROVAL_ACTION.reject,
+    style: 'danger',
+    text: plainText(tr.plain(tr.t('approval.reject')), LIMITS.buttonText),
+    value: request.id,
+  };
+}
+
+export function cancelButton(request: ApprovalRequest, tr: Translator): types.Button {
+  return {
+    type: 'button',
+    action_id: APPROVAL_ACTION.cancel,
+    text: plainText(tr.plain(tr.t('approval.cancel')), LIMITS.buttonText),
+    value: request.id,
+  };
+}
+
 /** The card in the approvals channel (its language: `tr`); buttons only while it is pending. */
 export function approvalCard(request: ApprovalRequest, tr: Translator = ENGLISH_TRANSLATOR): SlackMessage {
   const what = changeText(request.change, tr);
@@ -179,36 +223,7 @@ export function approvalCard(request: ApprovalRequest, tr: Translator = ENGLISH_
     blocks.push({
       type: 'actions',
       block_id: `approval_${request.id}`,
-      elements: [
-        {
-          type: 'button',
-          action_id: APPROVAL_ACTION.approve,
-          style: 'primary',
-          text: plainText(tr.plain(tr.t('approval.approve')), LIMITS.buttonText),
-          value: request.id,
-          confirm: {
-            title: plainText(tr.plain(tr.t('approval.confirmTitle')), 100),
-            // plain_text: shown as written, names and all.
-            text: plainText(tr.plain(tr.t('approval.confirmText', { what: capitalized(what) })), CONFIRM_TEXT),
-            confirm: plainText(tr.plain(tr.t('approval.approve')), 30),
-            deny: plainText(tr.plain(tr.t('approval.back')), 30),
-            style: 'primary',
-          },
-        },
-        {
-          type: 'button',
-          action_id: APPROVAL_ACTION.reject,
-          style: 'danger',
-          text: plainText(tr.plain(tr.t('approval.reject')), LIMITS.buttonText),
-          value: request.id,
-        },
-        {
-          type: 'button',
-          action_id: APPROVAL_ACTION.cancel,
-          text: plainText(tr.plain(tr.t('approval.cancel')), LIMITS.buttonText),
-          value: request.id,
-        },
-      ],
+      elements: [approveButton(request, tr), rejectButton(request, tr), cancelButton(request, tr)],
     });
     const from =
       request.approverGroups.length === 0

@@ -46,12 +46,9 @@ export function createNashaCommand(deps: SlackDeps) {
     }
     if (parsed.kind === 'modal') {
       await ack();
-      const metadata = deps.metadata.encode({ u: userId, c: channelId });
-      const view = mainModal(metadata, undefined, undefined, tr);
-      await client.views.open({ trigger_id: triggerId, view }).catch((error: unknown) => {
-        deps.logger.warn({ err: error }, 'views.open failed');
-        return respond(answer(tr, 'command.cannotOpenForm'));
-      });
+      if (!(await openMainForm(deps, client, { userId, channelId }, triggerId, tr))) {
+        await respond(answer(tr, 'command.cannotOpenForm'));
+      }
       return;
     }
     const change = draftOf(parsed);
@@ -99,6 +96,25 @@ export function createNashaCommand(deps: SlackDeps) {
       tr,
     );
   };
+}
+
+/** The main form (`/nasha` alone, the Home tab's shortcut); false when Slack would not open it. */
+export async function openMainForm(
+  deps: SlackDeps,
+  client: AllMiddlewareArgs['client'],
+  actor: { userId: string; channelId: string | undefined },
+  triggerId: string,
+  tr: Translator,
+): Promise<boolean> {
+  const metadata = deps.metadata.encode({ u: actor.userId, c: actor.channelId ?? null });
+  const view = mainModal(metadata, undefined, undefined, tr);
+  return client.views.open({ trigger_id: triggerId, view }).then(
+    () => true,
+    (error: unknown) => {
+      deps.logger.warn({ err: error }, 'views.open failed');
+      return false;
+    },
+  );
 }
 
 /** Rewrites the ephemeral reply through the response_url (5 uses in 30 min: we use at most 3). */

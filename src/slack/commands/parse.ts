@@ -21,6 +21,7 @@ export type ParsedCommand =
   | { kind: 'help' }
   | { kind: 'modal' }
   | { kind: 'services' }
+  | { kind: 'approvals' }
   | { kind: 'partitions'; service: string }
   | { kind: 'list'; target: Target }
   | {
@@ -166,6 +167,10 @@ function parseWords(rawText: string, tr: Translator): ParsedCommand {
       return parseCanI(rest, tr);
     case 'services':
       return rest.length === 0 ? { kind: 'services' } : error(tr.t('parse.noArguments', { command: code('services') }));
+    case 'approvals':
+      return rest.length === 0
+        ? { kind: 'approvals' }
+        : error(tr.t('parse.noArguments', { command: code('approvals') }));
     case 'partitions': {
       const service = rest[0];
       if (service === undefined || rest.length > 1 || service.includes('/')) return usage(entry, tr);

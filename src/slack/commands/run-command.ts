@@ -4,6 +4,7 @@ import { NashaError } from '../../core/errors.js';
 import { type Actor, formatTarget } from '../../core/model.js';
 import type { JsonValue } from '../../core/ports.js';
 import { breakGlassConfirmMessage } from '../blocks/break-glass.js';
+import { approvalsMessage } from '../blocks/home.js';
 import { context, message, type SlackMessage, section } from '../blocks/limits.js';
 import { canIMessage, helpMessage, quickCanIMessage } from '../blocks/permissions.js';
 import { restoreMessage, statusMessage } from '../blocks/protection.js';
@@ -37,6 +38,8 @@ export function describeCommand(command: ParsedCommand, tr: Translator = ENGLISH
   switch (command.kind) {
     case 'services':
       return tr.t('command.describeServices');
+    case 'approvals':
+      return tr.t('command.describeApprovals');
     case 'partitions':
       return tr.t('command.describePartitions', { service: code(command.service) });
     case 'list':
@@ -165,6 +168,9 @@ async function execute(
       return; // handled by their listeners (they need the Slack client)
     case 'services':
       return reply.replace(servicesMessage(await service.services(actor), tr));
+    case 'approvals':
+      // The same query and blocks as the Home tab's lists; the buttons are the approval card's.
+      return reply.replace(approvalsMessage(await deps.dashboard.approvals(actor), tr));
     case 'partitions':
       return reply.replace(partitionsMessage(command.service, await service.partitions(actor, command.service), tr));
     case 'list':

@@ -73,18 +73,27 @@ export function createQuickGlobalShortcut(deps: SlackDeps) {
       deps.logger.warn('malformed global shortcut payload');
       return;
     }
-    const { user, trigger_id: triggerId } = payload.data;
-    const [target, reader] = await Promise.all([
-      deps.quick.lastTarget(`user:${user.id}`).catch(() => undefined),
-      deps.readers.person(user.id),
-    ]);
-    const view = quickModal(
-      deps.metadata.encode({ u: user.id, c: null }),
-      { target, label: 'incident', reason: undefined, expiration: '7d' },
-      translator(reader),
-    );
-    await client.views
-      .open({ trigger_id: triggerId, view })
-      .catch((error: unknown) => deps.logger.warn({ err: error }, 'views.open failed'));
+    await openQuickForm(deps, client, payload.data.user.id, payload.data.trigger_id);
   };
+}
+
+/** The quick-snapshot form with no channel (its summary goes to the user's DM): the global shortcut, the Home tab. */
+export async function openQuickForm(
+  deps: SlackDeps,
+  client: AllMiddlewareArgs['client'],
+  userId: string,
+  triggerId: string,
+): Promise<void> {
+  const [target, reader] = await Promise.all([
+    deps.quick.lastTarget(`user:${userId}`).catch(() => undefined),
+    deps.readers.person(userId),
+  ]);
+  const view = quickModal(
+    deps.metadata.encode({ u: userId, c: null }),
+    { target, label: 'incident', reason: undefined, expiration: '7d' },
+    translator(reader),
+  );
+  await client.views
+    .open({ trigger_id: triggerId, view })
+    .catch((error: unknown) => deps.logger.warn({ err: error }, 'views.open failed'));
 }

@@ -6,6 +6,14 @@ import { plain, type Text } from '../../../src/slack/text.js';
 /** What the reader sees, with code spans shown as backticks again. */
 const shown = (message: Text) => plain(message).replace(/[“”]/g, '`');
 
+describe('parseCommand: approvals', () => {
+  it('takes no arguments', () => {
+    const parsed = parseCommand('approvals zpool-1');
+    expect(parsed.kind).toBe('error');
+    if (parsed.kind === 'error') expect(shown(parsed.message)).toContain('`approvals`');
+  });
+});
+
 describe('parseCommand', () => {
   it.each([
     ['', { kind: 'modal' }],
@@ -14,6 +22,8 @@ describe('parseCommand', () => {
     ['snapshot help', { kind: 'help' }],
     ['snapshot services', { kind: 'services' }],
     ['services', { kind: 'services' }],
+    ['approvals', { kind: 'approvals' }],
+    ['snapshot APPROVALS', { kind: 'approvals' }],
     ['snapshot partitions zpool-1', { kind: 'partitions', service: 'zpool-1' }],
     ['snapshot list zpool-1', { kind: 'list', target: { service: 'zpool-1' } }],
     ['snapshot list zpool-1/data', { kind: 'list', target: { service: 'zpool-1', partition: 'data' } }],

@@ -51,6 +51,10 @@ const CONVERTED: readonly string[] = [
   'src/slack/actions/break-glass-buttons.ts',
   'src/slack/audit-publisher.ts',
   'src/sandbox/index.ts',
+  'src/slack/blocks/home.ts',
+  'src/slack/events/app-home.ts',
+  'src/slack/home-board.ts',
+  'src/slack/blocks/digest.ts',
 ];
 
 /**
@@ -73,6 +77,7 @@ const NO_WORDING: readonly string[] = [
   'src/slack/deps.ts',
   'src/slack/text.ts',
   'src/slack/change-runner.ts',
+  'src/slack/digest-sender.ts',
   // Log reasons and the HTTP 400 body Slack gets; the answers people read are replies.ts's.
   'src/slack/request-guard.ts',
   'src/slack/group-members.ts',
@@ -88,6 +93,8 @@ const ALLOWED: Readonly<Record<string, ReadonlyArray<string | RegExp>>> = {
   'src/slack/actions/page-button.ts': ['malformed page button payload'],
   'src/slack/actions/quick-delete-oldest.ts': ['malformed delete-oldest payload'],
   'src/slack/actions/break-glass-buttons.ts': ['malformed break-glass payload', 'malformed break-glass review payload'],
+  'src/slack/events/app-home.ts': ['malformed app_home_opened event', 'malformed Home tab button payload'],
+  'src/slack/home-board.ts': ['could not publish the Home tab'],
   // The request log's outcome and reason for what no listener claims.
   'src/slack/unclaimed.ts': ['invalid button', 'no listener claims it; answered as stale'],
   // Core's OVH steps (data), the keys of their words.

@@ -159,7 +159,9 @@ export class DashboardQueries {
  * request goes through `card`, so nothing that changes a request is missed.
  */
 export function observedNotices(notices: ApprovalNotices, changed: () => void): ApprovalNotices {
+  // Everything else the notices do (the thread's history, reminders, their withdrawal) is passed on as it is.
   return {
+    ...notices,
     card: async (request) => {
       await notices.card(request);
       changed();

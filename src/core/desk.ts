@@ -93,7 +93,14 @@ export class ChangeDesk {
       return { kind: 'refused', draft, problem };
     }
     if (verdict.kind === 'run' && verdict.basis.kind === 'break_glass') {
-      if (reasonGiven.length < BREAK_GLASS_MIN_REASON || this.deps.breakGlass === undefined) {
+      if (this.deps.breakGlass === undefined) {
+        // Nobody could review it here: refused like a rule without break-glass (never silently run).
+        const refusal = { kind: 'break_glass', action: draft.action, why: 'not_allowed', group: undefined } as const;
+        const problem: Problem = { kind: 'refused', refusal };
+        await this.deps.audit.record({ ...base, outcome: 'denied', detail: { problem: auditProblem(problem) } });
+        return { kind: 'refused', draft, problem };
+      }
+      if (reasonGiven.length < BREAK_GLASS_MIN_REASON) {
         const problem: Problem = { kind: 'reason_too_short', purpose: 'break_glass' };
         await this.deps.audit.record({
           ...base,

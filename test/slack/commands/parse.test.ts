@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseCommand } from '../../../src/slack/commands/parse.js';
+import { ACTIONS } from '../../../src/core/actions.js';
+import { parseCommand, usageOf } from '../../../src/slack/commands/parse.js';
 import * as textModule from '../../../src/slack/text.js';
 import { plain, type Text } from '../../../src/slack/text.js';
 
@@ -138,6 +139,38 @@ describe('parseCommand', () => {
         /`--reason` goes with `create`, `schedule add`, `delete`, `schedule remove` and `quick`/,
       );
     }
+  });
+
+  it('takes --break-glass on the approvable changes, before or after --reason, and names them otherwise', () => {
+    expect(parseCommand('delete zpool-1/data/snap --reason "the disk is full, payments down" --break-glass')).toEqual({
+      kind: 'delete',
+      target: { service: 'zpool-1', partition: 'data' },
+      name: 'snap',
+      reason: 'the disk is full, payments down',
+      breakGlass: true,
+    });
+    expect(parseCommand('schedule remove zpool-1/data hour-1 --break-glass --reason too many')).toMatchObject({
+      kind: 'schedule',
+      op: 'remove',
+      reason: 'too many',
+      breakGlass: true,
+    });
+    expect(parseCommand('delete zpool-1/data/snap --reason not--break-glass')).not.toHaveProperty('breakGlass');
+    for (const text of ['list zpool-1 --break-glass', 'quick zpool-1 inc-1 --break-glass', 'help --break-glass']) {
+      const parsed = parseCommand(text);
+      expect(parsed.kind === 'error' && shown(parsed.message)).toMatch(
+        /`--break-glass` goes with `create`, `schedule add`, `delete` and `schedule remove`/,
+      );
+    }
+  });
+
+  it('shows [--break-glass] in usage only when asked (help, for members)', () => {
+    const spec = ACTIONS['snapshot.delete'].commands[0];
+    if (spec === undefined) throw new Error('delete has a command');
+    expect(usageOf(spec)).toBe('delete <service>/<partition>/<name> [--reason <why>]');
+    expect(usageOf(spec, undefined, { breakGlass: true })).toBe(
+      'delete <service>/<partition>/<name> [--reason <why>] [--break-glass]',
+    );
   });
 
   it('can-i knows every action of the table, quick included', () => {

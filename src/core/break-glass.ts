@@ -202,9 +202,9 @@ export class BreakGlassService implements BreakGlassQueries {
     const fromGrants = this.deps.policy.approversOf?.(target) ?? { groups: [], users: [] };
     const groups = review.approverGroups.length > 0 ? review.approverGroups : fromGrants.groups;
     const users = new Set(review.approverGroups.length > 0 ? [] : fromGrants.users);
-    for (const members of await Promise.all(groups.map((g) => this.deps.groups.membersOf(g).catch(() => new Set())))) {
-      for (const member of members) if (typeof member === 'string') users.add(member);
-    }
+    // A group that cannot be resolved names nobody (the others are still told).
+    const lookups = groups.map((g) => this.deps.groups.membersOf(g).catch(() => new Set<string>()));
+    for (const members of await Promise.all(lookups)) for (const member of members) users.add(member);
     users.delete(review.actor.userId);
     const candidates = [...users].sort();
     const allowed = await Promise.all(

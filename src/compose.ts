@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { webApi } from '@slack/bolt';
-import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { type AuditExportSink, loadBotConfig } from './config/bot-config.js';
 import { type AppEnv, DEFAULT_STARTUP_TIMEOUT_MS } from './config/env.js';
@@ -48,6 +47,7 @@ import { AuditExportStore } from './store/audit-export-store.js';
 import { AuditStore } from './store/audit-store.js';
 import { type Database, openDatabase } from './store/database.js';
 import { DeliveryStore } from './store/delivery-store.js';
+import { sql } from './store/kysely.js';
 import { NotificationStore } from './store/notification-store.js';
 import { ProtectionStore } from './store/protection-store.js';
 import { QuickStore } from './store/quick-store.js';

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { webApi } from '@slack/bolt';
-import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { type AuditExportSink, loadBotConfig } from './config/bot-config.js';
 import { type AppEnv, DEFAULT_STARTUP_TIMEOUT_MS } from './config/env.js';
@@ -28,6 +27,7 @@ import { BotMetrics } from './ops/metrics.js';
 import { ProtectionMetrics } from './ops/protection-metrics.js';
 import { checkOvh, checkSlackAuth, DEFAULT_SLACK_API_URL, StartupTimer, slackTarget } from './ops/startup.js';
 import { createNashaApi } from './ovh/index.js';
+import { OAuth2TokenSource } from './ovh/oauth2.js';
 import type { TaskTrackerOptions } from './ovh/task-tracker.js';
 import { type Clock, systemClock } from './shared/clock.js';
 import { ConfigError } from './shared/config-error.js';
@@ -54,6 +54,7 @@ import { AuditStore } from './store/audit-store.js';
 import { BreakGlassStore } from './store/break-glass-store.js';
 import { type Database, openDatabase } from './store/database.js';
 import { DeliveryStore } from './store/delivery-store.js';
+import { sql } from './store/kysely.js';
 import { NotificationStore } from './store/notification-store.js';
 import { ProtectionStore } from './store/protection-store.js';
 import { QuickStore } from './store/quick-store.js';
@@ -125,7 +126,13 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
   // HTTPS_PROXY / NO_PROXY for everything Slack (OVH's endpoint agent gets its proxy with its connection).
   const dispatcher = env.proxy === undefined ? undefined : createProxyDispatcher(env.proxy);
   const proxiedFetch = dispatcher === undefined ? undefined : slackFetch(dispatcher);
-  const { database, identity } = await checkDependencies({ env, overrides, timer, proxiedFetch, logger });
+  // Service accounts: one token source for the startup check and the bot's client, so one token is fetched.
+  const oauth2 = env.ovh.connection.oauth2;
+  const tokens =
+    oauth2 === undefined
+      ? undefined
+      : new OAuth2TokenSource({ credentials: oauth2, timeoutMs: env.ovh.tuning.timeoutMs, clock });
+  const { database, identity } = await checkDependencies({ env, overrides, timer, proxiedFetch, logger, tokens });
 
   const metrics = new BotMetrics();
   const api = createNashaApi({
@@ -136,6 +143,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     onBudgetWait: (requestClass, waitedMs) => metrics.ovhBudgetWait(requestClass, waitedMs),
     onCacheLookup: (kind, hit) => metrics.ovhCacheLookup(kind, hit),
     ...(overrides.tracker && { tracker: overrides.tracker }),
+    tokens,
   });
 
   // The bot's own Web API client for audit posts and group lookups: rate limits are reported, not
@@ -561,6 +569,7 @@ async function checkDependencies(options: {
   timer: StartupTimer;
   proxiedFetch: webApi.FetchFunction | undefined;
   logger: Logger;
+  tokens: OAuth2TokenSource | undefined;
 }): Promise<{ database: Database; identity: { botId: string; botUserId: string } }> {
   const { env, overrides, timer, logger } = options;
   const opening = openDatabase(
@@ -580,7 +589,7 @@ async function checkDependencies(options: {
         timer,
         logger,
       }),
-    checkOvh({ config: env.ovh, timer, logger: logger.child({ component: 'ovh' }) }),
+    checkOvh({ config: env.ovh, timer, logger: logger.child({ component: 'ovh' }), tokens: options.tokens }),
   ]);
   const problems: string[] = [];
   const failures: unknown[] = [];

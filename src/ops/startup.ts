@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { NashaClient } from '../ovh/client.js';
 import type { OvhConfig } from '../ovh/config.js';
 import { OvhApiError } from '../ovh/errors.js';
-import { TOKEN_OPERATION } from '../ovh/oauth2.js';
+import { type OAuth2TokenSource, TOKEN_OPERATION } from '../ovh/oauth2.js';
 import { OvhTransport } from '../ovh/transport.js';
 import { createBoltLogger } from '../shared/logger.js';
 import { describeProxy } from '../shared/proxy.js';
@@ -226,12 +226,15 @@ export interface OvhCheckOptions {
   config: OvhConfig;
   timer: StartupTimer;
   logger: Logger;
+  /** Service accounts: the bot's token source, so the check's token is the one the bot then uses. */
+  tokens?: OAuth2TokenSource | undefined;
 }
 
 /**
  * One authenticated OVH call (listing the services, as /readyz does) within the startup time: proves DNS,
  * routing, the proxy, TLS trust, the clock and the credentials at once. A transport of its own, without
- * retries, so each failure is seen and worded; retried like auth.test while time is left.
+ * retries, so each failure is seen and worded; retried like auth.test while time is left. With a service
+ * account it shares the bot's token source (`tokens`): the token fetched here is the one the bot then uses.
  */
 export async function checkOvh(options: OvhCheckOptions): Promise<void> {
   const { connection, tuning } = options.config;
@@ -253,6 +256,7 @@ export async function checkOvh(options: OvhCheckOptions): Promise<void> {
     connection,
     tuning: { ...tuning, maxRetries: 0, timeoutMs: Math.min(tuning.timeoutMs, timer.totalMs) },
     logger: options.logger,
+    ...(options.tokens && { tokens: options.tokens }),
   });
   const client = new NashaClient(transport);
   let attempts = 0;

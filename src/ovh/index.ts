@@ -4,6 +4,7 @@ import type { RequestClass } from '../shared/request-context.js';
 import { type CacheLookup, NashaReadCache } from './cache.js';
 import { NashaClient } from './client.js';
 import type { OvhConfig } from './config.js';
+import type { OAuth2TokenSource } from './oauth2.js';
 import { TaskTracker, type TaskTrackerOptions } from './task-tracker.js';
 import { type OvhAttemptEvent, OvhTransport } from './transport.js';
 
@@ -35,6 +36,8 @@ export function createNashaApi(options: {
   onBudgetWait?: (requestClass: RequestClass, waitedMs: number) => void;
   onCacheLookup?: (kind: CacheLookup, hit: boolean) => void;
   tracker?: Omit<TaskTrackerOptions, 'client' | 'clock' | 'logger'>;
+  /** Service accounts: the token source shared with the startup check (one token fetched, not two). */
+  tokens?: OAuth2TokenSource | undefined;
 }): NashaApi {
   const clock = options.clock ?? systemClock;
   const transport = new OvhTransport({
@@ -44,6 +47,7 @@ export function createNashaApi(options: {
     ...(options.logger && { logger: options.logger }),
     ...(options.onAttempt && { onAttempt: options.onAttempt }),
     ...(options.onBudgetWait && { onBudgetWait: options.onBudgetWait }),
+    ...(options.tokens && { tokens: options.tokens }),
   });
   const cache = new NashaReadCache({
     clock,

@@ -55,6 +55,11 @@ export interface OvhTransportOptions {
    * it fails at once (a caller, often a person in Slack, should not wait minutes for an answer).
    */
   maxRetryAfterMs?: number;
+  /**
+   * Service accounts: the token source to share (the startup check and the bot's client use one, so one token
+   * is fetched); created from the connection when omitted.
+   */
+  tokens?: OAuth2TokenSource;
 }
 
 export interface OvhCallOptions<T> {
@@ -144,11 +149,13 @@ export class OvhTransport {
       });
     } else {
       const { tokenUrl } = connection.oauth2;
-      const tokens = new OAuth2TokenSource({
-        credentials: connection.oauth2,
-        timeoutMs: tuning.timeoutMs,
-        clock: this.clock,
-      });
+      const tokens =
+        options.tokens ??
+        new OAuth2TokenSource({
+          credentials: connection.oauth2,
+          timeoutMs: tuning.timeoutMs,
+          clock: this.clock,
+        });
       this.tokens = tokens;
       // The token endpoint is another host: it gets the endpoint's CA and its own proxy through the same agent.
       const unregisterToken = registerOvhEndpoint({

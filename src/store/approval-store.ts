@@ -1,4 +1,4 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import { z } from 'zod';
 import {
   APPROVAL_STATES,
@@ -12,6 +12,7 @@ import {
 import { parseAuditDetail, serializeAuditDetail } from '../core/audit-detail.js';
 import type { ChangeRequest } from '../core/snapshot-service.js';
 import { SNAPSHOT_TYPES } from '../ovh/models.js';
+import { sql } from './kysely.js';
 import type { ApprovalRequestsTable, DatabaseSchema } from './schema.js';
 
 type Row = Selectable<ApprovalRequestsTable>;

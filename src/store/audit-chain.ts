@@ -8,7 +8,8 @@
  * insert the next row" is atomic across connections, processes and replicas.
  */
 import { createHash } from 'node:crypto';
-import { type Kysely, PostgresIntrospector, type Selectable, sql, type Transaction } from 'kysely';
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import { PostgresIntrospector, sql } from './kysely.js';
 import type { DialectName } from './migrations.js';
 import type { AuditHistoryTable, DatabaseSchema } from './schema.js';
 

@@ -5,9 +5,10 @@
  * retries work as for Slack (compare-and-set UPDATEs), so replicas share the export safely and an outage of a
  * sink only delays its rows. A sink added to the configuration starts from the first row of the chain.
  */
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { AuditDelivery, AuditDeliveryRepository } from '../core/audit.js';
 import { historyToRecord } from './audit-store.js';
+import { sql } from './kysely.js';
 import type { DatabaseSchema } from './schema.js';
 
 type Db = Kysely<DatabaseSchema>;

@@ -6,7 +6,7 @@
  * Creation order is `created_at`, then, within a millisecond, the global seq of the record's first history
  * row; a channel's posts follow it (see `channelHeads`).
  */
-import { type ExpressionBuilder, type Kysely, type Selectable, sql } from 'kysely';
+import type { ExpressionBuilder, Kysely, Selectable } from 'kysely';
 import {
   type AuditAction,
   AuditActionSchema,
@@ -19,6 +19,7 @@ import {
 } from '../core/audit.js';
 import { auditChainColumns } from '../core/audit-export.js';
 import { appendToChain, type ChainContent, chainTransaction, dialectOf, storableText } from './audit-chain.js';
+import { sql } from './kysely.js';
 import type { DialectName } from './migrations.js';
 import { deliveryState, OutboxRows } from './outbox-rows.js';
 import type { AuditHistoryTable, AuditRecordsTable, DatabaseSchema } from './schema.js';

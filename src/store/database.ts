@@ -5,11 +5,11 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import type { CustomTypesConfig } from 'pg';
 import type { Logger } from 'pino';
 import { ConfigError } from '../shared/config-error.js';
 import { diagnoseConnection, errorCode, innermostMessage, problemLine, StartupError } from '../shared/startup-error.js';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from './kysely.js';
 import { type DialectName, migrationProvider } from './migrations.js';
 import type { DatabaseSchema } from './schema.js';
 

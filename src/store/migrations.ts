@@ -3,8 +3,9 @@
  * build needs no asset copying. Names sort in order: add `0002_…` after `0001_…`; never edit an applied one.
  * One migration serves both dialects through Kysely's schema builder; the only branch is the identity column.
  */
-import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { auditChainHash, type ChainContent, GENESIS_HASH } from './audit-chain.js';
+import { sql } from './kysely.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 

@@ -3,7 +3,7 @@
  * every outbox table (outbox-rows.ts); this store adds what notifications have of their own: idempotent writes
  * by key and version, a fallback channel, the channel Slack names for a DM, and dead letters.
  */
-import { type Kysely, type Selectable, sql } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import { z } from 'zod';
 import type {
   Notification,
@@ -12,6 +12,7 @@ import type {
   NotificationRepository,
 } from '../core/notifications.js';
 import { type OutboxFailure, OutboxRecordInvalidError } from '../core/outbox.js';
+import { sql } from './kysely.js';
 import { deliveryState, OutboxRows } from './outbox-rows.js';
 import type { DatabaseSchema, NotificationsTable } from './schema.js';
 

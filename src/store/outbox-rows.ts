@@ -6,8 +6,9 @@
  * A table adds what is its own: its lane column (the channel it posts to), what "undelivered" means for it, how
  * it orders rows created within one millisecond, and how it reads a row back (`read`).
  */
-import { type Kysely, type RawBuilder, type Selectable, sql } from 'kysely';
+import type { Kysely, RawBuilder, Selectable } from 'kysely';
 import type { OutboxDelivery, OutboxFailure, OutboxItem } from '../core/outbox.js';
+import { sql } from './kysely.js';
 import type { DatabaseSchema, OutboxColumns } from './schema.js';
 
 export type OutboxTableName = 'audit_records' | 'notifications';

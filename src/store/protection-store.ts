@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Lease } from '../core/ports.js';
 import { type PlanGap, PROTECTION_PROBLEM_KINDS, type ProtectionProblem } from '../core/protection/model.js';
@@ -17,6 +17,7 @@ import {
   type ScannedPartition,
 } from '../core/protection/ports.js';
 import { SnapshotTypeSchema } from '../ovh/models.js';
+import { sql } from './kysely.js';
 import type { DatabaseSchema, ProtectionAlertsTable, ProtectionPlanRunsTable } from './schema.js';
 
 const looseObject = z.record(z.string(), z.unknown());

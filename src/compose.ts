@@ -323,6 +323,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     digestConfig === undefined
       ? undefined
       : new DailyDigest({
+          breakGlass,
           config: digestConfig,
           auditChannel: config.audit.channel,
           approvals: approvalRepo,
@@ -388,6 +389,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
       desk,
       protection: { queries: protectionQueries, runtime: protection },
       dashboard: new DashboardQueries({
+        breakGlass,
         repo: approvalRepo,
         policy,
         gate,

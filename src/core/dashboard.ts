@@ -4,8 +4,10 @@
  * partitions they may see. Every list is filtered by the same checks as the action it leads to (the approval
  * service's rules for a vote, the gate for a status), so nothing outside the person's grants is named.
  */
+
 import type { Clock } from '../shared/clock.js';
 import type { ApprovalNotices, ApprovalPolicy, ApprovalRepository, ApprovalRequest } from './approvals.js';
+import type { BreakGlassQueries, BreakGlassReview } from './break-glass.js';
 import type { ActionGate, Offer } from './gate.js';
 import type { Actor } from './model.js';
 import type { AlertPublisher } from './protection/ports.js';
@@ -65,6 +67,11 @@ export interface HomeData {
   expiring: readonly ExpiringSnapshot[];
   /** What they may start from the shortcuts (the gate's `help` offers). */
   offers: readonly Offer[];
+  /**
+   * Break-glass changes awaiting review that are theirs to acknowledge (an approver of the rule on the target,
+   * the same check as the review card's Acknowledge) or that they ran themselves; oldest first.
+   */
+  reviews: readonly BreakGlassReview[];
 }
 
 /** The closed requests of one requester that ended since `since` (newest first, at most `limit`). */
@@ -81,6 +88,8 @@ export interface DashboardDeps {
   protection: Pick<ProtectionQueries, 'status'> | undefined;
   /** Whether protection is configured (the queries throw `protection_off` otherwise). */
   protectionOn: boolean;
+  /** Break-glass changes not acknowledged yet (undefined: no break-glass in this bot). */
+  breakGlass?: BreakGlassQueries | undefined;
   clock: Clock;
 }
 
@@ -117,13 +126,27 @@ export class DashboardQueries {
 
   /** Everything the Home tab shows `actor`. */
   async home(actor: Actor): Promise<HomeData> {
-    const [approvals, protection, expiring, offers] = await Promise.all([
+    const [approvals, protection, expiring, offers, reviews] = await Promise.all([
       this.approvals(actor),
       this.protection(actor),
       this.expiring(actor),
       this.deps.gate.offers(actor),
+      this.reviews(actor),
     ]);
-    return { approvals, protection, expiring, offers };
+    return { approvals, protection, expiring, offers, reviews };
+  }
+
+  /** Unacknowledged break-glass changes: the ones `actor` may acknowledge, and their own. */
+  private async reviews(actor: Actor): Promise<BreakGlassReview[]> {
+    const pending = (await this.deps.breakGlass?.listUnacknowledgedBreakGlass()) ?? [];
+    const shown = await Promise.all(
+      pending.map(
+        async (review) =>
+          review.actor.userId === actor.userId ||
+          (await this.deps.policy.canApprove(actor, review.change.target, review.approverGroups)).allowed,
+      ),
+    );
+    return pending.filter((_review, i) => shown[i] === true);
   }
 
   /** Known to expire within 24 h, on partitions the gate lets `actor` read (the same check as `list`). */

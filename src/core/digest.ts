@@ -5,10 +5,12 @@
  * replicas: the message goes to the notification outbox under `digest:<local date>` at version 1, and a second
  * write of that key (another replica, a restart) changes nothing. No Slack here: `send` renders and writes it.
  */
+
 import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock.js';
 import type { ApprovalRepository, ApprovalRequest } from './approvals.js';
 import type { AuditAction } from './audit.js';
+import type { BreakGlassQueries, BreakGlassReview } from './break-glass.js';
 import { EXPIRING_WINDOW_MS, type ExpiringSnapshot, type ExpiringSnapshots } from './dashboard.js';
 import type { ProtectionProblemKind } from './protection/model.js';
 import type { ScannedPartition } from './protection/ports.js';
@@ -44,6 +46,8 @@ export interface DigestData {
   expiring: readonly ExpiringSnapshot[];
   /** Yesterday's changes by kind (local day), most first. */
   changes: ReadonlyArray<{ action: AuditAction; count: number }>;
+  /** Break-glass changes nobody has acknowledged yet, oldest first. */
+  reviews: readonly BreakGlassReview[];
   auditChannel: string;
 }
 
@@ -55,6 +59,8 @@ export interface DailyDigestDeps {
   protection: { covered(): Promise<ScannedPartition[]> } | undefined;
   audit: ChangeCounts;
   expiring: ExpiringSnapshots;
+  /** Break-glass changes not acknowledged yet (undefined: no break-glass in this bot). */
+  breakGlass?: BreakGlassQueries | undefined;
   /** Renders and writes the message under `key` (idempotent on the key). */
   send(key: string, data: DigestData): Promise<void>;
   clock: Clock;
@@ -106,10 +112,11 @@ export class DailyDigest {
     const today = localDate(now, timezone);
     const from = localToUtc(shift(today, -1), 0, timezone);
     const to = localToUtc(today, 0, timezone);
-    const [open, covered, changes] = await Promise.all([
+    const [open, covered, changes, reviews] = await Promise.all([
       this.deps.approvals.open(),
       this.deps.protection?.covered() ?? Promise.resolve([]),
       this.deps.audit.changeCounts(from, to),
+      this.deps.breakGlass?.listUnacknowledgedBreakGlass() ?? Promise.resolve([]),
     ]);
     return {
       date: isoDate(today),
@@ -124,6 +131,7 @@ export class DailyDigest {
         })),
       expiring: this.deps.expiring.knownExpiring(now, now + EXPIRING_WINDOW_MS),
       changes: [...changes].filter((c) => c.count > 0).sort((a, b) => b.count - a.count),
+      reviews,
       auditChannel: this.deps.auditChannel,
     };
   }
@@ -131,7 +139,7 @@ export class DailyDigest {
   /** Sends the digest of the day of `now` unless there is nothing to say; true if it had something. */
   async runFor(now: number): Promise<boolean> {
     const data = await this.collect(now);
-    const lists = [data.approvals, data.problems, data.expiring, data.changes];
+    const lists = [data.approvals, data.reviews, data.problems, data.expiring, data.changes];
     if (lists.every((list) => list.length === 0)) return false;
     await this.deps.send(digestKey(data.date), data);
     return true;

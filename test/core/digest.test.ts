@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { DailyDigest, digestKey, localDate } from '../../src/core/digest.js';
+import { DailyDigest, type DailyDigestDeps, type DigestData, digestKey, localDate } from '../../src/core/digest.js';
 import { ManualClock } from '../../src/shared/clock.js';
+import { breakGlassReview } from '../support/records.js';
 
-function digest(timezone: string, minuteOfDay: number) {
+function digest(timezone: string, minuteOfDay: number, extra: Partial<DailyDigestDeps> = {}) {
   return new DailyDigest({
     config: { channel: 'C0DIGEST', minuteOfDay, timezone },
     auditChannel: 'C0AUDIT',
@@ -12,6 +13,7 @@ function digest(timezone: string, minuteOfDay: number) {
     expiring: { knownExpiring: () => [] },
     send: async () => undefined,
     clock: new ManualClock(0),
+    ...extra,
   });
 }
 
@@ -33,5 +35,18 @@ describe('daily digest timing', () => {
 
   it('has nothing to say, and sends nothing, when every list is empty', async () => {
     expect(await digest('UTC', 0).runFor(Date.UTC(2026, 10, 29))).toBe(false);
+  });
+
+  it('a break-glass change awaiting review alone is something to say: the digest is sent with it', async () => {
+    const sent: DigestData[] = [];
+    const review = breakGlassReview(0);
+    const withReview = digest('UTC', 0, {
+      breakGlass: { listUnacknowledgedBreakGlass: async () => [review] },
+      send: async (_key, data) => {
+        sent.push(data);
+      },
+    });
+    expect(await withReview.runFor(Date.UTC(2026, 10, 29))).toBe(true);
+    expect(sent.map((d) => d.reviews)).toEqual([[review]]);
   });
 });

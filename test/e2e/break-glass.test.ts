@@ -6,11 +6,13 @@ import {
   type BotHarness,
   CHANNELS,
   messageText,
+  SIGNING_SECRET,
   startBotHarness,
   TEST_CONFIG,
   USERS,
 } from '../support/bot-harness.js';
-import { buttonClick } from '../support/slack-payloads.js';
+import { buttonClick, homeOpened } from '../support/slack-payloads.js';
+import { postSigned } from '../support/slack-requests.js';
 
 /**
  * Break-glass end to end: signed slash commands and clicks into the real Bolt app, the local Web API, the
@@ -78,6 +80,16 @@ async function click(user: string, actionId: string, value: string, channel: str
   return replyId;
 }
 
+/** `user` opens the App Home tab: the text of the tab published for them. */
+async function homeOf(user: string): Promise<string> {
+  const published = () => h.slack.callsTo('views.publish').filter((c) => c.args['user_id'] === user);
+  const before = published().length;
+  const res = await postSigned(h.url, SIGNING_SECRET, homeOpened(user), { contentType: 'application/json' });
+  expect(res.status).toBe(200);
+  await h.slack.waitFor(() => published().length > before, `the Home tab of ${user}`);
+  return JSON.stringify(published().at(-1)?.args['view']);
+}
+
 /** The break-glass button in a confirm reply: its value and its confirm dialog. */
 function glassButton(reply: Record<string, unknown>): { value: string; confirm: string } {
   const blocks = reply['blocks'] as Array<{ type: string; elements?: Array<Record<string, unknown>> }>;
@@ -114,6 +126,13 @@ describe('break-glass', () => {
     const reviewId = /Break-glass #([A-Z0-9]{6})/.exec(cardText())?.[1] ?? '';
     expect(reviewId).toMatch(/^[A-Z0-9]{6}$/);
     expect((await h.bot.breakGlass.listUnacknowledgedBreakGlass()).map((r) => r.id)).toEqual([reviewId]);
+    // Awaiting review on the App Home of the approvers and of the one who ran it; not on a viewer's.
+    for (const user of [USERS.approver, USERS.operator]) {
+      expect(await homeOf(user)).toMatch(
+        new RegExp(`Break-glass changes awaiting review\\* \\(1\\)[\\s\\S]*#${reviewId}`),
+      );
+    }
+    expect(await homeOf(USERS.viewer)).not.toContain(`#${reviewId}`);
 
     // The audit record stands out, marked break-glass with the group.
     await h.slack.waitFor(
@@ -141,6 +160,7 @@ describe('break-glass', () => {
     const again = await click(USERS.approver2, 'nasha_break_glass_ack', reviewId, APPROVALS_CHANNEL);
     expect(messageText(lastReply(again))).toContain('already acknowledged by <@U0APPROVER>');
     expect(await h.bot.breakGlass.listUnacknowledgedBreakGlass()).toEqual([]);
+    expect(await homeOf(USERS.approver)).not.toContain('awaiting review');
     await h.slack.waitFor(() => auditSays(/acknowledged by <@U0APPROVER>/), 'the change’s record says who reviewed it');
     expect(ovhDeletes()).toHaveLength(1);
   });

@@ -1,5 +1,6 @@
 import type { ApprovalRequest } from '../../src/core/approvals.js';
 import type { AuditRecord } from '../../src/core/audit.js';
+import type { BreakGlassReview } from '../../src/core/break-glass.js';
 
 /** What the builders' tests show, one per kind of record: change what a test is about with `overrides`. */
 const TARGET = { service: 'zpool-128310', partition: 'data' };
@@ -53,5 +54,23 @@ export function auditRecord(overrides: Partial<AuditRecord> = {}): AuditRecord {
     auditChannel: 'CAUDIT0001',
     hash: 'a3f09c1d2e7b44c1e0ffa9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8',
     ...overrides,
+  };
+}
+
+/** An unacknowledged break-glass change (a delete), with a reason that tries to ping and format. */
+export function breakGlassReview(i: number, at = Date.UTC(2026, 10, 29, 7, 30)): BreakGlassReview {
+  return {
+    id: `G${String(i).padStart(5, '0')}`,
+    status: 'pending',
+    change: { action: 'snapshot.delete', target: { service: 'zpool-1', partition: 'db' }, name: `snap-${i}` },
+    actor: { userId: 'U0CAROL', channelId: 'C0OPS' },
+    reason: 'prod down, disk full <!channel> *now*',
+    group: 'S0BREAKGLASS',
+    approverGroups: [],
+    auditId: `audit-${i}`,
+    channel: 'C0APPROVALS',
+    createdAt: at,
+    acknowledgedBy: null,
+    acknowledgedAt: null,
   };
 }

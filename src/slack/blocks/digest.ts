@@ -2,7 +2,7 @@ import type { types } from '@slack/bolt';
 import type { DigestData } from '../../core/digest.js';
 import type { Translator } from '../i18n/translate.js';
 import { channel, date, joinText, user } from '../text.js';
-import { expiringBlocks } from './home.js';
+import { breakGlassReviewBlocks, expiringBlocks } from './home.js';
 import { chunkSections, context, header, LIMITS, message, type SlackMessage, section } from './limits.js';
 import { changeText, target } from './problems.js';
 
@@ -35,6 +35,7 @@ export function digestMessage(data: DigestData, tr: Translator): SlackMessage {
       ),
     );
   }
+  blocks.push(...breakGlassReviewBlocks(data.reviews, tr, DIGEST_LINES_PER_LIST));
   if (data.problems.length > 0) {
     list(
       section(tr.mrkdwn(tr.t('digest.problems', { count: data.problems.length }))),

@@ -1,8 +1,9 @@
 import type { types } from '@slack/bolt';
 import type { ApprovalRequest } from '../../core/approvals.js';
+import type { BreakGlassReview } from '../../core/break-glass.js';
 import type { ApprovalsOverview, ExpiringSnapshot, HomeData, ProtectionOverview } from '../../core/dashboard.js';
 import type { Translator } from '../i18n/translate.js';
-import { code, date, joinText, user, verbatim } from '../text.js';
+import { channel, code, date, joinText, user, verbatim } from '../text.js';
 import { approveButton, cancelButton, outcomeLine, rejectButton } from './approval-card.js';
 import {
   chunkSections,
@@ -185,6 +186,34 @@ export function expiringBlocks(expiring: readonly ExpiringSnapshot[], tr: Transl
   ];
 }
 
+/** Break-glass changes nobody has acknowledged yet (the digest shows the same list); at most `limit` lines. */
+export function breakGlassReviewBlocks(
+  reviews: readonly BreakGlassReview[],
+  tr: Translator,
+  limit = DIGEST_REVIEW_LINES,
+): types.KnownBlock[] {
+  if (reviews.length === 0) return [];
+  const rows = reviews.slice(0, limit).map(
+    (review) =>
+      `:rotating_light: ${tr.mrkdwn(
+        tr.t('home.reviewLine', {
+          id: `#${review.id}`,
+          change: changeText(review.change, tr),
+          actor: user(review.actor.userId),
+          when: date(review.createdAt),
+          reason: verbatim(review.reason.slice(0, 200)),
+        }),
+      )}`,
+  );
+  const cards = [...new Set(reviews.map((review) => review.channel))].map(channel);
+  return [
+    section(tr.mrkdwn(tr.t('home.reviews', { count: reviews.length }))),
+    ...chunkSections(rows),
+    context(tr.mrkdwn(tr.t('home.reviewsNote', { channels: tr.list(cards, 'or') }))),
+  ];
+}
+const DIGEST_REVIEW_LINES = 20;
+
 function shortcutBlocks(data: HomeData, tr: Translator): types.KnownBlock[] {
   const may = (id: string) => data.offers.some((o) => o.action.id === id);
   const buttons: types.Button[] = [];
@@ -216,6 +245,7 @@ function shortcutBlocks(data: HomeData, tr: Translator): types.KnownBlock[] {
 const HOME_SECTIONS: readonly ((data: HomeData, tr: Translator, page: number) => types.KnownBlock[])[] = [
   (data, tr) => shortcutBlocks(data, tr),
   (data, tr, page) => approvalSections(data, tr, page),
+  (data, tr) => breakGlassReviewBlocks(data.reviews, tr),
   (data, tr) => protectionBlocks(data.protection, tr),
   (data, tr) => expiringBlocks(data.expiring, tr),
 ];

@@ -990,6 +990,9 @@ export const en = {
   'home.expiring': '<b>Expiring within 24 h</b> ({count})',
   'home.expiringLine': '{snapshot} expires {when}',
   'home.expiringNote': 'Among the snapshots the bot read lately.',
+  'home.reviews': '<b>Break-glass changes awaiting review</b> ({count})',
+  'home.reviewLine': '{id} · {change} · run by {actor} on {when} · reason: {reason}',
+  'home.reviewsNote': 'An approver acknowledges each on its review card in {channels}.',
   'approvals.notification': 'Approval requests for you',
   'approvals.title': '<b>Approval requests</b>',
 } as const;

@@ -1044,6 +1044,9 @@ export const fr: Partial<Record<MessageKey, string>> = {
   'home.expiring': '<b>Expirent dans les 24\u00a0h</b> ({count})',
   'home.expiringLine': '{snapshot} expire le {when}',
   'home.expiringNote': 'Parmi les instantanés que le bot a lus récemment.',
+  'home.reviews': '<b>Changements en bris de glace à revoir</b> ({count})',
+  'home.reviewLine': '{id} · {change} · lancé par {actor} le {when} · motif\u00a0: {reason}',
+  'home.reviewsNote': 'Un approbateur accuse réception de chacun sur sa carte de revue dans {channels}.',
   'approvals.notification': 'Demandes d’approbation pour vous',
   'approvals.title': '<b>Demandes d’approbation</b>',
 };

@@ -3,11 +3,11 @@ import type { DigestData } from '../../../src/core/digest.js';
 import { DIGEST_LINES_PER_LIST, digestMessage } from '../../../src/slack/blocks/digest.js';
 import { translator } from '../../../src/slack/i18n/translate.js';
 import { expectMessageWithinLimits } from '../../support/block-limits.js';
-import { approvalRequest } from '../../support/records.js';
+import { approvalRequest, breakGlassReview as review } from '../../support/records.js';
 
 const T0 = Date.UTC(2026, 10, 29, 8, 30);
 
-function data(requests: number, problems: number): DigestData {
+function data(requests: number, problems: number, reviews = 0): DigestData {
   return {
     date: '2026-11-29',
     now: T0,
@@ -22,6 +22,7 @@ function data(requests: number, problems: number): DigestData {
       { action: 'snapshot.create', count: 12 },
       { action: 'snapshot.delete', count: 2 },
     ],
+    reviews: Array.from({ length: reviews }, (_v, i) => review(i)),
     auditChannel: 'C0AUDIT',
   };
 }
@@ -33,7 +34,7 @@ describe('daily digest message', () => {
       [0, 3],
       [200, 500],
     ] as const) {
-      const message = digestMessage(data(requests, problems), translator({ lang }));
+      const message = digestMessage(data(requests, problems, requests), translator({ lang }));
       expectMessageWithinLimits(message);
       expect(message.blocks.length).toBeLessThanOrEqual(50);
     }
@@ -47,6 +48,14 @@ describe('daily digest message', () => {
     expect(text).toContain('snapshots taken: 12 · snapshots deleted: 2');
     expect(text).toContain('<#C0AUDIT>');
     expect(text).toContain('`zpool-1/db/before-upgrade` expires <!date^');
+  });
+
+  it('lists break-glass changes awaiting review, their reason shown literally', () => {
+    const text = JSON.stringify(digestMessage(data(0, 0, 2), translator({ lang: 'en' })));
+    expect(text).toContain('*Break-glass changes awaiting review* (2)');
+    expect(text).toMatch(/#G00000.*run by <@U0CAROL>.*reason: `prod down, disk full &lt;!channel&gt; \*now\*`/);
+    expect(text).not.toContain('<!channel>');
+    expect(text).toContain('review card in <#C0APPROVALS>');
   });
 
   it('says how many more there are beyond a list’s lines, in French too', () => {

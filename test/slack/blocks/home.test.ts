@@ -8,7 +8,7 @@ import { APPROVAL_ACTION } from '../../../src/slack/blocks/approval-card.js';
 import { approvalsMessage, HOME_ACTION, HOME_ITEMS_PER_PAGE, homeView } from '../../../src/slack/blocks/home.js';
 import { translator } from '../../../src/slack/i18n/translate.js';
 import { expectBlocksWithinLimits, expectMessageWithinLimits } from '../../support/block-limits.js';
-import { approvalRequest } from '../../support/records.js';
+import { approvalRequest, breakGlassReview } from '../../support/records.js';
 
 const T0 = Date.UTC(2026, 10, 28, 9, 0, 0);
 const LANGS = ['en', 'fr'] as const;
@@ -60,6 +60,7 @@ function data(approvals: ApprovalsOverview, problems = 0): HomeData {
       at: T0 + 3_600_000,
     })),
     offers: [{ action: ACTIONS['snapshot.quick'], mode: 'run' }],
+    reviews: Array.from({ length: problems > 100 ? 30 : 1 }, (_v, i) => breakGlassReview(i, T0)),
   };
 }
 
@@ -109,6 +110,16 @@ describe('Home tab builders', () => {
     expect(en).toContain('`zpool-1/db/snap-0` expires <!date^');
     const fr = JSON.stringify(homeView(data(overview(0, 0)), translator({ lang: 'fr' }), { page: 1 }));
     expect(fr).toContain('`zpool-1/db/snap-0` expire le <!date^');
+  });
+
+  it('lists break-glass changes awaiting review after the requests, in both languages', () => {
+    const en = JSON.stringify(homeView(data(overview(1, 0)), translator({ lang: 'en' }), { page: 1 }));
+    expect(en).toMatch(/#R00000[\s\S]*Break-glass changes awaiting review\* \(1\)/);
+    expect(en).toContain('#G00000 · delete snapshot');
+    expect(en).toContain('run by <@U0CAROL>');
+    const fr = JSON.stringify(homeView(data(overview(0, 0)), translator({ lang: 'fr' }), { page: 1 }));
+    expect(fr).toContain('Changements en bris de glace à revoir* (1)');
+    expect(fr).toContain('motif\u00a0: `prod down');
   });
 
   it('shows what people typed literally (no mention, no formatting)', () => {

@@ -373,7 +373,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
         slackRequestsInFlight += delta;
       },
       onResult: (kind, name, result) => metrics.slackRequest(kind, name, result),
-      deliveries: new DeliveryStore(database.db),
+      deliveries: new DeliveryStore(database),
       ...(overrides.socketPingTimeoutMs !== undefined && { socketPingTimeoutMs: overrides.socketPingTimeoutMs }),
       ...identity,
       dispatcher,

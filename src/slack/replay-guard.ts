@@ -15,8 +15,11 @@ export const REPLAY_WINDOW_MS = 5 * 60_000;
  */
 export const DELIVERY_RETENTION_MS = 2 * REPLAY_WINDOW_MS + 60_000;
 
-/** Records past their retention are deleted at most this often, by the request that finds them due. */
+/** Records past their retention are deleted at most this often, after the request that finds them due. */
 const PRUNE_INTERVAL_MS = 60_000;
+
+/** How long after that request: off its path, and out of the way of the requests that came with it. */
+const PRUNE_DELAY_MS = 1_000;
 
 /** Where deliveries are recorded, shared by every replica (src/store/delivery-store.ts). */
 export interface DeliveryLedger {
@@ -42,6 +45,7 @@ export function deliveryKey(kind: string, triggerId: string | undefined, body: u
  */
 export class ReplayGuard {
   private lastPrune = Number.NEGATIVE_INFINITY;
+  private pruning: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly options: {
@@ -49,8 +53,15 @@ export class ReplayGuard {
       /** The clock request timestamps are checked against (the system clock in production). */
       clock: Clock;
       logger: Logger;
+      /** Real time between the request that finds a prune due and the prune (default 1 s; tests: 0). */
+      pruneDelayMs?: number;
     },
   ) {}
+
+  /** Resolves once the prune scheduled last (if any) is over. */
+  pruned(): Promise<void> {
+    return this.pruning;
+  }
 
   /** True the first time; false for a copy. Throws if the ledger cannot be reached (the caller must not run it). */
   async isFirstDelivery(kind: string, triggerId: string | undefined, body: unknown): Promise<boolean> {
@@ -63,7 +74,10 @@ export class ReplayGuard {
     });
     if (at - this.lastPrune >= PRUNE_INTERVAL_MS) {
       this.lastPrune = at;
-      await this.prune(at);
+      // Not awaited: the request neither waits for the delete nor fails with it. Unref'd: never holds up an exit.
+      this.pruning = new Promise<void>((resolve) => {
+        setTimeout(resolve, this.options.pruneDelayMs ?? PRUNE_DELAY_MS).unref();
+      }).then(() => this.prune(at));
     }
     return first;
   }

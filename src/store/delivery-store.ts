@@ -1,27 +1,39 @@
-import type { Kysely } from 'kysely';
-import type { DatabaseSchema } from './schema.js';
+import { type Database, withoutPowerLossDurability } from './database.js';
 
 /**
  * The Slack deliveries the bot has accepted, over Kysely (SQLite or PostgreSQL). Recording is one insert whose
  * primary key decides: of any number of processes recording the same key at once, exactly one is told it is
  * the first.
+ *
+ * Written on every request's path, before its ack, so without an fsync per row on SQLite
+ * (`withoutPowerLossDurability`): a crash or restart of the process loses nothing; a power loss (or an OS crash)
+ * at most the rows written since the last durable commit. That cannot re-open a change: before anything is
+ * sent to OVH, the change desk commits its write-ahead intent (an approval, its request) with an fsync, which
+ * makes the row, earlier in the same write-ahead log, durable too. What a power loss can drop is the row of a
+ * request received in its last moments that had sent nothing to OVH yet: a copy of that request, sent within
+ * its signature's 5 minutes once the machine is back up, would be run, and its change made once (a read shown
+ * twice).
  */
 export class DeliveryStore {
-  constructor(private readonly db: Kysely<DatabaseSchema>) {}
+  constructor(private readonly database: Pick<Database, 'db' | 'dialect'>) {}
 
   /** Records a delivery; false if that key was recorded before (here, before a restart, or by another replica). */
-  async record(delivery: { key: string; kind: string; at: number; keepUntil: number }): Promise<boolean> {
-    const result = await this.db
-      .insertInto('slack_deliveries')
-      .values({ key: delivery.key, kind: delivery.kind, received_at: delivery.at, expires_at: delivery.keepUntil })
-      .onConflict((oc) => oc.column('key').doNothing())
-      .executeTakeFirst();
-    return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+  record(delivery: { key: string; kind: string; at: number; keepUntil: number }): Promise<boolean> {
+    return withoutPowerLossDurability(this.database, async (db) => {
+      const result = await db
+        .insertInto('slack_deliveries')
+        .values({ key: delivery.key, kind: delivery.kind, received_at: delivery.at, expires_at: delivery.keepUntil })
+        .onConflict((oc) => oc.column('key').doNothing())
+        .executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+    });
   }
 
   /** Deletes the records kept until before `now`; returns how many. */
-  async prune(now: number): Promise<number> {
-    const result = await this.db.deleteFrom('slack_deliveries').where('expires_at', '<', now).executeTakeFirst();
-    return Number(result.numDeletedRows);
+  prune(now: number): Promise<number> {
+    return withoutPowerLossDurability(this.database, async (db) => {
+      const result = await db.deleteFrom('slack_deliveries').where('expires_at', '<', now).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    });
   }
 }

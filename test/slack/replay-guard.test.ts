@@ -18,9 +18,10 @@ beforeEach(async () => {
   database = await openDatabase({ dataDir: mkdtempSync(join(tmpdir(), 'nasha-replay-')) });
   clock = new ManualClock(T0);
   guard = new ReplayGuard({
-    ledger: new DeliveryStore(database.db),
+    ledger: new DeliveryStore(database),
     clock,
     logger: createLogger({ level: 'silent' }),
+    pruneDelayMs: 0,
   });
 });
 afterEach(async () => {
@@ -65,6 +66,7 @@ describe('ReplayGuard: at most once per delivery', () => {
 
     clock.advance(60_000);
     await guard.isFirstDelivery('command', 'new', {});
+    await guard.pruned();
     expect((await rows()).map((r) => r.key)).toEqual([deliveryKey('command', 'new', {})]);
   });
 
@@ -72,16 +74,39 @@ describe('ReplayGuard: at most once per delivery', () => {
     await guard.isFirstDelivery('command', 'a', {});
     clock.advance(DELIVERY_RETENTION_MS + 1);
     await guard.isFirstDelivery('command', 'b', {}); // prunes 'a'
+    await guard.pruned();
     await database.db
       .insertInto('slack_deliveries')
       .values({ key: 'expired', kind: 'command', received_at: T0, expires_at: T0 })
       .execute();
     clock.advance(59_999);
     await guard.isFirstDelivery('command', 'c', {});
+    await guard.pruned();
     expect((await rows()).map((r) => r.key)).toContain('expired');
     clock.advance(1);
     await guard.isFirstDelivery('command', 'd', {});
+    await guard.pruned();
     expect((await rows()).map((r) => r.key)).not.toContain('expired');
+  });
+
+  it('does not wait for the prune: a request is answered while the delete is still to come', async () => {
+    let pruneCalls = 0;
+    const stuck = new ReplayGuard({
+      ledger: {
+        record: async () => true,
+        prune: () => {
+          pruneCalls++;
+          return new Promise<number>(() => undefined);
+        },
+      },
+      clock,
+      logger: createLogger({ level: 'silent' }),
+      pruneDelayMs: 0,
+    });
+    expect(await stuck.isFirstDelivery('command', 'a', {})).toBe(true);
+    expect(pruneCalls).toBe(0); // scheduled, not started: the request did not wait for it
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(pruneCalls).toBe(1);
   });
 
   it('throws when the ledger cannot be reached, so the caller runs nothing', async () => {

@@ -153,7 +153,7 @@ describe('the request guard in front of Bolt', () => {
       }),
     });
     guard = createRequestGuard({
-      replays: new ReplayGuard({ ledger: new DeliveryStore(database.db), clock: new ManualClock(), logger }),
+      replays: new ReplayGuard({ ledger: new DeliveryStore(database), clock: new ManualClock(), logger }),
       logger,
     });
   });

@@ -43,8 +43,15 @@ export async function runChanges(
   show: (lines: readonly ChangeLine[]) => Promise<void>,
 ): Promise<readonly ChangeLine[]> {
   const lines: ChangeLine[] = drafts.map((draft) => ({ draft, state: { kind: 'working' } }));
-  const update = () =>
-    show(lines).catch((error: unknown) => deps.logger.debug({ err: error }, 'could not show change progress'));
+  // The closing update is sent only if a line changed since the last one shown (a reply is never sent twice).
+  // Each change of a line's state is a new state object, so comparing them by identity is enough.
+  let shown: readonly ChangeLine['state'][] = [];
+  const update = async () => {
+    const now = lines.map((line) => line.state);
+    if (now.length === shown.length && now.every((state, i) => state === shown[i])) return;
+    shown = now;
+    await show(lines).catch((error: unknown) => deps.logger.debug({ err: error }, 'could not show change progress'));
+  };
   await Promise.all(
     lines.map(async (line) => {
       try {

@@ -1,7 +1,4 @@
-import { Writable } from 'node:stream';
 import { afterEach, expect, it } from 'vitest';
-import { type RunningBot, startBot } from '../../src/compose.js';
-import { createLogger } from '../../src/shared/logger.js';
 import { forEachBackend } from '../store/test-database.js';
 import { requestApproval } from '../support/approval-requests.js';
 import {
@@ -29,10 +26,7 @@ const DIGEST_CONFIG = `${TEST_CONFIG.replace(
 `;
 
 let h: BotHarness;
-let extra: RunningBot | undefined;
 afterEach(async () => {
-  await extra?.stop();
-  extra = undefined;
   await h?.close();
 });
 
@@ -97,15 +91,8 @@ forEachBackend((backend) => {
       env: 'databaseUrl' in store ? { databaseUrl: store.databaseUrl } : { dataDir: store.dataDir },
       overrides: { digestLoop: false },
     });
-    extra = await startBot(h.env, {
-      clock: h.clock,
-      logger: createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
-      botIdentity: { botId: 'BBOT', botUserId: 'UBOT' },
-      slackRetries: 0,
-      outbox: { idlePollMs: Number.POSITIVE_INFINITY, minIntervalPerChannelMs: 0 },
-      protectionLoops: false,
-      digestLoop: false,
-    });
+    // A second replica with the same settings (its digest loop off too: both are run by hand below).
+    const extra = await h.replica();
     const request = await requestChange('snapshot delete zpool-204117/db/snap-db-keep --reason two', USERS.operator);
     const now = h.clock.now();
     const [a, b] = await Promise.all([h.bot.digest?.runFor(now), extra.digest?.runFor(now)]);

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type RunningBot, startBot } from '../../src/compose.js';
 import type { StoredMessage } from '../../src/sandbox/slack-api.js';
 import { forEachBackend } from '../store/test-database.js';
 import {
@@ -23,9 +22,7 @@ const REMINDER_CONFIG = TEST_CONFIG.replace(
 );
 
 let h: BotHarness;
-const extra: RunningBot[] = [];
 afterEach(async () => {
-  await Promise.all(extra.splice(0).map((bot) => bot.stop()));
   await h?.close();
 });
 
@@ -261,15 +258,7 @@ describe('reminders across two replicas sharing one store', () => {
       const store = await backend.open();
       await start({ env: 'databaseUrl' in store ? { databaseUrl: store.databaseUrl } : { dataDir: store.dataDir } });
       // A second replica: the same composition root, store, Slack and virtual clock.
-      extra.push(
-        await startBot(h.env, {
-          clock: h.clock,
-          botIdentity: { botId: 'BBOT', botUserId: 'UBOT' },
-          slackRetries: 0,
-          outbox: { idlePollMs: Number.POSITIVE_INFINITY, minIntervalPerChannelMs: 0 },
-          protectionLoops: false,
-        }),
-      );
+      await h.replica();
       const id = await requestDelete('snap-db-keep');
       await advance(30 * MINUTE);
       await h.slack.waitFor(() => reminders(id).length >= 1, 'the first reminder');

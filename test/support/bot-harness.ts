@@ -115,6 +115,11 @@ export interface BotHarness {
   replies(id: string, predicate: (texts: string[]) => boolean): Promise<string[]>;
   auditMessages(): RecordedCall[];
   restart(overrides?: BotOverrides): Promise<void>;
+  /**
+   * Another replica: the same composition root on the same environment (store, Slack, simulator) and clock,
+   * with the harness's overrides plus `overrides`; stopped by close().
+   */
+  replica(overrides?: BotOverrides): Promise<RunningBot>;
   close(): Promise<void>;
 }
 
@@ -176,6 +181,7 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
     ...extra,
   });
   let bot = await startBot(env, baseOverrides());
+  const replicas: RunningBot[] = [];
   const harness: BotHarness = {
     slack,
     sim,
@@ -216,7 +222,13 @@ export async function startBotHarness(options: BotHarnessOptions = {}): Promise<
       await bot.stop();
       bot = await startBot(env, baseOverrides(extra));
     },
+    async replica(extra) {
+      const replica = await startBot(env, baseOverrides(extra));
+      replicas.push(replica);
+      return replica;
+    },
     async close() {
+      await Promise.all(replicas.splice(0).map((replica) => replica.stop()));
       await bot.stop();
       await sim.close();
       await slack.stop();

@@ -311,18 +311,11 @@ export class ApprovalService {
   /** An Approve click. Every rule is checked again, now, for this user. */
   async approve(actor: Actor, id: string): Promise<ClickResult> {
     const result = await this.updateRequest<ClickResult>(id, async (request) => {
-      const refuse = async (refusal: ClickRefusal) => ({ decline: await this.refuseClick(actor, request, refusal) });
-      if (request.state !== 'pending') return refuse({ kind: 'closed', id, state: request.state });
-      if (this.deps.clock.now() >= request.expiresAt) {
-        await this.expire(request);
-        return refuse({ kind: 'expired', id });
+      const refusal = await voteRefusal(this.deps.policy, actor, request, this.deps.clock.now());
+      if (refusal !== undefined) {
+        if (refusal.kind === 'expired') await this.expire(request);
+        return { decline: await this.refuseClick(actor, request, refusal) };
       }
-      if (actor.userId === request.requester.userId) return refuse({ kind: 'self_approval', id });
-      if (request.approvals.some((v) => v.userId === actor.userId)) {
-        return refuse({ kind: 'already_voted', id, remaining: request.quorum - request.approvals.length });
-      }
-      const decision = await this.deps.policy.canApprove(actor, request.change.target, request.approverGroups);
-      if (!decision.allowed) return refuse({ kind: 'not_approver', id, decision });
       const approvals = [...request.approvals, { userId: actor.userId, at: this.deps.clock.now() }];
       const reached = approvals.length >= request.quorum;
       return { write: { approvals, ...(reached && { state: 'approved' as const, decidedBy: actor.userId }) } };
@@ -889,8 +882,29 @@ export function reach(types: readonly SnapshotType[]): number | null {
   return types.length === 0 ? null : Math.max(...types.map((t) => PERIOD_MS[t]));
 }
 
-/** Short, unambiguous ids people can read aloud: 6 characters without 0/O/1/I. */
-function newRequestId(): string {
+/**
+ * Why `actor` may not vote on `request` now (undefined: they may): the one check behind an Approve click, and
+ * behind the lists of requests someone "can decide now" (App Home, `/nasha approvals`).
+ */
+export async function voteRefusal(
+  policy: Pick<ApprovalPolicy, 'canApprove'>,
+  actor: Actor,
+  request: ApprovalRequest,
+  now: number,
+): Promise<ClickRefusal | undefined> {
+  const id = request.id;
+  if (request.state !== 'pending') return { kind: 'closed', id, state: request.state };
+  if (now >= request.expiresAt) return { kind: 'expired', id };
+  if (actor.userId === request.requester.userId) return { kind: 'self_approval', id };
+  if (request.approvals.some((v) => v.userId === actor.userId)) {
+    return { kind: 'already_voted', id, remaining: request.quorum - request.approvals.length };
+  }
+  const decision = await policy.canApprove(actor, request.change.target, request.approverGroups);
+  return decision.allowed ? undefined : { kind: 'not_approver', id, decision };
+}
+
+/** Short, unambiguous ids people can read aloud (approval requests, break-glass reviews): 6 characters without 0/O/1/I. */
+export function newRequestId(): string {
   const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
   let id = '';
   for (let i = 0; i < 6; i++) id += alphabet[randomInt(alphabet.length)];

@@ -6,11 +6,10 @@
  * review that one of them (not the person who ran it) acknowledges, recorded once (compare-and-set) and audited.
  * No Slack imports: the notices are rendered by the Slack layer.
  */
-import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock.js';
 import type { ApprovableAction, ApprovalRule } from './actions.js';
-import type { ApprovalPolicy } from './approvals.js';
+import { type ApprovalPolicy, newRequestId } from './approvals.js';
 import type { BreakGlassAuditDetail } from './audit-detail.js';
 import type { GroupDirectory } from './groups.js';
 import type { Actor } from './model.js';
@@ -111,7 +110,7 @@ export class BreakGlassService implements BreakGlassQueries {
     const channel = this.deps.approvalsChannel;
     if (channel === undefined) throw new Error('break-glass needs an approvals channel for its review');
     const review: BreakGlassReview = {
-      id: newReviewId(),
+      id: newRequestId(),
       status: 'pending',
       change,
       actor: { userId: actor.userId, channelId: actor.channelId ?? null },
@@ -260,12 +259,4 @@ export class BreakGlassService implements BreakGlassQueries {
     }
     return { ok: false, refusal };
   }
-}
-
-/** Short ids people can read aloud: 6 characters without 0/O/1/I. */
-function newReviewId(): string {
-  const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
-  let id = '';
-  for (let i = 0; i < 6; i++) id += alphabet[randomInt(alphabet.length)];
-  return id;
 }

@@ -6,7 +6,13 @@
  */
 
 import type { Clock } from '../shared/clock.js';
-import type { ApprovalNotices, ApprovalPolicy, ApprovalRepository, ApprovalRequest } from './approvals.js';
+import {
+  type ApprovalNotices,
+  type ApprovalPolicy,
+  type ApprovalRepository,
+  type ApprovalRequest,
+  voteRefusal,
+} from './approvals.js';
 import type { BreakGlassQueries, BreakGlassReview } from './break-glass.js';
 import type { ActionGate, Offer } from './gate.js';
 import type { Actor } from './model.js';
@@ -103,21 +109,11 @@ export class DashboardQueries {
       this.deps.repo.open(),
       this.deps.repo.closedOf(actor.userId, now - RECENT_OUTCOMES_MS, RECENT_OUTCOMES_LIMIT),
     ]);
-    const candidates = open.filter(
-      (r) =>
-        r.state === 'pending' &&
-        now < r.expiresAt &&
-        r.requester.userId !== actor.userId &&
-        !r.approvals.some((v) => v.userId === actor.userId),
-    );
-    const allowed = await Promise.all(
-      candidates.map(
-        async (r) => (await this.deps.policy.canApprove(actor, r.change.target, r.approverGroups)).allowed,
-      ),
-    );
+    // Exactly the requests an Approve click by them would not refuse now.
+    const refusals = await Promise.all(open.map((r) => voteRefusal(this.deps.policy, actor, r, now)));
     const byAge = (a: ApprovalRequest, b: ApprovalRequest) => a.createdAt - b.createdAt;
     return {
-      decidable: candidates.filter((_r, i) => allowed[i] === true).sort(byAge),
+      decidable: open.filter((_r, i) => refusals[i] === undefined).sort(byAge),
       own: open.filter((r) => r.requester.userId === actor.userId).sort(byAge),
       recent,
       now,

@@ -30,6 +30,9 @@ const IDENTITY = { botId: 'BBOT', botUserId: 'UBOT' };
  */
 const UNLIMITED_BUDGET = { timeoutMs: 15_000, requestsPerMinute: 6_000_000, burst: 1_000_000, maxRetries: 3 };
 
+/** `BENCH_SLACK_MODE=socket`: the bot and the bare app take Slack's requests over Socket Mode (scenario 8). */
+const socketMode = process.env['BENCH_SLACK_MODE'] === 'socket';
+
 const env = (name: string): string => {
   const value = process.env[name];
   if (value === undefined) throw new Error(`${name} is not set`);
@@ -117,15 +120,24 @@ async function bot(): Promise<void> {
   fs.writeFileSync(path.join(dir, 'nasha.yml'), env('BENCH_BOT_CONFIG'));
   const running = await startBot(
     {
-      slack: {
-        mode: 'http',
-        botToken: env('BENCH_BOT_TOKEN'),
-        signingSecret: env('BENCH_SIGNING_SECRET'),
-        appToken: undefined,
-        apiUrl: info.slackApiUrl,
-      },
+      slack: socketMode
+        ? {
+            mode: 'socket',
+            botToken: env('BENCH_BOT_TOKEN'),
+            signingSecret: undefined,
+            appToken: env('BENCH_APP_TOKEN'),
+            apiUrl: env('BENCH_SLACK_API_URL'),
+          }
+        : {
+            mode: 'http',
+            botToken: env('BENCH_BOT_TOKEN'),
+            signingSecret: env('BENCH_SIGNING_SECRET'),
+            appToken: undefined,
+            apiUrl: info.slackApiUrl,
+          },
       ovh: info.ovh,
       port: 0,
+      healthPort: 0,
       host: '127.0.0.1',
       configPath: path.join(dir, 'nasha.yml'),
       dataDir: path.join(dir, 'data'),
@@ -145,8 +157,12 @@ async function bot(): Promise<void> {
 
 /** The framework floor: same receiver, same app options, a command handler that only acks. */
 async function bare(): Promise<void> {
-  const { App, HTTPReceiver, LogLevel } = await import('@slack/bolt');
+  const { App, HTTPReceiver, LogLevel, SocketModeReceiver } = await import('@slack/bolt');
   loaded();
+  if (socketMode) {
+    await bareSocket(App, SocketModeReceiver, LogLevel.ERROR);
+    return;
+  }
   const app = new App({
     token: env('BENCH_BOT_TOKEN'),
     ...IDENTITY,
@@ -165,6 +181,34 @@ async function bare(): Promise<void> {
   const server = await app.start({ port: 0, host: '127.0.0.1' });
   const address = 'address' in server ? server.address() : null;
   ready(typeof address === 'object' && address !== null ? address.port : 0);
+}
+
+/** The bare app over Socket Mode: the receiver options the bot sets that change what an envelope costs. */
+async function bareSocket(
+  App: typeof import('@slack/bolt').App,
+  SocketModeReceiver: typeof import('@slack/bolt').SocketModeReceiver,
+  logLevel: import('@slack/bolt').LogLevel,
+): Promise<void> {
+  const slackApiUrl = env('BENCH_SLACK_API_URL');
+  const receiver = new SocketModeReceiver({
+    appToken: env('BENCH_APP_TOKEN'),
+    logLevel,
+    customRoutes: [{ path: '/healthz', method: ['GET'], handler: (_req, res) => res.end('{"ok":true}') }],
+    installerOptions: { port: 0, clientOptions: { slackApiUrl } },
+  });
+  const app = new App({
+    token: env('BENCH_BOT_TOKEN'),
+    ...IDENTITY,
+    convoStore: false,
+    logLevel,
+    clientOptions: { slackApiUrl },
+    receiver,
+  });
+  app.command('/nasha', async ({ ack }) => {
+    await ack();
+  });
+  await app.start();
+  ready(0);
 }
 
 // A clean exit on SIGTERM, so --cpu-prof can write its profile (the bot installs its own handler).

@@ -59,7 +59,12 @@ export function buildChildren(): void {
 }
 
 /** Spawns the compiled `bench/child.ts <role>` with plain Node (no tsx) and waits for it to be ready. */
-export async function spawnChild(role: Role, world?: WorldInfo): Promise<Child> {
+export async function spawnChild(
+  role: Role,
+  world?: WorldInfo,
+  /** More environment for the child (BENCH_SLACK_MODE=socket and its Slack, say). */
+  extraEnv: Record<string, string> = {},
+): Promise<Child> {
   buildChildren();
   const started = performance.now();
   const process_: ChildProcess = fork(CHILD_SCRIPT, [role], {
@@ -71,6 +76,7 @@ export async function spawnChild(role: Role, world?: WorldInfo): Promise<Child> 
       // The bot's configuration comes from here: importing it from the test harness would load the simulator.
       BENCH_BOT_CONFIG: TEST_CONFIG,
       ...(world && { BENCH_WORLD: JSON.stringify(world) }),
+      ...extraEnv,
     },
     // stdout (the bot's JSON logs at level info) goes to /dev/null: logging costs CPU, as in production.
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],

@@ -22,6 +22,7 @@ import { IDLE_COMMAND, type IdleResult, idleAcks } from './idle-acks.js';
 import { spawnChild } from './ipc.js';
 import { LIST_COMMAND } from './load.js';
 import { type MalformedResult, malformedAnswers } from './malformed.js';
+import { type SocketMalformedResult, socketMalformedAnswers } from './malformed-socket.js';
 import { type ProtectionBenchResult, protectionBench } from './protection.js';
 import { OVH_LATENCY_MS, type QuickCaseResult, quickSnapshots, TASK_DONE_MS } from './quick-snapshot.js';
 import { machineDescription, mib, ms, ratio, table, verdict } from './stats.js';
@@ -132,7 +133,11 @@ if (wanted('ack') || wanted('footprint') || wanted('idle') || wanted('malformed'
     }
     if (wanted('malformed')) {
       log('scenario 8: malformed, refused and unclaimed requests, answered at once');
-      sections.set(8, malformedSection(await malformedAnswers(world, { rounds: quick ? 10 : 40 })));
+      const rounds = quick ? 10 : 40;
+      const http = await malformedAnswers(world, { rounds });
+      log('scenario 8b: the same over Socket Mode');
+      const socket = await socketMalformedAnswers(world, { rounds });
+      sections.set(8, `${malformedSection(http)}\n${socketMalformedSection(socket)}`);
     }
   } finally {
     await world.stop();
@@ -776,8 +781,7 @@ function malformedSection(r: MalformedResult): string {
     `Issue 13, item 4: ${CASES_LINE} Each sent ${r.rounds} times, one at a time over a keep-alive`,
     'connection to the bot in HTTP mode, alternating with a signed `/nasha help` to the bare Bolt app, whose ack is the',
     'baseline (the cheapest answer Bolt gives). Time to the complete HTTP answer; for a button, the "no longer valid"',
-    'message follows through its response_url. Socket Mode is not in this bench (its children run HTTP mode): there',
-    'the same guard answers through the envelope ack (test/e2e/socket-requests.test.ts).',
+    'message follows through its response_url. Socket Mode: 8b below.',
     '',
     table(
       ['requests', 'cases', 'status', 'p50', 'p99', 'slowest', 'p99 × bare ack', `≤ ${MALFORMED_TARGET_MS} ms`],
@@ -800,6 +804,61 @@ function malformedSection(r: MalformedResult): string {
     '',
     table(
       ['request', 'bare Bolt'],
+      r.bare.map((b) => [b.what, b.answer]),
+    ),
+  ].join('\n');
+}
+
+function socketMalformedSection(r: SocketMalformedResult): string {
+  summary.push([
+    '8',
+    `every malformed or unclaimed envelope acknowledged within ${MALFORMED_TARGET_MS} ms (Socket Mode)`,
+    `p50 ${ms(r.all.p50)}, p99 ${ms(r.all.p99)}, slowest ${ms(r.all.max)} over ${r.all.n}; bare Bolt's ack of \`/nasha\` p99 ${ms(r.baseline.p99)} (${ratio(r.all.p99, r.baseline.p99)}); ${r.allAnswered ? 'every envelope acknowledged, every stale button answered' : '**an envelope or a stale button went unanswered**'}`,
+    verdict(r.all.max <= MALFORMED_TARGET_MS && r.allAnswered),
+  ]);
+  return [
+    '',
+    '### 8b. The same over Socket Mode',
+    '',
+    'The bot and the bare Bolt app each connected over Socket Mode to a Slack side run by the benchmark itself',
+    '(`apps.connections.open`, then a WebSocket server on loopback), which sends the envelopes and times each',
+    'from sending to its ack frame. Malformed payloads (`null`, `123`, `[]`, `{}`, a block action, a form',
+    'submission and a command without a user), unclaimed ones (a command `/other`, a button and a form of an',
+    'older version) and stale page buttons (whose clicker must also be told "no longer valid" through the',
+    `response_url, checked). Each sent ${r.rounds} times, one at a time, alternating with a \`/nasha help\` envelope to`,
+    'the bare app, whose ack is the baseline. There are no signatures in Socket Mode (the app-level token',
+    'authenticates the link), so no "refused" group.',
+    '',
+    table(
+      ['envelopes', 'cases', 'acknowledged', 'p50', 'p99', 'slowest', 'p99 × bare ack', `≤ ${MALFORMED_TARGET_MS} ms`],
+      [
+        ...r.groups.map((g) => [
+          g.group,
+          String(g.cases),
+          g.acked,
+          ms(g.summary.p50),
+          ms(g.summary.p99),
+          ms(g.max),
+          `**${ratio(g.summary.p99, r.baseline.p99)}**`,
+          g.max <= MALFORMED_TARGET_MS ? 'yes' : '**no**',
+        ]),
+        [
+          'bare Bolt: ack of `/nasha help`',
+          '1',
+          `${r.baseline.n}`,
+          ms(r.baseline.p50),
+          ms(r.baseline.p99),
+          '—',
+          '1.00×',
+          '—',
+        ],
+      ],
+    ),
+    '',
+    'The bare Bolt app (one `/nasha` listener, no guard) with the same envelopes, once each, all at once:',
+    '',
+    table(
+      ['envelope', 'bare Bolt'],
       r.bare.map((b) => [b.what, b.answer]),
     ),
   ].join('\n');

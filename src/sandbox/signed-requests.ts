@@ -37,7 +37,12 @@ export async function postSigned(
 
 /** A slash command as Slack form-encodes it; `fields` override the defaults. */
 export function slashCommandBody(fields: Readonly<Record<string, string>>): string {
-  return new URLSearchParams({
+  return new URLSearchParams(slashCommandFields(fields)).toString();
+}
+
+/** A slash command's fields as Socket Mode carries them (an envelope's `payload`), with the workspace's defaults. */
+export function slashCommandFields(fields: Readonly<Record<string, string>>): Record<string, string> {
+  return {
     token: 'deprecated-verification-token',
     team_id: 'T1',
     team_domain: 'acme',
@@ -46,7 +51,7 @@ export function slashCommandBody(fields: Readonly<Record<string, string>>): stri
     api_app_id: 'A1',
     is_enterprise_install: 'false',
     ...fields,
-  }).toString();
+  };
 }
 
 /** Interactivity payloads travel as one form field, `payload`, holding JSON. */

@@ -12,7 +12,7 @@ import { PAGE_ACTION } from '../../src/slack/blocks/replies.js';
 import { CHANNELS, messageText, TEST_CONFIG, testEnv, USERS } from '../support/bot-harness.js';
 import { FakeSlack } from '../support/fake-slack.js';
 import { buttonClick } from '../support/slack-payloads.js';
-import { newTriggerId } from '../support/slack-requests.js';
+import { slashCommandPayload } from '../support/slack-requests.js';
 import { type SocketLink, startSocketLink } from '../support/socket-link.js';
 
 /**
@@ -94,23 +94,13 @@ async function finished(id: string, text: string, lines: number): Promise<void> 
 const snapshotPosts = (partition: string) =>
   sim.requests.filter((r) => r.method === 'POST' && r.path.endsWith(`/${partition}/customSnapshot`)).length;
 
-function command(text: string, replyId: string): Record<string, unknown> {
-  return {
-    token: 'legacy',
-    team_id: 'T1',
-    team_domain: 'acme',
+const command = (text: string, replyId: string) =>
+  slashCommandPayload({
     channel_id: CHANNELS.ops,
-    channel_name: 'ops',
     user_id: USERS.admin,
-    user_name: 'alice',
-    command: '/nasha',
     text,
-    api_app_id: 'A1',
-    is_enterprise_install: 'false',
     response_url: slack.responseUrl(replyId),
-    trigger_id: newTriggerId(),
-  };
-}
+  });
 
 describe('Socket Mode: deliveries sent again', () => {
   it('a slash command delivered again in a new envelope runs once; the copy is acknowledged as already received', async () => {

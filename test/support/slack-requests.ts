@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { slashCommandBody as commandBody } from '../../src/sandbox/signed-requests.js';
+import { slashCommandBody as commandBody, slashCommandFields } from '../../src/sandbox/signed-requests.js';
 
 export {
   FORM,
@@ -22,13 +22,20 @@ export function newTriggerId(): string {
 
 /** A `/nasha` command from the test workspace (admin in #ops unless `fields` say otherwise), with a fresh trigger_id. */
 export function slashCommandBody(fields: Record<string, string>): string {
-  return commandBody({
-    channel_id: 'C0OPS',
-    channel_name: 'ops',
-    user_id: 'U0ADMIN',
-    user_name: 'alice',
-    response_url: 'https://hooks.slack.com/commands/T1/1/abc',
-    trigger_id: newTriggerId(),
-    ...fields,
-  });
+  return commandBody(commandDefaults(fields));
 }
+
+/** The same command as a Socket Mode envelope's `payload`. */
+export function slashCommandPayload(fields: Record<string, string>): Record<string, string> {
+  return slashCommandFields(commandDefaults(fields));
+}
+
+const commandDefaults = (fields: Record<string, string>) => ({
+  channel_id: 'C0OPS',
+  channel_name: 'ops',
+  user_id: 'U0ADMIN',
+  user_name: 'alice',
+  response_url: 'https://hooks.slack.com/commands/T1/1/abc',
+  trigger_id: newTriggerId(),
+  ...fields,
+});

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../../shared/clock.js';
-import type { ChangeDesk, ChangeDraft } from '../desk.js';
+import type { ChangeDesk, ChangeDraft, SubmitOutcome } from '../desk.js';
 import { NashaError } from '../errors.js';
 import type { AuditSink } from '../ports.js';
 import { AlertBoard } from './alerts.js';
@@ -31,6 +31,9 @@ export interface ProtectionDeps {
   owner?: string | undefined;
   concurrency?: number | undefined;
 }
+
+/** The desk's outcomes that mean a Fix was acted on: sent, filed for approval, or nothing left to do. */
+const FIX_ACTED_ON: ReadonlySet<SubmitOutcome['kind']> = new Set(['started', 'pending', 'already_pending', 'noop']);
 
 export interface AlertFixRequest {
   alert: ProtectionAlert;
@@ -107,12 +110,14 @@ export class Protection {
   }
 
   /**
-   * After a Fix's changes were submitted: `applied` says whether any ran or was filed for approval (a refused one
-   * is audited by the desk and changes nothing here). The press is recorded on the alert and its audit record,
-   * then the partition is read again, which resolves the alert if it is fixed.
+   * After a Fix's changes were submitted, with the desk's outcome of each (none for one that failed unexpectedly):
+   * the press is recorded on the alert and its audit record if any change ran, was filed for approval or was
+   * already in place (a refused or unsendable one is audited by the desk and changes nothing here); then the
+   * partition is read again, which resolves the alert if it is fixed.
    */
-  async fixed(alertId: string, userId: string, applied: boolean): Promise<void> {
-    const alert = applied ? await this.board.recordFix(alertId, userId) : await this.deps.store.alert(alertId);
+  async fixed(alertId: string, userId: string, outcomes: readonly (SubmitOutcome | undefined)[]): Promise<void> {
+    const acted = outcomes.some((outcome) => outcome !== undefined && FIX_ACTED_ON.has(outcome.kind));
+    const alert = acted ? await this.board.recordFix(alertId, userId) : await this.deps.store.alert(alertId);
     if (alert !== undefined) await this.recheck(alert.service, alert.partition);
   }
 

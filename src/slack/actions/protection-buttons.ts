@@ -75,13 +75,14 @@ export function createFixButton(deps: SlackDeps) {
       { reason },
       ephemeralProgress(respond, deps.logger, 'a protection fix', tr),
     );
-    const applied = lines.some(
-      (line) =>
-        line.state.kind === 'finished' ||
-        (line.state.kind === 'outcome' && ['pending', 'already_pending', 'noop'].includes(line.state.outcome.kind)),
-    );
     await runtime
-      .fixed(request.alert.id, actor.userId, applied)
+      .fixed(
+        request.alert.id,
+        actor.userId,
+        lines.map((line) =>
+          line.state.kind === 'error' || line.state.kind === 'working' ? undefined : line.state.outcome,
+        ),
+      )
       .catch((error: unknown) => deps.logger.warn({ err: error }, 'could not re-check a partition after its fix'));
   });
 }

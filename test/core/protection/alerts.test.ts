@@ -71,14 +71,14 @@ afterEach(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 });
 
-async function start(): Promise<void> {
+async function start(config = CONFIG): Promise<void> {
   ovh = await startOvhHarness({
     autoAdvance: false,
     sim: { seed: SEED, taskTimings: { doingAfterMs: 100, doneAfterMs: 200 } },
   });
   dir = await mkdtemp(join(tmpdir(), 'nasha-protect-alerts-'));
   database = await openDatabase({ dataDir: dir });
-  stack = protectionStack({ ovh, database, config: CONFIG });
+  stack = protectionStack({ ovh, database, config });
 }
 
 describe('protection alerts', () => {
@@ -202,6 +202,35 @@ describe('protection alerts', () => {
     // Looked for before the second post (nothing there yet) and before the third (found).
     expect(stack.alerts.lookups).toHaveLength(8);
     expect(await stack.store.undelivered()).toEqual([]);
+  });
+
+  it("records a Fix press only when the desk acted on one of the fix's changes", async () => {
+    const OPERATOR = 'U0OPER';
+    await start(
+      CONFIG.replace('grants:\n', `grants:\n  - { role: operator, users: [${OPERATOR}], scope: ["${SVC}/*"] }\n`),
+    );
+    await stack.protection.scanNow();
+    const alert = (await stack.store.openAlerts()).find((a) => a.kind === 'frequency_missing');
+    if (alert === undefined) throw new Error('no frequency alert');
+    const fix = await stack.protection.requestFix(alert.id);
+    const submit = (userId: string) =>
+      Promise.all(fix.drafts.map((draft) => stack.desk.submit({ userId, channelId: 'C0ALERTS' }, draft)));
+
+    // A viewer's press: the desk refuses every change; a change that failed unexpectedly has no outcome.
+    const refused = await submit(VIEWER);
+    expect(refused.map((o) => o.kind)).toEqual(['refused', 'refused']);
+    await stack.protection.fixed(alert.id, VIEWER, [...refused, undefined]);
+    expect((await stack.store.alert(alert.id))?.fixes).toEqual([]);
+
+    // An operator's: the changes are sent, the press is recorded, and the re-read resolves the alert once done.
+    const started = await submit(OPERATOR);
+    expect(started.map((o) => o.kind)).toEqual(['started', 'started']);
+    ovh?.clock.advance(1_000);
+    for (const outcome of started) if (outcome.kind === 'started') await outcome.done;
+    await stack.protection.fixed(alert.id, OPERATOR, started);
+    const after = await stack.store.alert(alert.id);
+    expect(after?.fixes.map((f) => f.userId)).toEqual([OPERATOR]);
+    expect(after?.state).toBe('resolved');
   });
 
   it('says what each caller may see: status of a partition, a summary, restore help', async () => {

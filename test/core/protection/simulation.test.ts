@@ -183,13 +183,15 @@ describe('protection over 120 simulated days', () => {
           expect(fix.drafts).toEqual([
             { action: 'schedule.add', target: { service: SVC, partition: 'logs' }, type: 'day-1' },
           ]);
+          const outcomes = [];
           for (const draft of fix.drafts) {
             const outcome = await stack.desk.submit({ userId: OPERATOR, channelId: 'C0ALERTS' }, draft);
             expect(outcome.kind).toBe('started');
             clock.advance(1_000);
             if (outcome.kind === 'started') expect((await outcome.done).outcome).toBe('succeeded');
+            outcomes.push(outcome);
           }
-          await stack.protection.fixed(drift.alertId, OPERATOR, true);
+          await stack.protection.fixed(drift.alertId, OPERATOR, outcomes);
           const resolved = await stack.store.alert(drift.alertId);
           expect(resolved?.state).toBe('resolved');
           expect(stack.alerts.shown().get(drift.alertId)?.state).toBe('resolved');

@@ -762,6 +762,13 @@ function idleSection(r: IdleResult): string {
     "moved the timing of an end-to-end test driven by an auto-advancing clock. Not met: the bot's ack path costs",
     "2–3× the bare one's CPU and a burst's last ack pays it 32 times; on this shared machine the p99 of 8 idle",
     'bursts is the tail of one or two of them, so the ratio moves by 2× between runs (p50s are steadier).',
+    'Measured on 2026-12-03 (`--only idle`, a quiet machine), with the work after the ack cut to the reply alone (an',
+    'experiment, not kept): idle p99 2.34× and 3.53× the bare app, warm 2.00× and 1.50×, bot CPU per command 3.09–3.41',
+    "ms idle and 2.55–2.60 ms warm (with the OVH request: 5.18 and 3.22 ms; bare 0.45–0.65 ms). So OVH's new TLS",
+    'connections after a quiet period are about half of the idle gap; the rest is the ack path and the reply. V8',
+    'profile of that run, per command: the replay-ledger insert through Kysely 0.23 ms, garbage collection 0.25 ms,',
+    "Bolt's `respond` (global fetch) 0.2 ms, AsyncLocalStorage's promise hooks ≈0.11 ms (Node 20 runs them for every",
+    'promise once a store is used; the request context, the request log and the OVH request watcher each have one).',
   ].join('\n');
 }
 

@@ -12,6 +12,7 @@ import { createNashaApi } from '../src/ovh/index.js';
 import { type SimulatorSeed, startSimulator } from '../src/ovh/simulator/index.js';
 import { systemClock } from '../src/shared/clock.js';
 import { HOUR_MS } from '../src/shared/duration.js';
+import { withFreshReads, withRequestClass } from '../src/shared/request-context.js';
 import { openDatabase } from '../src/store/database.js';
 import { simulatorConfig } from '../test/support/ovh-harness.js';
 import { protectionStack } from '../test/support/protection-stack.js';
@@ -39,6 +40,7 @@ export interface ProtectionBenchResult {
 }
 
 const SERVICES = 4;
+const PERSON_SERVICE = 'zpool-80';
 
 function quantile(values: readonly number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -48,20 +50,27 @@ function quantile(values: readonly number[], q: number): number {
 export async function protectionBench(c: ProtectionCase): Promise<ProtectionBenchResult> {
   const perService = Math.ceil(c.partitions / SERVICES);
   const seed: SimulatorSeed = {
-    services: Array.from({ length: SERVICES }, (_, s) => ({
-      serviceName: `zpool-9${s}`,
-      partitions: Array.from({ length: perService }, (_, p) => ({
-        partitionName: `vol-${String(p).padStart(3, '0')}`,
-        size: 50,
-        scheduled: ['hour-1' as const, 'day-1' as const],
+    services: [
+      ...Array.from({ length: SERVICES }, (_, s) => ({
+        serviceName: `zpool-9${s}`,
+        partitions: Array.from({ length: perService }, (_, p) => ({
+          partitionName: `vol-${String(p).padStart(3, '0')}`,
+          size: 50,
+          scheduled: ['hour-1' as const, 'day-1' as const],
+        })),
       })),
-    })),
+      // Outside the policy: what the person reads, so their requests are told apart from the background work's.
+      { serviceName: PERSON_SERVICE, partitions: [{ partitionName: 'home', size: 50 }] },
+    ],
   };
   const sim = await startSimulator({
     seed,
     taskTimings: { doingAfterMs: TASK_DONE_MS / 2, doneAfterMs: TASK_DONE_MS },
     faults: [{ path: '*', fault: { type: 'latency', ms: OVH_LATENCY_MS } }],
   });
+  /** OVH requests since `from` (an index in the simulator's log), the person's left out. */
+  const backgroundRequests = (from: number) =>
+    sim.requests.slice(from).filter((r) => !r.path.includes(`/${PERSON_SERVICE}/`)).length;
   const config = simulatorConfig(sim, { requestsPerMinute: c.requestsPerMinute, burst: c.burst, timeoutMs: 15_000 });
   const api = createNashaApi({ config, clock: systemClock });
   const dir = mkdtempSync(join(tmpdir(), 'nasha-bench-protect-'));
@@ -89,11 +98,14 @@ protection:
   const floor = (requests: number) => Math.max(0, requests - c.burst) * msPerRequest;
   const probes: number[] = [];
   let probing = true;
-  // A person listing a partition every 2 s while the background work runs.
+  // A person listing a partition every 2 s while the background work runs: a person's request class, always sent
+  // to OVH (never the listing cache), so each probe waits for a budget token if any is to be waited for.
   const prober = (async () => {
     while (probing) {
       const started = performance.now();
-      await api.client.listCustomSnapshots('zpool-90', 'vol-000');
+      await withRequestClass('interactive', 'U0PERSON', () =>
+        withFreshReads(() => api.client.listCustomSnapshots(PERSON_SERVICE, 'home')),
+      );
       probes.push(performance.now() - started);
       await new Promise((resolve) => setTimeout(resolve, 2_000));
     }
@@ -101,11 +113,10 @@ protection:
   try {
     await api.client.listServices(); // clock sync, so the figures below are the scan's own
     let before = sim.requests.length;
-    let probesBefore = probes.length;
     let started = performance.now();
     const report = await stack.protection.scanNow();
     const scanWall = performance.now() - started;
-    const scanRequests = sim.requests.length - before - (probes.length - probesBefore);
+    const scanRequests = backgroundRequests(before);
     if (report === undefined) throw new Error('the scan lease was not taken');
     // The partitions became covered just now; as if an hour ago, so this minute's slot is owed.
     await database.db
@@ -113,14 +124,13 @@ protection:
       .set({ first_seen_at: now - HOUR_MS })
       .execute();
 
-    probesBefore = probes.length;
     before = sim.requests.length;
     started = performance.now();
     const passStartedAt = Date.now();
     const pass = await stack.protection.runPlans();
     await stack.protection.scheduler.settled(10 * 60_000);
     const planWall = performance.now() - started;
-    const planRequests = sim.requests.length - before - (probes.length - probesBefore);
+    const planRequests = backgroundRequests(before);
     const runs = await database.db.selectFrom('protection_plan_runs').select(['late_ms', 'slot_at']).execute();
     const lateness = runs.map((r) => Number(r.late_ms) - (passStartedAt - Number(r.slot_at)));
     return {

@@ -922,6 +922,15 @@ Fixed (the test suites of \`test/ovh\`, \`test/slack\` and \`test/e2e\` pass):
    bot CPU per warm command 4.26, 4.25 → 3.83, 3.75 ms; warm p50 41.1, 47.0 → 26.7, 27.4 ms; idle p50 110, 90.1 →
    72.2, 102 ms; p99 ratios idle 5.95×, 7.08× → 5.54×, 6.73× and warm 4.12×, 5.98× → 4.41×, 2.50× (noise: see 6).
 
+8. **\`src/core/protection/scanner.ts\`: the scan report's request count was a formula, not a count.** It said
+   1 + 1 per service + 3 per partition whatever happened: not the client's clock sync, not a retry, and a listing
+   the cache served counted as sent (this bench's 200-partition scan: stated 605, the simulator saw 604). The same
+   figure goes to \`nasha_protection_scan_requests\` and the scan's log line. Fix: the transport tallies every
+   request it sends in the scope of \`countOvhRequests\` (src/shared/request-context.ts), and the report gives that.
+   This bench's probe was also no person's read (no request class: background) and often served by the listing
+   cache (p50 0.09 ms, and the scan's count was off by the probes the cache served); it now reads a partition
+   outside the policy, as a person, always from OVH, and the scan's requests exclude exactly its requests.
+
 Observed, no target:
 
 6. **Startup is mostly module loading.** Both apps now run with plain Node on tsc output (issue 18: \`npm start\`

@@ -63,7 +63,7 @@ export class ProtectionMetrics implements PlanObserver, ScanObserver {
     });
     this.scanRequests = new Gauge({
       name: 'nasha_protection_scan_requests',
-      help: 'OVH requests the last scan made',
+      help: 'OVH requests the last scan sent, counted (retries included, listings the cache served not)',
       registers,
     });
     this.scanSeconds = new Gauge({

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { type BackoffPolicy, parseRetryAfter, retryDelay } from '../shared/backoff.js';
 import { type Clock, systemClock } from '../shared/clock.js';
-import { currentBudgetScope, type RequestClass } from '../shared/request-context.js';
+import { currentBudgetScope, noteOvhRequestSent, type RequestClass } from '../shared/request-context.js';
 import type { OvhAccessRule } from './access-rules.js';
 import { RequestBudget } from './budget.js';
 import type { OvhApplicationKeys, OvhClientTuning, OvhConnectionConfig, OvhEndpoint } from './config.js';
@@ -294,6 +294,7 @@ export class OvhTransport {
   ): Promise<RawResult> {
     // The caller's class and person come with the async context (set where the work entered the bot).
     await this.budget.take(currentBudgetScope());
+    noteOvhRequestSent();
     const release = await this.inFlight.acquire();
     const started = performance.now();
     const result = await this.send(method, route, path, params).finally(release);

@@ -35,6 +35,14 @@ export interface RequestContext {
   readonly budget?: BudgetScope;
   /** Reads skip the listing cache (a change's pre-checks, a check after a lost answer): OVH's answer decides. */
   readonly freshReads?: boolean;
+  /** Counts the OVH requests sent in this scope (`countOvhRequests`). */
+  readonly tally?: RequestTally;
+}
+
+interface RequestTally {
+  sent: number;
+  /** The tally of an enclosing scope, which counts these too. */
+  readonly outer: RequestTally | undefined;
 }
 
 export const requestContext = new AsyncLocalStorage<RequestContext>();
@@ -42,6 +50,21 @@ export const requestContext = new AsyncLocalStorage<RequestContext>();
 /** Runs `work` with `changes` on top of the current context (the rest is inherited). */
 export function withContext<T>(changes: RequestContext, work: () => T): T {
   return requestContext.run({ ...requestContext.getStore(), ...changes }, work);
+}
+
+/**
+ * Runs `work` and counts the OVH API requests sent meanwhile on its behalf (each attempt: retries and clock syncs
+ * included, listings served from the cache not), so that what a report says it cost is what it cost.
+ */
+export async function countOvhRequests<T>(work: () => Promise<T>): Promise<{ value: T; sent: number }> {
+  const tally: RequestTally = { sent: 0, outer: requestContext.getStore()?.tally };
+  const value = await withContext({ tally }, work);
+  return { value, sent: tally.sent };
+}
+
+/** The OVH transport, for each request it sends. */
+export function noteOvhRequestSent(): void {
+  for (let tally = requestContext.getStore()?.tally; tally !== undefined; tally = tally.outer) tally.sent += 1;
 }
 
 /** Runs `work` as `requestClass` for `actor`, keeping the scope's wait watch. */

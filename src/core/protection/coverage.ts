@@ -33,8 +33,6 @@ function mayCoverService(policy: ProtectionPolicy, service: string): boolean {
 
 export interface InventoryResult {
   covered: number;
-  /** Requests made: the service list, one partition list per service a policy names. */
-  requests: number;
   /** Services whose partitions could not be listed (their partitions keep their last known coverage). */
   failed: readonly string[];
 }
@@ -75,7 +73,7 @@ export async function takeInventory(deps: {
     }
   }
   await deps.store.syncCovered(found, { listed, existing: services }, deps.now());
-  return { covered: found.length, requests: 1 + wanted.length, failed };
+  return { covered: found.length, failed };
 }
 
 /** What the gate asks before it lets a policy's system actor act: does that policy cover the target? */

@@ -4,7 +4,8 @@
  * snapshots, the partition's snapshot space), assesses it against its policy, then brings the alerts in line
  * and delivers their messages.
  *
- * Requests per scan: 1 (services) + one per service a policy names (partitions) + 3 per covered partition.
+ * Requests per scan: 1 (services) + one per service a policy names (partitions) + 3 per covered partition, fewer
+ * when the listing cache serves the inventory, more when OVH asks for retries; the report counts what was sent.
  */
 
 import { randomUUID } from 'node:crypto';
@@ -12,7 +13,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../shared/clock.js';
 import { DAY_MS, MINUTE_MS } from '../../shared/duration.js';
 import { pool } from '../../shared/pool.js';
-import { withFreshReads, withRequestClass } from '../../shared/request-context.js';
+import { countOvhRequests, withFreshReads, withRequestClass } from '../../shared/request-context.js';
 import type { AlertBoard, BoardChanges, PartitionFindings } from './alerts.js';
 import { assess } from './assess.js';
 import { takeInventory } from './coverage.js';
@@ -31,7 +32,7 @@ export interface ScanReport {
   scanned: number;
   /** Partitions OVH could not be asked about this time (their alerts stay as they were). */
   failed: number;
-  /** OVH requests the scan made (inventory included). */
+  /** OVH requests the scan sent (inventory, retries and clock syncs included; listings the cache served not). */
   requests: number;
   durationMs: number;
   alerts: BoardChanges & { delivered: number; undelivered: number };
@@ -73,22 +74,26 @@ export class CoverageScanner {
       startedAt,
     );
     if (!held) return undefined;
-    const inventory = await takeInventory({
-      config: this.deps.config,
-      ovh: this.deps.ovh,
-      pacer: this.deps.pacer,
-      store: this.deps.store,
-      now: () => this.deps.clock.now(),
-      logger: this.deps.logger,
+    const { value: read, sent } = await countOvhRequests(async () => {
+      const inventory = await takeInventory({
+        config: this.deps.config,
+        ovh: this.deps.ovh,
+        pacer: this.deps.pacer,
+        store: this.deps.store,
+        now: () => this.deps.clock.now(),
+        logger: this.deps.logger,
+      });
+      const covered = await this.deps.store.covered();
+      const findings: PartitionFindings[] = [];
+      let failed = 0;
+      await pool(covered, this.deps.concurrency ?? DEFAULT_CONCURRENCY, async (partition) => {
+        const found = await this.readPartition(partition);
+        if (found === undefined) failed += 1;
+        else findings.push(found);
+      });
+      return { inventory, covered, findings, failed };
     });
-    const covered = await this.deps.store.covered();
-    const findings: PartitionFindings[] = [];
-    let failed = 0;
-    await pool(covered, this.deps.concurrency ?? DEFAULT_CONCURRENCY, async (partition) => {
-      const found = await this.readPartition(partition);
-      if (found === undefined) failed += 1;
-      else findings.push(found);
-    });
+    const { inventory, covered, findings, failed } = read;
     // Partitions of a service that could not be listed keep their alerts: only the others can be uncovered.
     const keys = new Set(covered.map((p) => `${p.service}/${p.partition}`));
     const changes = await this.deps.board.reconcile(findings, inventory.failed.length === 0 ? keys : undefined);
@@ -98,7 +103,7 @@ export class CoverageScanner {
       covered: covered.length,
       scanned: findings.length,
       failed,
-      requests: inventory.requests + REQUESTS_PER_PARTITION * covered.length,
+      requests: sent,
       durationMs: this.deps.clock.now() - startedAt,
       alerts: { ...changes, delivered: delivery.delivered, undelivered: delivery.failed },
     };

@@ -85,7 +85,8 @@ describe('protection alerts', () => {
   it('opens one alert per problem, updates it in place, resolves it when it clears', async () => {
     await start();
     const report = await stack.protection.scanNow();
-    expect(report).toMatchObject({ covered: 2, scanned: 2, failed: 0, requests: 1 + 1 + 3 * 2 });
+    // Services, the one service's partitions, 3 per partition, and the client's first clock sync (/auth/time).
+    expect(report).toMatchObject({ covered: 2, scanned: 2, failed: 0, requests: 1 + 1 + 3 * 2 + 1 });
     const open = await stack.store.openAlerts();
     expect(open.map((a) => `${a.partition} ${a.kind}`).sort()).toEqual([
       'db frequency_missing',
@@ -202,6 +203,44 @@ describe('protection alerts', () => {
     // Looked for before the second post (nothing there yet) and before the third (found).
     expect(stack.alerts.lookups).toHaveLength(8);
     expect(await stack.store.undelivered()).toEqual([]);
+  });
+
+  it('reports the OVH requests a scan sent, as counted: fewer when the cache serves the listings, more on a retry', async () => {
+    await start();
+    const sim = ovh?.sim;
+    if (sim === undefined) throw new Error('no simulator');
+    const scan = async () => {
+      const before = sim.requests.length;
+      const scanning = stack.protection.scanNow();
+      let done = false;
+      void scanning.finally(() => {
+        done = true;
+      });
+      // Retries wait on the test's clock.
+      while (!done) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        if (ovh?.clock.pendingSleepers) ovh.clock.advance(1_000);
+      }
+      return { report: await scanning, sent: sim.requests.length - before };
+    };
+    const cold = await scan();
+    // The client's first request syncs its clock with OVH (/auth/time): sent, so counted.
+    expect(cold.sent).toBe(1 + 1 + 3 * 2 + 1);
+    expect(cold.report?.requests).toBe(cold.sent);
+    // Again at once: the service and partition listings come from the cache; each partition is still read.
+    const warm = await scan();
+    expect(warm.sent).toBe(3 * 2);
+    expect(warm.report?.requests).toBe(warm.sent);
+    // A custom snapshot list answered 500 once is asked again: two requests for it, both counted.
+    sim.addFaults({
+      method: 'GET',
+      path: '/dedicated/nasha/{serviceName}/partition/{partitionName}/customSnapshot',
+      fault: { type: 'status', status: 500 },
+      times: 1,
+    });
+    const retried = await scan();
+    expect(retried.sent).toBe(3 * 2 + 1);
+    expect(retried.report?.requests).toBe(retried.sent);
   });
 
   it("records a Fix press only when the desk acted on one of the fix's changes", async () => {

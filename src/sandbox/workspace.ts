@@ -53,6 +53,7 @@ const CHANNELS: readonly SandboxChannel[] = [
   { id: 'C0OPS', name: 'ops', about: 'sandbox.about.ops' },
   { id: 'C0GENERAL', name: 'general', about: 'sandbox.about.general' },
   { id: 'C0INCIDENT', name: 'incident', about: 'sandbox.about.incident' },
+  { id: 'C0PARIS', name: 'paris', about: 'sandbox.about.paris' },
   { id: 'C0AUDIT', name: 'audit', about: 'sandbox.about.audit' },
   { id: 'C0APPROVALS', name: 'approvals', about: 'sandbox.about.approvals' },
   { id: 'C0ALERTS', name: 'alerts', about: 'sandbox.about.alerts' },
@@ -97,6 +98,8 @@ channels:
     max_role: viewer
   - id: C0INCIDENT
     max_role: operator
+  - id: C0PARIS                  # the bot posts in French here (quick-snapshot summaries), whoever asked
+    language: fr
 target_groups:                   # for incident quick snapshots: /nasha snapshot quick payments inc-1
   payments: ["zpool-128310/data", "zpool-204117/db"]
 quick_snapshot:

@@ -245,6 +245,19 @@ describe('the sandbox console', () => {
     expect(await c.running).toBe(0);
   });
 
+  it("a French channel: alice's quick snapshot there is summarised in French in the channel, her own reply in English", async () => {
+    const c = await start();
+    c.say('/in paris');
+    c.say('/nasha snapshot quick zpool-128310/data inc-7');
+    await c.see('#paris │ ━━ Instantanés d’incident en cours — inc-7 ━━');
+    await c.see('#paris │ Demandés par @alice pour `zpool-128310/data`');
+    await c.see('@alice only │ 📸 The summary is posted in this channel.');
+    await c.see('#paris │ (edited) ━━ Instantanés d’incident — inc-7 ━━');
+    await c.see(/#paris │ ✅ `zpool-128310\/data` — `inc-7-data-\d{8}T\d{4}`/);
+    c.end();
+    expect(await c.running).toBe(0);
+  });
+
   it('camille reads French: the console, help, the form and its answers; alice, back, reads English', async () => {
     const c = await start();
     c.say('/as camille');

@@ -797,6 +797,7 @@ export const en = {
   'sandbox.about.ops': 'where the team works (no cap)',
   'sandbox.about.general': 'capped at viewer: read-only for everyone',
   'sandbox.about.incident': 'capped at operator',
+  'sandbox.about.paris': 'the Paris team: the bot posts here in French (language: fr), whoever asks',
   'sandbox.about.audit': 'the audit trail (the bot posts there)',
   'sandbox.about.approvals': 'approval requests (the bot posts there)',
 

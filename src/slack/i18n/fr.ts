@@ -837,6 +837,7 @@ export const fr: Partial<Record<MessageKey, string>> = {
   'sandbox.about.ops': 'là où l’équipe travaille (sans plafond)',
   'sandbox.about.general': 'plafonné à viewer\u00a0: lecture seule pour tous',
   'sandbox.about.incident': 'plafonné à operator',
+  'sandbox.about.paris': 'l’équipe de Paris\u00a0: le bot y publie en français, quelle que soit la personne',
   'sandbox.about.audit': 'le journal d’audit (le bot y publie)',
   'sandbox.about.approvals': 'les demandes d’approbation (le bot y publie)',
 

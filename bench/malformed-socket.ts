@@ -182,65 +182,68 @@ export async function socketMalformedAnswers(
   let bot: LinkEnd | undefined;
   try {
     bot = await openLink((url) => spawnChild('bot', info, socketEnv(url)));
-    const links = { bare, bot };
-    const reply = (slack: FakeSlack) => {
-      const id = randomUUID();
-      return { id, url: slack.responseUrl(id) };
-    };
-    const baseline = (): Envelope => ({
-      type: 'slash_commands',
-      payload: command('help', reply(links.bare.slack).url),
-    });
-    const samples = new Map<SocketCase, Array<number | 'no ack'>>(SOCKET_CASES.map((c) => [c, []]));
-    /** Response_url ids of the stale buttons' clicks, each owed a "no longer valid". */
-    const owed: string[] = [];
-    const base: number[] = [];
-    // Warm-up: modules and JIT of both apps.
-    for (const c of SOCKET_CASES) await links.bot.deliver(c.make(reply(links.bot.slack).url), 4_000);
-    for (let i = 0; i < 10; i++) await links.bare.deliver(baseline(), 4_000);
-    for (let round = 0; round < options.rounds; round++) {
-      for (const c of SOCKET_CASES) {
-        const to = reply(links.bot.slack);
-        if (c.answersPerson === true) owed.push(to.id);
-        samples.get(c)?.push(await links.bot.deliver(c.make(to.url), 4_000));
-        const b = await links.bare.deliver(baseline(), 4_000);
-        if (b !== 'no ack') base.push(b);
-      }
-    }
-    const told = () =>
-      owed.every((id) => links.bot.slack.replies(id).some((r) => /no longer valid/i.test(JSON.stringify(r))));
-    await links.bot.slack.waitFor(told, 'every stale button to be answered', 10_000).catch(() => undefined);
-    // The bare app with the same envelopes: once each, all at once, after the bot's (a crash ends nothing else).
-    const bareAnswers = await Promise.all(
-      SOCKET_CASES.map(async (c) => {
-        const sent = await links.bare.deliver(c.make(reply(links.bare.slack).url), 4_000);
-        return { what: c.what, answer: sent === 'no ack' ? 'no ack in 4 s' : `acked after ${Math.round(sent)} ms` };
-      }),
-    );
-    const acked = (sent: Array<number | 'no ack'>) => sent.filter((s): s is number => s !== 'no ack');
-    const groups = (['malformed', 'unclaimed', 'stale button'] as const).map((group) => {
-      const cases = SOCKET_CASES.filter((c) => c.group === group);
-      const sent = cases.flatMap((c) => samples.get(c) ?? []);
-      const ms = acked(sent);
-      return {
-        group,
-        cases: cases.length,
-        summary: summarize(ms),
-        max: Math.max(...ms),
-        acked: `${ms.length} of ${sent.length}`,
-      };
-    });
-    const everySent = [...samples.values()].flat();
-    const every = acked(everySent);
-    return {
-      rounds: options.rounds,
-      baseline: summarize(base),
-      groups,
-      all: { ...summarize(every), max: Math.max(...every) },
-      allAnswered: every.length === everySent.length && told(),
-      bare: bareAnswers,
-    };
+    return await measure(bare, bot, options.rounds);
   } finally {
     await Promise.all([bare.close(), bot?.close()]);
   }
+}
+
+/** Sends every case `rounds` times to the bot, each followed by the baseline to the bare app; then each once to it. */
+async function measure(bare: LinkEnd, bot: LinkEnd, rounds: number): Promise<SocketMalformedResult> {
+  const reply = (slack: FakeSlack) => {
+    const id = randomUUID();
+    return { id, url: slack.responseUrl(id) };
+  };
+  const baseline = (): Envelope => ({
+    type: 'slash_commands',
+    payload: command('help', reply(bare.slack).url),
+  });
+  const samples = new Map<SocketCase, Array<number | 'no ack'>>(SOCKET_CASES.map((c) => [c, []]));
+  /** Response_url ids of the stale buttons' clicks, each owed a "no longer valid". */
+  const owed: string[] = [];
+  const base: number[] = [];
+  // Warm-up: modules and JIT of both apps.
+  for (const c of SOCKET_CASES) await bot.deliver(c.make(reply(bot.slack).url), 4_000);
+  for (let i = 0; i < 10; i++) await bare.deliver(baseline(), 4_000);
+  for (let round = 0; round < rounds; round++) {
+    for (const c of SOCKET_CASES) {
+      const to = reply(bot.slack);
+      if (c.answersPerson === true) owed.push(to.id);
+      samples.get(c)?.push(await bot.deliver(c.make(to.url), 4_000));
+      const b = await bare.deliver(baseline(), 4_000);
+      if (b !== 'no ack') base.push(b);
+    }
+  }
+  const told = () => owed.every((id) => bot.slack.replies(id).some((r) => /no longer valid/i.test(JSON.stringify(r))));
+  await bot.slack.waitFor(told, 'every stale button to be answered', 10_000).catch(() => undefined);
+  // The bare app with the same envelopes: once each, all at once, after the bot's (a crash ends nothing else).
+  const bareAnswers = await Promise.all(
+    SOCKET_CASES.map(async (c) => {
+      const sent = await bare.deliver(c.make(reply(bare.slack).url), 4_000);
+      return { what: c.what, answer: sent === 'no ack' ? 'no ack in 4 s' : `acked after ${Math.round(sent)} ms` };
+    }),
+  );
+  const acked = (sent: Array<number | 'no ack'>) => sent.filter((s): s is number => s !== 'no ack');
+  const groups = (['malformed', 'unclaimed', 'stale button'] as const).map((group) => {
+    const cases = SOCKET_CASES.filter((c) => c.group === group);
+    const sent = cases.flatMap((c) => samples.get(c) ?? []);
+    const ms = acked(sent);
+    return {
+      group,
+      cases: cases.length,
+      summary: summarize(ms),
+      max: Math.max(...ms),
+      acked: `${ms.length} of ${sent.length}`,
+    };
+  });
+  const everySent = [...samples.values()].flat();
+  const every = acked(everySent);
+  return {
+    rounds,
+    baseline: summarize(base),
+    groups,
+    all: { ...summarize(every), max: Math.max(...every) },
+    allAnswered: every.length === everySent.length && told(),
+    bare: bareAnswers,
+  };
 }

@@ -111,7 +111,8 @@ protection:
     }
   })();
   try {
-    await api.client.listServices(); // clock sync, so the figures below are the scan's own
+    // The clock sync, before the figures below; the scan then takes this services listing from the cache (and says so).
+    await api.client.listServices();
     let before = sim.requests.length;
     let started = performance.now();
     const report = await stack.protection.scanNow();

@@ -23,6 +23,11 @@ export interface ChangeLine {
   state: ChangeLineState;
 }
 
+/** The desk's outcome of a line's change; none while it is being submitted or when it failed unexpectedly. */
+export function lineOutcome(line: ChangeLine): SubmitOutcome | undefined {
+  return line.state.kind === 'working' || line.state.kind === 'error' ? undefined : line.state.outcome;
+}
+
 export interface RunChangesOptions {
   reason?: string | undefined;
   /** Stored with each task or approval request, so a restart can still report (opaque to core). */

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { NashaError } from '../../core/errors.js';
 import { statusMessage } from '../blocks/protection.js';
 import { problemMessage } from '../blocks/replies.js';
-import { runChanges } from '../change-runner.js';
+import { lineOutcome, runChanges } from '../change-runner.js';
 import type { SlackDeps } from '../deps.js';
 import { type Translator, translator } from '../i18n/translate.js';
 import { parseJsonButton } from '../payloads.js';
@@ -76,13 +76,7 @@ export function createFixButton(deps: SlackDeps) {
       ephemeralProgress(respond, deps.logger, 'a protection fix', tr),
     );
     await runtime
-      .fixed(
-        request.alert.id,
-        actor.userId,
-        lines.map((line) =>
-          line.state.kind === 'error' || line.state.kind === 'working' ? undefined : line.state.outcome,
-        ),
-      )
+      .fixed(request.alert.id, actor.userId, lines.map(lineOutcome))
       .catch((error: unknown) => deps.logger.warn({ err: error }, 'could not re-check a partition after its fix'));
   });
 }

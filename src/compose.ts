@@ -77,6 +77,8 @@ export interface BotOverrides {
   intentSweepMs?: number;
   /** Socket Mode heartbeat timeout (tests use a short one). */
   socketPingTimeoutMs?: number;
+  /** How long work after an ack may wait for the acks of requests arriving with it (src/slack/arrivals.ts). */
+  ackHoldMs?: number;
   /**
    * false: protection's plan and scan loops do not run by themselves (tests drive them through `protection`);
    * 'once': one plan pass and one scan at start, then nothing (a virtual clock that jumps would spin the loops).
@@ -375,6 +377,7 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
       onResult: (kind, name, result) => metrics.slackRequest(kind, name, result),
       deliveries: new DeliveryStore(database),
       ...(overrides.socketPingTimeoutMs !== undefined && { socketPingTimeoutMs: overrides.socketPingTimeoutMs }),
+      ...(overrides.ackHoldMs !== undefined && { ackHoldMs: overrides.ackHoldMs }),
       ...identity,
       dispatcher,
       ...(overrides.slackRetries !== undefined && { retryConfig: { retries: overrides.slackRetries } }),

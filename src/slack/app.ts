@@ -15,6 +15,7 @@ import { type Dispatcher, fetch as undiciFetch } from 'undici';
 import type { SlackEnv } from '../config/env.js';
 import { systemClock } from '../shared/clock.js';
 import { createBoltLogger } from '../shared/logger.js';
+import { countingConnections, countingRequests, SlackArrivals } from './arrivals.js';
 import type { SlackDeps } from './deps.js';
 import { registerListeners } from './register-listeners.js';
 import { type DeliveryLedger, ReplayGuard } from './replay-guard.js';
@@ -49,6 +50,8 @@ export interface SlackAppOptions {
   healthPort: number;
   /** Socket Mode heartbeat: a pong must come within this, a server ping within 6× this. */
   socketPingTimeoutMs?: number;
+  /** The longest work after an ack waits for the acks of requests arriving with it (default 100 ms). */
+  ackHoldMs?: number;
   /** Slack requests being handled now, for graceful shutdown. */
   onRequest?: (delta: 1 | -1) => void;
   /** Each finished Slack request, for metrics. */
@@ -149,35 +152,20 @@ export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): Slack
     }
   }
   let httpStarted = false;
+  // Real time, like the receivers' own timers: the hold is about the event loop, not about the bot's clock.
+  const arrivals = new SlackArrivals({
+    clock: systemClock,
+    ...(options.ackHoldMs !== undefined && { maxHoldMs: options.ackHoldMs }),
+  });
   const app =
     slack.mode === 'socket' && socketReceiver !== undefined
-      ? new GuardedApp(guard, {
+      ? new GuardedApp(guard, arrivals, {
           ...common,
           socketMode: true,
           appToken: slack.appToken ?? '',
           receiver: socketReceiver,
         })
-      : new GuardedApp(guard, {
-          ...common,
-          receiver: guardHttpEdge(
-            new HTTPReceiver({
-              signingSecret: slack.signingSecret ?? '',
-              customRoutes: options.routes,
-              logger: boltLogger,
-              logLevel: LogLevel.INFO,
-              processEventErrorHandler: answerHttpError,
-              // The edge reads the body first and Bolt reuses it unchecked: both apply this one limit.
-              bodyLimit: defaultBodyLimit,
-            }),
-            {
-              signingSecret: slack.signingSecret ?? '',
-              endpoint: '/slack/events',
-              bodyLimit: defaultBodyLimit,
-              clock: systemClock,
-              logger: options.logger,
-            },
-          ),
-        });
+      : new GuardedApp(guard, arrivals, { ...common, receiver: httpReceiver(options, boltLogger, arrivals) });
   app.use(createRequestLogMiddleware(options.logger, options.onRequest, options.onResult));
   registerListeners(app, deps);
   app.error(async (error) => {
@@ -192,6 +180,7 @@ export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): Slack
         return undefined;
       }
       const server = (await app.start({ port: options.port, host: options.host })) as Server;
+      countingConnections(arrivals, server);
       httpStarted = true;
       const address = server.address();
       return typeof address === 'object' && address !== null ? address.port : options.port;
@@ -206,19 +195,55 @@ export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): Slack
   };
 }
 
+/** HTTP mode's receiver: the edge's checks in front of Bolt's, every request counted in `arrivals`. */
+function httpReceiver(
+  options: SlackAppOptions,
+  logger: ReturnType<typeof createBoltLogger>,
+  arrivals: SlackArrivals,
+): HTTPReceiver {
+  const signingSecret = options.slack.signingSecret ?? '';
+  const receiver = guardHttpEdge(
+    new HTTPReceiver({
+      signingSecret,
+      customRoutes: options.routes,
+      logger,
+      logLevel: LogLevel.INFO,
+      processEventErrorHandler: answerHttpError,
+      // The edge reads the body first and Bolt reuses it unchecked: both apply this one limit.
+      bodyLimit: defaultBodyLimit,
+    }),
+    {
+      signingSecret,
+      endpoint: '/slack/events',
+      bodyLimit: defaultBodyLimit,
+      clock: systemClock,
+      logger: options.logger,
+    },
+  );
+  receiver.requestListener = countingRequests(arrivals, receiver.requestListener);
+  return receiver;
+}
+
 /**
  * Bolt's App with the request guard in front of its routing. Both receivers hand every delivery to
- * `processEvent`, so this one place serves HTTP and Socket Mode alike.
+ * `processEvent`, so this one place serves HTTP and Socket Mode alike. A listener's `await ack()` returns once
+ * the server has caught up with the requests arriving (src/slack/arrivals.ts): what it does after its ack
+ * cannot hold up the acks of requests that came with it.
  */
 class GuardedApp extends App {
   constructor(
     private readonly guard: RequestGuard,
+    private readonly arrivals: SlackArrivals,
     options: AppOptions,
   ) {
     super(options);
   }
 
   override processEvent(event: ReceiverEvent): Promise<void> {
-    return this.guard(event, (delivered) => super.processEvent(delivered));
+    const ack: ReceiverEvent['ack'] = async (response) => {
+      await event.ack(response);
+      await this.arrivals.settled();
+    };
+    return this.guard({ ...event, ack }, (delivered) => super.processEvent(delivered));
   }
 }

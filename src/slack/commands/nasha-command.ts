@@ -78,10 +78,8 @@ export function createNashaCommand(deps: SlackDeps) {
       });
       return;
     }
+    // Returns once the acks of the commands that came with this one are out (src/slack/app.ts, GuardedApp).
     await ack({ response_type: 'ephemeral', ...workingMessage(parsed, tr) });
-    // Let acks of commands that have already arrived go out before this one's work starts: when many
-    // arrive together, their acks would otherwise wait behind it (3× the p99 ack at 32; bench/RESULTS.md).
-    await new Promise((resolve) => setImmediate(resolve));
     const reply = responseUrlReply(deps, respond, responseUrl, userId);
     if (parsed.kind === 'quick') {
       await runQuickCommand(deps, actor, parsed, reply, tr);

@@ -1,3 +1,4 @@
+import type BetterSqlite3 from 'better-sqlite3';
 import { type Database, withoutPowerLossDurability } from './database.js';
 
 /**
@@ -6,7 +7,7 @@ import { type Database, withoutPowerLossDurability } from './database.js';
  * the first.
  *
  * Written on every request's path, before its ack, so without an fsync per row on SQLite
- * (`withoutPowerLossDurability`): a crash or restart of the process loses nothing; a power loss (or an OS crash)
+ * (`withoutPowerLossDurability`; there through an insert prepared once, on the file's connection): a crash or restart of the process loses nothing; a power loss (or an OS crash)
  * at most the rows written since the last durable commit. That cannot re-open a change: before anything is
  * sent to OVH, the change desk commits its write-ahead intent (an approval, its request) with an fsync, which
  * makes the row, earlier in the same write-ahead log, durable too. What a power loss can drop is the row of a
@@ -15,10 +16,22 @@ import { type Database, withoutPowerLossDurability } from './database.js';
  * twice).
  */
 export class DeliveryStore {
-  constructor(private readonly database: Pick<Database, 'db' | 'dialect'>) {}
+  /** SQLite: the insert of `record`, prepared once on the file's connection. */
+  private sqliteInsert: BetterSqlite3.Statement<[string, string, number, number]> | undefined;
+
+  constructor(private readonly database: Pick<Database, 'db' | 'dialect' | 'sqliteWithoutPowerLossDurability'>) {}
 
   /** Records a delivery; false if that key was recorded before (here, before a restart, or by another replica). */
   record(delivery: { key: string; kind: string; at: number; keepUntil: number }): Promise<boolean> {
+    const sqlite = this.database.sqliteWithoutPowerLossDurability;
+    if (sqlite !== undefined) {
+      return sqlite((connection) => {
+        this.sqliteInsert ??= connection.prepare(
+          'insert into slack_deliveries (key, kind, received_at, expires_at) values (?, ?, ?, ?) on conflict (key) do nothing',
+        );
+        return this.sqliteInsert.run(delivery.key, delivery.kind, delivery.at, delivery.keepUntil).changes > 0;
+      });
+    }
     return withoutPowerLossDurability(this.database, async (db) => {
       const result = await db
         .insertInto('slack_deliveries')

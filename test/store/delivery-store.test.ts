@@ -43,6 +43,17 @@ describe('DeliveryStore: Slack deliveries already accepted', () => {
             ),
           ).toBe(1);
           expect(await level()).toBe(2);
+          // The path `record` takes on SQLite: the file's connection itself, its statements prepared once.
+          expect(
+            await database.sqliteWithoutPowerLossDurability?.((connection) =>
+              connection.pragma('synchronous', { simple: true }),
+            ),
+          ).toBe(1);
+          expect(await level()).toBe(2);
+          expect(await store.record(delivery('a'))).toBe(false);
+          expect(await level()).toBe(2);
+        } else {
+          expect(database.sqliteWithoutPowerLossDurability).toBeUndefined();
         }
       } finally {
         await database.close();

@@ -7,13 +7,13 @@ import { type Database, withoutPowerLossDurability } from './database.js';
  * the first.
  *
  * Written on every request's path, before its ack, so without an fsync per row on SQLite
- * (`withoutPowerLossDurability`; there through an insert prepared once, on the file's connection): a crash or restart of the process loses nothing; a power loss (or an OS crash)
- * at most the rows written since the last durable commit. That cannot re-open a change: before anything is
- * sent to OVH, the change desk commits its write-ahead intent (an approval, its request) with an fsync, which
- * makes the row, earlier in the same write-ahead log, durable too. What a power loss can drop is the row of a
- * request received in its last moments that had sent nothing to OVH yet: a copy of that request, sent within
- * its signature's 5 minutes once the machine is back up, would be run, and its change made once (a read shown
- * twice).
+ * (`withoutPowerLossDurability`; there through an insert prepared once, on the file's connection): a crash or
+ * restart of the process loses nothing; a power loss (or an OS crash) at most the rows written since the last
+ * durable commit. That cannot re-open a change: before anything is sent to OVH, the change desk commits its
+ * write-ahead intent (an approval, its request) with an fsync, which makes the row, earlier in the same
+ * write-ahead log, durable too. What a power loss can drop is the row of a request received in its last moments
+ * that had sent nothing to OVH yet: a copy of that request, sent within its signature's 5 minutes once the
+ * machine is back up, would be run, and its change made once (a read shown twice).
  */
 export class DeliveryStore {
   /** SQLite: the insert of `record`, prepared once on the file's connection. */

@@ -758,7 +758,7 @@ function idleSection(r: IdleResult): string {
     'connections, all read in one turn. (The day before, an experiment with the work cut to the reply alone had put',
     "half of the idle gap on OVH's TLS handshakes: it was the accepts waiting behind any work.) Fixed",
     "(src/slack/arrivals.ts): a listener's `await ack()` returns at the first turn in which no connection was accepted",
-    'and every request received in the last 100 ms is answered, at most 100 ms later. The same trace since: the 32',
+    'and every request received before the call is answered, at most 100 ms later. The same trace since: the 32',
     'connections accepted within 66–106 ms, the first OVH handshake after the last ack. Also, the replay-ledger',
     'insert on SQLite is prepared once instead of compiled and prepared by Kysely, with its two pragmas, on every',
     'request. Before → after, `--only idle` on this machine (quiet), 3 runs of the code before and 4 after: idle p50',

@@ -10,7 +10,7 @@ import type { Clock } from '../shared/clock.js';
  * commands already acknowledged (an OVH request over a new TLS connection, a reply: milliseconds each), the 32nd
  * connection of a burst is accepted only after 31 turns of that work, and its ack comes 4–7× later than a bare
  * Bolt app's (bench/RESULTS.md, scenario 6). Holding the work while connections are still being accepted, or
- * requests received are still unanswered, keeps each turn short until the burst is acknowledged.
+ * requests received before it are still unanswered, keeps each turn short until the burst is acknowledged.
  */
 export interface ArrivalOptions {
   clock: Clock;
@@ -24,11 +24,14 @@ export interface ArrivalOptions {
 }
 
 export class SlackArrivals {
-  /** When each request received and not answered yet arrived. */
-  private readonly unanswered = new Set<{ at: number }>();
+  /** Requests received and not answered yet: in which order and when they arrived. */
+  private readonly unanswered = new Set<{ order: number; at: number }>();
+  /** Requests received so far. */
+  private received = 0;
   /** Connections accepted since the last check. */
   private accepted = 0;
-  private readonly waiters: { since: number; resolve: () => void }[] = [];
+  /** Work waiting: since when, and how many requests had arrived when it asked (those are the ones it waits for). */
+  private readonly waiters: { since: number; arrivedBefore: number; resolve: () => void }[] = [];
   private checkPending = false;
   private readonly maxHoldMs: number;
   private readonly nextTurn: (check: () => void) => void;
@@ -45,7 +48,8 @@ export class SlackArrivals {
 
   /** A request arrived; call the function returned once it is answered (more calls do nothing). */
   requestReceived(): () => void {
-    const request = { at: this.options.clock.now() };
+    this.received++;
+    const request = { order: this.received, at: this.options.clock.now() };
     this.unanswered.add(request);
     return () => {
       this.unanswered.delete(request);
@@ -53,12 +57,13 @@ export class SlackArrivals {
   }
 
   /**
-   * Resolves at the first turn after which nothing arrived and every recent request is answered, or once it
-   * has waited maxHoldMs.
+   * Resolves at the first turn in which no connection was accepted and every request that had arrived when this
+   * was called is answered (one unanswered for maxHoldMs aside), or once it has waited maxHoldMs. Requests that
+   * arrive later on open connections do not hold it: under a steady stream, work waits for the acks before it.
    */
   settled(): Promise<void> {
     return new Promise<void>((resolve) => {
-      this.waiters.push({ since: this.options.clock.now(), resolve });
+      this.waiters.push({ since: this.options.clock.now(), arrivedBefore: this.received, resolve });
       this.schedule();
     });
   }
@@ -72,11 +77,13 @@ export class SlackArrivals {
   private check(): void {
     this.checkPending = false;
     const now = this.options.clock.now();
-    const quiet = this.accepted === 0 && !this.hasRecentUnanswered(now);
+    const accepting = this.accepted > 0;
     this.accepted = 0;
+    const firstUnanswered = this.firstRecentUnanswered(now);
     const due: (() => void)[] = [];
     const kept = this.waiters.filter((waiter) => {
-      const release = quiet || now - waiter.since >= this.maxHoldMs;
+      const caughtUp = !accepting && firstUnanswered > waiter.arrivedBefore;
+      const release = caughtUp || now - waiter.since >= this.maxHoldMs;
       if (release) due.push(waiter.resolve);
       return !release;
     });
@@ -85,9 +92,13 @@ export class SlackArrivals {
     if (this.waiters.length > 0) this.schedule();
   }
 
-  private hasRecentUnanswered(now: number): boolean {
-    for (const request of this.unanswered) if (now - request.at < this.maxHoldMs) return true;
-    return false;
+  /** The order of the first request unanswered for less than maxHoldMs (Infinity: none). */
+  private firstRecentUnanswered(now: number): number {
+    let first = Number.POSITIVE_INFINITY;
+    for (const request of this.unanswered) {
+      if (now - request.at < this.maxHoldMs) first = Math.min(first, request.order);
+    }
+    return first;
   }
 }
 

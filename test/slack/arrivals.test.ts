@@ -42,6 +42,19 @@ describe('SlackArrivals', () => {
     expect(released).toEqual(['work']);
   });
 
+  it('waits only for the requests that had arrived when it asked: under a steady stream, not for those after it', async () => {
+    const { tracker, turn, released, wait } = arrivals();
+    const answerEarlier = tracker.requestReceived();
+    wait('work');
+    const answerLater = tracker.requestReceived();
+    await turn();
+    expect(released).toEqual([]);
+    answerEarlier();
+    await turn();
+    expect(released).toEqual(['work']);
+    answerLater();
+  });
+
   it('holds work for each turn in which a connection was accepted: one accept per turn, more may be queued', async () => {
     const { tracker, turn, released, wait } = arrivals();
     wait('work');

@@ -77,7 +77,7 @@ export interface BotOverrides {
   intentSweepMs?: number;
   /** Socket Mode heartbeat timeout (tests use a short one). */
   socketPingTimeoutMs?: number;
-  /** How long work after an ack may wait for the acks of requests arriving with it (src/slack/arrivals.ts). */
+  /** How long work after an ack may wait for the acks of requests that arrived before it (src/slack/arrivals.ts). */
   ackHoldMs?: number;
   /**
    * false: protection's plan and scan loops do not run by themselves (tests drive them through `protection`);

@@ -50,7 +50,7 @@ export interface SlackAppOptions {
   healthPort: number;
   /** Socket Mode heartbeat: a pong must come within this, a server ping within 6× this. */
   socketPingTimeoutMs?: number;
-  /** The longest work after an ack waits for the acks of requests arriving with it (default 100 ms). */
+  /** The longest work after an ack waits for the acks of requests that arrived before it (default 100 ms). */
   ackHoldMs?: number;
   /** Slack requests being handled now, for graceful shutdown. */
   onRequest?: (delta: 1 | -1) => void;

@@ -28,8 +28,8 @@ export class SlackArrivals {
   private readonly unanswered = new Set<{ order: number; at: number }>();
   /** Requests received so far. */
   private received = 0;
-  /** Connections accepted since the last check. */
-  private accepted = 0;
+  /** Whether a connection was accepted since the last check. */
+  private accepted = false;
   /** Work waiting: since when, and how many requests had arrived when it asked (those are the ones it waits for). */
   private readonly waiters: { since: number; arrivedBefore: number; resolve: () => void }[] = [];
   private checkPending = false;
@@ -43,7 +43,7 @@ export class SlackArrivals {
 
   /** A connection was accepted: others may be queued behind it (one accept per turn). */
   connectionAccepted(): void {
-    this.accepted++;
+    this.accepted = true;
   }
 
   /** A request arrived; call the function returned once it is answered (more calls do nothing). */
@@ -77,8 +77,8 @@ export class SlackArrivals {
   private check(): void {
     this.checkPending = false;
     const now = this.options.clock.now();
-    const accepting = this.accepted > 0;
-    this.accepted = 0;
+    const accepting = this.accepted;
+    this.accepted = false;
     const firstUnanswered = this.firstRecentUnanswered(now);
     const due: (() => void)[] = [];
     const kept = this.waiters.filter((waiter) => {

@@ -60,7 +60,7 @@ afterAll(async () => {
   await slack?.stop();
 });
 
-/** Sends one envelope; resolves with its acknowledgement, or 'no ack' if none comes within 2 s. */
+/** Sends one envelope; resolves with its acknowledgement, or 'no ack' if none comes within Slack's 3 s. */
 async function deliver(
   type: string,
   payload: unknown,
@@ -72,7 +72,7 @@ async function deliver(
     .latest()
     ?.send(JSON.stringify({ envelope_id: envelopeId, type, accepts_response_payload: true, payload, ...extra }));
   try {
-    await slack.waitFor(() => link.ackOf(envelopeId) !== undefined, `the ack of ${envelopeId}`, 2_000);
+    await slack.waitFor(() => link.ackOf(envelopeId) !== undefined, `the ack of ${envelopeId}`, 3_000);
   } catch {
     return 'no ack';
   }

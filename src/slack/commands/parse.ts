@@ -1,4 +1,5 @@
 import {
+  ACTIONS,
   type ActionId,
   CAN_I_WORDS,
   COMMAND_WORDS,
@@ -355,8 +356,24 @@ function parseRestore(words: string[], entry: CommandEntry | undefined, tr: Tran
   return { kind: 'restore', target: target.target as PartitionTarget, at };
 }
 
+/**
+ * The action `can-i` asks about, from its word (`delete`, `schedule-add`) or from the command as it is typed
+ * (`snapshot delete`, `schedule add`, `partitions`): a person checks the command they are about to send.
+ */
+function canIAction(words: readonly string[]): { action: ActionId; rest: string[] } | undefined {
+  const [first = '', second, ...others] = words;
+  if (second !== undefined) {
+    const pair = [first.toLowerCase(), second.toLowerCase()];
+    const action = CAN_I_WORDS.get(pair.join('-')) ?? commandFor(pair)?.action.id;
+    if (action !== undefined) return { action, rest: others };
+  }
+  const action = CAN_I_WORDS.get(first.toLowerCase()) ?? commandFor([first.toLowerCase()])?.action.id;
+  return action === undefined ? undefined : { action, rest: second === undefined ? others : [second, ...others] };
+}
+
 function parseCanI(words: string[], tr: Translator): ParsedCommand {
-  const [actionWord, ...rest] = words;
+  const actionWords = words[0]?.toLowerCase() === 'snapshot' ? words.slice(1) : words;
+  const actionWord = actionWords[0];
   const usageError = () =>
     error(
       tr.t('parse.usage', {
@@ -366,8 +383,8 @@ function parseCanI(words: string[], tr: Translator): ParsedCommand {
       }),
     );
   if (actionWord === undefined) return usageError();
-  const action = CAN_I_WORDS.get(actionWord.toLowerCase());
-  if (action === undefined) {
+  const asked = canIAction(actionWords);
+  if (asked === undefined) {
     const close = suggest(actionWord.toLowerCase(), CAN_I_WORDS.keys(), 2);
     return error(
       tr.t('parse.notAction', {
@@ -377,6 +394,7 @@ function parseCanI(words: string[], tr: Translator): ParsedCommand {
       }),
     );
   }
+  const { action, rest } = asked;
   let userId: string | undefined;
   const targetWords: string[] = [];
   for (const word of rest) {
@@ -385,9 +403,16 @@ function parseCanI(words: string[], tr: Translator): ParsedCommand {
     else if (word.startsWith('@')) return error(tr.t('parse.mentionUser', { word: verbatim(word.slice(0, 40)) }));
     else targetWords.push(word);
   }
-  const target = parseTarget(targetWords, { allowServiceOnly: true }, tr);
+  // The rest of the command as it would be sent (a snapshot's name, a frequency) is accepted and not needed:
+  // what a person may do is decided per partition, whichever snapshot or frequency it is.
+  const commands = ACTIONS[action].commands;
+  const wantName = commands.some((c) => c.target === 'snapshot' || c.args.includes('[<name>]'));
+  const takesType = commands.some((c) => c.args.includes('<type>'));
+  const target = parseTarget(targetWords, { allowServiceOnly: true, wantName }, tr);
   if (!('target' in target)) return usageError();
-  if (target.extra.length > 0) return unexpected(target.extra, 'none', tr);
+  const extra = [...target.extra];
+  if (takesType && (SNAPSHOT_TYPES as readonly string[]).includes(extra[0]?.toLowerCase() ?? '')) extra.shift();
+  if (extra.length > 0) return unexpected(extra, 'none', tr);
   return { kind: 'can-i', action, target: target.target, userId };
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ACTIONS } from '../../../src/core/actions.js';
-import { parseCommand, usageOf } from '../../../src/slack/commands/parse.js';
+import { type ParsedCommand, parseCommand, usageOf } from '../../../src/slack/commands/parse.js';
 import * as textModule from '../../../src/slack/text.js';
 import { plain, type Text } from '../../../src/slack/text.js';
 
@@ -89,6 +89,57 @@ describe('parseCommand', () => {
       },
     ],
     ['can-i list zpool-1', { kind: 'can-i', action: 'read', target: { service: 'zpool-1' }, userId: undefined }],
+    // The command as it would be sent, pasted after can-i: its snapshot name or frequency is not needed.
+    ...[
+      'can-i delete zpool-1/data/snap-a',
+      'can-i delete zpool-1/data snap-a',
+      'can-i snapshot delete zpool-1/data/snap-a',
+      'can-i snapshot delete zpool-1 data snap-a',
+    ].map((text): [string, ParsedCommand] => [
+      text,
+      {
+        kind: 'can-i',
+        action: 'snapshot.delete',
+        target: { service: 'zpool-1', partition: 'data' },
+        userId: undefined,
+      },
+    ]),
+    [
+      'can-i schedule add zpool-1/data day-1 <@U0123ABC>',
+      {
+        kind: 'can-i',
+        action: 'schedule.add',
+        target: { service: 'zpool-1', partition: 'data' },
+        userId: 'U0123ABC',
+      },
+    ],
+    [
+      'can-i schedule-remove zpool-1/data hour-6',
+      {
+        kind: 'can-i',
+        action: 'schedule.remove',
+        target: { service: 'zpool-1', partition: 'data' },
+        userId: undefined,
+      },
+    ],
+    [
+      'can-i snapshot show zpool-1/data/snap-a',
+      { kind: 'can-i', action: 'read', target: { service: 'zpool-1', partition: 'data' }, userId: undefined },
+    ],
+    [
+      'can-i schedule show zpool-1/data day-7',
+      { kind: 'can-i', action: 'read', target: { service: 'zpool-1', partition: 'data' }, userId: undefined },
+    ],
+    ['can-i partitions zpool-1', { kind: 'can-i', action: 'read', target: { service: 'zpool-1' }, userId: undefined }],
+    [
+      'can-i create zpool-1/data before-upgrade',
+      {
+        kind: 'can-i',
+        action: 'snapshot.create',
+        target: { service: 'zpool-1', partition: 'data' },
+        userId: undefined,
+      },
+    ],
   ])('%s', (text, expected) => {
     expect(parseCommand(text)).toEqual(expected);
   });
@@ -111,6 +162,11 @@ describe('parseCommand', () => {
     ['snapshot list zpool-1/data extra words', /Unexpected `extra words`/],
     ['can-i destroy zpool-1/data', /`destroy` is not an action/],
     ['can-i delete zpool-1/data @bob', /Mention the user/],
+    ['can-i schedule add zpool-1/data day-1 extra', /Unexpected `extra`/],
+    ['can-i schedule-add zpool-1/data daily', /Unexpected `daily`/],
+    ['can-i delete zpool-1/data/snap-a extra', /Unexpected `extra`/],
+    ['can-i snapshot', /Usage: `\/nasha can-i <action>/],
+    ['can-i snapshot destroy zpool-1/data', /`destroy` is not an action/],
   ])('%s → a clear error', (text, message) => {
     const parsed = parseCommand(text);
     expect(parsed.kind).toBe('error');

@@ -190,6 +190,27 @@ describe('approvals: a second person approves destructive changes', () => {
     );
   });
 
+  it('records and shows the reason as it was typed: Slack sends `&`, `<` and `>` in a command as entities', async () => {
+    await start();
+    // Typed: --reason "R&D: old <tmp> data" (as Slack sends it, should_escape on).
+    const id = await requestChange(
+      'snapshot delete zpool-128310/data/snap-data-pre-upgrade --reason "R&amp;D: old &lt;tmp&gt; data"',
+      USERS.operator,
+    );
+    const pending = await cardShows(id, /Waiting for approval/);
+    // The card escapes the typed text once, for mrkdwn: Slack shows `R&D: old <tmp> data`.
+    expect(pending).toContain('R&amp;D: old &lt;tmp&gt; data');
+    expect(pending).not.toContain('&amp;amp;');
+    expect(pending).not.toContain('&amp;lt;');
+    await h.slack.waitFor(
+      () => h.auditMessages().some((m) => JSON.stringify(m.args).includes(id)),
+      'the audit record of the request',
+    );
+    const audit = JSON.stringify(h.auditMessages().filter((m) => JSON.stringify(m.args).includes(id)));
+    expect(audit).toContain('R&amp;D: old &lt;tmp&gt; data');
+    expect(audit).not.toContain('&amp;amp;');
+  });
+
   it('asks for the reason in a form when the command has none', async () => {
     await start();
     const { ack } = await h.command('snapshot schedule remove zpool-128310/data day-7', { user: USERS.operator });

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   choiceLines,
@@ -21,6 +22,19 @@ function options(color = false): MessageRenderOptions {
 }
 
 describe('mrkdwn for a terminal', () => {
+  it("draws every emoji the bot's messages use (src/slack/blocks), none left as :shortcode:", () => {
+    const dir = new URL('../../src/slack/blocks/', import.meta.url);
+    const used = new Set(
+      readdirSync(dir)
+        .filter((file) => file.endsWith('.ts'))
+        .flatMap((file) => [...readFileSync(new URL(file, dir), 'utf8').matchAll(/:([a-z][a-z0-9_+-]*):/g)])
+        .map((match) => match[0]),
+    );
+    expect(used.size).toBeGreaterThan(20);
+    const undrawn = [...used].filter((shortcode) => mrkdwn(`x ${shortcode} y`, options())[0]?.includes(shortcode));
+    expect(undrawn).toEqual([]);
+  });
+
   it('shows mentions, channels, groups, dates and links as a reader sees them', () => {
     const text =
       '<@U0ALICE> asked in <#C0OPS>, <!subteam^S0SRE> and <!subteam^S9X|@storage> told; expires <!date^1764000000^{date_short_pretty}|2025-11-24 16:00 UTC>; <https://ovh.com|docs>';

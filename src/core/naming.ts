@@ -1,5 +1,6 @@
 import { looksLikeDate, parseIsoInstant } from '../shared/calendar.js';
 import { DAY_MS, type DurationRange, MINUTE_MS, parseDuration } from '../shared/duration.js';
+import { excerpt } from '../shared/excerpt.js';
 import { NashaError } from './errors.js';
 import type { Problem } from './problems.js';
 
@@ -11,7 +12,7 @@ export const SNAPSHOT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/;
 
 export function checkSnapshotName(name: string): string {
   if (!SNAPSHOT_NAME_PATTERN.test(name) || name.includes('..')) {
-    throw new NashaError({ kind: 'invalid_name', name: name.slice(0, 100) });
+    throw new NashaError({ kind: 'invalid_name', name: excerpt(name, 100) });
   }
   return name;
 }

@@ -5,6 +5,7 @@ import { OvhApiError } from '../ovh/errors.js';
 import { MAX_CUSTOM_SNAPSHOTS, type Task } from '../ovh/models.js';
 import type { TaskResult, TaskTracker } from '../ovh/task-tracker.js';
 import type { Clock } from '../shared/clock.js';
+import { excerpt } from '../shared/excerpt.js';
 import { InFlightWork } from '../shared/in-flight.js';
 import { pool } from '../shared/pool.js';
 import { withRequestClass } from '../shared/request-context.js';
@@ -458,7 +459,7 @@ export class QuickSnapshotService {
     }
     const [service = '', partition, extra] = spec.split('/');
     if (extra !== undefined || service === '' || partition === '') {
-      throw new NashaError({ kind: 'quick_target_invalid', spec: spec.slice(0, 80) });
+      throw new NashaError({ kind: 'quick_target_invalid', spec: excerpt(spec, 80) });
     }
     if (partition !== undefined) return [{ service, partition }];
     let partitions: string[];

@@ -1,6 +1,7 @@
 import type { AnyMiddlewareArgs, Middleware, RespondFn } from '@slack/bolt';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { excerpt } from '../shared/excerpt.js';
 import { staleFormModal } from './blocks/modals.js';
 import { staleInteractionMessage, unknownCommandMessage } from './blocks/replies.js';
 import type { ReaderDirectory } from './i18n/readers.js';
@@ -123,7 +124,7 @@ export function createUnclaimedMiddleware(
     switch (found.kind) {
       case 'command': {
         const tr = await translatorFor(args.body);
-        await ack({ response_type: 'ephemeral', ...unknownCommandMessage(found.id.slice(0, 40), tr) });
+        await ack({ response_type: 'ephemeral', ...unknownCommandMessage(excerpt(found.id, 40), tr) });
         return;
       }
       case 'view':

@@ -6,6 +6,7 @@
 import { type InstantProblem, looksLikeDate, parseIsoInstant } from '../../shared/calendar.js';
 import type { Clock } from '../../shared/clock.js';
 import { DAY_MS, type DurationProblem, parseDuration } from '../../shared/duration.js';
+import { excerpt } from '../../shared/excerpt.js';
 import { NashaError, refused } from '../errors.js';
 import type { ActionGate } from '../gate.js';
 import type { Actor } from '../model.js';
@@ -94,7 +95,7 @@ export class ProtectionQueries {
       else if (await this.deps.policy.canSeeService(actor, text)) scope = { kind: 'service', service: text };
       else {
         const visible = await this.visiblePolicies(actor);
-        throw new NashaError({ kind: 'status_target_unknown', text: text.slice(0, 80), policies: visible });
+        throw new NashaError({ kind: 'status_target_unknown', text: excerpt(text, 80), policies: visible });
       }
     }
     const covered = (await this.deps.store.covered()).filter(

@@ -1,4 +1,5 @@
 import type { types } from '@slack/bolt';
+import { excerpt } from '../../shared/excerpt.js';
 import { t } from '../i18n/translate.js';
 import { ENGLISH, escapeMrkdwn, fallback, mrkdwn, type RenderContext, Text } from '../text.js';
 
@@ -32,8 +33,7 @@ export interface SlackMessage {
 
 /** Cuts plain text (plain_text fields, option values) to `max` characters, ending with "…". */
 export function truncate(text: string, max: number): string {
-  if (text.length <= max) return text;
-  return `${text.slice(0, Math.max(0, max - 1))}…`;
+  return excerpt(text, max);
 }
 
 /** Drops what a cut left half-done at the end: a lone high surrogate, an `&entity`, a `<token`. */

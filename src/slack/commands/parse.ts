@@ -14,6 +14,7 @@ import type { PartitionTarget } from '../../core/snapshot-service.js';
 import { suggest } from '../../core/suggest.js';
 import { SNAPSHOT_TYPES, type SnapshotType } from '../../ovh/models.js';
 import { DURATION_UNITS } from '../../shared/duration.js';
+import { excerpt } from '../../shared/excerpt.js';
 import { ENGLISH_TRANSLATOR, type MessageKey, type Translator } from '../i18n/translate.js';
 import { code, type Text, text, verbatim } from '../text.js';
 
@@ -208,7 +209,7 @@ function parseWords(rawText: string, tr: Translator): ParsedCommand {
     default: {
       const close = suggest(sub, SUBCOMMANDS, 2);
       return error(
-        tr.t('parse.unknownCommand', { command: verbatim(first.slice(0, 40)), suggestions: tr.didYouMean(close) }),
+        tr.t('parse.unknownCommand', { command: verbatim(excerpt(first, 40)), suggestions: tr.didYouMean(close) }),
       );
     }
   }
@@ -255,7 +256,7 @@ export function parseSnapshotType(
   const close = suggest(lower, SNAPSHOT_TYPES, 2);
   return error(
     tr.t('parse.notFrequency', {
-      word: verbatim(word.slice(0, 40)),
+      word: verbatim(excerpt(word, 40)),
       suggestions: tr.didYouMean(close),
       types: tr.list(SNAPSHOT_TYPES.map(code), 'and'),
     }),
@@ -292,7 +293,7 @@ function takeExpires(
     } else if (word.startsWith('--expires=')) {
       expires = word.slice('--expires='.length);
     } else if (word.startsWith('--')) {
-      return error(tr.t('parse.unknownOption', { option: verbatim(word.slice(0, 40)), options: known }));
+      return error(tr.t('parse.unknownOption', { option: verbatim(excerpt(word, 40)), options: known }));
     } else {
       positional.push(word);
     }
@@ -347,7 +348,7 @@ function parseRestore(words: string[], entry: CommandEntry | undefined, tr: Tran
       } else if (next?.toLowerCase() === 'ago') i++;
       at = value;
     } else if (word.startsWith('--')) {
-      return error(tr.t('parse.unknownOption', { option: verbatim(word.slice(0, 40)), options: code('--at') }));
+      return error(tr.t('parse.unknownOption', { option: verbatim(excerpt(word, 40)), options: code('--at') }));
     } else positional.push(word);
   }
   const target = parseTarget(positional, { allowServiceOnly: false }, tr);
@@ -388,7 +389,7 @@ function parseCanI(words: string[], tr: Translator): ParsedCommand {
     const close = suggest(actionWord.toLowerCase(), CAN_I_WORDS.keys(), 2);
     return error(
       tr.t('parse.notAction', {
-        word: verbatim(actionWord.slice(0, 40)),
+        word: verbatim(excerpt(actionWord, 40)),
         suggestions: tr.didYouMean(close),
         actions: tr.list([...CAN_I_WORDS.keys()].map(code), 'and'),
       }),
@@ -400,7 +401,7 @@ function parseCanI(words: string[], tr: Translator): ParsedCommand {
   for (const word of rest) {
     const mention = /^<@([UW][A-Z0-9]+)(\|[^>]*)?>$/.exec(word) ?? /^([UW][A-Z0-9]{6,})$/.exec(word);
     if (mention) userId = mention[1];
-    else if (word.startsWith('@')) return error(tr.t('parse.mentionUser', { word: verbatim(word.slice(0, 40)) }));
+    else if (word.startsWith('@')) return error(tr.t('parse.mentionUser', { word: verbatim(excerpt(word, 40)) }));
     else targetWords.push(word);
   }
   // The rest of the command as it would be sent (a snapshot's name, a frequency) is accepted and not needed:
@@ -436,7 +437,7 @@ function parseTarget(
   const [first, ...rest] = words;
   if (first === undefined) return { problem: tr.t('parse.targetMissing') };
   const parts = first.split('/');
-  const shown = verbatim(first.slice(0, 80));
+  const shown = verbatim(excerpt(first, 80));
   if (parts.some((p) => p === '')) return { problem: tr.t('parse.notTarget', { words: shown }) };
   const remaining = [...rest];
   const service = parts[0] ?? '';

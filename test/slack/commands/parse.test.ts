@@ -166,6 +166,8 @@ describe('parseCommand', () => {
     ['can-i schedule-add zpool-1/data daily', /Unexpected `daily`/],
     ['can-i delete zpool-1/data/snap-a extra', /Unexpected `extra`/],
     ['can-i snapshot', /Usage: `\/nasha can-i <action>/],
+    // A word too long to show whole is shown cut, and says so.
+    [`snapshot ${'q'.repeat(60)}`, /Unknown command `q{39}…`/],
     ['can-i snapshot destroy zpool-1/data', /`destroy` is not an action/],
   ])('%s → a clear error', (text, message) => {
     const parsed = parseCommand(text);

@@ -481,6 +481,20 @@ export class Outbox<Item extends OutboxItem> {
           this.unsaved.set(memo, posted);
         }
       }
+      if (posted === undefined && this.clock.now() > leaseUntil) {
+        // Paused past our lease before posting (a long GC or VM pause, a stopped process): another replica may
+        // hold the row now and be posting it. Posting too would show it twice, so the row goes back, due now.
+        this.logger?.warn(
+          { [this.names.idField]: record.id, leaseUntil },
+          `${this.names.outbox}: the lease ran out before the post; left to the next claim`,
+        );
+        await this.repo.markFailed(rowId, this.owner, {
+          error: 'lease expired before the post',
+          nextAttemptAt: this.clock.now(),
+          postedNothing: true,
+        });
+        return;
+      }
       if (posted === undefined) {
         postSent = true;
         const answer = await this.publisher.post(channel, record);

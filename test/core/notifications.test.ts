@@ -183,6 +183,29 @@ describe('NotificationOutbox', () => {
     expect(clock.now()).toBeGreaterThanOrEqual(row?.deadAt ?? 0);
   });
 
+  it('a claim that outlived its lease before posting does not post: the row goes back and is posted once', async () => {
+    const { logger, lines } = captureLogger();
+    const { outbox, publisher, repo, clock } = await harness({ logger, leaseMs: 30_000 });
+    // The process stops for longer than its lease right after claiming (a long pause, SIGSTOP): by then
+    // another replica may have taken the row and be posting it.
+    const claim = repo.claim.bind(repo);
+    const leases: number[] = [];
+    repo.claim = async (id, owner, now, leaseUntil) => {
+      const claimed = await claim(id, owner, now, leaseUntil);
+      if (claimed !== undefined) leases.push(leaseUntil);
+      if (claimed !== undefined && leases.length === 1) clock.advance(leaseUntil - now + 1);
+      return claimed;
+    };
+    outbox.start();
+    await outbox.send({ key: DM, channel: 'U0OPER', version: 1, message: 'Your request #K7Q2XM: approved' });
+    expect(await outbox.flush(HOUR)).toBe(true);
+    expect(publisher.messagesOf(DM)).toBe(1);
+    expect(leases).toHaveLength(2);
+    const post = publisher.calls.find((c) => c.kind === 'post');
+    expect(post?.at).toBeLessThanOrEqual(leases[1] ?? 0); // posted under the second, live lease
+    expect(lines.some((l) => String(l['msg']).includes('the lease ran out before the post'))).toBe(true);
+  });
+
   it('two outboxes on one database (replicas) post each key exactly once', async () => {
     const clock = new ManualClock(T0, { autoAdvance: true });
     const publisher = new FakePublisher<Notification>(clock);

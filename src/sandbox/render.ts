@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ENGLISH_TRANSLATOR, type MessageKey, type MessageValues, type Translator } from '../slack/i18n/translate.js';
+import { unescapeMrkdwn } from '../slack/text.js';
 
 /**
  * Block Kit for a terminal: messages become lines and numbered buttons, modals become forms to fill
@@ -106,9 +107,6 @@ function splitOnce(text: string, separator: string): [string, string | undefined
   return at < 0 ? [text, undefined] : [text.slice(0, at), text.slice(at + 1)];
 }
 
-const unescapeEntities = (text: string): string =>
-  text.replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&');
-
 const emojify = (text: string): string => text.replace(/:([a-z0-9_+-]+):/g, (m, name: string) => EMOJI[name] ?? m);
 
 /** Emphasis and emoji outside code spans; code spans keep their backticks unless coloured. */
@@ -133,7 +131,7 @@ function inline(text: string, color: boolean): string {
 export function mrkdwn(text: string, options: RenderOptions): string[] {
   return text.split('\n').map((line) => {
     const quoted = line.startsWith('>');
-    const body = inline(unescapeEntities(replaceTokens(quoted ? line.slice(1) : line, options.names)), options.color);
+    const body = inline(unescapeMrkdwn(replaceTokens(quoted ? line.slice(1) : line, options.names)), options.color);
     return quoted ? `▎ ${body}` : body;
   });
 }

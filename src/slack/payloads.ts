@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { unescapeMrkdwn } from './text.js';
 
 /**
  * zod parsers for the parts of Slack payloads the bot uses. Bolt has verified the signature; these
@@ -7,19 +8,13 @@ import { z } from 'zod';
 export const UserIdSchema = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'not a Slack user ID');
 export const ChannelIdSchema = z.string().regex(/^[CDG][A-Z0-9]{2,}$/, 'not a Slack channel ID');
 
-/**
- * A command's text as the person typed it. Slack sends it with `&`, `<` and `>` as entities (the manifest's
- * `should_escape`, so that mentions and links arrive as `<…>` markup): taken as sent, a reason typed as `R&D` was
- * recorded and shown as `R&amp;D`. Every place that shows user text escapes it again (src/slack/text.ts).
- */
-export function typedCommandText(sent: string): string {
-  return sent.replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&');
-}
-
 export const SlashCommandSchema = z.object({
   user_id: UserIdSchema,
   channel_id: ChannelIdSchema,
-  text: z.string().max(4_000).default('').transform(typedCommandText),
+  // As the person typed it. Slack sends `&`, `<` and `>` as entities (the manifest's `should_escape`, so that
+  // mentions and links arrive as `<…>` markup): taken as sent, a reason typed as `R&D` was recorded and shown as
+  // `R&amp;D`. Every place that shows user text escapes it again (src/slack/text.ts).
+  text: z.string().max(4_000).default('').transform(unescapeMrkdwn),
   trigger_id: z.string().min(1),
   response_url: z.url(),
 });

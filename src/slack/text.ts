@@ -102,6 +102,11 @@ export function escapeMrkdwn(value: string): string {
   return value.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 }
 
+/** The inverse of `escapeMrkdwn`: what Slack's escaped text (a command's text, a message) stands for. */
+export function unescapeMrkdwn(value: string): string {
+  return value.replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&');
+}
+
 /** Every line break Slack may honour (a span split over lines is no longer one span). */
 const LINE_BREAKS = /\s*[\r\n\v\f\u0085\u2028\u2029]+\s*/g;
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { SlashCommandSchema, typedCommandText } from '../../src/slack/payloads.js';
+import { SlashCommandSchema } from '../../src/slack/payloads.js';
+import { unescapeMrkdwn } from '../../src/slack/text.js';
 
-describe('typedCommandText: the command text as the person typed it', () => {
+describe('unescapeMrkdwn: the command text as the person typed it', () => {
   it.each([
     ['R&amp;D: old &lt;tmp&gt; data', 'R&D: old <tmp> data'],
     // Typed literally as `&lt;`: Slack sends `&amp;lt;`, which is not an escaped `<`.
@@ -9,7 +10,7 @@ describe('typedCommandText: the command text as the person typed it', () => {
     ['ask <@U0123ABC|bob> in <#C0OPS|ops>', 'ask <@U0123ABC|bob> in <#C0OPS|ops>'],
     ['no entities at all', 'no entities at all'],
   ])('%s → %s', (sent, typed) => {
-    expect(typedCommandText(sent)).toBe(typed);
+    expect(unescapeMrkdwn(sent)).toBe(typed);
   });
 
   it('is what the slash command schema gives the bot', () => {

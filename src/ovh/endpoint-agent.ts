@@ -1,10 +1,10 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { subscribe } from 'node:diagnostics_channel';
 import { ClientRequest } from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { openTunnel } from '../shared/proxy.js';
+import { requestContext, withContext } from '../shared/request-context.js';
 
 /**
  * node-ovh calls `https.request()` without an agent and offers no `ca`, `agent` or proxy option,
@@ -108,11 +108,6 @@ export function registerOvhEndpoint(options: {
 }
 
 type RequestWatcher = (request: ClientRequest) => void;
-interface WatchedCall {
-  watch: RequestWatcher;
-  jsonContentType: boolean;
-}
-const watchers = new AsyncLocalStorage<WatchedCall>();
 let subscribed = false;
 
 /**
@@ -128,13 +123,13 @@ export function watchOvhRequests<T>(watch: RequestWatcher, options: { jsonConten
   if (!subscribed) {
     subscribed = true;
     subscribe('http.client.request.start', (message) => {
-      const call = watchers.getStore();
+      const call = requestContext.getStore()?.ovhCall;
       const request = (message as { request?: unknown } | null)?.request;
       if (call !== undefined && request instanceof ClientRequest) call.watch(request);
     });
     wrapHttpsRequest();
   }
-  return watchers.run({ watch, jsonContentType: options.jsonContentType }, issue);
+  return withContext({ ovhCall: { watch, jsonContentType: options.jsonContentType } }, issue);
 }
 
 /** node-ovh calls `https.request(options, callback)` on the module object, so the amendment goes there. */
@@ -142,7 +137,7 @@ function wrapHttpsRequest(): void {
   const original = https.request as (...args: unknown[]) => ClientRequest;
   https.request = ((...args: unknown[]) => {
     const [first] = args;
-    if (watchers.getStore()?.jsonContentType === true && isOptions(first)) {
+    if (requestContext.getStore()?.ovhCall?.jsonContentType === true && isOptions(first)) {
       const headers: Record<string, unknown> = { ...(first.headers as Record<string, unknown> | undefined) };
       const names = Object.keys(headers).map((name) => name.toLowerCase());
       if (names.includes('content-length') && !names.includes('content-type')) {

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { ClientRequest } from 'node:http';
 
 /**
  * What an OVH request serves, in the order the request budget serves them: a person's single request (a change,
@@ -37,6 +38,10 @@ export interface RequestContext {
   readonly freshReads?: boolean;
   /** Counts the OVH requests sent in this scope (`countOvhRequests`). */
   readonly tally?: RequestTally;
+  /** How the Slack request ended when that is not simply "served" (its log line says it): a slot to fill in. */
+  readonly outcome?: { outcome?: string; reason?: string };
+  /** The one node-ovh call being made in this scope, which sees its HTTP requests (src/ovh/endpoint-agent.ts). */
+  readonly ovhCall?: { watch(request: ClientRequest): void; jsonContentType: boolean };
 }
 
 interface RequestTally {
@@ -45,6 +50,10 @@ interface RequestTally {
   readonly outer: RequestTally | undefined;
 }
 
+/**
+ * The one AsyncLocalStorage of the bot: on Node 20 every store in use adds its own step to every promise created
+ * anywhere in the process (Slack's acks included), so what a scope carries goes in this one.
+ */
 export const requestContext = new AsyncLocalStorage<RequestContext>();
 
 /** Runs `work` with `changes` on top of the current context (the rest is inherited). */

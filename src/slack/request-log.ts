@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { AnyMiddlewareArgs, Middleware } from '@slack/bolt';
 import type { Logger } from 'pino';
@@ -13,14 +12,12 @@ interface RequestOutcome {
   reason?: string;
 }
 
-const outcomes = new AsyncLocalStorage<RequestOutcome>();
-
 /**
  * Marks the request being served as answered without being run (a stale or invalid button, an unclaimed
  * payload): its log line says so, at warn level, instead of a second line about it.
  */
 export function noteRequestOutcome(outcome: string, reason: string): void {
-  const slot = outcomes.getStore();
+  const slot = requestContext.getStore()?.outcome;
   if (slot !== undefined) Object.assign(slot, { outcome, reason });
 }
 
@@ -41,9 +38,9 @@ export function createRequestLogMiddleware(
     const slot: RequestOutcome = {};
     const summary = describeRequest(body);
     const actor = typeof summary['userId'] === 'string' ? summary['userId'] : undefined;
-    await requestContext.run({ requestId, budget: { requestClass: 'interactive', actor } }, async () => {
+    await requestContext.run({ requestId, budget: { requestClass: 'interactive', actor }, outcome: slot }, async () => {
       try {
-        await outcomes.run(slot, next);
+        await next();
         const line = { ...summary, ...slot, durationMs: Math.round(performance.now() - started) };
         if (slot.outcome === undefined) logger.info(line, REQUEST_LOG_MESSAGE);
         else logger.warn(line, REQUEST_LOG_MESSAGE);

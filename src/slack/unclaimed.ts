@@ -1,4 +1,4 @@
-import type { AnyMiddlewareArgs, Middleware, RespondFn } from '@slack/bolt';
+import type { AllMiddlewareArgs, AnyMiddlewareArgs, RespondFn } from '@slack/bolt';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { excerpt } from '../shared/excerpt.js';
@@ -9,31 +9,7 @@ import { ENGLISH_TRANSLATOR, type Translator } from './i18n/translate.js';
 import { noteRequestOutcome } from './request-log.js';
 import { payloadTranslator } from './views/modal-context.js';
 
-export type ClaimKind = 'command' | 'action' | 'view' | 'options' | 'shortcut';
-type IdMatcher = string | RegExp;
-
-/** The command names, action ids and callback ids the bot's listeners answer. */
-export class ListenerClaims {
-  private readonly matchers: Record<ClaimKind, IdMatcher[]> = {
-    command: [],
-    action: [],
-    view: [],
-    options: [],
-    shortcut: [],
-  };
-
-  /** Records a listener's matcher and returns it unchanged, for `app.action(claims.claim(…), …)`. */
-  claim<const M extends IdMatcher | { action_id: IdMatcher }>(kind: ClaimKind, matcher: M): M {
-    this.matchers[kind].push(typeof matcher === 'string' || matcher instanceof RegExp ? matcher : matcher.action_id);
-    return matcher;
-  }
-
-  claims(kind: ClaimKind, id: string): boolean {
-    return this.matchers[kind].some((m) => (typeof m === 'string' ? m === id : m.test(id)));
-  }
-}
-
-/** Which listener kind a payload is for, and the id listeners match on; undefined if not ours to judge. */
+/** Which listener kind a payload is for, and the id listeners match on. */
 const InteractionSchema = z.union([
   z.object({ command: z.string() }).transform((b) => ({ kind: 'command' as const, id: b.command })),
   z
@@ -66,7 +42,21 @@ const InteractionSchema = z.union([
       trigger_id: z.string().min(1).optional(),
     })
     .transform((b) => ({ kind: 'shortcut' as const, id: b.callback_id, triggerId: b.trigger_id })),
+  // Bolt has acknowledged an event before any middleware runs.
+  z
+    .object({ type: z.literal('event_callback'), event: z.object({ type: z.string() }) })
+    .transform((b) => ({ kind: 'event' as const, id: b.event.type })),
 ]);
+
+/** A payload the bot's router can place: its kind, the id listeners are registered under, and what answers need. */
+export type Route = z.output<typeof InteractionSchema>;
+export type RouteKind = Exclude<Route['kind'], 'closed'>;
+
+/** Where a payload goes; undefined if it is not ours to judge (a legacy payload type): Bolt has it as before. */
+export function routeOf(body: unknown): Route | undefined {
+  const parsed = InteractionSchema.safeParse(body);
+  return parsed.success ? parsed.data : undefined;
+}
 
 type AnyAck = (response?: object) => Promise<void>;
 
@@ -89,67 +79,55 @@ export async function answerInvalidButton(
 
 /**
  * Answers, at once, what no listener claims: a button or form from an older version of the bot, a
- * shortcut or command the manifest has and the code does not. Bolt would answer those only after
- * its 3-second timeout, with a 404 that Slack shows as an error. A global middleware rather than
- * catch-all listeners: Bolt runs every listener for every request, and a catch-all would have to
- * know whether another one acknowledged. Changes nothing and decides nothing, so it needs no
- * permission check; everything it cannot identify goes on to Bolt as before. It answers in the sender's
- * language (`readers`; without them, English).
+ * shortcut or command the manifest has and the code does not, a form being closed (no form asks to be told).
+ * Bolt would answer those only after its 3-second timeout, with a 404 that Slack shows as an error. Changes
+ * nothing and decides nothing, so it needs no permission check. It answers in the sender's language
+ * (`readers`; without them, English).
  */
-export function createUnclaimedMiddleware(
-  claims: ListenerClaims,
+export async function answerUnclaimed(
+  route: Exclude<Route, { kind: 'event' }>,
+  args: AnyMiddlewareArgs & AllMiddlewareArgs,
   logger: Logger,
   readers?: Pick<ReaderDirectory, 'person' | 'defaultLang'>,
-): Middleware<AnyMiddlewareArgs> {
+): Promise<void> {
+  if (!('ack' in args)) return;
+  const ack = args.ack as AnyAck;
   const translatorFor = (body: unknown) =>
     readers === undefined ? Promise.resolve(ENGLISH_TRANSLATOR) : payloadTranslator({ readers }, body);
-  return async (args) => {
-    const parsed = InteractionSchema.safeParse(args.body);
-    if (!parsed.success || !('ack' in args)) {
-      await args.next();
+  if (route.kind === 'closed') {
+    await ack();
+    return;
+  }
+  const stale = 'no listener claims it; answered as stale';
+  if (route.kind !== 'action') noteRequestOutcome('stale', stale);
+  switch (route.kind) {
+    case 'command': {
+      const tr = await translatorFor(args.body);
+      await ack({ response_type: 'ephemeral', ...unknownCommandMessage(excerpt(route.id, 40), tr) });
       return;
     }
-    const found = parsed.data;
-    const ack = args.ack as AnyAck;
-    if (found.kind === 'closed') {
+    case 'view':
+      await ack({ response_action: 'update', view: staleFormModal(await translatorFor(args.body)) });
+      return;
+    case 'options':
+      await ack({ options: [] });
+      return;
+    case 'action':
       await ack();
+      await answerInvalidButton(
+        route.inMessage && 'respond' in args ? args.respond : undefined,
+        logger,
+        stale,
+        await translatorFor(args.body),
+      );
       return;
-    }
-    if (claims.claims(found.kind, found.id)) {
-      await args.next();
-      return;
-    }
-    const stale = 'no listener claims it; answered as stale';
-    if (found.kind !== 'action') noteRequestOutcome('stale', stale);
-    switch (found.kind) {
-      case 'command': {
-        const tr = await translatorFor(args.body);
-        await ack({ response_type: 'ephemeral', ...unknownCommandMessage(excerpt(found.id, 40), tr) });
-        return;
+    case 'shortcut':
+      await ack();
+      if (route.triggerId !== undefined) {
+        await args.client.views
+          .open({ trigger_id: route.triggerId, view: staleFormModal(await translatorFor(args.body)) })
+          .catch((error: unknown) => logger.warn({ err: error }, 'could not answer a stale shortcut'));
       }
-      case 'view':
-        await ack({ response_action: 'update', view: staleFormModal(await translatorFor(args.body)) });
-        return;
-      case 'options':
-        await ack({ options: [] });
-        return;
-      case 'action':
-        await ack();
-        await answerInvalidButton(
-          found.inMessage && 'respond' in args ? args.respond : undefined,
-          logger,
-          stale,
-          await translatorFor(args.body),
-        );
-        return;
-      case 'shortcut':
-        await ack();
-        if (found.triggerId !== undefined) {
-          await args.client.views
-            .open({ trigger_id: found.triggerId, view: staleFormModal(await translatorFor(args.body)) })
-            .catch((error: unknown) => logger.warn({ err: error }, 'could not answer a stale shortcut'));
-        }
-        return;
-    }
-  };
+      return;
+  }
 }

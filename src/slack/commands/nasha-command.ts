@@ -17,14 +17,19 @@ function answer(tr: Translator, words: Parameters<Translator['t']>[0], values?: 
 
 /** `/nasha …`: acks at once (Slack's 3 s), then does the work and rewrites the reply. */
 export function createNashaCommand(deps: SlackDeps) {
-  return async ({ command, ack, respond, client }: AllMiddlewareArgs & SlackCommandMiddlewareArgs): Promise<void> => {
+  return async ({
+    command,
+    ack: slackAck,
+    respond,
+    client,
+  }: AllMiddlewareArgs & SlackCommandMiddlewareArgs): Promise<void> => {
     const payload = SlashCommandSchema.safeParse(command);
     if (!payload.success) {
       deps.logger.warn(
         { issues: payload.error.issues.map((i) => i.path.join('.')) },
         'malformed slash command payload',
       );
-      await ack(answer(translator({ lang: deps.readers.defaultLang }), 'command.malformed'));
+      await slackAck(answer(translator({ lang: deps.readers.defaultLang }), 'command.malformed'));
       return;
     }
     const {
@@ -38,7 +43,11 @@ export function createNashaCommand(deps: SlackDeps) {
     // The person's language and zone (cached; bounded, so the ack stays within Slack's 3 s).
     const tr = translator(await deps.readers.person(userId));
     const parsed = parseCommand(text, tr);
-    deps.logger.info({ userId, channelId, command: parsed.kind }, 'slash command');
+    // Logged once acknowledged: nothing but the ack runs before Slack has its answer.
+    const ack = async (response?: Parameters<typeof slackAck>[0]) => {
+      await slackAck(response);
+      deps.logger.info({ userId, channelId, command: parsed.kind }, 'slash command');
+    };
 
     if (parsed.kind === 'error') {
       await ack({ response_type: 'ephemeral', ...problemLikeMessage(parsed.message, tr) });

@@ -75,6 +75,7 @@ const NO_WORDING: readonly string[] = [
   'src/slack/request-log.ts',
   'src/slack/replay-guard.ts',
   'src/slack/register-listeners.ts',
+  'src/slack/router.ts',
   'src/slack/deps.ts',
   'src/slack/text.ts',
   'src/slack/change-runner.ts',

@@ -59,6 +59,7 @@ import { NotificationStore } from './store/notification-store.js';
 import { ProtectionStore } from './store/protection-store.js';
 import { QuickStore } from './store/quick-store.js';
 import { TaskJournal } from './store/task-journal.js';
+import { startWalCheckpoints } from './store/wal-checkpoints.js';
 
 /** What tests and the sandbox may replace; production uses the defaults. */
 export interface BotOverrides {
@@ -409,7 +410,10 @@ export async function startBot(env: AppEnv, overrides: BotOverrides = {}): Promi
     },
   );
   let sweeper: IntentSweeper | undefined;
+  // SQLite's log checkpointed while no Slack request is being answered (see wal-checkpoints.ts).
+  const stopCheckpoints = startWalCheckpoints({ database, quiet: () => slackApp.quiet(), logger });
   const closeAll = async () => {
+    stopCheckpoints();
     await digest?.stop();
     await protection?.stop();
     await sweeper?.stop();

@@ -71,7 +71,15 @@ export interface SlackApp {
   connection(): { ok: boolean; detail: string };
   /** Socket Mode: the last WebSocket error, to say why a connection does not come up. */
   lastConnectionError(): unknown;
+  /**
+   * HTTP mode: no Slack request unanswered and none received for half a second, a moment for upkeep that
+   * stops the event loop (a SQLite checkpoint). Socket Mode's envelopes are not counted: always true there.
+   */
+  quiet(): boolean;
 }
+
+/** How long without a Slack request before the edge counts as quiet. */
+const QUIET_MS = 500;
 
 /** The Web API's `fetch` through `dispatcher` (undici's own fetch: the dispatcher is an undici one). */
 export function slackFetch(dispatcher: Dispatcher): webApi.FetchFunction {
@@ -192,6 +200,7 @@ export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): Slack
       return { ok: socketState.connected, detail: `Socket Mode ${socketState.detail}` };
     },
     lastConnectionError: () => socketState.lastError,
+    quiet: () => arrivals.quietFor(QUIET_MS),
   };
 }
 

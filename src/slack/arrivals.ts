@@ -26,8 +26,9 @@ export interface ArrivalOptions {
 export class SlackArrivals {
   /** Requests received and not answered yet: in which order and when they arrived. */
   private readonly unanswered = new Set<{ order: number; at: number }>();
-  /** Requests received so far. */
+  /** Requests received so far, and when the last one came. */
   private received = 0;
+  private lastArrival = Number.NEGATIVE_INFINITY;
   /** Whether a connection was accepted since the last check. */
   private accepted = false;
   /** Work waiting: since when, and how many requests had arrived when it asked (those are the ones it waits for). */
@@ -50,10 +51,16 @@ export class SlackArrivals {
   requestReceived(): () => void {
     this.received++;
     const request = { order: this.received, at: this.options.clock.now() };
+    this.lastArrival = request.at;
     this.unanswered.add(request);
     return () => {
       this.unanswered.delete(request);
     };
+  }
+
+  /** No request unanswered, and none received for `ms`. */
+  quietFor(ms: number): boolean {
+    return this.unanswered.size === 0 && this.options.clock.now() - this.lastArrival >= ms;
   }
 
   /**

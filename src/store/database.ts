@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { CustomTypesConfig } from 'pg';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import { ConfigError } from '../shared/config-error.js';
 import { diagnoseConnection, errorCode, innermostMessage, problemLine, StartupError } from '../shared/startup-error.js';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from './kysely.js';
@@ -21,14 +22,23 @@ export interface Database {
   readonly db: Kysely<DatabaseSchema>;
   readonly dialect: DialectName;
   /**
-   * SQLite only: withoutPowerLossDurability on the file's connection itself, holding Kysely's (so no transaction
-   * of Kysely's is open meanwhile), with the pragmas prepared once. For the one write on every Slack request's
-   * path (src/store/delivery-store.ts), whose insert is prepared once too: through Kysely, compiling and
-   * preparing the insert and the two pragmas around it cost more than running them.
+   * SQLite only: withoutPowerLossDurability on the file's connection itself, with the pragmas prepared once, at
+   * once when no transaction is open on it, otherwise once Kysely's connection is free (after that transaction).
+   * For the one write on every Slack request's path (src/store/delivery-store.ts), whose insert is prepared once
+   * too: through Kysely, compiling and preparing the insert and the two pragmas around it cost more than running
+   * them, and waiting for Kysely's connection lock about as much again.
    */
   readonly sqliteWithoutPowerLossDurability?:
     | (<T>(work: (connection: BetterSqlite3.Database) => T) => Promise<T>)
     | undefined;
+  /**
+   * SQLite only: copies the write-ahead log into the database file (a PASSIVE checkpoint: it waits for no one)
+   * when no transaction is open on the connection; the frames then in the log, and how many were copied.
+   * SQLite's own checkpoint runs in the commit that fills the log to SQLITE_WAL_BACKSTOP_PAGES; the bot runs
+   * this one when Slack is quiet (src/store/wal-checkpoints.ts) so that a commit on a request's path (the
+   * delivery ledger's) does not stop the event loop for the milliseconds a checkpoint and its fsyncs take.
+   */
+  readonly sqliteCheckpoint?: (() => { walFrames: number; checkpointed: number } | undefined) | undefined;
   /** Closes the file or drains the pool. Idempotent. */
   close(): Promise<void>;
 }
@@ -41,6 +51,15 @@ const SQLITE_BUSY_TIMEOUT_MS = 5_000;
 
 /** FULL: a committed audit record survives a power loss, not only a process crash. Our write rate is tiny. */
 const SQLITE_SYNCHRONOUS = 'FULL';
+
+/**
+ * The log size (pages of 4 KiB: 32 MiB) at which a commit checkpoints by itself: a backstop for when the bot's
+ * own checkpoints (`sqliteCheckpoint`) do not run, like SQLite's default of 1,000 pages but rarer.
+ */
+export const SQLITE_WAL_BACKSTOP_PAGES = 8_000;
+
+/** The row `pragma wal_checkpoint` answers. */
+const CheckpointSchema = z.object({ busy: z.number(), log: z.number(), checkpointed: z.number() });
 
 export async function openDatabase(options: DatabaseOptions, logger?: Logger): Promise<Database> {
   return 'databaseUrl' in options ? openPostgres(options.databaseUrl, logger) : openSqlite(options.dataDir, logger);
@@ -63,6 +82,7 @@ async function openSqlite(dataDir: string, logger: Logger | undefined): Promise<
     const mode = sqlite.pragma('journal_mode = WAL', { simple: true });
     if (mode !== 'wal') logger?.warn({ file, mode }, 'SQLite could not switch to WAL mode (network filesystem?)');
     sqlite.pragma(`synchronous = ${SQLITE_SYNCHRONOUS}`);
+    sqlite.pragma(`wal_autocheckpoint = ${SQLITE_WAL_BACKSTOP_PAGES}`);
     sqlite.pragma('foreign_keys = ON');
   } catch (error) {
     sqlite.close();
@@ -85,17 +105,33 @@ async function openSqlite(dataDir: string, logger: Logger | undefined): Promise<
   logger?.info({ file }, 'SQLite database ready');
   const unsynced = sqlite.prepare('pragma synchronous = normal');
   const usual = sqlite.prepare(`pragma synchronous = ${SQLITE_SYNCHRONOUS}`);
+  const unsyncedRun = <T>(work: (connection: BetterSqlite3.Database) => T): T => {
+    unsynced.run();
+    try {
+      return work(sqlite);
+    } finally {
+      usual.run();
+    }
+  };
+  const checkpoint = sqlite.prepare('pragma wal_checkpoint(PASSIVE)');
   return {
     ...handle(db, 'sqlite'),
-    sqliteWithoutPowerLossDurability: (work) =>
-      db.connection().execute(async () => {
-        unsynced.run();
-        try {
-          return work(sqlite);
-        } finally {
-          usual.run();
-        }
-      }),
+    sqliteCheckpoint: () => {
+      if (!sqlite.open || sqlite.inTransaction) return undefined;
+      const result = CheckpointSchema.parse(checkpoint.get());
+      return { walFrames: result.log, checkpointed: result.checkpointed };
+    },
+    // better-sqlite3 runs each statement to its end synchronously, so outside a transaction nothing of Kysely's
+    // is half done on the connection: a write now commits on its own. Inside one (Kysely's, open across awaits),
+    // it would join that transaction, so it waits for the connection like any Kysely query.
+    sqliteWithoutPowerLossDurability: (work) => {
+      if (sqlite.inTransaction) return db.connection().execute(async () => unsyncedRun(work));
+      try {
+        return Promise.resolve(unsyncedRun(work));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
   };
 }
 

@@ -18,6 +18,21 @@ function arrivals(maxHoldMs = 100) {
 }
 
 describe('SlackArrivals', () => {
+  it('is quiet when no request is unanswered and none arrived for the time asked', () => {
+    const { clock, tracker } = arrivals();
+    expect(tracker.quietFor(500)).toBe(true);
+    const answer = tracker.requestReceived();
+    clock.advance(1_000);
+    expect(tracker.quietFor(500)).toBe(false);
+    answer();
+    expect(tracker.quietFor(500)).toBe(true);
+    tracker.requestReceived()();
+    clock.advance(499);
+    expect(tracker.quietFor(500)).toBe(false);
+    clock.advance(1);
+    expect(tracker.quietFor(500)).toBe(true);
+  });
+
   it('releases work at the next turn when nothing is arriving', async () => {
     const { turn, released, wait } = arrivals();
     wait('a');

@@ -6,6 +6,7 @@ import { forEachBackend } from './test-database.js';
 
 const T0 = Date.UTC(2026, 10, 28, 9, 0, 0);
 const delivery = (key: string, at = T0) => ({ key, kind: 'command', at, keepUntil: at + 660_000 });
+const row = (key: string) => ({ key, received_at: T0, expires_at: T0 + 660_000 });
 
 describe('DeliveryStore: Slack deliveries already accepted', () => {
   forEachBackend((backend) => {
@@ -55,6 +56,39 @@ describe('DeliveryStore: Slack deliveries already accepted', () => {
         } else {
           expect(database.sqliteWithoutPowerLossDurability).toBeUndefined();
         }
+      } finally {
+        await database.close();
+      }
+    });
+
+    it('a record made while a transaction is open on the connection is not part of it: its rollback keeps the record', async () => {
+      const database = await openDatabase(await backend.open());
+      try {
+        const store = new DeliveryStore(database);
+        let recorded: Promise<boolean> | undefined;
+        let done = false;
+        await database.db
+          .transaction()
+          .execute(async (trx) => {
+            await trx
+              .insertInto('slack_deliveries')
+              .values({ ...row('inside'), kind: 'command' })
+              .execute();
+            recorded = store.record(delivery('outside'));
+            void recorded.then(() => {
+              done = true;
+            });
+            await new Promise<void>((resolve) => setImmediate(resolve));
+            // SQLite: it waits for the connection (the transaction's); PostgreSQL: another pooled connection.
+            if (database.dialect === 'sqlite') expect(done).toBe(false);
+            throw new Error('roll back');
+          })
+          .catch((error: unknown) => {
+            if (!(error instanceof Error) || error.message !== 'roll back') throw error;
+          });
+        expect(await recorded).toBe(true);
+        const keys = await database.db.selectFrom('slack_deliveries').select('key').execute();
+        expect(keys.map((r) => r.key)).toEqual(['outside']);
       } finally {
         await database.close();
       }

@@ -50,8 +50,10 @@ export function createLogger(options: { level: string; destination?: NodeJS.Writ
 export function createBoltLogger(logger: Logger): BoltLogger {
   let level = (logger.level === 'silent' ? 'error' : logger.level) as LogLevel;
   const emit =
-    (write: (obj: object, msg: string) => void) =>
+    (name: 'debug' | 'info' | 'warn' | 'error', write: (obj: object, msg: string) => void) =>
     (...messages: unknown[]): void => {
+      // Bolt writes debug lines on every request's path: a line pino would drop is not put together first.
+      if (!logger.isLevelEnabled(name)) return;
       const err = messages.find((m): m is Error => m instanceof Error);
       const text = messages
         .filter((m) => !(m instanceof Error))
@@ -60,10 +62,10 @@ export function createBoltLogger(logger: Logger): BoltLogger {
       write(err === undefined ? {} : { err }, text);
     };
   return {
-    debug: emit((o, m) => logger.debug(o, m)),
-    info: emit((o, m) => logger.info(o, m)),
-    warn: emit((o, m) => logger.warn(o, m)),
-    error: emit((o, m) => logger.error(o, m)),
+    debug: emit('debug', (o, m) => logger.debug(o, m)),
+    info: emit('info', (o, m) => logger.info(o, m)),
+    warn: emit('warn', (o, m) => logger.warn(o, m)),
+    error: emit('error', (o, m) => logger.error(o, m)),
     setLevel: (next: LogLevel) => {
       level = next;
     },

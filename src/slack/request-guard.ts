@@ -275,6 +275,28 @@ function signedInTheFuture(req: IncomingMessage, clock: Clock): boolean {
   return Number.isFinite(timestamp) && timestamp > Math.floor(clock.now() / 1000) + REPLAY_WINDOW_MS / 1000;
 }
 
+const FORM_TYPE = 'application/x-www-form-urlencoded';
+
+/**
+ * Whether a form body may have a `payload` field as Node's querystring (Bolt's parser) reads it: a key that
+ * decodes to `payload`. Undecodable keys count as maybe; only a sure "no" skips the parse.
+ */
+export function mayHavePayloadField(form: string): boolean {
+  for (const field of form.split('&')) {
+    const end = field.indexOf('=');
+    const key = end < 0 ? field : field.slice(0, end);
+    if (key === 'payload') return true;
+    if (key.includes('%') || key.includes('+')) {
+      try {
+        if (decodeURIComponent(key.replaceAll('+', ' ')) === 'payload') return true;
+      } catch {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 /** Reads the body as Bolt will; false once this has answered the request itself. */
 async function screenBody(req: IncomingMessage, res: ServerResponse, options: HttpEdgeOptions): Promise<boolean> {
   let buffered: Awaited<ReturnType<typeof HTTPModuleFunctions.bufferIncomingMessage>>;
@@ -291,6 +313,9 @@ async function screenBody(req: IncomingMessage, res: ServerResponse, options: Ht
     res.writeHead(tooLarge ? 413 : 400, { connection: 'close' }).end();
     return false;
   }
+  // Only a JSON body or a form's `payload` field can be `null`; a form without one (a slash command) is not
+  // parsed here, where Bolt parses it again.
+  if (req.headers['content-type'] === FORM_TYPE && !mayHavePayloadField(buffered.rawBody.toString())) return true;
   let parsed: unknown;
   try {
     parsed = HTTPModuleFunctions.parseHTTPRequestBody(buffered);

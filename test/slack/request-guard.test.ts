@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse as parseQuery } from 'node:querystring';
 import { Writable } from 'node:stream';
 import type { ReceiverEvent } from '@slack/bolt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -15,7 +16,12 @@ import {
 import { ManualClock } from '../../src/shared/clock.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { ReplayGuard } from '../../src/slack/replay-guard.js';
-import { classifyRequest, createRequestGuard, MalformedRequestError } from '../../src/slack/request-guard.js';
+import {
+  classifyRequest,
+  createRequestGuard,
+  MalformedRequestError,
+  mayHavePayloadField,
+} from '../../src/slack/request-guard.js';
 import { type Database, openDatabase } from '../../src/store/database.js';
 import { DeliveryStore } from '../../src/store/delivery-store.js';
 
@@ -93,6 +99,26 @@ const SLACK_PAYLOADS: Array<[string, object, { kind: string; triggerId: string |
     { kind: 'event', triggerId: undefined, hasEffect: false },
   ],
 ];
+
+describe('mayHavePayloadField: whether Bolt would find a payload field in a form body', () => {
+  it('says no only when no key decodes to payload, as Node’s querystring decodes keys', () => {
+    const cases: Array<[string, boolean]> = [
+      ['command=%2Fnasha&text=payload%3Dnull&user_id=U1', false],
+      ['payload=null', true],
+      ['x=1&payload', true],
+      ['%70ayload=null', true],
+      ['%70%61%79%6C%6F%61%64=null', true],
+      ['pay+load=null', false],
+      ['payload%zz=1', true],
+      ['', false],
+    ];
+    expect(cases.map(([form]) => mayHavePayloadField(form))).toEqual(cases.map(([, expected]) => expected));
+    // A "no" is never wrong: querystring finds no payload key in any of those forms.
+    for (const [form] of cases) {
+      if (!mayHavePayloadField(form)) expect(Object.keys(parseQuery(form))).not.toContain('payload');
+    }
+  });
+});
 
 describe('classifyRequest', () => {
   it.each(SLACK_PAYLOADS)('%s is read as what it is', (_what, body, expected) => {

@@ -409,14 +409,15 @@ export function statusMessage(answer: StatusAnswer, tr: Translator = ENGLISH_TRA
     if (first === undefined) {
       blocks.push(section(tr.mrkdwn(tr.t('protection.status.none'))));
     } else {
-      const troubled = items.filter((line) => line.problems.length > 0).length;
+      const withProblems = items.filter((line) => line.problems.length > 0);
       blocks.push(
         section(
           tr.mrkdwn(
             tr.t('protection.status.summary', {
               total: answer.page.total,
-              troubled,
-              command: code(commandExample(['status'], first)),
+              troubled: withProblems.length,
+              // The example is the first partition with a problem: the one a reader wants details of.
+              command: code(commandExample(['status'], withProblems[0] ?? first)),
             }),
           ),
         ),

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { AlertView, ProtectionAlert } from '../../../src/core/protection/ports.js';
+import type { StatusLine } from '../../../src/core/protection/queries.js';
 import { auditMessage } from '../../../src/slack/blocks/audit-message.js';
-import { alertMessage, protectionProblemText, restoreMessage } from '../../../src/slack/blocks/protection.js';
+import {
+  alertMessage,
+  protectionProblemText,
+  restoreMessage,
+  statusMessage,
+} from '../../../src/slack/blocks/protection.js';
 import { mrkdwn } from '../../../src/slack/text.js';
 
 const NOW = Date.UTC(2026, 10, 28, 9);
@@ -134,5 +140,42 @@ describe('protection blocks', () => {
     expect(text).toContain('nasha-bot, for protection policy `production`');
     expect(text).toContain('taken 7h late (missed while the bot was down, taken at its start)');
     expect(text).not.toContain('<@protection');
+  });
+});
+
+describe('the status summary', () => {
+  const line = (partition: string, problems: StatusLine['problems']): StatusLine => ({
+    service: 'zpool-1',
+    partition,
+    policy: 'production',
+    scannedAt: NOW,
+    problems,
+    newestAt: NOW - 60_000,
+    customCount: 2,
+    frequencies: ['hour-1'],
+  });
+  const summary = (items: StatusLine[]) =>
+    all(
+      statusMessage({
+        kind: 'list',
+        scope: { kind: 'all' },
+        query: undefined,
+        page: { items, page: 1, pageCount: 1, total: items.length },
+        now: NOW,
+      }),
+    );
+
+  it('points its details example at the first partition with a problem, or the first one when none has', () => {
+    const missing: StatusLine['problems'][number] = {
+      kind: 'frequency_missing',
+      missing: ['day-1'],
+      required: ['hour-1', 'day-1'],
+    };
+    expect(summary([line('backups', []), line('logs', [missing])])).toContain(
+      '1 with problems. Details: `/nasha snapshot status zpool-1/logs`',
+    );
+    expect(summary([line('backups', []), line('logs', [])])).toContain(
+      '0 with problems. Details: `/nasha snapshot status zpool-1/backups`',
+    );
   });
 });

@@ -53,7 +53,7 @@ const SQLITE_BUSY_TIMEOUT_MS = 5_000;
 const SQLITE_SYNCHRONOUS = 'FULL';
 
 /**
- * The log size (pages of 4 KiB: 32 MiB) at which a commit checkpoints by itself: a backstop for when the bot's
+ * The log size (pages of 4 KiB: about 31 MiB) at which a commit checkpoints by itself: a backstop for when the bot's
  * own checkpoints (`sqliteCheckpoint`) do not run, like SQLite's default of 1,000 pages but rarer.
  */
 export const SQLITE_WAL_BACKSTOP_PAGES = 8_000;

@@ -494,6 +494,18 @@ function migrations(dialect: DialectName): Record<string, Migration> {
           .execute();
       },
     },
+    '0018_protection_inventory': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // When protection last found which partitions its policies cover (one row, `covered`): before the first
+        // time, "no covered partition" would be a guess, so `status` says the first look is not done yet.
+        await db.schema
+          .createTable('protection_inventory')
+          .ifNotExists()
+          .addColumn('name', 'text', (c) => c.primaryKey().notNull())
+          .addColumn('taken_at', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

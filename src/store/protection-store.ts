@@ -125,7 +125,21 @@ export class ProtectionStore implements ProtectionRepository {
       let gone = trx.deleteFrom('protection_partitions');
       if (services.existing.length > 0) gone = gone.where('service', 'not in', [...services.existing]);
       await gone.execute();
+      await trx
+        .insertInto('protection_inventory')
+        .values({ name: 'covered', taken_at: now })
+        .onConflict((oc) => oc.column('name').doUpdateSet({ taken_at: now }))
+        .execute();
     });
+  }
+
+  async inventoryTakenAt(): Promise<number | undefined> {
+    const row = await this.db
+      .selectFrom('protection_inventory')
+      .select('taken_at')
+      .where('name', '=', 'covered')
+      .executeTakeFirst();
+    return row === undefined ? undefined : Number(row.taken_at);
   }
 
   async covered(): Promise<ScannedPartition[]> {

@@ -283,6 +283,12 @@ export interface ProtectionLeasesTable {
   lease_until: number;
 }
 
+/** When protection last took its inventory of covered partitions (one row, `name` = 'covered'). */
+export interface ProtectionInventoryTable {
+  name: string;
+  taken_at: number;
+}
+
 /** Per SIEM export sink: how far the audit history is delivered, and the outbox's lease and retry state. */
 export interface AuditExportCursorsTable {
   sink: string;
@@ -334,6 +340,7 @@ export interface DatabaseSchema {
   protection_plan_runs: ProtectionPlanRunsTable;
   protection_alerts: ProtectionAlertsTable;
   protection_leases: ProtectionLeasesTable;
+  protection_inventory: ProtectionInventoryTable;
   audit_export_cursors: AuditExportCursorsTable;
   break_glass_reviews: BreakGlassReviewsTable;
 }

@@ -126,6 +126,17 @@ describe('protection end to end', () => {
     expect(audit).toMatch(new RegExp(`Add snapshot schedule on \`zpool-128310/data\` by <@${USERS.operator}>`));
   });
 
+  it('status before the first inventory says coverage is not known yet, never that nothing is covered', async () => {
+    h = await startBotHarness({ config: CONFIG });
+    const before = await reply(h, 'snapshot status');
+    expect(before).toContain('has not finished its first look at which partitions the policies cover');
+    expect(before).not.toContain('No covered partition');
+    await h.bot.protection?.scanNow();
+    const after = await reply(h, 'snapshot status');
+    expect(after).toContain('`zpool-128310/data`');
+    expect(after).not.toContain('first look');
+  });
+
   it('status and restore show what the caller may see, and nothing else', async () => {
     h = await startBotHarness({ config: CONFIG });
     await h.bot.protection?.scanNow();

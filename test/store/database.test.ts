@@ -73,6 +73,7 @@ describe('openDatabase (SQLite)', () => {
         '0013_audit_export_cursors',
         '0014_approval_reminders',
         '0017_break_glass_reviews',
+        '0018_protection_inventory',
       ]);
       const rows = await second.db.selectFrom('tracked_tasks').selectAll().execute();
       expect(rows).toHaveLength(1);

@@ -141,6 +141,8 @@ export interface ProtectionRepository {
     now: number,
   ): Promise<void>;
   covered(): Promise<ScannedPartition[]>;
+  /** When `syncCovered` last ran (by any replica); undefined: never, so nothing is known of coverage yet. */
+  inventoryTakenAt(): Promise<number | undefined>;
   saveScan(service: string, partition: string, scan: PartitionScan): Promise<void>;
 
   /**

@@ -48,7 +48,15 @@ export type StatusAnswer =
       firstSeenAt: number | undefined;
       now: number;
     }
-  | { kind: 'list'; scope: StatusScope; query: string | undefined; page: Page<StatusLine>; now: number };
+  | {
+      kind: 'list';
+      scope: StatusScope;
+      query: string | undefined;
+      page: Page<StatusLine>;
+      /** No inventory of covered partitions was ever taken: an empty page means "not known yet", not "none". */
+      inventoryPending: boolean;
+      now: number;
+    };
 
 export interface RestoreAnswer {
   target: PartitionTarget;
@@ -106,6 +114,7 @@ export class ProtectionQueries {
     );
     const visible = await this.readable(actor, covered);
     const lines = visible.map(lineOf);
+    const inventoryPending = lines.length === 0 && (await this.deps.store.inventoryTakenAt()) === undefined;
     const size = STATUS_LINES_PER_PAGE;
     const pageCount = Math.max(1, Math.ceil(lines.length / size));
     const current = Math.min(Math.max(1, Math.floor(page) || 1), pageCount);
@@ -114,6 +123,7 @@ export class ProtectionQueries {
       scope,
       query: text,
       page: { items: lines.slice((current - 1) * size, current * size), page: current, pageCount, total: lines.length },
+      inventoryPending,
       now,
     };
   }

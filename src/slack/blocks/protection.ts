@@ -407,7 +407,9 @@ export function statusMessage(answer: StatusAnswer, tr: Translator = ENGLISH_TRA
     const items = answer.page.items;
     const first = items[0];
     if (first === undefined) {
-      blocks.push(section(tr.mrkdwn(tr.t('protection.status.none'))));
+      blocks.push(
+        section(tr.mrkdwn(tr.t(answer.inventoryPending ? 'protection.status.pending' : 'protection.status.none'))),
+      );
     } else {
       const withProblems = items.filter((line) => line.problems.length > 0);
       blocks.push(

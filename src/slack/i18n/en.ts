@@ -750,6 +750,8 @@ export const en = {
   'protection.status.scopePolicy': 'policy {policy}',
   'protection.status.title': 'Protection status — {scope}',
   'protection.status.none': 'No covered partition you can see here.',
+  'protection.status.pending':
+    'The bot has not finished its first look at which partitions the policies cover: ask again in a minute.',
   'protection.status.summary':
     '{total, plural, one {# protected partition} other {# protected partitions}}; on this page {troubled} with problems. Details: {command}.',
   'protection.detail.title': 'Protection — {where}',

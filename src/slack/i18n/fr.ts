@@ -788,6 +788,8 @@ export const fr: Partial<Record<MessageKey, string>> = {
   'protection.status.scopePolicy': 'politique {policy}',
   'protection.status.title': 'État de la protection — {scope}',
   'protection.status.none': 'Aucune partition couverte que vous puissiez voir ici.',
+  'protection.status.pending':
+    'Le bot n’a pas encore fini de relever les partitions que couvrent les politiques\u00a0: redemandez dans une minute.',
   'protection.status.summary':
     '{total, plural, one {# partition protégée} other {# partitions protégées}}\u202f; sur cette page, {troubled} avec des problèmes. Détails\u00a0: {command}.',
   'protection.detail.title': 'Protection — {where}',

@@ -161,6 +161,7 @@ describe('the status summary', () => {
         scope: { kind: 'all' },
         query: undefined,
         page: { items, page: 1, pageCount: 1, total: items.length },
+        inventoryPending: false,
         now: NOW,
       }),
     );

@@ -116,6 +116,7 @@ const LIST: StatusAnswer = {
   scope: { kind: 'policy', policy: 'production' },
   query: 'production',
   page: { items: Array.from({ length: 25 }, (_, i) => statusLine(i)), page: 2, pageCount: 5, total: 120 },
+  inventoryPending: false,
   now: NOW,
 };
 
@@ -207,6 +208,9 @@ describe('protection messages, in both languages, stay within Slack’s limits',
     const tr = translator({ lang, tz: 'Europe/Paris' });
     expectMessageWithinLimits(statusMessage(LIST, tr));
     expectMessageWithinLimits(statusMessage({ ...LIST, page: { items: [], page: 1, pageCount: 1, total: 0 } }, tr));
+    expectMessageWithinLimits(
+      statusMessage({ ...LIST, page: { items: [], page: 1, pageCount: 1, total: 0 }, inventoryPending: true }, tr),
+    );
     expectMessageWithinLimits(statusMessage({ ...LIST, scope: { kind: 'all' } }, tr));
     expectMessageWithinLimits(statusMessage(DETAIL, tr));
     expectMessageWithinLimits(

@@ -96,6 +96,9 @@ describe('role checks on every command', () => {
     const mine = await answer('can-i delete zpool-128310/data', USERS.operator);
     expect(mine).toMatch(/No\*/);
     expect(mine).toContain('S0SRE');
+    // The channel it was asked in, which the decision used (unlisted, so no cap): never "no channel".
+    expect(mine).toContain(`channel <#${CHANNELS.ops}>: not listed in channels, no cap`);
+    expect(mine).not.toContain('no channel');
     const other = await answer(`can-i create zpool-204117/db <@${USERS.scoped}|scoped>`, USERS.admin);
     expect(other).toMatch(/Yes\*/);
     expect(await answer(`can-i create zpool-204117/db <@${USERS.admin}>`, USERS.viewer)).toContain(

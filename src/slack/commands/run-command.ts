@@ -194,7 +194,7 @@ async function execute(
         return reply.replace(problemMessage({ kind: 'refused', refusal: quick.refusal }, tr));
       }
       const explained = await deps.gate.explain(actor, subjectId, command.action, command.target);
-      if ('verdict' in explained) return reply.replace(canIMessage(explained, undefined, tr));
+      if ('verdict' in explained) return reply.replace(canIMessage(explained, actor.channelId, tr));
       return reply.replace(problemMessage({ kind: 'refused', refusal: explained.refusal }, tr));
     }
     case 'status':

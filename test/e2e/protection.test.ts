@@ -172,6 +172,12 @@ describe('protection end to end', () => {
     expect(restore).toContain('rsync -av --dry-run /mnt/data/.zfs/snapshot/before-upgrade/');
     expect(restore).toContain('the bot cannot reach the share');
     expect(restore).toContain('/nasha snapshot create zpool-128310/data before-restore');
+    // A viewer may not take that snapshot: the help says so (an on-call viewer gets the quick snapshot instead).
+    expect(restore).toContain('by someone who may create snapshots here (you may not)');
+    const admin = await reply(h, 'snapshot restore zpool-128310/data --at 1h ago', USERS.admin);
+    expect(admin).toContain(
+      'First take a safety snapshot of what is there now: `/nasha snapshot create zpool-128310/data before-restore`',
+    );
     const cifs = await reply(h, 'snapshot restore zpool-128310/logs --at 2026-11-28 08:00Z', USERS.viewer);
     expect(cifs).toContain('robocopy');
     expect(cifs).not.toContain('rsync');

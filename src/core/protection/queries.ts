@@ -73,6 +73,11 @@ export interface RestoreAnswer {
   protocol: string | undefined;
   /** The NAS-HA service's IP (for the share's address), when OVH gives it. */
   ip: string | null;
+  /**
+   * How the caller can take the safety snapshot before copying back, as the gate decides it now: a snapshot
+   * (at once or by approval), an incident quick snapshot, or neither (someone else must).
+   */
+  safety: 'create' | 'quick' | 'none';
 }
 
 export interface ProtectionQueriesDeps {
@@ -140,12 +145,13 @@ export class ProtectionQueries {
     const dated = custom.filter((p) => p.takenAt !== null).sort((a, b) => (a.takenAt ?? 0) - (b.takenAt ?? 0));
     const before = dated.filter((p) => (p.takenAt ?? 0) <= at);
     const reads = this.deps.ovh('interactive');
-    const [partition, storage] = await Promise.all([
+    const [partition, storage, safety] = await Promise.all([
       reads.getPartition(target.service, target.partition).catch(() => undefined),
       reads
         .getService(target.service)
         .then((service) => service.ip ?? null)
         .catch(() => null),
+      this.safetyFor(actor, target),
     ]);
     return {
       target,
@@ -159,7 +165,15 @@ export class ProtectionQueries {
       undated: custom.filter((p) => p.takenAt === null).map((p) => p.name),
       protocol: partition?.protocol,
       ip: storage,
+      safety,
     };
+  }
+
+  /** Which safety snapshot the caller may take: the restore help offers only a command that would run for them. */
+  private async safetyFor(actor: Actor, target: PartitionTarget): Promise<RestoreAnswer['safety']> {
+    if ((await this.deps.gate.evaluate(actor, 'snapshot.create', target)).kind !== 'refused') return 'create';
+    if ((await this.deps.gate.evaluate(actor, 'snapshot.quick', target)).kind !== 'refused') return 'quick';
+    return 'none';
   }
 
   private async partitionStatus(actor: Actor, target: PartitionTarget, now: number): Promise<StatusAnswer> {

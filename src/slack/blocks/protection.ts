@@ -550,10 +550,15 @@ export function restoreMessage(answer: RestoreAnswer, tr: Translator = ENGLISH_T
   const path = placeholder('protection.restore.pathWord');
   const share = placeholder('protection.restore.shareWord');
   const mount = `/mnt/${answer.target.partition}`;
-  // The safety snapshot is the table's own create command (its words), named for what it is for.
-  const create = commandFor(['create']);
-  const safety = `/nasha snapshot ${create?.command.words.join(' ') ?? 'create'} ${where} before-restore`;
-  const steps: Text[] = [tr.t('protection.restore.safety', { n: 1, command: code(safety) })];
+  // The safety snapshot is the action table's own command (its words) that the caller may run, named for what it
+  // is for; when they may run none, who can.
+  const safetyWords = answer.safety === 'quick' ? ['quick'] : ['create'];
+  const safety = `/nasha snapshot ${commandFor(safetyWords)?.command.words.join(' ') ?? safetyWords[0]} ${where} before-restore`;
+  const steps: Text[] = [
+    answer.safety === 'none'
+      ? tr.t('protection.restore.safetyOthers', { n: 1, command: code(safety) })
+      : tr.t('protection.restore.safety', { n: 1, command: code(safety) }),
+  ];
   if (protocol !== 'CIFS') {
     const rsync = `rsync -av --dry-run ${mount}/.zfs/snapshot/${name}/${path}/ ${mount}/${path}/`;
     steps.push(

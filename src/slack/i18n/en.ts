@@ -778,6 +778,8 @@ export const en = {
   'protection.restore.copy':
     '<b>Getting the data back</b>: the bot cannot reach the share, so you copy the files yourself. Every snapshot is a read-only directory of the share, {dir}, over NFS and CIFS alike.',
   'protection.restore.safety': '{n}. First take a safety snapshot of what is there now: {command}.',
+  'protection.restore.safetyOthers':
+    '{n}. First have a safety snapshot taken of what is there now by someone who may create snapshots here (you may not): {command}.',
   'protection.restore.nfsDry':
     '{n}. NFS, on a host that mounts the partition (say at {mount}): a dry run lists what would change — {command}',
   'protection.restore.nfsRun':

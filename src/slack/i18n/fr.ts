@@ -817,6 +817,8 @@ export const fr: Partial<Record<MessageKey, string>> = {
   'protection.restore.copy':
     '<b>Récupérer les données</b>\u00a0: le bot n’a pas accès au partage, c’est donc à vous de copier les fichiers. Chaque instantané est un répertoire en lecture seule du partage, {dir}, en NFS comme en CIFS.',
   'protection.restore.safety': '{n}. Prenez d’abord un instantané de sécurité de l’état actuel\u00a0: {command}.',
+  'protection.restore.safetyOthers':
+    '{n}. Faites d’abord prendre un instantané de sécurité de l’état actuel par quelqu’un qui peut créer des instantanés ici (vous ne le pouvez pas)\u00a0: {command}.',
   'protection.restore.nfsDry':
     '{n}. En NFS, sur une machine qui monte la partition (par exemple sur {mount})\u00a0: un essai à blanc liste ce qui changerait — {command}',
   'protection.restore.nfsRun':

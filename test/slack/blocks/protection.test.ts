@@ -37,6 +37,17 @@ function alert(over: Partial<ProtectionAlert> = {}): ProtectionAlert {
   };
 }
 
+const RESTORE_BASE = {
+  target: { service: 'zpool-1', partition: 'media' },
+  at: NOW,
+  now: NOW + 3_600_000,
+  best: undefined,
+  after: undefined,
+  automatic: [],
+  undated: [],
+  protocol: 'NFS',
+  ip: null,
+};
 const all = (message: { text: string; blocks: unknown[] }) => `${message.text}\n${JSON.stringify(message.blocks)}`;
 
 describe('protection blocks', () => {
@@ -102,6 +113,7 @@ describe('protection blocks', () => {
       undated: [],
       protocol: 'NFS_CIFS',
       ip: '198.51.100.7',
+      safety: 'create',
     });
     const text = all(message);
     expect(text).toContain('*use* `plan-daily-media-20261128T0200`');
@@ -111,7 +123,15 @@ describe('protection blocks', () => {
     expect(text).toContain('robocopy');
     expect(text).toContain('\\\\\\\\198.51.100.7\\\\&lt;share&gt;');
     expect(text).toContain('the bot cannot reach the share');
-    expect(text).toContain('before-restore');
+    expect(text).toContain(
+      'First take a safety snapshot of what is there now: `/nasha snapshot create zpool-1/media before-restore`',
+    );
+    // Only a command the reader may run: an on-call viewer gets the quick snapshot, someone with neither is told who.
+    const quick = all(restoreMessage({ ...RESTORE_BASE, safety: 'quick' }));
+    expect(quick).toContain('`/nasha snapshot quick zpool-1/media before-restore`');
+    expect(quick).not.toContain('snapshot create');
+    const none = all(restoreMessage({ ...RESTORE_BASE, safety: 'none' }));
+    expect(none).toContain('by someone who may create snapshots here (you may not)');
   });
 
   it('the audit message names the policy as the actor and says a plan run was late and why', () => {

@@ -170,6 +170,7 @@ function restore(over: Partial<RestoreAnswer>): RestoreAnswer {
     undated: Array.from({ length: 15 }, (_, i) => `${long(100)}-${i}`),
     protocol: 'NFS_CIFS',
     ip: '198.51.100.7',
+    safety: 'create',
     ...over,
   };
 }
@@ -184,6 +185,8 @@ const RESTORES: RestoreAnswer[] = [
     after: { kind: 'custom', name: 'later', takenAt: NOW + 2 * HOUR, takenBy: { kind: 'unknown' } },
   }),
   restore({ protocol: undefined, best: undefined, after: undefined, automatic: [], undated: [] }),
+  restore({ safety: 'quick' }),
+  restore({ safety: 'none' }),
 ];
 
 describe('protection messages, in both languages, stay within Slack’s limits', () => {

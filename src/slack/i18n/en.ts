@@ -334,7 +334,7 @@ export const en = {
   'problem.reasonRequired': 'This change needs approval: add {option} (or run it without arguments in the form).',
   'problem.reasonToReject': 'A reason is required to reject.',
   'problem.reasonRequested': 'A reason is required (a few words the approvers will read).',
-  'problem.frequencyEnabled': '{type} is already enabled on {target}: nothing to change.',
+  'problem.frequencyEnabled': '{type} is already enabled on {target}.',
   'problem.frequencyNotEnabled': '{type} is not enabled on {target} (enabled: {enabled}).',
   'problem.snapshotExists': '{target} already has a snapshot named {name}.',
   'problem.snapshotMissing': '{target} has no custom snapshot named {name}.{suggestions}',

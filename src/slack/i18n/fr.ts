@@ -351,7 +351,7 @@ export const fr: Partial<Record<MessageKey, string>> = {
     'Cette modification demande une approbation\u00a0: ajoutez {option} (ou lancez la commande sans arguments pour passer par le formulaire).',
   'problem.reasonToReject': 'Un motif est obligatoire pour refuser.',
   'problem.reasonRequested': 'Un motif est obligatoire (quelques mots que liront les approbateurs).',
-  'problem.frequencyEnabled': '{type} est déjà activée sur {target}\u00a0: rien à modifier.',
+  'problem.frequencyEnabled': '{type} est déjà activée sur {target}.',
   'problem.frequencyNotEnabled': '{type} n’est pas activée sur {target} (activées\u00a0: {enabled}).',
   'problem.snapshotExists': '{target} a déjà un instantané nommé {name}.',
   'problem.snapshotMissing': '{target} n’a aucun instantané manuel nommé {name}.{suggestions}',

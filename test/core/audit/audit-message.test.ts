@@ -135,7 +135,7 @@ describe('auditMessage', () => {
     expect(text).not.toMatch(/failed/i);
     expect(texts(message.blocks)[0]?.text).toContain('*No-op: already so, nothing changed*');
     expect(detailSection(message, 'Why')).toBe(
-      '*Why*\n`hour-6` is already enabled on `zpool-123456/backups`: nothing to change.',
+      '*Why*\n`hour-6` is already enabled on `zpool-123456/backups`.',
     );
   });
 

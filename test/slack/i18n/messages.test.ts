@@ -169,7 +169,7 @@ const FRENCH_PROBLEMS: Readonly<Record<Problem['kind'], ReadonlyArray<readonly [
   frequency_enabled: [
     [
       { kind: 'frequency_enabled', target: T, type: 'day-7' },
-      '`day-7` est déjà activée sur `zpool-128310/data`\u00a0: rien à modifier.',
+      '`day-7` est déjà activée sur `zpool-128310/data`.',
     ],
   ],
   frequency_not_enabled: [

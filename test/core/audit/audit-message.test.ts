@@ -134,9 +134,7 @@ describe('auditMessage', () => {
     expect(text).not.toContain(':x:');
     expect(text).not.toMatch(/failed/i);
     expect(texts(message.blocks)[0]?.text).toContain('*No-op: already so, nothing changed*');
-    expect(detailSection(message, 'Why')).toBe(
-      '*Why*\n`hour-6` is already enabled on `zpool-123456/backups`.',
-    );
+    expect(detailSection(message, 'Why')).toBe('*Why*\n`hour-6` is already enabled on `zpool-123456/backups`.');
   });
 
   it('a quick run with some partitions taken is partial, with the partitions by state', () => {

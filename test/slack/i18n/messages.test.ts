@@ -167,10 +167,7 @@ const FRENCH_PROBLEMS: Readonly<Record<Problem['kind'], ReadonlyArray<readonly [
     ],
   ],
   frequency_enabled: [
-    [
-      { kind: 'frequency_enabled', target: T, type: 'day-7' },
-      '`day-7` est déjà activée sur `zpool-128310/data`.',
-    ],
+    [{ kind: 'frequency_enabled', target: T, type: 'day-7' }, '`day-7` est déjà activée sur `zpool-128310/data`.'],
   ],
   frequency_not_enabled: [
     [

@@ -1,16 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { AnyMiddlewareArgs, Middleware } from '@slack/bolt';
 import type { Logger } from 'pino';
-import { requestContext } from '../shared/request-context.js';
+import { type RequestContext, requestContext } from '../shared/request-context.js';
 
 /** The message of every request's log line, wherever it is written (here, or by the request guard). */
 export const REQUEST_LOG_MESSAGE = 'slack request';
 
 /** How a request ended when that is not simply "served": set by whoever answered it, reported on its one line. */
-interface RequestOutcome {
-  outcome?: string;
-  reason?: string;
-}
+type RequestOutcome = NonNullable<RequestContext['outcome']>;
 
 /**
  * Marks the request being served as answered without being run (a stale or invalid button, an unclaimed

@@ -82,7 +82,7 @@ export class ReplayGuard {
     return first;
   }
 
-  /** An indexed delete of a few minutes' rows; never a reason to fail the request that triggered it. */
+  /** A delete of a few minutes' rows (PostgreSQL: by index; SQLite: a scan of them); never fails the request that triggered it. */
   private async prune(at: number): Promise<void> {
     try {
       const deleted = await this.options.ledger.prune(at);

@@ -74,6 +74,7 @@ describe('openDatabase (SQLite)', () => {
         '0014_approval_reminders',
         '0017_break_glass_reviews',
         '0018_protection_inventory',
+        '0019_slack_deliveries_without_rowid',
       ]);
       const rows = await second.db.selectFrom('tracked_tasks').selectAll().execute();
       expect(rows).toHaveLength(1);

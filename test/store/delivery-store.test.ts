@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { openDatabase, withoutPowerLossDurability } from '../../src/store/database.js';
@@ -7,6 +10,45 @@ import { forEachBackend } from './test-database.js';
 const T0 = Date.UTC(2026, 10, 28, 9, 0, 0);
 const delivery = (key: string, at = T0) => ({ key, kind: 'command', at, keepUntil: at + 660_000 });
 const row = (key: string) => ({ key, received_at: T0, expires_at: T0 + 660_000 });
+
+describe('DeliveryStore on SQLite: the ledger table keyed by the delivery alone', () => {
+  it('is WITHOUT ROWID with no other index, and an upgrade keeps what was recorded before it', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'nasha-deliveries-'));
+    try {
+      const database = await openDatabase({ dataDir });
+      // The layout of 0009 with two deliveries in it, as a bot not yet upgraded left it.
+      await sql`drop table slack_deliveries`.execute(database.db);
+      await sql`create table slack_deliveries (key text primary key not null, kind text not null,
+        received_at bigint not null, expires_at bigint not null)`.execute(database.db);
+      await sql`create index slack_deliveries_expires on slack_deliveries (expires_at)`.execute(database.db);
+      await sql`insert into slack_deliveries values ('a', 'command', ${T0}, ${T0 + 660_000}),
+        ('b', 'action', ${T0}, ${T0 + 1_000})`.execute(database.db);
+      await sql`delete from kysely_migration where name = '0019_slack_deliveries_without_rowid'`.execute(database.db);
+      await database.close();
+
+      const upgraded = await openDatabase({ dataDir });
+      try {
+        const layout = await sql<{
+          sql: string;
+        }>`select sql from sqlite_master where name = 'slack_deliveries'`.execute(upgraded.db);
+        expect(layout.rows[0]?.sql.toLowerCase()).toContain('without rowid');
+        const indexes = await sql<{ name: string }>`select name from sqlite_master
+          where type = 'index' and tbl_name = 'slack_deliveries' and sql is not null`.execute(upgraded.db);
+        expect(indexes.rows).toEqual([]);
+        const store = new DeliveryStore(upgraded);
+        expect(await store.record(delivery('a'))).toBe(false);
+        expect(await store.record(delivery('c'))).toBe(true);
+        expect(await store.prune(T0 + 2_000)).toBe(1);
+        const keys = await upgraded.db.selectFrom('slack_deliveries').select('key').orderBy('key').execute();
+        expect(keys.map((r) => r.key)).toEqual(['a', 'c']);
+      } finally {
+        await upgraded.close();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('DeliveryStore: Slack deliveries already accepted', () => {
   forEachBackend((backend) => {

@@ -783,7 +783,7 @@ function idleSection(r: IdleResult): string {
     '',
     "**Later the same day.** The bot's allocation profile (V8's sampling heap profiler, collected objects included)",
     "had pino's wildcard redact paths as the largest source of garbage, 42 of 261 KB per command: nested secrets are",
-    'now censored by a formatter (src/shared/logger.ts; 14.8 → 2.1 µs per log line). The delivery ledger is WITHOUT',
+    'now censored by a formatter (src/shared/logger.ts; 14.8 → 3–4 µs per log line). The delivery ledger is WITHOUT',
     'ROWID on SQLite (migration 0019; 37 → 20 µs per insert in a microbenchmark). `--only idle` after both, 4 runs:',
     'idle p99 ratio 1.05–2.68×, warm 1.32–2.01×. What is left was taken apart in a scratch copy of the bot with parts',
     'switched off (6 rounds of one idle and 10 warm bursts, 0.6 s pauses; 3 runs each; warm p50 ratio, the steadier',

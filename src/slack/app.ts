@@ -98,8 +98,9 @@ export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): Slack
   const knownIdentity = options.botId !== undefined && options.botUserId !== undefined;
   // Bolt checks a request's age against the system clock, so the rest of the replay window (timestamps ahead,
   // how long a delivery is remembered) is measured with it too, never with an injected clock.
+  const replays = new ReplayGuard({ ledger: options.deliveries, clock: systemClock, logger: options.logger });
   const guard = createRequestGuard({
-    replays: new ReplayGuard({ ledger: options.deliveries, clock: systemClock, logger: options.logger }),
+    replays,
     logger: options.logger,
     onResult: options.onResult,
     readers: deps.readers,
@@ -183,6 +184,8 @@ export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): Slack
     app,
     init: () => app.init(),
     async start() {
+      // A copy of a delivery recorded before this process started is then known before its ack.
+      await replays.loadRecorded();
       if (slack.mode === 'socket') {
         await app.start();
         return undefined;

@@ -17,13 +17,14 @@ import { duplicateRequestMessage, requestNotCheckedMessage } from './blocks/repl
 import type { ReaderDirectory } from './i18n/readers.js';
 import { ENGLISH_TRANSLATOR, type Translator } from './i18n/translate.js';
 import { REPLAY_WINDOW_MS, type ReplayGuard } from './replay-guard.js';
-import { describeRequest, REQUEST_LOG_MESSAGE } from './request-log.js';
+import { describeRequest, REQUEST_LOG_MESSAGE, RequestNotRunError } from './request-log.js';
 import { payloadTranslator } from './views/modal-context.js';
 
 /**
  * The checks between Bolt's receivers and its routing, in HTTP and Socket Mode alike: a payload the bot cannot
  * read is refused at once (Bolt would wait 3 s and answer 404, or never answer), and a delivery already run is
- * answered as such without running again. At the HTTP edge, two things Bolt's receiver does not do: refuse a
+ * answered as such without running again (a slash command's copy only known to the ledger: stopped after its
+ * ack, see `recordedAfter`). At the HTTP edge, two things Bolt's receiver does not do: refuse a
  * timestamp from the future, and survive a signed body that parses to `null`.
  */
 
@@ -135,40 +136,99 @@ export function createRequestGuard({ replays, logger, onResult, readers }: Reque
       onResult?.('malformed', 'malformed', 'error');
       throw new MalformedRequestError(found.reason);
     }
-    if (found.hasEffect) {
-      // A command's ack is shown to the user, in their language; an interaction's empty ack is all Slack expects.
-      const answer = async (words: (tr: Translator) => SlackMessage) =>
-        event.ack(
-          found.kind === 'command'
-            ? { response_type: 'ephemeral', ...words(await translatorFor(event.body)) }
-            : undefined,
-        );
-      let first: boolean;
-      try {
-        first = await replays.isFirstDelivery(found.kind, found.triggerId, event.body);
-      } catch (error) {
-        // Without the ledger, a replay could not be told from the original: run nothing.
-        logger.error({ ...summary, outcome: 'not run', err: error }, REQUEST_LOG_MESSAGE);
-        onResult?.(found.kind, 'unchecked', 'error');
-        await answer(requestNotCheckedMessage);
-        return;
-      }
-      if (!first) {
-        logger.warn(
-          {
-            ...summary,
-            outcome: 'duplicate',
-            reason: 'already received; not run again',
-            ...(event.retryNum !== undefined && { retryNum: event.retryNum }),
-          },
-          REQUEST_LOG_MESSAGE,
-        );
-        onResult?.(found.kind, 'duplicate', 'ok');
-        await answer(duplicateRequestMessage);
-        return;
-      }
+    if (!found.hasEffect) {
+      await deliver(event);
+      return;
+    }
+    // A command's ack is shown to the user, in their language; an interaction's empty ack is all Slack expects.
+    const answer = async (words: (tr: Translator) => SlackMessage) =>
+      event.ack(
+        found.kind === 'command'
+          ? { response_type: 'ephemeral', ...words(await translatorFor(event.body)) }
+          : undefined,
+      );
+    const duplicate = {
+      ...summary,
+      outcome: 'duplicate',
+      reason: 'already received; not run again',
+      ...(event.retryNum !== undefined && { retryNum: event.retryNum }),
+    };
+    const claim = replays.claim(found.kind, found.triggerId, event.body);
+    if (claim === undefined) {
+      logger.warn(duplicate, REQUEST_LOG_MESSAGE);
+      onResult?.(found.kind, 'duplicate', 'ok');
+      await answer(duplicateRequestMessage);
+      return;
+    }
+    if (found.kind === 'command') {
+      // The command listener runs nothing but reads before its ack (the person's language, the command's
+      // words), so its delivery is recorded after the ack, off the ack's path, before any work: the ack's
+      // `await` returns only once the ledger says this is the first delivery anywhere.
+      await deliver({
+        ...event,
+        ack: recordedAfter(
+          event.ack,
+          () => replays.record(claim),
+          () => translatorFor(event.body),
+        ),
+      });
+      return;
+    }
+    let first: boolean;
+    try {
+      first = await replays.record(claim);
+    } catch (error) {
+      // Without the ledger, a replay could not be told from the original: run nothing.
+      logger.error({ ...summary, outcome: 'not run', err: error }, REQUEST_LOG_MESSAGE);
+      onResult?.(found.kind, 'unchecked', 'error');
+      await answer(requestNotCheckedMessage);
+      return;
+    }
+    if (!first) {
+      logger.warn(duplicate, REQUEST_LOG_MESSAGE);
+      onResult?.(found.kind, 'duplicate', 'ok');
+      await answer(duplicateRequestMessage);
+      return;
     }
     await deliver(event);
+  };
+}
+
+/**
+ * `ack` that, once it has answered, records the delivery and returns only if it is the first: otherwise it
+ * throws `RequestNotRunError`, which stops the listener before it runs anything and which the request log
+ * ends the request with. A copy recorded by another replica (or by this one, past what it remembers) stays
+ * silent after its ack: its response_url is the original's, whose answer is on its way there. When the ledger
+ * cannot be reached, the sender is told through the response_url that nothing was run.
+ */
+function recordedAfter(
+  ack: ReceiverEvent['ack'],
+  record: () => Promise<boolean>,
+  reader: () => Promise<Translator>,
+): ReceiverEvent['ack'] {
+  let recorded: Promise<void> | undefined;
+  return async (response) => {
+    await ack(response);
+    recorded ??= record().then(
+      (first) => {
+        if (!first) {
+          throw new RequestNotRunError('duplicate', 'recorded by another replica; not run again', {
+            name: 'duplicate',
+            result: 'ok',
+          });
+        }
+      },
+      async (error: unknown) => {
+        throw new RequestNotRunError(
+          'not run',
+          'the delivery could not be recorded',
+          { name: 'unchecked', result: 'error' },
+          requestNotCheckedMessage(await reader()),
+          { cause: error },
+        );
+      },
+    );
+    await recorded;
   };
 }
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AnyMiddlewareArgs, Middleware } from '@slack/bolt';
 import type { Logger } from 'pino';
 import { type RequestContext, requestContext } from '../shared/request-context.js';
+import type { SlackMessage } from './blocks/limits.js';
 
 /** The message of every request's log line, wherever it is written (here, or by the request guard). */
 export const REQUEST_LOG_MESSAGE = 'slack request';
@@ -19,6 +20,27 @@ export function noteRequestOutcome(outcome: string, reason: string): void {
 }
 
 /**
+ * Thrown by a listener's `ack()` once the request is answered, to stop the listener before it runs anything:
+ * the delivery turned out to be a copy, or could not be checked (src/slack/request-guard.ts). The request log
+ * ends the request with it, on its one line: not a failure of the listener.
+ */
+export class RequestNotRunError extends Error {
+  override readonly name = 'RequestNotRunError';
+  constructor(
+    /** On the request's log line: `duplicate` or `not run`. */
+    readonly outcome: 'duplicate' | 'not run',
+    readonly reason: string,
+    /** The metric's name for it and whether it counts as an error. */
+    readonly metric: { name: string; result: 'ok' | 'error' },
+    /** What the sender is told through the response_url, replacing the ack (none: the ack stands). */
+    readonly notice?: SlackMessage,
+    options?: ErrorOptions,
+  ) {
+    super(`${outcome}: ${reason}`, options);
+  }
+}
+
+/**
  * One log line per Slack request, with a correlation id that every log line written while serving
  * it carries too (OVH calls included, through the logger's AsyncLocalStorage mixin). The same context tells
  * the OVH request budget whom the work is for: a person's request, unless core says it is bulk work.
@@ -28,7 +50,8 @@ export function createRequestLogMiddleware(
   onRequest?: (delta: 1 | -1) => void,
   onResult?: (kind: string, name: string, result: 'ok' | 'error') => void,
 ): Middleware<AnyMiddlewareArgs> {
-  return async ({ body, next }) => {
+  return async (args) => {
+    const { body, next } = args;
     onRequest?.(1);
     const requestId = randomUUID().slice(0, 12);
     const started = performance.now();
@@ -43,10 +66,20 @@ export function createRequestLogMiddleware(
         else logger.warn(line, REQUEST_LOG_MESSAGE);
         onResult?.(String(summary['kind'] ?? 'unknown'), metricName(summary), 'ok');
       } catch (error) {
-        logger.error(
-          { ...summary, err: error, durationMs: Math.round(performance.now() - started) },
-          'slack request failed',
-        );
+        const durationMs = Math.round(performance.now() - started);
+        if (error instanceof RequestNotRunError) {
+          const line = { ...summary, outcome: error.outcome, reason: error.reason, durationMs };
+          if (error.metric.result === 'error') logger.error({ ...line, err: error.cause }, REQUEST_LOG_MESSAGE);
+          else logger.warn(line, REQUEST_LOG_MESSAGE);
+          onResult?.(String(summary['kind'] ?? 'unknown'), error.metric.name, error.metric.result);
+          if (error.notice !== undefined && 'respond' in args && args.respond !== undefined) {
+            await args
+              .respond({ replace_original: true, response_type: 'ephemeral', ...error.notice })
+              .catch((failure: unknown) => logger.warn({ err: failure }, 'could not tell a request was not run'));
+          }
+          return;
+        }
+        logger.error({ ...summary, err: error, durationMs }, 'slack request failed');
         onResult?.(String(summary['kind'] ?? 'unknown'), metricName(summary), 'error');
         throw error;
       } finally {

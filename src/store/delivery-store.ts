@@ -6,7 +6,8 @@ import { type Database, withoutPowerLossDurability } from './database.js';
  * primary key decides: of any number of processes recording the same key at once, exactly one is told it is
  * the first.
  *
- * Written on every request's path, before its ack, so without an fsync per row on SQLite
+ * Written for every request that may change something (a slash command's just after its ack, an interaction's
+ * before it), so without an fsync per row on SQLite
  * (`withoutPowerLossDurability`; there through an insert prepared once, on the file's connection): a crash or
  * restart of the process loses nothing; a power loss (or an OS crash) at most the rows written since the last
  * durable commit. That cannot re-open a change: before anything is sent to OVH, the change desk commits its
@@ -40,6 +41,17 @@ export class DeliveryStore {
         .executeTakeFirst();
       return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
     });
+  }
+
+  /** The keys kept until `now` or later, oldest first (read once, when a process starts). */
+  async keptKeys(now: number): Promise<{ key: string; keepUntil: number }[]> {
+    const rows = await this.database.db
+      .selectFrom('slack_deliveries')
+      .select(['key', 'expires_at'])
+      .where('expires_at', '>=', now)
+      .orderBy('expires_at')
+      .execute();
+    return rows.map((row) => ({ key: row.key, keepUntil: Number(row.expires_at) }));
   }
 
   /** Deletes the records kept until before `now`; returns how many. */

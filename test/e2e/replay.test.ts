@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningBot, startBot } from '../../src/compose.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { FIELD, MODAL } from '../../src/slack/blocks/modals.js';
+import { SQLITE_FILE_NAME } from '../../src/store/database.js';
 import {
   type BotHarness,
   SIGNING_SECRET,
@@ -184,12 +187,21 @@ describe('replayed Slack deliveries (HTTP)', () => {
     expect(snapshotPosts('db') - before).toBe(1);
   });
 
-  it('and is shared by replicas: a replay sent to another bot on the same store is refused', async () => {
+  it('and is shared by replicas: a replay sent to another bot on the same store runs nothing', async () => {
     let other: RunningBot | undefined;
+    const otherLines: Array<Record<string, unknown>> = [];
     try {
       other = await startBot(h.env, {
         clock: h.clock,
-        logger: createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, done) => done() }) }),
+        logger: createLogger({
+          level: 'info',
+          destination: new Writable({
+            write: (chunk, _e, done) => {
+              otherLines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+              done();
+            },
+          }),
+        }),
         botIdentity: { botId: 'BBOT', botUserId: 'UBOT' },
         slackRetries: 0,
         outbox: { idlePollMs: Number.POSITIVE_INFINITY },
@@ -202,12 +214,47 @@ describe('replayed Slack deliveries (HTTP)', () => {
       const toOther = capture(body, () => otherUrl);
       const before = snapshotPosts('db');
       expect((await toFirst()).json()).toMatchObject({ text: expect.stringMatching(/^Working on/) });
-      expect((await toOther()).json()).toMatchObject({ text: expect.stringMatching(DUPLICATE) });
+      // The other replica has not seen it: it answers before its ledger, which then stops it. Its response_url
+      // is the original's, where the original's answer goes: the copy adds nothing there.
+      expect((await toOther()).json()).toMatchObject({ text: expect.stringMatching(/^Working on/) });
       await h.replies(id, final);
       await settle();
       expect(snapshotPosts('db') - before).toBe(1);
+      expect(h.slack.replies(id).filter((r) => /^(Done|Failed)/.test(String(r['text'])))).toHaveLength(1);
+      expect(otherLines.filter((l) => l['msg'] === 'slack request')).toEqual([
+        expect.objectContaining({ outcome: 'duplicate', reason: 'recorded by another replica; not run again' }),
+      ]);
+      expect(otherLines.filter((l) => l['level'] === 50)).toEqual([]);
     } finally {
       await other?.stop();
+    }
+  });
+
+  it('a command whose delivery cannot be recorded is acked, then told it was not run; nothing reaches OVH', async () => {
+    // The ledger's table out of the bot's reach: its insert fails, as when the database is lost.
+    const file = new BetterSqlite3(join(h.dataDir, SQLITE_FILE_NAME));
+    file.exec('alter table slack_deliveries rename to slack_deliveries_away');
+    try {
+      const id = randomUUID();
+      const before = snapshotPosts('db');
+      const logged = h.logLines.length;
+      const ack = await capture(
+        slashCommandBody({ text: 'snapshot create zpool-204117/db', response_url: h.slack.responseUrl(id) }),
+      )();
+      expect(ack.json()).toMatchObject({ text: expect.stringMatching(/^Working on/) });
+      const texts = await h.replies(id, (t) => t.some((x) => /nothing was done/.test(x)));
+      expect(texts).toEqual([expect.stringMatching(/could not accept this request.*nothing was done/)]);
+      expect(h.slack.replies(id)[0]).toMatchObject({ replace_original: true });
+      await settle();
+      expect(snapshotPosts('db') - before).toBe(0);
+      const lines = h.logLines.slice(logged).map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.filter((l) => l['msg'] === 'slack request')).toEqual([
+        expect.objectContaining({ outcome: 'not run', level: 50, kind: 'command' }),
+      ]);
+      expect(lines.filter((l) => /failed|unhandled/.test(String(l['msg'])))).toEqual([]);
+    } finally {
+      file.exec('alter table slack_deliveries_away rename to slack_deliveries');
+      file.close();
     }
   });
 

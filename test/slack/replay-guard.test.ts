@@ -94,6 +94,7 @@ describe('ReplayGuard: at most once per delivery', () => {
     const stuck = new ReplayGuard({
       ledger: {
         record: async () => true,
+        keptKeys: async () => [],
         prune: () => {
           pruneCalls++;
           return new Promise<number>(() => undefined);
@@ -112,5 +113,63 @@ describe('ReplayGuard: at most once per delivery', () => {
   it('throws when the ledger cannot be reached, so the caller runs nothing', async () => {
     await database.close();
     await expect(guard.isFirstDelivery('command', 'x', {})).rejects.toThrow();
+  });
+
+  it('knows a copy it has claimed at once, before the ledger has recorded the first', async () => {
+    const claim = guard.claim('command', '5.5.e', {});
+    expect(claim).toBeDefined();
+    expect(guard.claim('command', '5.5.e', {})).toBeUndefined();
+    expect(await rows()).toEqual([]);
+    if (claim !== undefined) expect(await guard.record(claim)).toBe(true);
+    expect((await rows()).map((r) => r.key)).toEqual([deliveryKey('command', '5.5.e', {})]);
+  });
+
+  it('a claim the ledger refuses is a copy recorded elsewhere: another replica on the same store', async () => {
+    const replica = new ReplayGuard({
+      ledger: new DeliveryStore(database),
+      clock,
+      logger: createLogger({ level: 'silent' }),
+      pruneDelayMs: 0,
+    });
+    expect(await replica.isFirstDelivery('command', '6.6.f', {})).toBe(true);
+    const claim = guard.claim('command', '6.6.f', {});
+    expect(claim).toBeDefined(); // this process has not seen it…
+    if (claim !== undefined) expect(await guard.record(claim)).toBe(false); // …the ledger has
+    expect(guard.claim('command', '6.6.f', {})).toBeUndefined();
+  });
+
+  it('a process starting up knows at once the deliveries recorded before, until they are forgotten', async () => {
+    await guard.isFirstDelivery('command', '7.7.g', {});
+    clock.advance(DELIVERY_RETENTION_MS - 1);
+    await guard.isFirstDelivery('command', '7.7.h', {});
+    const restarted = new ReplayGuard({
+      ledger: new DeliveryStore(database),
+      clock,
+      logger: createLogger({ level: 'silent' }),
+      pruneDelayMs: 0,
+    });
+    expect(await restarted.loadRecorded()).toBe(2);
+    expect(restarted.claim('command', '7.7.g', {})).toBeUndefined();
+    expect(restarted.claim('command', '7.7.h', {})).toBeUndefined();
+    clock.advance(2); // 7.7.g is past its retention: a copy now would be refused by Slack's signature check
+    expect(await restarted.loadRecorded()).toBe(1);
+  });
+
+  it('gives up its claim when the ledger cannot be reached: a later copy is checked again', async () => {
+    const failing = new ReplayGuard({
+      ledger: {
+        record: async () => {
+          throw new Error('database down');
+        },
+        keptKeys: async () => [],
+        prune: async () => 0,
+      },
+      clock,
+      logger: createLogger({ level: 'silent' }),
+      pruneDelayMs: 0,
+    });
+    const claim = failing.claim('command', '8.8.i', {});
+    if (claim !== undefined) await expect(failing.record(claim)).rejects.toThrow(/database down/);
+    expect(failing.claim('command', '8.8.i', {})).toBeDefined();
   });
 });

@@ -15,13 +15,14 @@ import {
 } from '../../src/sandbox/payloads.js';
 import { ManualClock } from '../../src/shared/clock.js';
 import { createLogger } from '../../src/shared/logger.js';
-import { ReplayGuard } from '../../src/slack/replay-guard.js';
+import { deliveryKey, ReplayGuard } from '../../src/slack/replay-guard.js';
 import {
   classifyRequest,
   createRequestGuard,
   MalformedRequestError,
   mayHavePayloadField,
 } from '../../src/slack/request-guard.js';
+import { RequestNotRunError } from '../../src/slack/request-log.js';
 import { type Database, openDatabase } from '../../src/store/database.js';
 import { DeliveryStore } from '../../src/store/delivery-store.js';
 
@@ -163,12 +164,17 @@ describe('the request guard in front of Bolt', () => {
   let database: Database;
   let lines: Array<Record<string, unknown>>;
   let delivered: unknown[];
+  /** What listeners ran past their ack (each delivery's listener acks empty, then runs). */
+  let ran: unknown[];
   let guard: ReturnType<typeof createRequestGuard>;
+  let store: DeliveryStore;
 
   beforeEach(async () => {
     database = await openDatabase({ dataDir: mkdtempSync(join(tmpdir(), 'nasha-guard-')) });
     lines = [];
     delivered = [];
+    ran = [];
+    store = new DeliveryStore(database);
     const logger = createLogger({
       level: 'info',
       destination: new Writable({
@@ -179,7 +185,7 @@ describe('the request guard in front of Bolt', () => {
       }),
     });
     guard = createRequestGuard({
-      replays: new ReplayGuard({ ledger: new DeliveryStore(database), clock: new ManualClock(), logger }),
+      replays: new ReplayGuard({ ledger: store, clock: new ManualClock(), logger }),
       logger,
     });
   });
@@ -198,6 +204,8 @@ describe('the request guard in front of Bolt', () => {
     };
     await guard(event, async (e) => {
       delivered.push(e.body);
+      await e.ack();
+      ran.push(e.body);
     });
     return answer;
   }
@@ -205,8 +213,9 @@ describe('the request guard in front of Bolt', () => {
   const command = { command: '/nasha', text: 'snapshot create zpool-1/db', user_id: 'U0ADMIN', trigger_id: '9.9.z' };
 
   it('hands the first delivery to Bolt untouched and answers a copy itself', async () => {
-    expect(await send(command)).toEqual({ acked: false });
+    expect(await send(command)).toEqual({ acked: true, response: undefined }); // the listener's own ack
     expect(delivered).toEqual([command]);
+    expect(ran).toEqual([command]);
     const copy = await send(command);
     expect(copy.acked).toBe(true);
     expect(copy.response).toMatchObject({ response_type: 'ephemeral', text: expect.stringMatching(/not run again/) });
@@ -242,11 +251,46 @@ describe('the request guard in front of Bolt', () => {
     expect(delivered).toEqual([]);
   });
 
+  it('records a command after its ack, before it runs: the ack waits for nothing but the answer', async () => {
+    const event: ReceiverEvent = {
+      body: command as ReceiverEvent['body'],
+      ack: async () => {
+        // The answer is out before the record exists.
+        expect(await database.db.selectFrom('slack_deliveries').selectAll().execute()).toEqual([]);
+      },
+    };
+    await guard(event, async (e) => {
+      await e.ack();
+      expect(await database.db.selectFrom('slack_deliveries').selectAll().execute()).toHaveLength(1);
+      ran.push(e.body);
+    });
+    expect(ran).toEqual([command]);
+  });
+
+  it('a command another replica recorded: its ack goes out, then its listener is stopped before running', async () => {
+    await store.record({ key: deliveryKey('command', '9.9.z', command), kind: 'command', at: 0, keepUntil: 1e15 });
+    await expect(send(command)).rejects.toMatchObject({
+      name: 'RequestNotRunError',
+      outcome: 'duplicate',
+      metric: { name: 'duplicate', result: 'ok' },
+      notice: undefined, // the original's answer goes to the same response_url: nothing to add
+    });
+    expect(delivered).toEqual([command]);
+    expect(ran).toEqual([]);
+  });
+
   it('runs nothing when the ledger cannot be reached, and says so', async () => {
     await database.close();
-    const answer = await send(command);
-    expect(answer.acked).toBe(true);
-    expect(answer.response).toMatchObject({ text: expect.stringMatching(/nothing was done/) });
+    // A command: acked by its listener, then stopped, with what the sender must be told.
+    const stopped = send(command);
+    await expect(stopped).rejects.toBeInstanceOf(RequestNotRunError);
+    await expect(stopped).rejects.toMatchObject({
+      outcome: 'not run',
+      metric: { name: 'unchecked', result: 'error' },
+      notice: { text: expect.stringMatching(/nothing was done/) },
+    });
+    expect(ran).toEqual([]);
+    // An interaction: answered by the guard, never handed on.
     const click = {
       type: 'block_actions',
       user: { id: 'U0ADMIN' },
@@ -254,10 +298,7 @@ describe('the request guard in front of Bolt', () => {
       trigger_id: '7.7.x',
     };
     expect(await send(click)).toEqual({ acked: true, response: undefined });
-    expect(delivered).toEqual([]);
-    expect(lines.map((l) => [l['outcome'], l['level']])).toEqual([
-      ['not run', 50],
-      ['not run', 50],
-    ]);
+    expect(delivered).toEqual([command]);
+    expect(lines.map((l) => [l['outcome'], l['level']])).toEqual([['not run', 50]]);
   });
 });

@@ -99,7 +99,12 @@ export type Owed =
   /** An option load: a list of options. */
   | 'options'
   /** A copy of a delivery already run: "already received" for a command, an empty ack otherwise. */
-  | 'duplicate';
+  | 'duplicate'
+  /**
+   * A command's copy sent to a replica that has not seen the original: acked like it ("Working on…"), or as
+   * "already received" when the replica knew; it runs nothing either way (the allowances count the writes).
+   */
+  | 'copy elsewhere';
 
 export interface Exchange {
   attack: string;
@@ -457,6 +462,12 @@ export class Arena {
         case 'options':
           if (e.status !== 200 || !Array.isArray(json?.['options'])) out.push(`${what}: ${e.response.slice(0, 200)}`);
           break;
+        case 'copy elsewhere': {
+          const text = String(json?.['text'] ?? '');
+          const fine = json?.['response_type'] === 'ephemeral' && /^Working on|already received/.test(text);
+          if (e.status !== 200 || !fine) out.push(`${what}: HTTP ${e.status} ${e.response.slice(0, 200)}`);
+          break;
+        }
         case 'duplicate': {
           const isCommand = new URLSearchParams(e.body).has('command');
           const fine = isCommand

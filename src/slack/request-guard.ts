@@ -147,15 +147,15 @@ export function createRequestGuard({ replays, logger, onResult, readers }: Reque
           ? { response_type: 'ephemeral', ...words(await translatorFor(event.body)) }
           : undefined,
       );
-    const duplicate = {
+    const duplicate = () => ({
       ...summary,
       outcome: 'duplicate',
       reason: 'already received; not run again',
       ...(event.retryNum !== undefined && { retryNum: event.retryNum }),
-    };
+    });
     const claim = replays.claim(found.kind, found.triggerId, event.body);
     if (claim === undefined) {
-      logger.warn(duplicate, REQUEST_LOG_MESSAGE);
+      logger.warn(duplicate(), REQUEST_LOG_MESSAGE);
       onResult?.(found.kind, 'duplicate', 'ok');
       await answer(duplicateRequestMessage);
       return;
@@ -185,7 +185,7 @@ export function createRequestGuard({ replays, logger, onResult, readers }: Reque
       return;
     }
     if (!first) {
-      logger.warn(duplicate, REQUEST_LOG_MESSAGE);
+      logger.warn(duplicate(), REQUEST_LOG_MESSAGE);
       onResult?.(found.kind, 'duplicate', 'ok');
       await answer(duplicateRequestMessage);
       return;

@@ -147,20 +147,25 @@ export function createRequestGuard({ replays, logger, onResult, readers }: Reque
           ? { response_type: 'ephemeral', ...words(await translatorFor(event.body)) }
           : undefined,
       );
-    const duplicate = () => ({
-      ...summary,
-      outcome: 'duplicate',
-      reason: 'already received; not run again',
-      ...(event.retryNum !== undefined && { retryNum: event.retryNum }),
-    });
-    const claim = replays.claim(found.kind, found.triggerId, event.body);
-    if (claim === undefined) {
-      logger.warn(duplicate(), REQUEST_LOG_MESSAGE);
+    const answerCopy = async () => {
+      logger.warn(
+        {
+          ...summary,
+          outcome: 'duplicate',
+          reason: 'already received; not run again',
+          ...(event.retryNum !== undefined && { retryNum: event.retryNum }),
+        },
+        REQUEST_LOG_MESSAGE,
+      );
       onResult?.(found.kind, 'duplicate', 'ok');
       await answer(duplicateRequestMessage);
-      return;
-    }
+    };
     if (found.kind === 'command') {
+      const claim = replays.claim(found.kind, found.triggerId, event.body);
+      if (claim === undefined) {
+        await answerCopy();
+        return;
+      }
       // The command listener runs nothing but reads before its ack (the person's language, the command's
       // words), so its delivery is recorded after the ack, off the ack's path, before any work: the ack's
       // `await` returns only once the ledger says this is the first delivery anywhere.
@@ -176,7 +181,7 @@ export function createRequestGuard({ replays, logger, onResult, readers }: Reque
     }
     let first: boolean;
     try {
-      first = await replays.record(claim);
+      first = await replays.isFirstDelivery(found.kind, found.triggerId, event.body);
     } catch (error) {
       // Without the ledger, a replay could not be told from the original: run nothing.
       logger.error({ ...summary, outcome: 'not run', err: error }, REQUEST_LOG_MESSAGE);
@@ -185,9 +190,7 @@ export function createRequestGuard({ replays, logger, onResult, readers }: Reque
       return;
     }
     if (!first) {
-      logger.warn(duplicate(), REQUEST_LOG_MESSAGE);
-      onResult?.(found.kind, 'duplicate', 'ok');
-      await answer(duplicateRequestMessage);
+      await answerCopy();
       return;
     }
     await deliver(event);

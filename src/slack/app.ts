@@ -16,6 +16,7 @@ import type { SlackEnv } from '../config/env.js';
 import { systemClock } from '../shared/clock.js';
 import { createBoltLogger } from '../shared/logger.js';
 import { countingConnections, countingRequests, SlackArrivals } from './arrivals.js';
+import { answerCommandFirst } from './commands/command-start.js';
 import type { SlackDeps } from './deps.js';
 import { registerListeners } from './register-listeners.js';
 import { type DeliveryLedger, ReplayGuard } from './replay-guard.js';
@@ -104,6 +105,7 @@ export function createSlackApp(options: SlackAppOptions, deps: SlackDeps): Slack
     logger: options.logger,
     onResult: options.onResult,
     readers: deps.readers,
+    answerFirst: answerCommandFirst(deps),
   });
   const common = {
     token: slack.botToken,

@@ -12,6 +12,7 @@ import { FIELD, MODAL } from './blocks/modals.js';
 import { PROTECTION_ACTION } from './blocks/protection.js';
 import { QUICK_ACTION, QUICK_MODAL, QUICK_SHORTCUT } from './blocks/quick-summary.js';
 import { PAGE_ACTION } from './blocks/replies.js';
+import { NASHA_COMMAND } from './commands/command-start.js';
 import { createNashaCommand } from './commands/nasha-command.js';
 import type { SlackDeps } from './deps.js';
 import { createHomeFormButton, createHomeOpened, createHomePageButton } from './events/app-home.js';
@@ -29,7 +30,7 @@ export function registerListeners(app: App, deps: SlackDeps): void {
   // One global middleware finds each payload's listener (and answers at once what none claims): see SlackRouter.
   const router = new SlackRouter();
 
-  router.command('/nasha', createNashaCommand(deps));
+  router.command(NASHA_COMMAND, createNashaCommand(deps));
 
   router.action(new RegExp(`^${PAGE_ACTION}_`), createPageButton(deps));
   router.action(FIELD.service, createModalServiceSelect(deps));

@@ -120,19 +120,37 @@ export interface RequestGuardOptions {
   onResult?: ((kind: string, name: string, result: 'ok' | 'error') => void) | undefined;
   /** Who reads the answers: the command's sender, in their language (without it, English). */
   readers?: Pick<ReaderDirectory, 'person' | 'defaultLang'> | undefined;
+  /**
+   * The ack of a slash command the edge answers itself, before Bolt routes it, and what its listener is then
+   * told in Bolt's context; undefined for a command answered by its listener.
+   */
+  answerFirst?: ((body: unknown) => Promise<AnsweredFirst | undefined>) | undefined;
+}
+
+/** A slash command answered at the edge: its ack, and the context its listener gets. */
+export interface AnsweredFirst {
+  ack: Parameters<ReceiverEvent['ack']>[0];
+  context: Record<string, unknown>;
 }
 
 /** Runs `deliver` (Bolt's routing) for a readable delivery not seen before; answers the others itself. */
 export type RequestGuard = (event: ReceiverEvent, deliver: (event: ReceiverEvent) => Promise<void>) => Promise<void>;
 
-export function createRequestGuard({ replays, logger, onResult, readers }: RequestGuardOptions): RequestGuard {
+export function createRequestGuard({
+  replays,
+  logger,
+  onResult,
+  readers,
+  answerFirst,
+}: RequestGuardOptions): RequestGuard {
   const translatorFor = (body: unknown): Promise<Translator> =>
     readers === undefined ? Promise.resolve(ENGLISH_TRANSLATOR) : payloadTranslator({ readers }, body);
   return async (event, deliver) => {
     const found = classifyRequest(event.body);
-    const summary = describeRequest(event.body);
+    // For the log lines of requests the guard ends itself: none is built on a first delivery's way to its ack.
+    const summary = () => describeRequest(event.body);
     if (!found.ok) {
-      logger.warn({ ...summary, outcome: 'malformed', reason: found.reason }, REQUEST_LOG_MESSAGE);
+      logger.warn({ ...summary(), outcome: 'malformed', reason: found.reason }, REQUEST_LOG_MESSAGE);
       onResult?.('malformed', 'malformed', 'error');
       throw new MalformedRequestError(found.reason);
     }
@@ -150,7 +168,7 @@ export function createRequestGuard({ replays, logger, onResult, readers }: Reque
     const answerCopy = async () => {
       logger.warn(
         {
-          ...summary,
+          ...summary(),
           outcome: 'duplicate',
           reason: 'already received; not run again',
           ...(event.retryNum !== undefined && { retryNum: event.retryNum }),
@@ -166,16 +184,24 @@ export function createRequestGuard({ replays, logger, onResult, readers }: Reque
         await answerCopy();
         return;
       }
-      // The command listener runs nothing but reads before its ack (the person's language, the command's
-      // words), so its delivery is recorded after the ack, off the ack's path, before any work: the ack's
-      // `await` returns only once the ledger says this is the first delivery anywhere.
+      // Its delivery is recorded after the ack, off the ack's path, before any work: the listener's `await ack()`
+      // returns only once the ledger says this is the first delivery anywhere.
+      const record = () => replays.record(claim);
+      const reader = () => translatorFor(event.body);
+      const first = await answerFirst?.(event.body);
+      if (first === undefined) {
+        // The listener reads before its ack (nothing more) and acks.
+        await deliver({ ...event, ack: recordedAfter(event.ack, record, reader) });
+        return;
+      }
+      // Answered here, before Bolt's routing and middleware: those run once the acks of the requests that came
+      // with this one are out (the ack's `await`, src/slack/app.ts), so a burst's acks wait for no one's
+      // routing. The listener's own ack then only records the delivery: Slack has had this answer already.
+      await event.ack(first.ack);
       await deliver({
         ...event,
-        ack: recordedAfter(
-          event.ack,
-          () => replays.record(claim),
-          () => translatorFor(event.body),
-        ),
+        ack: recordedAfter(async () => {}, record, reader),
+        customProperties: { ...event.customProperties, ...first.context },
       });
       return;
     }
@@ -184,7 +210,7 @@ export function createRequestGuard({ replays, logger, onResult, readers }: Reque
       first = await replays.isFirstDelivery(found.kind, found.triggerId, event.body);
     } catch (error) {
       // Without the ledger, a replay could not be told from the original: run nothing.
-      logger.error({ ...summary, outcome: 'not run', err: error }, REQUEST_LOG_MESSAGE);
+      logger.error({ ...summary(), outcome: 'not run', err: error }, REQUEST_LOG_MESSAGE);
       onResult?.(found.kind, 'unchecked', 'error');
       await answer(requestNotCheckedMessage);
       return;

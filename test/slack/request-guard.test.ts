@@ -301,4 +301,87 @@ describe('the request guard in front of Bolt', () => {
     expect(delivered).toEqual([command]);
     expect(lines.map((l) => [l['outcome'], l['level']])).toEqual([['not run', 50]]);
   });
+
+  describe('a command the edge answers first', () => {
+    const WORKING = { response_type: 'ephemeral', text: 'Working on it…' };
+    let answering: ReturnType<typeof createRequestGuard>;
+    let asked: unknown[];
+
+    beforeEach(() => {
+      asked = [];
+      const logger = createLogger({ level: 'silent' });
+      answering = createRequestGuard({
+        replays: new ReplayGuard({ ledger: store, clock: new ManualClock(), logger }),
+        logger,
+        answerFirst: async (body) => {
+          asked.push(body);
+          const name = (body as { command?: unknown }).command;
+          return name === '/nasha' ? { ack: WORKING, context: { start: 'decided at the edge' } } : undefined;
+        },
+      });
+    });
+
+    /** One delivery; what Slack was answered, in order, and what the listener saw. */
+    async function sendAnswered(body: object) {
+      const acks: unknown[] = [];
+      const seen: Array<{
+        context: unknown;
+        acksBefore: number;
+        recordsBeforeAck: number;
+        recordsAfterAck: number;
+      }> = [];
+      const records = async () => (await database.db.selectFrom('slack_deliveries').selectAll().execute()).length;
+      const event: ReceiverEvent = {
+        body: body as ReceiverEvent['body'],
+        customProperties: { fromReceiver: true },
+        ack: async (response?: unknown) => {
+          acks.push(response);
+        },
+      };
+      await answering(event, async (e) => {
+        const acksBefore = acks.length;
+        const recordsBeforeAck = await records();
+        // The listener acks with the same answer: the edge sent it already, so nothing more goes to Slack.
+        await e.ack(WORKING);
+        seen.push({ context: e.customProperties, acksBefore, recordsBeforeAck, recordsAfterAck: await records() });
+      });
+      return { acks, seen };
+    }
+
+    it('answers before Bolt gets the delivery, hands on the decision, and records it at the listener’s ack', async () => {
+      const { acks, seen } = await sendAnswered(command);
+      expect(acks).toEqual([WORKING]);
+      expect(seen).toEqual([
+        {
+          context: { fromReceiver: true, start: 'decided at the edge' },
+          acksBefore: 1,
+          recordsBeforeAck: 0,
+          recordsAfterAck: 1,
+        },
+      ]);
+    });
+
+    it('a copy it has seen is answered "already received" without deciding anything', async () => {
+      await sendAnswered(command);
+      const copy = await sendAnswered(command);
+      expect(copy.acks).toEqual([expect.objectContaining({ text: expect.stringMatching(/not run again/) })]);
+      expect(copy.seen).toEqual([]);
+      expect(asked).toHaveLength(1);
+    });
+
+    it('a copy another replica recorded: answered like the original, then its listener is stopped', async () => {
+      await store.record({ key: deliveryKey('command', '9.9.z', command), kind: 'command', at: 0, keepUntil: 1e15 });
+      await expect(sendAnswered(command)).rejects.toMatchObject({ name: 'RequestNotRunError', outcome: 'duplicate' });
+    });
+
+    it('a command it does not answer is acked by its listener, as before', async () => {
+      const other = { ...command, command: '/other', trigger_id: '6.6.w' };
+      const { acks, seen } = await sendAnswered(other);
+      expect(acks).toEqual([WORKING]); // the listener's own
+      expect(seen).toEqual([
+        { context: { fromReceiver: true }, acksBefore: 0, recordsBeforeAck: 0, recordsAfterAck: 1 },
+      ]);
+      expect(asked).toEqual([other]);
+    });
+  });
 });

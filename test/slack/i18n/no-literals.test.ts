@@ -23,6 +23,7 @@ const CONVERTED: readonly string[] = [
   'src/slack/options/target-options.ts',
   'src/slack/commands/run-command.ts',
   'src/slack/commands/quick-command.ts',
+  'src/slack/commands/command-start.ts',
   'src/slack/commands/nasha-command.ts',
   'src/slack/blocks/quick-summary.ts',
   'src/slack/blocks/modals.ts',

@@ -188,8 +188,8 @@ export function createRequestGuard({
       // returns only once the ledger says this is the first delivery anywhere.
       const record = () => replays.record(claim);
       const reader = () => translatorFor(event.body);
-      const first = await answerFirst?.(event.body);
-      if (first === undefined) {
+      const answered = await answerFirst?.(event.body);
+      if (answered === undefined) {
         // The listener reads before its ack (nothing more) and acks.
         await deliver({ ...event, ack: recordedAfter(event.ack, record, reader) });
         return;
@@ -197,11 +197,11 @@ export function createRequestGuard({
       // Answered here, before Bolt's routing and middleware: those run once the acks of the requests that came
       // with this one are out (the ack's `await`, src/slack/app.ts), so a burst's acks wait for no one's
       // routing. The listener's own ack then only records the delivery: Slack has had this answer already.
-      await event.ack(first.ack);
+      await event.ack(answered.ack);
       await deliver({
         ...event,
         ack: recordedAfter(async () => {}, record, reader),
-        customProperties: { ...event.customProperties, ...first.context },
+        customProperties: { ...event.customProperties, ...answered.context },
       });
       return;
     }

@@ -13,7 +13,7 @@ import {
   USERS,
 } from '../support/bot-harness.js';
 import { buttonClick } from '../support/slack-payloads.js';
-import { interactivityBody, newTriggerId, slackSignature } from '../support/slack-requests.js';
+import { interactivityBody, newTriggerId, slackSignature, slashCommandBody } from '../support/slack-requests.js';
 
 /**
  * Signed requests that are not what Slack sends (issue 13, item 4): each one is answered at once — 400 when it
@@ -123,6 +123,26 @@ describe('malformed signed requests (HTTP)', () => {
   it('payload=null with a wrong signature is refused as unsigned (401), not read', async () => {
     const answer = await post('payload=null', { signed: false });
     expect(answer.status).toBe(401);
+  });
+
+  it('a /nasha command with fields Slack never sends: told at once it was ignored, nothing done', async () => {
+    const before = { ovh: ovhWrites(), slack: h.slack.calls.length };
+    const logged = h.logLines.length;
+    const body = slashCommandBody({ text: 'snapshot create zpool-128310/data', response_url: 'not a url' });
+    const answer = await post(body);
+    expect(answer.status).toBe(200);
+    expect(answer.ms).toBeLessThan(PROMPTLY_MS);
+    expect(JSON.parse(answer.body)).toEqual({
+      response_type: 'ephemeral',
+      text: 'This request looked malformed and was ignored.',
+    });
+    await h.slack.waitFor(() => linesSince(logged).some((l) => l['msg'] === 'slack request'), 'the request line');
+    expect(linesSince(logged)).toEqual([
+      expect.objectContaining({ msg: 'malformed slash command payload', issues: ['response_url'], level: 40 }),
+      expect.objectContaining({ msg: 'slack request', kind: 'command', level: 30 }),
+    ]);
+    expect(ovhWrites()).toBe(before.ovh);
+    expect(h.slack.calls.length).toBe(before.slack);
   });
 
   it('the bot still serves afterwards', async () => {

@@ -25,7 +25,7 @@ export interface CommandStartDeps {
 /** What Slack gets in a command's HTTP response (or its Socket Mode ack): shown only to the sender. */
 export type CommandAck = ({ response_type: 'ephemeral' } & (SlackMessage | { text: string })) | undefined;
 
-interface Read {
+interface ReadCommand {
   readonly command: SlashCommand;
   readonly tr: Translator;
 }
@@ -39,18 +39,18 @@ export type CommandStart =
   /** A payload the bot cannot read: the ack says so, and nothing runs. */
   | { readonly next: 'nothing'; readonly ack: CommandAck }
   /** Words the bot does not understand: the ack is the whole answer (what was wrong, what was meant). */
-  | (Read & { readonly next: 'answered'; readonly ack: CommandAck; readonly parsed: ParsedCommand })
+  | (ReadCommand & { readonly next: 'answered'; readonly ack: CommandAck; readonly parsed: ParsedCommand })
   /** `/nasha` alone: an empty ack, then the main form. */
-  | (Read & { readonly next: 'form'; readonly ack: undefined; readonly parsed: ParsedCommand })
+  | (ReadCommand & { readonly next: 'form'; readonly ack: undefined; readonly parsed: ParsedCommand })
   /** A change a second person must approve, typed without a reason: an empty ack, then a form asking why. */
-  | (Read & {
+  | (ReadCommand & {
       readonly next: 'reason';
       readonly ack: undefined;
       readonly parsed: ParsedCommand;
       readonly draft: ChangeDraft;
     })
   /** Everything else: acked "working on …", then run, its answer replacing the ack. */
-  | (Read & { readonly next: 'run'; readonly ack: CommandAck; readonly parsed: ParsedCommand });
+  | (ReadCommand & { readonly next: 'run'; readonly ack: CommandAck; readonly parsed: ParsedCommand });
 
 /** Words for a `text`-only answer (Slack parses it as mrkdwn). */
 export function textAnswer(

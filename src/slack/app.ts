@@ -240,9 +240,9 @@ function httpReceiver(
 
 /**
  * Bolt's App with the request guard in front of its routing. Both receivers hand every delivery to
- * `processEvent`, so this one place serves HTTP and Socket Mode alike. A listener's `await ack()` returns once
- * the server has caught up with the requests arriving (src/slack/arrivals.ts): what it does after its ack
- * cannot hold up the acks of requests that came with it.
+ * `processEvent`, so this one place serves HTTP and Socket Mode alike. An `await ack()` returns once the server
+ * has caught up with the requests arriving (src/slack/arrivals.ts): what follows an ack (for a `/nasha` command,
+ * acked by the guard, Bolt's routing too) cannot hold up the acks of requests that came with it.
  */
 class GuardedApp extends App {
   constructor(

@@ -57,7 +57,7 @@ export function textAnswer(
   tr: Translator,
   words: Parameters<Translator['t']>[0],
   values?: Parameters<Translator['t']>[1],
-): CommandAck & {} {
+): NonNullable<CommandAck> {
   return { response_type: 'ephemeral', text: tr.fallback(tr.t(words, values)) };
 }
 
